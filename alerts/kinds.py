@@ -1,0 +1,36 @@
+"""Alarm kinds and their priorities, as data.
+
+Priority classes (issue 5): P1 life at risk now (smoke/fire, SOS, fall), P2 critical vitals,
+P3 welfare concerns (inactivity, wandering, vitals deviation), P4 device maintenance.
+The console sorts by priority, then age.
+
+>>> KINDS["smoke"].priority
+1
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmKind:
+    name: str
+    priority: int
+    title_en: str
+    title_zh: str
+
+
+_ALL: tuple[AlarmKind, ...] = (
+    AlarmKind(name="smoke", priority=1, title_en="Smoke alarm", title_zh="烟雾报警"),
+    AlarmKind(name="sos", priority=1, title_en="Emergency call (SOS)", title_zh="紧急呼叫"),
+    AlarmKind(name="fall", priority=1, title_en="Fall", title_zh="跌倒"),
+    AlarmKind(name="vitals_critical", priority=2, title_en="Critical vital signs",
+              title_zh="生命体征危急"),
+    AlarmKind(name="inactivity", priority=3, title_en="No activity", title_zh="长时间无活动"),
+    AlarmKind(name="wandering", priority=3, title_en="Left the safe zone", title_zh="离开安全区域"),
+    AlarmKind(name="vitals_deviation", priority=3, title_en="Vital signs unusual",
+              title_zh="生命体征异常"),
+    AlarmKind(name="maintenance", priority=4, title_en="Device maintenance", title_zh="设备维护"),
+)
+KINDS: dict[str, AlarmKind] = {kind.name: kind for kind in _ALL}

@@ -1,0 +1,51 @@
+"""The console's FastAPI application: REST under /api/v1, the live WebSocket, the static page.
+
+>>> # app = create_app(settings=..., pool=..., hub=...); served by uvicorn (eldercare console)
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from psycopg_pool import AsyncConnectionPool
+
+from console import alarms, auth, live
+from console.auth import RateLimit
+from console.live import Hub
+from eldercare.settings import Settings
+
+STATIC = resources.files("console") / "static"
+
+
+def create_app(*, settings: Settings, pool: AsyncConnectionPool, hub: Hub) -> FastAPI:
+    app = FastAPI(title="eldercare console", version="1", docs_url="/api/docs",
+                  openapi_url="/api/v1/openapi.json", redoc_url=None)
+    app.state.settings = settings
+    app.state.pool = pool
+    app.state.hub = hub
+    app.state.sign_in_limit = RateLimit()
+    app.include_router(auth.router)
+    app.include_router(alarms.router)
+    app.include_router(live.router)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
+        return JSONResponse({"detail": f"invalid request: {problems}"}, status_code=422)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, Any]:
+        return {"ok": True, "listening": hub.listening.is_set(), "clients": hub.clients}
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(str(STATIC / "index.html"), headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    return app

@@ -1,0 +1,42 @@
+"""What a device event means: the table from event type to the alarm it raises, if any.
+
+SOS and smoke raise an alarm at once: no detector, no delay, no suppression. A test press of a
+smoke detector is recorded and never alarmed. Fault, tamper and low battery are maintenance
+matters (issue 4 turns them into maintenance items); cancel annotates the wearer's open alarm.
+
+>>> rule_for("sos").alarm
+'sos'
+>>> rule_for("test").alarm is None
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventRule:
+    event: str
+    alarm: str | None
+    """Alarm kind raised by the event, or None when the event is only recorded."""
+    cancels: bool = False
+    """The event cancels (annotates, never deletes) the device's latest open alarm."""
+
+
+RULES: tuple[EventRule, ...] = (
+    EventRule(event="sos", alarm="sos"),
+    EventRule(event="smoke", alarm="smoke"),
+    EventRule(event="cancel", alarm=None, cancels=True),
+    EventRule(event="smoke_cleared", alarm=None),
+    EventRule(event="test", alarm=None),
+    EventRule(event="fault", alarm=None),
+    EventRule(event="tamper", alarm=None),
+    EventRule(event="battery_low", alarm=None),
+)
+_BY_EVENT = {rule.event: rule for rule in RULES}
+
+
+def rule_for(event: str) -> EventRule:
+    """The rule for an event type; unknown types are recorded only."""
+    return _BY_EVENT.get(event, EventRule(event=event, alarm=None))

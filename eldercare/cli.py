@@ -1,0 +1,201 @@
+"""The ``eldercare`` command.
+
+    eldercare demo [--for SECONDS] [--port PORT] [--seed N] [--homes N] [--care-homes N]
+                   [--broker URL] [--db URL]
+    eldercare ingest   --broker URL --db URL         (long-running; production service)
+    eldercare console  --db URL [--host H] [--port P]
+    eldercare simulate --broker URL [--seed N] [--homes N] [--care-homes N] [--scenario S]
+    eldercare seed     --db URL [--seed N] [--homes N] [--care-homes N]
+    eldercare migrate  --db URL
+    eldercare eval falls --data DIR [--hz 50] [--json]
+    eldercare eval nab --data DIR --labels FILE [--results-dir OUT] [--json]
+    eldercare contract --schemas DIR
+
+--broker and --db default to $ELDERCARE_BROKER and $ELDERCARE_DB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from eldercare.settings import Settings, SettingsError
+from store.errors import StoreError
+
+
+def _district_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=12349, help="random seed (same seed, same district)")
+    p.add_argument("--homes", type=int, default=200, help="elders living at home")
+    p.add_argument("--care-homes", type=int, default=2, help="care homes (3 floors x 8 rooms)")
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eldercare", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run a simulated district end to end")
+    demo.add_argument("--for", dest="seconds", type=_positive, default=None,
+                      help="stop after SECONDS and print the summary")
+    demo.add_argument("--port", type=int, default=8349, help="console port (default 8349)")
+    demo.add_argument("--broker", default=None, help="external broker URL (default: embedded)")
+    demo.add_argument("--db", default=None, help="external PostgreSQL URL (default: embedded)")
+    demo.add_argument("--scenario", choices=("demo", "realistic"), default="demo")
+    _district_args(demo)
+
+    ingest = sub.add_parser("ingest", help="the ingest service (MQTT -> detection -> PostgreSQL)")
+    ingest.add_argument("--broker")
+    ingest.add_argument("--db")
+
+    console = sub.add_parser("console", help="the console web service")
+    console.add_argument("--db")
+    console.add_argument("--host", default="127.0.0.1")
+    console.add_argument("--port", type=int, default=8349)
+
+    simulate = sub.add_parser("simulate", help="publish a simulated district in real time")
+    simulate.add_argument("--broker")
+    simulate.add_argument("--for", dest="seconds", type=_positive, default=None)
+    simulate.add_argument("--scenario", choices=("demo", "realistic"), default="demo")
+    _district_args(simulate)
+
+    seed = sub.add_parser("seed", help="register a simulated district in the database")
+    seed.add_argument("--db")
+    _district_args(seed)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("--db")
+
+    evaluate = sub.add_parser("eval", help="evaluate detectors on recorded data")
+    evaluate.add_argument("dataset", choices=("falls", "nab"))
+    evaluate.add_argument("rest", nargs=argparse.REMAINDER)
+
+    contract = sub.add_parser("contract", help="the wire contract's JSON Schemas")
+    contract.add_argument("--schemas", type=Path, required=True, help="write one file per kind")
+    return parser
+
+
+def _need(value: str | None, what: str) -> str:
+    if not value:
+        raise SettingsError(f"{what} is required (flag or environment variable)")
+    return value
+
+
+async def _serve(settings: Settings, services: tuple[str, ...], **kw: object) -> None:
+    from eldercare.platform import Platform
+
+    async with Platform(settings=settings, db_url=_need(settings.db_url, "--db / ELDERCARE_DB"),
+                        broker_url=settings.broker_url, services=services, **kw) as platform:  # type: ignore[arg-type]
+        if "console" in services:
+            print(f"console at {platform.console_url}/", flush=True)
+        await platform.run_forever()
+
+
+async def _simulate(args: argparse.Namespace, settings: Settings) -> None:
+    from simulators.district import District
+    from simulators.publisher import Publisher, run_realtime
+    from simulators.scenario import SCENARIOS
+    from simulators.simulation import Simulation
+
+    district = District.generate(seed=args.seed, homes=args.homes, care_homes=args.care_homes)
+    publisher = Publisher(_need(settings.broker_url, "--broker / ELDERCARE_BROKER"),
+                          client_id=f"eldercare-simulator-{args.seed}")
+    await asyncio.to_thread(publisher.connect)
+    sim = Simulation(district, SCENARIOS[args.scenario], seed=args.seed, start=time.time())
+    try:
+        await run_realtime(sim, publisher, seconds=args.seconds, stop=asyncio.Event())
+    finally:
+        publisher.close()
+    print(f"simulate: {publisher.published} messages published; {dict(sim.counts)}")
+
+
+async def _seed(args: argparse.Namespace, settings: Settings) -> None:
+    from eldercare.platform import demo_password, seed_district
+    from simulators.district import District
+    from store.database import prepare
+
+    url = _need(settings.db_url, "--db / ELDERCARE_DB")
+    await prepare(url)
+    district = District.generate(seed=args.seed, homes=args.homes, care_homes=args.care_homes)
+    password = None if settings.production else demo_password()
+    inserted = await seed_district(url, district, demo_password=password)
+    print(f"seed: inserted {inserted}")
+    if password:
+        print(f"demo users' password: {password}")
+
+
+def _contract(directory: Path) -> int:
+    from ingest.schemas import write_schemas
+
+    for path in write_schemas(directory):
+        print(path)
+    return 0
+
+
+def _eval(dataset: str, rest: Sequence[str]) -> int:
+    if dataset == "falls":
+        from eldercare.evaluation import falls
+
+        return falls.main(list(rest))
+    from eldercare.evaluation import nab
+
+    return nab.main(list(rest))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "eval":
+            return _eval(args.dataset, args.rest)
+        if args.command == "contract":
+            return _contract(args.schemas)
+        settings = Settings.from_env(broker=getattr(args, "broker", None),
+                                     db=getattr(args, "db", None))
+        commands: dict[str, Callable[[], object]] = {
+            "demo": lambda: _demo(args),
+            "ingest": lambda: _serve(settings, ("ingest",)),
+            "console": lambda: _serve(settings, ("console",), host=args.host, port=args.port),
+            "simulate": lambda: _simulate(args, settings),
+            "seed": lambda: _seed(args, settings),
+            "migrate": lambda: _migrate(settings),
+        }
+        result = asyncio.run(commands[args.command]())  # type: ignore[arg-type]
+        return int(result) if isinstance(result, int) else 0
+    except (SettingsError, StoreError, ConnectionError) as err:
+        print(f"eldercare: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from eldercare.demo import DemoOptions, run_demo
+
+    return await run_demo(DemoOptions(seconds=args.seconds, port=args.port, seed=args.seed,
+                                      homes=args.homes, care_homes=args.care_homes,
+                                      broker=args.broker, db=args.db, scenario=args.scenario))
+
+
+async def _migrate(settings: Settings) -> None:
+    from store.database import prepare
+
+    await prepare(_need(settings.db_url, "--db / ELDERCARE_DB"))
+    print("migrate: schema is up to date")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Dataset evaluations run from the CLI (`eldercare eval ...`)."""

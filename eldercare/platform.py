@@ -1,0 +1,181 @@
+"""The composition root: wires store, ingest, detection, alerts and console into running services.
+
+``Platform`` runs any subset of the services in one event loop: the demo and the end-to-end tests
+run them all; ``eldercare ingest`` and ``eldercare console`` run one each, in separate processes,
+talking only through PostgreSQL (alarms are announced with NOTIFY, see store/batch.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+import uvicorn
+from psycopg_pool import AsyncConnectionPool
+
+from console.app import create_app
+from console.auth import hash_password
+from console.live import Hub
+from eldercare.settings import Settings
+from ingest.contract import subscription
+from ingest.mqtt import MqttSource
+from ingest.pipeline import Ingest
+from simulators.district import District
+from store import registry
+from store.database import open_pool, prepare
+from store.partitions import drop_older_than, ensure_partitions
+
+log = logging.getLogger(__name__)
+
+DEMO_USERS: tuple[dict[str, Any], ...] = (
+    {"username": "op1", "role": "operator", "display_name": "值班员 王芳", "lang": "zh-CN"},
+    {"username": "op2", "role": "operator", "display_name": "Operator Li Wei", "lang": "en"},
+    {"username": "sup1", "role": "supervisor", "display_name": "班长 陈静", "lang": "zh-CN"},
+    {"username": "care1", "role": "care_staff", "display_name": "护理员 刘洋", "lang": "zh-CN",
+     "scope_site": "care-01"},
+    {"username": "family1", "role": "family", "display_name": "家属 张丽", "lang": "zh-CN",
+     "scope_resident": "r-h0001"},
+    {"username": "admin", "role": "admin", "display_name": "Administrator", "lang": "en"},
+)
+
+
+async def seed_district(url: str, district: District, *, demo_password: str | None) -> dict[str, int]:
+    """Register a simulated district (and, in development, the demo users) in the database."""
+    rows: dict[str, list[dict[str, Any]]] = dict(district.rows())
+    sites = {s.id for s in district.sites}
+    if demo_password is not None:
+        hashed = hash_password(demo_password)
+        rows["users"] = [
+            {"username": u["username"], "password_hash": hashed, "role": u["role"],
+             "display_name": u["display_name"], "lang": u["lang"],
+             "scope_site": u.get("scope_site") if u.get("scope_site") in sites else None,
+             "scope_resident": u.get("scope_resident")
+             if any(r.id == u.get("scope_resident") for r in district.residents) else None}
+            for u in DEMO_USERS
+            if u["role"] not in ("care_staff", "family")
+            or u.get("scope_site") in sites
+            or any(r.id == u.get("scope_resident") for r in district.residents)
+        ]
+    pool = open_pool(url, max_size=2)
+    await pool.open()
+    try:
+        async with pool.connection() as conn:
+            inserted = await registry.seed(conn, rows)
+            if demo_password is not None:
+                # A re-seeded database keeps its users: give them this run's password.
+                async with conn.transaction():
+                    await conn.execute("UPDATE users SET password_hash = %s WHERE username = ANY(%s)",
+                                       (rows["users"][0]["password_hash"],
+                                        [u["username"] for u in rows["users"]]))
+    finally:
+        await pool.close()
+    return inserted
+
+
+def demo_password() -> str:
+    return secrets.token_urlsafe(9)
+
+
+class Platform:
+    """Runs the chosen services until stopped. Use ``async with Platform(...) as p``."""
+
+    def __init__(self, *, settings: Settings, db_url: str, broker_url: str | None,
+                 services: Sequence[str] = ("ingest", "console"), host: str = "127.0.0.1",
+                 port: int = 8349, client_id: str | None = None) -> None:
+        self.settings = settings
+        self.db_url = db_url
+        self.broker_url = broker_url
+        self.services = tuple(services)
+        self.host, self.port = host, port
+        self.client_id = client_id or settings.client_id
+        self.pool: AsyncConnectionPool | None = None
+        self.ingest: Ingest | None = None
+        self.source: MqttSource | None = None
+        self.hub: Hub | None = None
+        self._server: uvicorn.Server | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def console_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def __aenter__(self) -> Platform:
+        await prepare(self.db_url)
+        self.pool = open_pool(self.db_url, max_size=10)
+        await self.pool.open(wait=True, timeout=30)
+        if "ingest" in self.services:
+            if self.broker_url is None:
+                raise ValueError("ingest needs a broker URL")
+            self.source = MqttSource(self.broker_url, client_id=self.client_id,
+                                     subscriptions=[(subscription(), 1)])
+            self.ingest = Ingest(pool=self.pool, source=self.source)
+            await self.ingest.load_registry()
+            await self.source.start()
+            self._tasks.append(asyncio.create_task(self.ingest.run(), name="ingest"))
+            self._tasks.append(asyncio.create_task(self._maintenance(), name="maintenance"))
+            await asyncio.wait_for(self.source.connected.wait(), 30)
+        if "console" in self.services:
+            self.hub = Hub(url=self.db_url, pool=self.pool)
+            self._tasks.append(asyncio.create_task(self.hub.run(), name="hub"))
+            app = create_app(settings=self.settings, pool=self.pool, hub=self.hub)
+            config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning",
+                                    lifespan="off", ws="websockets-sansio")
+            self._server = uvicorn.Server(config)
+            self._tasks.append(asyncio.create_task(self._server.serve(), name="console"))
+            while not self._server.started:
+                await asyncio.sleep(0.02)
+                for task in self._tasks:
+                    if task.done():
+                        task.result()  # surface a start-up failure (port in use, ...)
+            await asyncio.wait_for(self.hub.listening.wait(), 30)
+        return self
+
+    async def _maintenance(self) -> None:
+        """Hourly: partitions for the coming days exist; those past retention go."""
+        assert self.pool is not None
+        while True:
+            await asyncio.sleep(3600)
+            today = dt.datetime.now(dt.UTC).date()
+            try:
+                async with self.pool.connection() as conn:
+                    await conn.set_autocommit(True)
+                    await ensure_partitions(conn, today=today)
+                    await drop_older_than(conn, today=today, keep_days=90)
+                    await conn.set_autocommit(False)
+            except Exception:
+                log.exception("partition maintenance failed; will retry in an hour")
+
+    async def drained(self, timeout: float = 15.0) -> bool:
+        """Wait until ingest has stored everything the broker delivered so far."""
+        if self.ingest is None or self.source is None:
+            return True
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            if self.source.backlog() == 0 and self.ingest.idle.is_set():
+                await asyncio.sleep(0.3)  # let the broker deliver what was in flight
+                if self.source.backlog() == 0 and self.ingest.idle.is_set():
+                    return True
+            await asyncio.sleep(0.05)
+        return False
+
+    async def run_forever(self) -> None:
+        await asyncio.gather(*self._tasks)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self.source is not None:
+            await self.source.stop()
+        for task in self._tasks:
+            if task.get_name() != "console":
+                task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.pool is not None:
+            await self.pool.close()

@@ -1,0 +1,73 @@
+"""Settings from the command line and the environment, checked once at start.
+
+Environment variables (all optional in development):
+
+=========================  ======================================================================
+``ELDERCARE_ENV``          ``development`` (default) or ``production``
+``ELDERCARE_BROKER``       broker URL, ``mqtt://user:password@host:1883`` (or ``mqtts://``)
+``ELDERCARE_DB``           PostgreSQL URL, ``postgresql://user:password@host/db``
+``ELDERCARE_DATA``         folder for the embedded database and broker (default ``./var``)
+``ELDERCARE_CLIENT_ID``    MQTT client id of this ingest process (its persistent session)
+=========================  ======================================================================
+
+Outside development an unsafe set-up refuses to start: no embedded database or broker, no broker
+without credentials, no cookies without ``Secure``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.broker import BrokerAddress
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    env: str = "development"
+    broker_url: str | None = None
+    db_url: str | None = None
+    data_dir: Path = Path("var")
+    client_id: str = "eldercare-ingest"
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.production
+
+    @classmethod
+    def from_env(cls, *, broker: str | None = None, db: str | None = None) -> Settings:
+        env = os.environ.get("ELDERCARE_ENV", "development")
+        settings = cls(
+            env=env,
+            broker_url=broker or os.environ.get("ELDERCARE_BROKER") or None,
+            db_url=db or os.environ.get("ELDERCARE_DB") or None,
+            data_dir=Path(os.environ.get("ELDERCARE_DATA", "var")),
+            client_id=os.environ.get("ELDERCARE_CLIENT_ID", "eldercare-ingest"),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.env not in ("development", "production"):
+            raise SettingsError(f"ELDERCARE_ENV must be development or production, not {self.env!r}")
+        if self.broker_url is not None:
+            try:
+                address = BrokerAddress.parse(self.broker_url)
+            except ValueError as err:
+                raise SettingsError(str(err)) from None
+        if not self.production:
+            return
+        if self.db_url is None or self.broker_url is None:
+            raise SettingsError("production needs ELDERCARE_DB and ELDERCARE_BROKER:"
+                                " the embedded database and broker are for development only")
+        if address.username is None or address.password in (None, "", "changeme", "password"):
+            raise SettingsError("production refuses a broker connection without a real password")

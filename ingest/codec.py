@@ -1,0 +1,157 @@
+"""Bytes to value objects and back, validated once where bytes come in.
+
+>>> import time
+>>> from ingest.codec import Decoder, encode
+>>> from ingest.contract import Event, EventType
+>>> now_ms = int(time.time() * 1000)
+>>> raw = encode(Event(seq=1, ts=now_ms, type=EventType.SOS))
+>>> Decoder().decode("eldercare/v1/home-1/btn-1/event", raw).body.type
+<EventType.SOS: 'sos'>
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import msgspec
+import numpy as np
+
+from ingest.contract import (
+    BODY_TYPES,
+    MAX_PAYLOAD_BYTES,
+    Accel,
+    Body,
+    Kind,
+    Topic,
+    TopicError,
+)
+
+
+class ContractViolation(ValueError):
+    """A message that breaks the wire contract. ``reason`` is stored in the dead-letter table."""
+
+    def __init__(self, reason: str, *, code: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Envelope:
+    """One validated message: where it came from and what it says."""
+
+    topic: Topic
+    body: Body
+
+    @property
+    def device(self) -> str:
+        return self.topic.device
+
+    @property
+    def site(self) -> str:
+        return self.topic.site
+
+    @property
+    def kind(self) -> Kind:
+        return self.topic.kind
+
+    @property
+    def seq(self) -> int:
+        return self.body.seq
+
+    @property
+    def ts(self) -> float:
+        """Observation time in epoch seconds."""
+        return self.body.ts / 1000.0
+
+
+_DECODERS = {kind: msgspec.json.Decoder(cls) for kind, cls in BODY_TYPES.items()}
+_ENCODER = msgspec.json.Encoder()
+
+
+def encode(body: Body) -> bytes:
+    return _ENCODER.encode(body)
+
+
+class Decoder:
+    """Validates topic and payload against the contract.
+
+    Timestamps more than ``max_future_s`` ahead of the clock (a device with a wrong clock) or older
+    than ``max_age_s`` (7 days: longer than a home gateway is expected to buffer during an outage)
+    are rejected, because placing them on the timeline would mislead an operator.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_future_s: float = 300.0,
+        max_age_s: float = 7 * 86400.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._max_future_ms = max_future_s * 1000.0
+        self._max_age_ms = max_age_s * 1000.0
+        self._clock = clock
+
+    def decode(self, topic: str, payload: bytes) -> Envelope:
+        try:
+            parsed = Topic.parse(topic)
+        except TopicError as err:
+            raise ContractViolation(str(err), code="topic") from None
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            raise ContractViolation(
+                f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}", code="too_large"
+            )
+        try:
+            body = _DECODERS[parsed.kind].decode(payload)
+        except msgspec.ValidationError as err:
+            raise ContractViolation(f"invalid {parsed.kind}: {err}", code="schema") from None
+        except msgspec.DecodeError as err:
+            raise ContractViolation(f"malformed JSON: {err}", code="json") from None
+        now_ms = self._clock() * 1000.0
+        if body.ts > now_ms + self._max_future_ms:
+            ahead = (body.ts - now_ms) / 1000.0
+            raise ContractViolation(f"timestamp {ahead:.0f} s in the future", code="ts_future")
+        if body.ts < now_ms - self._max_age_ms:
+            age = (now_ms - body.ts) / 1000.0
+            raise ContractViolation(f"timestamp {age:.0f} s in the past", code="ts_past")
+        if isinstance(body, Accel):
+            accel_samples(body)  # these raise ContractViolation when data does not match n
+            gyro_samples(body)
+        return Envelope(topic=parsed, body=body)
+
+
+def _unpack(data: str, n: int, what: str) -> np.ndarray:
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ContractViolation(f"{what} is not valid base64", code="schema") from None
+    if len(raw) != n * 6:
+        raise ContractViolation(
+            f"{what} holds {len(raw)} bytes, expected {n * 6} for n={n} xyz int16 samples",
+            code="schema",
+        )
+    return np.frombuffer(raw, dtype="<i2").reshape(n, 3)
+
+
+def accel_samples(body: Accel) -> np.ndarray:
+    """The accelerometer samples of a window in g, shape (n, 3), float32."""
+    return _unpack(body.data, body.n, "data").astype(np.float32) * np.float32(body.scale)
+
+
+def gyro_samples(body: Accel) -> np.ndarray | None:
+    """The gyroscope samples in deg/s, shape (n, 3), or None when the window has none."""
+    if body.gyro is None:
+        return None
+    if body.gyro_scale is None:
+        raise ContractViolation("gyro without gyro_scale", code="schema")
+    return _unpack(body.gyro, body.n, "gyro").astype(np.float32) * np.float32(body.gyro_scale)
+
+
+def pack_samples(samples: np.ndarray, scale: float) -> str:
+    """Quantise float samples (n, 3) to int16 counts of ``scale`` and base64 them."""
+    counts = np.clip(np.rint(np.asarray(samples, dtype=np.float64) / scale), -32768, 32767)
+    return base64.b64encode(counts.astype("<i2").tobytes()).decode("ascii")

@@ -1,0 +1,183 @@
+"""Wire contract v1: the device API.
+
+Every device publishes JSON to its own topics::
+
+    eldercare/v1/<site>/<device>/<kind>
+
+where ``<kind>`` is one of :class:`Kind`. The site and device ids are in the topic so that a broker
+ACL can confine a device to ``eldercare/v1/<its site>/<itself>/#``; the payload never names a
+device, so a device cannot speak for another by what it writes. Commands go the other way on
+``eldercare/v1/<site>/<device>/cmd``.
+
+Every payload carries ``seq`` (the device's sequence number, strictly increasing over the device's
+life, across reboots) and ``ts`` (milliseconds since the Unix epoch, UTC, when the device observed
+what it reports). ``(device, seq)`` identifies a message: a redelivered or replayed message is
+dropped idempotently. The full description with one JSON Schema per kind is docs/device-api.md;
+the schemas in ``ingest/schemas/`` are generated from these structs (``eldercare contract
+--schemas``) and a test keeps them in step.
+
+>>> from ingest.contract import Topic
+>>> Topic.parse("eldercare/v1/home-0001/btn-0001/event")
+Topic(site='home-0001', device='btn-0001', kind=<Kind.EVENT: 'event'>)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import msgspec
+
+VERSION = 1
+ROOT = f"eldercare/v{VERSION}"
+MAX_PAYLOAD_BYTES = 64 * 1024
+"""Largest payload accepted; one second of 200 Hz accel + gyro is about 3 KiB, so this is lavish."""
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+class Kind(StrEnum):
+    EVENT = "event"
+    TELEMETRY = "telemetry"
+    ACCEL = "accel"
+    LOCATION = "location"
+    CHECKIN = "checkin"
+    STATUS = "status"
+
+
+class EventType(StrEnum):
+    SOS = "sos"
+    CANCEL = "cancel"
+    SMOKE = "smoke"
+    SMOKE_CLEARED = "smoke_cleared"
+    TEST = "test"
+    FAULT = "fault"
+    TAMPER = "tamper"
+    BATTERY_LOW = "battery_low"
+
+
+class TopicError(ValueError):
+    """A topic outside the contract."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Topic:
+    site: str
+    device: str
+    kind: Kind
+
+    @classmethod
+    def parse(cls, topic: str) -> Topic:
+        parts = topic.split("/")
+        if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != ROOT:
+            raise TopicError(f"topic {topic!r} is not {ROOT}/<site>/<device>/<kind>")
+        site, device, kind = parts[2], parts[3], parts[4]
+        for label, value in (("site", site), ("device", device)):
+            if not _ID.fullmatch(value):
+                raise TopicError(f"{label} id {value!r} is not 1-64 of [A-Za-z0-9_.-]")
+        try:
+            return cls(site=site, device=device, kind=Kind(kind))
+        except ValueError:
+            raise TopicError(f"unknown message kind {kind!r}") from None
+
+    def __str__(self) -> str:
+        return f"{ROOT}/{self.site}/{self.device}/{self.kind}"
+
+
+def topic(site: str, device: str, kind: Kind) -> str:
+    return f"{ROOT}/{site}/{device}/{kind}"
+
+
+def subscription() -> str:
+    """The topic filter ingest subscribes to: every kind from every device."""
+    return f"{ROOT}/+/+/+"
+
+
+def command_topic(site: str, device: str) -> str:
+    return f"{ROOT}/{site}/{device}/cmd"
+
+
+Seq = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1, description="device sequence number")]
+Millis = Annotated[int, msgspec.Meta(ge=0, le=2**53, description="epoch milliseconds, UTC")]
+Percent = Annotated[int, msgspec.Meta(ge=0, le=100)]
+
+
+class _Message(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    v: Literal[1] = 1
+    seq: Seq
+    ts: Millis
+
+
+class Event(_Message, frozen=True, kw_only=True):
+    """Something happened: a press, smoke, a fault. Events are what raise alarms."""
+
+    type: EventType
+    detail: dict[str, str | int | float | bool] | None = None
+
+
+class Telemetry(_Message, frozen=True, kw_only=True):
+    """Periodic vital signs and device state from a wearable; every field optional."""
+
+    hr: Annotated[int, msgspec.Meta(ge=20, le=250)] | None = None
+    spo2: Annotated[int, msgspec.Meta(ge=50, le=100)] | None = None
+    skin_temp: Annotated[float, msgspec.Meta(ge=20.0, le=45.0)] | None = None
+    steps: Annotated[int, msgspec.Meta(ge=0, le=200_000)] | None = None
+    """Steps counted today (local day of the device), cumulative."""
+    battery: Percent | None = None
+    worn: bool | None = None
+
+
+class Accel(_Message, frozen=True, kw_only=True):
+    """A window of raw motion samples. ``ts`` is the time of the first sample.
+
+    ``data`` is base64 of little-endian int16 triples (x, y, z) for ``n`` samples; multiply by
+    ``scale`` for g. ``gyro`` (optional) is the same for the gyroscope with ``gyro_scale`` in deg/s.
+    At 50 Hz one second is 300 bytes, 400 characters of base64.
+    """
+
+    hz: Annotated[float, msgspec.Meta(ge=25.0, le=200.0)]
+    range_g: Literal[2, 4, 8, 16] = 8
+    scale: Annotated[float, msgspec.Meta(gt=0.0, le=0.1)]
+    n: Annotated[int, msgspec.Meta(ge=1, le=2000)]
+    data: str
+    gyro: str | None = None
+    gyro_scale: Annotated[float, msgspec.Meta(gt=0.0, le=1.0)] | None = None
+
+
+class Location(_Message, frozen=True, kw_only=True):
+    """Where the wearer is (安全定位): WGS-84 degrees and the fix's accuracy."""
+
+    lat: Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
+    lon: Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
+    acc: Annotated[float, msgspec.Meta(ge=0.0, le=100_000.0)] | None = None
+    """Horizontal accuracy in metres (radius)."""
+    source: Literal["gps", "wifi", "cell", "fixed"] | None = None
+
+
+class Checkin(_Message, frozen=True, kw_only=True):
+    """"I am alive": sent on a schedule by every device class."""
+
+    battery: Percent | None = None
+    rssi: Annotated[int, msgspec.Meta(ge=-150, le=0)] | None = None
+    fw: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class Status(_Message, frozen=True, kw_only=True):
+    """Connection state, published retained. The device sets ``offline`` as its MQTT last will at
+    connect time (with the seq and ts of that connect), and publishes ``online`` after."""
+
+    state: Literal["online", "offline"]
+
+
+Body = Event | Telemetry | Accel | Location | Checkin | Status
+
+BODY_TYPES: dict[Kind, type[Body]] = {
+    Kind.EVENT: Event,
+    Kind.TELEMETRY: Telemetry,
+    Kind.ACCEL: Accel,
+    Kind.LOCATION: Location,
+    Kind.CHECKIN: Checkin,
+    Kind.STATUS: Status,
+}

@@ -1,0 +1,247 @@
+"""The ingest loop: take what the broker delivered, validate, dedupe, detect, store, acknowledge.
+
+Batching is "group commit": the loop takes whatever is waiting (up to ``max_batch``) the moment the
+previous commit finishes. At low load a single button press is stored alone within milliseconds;
+under load, messages arriving during one commit share the next, so throughput grows with load.
+
+Nothing is acknowledged to the broker before the transaction holding it has committed. If the
+database is unreachable the loop retries the same batch with backoff and acknowledges nothing
+meanwhile; the bounded source queue then fills and the broker holds the rest. If PostgreSQL
+rejects a batch (a constraint the contract did not foresee), the batch is written message by
+message and each message it still rejects goes to the dead-letter table with the database's
+reason: one bad message never blocks the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from alerts.raising import new_alarm
+from ingest.codec import ContractViolation, Decoder, Envelope
+from ingest.contract import Checkin, Event, Location, Status, Telemetry
+from ingest.dedupe import SeenSequences
+from ingest.handoff import DetectionStage
+from ingest.mqtt import Incoming
+from store import batch as store_batch
+from store.batch import AlarmCancel, Batch, DeadLetter, DeviceSeen
+from store.registry import DeviceRef, active_device, active_devices
+
+log = logging.getLogger(__name__)
+
+
+class Source(Protocol):
+    async def get(self) -> Incoming: ...
+    def get_nowait(self) -> Incoming | None: ...
+    def ack(self, item: Incoming) -> None: ...
+
+
+@dataclass(slots=True)
+class IngestStats:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    alarms_raised: int = 0
+    batches: int = 0
+    store_retries: int = 0
+    dead_by_code: dict[str, int] = field(default_factory=dict)
+
+
+def _utc(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, dt.UTC)
+
+
+class Ingest:
+    def __init__(
+        self,
+        *,
+        pool: AsyncConnectionPool,
+        source: Source,
+        decoder: Decoder | None = None,
+        detection: DetectionStage | None = None,
+        max_batch: int = 2000,
+        on_alarms: Callable[[list[int]], None] | None = None,
+    ) -> None:
+        self._pool = pool
+        self._source = source
+        self._decoder = decoder or Decoder()
+        self._detection = detection or DetectionStage()
+        self._max_batch = max_batch
+        self._seen = SeenSequences()
+        self._devices: dict[str, DeviceRef] = {}
+        self._unknown_until: dict[str, float] = {}
+        self._on_alarms = on_alarms
+        self.stats = IngestStats()
+        self.idle = asyncio.Event()
+
+    async def load_registry(self) -> None:
+        async with self._pool.connection() as conn:
+            self._devices = await active_devices(conn)
+        log.info("ingest knows %d devices", len(self._devices))
+
+    async def run(self) -> None:
+        await self.load_registry()
+        while True:
+            self.idle.set()
+            first = await self._source.get()
+            self.idle.clear()
+            items = [first]
+            while len(items) < self._max_batch and (item := self._source.get_nowait()) is not None:
+                items.append(item)
+            await self.process(items)
+
+    async def process(self, items: list[Incoming]) -> None:
+        """Validate, detect, store and acknowledge one batch of messages."""
+        self.stats.received += len(items)
+        parts = await self._prepare(items)
+        await self._store(parts)
+        for item in items:
+            self._source.ack(item)
+        self.stats.batches += 1
+
+    # -- preparing ---------------------------------------------------------------------------
+
+    async def _device(self, env: Envelope) -> DeviceRef | None:
+        ref = self._devices.get(env.device)
+        if ref is None and self._unknown_until.get(env.device, 0.0) < time.monotonic():
+            # A device registered after start-up: look it up once, then remember the answer.
+            async with self._pool.connection() as conn:
+                ref = await active_device(conn, env.device)
+            if ref is None:
+                self._unknown_until[env.device] = time.monotonic() + 30.0
+            else:
+                self._devices[env.device] = ref
+        return ref
+
+    async def _prepare(self, items: list[Incoming]) -> list[tuple[Incoming, Batch]]:
+        parts: list[tuple[Incoming, Batch]] = []
+        accepted: list[Envelope] = []
+        where: dict[tuple[str, int], Batch] = {}
+        last_of_device: dict[str, Batch] = {}
+        for item in items:
+            part = Batch()
+            parts.append((item, part))
+            try:
+                env = self._decoder.decode(item.topic, item.payload)
+            except ContractViolation as err:
+                part.dead_letters.append(DeadLetter(topic=item.topic, payload=item.payload,
+                                                    code=err.code, reason=err.reason))
+                continue
+            device = await self._device(env)
+            if device is None:
+                part.dead_letters.append(DeadLetter(
+                    topic=item.topic, payload=item.payload, code="unknown_device",
+                    reason=f"device {env.device!r} is not registered (or is retired)",
+                    device_id=env.device))
+                continue
+            if device.site_id != env.site:
+                part.dead_letters.append(DeadLetter(
+                    topic=item.topic, payload=item.payload, code="wrong_site",
+                    reason=f"device {env.device!r} belongs to site {device.site_id!r},"
+                           f" not {env.site!r}", device_id=env.device))
+                continue
+            if not self._seen.is_new(env.device, env.seq):
+                self.stats.duplicates += 1
+                continue
+            self._add_reading(part, env)
+            accepted.append(env)
+            where[(env.device, env.seq)] = part
+            last_of_device[env.device] = part
+        handoff = self._detection.process(accepted)
+        for trigger in handoff.triggers:
+            part = where.get((trigger.device_id, trigger.source_seq)) or last_of_device[
+                trigger.device_id]
+            part.alarms.append(new_alarm(trigger, self._devices[trigger.device_id]))
+        for device_id, ts in handoff.cancels:
+            last_of_device[device_id].cancels.append(
+                AlarmCancel(device_id=device_id, cancelled_at=_utc(ts)))
+        return parts
+
+    @staticmethod
+    def _add_reading(part: Batch, env: Envelope) -> None:
+        body, device, when = env.body, env.device, _utc(env.ts)
+        seen = DeviceSeen(last_seen=when)
+        if isinstance(body, Event):
+            detail = None if body.detail is None else Jsonb(body.detail)
+            part.events.append((device, env.seq, when, body.type.value, detail))
+        elif isinstance(body, Telemetry):
+            part.telemetry.append((device, env.seq, when, body.hr, body.spo2, body.skin_temp,
+                                   body.steps, body.battery, body.worn))
+            seen = DeviceSeen(last_seen=when, battery=body.battery)
+        elif isinstance(body, Location):
+            part.locations.append((device, env.seq, when, body.lat, body.lon, body.acc,
+                                   body.source))
+        elif isinstance(body, Checkin):
+            part.checkins.append((device, env.seq, when, "checkin", body.battery, body.rssi))
+            seen = DeviceSeen(last_seen=when, battery=body.battery, checkin=True)
+        elif isinstance(body, Status):
+            part.checkins.append((device, env.seq, when, body.state, None, None))
+            seen = DeviceSeen(last_seen=when, online=body.state == "online")
+        part.devices[device] = seen
+
+    # -- storing -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _merge(parts: list[tuple[Incoming, Batch]]) -> Batch:
+        merged = Batch()
+        for _, part in parts:
+            merged.events += part.events
+            merged.telemetry += part.telemetry
+            merged.locations += part.locations
+            merged.checkins += part.checkins
+            merged.dead_letters += part.dead_letters
+            merged.alarms += part.alarms
+            merged.cancels += part.cancels
+            for device, seen in part.devices.items():
+                before = merged.devices.get(device)
+                merged.devices[device] = seen if before is None else DeviceSeen(
+                    last_seen=max(before.last_seen, seen.last_seen),
+                    battery=seen.battery if seen.battery is not None else before.battery,
+                    checkin=before.checkin or seen.checkin,
+                    online=seen.online if seen.online is not None else before.online)
+        return merged
+
+    async def _store(self, parts: list[tuple[Incoming, Batch]]) -> None:
+        merged = self._merge(parts)
+        try:
+            await self._write_retrying(merged)
+        except (psycopg.IntegrityError, psycopg.DataError, psycopg.ProgrammingError) as err:
+            log.error("database rejected a batch of %d (%s); writing one by one", len(parts), err)
+            for item, part in parts:
+                try:
+                    await self._write_retrying(part)
+                except (psycopg.IntegrityError, psycopg.DataError,
+                        psycopg.ProgrammingError) as one:
+                    await self._write_retrying(Batch(dead_letters=[DeadLetter(
+                        topic=item.topic, payload=item.payload, code="db_rejected",
+                        reason=f"database rejected it: {one}".strip())]))
+
+    async def _write_retrying(self, batch: Batch) -> None:
+        delay = 0.2
+        while True:
+            try:
+                async with self._pool.connection() as conn:
+                    written = await store_batch.write(conn, batch)
+                break
+            except (psycopg.OperationalError, psycopg.InterfaceError) as err:
+                self.stats.store_retries += 1
+                log.warning("database unavailable (%s); retrying in %.1f s", err, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        self.stats.stored += len(batch) - len(batch.dead_letters)
+        self.stats.dead_letters += len(batch.dead_letters)
+        for dead in batch.dead_letters:
+            self.stats.dead_by_code[dead.code] = self.stats.dead_by_code.get(dead.code, 0) + 1
+        self.stats.alarms_raised += len(written.new_alarm_ids)
+        if written.new_alarm_ids and self._on_alarms is not None:
+            self._on_alarms(written.new_alarm_ids)

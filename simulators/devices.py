@@ -1,0 +1,155 @@
+"""Simulated devices that speak the wire contract, stepped one second at a time.
+
+Each device keeps its own sequence counter (boot time in ms in the high bits, so numbers grow
+across restarts as the contract requires), battery and check-in schedule. Wearables stream 1 s
+accelerometer windows from ``simulators.motion``; a fall replaces the stream with a synthetic fall
+and what follows it. Everything draws from the simulation's seeded generator, in a fixed device
+order, so the same seed and start time give the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ingest.codec import encode, pack_samples
+from ingest.contract import (
+    Accel,
+    Body,
+    Checkin,
+    Event,
+    EventType,
+    Kind,
+    Location,
+    Status,
+    Telemetry,
+    topic,
+)
+from simulators import motion
+from simulators.district import Device, Site
+from simulators.scenario import Scenario
+
+ACCEL_SCALE = 1.0 / 1024.0  # g per count: a +-8 g part read at 13 bits, like common wrist parts
+LOCAL_UTC_OFFSET_H = 8  # China Standard Time, for the elders' daily rhythm
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = False
+
+
+@dataclass(slots=True)
+class SimDevice:
+    device: Device
+    site: Site
+    seq_base: int
+    next_checkin: float
+    battery: float
+    seq: int = 0
+    silent_until: float = 0.0
+    # wearables only
+    rot: np.ndarray | None = None
+    activity: str = "standing"
+    activity_until: float = 0.0
+    pending: deque[np.ndarray] = field(default_factory=deque)
+    hr_base: float = 72.0
+    steps: int = 0
+    worn: bool = True
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq_base + self.seq
+
+    def message(self, kind: Kind, body: Body, *, retain: bool = False) -> Outgoing:
+        return Outgoing(topic(self.site.id, self.device.id, kind), encode(body), 1, retain)
+
+
+def _ms(t: float) -> int:
+    return int(round(t * 1000))
+
+
+def event(dev: SimDevice, t: float, kind: EventType, **detail: str | int | float | bool) -> Outgoing:
+    return dev.message(Kind.EVENT, Event(seq=dev.next_seq(), ts=_ms(t), type=kind,
+                                         detail=detail or None))
+
+
+def status(dev: SimDevice, t: float, state: str) -> Outgoing:
+    return dev.message(Kind.STATUS, Status(seq=dev.next_seq(), ts=_ms(t),
+                                           state="online" if state == "online" else "offline"),
+                       retain=True)
+
+
+def checkin(dev: SimDevice, t: float, rng: np.random.Generator) -> Outgoing:
+    return dev.message(Kind.CHECKIN, Checkin(seq=dev.next_seq(), ts=_ms(t),
+                                             battery=max(0, int(dev.battery)),
+                                             rssi=int(rng.integers(-95, -40))))
+
+
+def _local_hour(t: float) -> float:
+    return ((t / 3600.0) + LOCAL_UTC_OFFSET_H) % 24.0
+
+
+_DAY_ACTIVITIES = ("standing", "walking", "sitting", "lying")
+_DAY_WEIGHTS = (0.25, 0.25, 0.4, 0.1)
+
+
+def wearable_second(dev: SimDevice, t: float, rng: np.random.Generator,
+                    scenario: Scenario) -> list[Outgoing]:
+    """One second of a wearable: an accel window, and telemetry/location when due."""
+    hz = scenario.accel_hz
+    out: list[Outgoing] = []
+    if dev.pending:
+        samples = dev.pending.popleft()
+        moving = False
+    else:
+        hour = _local_hour(t)
+        if t >= dev.activity_until:
+            night = hour >= 22 or hour < 6
+            dev.activity = "sleeping" if night else str(rng.choice(_DAY_ACTIVITIES, p=_DAY_WEIGHTS))
+            dev.activity_until = t + float(rng.uniform(30, 600))
+        samples = motion.synth_activity(dev.activity, 1.0, hz, rng, rot=dev.rot)
+        moving = dev.activity == "walking"
+    if moving:
+        dev.steps += int(rng.poisson(1.8))
+    out.append(dev.message(Kind.ACCEL, Accel(
+        seq=dev.next_seq(), ts=_ms(t), hz=hz, range_g=8, scale=ACCEL_SCALE, n=len(samples),
+        data=pack_samples(samples, ACCEL_SCALE))))
+    second = int(t)
+    if second % int(scenario.telemetry_s) == 0:
+        hour = _local_hour(t)
+        rhythm = 6.0 * math.sin((hour - 10.0) / 24.0 * 2 * math.pi)  # lowest before dawn
+        hr = dev.hr_base + rhythm + (15.0 if moving else 0.0) + float(rng.normal(0, 2.0))
+        out.append(dev.message(Kind.TELEMETRY, Telemetry(
+            seq=dev.next_seq(), ts=_ms(t), hr=int(round(hr)) if dev.worn else None,
+            spo2=int(min(100, round(rng.normal(97, 1)))) if dev.worn else None,
+            skin_temp=round(float(rng.normal(33.2, 0.3)), 1) if dev.worn else None,
+            steps=dev.steps, battery=max(0, int(dev.battery)), worn=dev.worn)))
+    if second % int(scenario.location_s) == 0:
+        out.append(dev.message(Kind.LOCATION, Location(
+            seq=dev.next_seq(), ts=_ms(t),
+            lat=round(dev.site.lat + float(rng.normal(0, 0.0001)), 6),
+            lon=round(dev.site.lon + float(rng.normal(0, 0.0001)), 6),
+            acc=round(float(rng.uniform(8, 30)), 1), source="gps")))
+    return out
+
+
+def start_fall(dev: SimDevice, rng: np.random.Generator, scenario: Scenario) -> bool:
+    """Queue a fall (and its aftermath) into a wearable's stream; False if one is under way."""
+    if dev.pending:
+        return False
+    hz = scenario.accel_hz
+    gets_up = bool(rng.random() < scenario.fall_gets_up_share)
+    samples, _ = motion.synth_fall(hz, rng, gets_up=gets_up, before_s=2.0, after_s=60.0,
+                                   rot=dev.rot)
+    step = int(hz)
+    whole = len(samples) // step
+    for i in range(whole):
+        dev.pending.append(samples[i * step:(i + 1) * step])
+    dev.activity = "walking" if gets_up else "lying"
+    return True

@@ -1,0 +1,185 @@
+"""A seeded district: homes with elders and their buttons and wearables, care homes with floors,
+rooms, residents and smoke detectors; contacts for everyone.
+
+>>> d = District.generate(seed=1, homes=3, care_homes=1)
+>>> len(d.sites), d.sites[0].id
+(4, 'home-0001')
+>>> District.generate(seed=1, homes=3, care_homes=1) == d
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+_GIVEN_F = ["秀英", "桂英", "玉兰", "淑珍", "凤英", "兰英", "秀兰", "玉珍", "桂兰", "淑兰"]
+_GIVEN_M = ["建国", "德明", "志强", "国华", "振华", "文斌", "树林", "永福", "宝山", "长青"]
+_COMMUNITIES = ["幸福里社区", "和平路社区", "长青社区", "东湖社区", "春晖社区", "向阳社区"]
+_STREETS = ["解放路", "人民路", "建设路", "中山路", "和平街", "文化路"]
+_CONDITIONS = ["高血压", "糖尿病", "冠心病", "慢阻肺", "阿尔茨海默病早期", "骨质疏松", "帕金森病"]
+_MEDICATIONS = ["氨氯地平", "二甲双胍", "阿司匹林", "阿托伐他汀", "多奈哌齐", "左旋多巴"]
+_MOBILITY = ["独立行走", "使用拐杖", "使用助行器", "轮椅"]
+_RELATIONS = ["女儿", "儿子", "儿媳", "女婿", "侄子", "邻居"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Site:
+    id: str
+    kind: str
+    name: str
+    address: str
+    community: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Room:
+    id: str
+    site_id: str
+    floor: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resident:
+    id: str
+    site_id: str
+    room_id: str | None
+    name: str
+    birth_year: int
+    sex: str
+    phone: str
+    conditions: list[str]
+    medications: list[str]
+    mobility: str
+    notes: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Contact:
+    id: int
+    resident_id: str
+    name: str
+    relation: str
+    phone: str
+    email: str
+    priority: int
+    keyholder: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Device:
+    id: str
+    site_id: str
+    kind: str  # button, smoke, wearable
+    model: str
+    resident_id: str | None
+    room_id: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class District:
+    sites: list[Site]
+    rooms: list[Room]
+    residents: list[Resident]
+    contacts: list[Contact]
+    devices: list[Device]
+
+    @classmethod
+    def generate(cls, *, seed: int, homes: int, care_homes: int,
+                 wearable_share: float = 0.5) -> District:
+        rng = np.random.default_rng(seed)
+        b = _Builder(rng)
+        for i in range(1, homes + 1):
+            b.home(i, wearable=rng.random() < wearable_share)
+        for i in range(1, care_homes + 1):
+            b.care_home(i)
+        return cls(sites=b.sites, rooms=b.rooms, residents=b.residents, contacts=b.contacts,
+                   devices=b.devices)
+
+    def rows(self) -> dict[str, list[dict[str, Any]]]:
+        """Rows for the store's seeder, keyed by table."""
+        return {
+            "sites": [asdict(s) for s in self.sites],
+            "rooms": [asdict(r) for r in self.rooms],
+            "residents": [asdict(r) for r in self.residents],
+            "contacts": [asdict(c) for c in self.contacts],
+            "devices": [asdict(d) for d in self.devices],
+        }
+
+
+class _Builder:
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.sites: list[Site] = []
+        self.rooms: list[Room] = []
+        self.residents: list[Resident] = []
+        self.contacts: list[Contact] = []
+        self.devices: list[Device] = []
+
+    def _pick(self, items: list[str], k: int) -> list[str]:
+        return [str(x) for x in self.rng.choice(items, size=k, replace=False)]
+
+    def _resident(self, rid: str, site: Site, room: Room | None) -> Resident:
+        rng = self.rng
+        sex = "F" if rng.random() < 0.6 else "M"  # women outnumber men among the oldest old
+        given = _GIVEN_F if sex == "F" else _GIVEN_M
+        name = str(rng.choice(list(_SURNAMES))) + str(rng.choice(given))
+        resident = Resident(
+            id=rid, site_id=site.id, room_id=room.id if room else None, name=name,
+            birth_year=int(rng.integers(1930, 1956)), sex=sex,
+            phone=f"13{rng.integers(0, 10**9):09d}",
+            conditions=self._pick(_CONDITIONS, int(rng.integers(0, 3))),
+            medications=self._pick(_MEDICATIONS, int(rng.integers(0, 3))),
+            mobility=str(rng.choice(_MOBILITY, p=[0.5, 0.25, 0.15, 0.1])),
+            notes="钥匙在邻居处" if rng.random() < 0.3 else "",
+        )
+        self.residents.append(resident)
+        for priority in (1, 2)[: int(rng.integers(1, 3))]:
+            surname = name[0] if rng.random() < 0.7 else str(rng.choice(list(_SURNAMES)))
+            self.contacts.append(Contact(
+                id=len(self.contacts) + 1, resident_id=rid,
+                name=surname + str(rng.choice(_GIVEN_F + _GIVEN_M)),
+                relation=str(rng.choice(_RELATIONS)), phone=f"13{rng.integers(0, 10**9):09d}",
+                email=f"family{len(self.contacts) + 1}@example.com", priority=priority,
+                keyholder=priority == 1))
+        return resident
+
+    def _site(self, sid: str, kind: str, name: str) -> Site:
+        rng = self.rng
+        site = Site(id=sid, kind=kind, name=name,
+                    address=f"{rng.choice(_STREETS)}{rng.integers(1, 400)}号",
+                    community=str(rng.choice(_COMMUNITIES)),
+                    lat=round(31.20 + rng.uniform(0, 0.1), 6),
+                    lon=round(121.40 + rng.uniform(0, 0.1), 6))
+        self.sites.append(site)
+        return site
+
+    def home(self, i: int, *, wearable: bool) -> None:
+        site = self._site(f"home-{i:04d}", "home", f"居家 {i:04d}")
+        resident = self._resident(f"r-h{i:04d}", site, None)
+        self.devices.append(Device(id=f"btn-{i:04d}", site_id=site.id, kind="button",
+                                   model="SOS-P1 pendant", resident_id=resident.id, room_id=None))
+        if wearable:
+            self.devices.append(Device(id=f"watch-{i:04d}", site_id=site.id, kind="wearable",
+                                       model="W2 watch", resident_id=resident.id, room_id=None))
+
+    def care_home(self, i: int) -> None:
+        site = self._site(f"care-{i:02d}", "care_home", f"第{i}养老院")
+        for floor in (1, 2, 3):
+            for number in range(1, 9):
+                room = Room(id=f"{site.id}-{floor}{number:02d}", site_id=site.id, floor=floor,
+                            name=f"{floor}{number:02d}")
+                self.rooms.append(room)
+                self.devices.append(Device(id=f"smoke-{room.id}", site_id=site.id, kind="smoke",
+                                           model="JTY-GD-H361", resident_id=None, room_id=room.id))
+                for bed in range(1, int(self.rng.integers(1, 3)) + 1):
+                    resident = self._resident(f"r-{room.id}-{bed}", site, room)
+                    self.devices.append(Device(
+                        id=f"btn-{room.id}-{bed}", site_id=site.id, kind="button",
+                        model="wall button", resident_id=resident.id, room_id=room.id))

@@ -1,0 +1,50 @@
+"""How often things happen in a simulated district, as data.
+
+Rates are district-wide, per hour, so that a small demo district still shows something every
+minute. ``DEMO`` compresses months of incidents into minutes so that a person watching sees alarms;
+``REALISTIC`` is roughly what a centre sees (one genuine SOS per elder every few months, more
+accidental presses than genuine ones, falls a few times a year for the frail).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    sos_per_hour: float
+    accidental_per_hour: float
+    """Presses cancelled by the elder 5-20 s later."""
+    falls_per_hour: float
+    fall_gets_up_share: float = 0.3
+    """Falls after which the wearer gets up and walks on."""
+    smoke_per_hour: float
+    smoke_tests_per_hour: float
+    faults_per_hour: float
+    dropouts_per_hour: float
+    """A device going silent for 1-10 minutes (radio, power, out of range)."""
+    checkin_s: tuple[tuple[str, float], ...] = (("button", 3600.0), ("smoke", 3600.0),
+                                                 ("wearable", 600.0))
+    telemetry_s: float = 10.0
+    location_s: float = 60.0
+    accel_hz: float = 50.0
+    battery_drain_per_hour: tuple[tuple[str, float], ...] = (("button", 0.01), ("smoke", 0.005),
+                                                              ("wearable", 2.0))
+
+    def checkin_interval(self, kind: str) -> float:
+        return dict(self.checkin_s)[kind]
+
+    def drain(self, kind: str) -> float:
+        return dict(self.battery_drain_per_hour)[kind]
+
+
+DEMO = Scenario(sos_per_hour=240.0, accidental_per_hour=90.0, falls_per_hour=120.0,
+                smoke_per_hour=12.0, smoke_tests_per_hour=30.0, faults_per_hour=6.0,
+                dropouts_per_hour=12.0)
+
+REALISTIC = Scenario(sos_per_hour=0.02, accidental_per_hour=0.05, falls_per_hour=0.005,
+                     smoke_per_hour=0.0005, smoke_tests_per_hour=0.01, faults_per_hour=0.001,
+                     dropouts_per_hour=0.05)
+
+SCENARIOS = {"demo": DEMO, "realistic": REALISTIC}

@@ -1,0 +1,173 @@
+"""A whole district stepped second by second: same seed and start, same messages.
+
+>>> from simulators.district import District
+>>> from simulators.scenario import DEMO
+>>> d = District.generate(seed=3, homes=4, care_homes=0)
+>>> a = Simulation(d, DEMO, seed=3, start=1_800_000_000.0)
+>>> b = Simulation(d, DEMO, seed=3, start=1_800_000_000.0)
+>>> [a.step() for _ in range(5)] == [b.step() for _ in range(5)]
+True
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ingest.contract import EventType
+from simulators import motion
+from simulators.devices import (
+    Outgoing,
+    SimDevice,
+    checkin,
+    event,
+    start_fall,
+    status,
+    wearable_second,
+)
+from simulators.district import District
+from simulators.scenario import Scenario
+
+
+@dataclass(order=True, slots=True)
+class _Later:
+    at: float
+    order: int
+    action: Callable[[float], list[Outgoing]] = field(compare=False)
+
+
+class Simulation:
+    def __init__(self, district: District, scenario: Scenario, *, seed: int, start: float) -> None:
+        self.scenario = scenario
+        self.now = float(int(start))
+        self._rng = np.random.default_rng(seed)
+        sites = {s.id: s for s in district.sites}
+        seq_base = int(start * 1000) << 20  # boot time in the high bits: see docs/device-api.md
+        self.devices: list[SimDevice] = []
+        for d in district.devices:
+            interval = scenario.checkin_interval(d.kind)
+            dev = SimDevice(device=d, site=sites[d.site_id], seq_base=seq_base,
+                            next_checkin=self.now + float(self._rng.uniform(0, interval)),
+                            battery=float(self._rng.uniform(40, 100)))
+            if d.kind == "wearable":
+                dev.rot = motion.mount(self._rng)
+                dev.hr_base = float(self._rng.normal(72, 6))
+            self.devices.append(dev)
+        self.by_id = {dev.device.id: dev for dev in self.devices}
+        self._by_kind = {kind: [d for d in self.devices if d.device.kind == kind]
+                         for kind in ("button", "smoke", "wearable")}
+        self._later: list[_Later] = []
+        self._order = 0
+        self.counts: Counter[str] = Counter()
+        self._started = False
+
+    # -- scheduling ---------------------------------------------------------------------------
+
+    def _schedule(self, at: float, action: Callable[[float], list[Outgoing]]) -> None:
+        self._order += 1
+        heapq.heappush(self._later, _Later(at, self._order, action))
+
+    def _occurrences(self, per_hour: float) -> int:
+        return int(self._rng.poisson(per_hour / 3600.0))
+
+    def _pick(self, kind: str) -> SimDevice | None:
+        pool = [d for d in self._by_kind[kind] if d.silent_until <= self.now]
+        return pool[int(self._rng.integers(len(pool)))] if pool else None
+
+    # -- what happens -------------------------------------------------------------------------
+
+    def press(self, device_id: str, *, cancel_after: float | None = None) -> list[Outgoing]:
+        """An SOS press now (optionally cancelled later): for tests and the demo's scripts."""
+        dev = self.by_id[device_id]
+        self.counts["sos"] += 1
+        if cancel_after is not None:
+            self._schedule(self.now + cancel_after,
+                           lambda t: [event(dev, t, EventType.CANCEL)])
+        return [event(dev, self.now, EventType.SOS)]
+
+    def _smoke(self, dev: SimDevice) -> list[Outgoing]:
+        self.counts["smoke"] += 1
+        out = [event(dev, self.now, EventType.SMOKE)]
+        room = dev.device.room_id or ""
+        floor_rooms = [d for d in self._by_kind["smoke"]
+                       if d.site.id == dev.site.id and d.device.room_id
+                       and d.device.room_id[:-2] == room[:-2] and d is not dev]
+        for neighbour in floor_rooms:
+            if abs(int(neighbour.device.room_id[-2:]) - int(room[-2:])) == 1:  # type: ignore[index]
+                delay = float(self._rng.uniform(20, 60))
+                self._schedule(self.now + delay,
+                               lambda t, n=neighbour: [event(n, t, EventType.SMOKE)])
+                self._schedule(self.now + delay + float(self._rng.uniform(180, 600)),
+                               lambda t, n=neighbour: [event(n, t, EventType.SMOKE_CLEARED)])
+        self._schedule(self.now + float(self._rng.uniform(180, 600)),
+                       lambda t: [event(dev, t, EventType.SMOKE_CLEARED)])
+        return out
+
+    def _dropout(self, dev: SimDevice) -> list[Outgoing]:
+        seconds = float(self._rng.uniform(60, 600))
+        dev.silent_until = self.now + seconds
+        self.counts["dropouts"] += 1
+        # What the broker would publish for it as its last will, then "online" on return.
+        self._schedule(dev.silent_until, lambda t: [status(dev, t, "online")])
+        return [status(dev, self.now, "offline")]
+
+    def _incidents(self) -> list[Outgoing]:
+        s, out = self.scenario, []
+        for _ in range(self._occurrences(s.sos_per_hour)):
+            if (dev := self._pick("button")) is not None:
+                out += self.press(dev.device.id)
+        for _ in range(self._occurrences(s.accidental_per_hour)):
+            if (dev := self._pick("button")) is not None:
+                self.counts["accidental"] += 1
+                out += self.press(dev.device.id, cancel_after=float(self._rng.uniform(5, 20)))
+                self.counts["sos"] -= 1
+        for _ in range(self._occurrences(s.falls_per_hour)):
+            dev = self._pick("wearable")
+            if dev is not None and start_fall(dev, self._rng, s):
+                self.counts["falls"] += 1
+        for _ in range(self._occurrences(s.smoke_per_hour)):
+            if (dev := self._pick("smoke")) is not None:
+                out += self._smoke(dev)
+        for _ in range(self._occurrences(s.smoke_tests_per_hour)):
+            if (dev := self._pick("smoke")) is not None:
+                self.counts["smoke_tests"] += 1
+                out.append(event(dev, self.now, EventType.TEST))
+        for _ in range(self._occurrences(s.faults_per_hour)):
+            kind = ("smoke", "button")[int(self._rng.integers(2))]
+            if (dev := self._pick(kind)) is not None:
+                out.append(event(dev, self.now, EventType.FAULT, code="E0"
+                                 + str(int(self._rng.integers(1, 9)))))
+        for _ in range(self._occurrences(s.dropouts_per_hour)):
+            kind = ("button", "smoke", "wearable")[int(self._rng.integers(3))]
+            if (dev := self._pick(kind)) is not None:
+                out += self._dropout(dev)
+        return out
+
+    def step(self) -> list[Outgoing]:
+        """Everything the district publishes during the next second."""
+        out: list[Outgoing] = []
+        if not self._started:
+            self._started = True
+            out += [status(dev, self.now, "online") for dev in self.devices]
+        while self._later and self._later[0].at <= self.now:
+            out += heapq.heappop(self._later).action(self.now)
+        out += self._incidents()
+        for dev in self.devices:
+            if dev.silent_until > self.now:
+                continue
+            kind = dev.device.kind
+            dev.battery -= self.scenario.drain(kind) / 3600.0
+            if self.now >= dev.next_checkin:
+                dev.next_checkin += self.scenario.checkin_interval(kind)
+                out.append(checkin(dev, self.now, self._rng))
+                if dev.battery < 15 and int(dev.battery * 10) % 10 == 0:
+                    out.append(event(dev, self.now, EventType.BATTERY_LOW))
+            if kind == "wearable":
+                out += wearable_second(dev, self.now, self._rng, self.scenario)
+        self.counts["messages"] += len(out)
+        self.now += 1.0
+        return out

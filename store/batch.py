@@ -1,0 +1,170 @@
+"""One transaction per ingest batch: readings, dead letters, device state and alarms together.
+
+Everything a batch of MQTT messages produced is written in a single transaction, so that ingest can
+acknowledge the messages to the broker only after they are durable, all or nothing. New and
+changed alarms are announced with ``NOTIFY alarms`` inside the same transaction: PostgreSQL
+delivers the notification only on commit, so a console never hears of an alarm it cannot read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+ALARM_CHANNEL = "alarms"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadLetter:
+    topic: str
+    payload: bytes
+    code: str
+    reason: str
+    device_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewAlarm:
+    kind: str
+    priority: int
+    device_id: str
+    site_id: str
+    resident_id: str | None
+    room_id: str | None
+    source_seq: int
+    occurred_at: dt.datetime
+    details: dict[str, Any]
+    snippet: tuple[float, dt.datetime, bytes] | None = None
+    """(hz, time of first sample, float32 little-endian (n, 3) samples) for falls."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmCancel:
+    """The wearer cancelled on the device: annotate their latest open alarm; never delete it."""
+
+    device_id: str
+    cancelled_at: dt.datetime
+    within: dt.timedelta = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceSeen:
+    last_seen: dt.datetime
+    battery: int | None = None
+    checkin: bool = False
+    online: bool | None = None
+
+
+@dataclass(slots=True)
+class Batch:
+    events: list[tuple[str, int, dt.datetime, str, Jsonb | None]] = field(default_factory=list)
+    telemetry: list[tuple[Any, ...]] = field(default_factory=list)
+    locations: list[tuple[Any, ...]] = field(default_factory=list)
+    checkins: list[tuple[Any, ...]] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    devices: dict[str, DeviceSeen] = field(default_factory=dict)
+    alarms: list[NewAlarm] = field(default_factory=list)
+    cancels: list[AlarmCancel] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return (len(self.events) + len(self.telemetry) + len(self.locations) + len(self.checkins)
+                + len(self.dead_letters) + len(self.alarms) + len(self.cancels))
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    new_alarm_ids: list[int]
+    changed_alarm_ids: list[int]
+    new_events: int
+
+
+async def write(conn: psycopg.AsyncConnection[Any], batch: Batch) -> Written:
+    """Write ``batch`` in one transaction. Idempotent: a replayed batch changes nothing."""
+    new_ids: list[int] = []
+    changed: list[int] = []
+    new_events = 0
+    async with conn.transaction(), conn.cursor() as cur:
+        if batch.events:
+            await cur.executemany(
+                "INSERT INTO events (device_id, seq, ts, type, detail) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (device_id, seq) DO NOTHING",
+                batch.events,
+            )
+            new_events = max(cur.rowcount, 0)
+        for table, columns, rows in (
+            ("telemetry", "device_id, seq, ts, hr, spo2, skin_temp, steps, battery, worn",
+             batch.telemetry),
+            ("locations", "device_id, seq, ts, lat, lon, acc, source", batch.locations),
+            ("checkins", "device_id, seq, ts, kind, battery, rssi", batch.checkins),
+        ):
+            if rows:
+                marks = ", ".join(["%s"] * len(rows[0]))
+                await cur.executemany(
+                    f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+                    rows,
+                )
+        if batch.dead_letters:
+            await cur.executemany(
+                "INSERT INTO dead_letters (topic, payload, code, reason, device_id)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                [(d.topic, d.payload, d.code, d.reason, d.device_id) for d in batch.dead_letters],
+            )
+        if batch.devices:
+            await cur.executemany(
+                "UPDATE devices SET"
+                " last_seen = GREATEST(last_seen, %(seen)s),"
+                " battery = COALESCE(%(battery)s, battery),"
+                " last_checkin = CASE WHEN %(checkin)s"
+                "   THEN GREATEST(last_checkin, %(seen)s) ELSE last_checkin END,"
+                " online = COALESCE(%(online)s, online)"
+                " WHERE id = %(id)s",
+                [
+                    {"id": dev, "seen": s.last_seen, "battery": s.battery, "checkin": s.checkin,
+                     "online": s.online}
+                    for dev, s in batch.devices.items()
+                ],
+            )
+        for alarm in batch.alarms:
+            await cur.execute(
+                "INSERT INTO alarms (kind, priority, device_id, site_id, resident_id, room_id,"
+                " source_seq, occurred_at, details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (device_id, source_seq, kind) DO NOTHING RETURNING id",
+                (alarm.kind, alarm.priority, alarm.device_id, alarm.site_id, alarm.resident_id,
+                 alarm.room_id, alarm.source_seq, alarm.occurred_at, Jsonb(alarm.details)),
+            )
+            row = await cur.fetchone()
+            if row is None:
+                continue  # already raised by an earlier delivery of the same message
+            alarm_id = int(row["id"] if isinstance(row, dict) else row[0])
+            new_ids.append(alarm_id)
+            if alarm.snippet is not None:
+                hz, t0, samples = alarm.snippet
+                await cur.execute(
+                    "INSERT INTO alarm_snippets (alarm_id, hz, t0, samples) VALUES (%s, %s, %s, %s)",
+                    (alarm_id, hz, t0, samples),
+                )
+        for cancel in batch.cancels:
+            await cur.execute(
+                "UPDATE alarms SET details = details || jsonb_build_object('cancelled_at', %s::text)"
+                " WHERE id = (SELECT id FROM alarms WHERE device_id = %s AND status = 'new'"
+                "   AND occurred_at BETWEEN %s AND %s AND NOT details ? 'cancelled_at'"
+                "   ORDER BY occurred_at DESC LIMIT 1)"
+                " RETURNING id",
+                (cancel.cancelled_at.isoformat(), cancel.device_id,
+                 cancel.cancelled_at - cancel.within, cancel.cancelled_at),
+            )
+            row = await cur.fetchone()
+            if row is not None:
+                changed.append(int(row["id"] if isinstance(row, dict) else row[0]))
+        for alarm_id in new_ids:
+            await cur.execute("SELECT pg_notify(%s, %s)",
+                              (ALARM_CHANNEL, json.dumps({"id": alarm_id, "op": "new"})))
+        for alarm_id in changed:
+            await cur.execute("SELECT pg_notify(%s, %s)",
+                              (ALARM_CHANNEL, json.dumps({"id": alarm_id, "op": "update"})))
+    return Written(new_alarm_ids=new_ids, changed_alarm_ids=changed, new_events=new_events)
