@@ -1,0 +1,47 @@
+// The one place that talks HTTP to the console back end.
+import { noteServerDate } from "./clock.js";
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail || `HTTP ${status}`);
+    this.status = status; // 0 means the request never got an answer (network down)
+    this.detail = detail;
+  }
+}
+
+// FastAPI sends {"detail": "text"} for our own errors but a list of objects for validation
+// errors (422); either way the operator should see words, not "[object Object]".
+function detailText(body) {
+  const detail = body?.detail;
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) return detail.map((d) => d?.msg ?? JSON.stringify(d)).join("; ");
+  return null;
+}
+
+export async function api(method, path, body) {
+  // The marker header goes on every request, not only state-changing ones: it costs nothing
+  // and means a new POST can never forget it (the server refuses those without it).
+  const headers = { Accept: "application/json", "X-Requested-With": "eldercare" };
+  const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, null);
+  }
+  noteServerDate(res.headers.get("Date"));
+  let data = null;
+  if (res.status !== 204) {
+    try {
+      data = await res.json();
+    } catch {
+      data = null; // a proxy's HTML error page, say; the status still tells what happened
+    }
+  }
+  if (!res.ok) throw new ApiError(res.status, detailText(data));
+  return data;
+}

@@ -1,0 +1,121 @@
+"""The wire contract: what is accepted, what is refused and why."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest.codec import ContractViolation, Decoder, accel_samples, encode, pack_samples
+from ingest.contract import MAX_PAYLOAD_BYTES, Accel, Event, EventType, Kind, Topic, TopicError
+from ingest.schemas import schema
+
+NOW = 1_800_000_000.0
+NOW_MS = int(NOW * 1000)
+decoder = Decoder(clock=lambda: NOW)
+T = "eldercare/v1/home-0001/btn-0001/"
+
+
+def test_topic_round_trip() -> None:
+    topic = Topic.parse(T + "event")
+    assert (topic.site, topic.device, topic.kind) == ("home-0001", "btn-0001", Kind.EVENT)
+    assert str(topic) == T + "event"
+
+
+@pytest.mark.parametrize("bad", [
+    "eldercare/v2/s/d/event", "eldercare/v1/s/d", "eldercare/v1/s/d/event/x",
+    "eldercare/v1/s/d/nonsense", "eldercare/v1/s/d d/event", "eldercare/v1//d/event",
+    "eldercare/v1/" + "x" * 65 + "/d/event",
+])
+def test_topic_refused(bad: str) -> None:
+    with pytest.raises(TopicError):
+        Topic.parse(bad)
+
+
+def test_event_decodes() -> None:
+    env = decoder.decode(T + "event", json.dumps(
+        {"v": 1, "seq": 7, "ts": NOW_MS, "type": "sos", "future_field": 1}).encode())
+    assert isinstance(env.body, Event)
+    assert (env.device, env.site, env.seq, env.ts) == ("btn-0001", "home-0001", 7, NOW)
+    assert env.body.type is EventType.SOS
+
+
+@pytest.mark.parametrize(("topic_kind", "payload", "code", "says"), [
+    ("event", b"{not json", "json", "malformed JSON"),
+    ("event", b'{"seq": "7", "ts": 1, "type": "sos"}', "schema", "Expected `int`"),
+    ("event", json.dumps({"seq": 1, "ts": NOW_MS, "type": "explode"}).encode(), "schema",
+     "Invalid enum value"),
+    ("event", json.dumps({"seq": -1, "ts": NOW_MS, "type": "sos"}).encode(), "schema", ">= 0"),
+    ("event", json.dumps({"ts": NOW_MS, "type": "sos"}).encode(), "schema", "`seq`"),
+    ("event", json.dumps({"v": 2, "seq": 1, "ts": NOW_MS, "type": "sos"}).encode(), "schema",
+     "v"),
+    ("telemetry", json.dumps({"seq": 1, "ts": NOW_MS, "hr": 999}).encode(), "schema", "<= 250"),
+    ("event", json.dumps({"seq": 1, "ts": NOW_MS + 3_600_000, "type": "sos"}).encode(),
+     "ts_future", "in the future"),
+    ("event", json.dumps({"seq": 1, "ts": NOW_MS - 30 * 86_400_000, "type": "sos"}).encode(),
+     "ts_past", "in the past"),
+    ("event", b"[]", "schema", "Expected `object`"),
+])
+def test_bad_payloads_are_refused_with_a_reason(topic_kind: str, payload: bytes, code: str,
+                                                says: str) -> None:
+    with pytest.raises(ContractViolation) as caught:
+        decoder.decode(T + topic_kind, payload)
+    assert caught.value.code == code
+    assert says in caught.value.reason
+
+
+def test_oversized_payload_is_refused_before_parsing() -> None:
+    payload = b'{"seq": 1, "ts": 1, "type": "sos", "detail": {"x": "' + b"a" * MAX_PAYLOAD_BYTES + b'"}}'
+    with pytest.raises(ContractViolation) as caught:
+        decoder.decode(T + "event", payload)
+    assert caught.value.code == "too_large"
+
+
+def _accel(samples: np.ndarray, **over: object) -> bytes:
+    body = {"seq": 1, "ts": NOW_MS, "hz": 50.0, "scale": 1 / 1024, "n": len(samples),
+            "data": pack_samples(samples, 1 / 1024)}
+    body.update(over)
+    return json.dumps(body).encode()
+
+
+def test_accel_window_round_trips_within_quantisation() -> None:
+    rng = np.random.default_rng(1)
+    samples = rng.normal(0, 2, size=(50, 3)).astype(np.float32)
+    env = decoder.decode(T + "accel", _accel(samples))
+    assert isinstance(env.body, Accel)
+    np.testing.assert_allclose(accel_samples(env.body), samples, atol=0.5 / 1024 + 1e-6)
+
+
+@pytest.mark.parametrize(("over", "says"), [
+    ({"n": 49}, "expected 294"),
+    ({"data": "%%%"}, "not valid base64"),
+    ({"hz": 10.0}, ">= 25.0"),
+    ({"gyro": base64.b64encode(b"\0" * 300).decode()}, "gyro without gyro_scale"),
+])
+def test_accel_inconsistencies_are_refused(over: dict[str, object], says: str) -> None:
+    with pytest.raises(ContractViolation) as caught:
+        decoder.decode(T + "accel", _accel(np.zeros((50, 3), np.float32), **over))
+    assert says in caught.value.reason
+
+
+def test_encode_omits_absent_fields() -> None:
+    assert json.loads(encode(Event(seq=1, ts=2, type=EventType.CANCEL))) == {
+        "seq": 1, "ts": 2, "type": "cancel"}
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_published_schemas_match_the_code(kind: Kind) -> None:
+    published = Path(__file__).resolve().parents[2] / "docs" / "schemas" / f"{kind}.schema.json"
+    assert json.loads(published.read_text()) == schema(kind), (
+        "docs/schemas is stale: run `eldercare contract --schemas docs/schemas`")
+
+
+def test_schemas_validate_what_the_decoder_accepts() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    good = {"seq": 1, "ts": NOW_MS, "type": "smoke"}
+    jsonschema.validate(good, schema(Kind.EVENT))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"seq": 1, "ts": NOW_MS, "type": "explode"}, schema(Kind.EVENT))

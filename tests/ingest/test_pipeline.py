@@ -1,0 +1,172 @@
+"""Ingest against a real PostgreSQL, fed from an in-memory source: bad input is dead-lettered
+with its reason, nothing is acknowledged before it is stored, duplicates never double up."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from ingest.codec import encode
+from ingest.contract import Event, EventType, Telemetry
+from ingest.mqtt import Incoming
+from ingest.pipeline import Ingest
+from store import registry
+
+pytestmark = pytest.mark.db
+
+SITE, DEVICE = "home-0001", "btn-0001"
+
+
+class ListSource:
+    """Delivers the given messages and records what was acknowledged, in order."""
+
+    def __init__(self) -> None:
+        self.items: list[Incoming] = []
+        self.acked: list[int] = []
+
+    def add(self, topic: str, payload: bytes) -> Incoming:
+        item = Incoming(topic=topic, payload=payload, mid=len(self.items) + 1, qos=1,
+                        generation=1, received=time.time())
+        self.items.append(item)
+        return item
+
+    async def get(self) -> Incoming:
+        raise AssertionError("tests call process() directly")
+
+    def get_nowait(self) -> Incoming | None:
+        return None
+
+    def ack(self, item: Incoming) -> None:
+        self.acked.append(item.mid)
+
+
+async def _seed(pool: AsyncConnectionPool) -> None:
+    async with pool.connection() as conn:
+        await registry.seed(conn, {
+            "sites": [{"id": SITE, "kind": "home", "name": "home 1"},
+                      {"id": "home-0002", "kind": "home", "name": "home 2"}],
+            "residents": [{"id": "r1", "site_id": SITE, "name": "张秀英"}],
+            "devices": [{"id": DEVICE, "site_id": SITE, "kind": "button", "resident_id": "r1"}],
+        })
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _sos(seq: int, ts: int | None = None) -> bytes:
+    return encode(Event(seq=seq, ts=ts or _now_ms(), type=EventType.SOS))
+
+
+async def _rows(pool: AsyncConnectionPool, query: str) -> list[dict[str, Any]]:
+    async with pool.connection() as conn:
+        cur = await conn.execute(query)
+        return list(await cur.fetchall())
+
+
+async def test_sos_is_stored_and_raises_one_p1_alarm_then_acked(pool: AsyncConnectionPool) -> None:
+    await _seed(pool)
+    source = ListSource()
+    raised: list[int] = []
+    ingest = Ingest(pool=pool, source=source, on_alarms=raised.extend)
+    await ingest.load_registry()
+    item = source.add(f"eldercare/v1/{SITE}/{DEVICE}/event", _sos(1))
+    await ingest.process([item])
+    alarms = await _rows(pool, "SELECT kind, priority, resident_id, source_seq FROM alarms")
+    assert alarms == [{"kind": "sos", "priority": 1, "resident_id": "r1", "source_seq": 1}]
+    assert len(raised) == 1
+    assert source.acked == [item.mid]
+
+
+async def test_redelivered_alarm_is_stored_once(pool: AsyncConnectionPool) -> None:
+    await _seed(pool)
+    payload = _sos(5)
+    for _ in range(2):  # a fresh ingest (after a restart) has no memory of the first delivery
+        source = ListSource()
+        ingest = Ingest(pool=pool, source=source)
+        await ingest.load_registry()
+        await ingest.process([source.add(f"eldercare/v1/{SITE}/{DEVICE}/event", payload)])
+        assert source.acked == [1]
+    assert len(await _rows(pool, "SELECT id FROM alarms")) == 1
+    assert len(await _rows(pool, "SELECT id FROM events")) == 1
+
+
+async def test_duplicate_in_memory_is_dropped_and_still_acknowledged(
+        pool: AsyncConnectionPool) -> None:
+    await _seed(pool)
+    source = ListSource()
+    ingest = Ingest(pool=pool, source=source)
+    await ingest.load_registry()
+    topic = f"eldercare/v1/{SITE}/{DEVICE}/event"
+    items = [source.add(topic, _sos(9)), source.add(topic, _sos(9))]
+    await ingest.process(items)
+    assert ingest.stats.duplicates == 1
+    assert source.acked == [1, 2]
+    assert len(await _rows(pool, "SELECT id FROM alarms")) == 1
+
+
+BAD = [
+    ("malformed JSON", f"eldercare/v1/{SITE}/{DEVICE}/event", b"{oops", "json"),
+    ("wrong types", f"eldercare/v1/{SITE}/{DEVICE}/event",
+     json.dumps({"seq": "one", "ts": 1, "type": "sos"}).encode(), "schema"),
+    ("unknown device", f"eldercare/v1/{SITE}/btn-9999/event", _sos(1), "unknown_device"),
+    ("device under another site", f"eldercare/v1/home-0002/{DEVICE}/event", _sos(2),
+     "wrong_site"),
+    ("over 64 KiB", f"eldercare/v1/{SITE}/{DEVICE}/event", b" " * (64 * 1024 + 1), "too_large"),
+    ("far future", f"eldercare/v1/{SITE}/{DEVICE}/event", _sos(3, _now_ms() + 86_400_000),
+     "ts_future"),
+    ("far past", f"eldercare/v1/{SITE}/{DEVICE}/event", _sos(4, _now_ms() - 30 * 86_400_000),
+     "ts_past"),
+    ("bad topic", "eldercare/v1/oops", _sos(5), "topic"),
+]
+
+
+@pytest.mark.parametrize(("case", "topic", "payload", "code"), BAD, ids=[b[0] for b in BAD])
+async def test_bad_input_goes_to_dead_letters_and_the_next_good_message_is_processed(
+        pool: AsyncConnectionPool, case: str, topic: str, payload: bytes, code: str) -> None:
+    await _seed(pool)
+    source = ListSource()
+    ingest = Ingest(pool=pool, source=source)
+    await ingest.load_registry()
+    bad = source.add(topic, payload)
+    good = source.add(f"eldercare/v1/{SITE}/{DEVICE}/event", _sos(100))
+    await ingest.process([bad, good])
+    dead = await _rows(pool, "SELECT topic, payload, code, reason FROM dead_letters")
+    assert len(dead) == 1
+    assert dead[0]["code"] == code and dead[0]["reason"]
+    assert bytes(dead[0]["payload"]) == payload  # kept whole: nothing is lost
+    assert ingest.stats.dead_by_code == {code: 1}
+    assert len(await _rows(pool, "SELECT id FROM alarms")) == 1
+    assert source.acked == [bad.mid, good.mid]
+
+
+async def test_cancel_annotates_the_open_alarm_without_closing_it(
+        pool: AsyncConnectionPool) -> None:
+    await _seed(pool)
+    source = ListSource()
+    ingest = Ingest(pool=pool, source=source)
+    await ingest.load_registry()
+    topic = f"eldercare/v1/{SITE}/{DEVICE}/event"
+    await ingest.process([source.add(topic, _sos(1))])
+    cancel = encode(Event(seq=2, ts=_now_ms() + 1000, type=EventType.CANCEL))
+    await ingest.process([source.add(topic, cancel)])
+    alarms = await _rows(pool, "SELECT status, details FROM alarms")
+    assert alarms[0]["status"] == "new"
+    assert "cancelled_at" in alarms[0]["details"]
+
+
+async def test_telemetry_and_device_state_are_stored(pool: AsyncConnectionPool) -> None:
+    await _seed(pool)
+    source = ListSource()
+    ingest = Ingest(pool=pool, source=source)
+    await ingest.load_registry()
+    payload = encode(Telemetry(seq=1, ts=_now_ms(), hr=71, spo2=97, battery=64, worn=True))
+    await ingest.process([source.add(f"eldercare/v1/{SITE}/{DEVICE}/telemetry", payload)])
+    rows = await _rows(pool, "SELECT hr, spo2, battery FROM telemetry")
+    assert rows == [{"hr": 71, "spo2": 97, "battery": 64}]
+    device = await _rows(pool, f"SELECT battery, last_seen FROM devices WHERE id = '{DEVICE}'")
+    assert device[0]["battery"] == 64 and device[0]["last_seen"] is not None
