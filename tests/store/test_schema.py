@@ -1,0 +1,55 @@
+"""Schema behaviours the rest relies on: migrations are idempotent, partitions roll, the audit
+trail cannot be changed, seeding twice is harmless."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from store.migrate import migrate
+from store.partitions import drop_older_than, ensure_partitions
+from store.registry import seed
+
+pytestmark = pytest.mark.db
+
+
+async def test_migrations_apply_once(db_url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+        assert await migrate(conn) == []  # the template is migrated already
+        cur = await conn.execute("SELECT count(*) FROM schema_migrations")
+        assert (await cur.fetchone()) == (1,)
+
+
+async def test_partitions_are_created_ahead_and_dropped_after_retention(db_url: str) -> None:
+    today = dt.date(2030, 6, 15)
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+        await ensure_partitions(conn, today=today, ahead_days=2, behind_days=0)
+        await conn.execute(
+            "INSERT INTO telemetry (device_id, seq, ts, hr) VALUES ('d', 1, '2030-06-16 12:00Z', 70)")
+        cur = await conn.execute("SELECT tableoid::regclass::text FROM telemetry")
+        assert (await cur.fetchone()) == ("telemetry_20300616",)
+        dropped = await drop_older_than(conn, today=today + dt.timedelta(days=30), keep_days=14)
+        assert "telemetry_20300616" in dropped
+        assert "telemetry_default" not in dropped
+        cur = await conn.execute("SELECT count(*) FROM telemetry")
+        assert (await cur.fetchone()) == (0,)
+
+
+async def test_audit_trail_is_append_only(db_url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+        await conn.execute("INSERT INTO audit (actor, action, target) VALUES ('op1', 'x', 'y')")
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            await conn.execute("UPDATE audit SET actor = 'someone else'")
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            await conn.execute("DELETE FROM audit")
+
+
+async def test_seeding_twice_inserts_nothing_new(pool: AsyncConnectionPool) -> None:
+    rows = {"sites": [{"id": "s1", "kind": "home", "name": "one"}],
+            "residents": [{"id": "r1", "site_id": "s1", "name": "王秀英"}]}
+    async with pool.connection() as conn:
+        assert await seed(conn, rows) == {"sites": 1, "residents": 1}
+        assert await seed(conn, rows) == {"sites": 0, "residents": 0}
