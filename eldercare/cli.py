@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "seed": lambda: _seed(args, settings),
             "migrate": lambda: _migrate(settings),
         }
-        result = asyncio.run(commands[args.command]())  # type: ignore[arg-type]
+        result: object = asyncio.run(commands[args.command]())  # type: ignore[arg-type]
         return int(result) if isinstance(result, int) else 0
     except (SettingsError, StoreError, ConnectionError) as err:
         print(f"eldercare: {err}", file=sys.stderr)

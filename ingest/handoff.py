@@ -2,61 +2,49 @@
 
 This is the one place that knows both the wire contract and the detectors' inputs: events go
 through the event rule table, accelerometer windows through the fall detector (one batched call
-for every device in the ingest batch), and a ring buffer per wearable keeps the last seconds of
-raw motion so a fall alarm carries the snippet around the impact for the operator's chart.
+for every device in the ingest batch) and then the fall grace period (``detection.fall_grace``):
+a fall becomes an alarm only if the wearer neither gets up and moves on nor cancels within the
+grace period; otherwise it is logged. Falls waiting out their grace period are returned as
+``opened`` so ingest stores them in the same transaction as the windows' acknowledgement, and
+:meth:`DetectionStage.reopen` puts them back after a restart: nothing is lost to a crash.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from alerts.raising import AlarmTrigger
 from detection.events import rule_for
 from detection.fall import AccelWindow, FallDetector, FallFinding
+from detection.fall_grace import FallAlarm, FallGrace, LoggedFall
 from ingest.codec import Envelope, accel_samples, gyro_samples
 from ingest.contract import Accel, Event
 
 log = logging.getLogger(__name__)
 
-SNIPPET_BEFORE_S = 10.0
-"""Seconds of motion kept before an impact for the operator's chart."""
-_RING_S = 40.0
+_SEQ_MEMORY_S = 30.0
+"""How long to remember which window (seq) held which instant: findings come ~2 s after impact."""
 
 
-@dataclass(slots=True)
-class _Ring:
-    """The last ``_RING_S`` seconds of one wearable's windows, oldest first."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenedFall:
+    finding: FallFinding
+    source_seq: int
+    deadline: float
 
-    windows: deque[AccelWindow] = field(default_factory=deque)
-    seqs: deque[int] = field(default_factory=deque)
 
-    def add(self, window: AccelWindow, seq: int) -> None:
-        self.windows.append(window)
-        self.seqs.append(seq)
-        while self.windows and self.windows[0].t0 < window.t0 - _RING_S:
-            self.windows.popleft()
-            self.seqs.popleft()
-
-    def seq_at(self, ts: float) -> int | None:
-        """Sequence number of the window holding time ``ts`` (the impact)."""
-        for window, seq in zip(self.windows, self.seqs, strict=True):
-            if window.t0 <= ts < window.t0 + len(window.accel) / window.hz:
-                return seq
-        return None
-
-    def snippet(self, start: float) -> tuple[float, float, bytes] | None:
-        chosen = [w for w in self.windows if w.t0 + len(w.accel) / w.hz > start]
-        if not chosen:
-            return None
-        hz = chosen[-1].hz
-        same_rate = [w for w in chosen if w.hz == hz]
-        samples = np.concatenate([w.accel for w in same_rate]).astype("<f4")
-        return hz, same_rate[0].t0, samples.tobytes()
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClosedFall:
+    finding: FallFinding
+    outcome: str  # alarmed, recovered, cancelled
+    resolved_ts: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,59 +52,112 @@ class Handoff:
     triggers: list[AlarmTrigger]
     cancels: list[tuple[str, float]]
     """(device, epoch seconds) of cancel presses."""
+    opened: list[OpenedFall]
+    closed: list[ClosedFall]
+
+
+def evidence(finding: FallFinding) -> dict[str, Any]:
+    return {"peak_g": round(finding.peak_g, 2), "confidence": round(finding.confidence, 3),
+            "posture_change_deg": round(finding.posture_change_deg, 1),
+            "stillness": round(finding.stillness, 3), "impact_ts": finding.impact_ts}
+
+
+def finding_to_json(finding: FallFinding) -> dict[str, Any]:
+    return dataclasses.asdict(finding)
+
+
+def finding_from_json(data: dict[str, Any]) -> FallFinding:
+    fields = {f.name for f in dataclasses.fields(FallFinding)}
+    values = {k: v for k, v in data.items() if k in fields}
+    for key in ("pre_gravity", "post_gravity"):
+        if key in values:
+            values[key] = tuple(values[key])
+    return FallFinding(**values)
 
 
 class DetectionStage:
-    def __init__(self, fall: FallDetector | None = None) -> None:
+    def __init__(self, fall: FallDetector | None = None, grace: FallGrace | None = None) -> None:
         self._fall = fall or FallDetector()
-        self._rings: dict[str, _Ring] = {}
+        self._grace = grace or FallGrace()
+        self._window_seqs: dict[str, deque[tuple[float, float, int]]] = {}
+        self._fall_seq: dict[str, int] = {}
 
-    def process(self, envelopes: Sequence[Envelope]) -> Handoff:
+    def reopen(self, finding: FallFinding, *, source_seq: int, deadline: float) -> None:
+        """Resume a grace period stored before a restart."""
+        self._grace.step(finding.impact_ts, findings=[finding])
+        self._fall_seq[finding.device_id] = source_seq
+        del deadline  # the grace tracker recomputes it from the impact and the resident's setting
+
+    def _seq_at(self, device: str, ts: float, fallback: int) -> int:
+        for t0, t1, seq in self._window_seqs.get(device, ()):
+            if t0 <= ts < t1:
+                return seq
+        return fallback
+
+    def process(self, envelopes: Sequence[Envelope], *, now: float) -> Handoff:
         triggers: list[AlarmTrigger] = []
         cancels: list[tuple[str, float]] = []
-        last_seq: dict[str, int] = {}
         windows: list[AccelWindow] = []
+        last_seq: dict[str, int] = {}
         for env in envelopes:
             body = env.body
             if isinstance(body, Event):
                 rule = rule_for(body.type.value)
                 if rule.alarm is not None:
-                    details: dict[str, str | int | float | bool] = {"event": body.type.value}
-                    if body.detail:
-                        details.update(body.detail)
+                    details: dict[str, Any] = {"event": body.type.value, **(body.detail or {})}
                     triggers.append(AlarmTrigger(kind=rule.alarm, device_id=env.device,
                                                  source_seq=env.seq, occurred_ts=env.ts,
-                                                 details=dict(details)))
+                                                 details=details))
                 if rule.cancels:
                     cancels.append((env.device, env.ts))
             elif isinstance(body, Accel):
                 window = AccelWindow(device_id=env.device, t0=env.ts, hz=body.hz,
                                      accel=accel_samples(body), gyro=gyro_samples(body))
                 windows.append(window)
-                self._rings.setdefault(env.device, _Ring()).add(window, env.seq)
+                seqs = self._window_seqs.setdefault(env.device, deque())
+                seqs.append((env.ts, env.ts + body.n / body.hz, env.seq))
+                while seqs and seqs[0][1] < env.ts - _SEQ_MEMORY_S:
+                    seqs.popleft()
                 last_seq[env.device] = env.seq
+        findings: list[FallFinding] = []
         if windows:
-            for finding in self._fall.update(windows):
-                triggers.append(self._fall_trigger(finding, last_seq[finding.device_id]))
-        return Handoff(triggers=triggers, cancels=cancels)
+            try:
+                findings = self._fall.update(windows)
+            except Exception:  # a detector bug must not stop SOS and smoke from being stored
+                log.exception("fall detector failed on a batch of %d windows", len(windows))
+        opened = []
+        for finding in findings:
+            if any(p.device_id == finding.device_id for p in self._grace.pending()):
+                continue  # one open grace period per device; the tracker ignores the rest
+            seq = self._seq_at(finding.device_id, finding.impact_ts, last_seq[finding.device_id])
+            self._fall_seq[finding.device_id] = seq
+            opened.append(OpenedFall(finding=finding, source_seq=seq,
+                                     deadline=finding.impact_ts + self._grace.config.grace_s))
+        outcomes = self._grace.step(now, windows=windows, findings=findings, cancels=cancels)
+        closed = []
+        for outcome in outcomes:
+            finding = outcome.finding
+            if isinstance(outcome, FallAlarm):
+                closed.append(ClosedFall(finding=finding, outcome="alarmed", resolved_ts=now))
+                triggers.append(self._alarm(outcome))
+            elif isinstance(outcome, LoggedFall):
+                closed.append(ClosedFall(finding=finding, outcome=outcome.reason,
+                                         resolved_ts=outcome.resolved_ts))
+        return Handoff(triggers=triggers, cancels=cancels, opened=opened, closed=closed)
 
-    def _fall_trigger(self, finding: FallFinding, fallback_seq: int) -> AlarmTrigger:
-        # The window holding the impact identifies the alarm, whatever batch it arrived in:
-        # redelivered windows reproduce the same impact, so the alarm stays idempotent.
-        ring = self._rings.get(finding.device_id)
-        seq = None if ring is None else ring.seq_at(finding.impact_ts)
+    def _alarm(self, alarm: FallAlarm) -> AlarmTrigger:
+        finding = alarm.finding
+        snippet = None
+        if len(alarm.snippet_t) > 1:
+            hz = float(1.0 / np.median(np.diff(alarm.snippet_t)))
+            samples = np.asarray(alarm.snippet, dtype="<f4")
+            snippet = (round(hz, 3), float(alarm.snippet_t[0]), samples.tobytes())
         return AlarmTrigger(
             kind="fall",
             device_id=finding.device_id,
-            source_seq=fallback_seq if seq is None else seq,
+            # The window holding the impact identifies the alarm, whatever batch it came in.
+            source_seq=self._fall_seq.pop(finding.device_id, 0),
             occurred_ts=finding.impact_ts,
-            details={"peak_g": round(finding.peak_g, 2),
-                     "confidence": round(finding.confidence, 3),
-                     "posture_change_deg": round(finding.posture_change_deg, 1),
-                     "stillness": round(finding.stillness, 3)},
-            snippet=None if ring is None else ring.snippet(finding.impact_ts - SNIPPET_BEFORE_S),
+            details=evidence(finding),
+            snippet=snippet,
         )
-
-    def forget(self, device_id: str) -> None:
-        self._fall.forget(device_id)
-        self._rings.pop(device_id, None)

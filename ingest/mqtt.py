@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
 from ingest.broker import BrokerAddress
 
@@ -112,7 +113,7 @@ class MqttSource:
     # -- paho's thread ----------------------------------------------------------------------
 
     def _on_connect(self, client: paho.Client, userdata: object, flags: paho.ConnectFlags,
-                    reason: paho.ReasonCode, properties: object) -> None:
+                    reason: ReasonCode, properties: object) -> None:
         if reason.is_failure:
             log.error("broker refused the connection: %s", reason)
             return
@@ -124,7 +125,7 @@ class MqttSource:
             self._loop.call_soon_threadsafe(self.connected.set)
 
     def _on_disconnect(self, client: paho.Client, userdata: object, flags: object,
-                       reason: paho.ReasonCode, properties: object) -> None:
+                       reason: ReasonCode, properties: object) -> None:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self.connected.clear)
         if not self._stopping.is_set():

@@ -30,13 +30,16 @@ from alerts.raising import new_alarm
 from ingest.codec import ContractViolation, Decoder, Envelope
 from ingest.contract import Checkin, Event, Location, Status, Telemetry
 from ingest.dedupe import SeenSequences
-from ingest.handoff import DetectionStage
+from ingest.handoff import DetectionStage, evidence, finding_from_json, finding_to_json
 from ingest.mqtt import Incoming
 from store import batch as store_batch
-from store.batch import AlarmCancel, Batch, DeadLetter, DeviceSeen
+from store.batch import AlarmCancel, Batch, DeadLetter, DeviceSeen, FallOutcome, PendingFall
 from store.registry import DeviceRef, active_device, active_devices
 
 log = logging.getLogger(__name__)
+
+TICK_S = 1.0
+"""With no message for this long, run detection's timers anyway (fall grace deadlines)."""
 
 
 class Source(Protocol):
@@ -71,6 +74,7 @@ class Ingest:
         detection: DetectionStage | None = None,
         max_batch: int = 2000,
         on_alarms: Callable[[list[int]], None] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._pool = pool
         self._source = source
@@ -81,19 +85,35 @@ class Ingest:
         self._devices: dict[str, DeviceRef] = {}
         self._unknown_until: dict[str, float] = {}
         self._on_alarms = on_alarms
+        self._clock = clock
         self.stats = IngestStats()
         self.idle = asyncio.Event()
+        self._reopened: set[str] = set()
 
     async def load_registry(self) -> None:
         async with self._pool.connection() as conn:
             self._devices = await active_devices(conn)
-        log.info("ingest knows %d devices", len(self._devices))
+            cur = await conn.execute("SELECT source_seq, deadline, finding FROM pending_falls")
+            pending = await cur.fetchall()
+        for raw in pending:
+            row: dict[str, Any] = dict(raw)
+            if row["finding"]["device_id"] not in self._reopened:
+                self._detection.reopen(finding_from_json(row["finding"]),
+                                       source_seq=row["source_seq"],
+                                       deadline=row["deadline"].timestamp())
+                self._reopened.add(row["finding"]["device_id"])
+        log.info("ingest knows %d devices; %d falls in their grace period", len(self._devices),
+                 len(pending))
 
     async def run(self) -> None:
         await self.load_registry()
         while True:
             self.idle.set()
-            first = await self._source.get()
+            try:
+                first = await asyncio.wait_for(self._source.get(), TICK_S)
+            except TimeoutError:
+                await self.process([])  # grace periods run out even when devices fall silent
+                continue
             self.idle.clear()
             items = [first]
             while len(items) < self._max_batch and (item := self._source.get_nowait()) is not None:
@@ -104,7 +124,8 @@ class Ingest:
         """Validate, detect, store and acknowledge one batch of messages."""
         self.stats.received += len(items)
         parts = await self._prepare(items)
-        await self._store(parts)
+        if parts:
+            await self._store(parts)
         for item in items:
             self._source.ack(item)
         self.stats.batches += 1
@@ -123,8 +144,8 @@ class Ingest:
                 self._devices[env.device] = ref
         return ref
 
-    async def _prepare(self, items: list[Incoming]) -> list[tuple[Incoming, Batch]]:
-        parts: list[tuple[Incoming, Batch]] = []
+    async def _prepare(self, items: list[Incoming]) -> list[tuple[Incoming | None, Batch]]:
+        parts: list[tuple[Incoming | None, Batch]] = []
         accepted: list[Envelope] = []
         where: dict[tuple[str, int], Batch] = {}
         last_of_device: dict[str, Batch] = {}
@@ -157,14 +178,30 @@ class Ingest:
             accepted.append(env)
             where[(env.device, env.seq)] = part
             last_of_device[env.device] = part
-        handoff = self._detection.process(accepted)
+        now = self._clock()
+        handoff = self._detection.process(accepted, now=now)
         for trigger in handoff.triggers:
-            part = where.get((trigger.device_id, trigger.source_seq)) or last_of_device[
-                trigger.device_id]
-            part.alarms.append(new_alarm(trigger, self._devices[trigger.device_id]))
+            target = where.get((trigger.device_id, trigger.source_seq)) or last_of_device.get(
+                trigger.device_id)
+            if target is None:  # a grace period ran out with no message from the device in hand
+                target = Batch()
+                parts.append((None, target))
+            target.alarms.append(new_alarm(trigger, self._devices[trigger.device_id]))
         for device_id, ts in handoff.cancels:
             last_of_device[device_id].cancels.append(
                 AlarmCancel(device_id=device_id, cancelled_at=_utc(ts)))
+        if handoff.opened or handoff.closed:
+            if not parts:  # a timer tick with no messages: the outcome needs a batch of its own
+                parts.append((None, Batch()))
+            falls = parts[-1][1]
+            falls.falls_opened += [PendingFall(
+                device_id=o.finding.device_id, source_seq=o.source_seq,
+                impact_at=_utc(o.finding.impact_ts), deadline=_utc(o.deadline),
+                finding=finding_to_json(o.finding)) for o in handoff.opened]
+            falls.falls_closed += [FallOutcome(
+                device_id=c.finding.device_id, impact_at=_utc(c.finding.impact_ts),
+                outcome=c.outcome, resolved_at=_utc(c.resolved_ts),
+                evidence=evidence(c.finding)) for c in handoff.closed]
         return parts
 
     @staticmethod
@@ -192,7 +229,7 @@ class Ingest:
     # -- storing -----------------------------------------------------------------------------
 
     @staticmethod
-    def _merge(parts: list[tuple[Incoming, Batch]]) -> Batch:
+    def _merge(parts: list[tuple[Incoming | None, Batch]]) -> Batch:
         merged = Batch()
         for _, part in parts:
             merged.events += part.events
@@ -202,6 +239,8 @@ class Ingest:
             merged.dead_letters += part.dead_letters
             merged.alarms += part.alarms
             merged.cancels += part.cancels
+            merged.falls_opened += part.falls_opened
+            merged.falls_closed += part.falls_closed
             for device, seen in part.devices.items():
                 before = merged.devices.get(device)
                 merged.devices[device] = seen if before is None else DeviceSeen(
@@ -211,7 +250,7 @@ class Ingest:
                     online=seen.online if seen.online is not None else before.online)
         return merged
 
-    async def _store(self, parts: list[tuple[Incoming, Batch]]) -> None:
+    async def _store(self, parts: list[tuple[Incoming | None, Batch]]) -> None:
         merged = self._merge(parts)
         try:
             await self._write_retrying(merged)
@@ -222,6 +261,9 @@ class Ingest:
                     await self._write_retrying(part)
                 except (psycopg.IntegrityError, psycopg.DataError,
                         psycopg.ProgrammingError) as one:
+                    if item is None:
+                        log.exception("database rejected a fall outcome; it is lost: %s", one)
+                        continue
                     await self._write_retrying(Batch(dead_letters=[DeadLetter(
                         topic=item.topic, payload=item.payload, code="db_rejected",
                         reason=f"database rejected it: {one}".strip())]))

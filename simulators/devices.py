@@ -71,7 +71,7 @@ class SimDevice:
 
 
 def _ms(t: float) -> int:
-    return int(round(t * 1000))
+    return round(t * 1000)
 
 
 def event(dev: SimDevice, t: float, kind: EventType, **detail: str | int | float | bool) -> Outgoing:
@@ -126,7 +126,7 @@ def wearable_second(dev: SimDevice, t: float, rng: np.random.Generator,
         rhythm = 6.0 * math.sin((hour - 10.0) / 24.0 * 2 * math.pi)  # lowest before dawn
         hr = dev.hr_base + rhythm + (15.0 if moving else 0.0) + float(rng.normal(0, 2.0))
         out.append(dev.message(Kind.TELEMETRY, Telemetry(
-            seq=dev.next_seq(), ts=_ms(t), hr=int(round(hr)) if dev.worn else None,
+            seq=dev.next_seq(), ts=_ms(t), hr=round(hr) if dev.worn else None,
             spo2=int(min(100, round(rng.normal(97, 1)))) if dev.worn else None,
             skin_temp=round(float(rng.normal(33.2, 0.3)), 1) if dev.worn else None,
             steps=dev.steps, battery=max(0, int(dev.battery)), worn=dev.worn)))

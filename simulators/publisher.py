@@ -8,6 +8,7 @@ Every message is QoS 1: everything a device sends can end in an alarm.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -63,9 +64,7 @@ async def run_realtime(sim: Simulation, publisher: Publisher, *, seconds: float 
         steps += 1
         delay = started + steps - time.monotonic()
         if delay > 0:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
-            except TimeoutError:
-                pass
         elif delay < -5:
             log.warning("simulation is %.1f s behind real time", -delay)

@@ -33,6 +33,10 @@ from simulators.district import District
 from simulators.scenario import Scenario
 
 
+def _emit(dev: SimDevice, kind: EventType) -> Callable[[float], list[Outgoing]]:
+    return lambda t: [event(dev, t, kind)]
+
+
 @dataclass(order=True, slots=True)
 class _Later:
     at: float
@@ -99,10 +103,9 @@ class Simulation:
         for neighbour in floor_rooms:
             if abs(int(neighbour.device.room_id[-2:]) - int(room[-2:])) == 1:  # type: ignore[index]
                 delay = float(self._rng.uniform(20, 60))
-                self._schedule(self.now + delay,
-                               lambda t, n=neighbour: [event(n, t, EventType.SMOKE)])
+                self._schedule(self.now + delay, _emit(neighbour, EventType.SMOKE))
                 self._schedule(self.now + delay + float(self._rng.uniform(180, 600)),
-                               lambda t, n=neighbour: [event(n, t, EventType.SMOKE_CLEARED)])
+                               _emit(neighbour, EventType.SMOKE_CLEARED))
         self._schedule(self.now + float(self._rng.uniform(180, 600)),
                        lambda t: [event(dev, t, EventType.SMOKE_CLEARED)])
         return out

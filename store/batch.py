@@ -60,6 +60,24 @@ class DeviceSeen:
     online: bool | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PendingFall:
+    device_id: str
+    source_seq: int
+    impact_at: dt.datetime
+    deadline: dt.datetime
+    finding: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FallOutcome:
+    device_id: str
+    impact_at: dt.datetime
+    outcome: str  # alarmed, recovered, cancelled
+    resolved_at: dt.datetime
+    evidence: dict[str, Any]
+
+
 @dataclass(slots=True)
 class Batch:
     events: list[tuple[str, int, dt.datetime, str, Jsonb | None]] = field(default_factory=list)
@@ -70,6 +88,8 @@ class Batch:
     devices: dict[str, DeviceSeen] = field(default_factory=dict)
     alarms: list[NewAlarm] = field(default_factory=list)
     cancels: list[AlarmCancel] = field(default_factory=list)
+    falls_opened: list[PendingFall] = field(default_factory=list)
+    falls_closed: list[FallOutcome] = field(default_factory=list)
 
     def __len__(self) -> int:
         return (len(self.events) + len(self.telemetry) + len(self.locations) + len(self.checkins)
@@ -161,6 +181,19 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch) -> Written:
             row = await cur.fetchone()
             if row is not None:
                 changed.append(int(row["id"] if isinstance(row, dict) else row[0]))
+        for fall in batch.falls_opened:
+            await cur.execute(
+                "INSERT INTO pending_falls (device_id, source_seq, impact_at, deadline, finding)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (device_id) DO NOTHING",
+                (fall.device_id, fall.source_seq, fall.impact_at, fall.deadline,
+                 Jsonb(fall.finding)))
+        for closed in batch.falls_closed:
+            await cur.execute("DELETE FROM pending_falls WHERE device_id = %s", (closed.device_id,))
+            await cur.execute(
+                "INSERT INTO fall_log (device_id, impact_at, outcome, resolved_at, evidence)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (device_id, impact_at) DO NOTHING",
+                (closed.device_id, closed.impact_at, closed.outcome, closed.resolved_at,
+                 Jsonb(closed.evidence)))
         for alarm_id in new_ids:
             await cur.execute("SELECT pg_notify(%s, %s)",
                               (ALARM_CHANNEL, json.dumps({"id": alarm_id, "op": "new"})))

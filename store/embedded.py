@@ -36,7 +36,8 @@ class EmbeddedPostgres:
                 raise StoreError("the embedded database needs the 'pgserver' package") from err
             self._data_dir.mkdir(parents=True, exist_ok=True)
             try:
-                self._server = pgserver.get_server(self._data_dir, cleanup_mode="stop")
+                self._server = pgserver.get_server(  # type: ignore[attr-defined]
+                    self._data_dir, cleanup_mode="stop")
             except Exception as err:
                 raise StoreError(f"embedded PostgreSQL did not start in {self._data_dir}: {err}") from err
             url: str = self._server.get_uri()

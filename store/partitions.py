@@ -60,9 +60,10 @@ async def drop_older_than(
             " WHERE i.inhparent = %s::regclass",
             (table,),
         )
-        for (name,) in await cur.fetchall():  # type: ignore[misc]
-            suffix = str(name).rsplit("_", 1)[-1]
+        for row in await cur.fetchall():
+            name = str(row[0])  # type: ignore[index]
+            suffix = name.rsplit("_", 1)[-1]
             if suffix.isdigit() and suffix < cutoff:
-                await conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(str(name))))
-                dropped.append(str(name))
+                await conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+                dropped.append(name)
     return dropped
