@@ -10,6 +10,8 @@
     eldercare eval falls --data DIR [--hz 50] [--json]
     eldercare eval nab --data DIR --labels FILE [--results-dir OUT] [--json]
     eldercare contract --schemas DIR
+    eldercare gateway --local URL --uplink URL ...     (home gateway; gateway/service.py)
+    eldercare devices provision --out DIR ...          (credentials and ACLs; gateway/provision.py)
 
 --broker and --db default to $ELDERCARE_BROKER and $ELDERCARE_DB.
 """
@@ -154,7 +156,17 @@ def _eval(dataset: str, rest: Sequence[str]) -> int:
     return nab.main(list(rest))
 
 
+_DELEGATED = {"gateway": "gateway.service", "devices": "gateway.provision"}
+"""Commands whose whole argument parsing lives in their own room's module (``main(argv)``)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in _DELEGATED:
+        import importlib
+
+        module = importlib.import_module(_DELEGATED[argv[0]])
+        return int(module.main(argv[1:]))
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

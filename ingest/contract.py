@@ -45,6 +45,7 @@ class Kind(StrEnum):
     LOCATION = "location"
     CHECKIN = "checkin"
     STATUS = "status"
+    REJECTED = "rejected"
 
 
 class EventType(StrEnum):
@@ -171,7 +172,18 @@ class Status(_Message, frozen=True, kw_only=True):
     state: Literal["online", "offline"]
 
 
-Body = Event | Telemetry | Accel | Location | Checkin | Status
+class Rejected(_Message, frozen=True, kw_only=True):
+    """A gateway could not translate a device's native payload: it forwards it whole, with the
+    reason, so that it lands in the platform's dead-letter table instead of being lost."""
+
+    topic: Annotated[str, msgspec.Meta(max_length=1024)]
+    """The topic the payload arrived on, at the gateway (e.g. ``zigbee2mqtt/kitchen-smoke``)."""
+    payload: str
+    """The original payload, base64."""
+    reason: Annotated[str, msgspec.Meta(max_length=2000)]
+
+
+Body = Event | Telemetry | Accel | Location | Checkin | Status | Rejected
 
 BODY_TYPES: dict[Kind, type[Body]] = {
     Kind.EVENT: Event,
@@ -180,4 +192,5 @@ BODY_TYPES: dict[Kind, type[Body]] = {
     Kind.LOCATION: Location,
     Kind.CHECKIN: Checkin,
     Kind.STATUS: Status,
+    Kind.REJECTED: Rejected,
 }

@@ -15,6 +15,8 @@ reason: one bad message never blocks the others.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import datetime as dt
 import logging
 import time
@@ -28,7 +30,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from alerts.raising import new_alarm
 from ingest.codec import ContractViolation, Decoder, Envelope
-from ingest.contract import Checkin, Event, Location, Status, Telemetry
+from ingest.contract import Checkin, Event, Location, Rejected, Status, Telemetry
 from ingest.dedupe import SeenSequences
 from ingest.handoff import DetectionStage, evidence, finding_from_json, finding_to_json
 from ingest.mqtt import Incoming
@@ -58,6 +60,17 @@ class IngestStats:
     batches: int = 0
     store_retries: int = 0
     dead_by_code: dict[str, int] = field(default_factory=dict)
+
+
+def _forwarded_rejection(env: Envelope, body: Rejected) -> DeadLetter:
+    """A gateway's untranslatable payload: store the original, as the gateway received it."""
+    try:
+        original = base64.b64decode(body.payload, validate=True)
+    except (binascii.Error, ValueError):
+        original = body.payload.encode()
+    return DeadLetter(topic=body.topic, payload=original, code="gateway_rejected",
+                      reason=f"gateway {env.device} at {env.site}: {body.reason}",
+                      device_id=env.device)
 
 
 def _utc(ts: float) -> dt.datetime:
@@ -173,6 +186,9 @@ class Ingest:
                 continue
             if not self._seen.is_new(env.device, env.seq):
                 self.stats.duplicates += 1
+                continue
+            if isinstance(env.body, Rejected):
+                part.dead_letters.append(_forwarded_rejection(env, env.body))
                 continue
             self._add_reading(part, env)
             accepted.append(env)

@@ -170,3 +170,28 @@ async def test_telemetry_and_device_state_are_stored(pool: AsyncConnectionPool) 
     assert rows == [{"hr": 71, "spo2": 97, "battery": 64}]
     device = await _rows(pool, f"SELECT battery, last_seen FROM devices WHERE id = '{DEVICE}'")
     assert device[0]["battery"] == 64 and device[0]["last_seen"] is not None
+
+
+async def test_gateway_rejection_lands_in_dead_letters_with_the_original_payload(
+        pool: AsyncConnectionPool) -> None:
+    await _seed(pool)
+    async with pool.connection() as conn:
+        await registry.seed(conn, {"devices": [
+            {"id": "gw-0001", "site_id": SITE, "kind": "gateway", "resident_id": None}]})
+    source = ListSource()
+    ingest = Ingest(pool=pool, source=source)
+    await ingest.load_registry()
+    original = b'{"smoke": "maybe"}'
+    import base64
+
+    from ingest.contract import Rejected
+
+    payload = encode(Rejected(seq=1, ts=_now_ms(), topic="zigbee2mqtt/kitchen-smoke",
+                              payload=base64.b64encode(original).decode(),
+                              reason="smoke is not a boolean"))
+    await ingest.process([source.add(f"eldercare/v1/{SITE}/gw-0001/rejected", payload)])
+    dead = await _rows(pool, "SELECT topic, payload, code, reason, device_id FROM dead_letters")
+    assert len(dead) == 1
+    assert dead[0]["topic"] == "zigbee2mqtt/kitchen-smoke"
+    assert bytes(dead[0]["payload"]) == original
+    assert dead[0]["code"] == "gateway_rejected" and "not a boolean" in dead[0]["reason"]
