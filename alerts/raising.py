@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from alerts.escalation import IncidentState, next_check
 from alerts.kinds import KINDS
-from store.batch import NewAlarm
+from alerts.routing import correlation_key, route_for
+from store.batch import IncidentPlan, NewAlarm
 from store.registry import DeviceRef
 
 
@@ -24,7 +27,24 @@ class AlarmTrigger:
     """(hz, epoch seconds of the first sample, float32 (n, 3) bytes)."""
 
 
-def new_alarm(trigger: AlarmTrigger, device: DeviceRef) -> NewAlarm:
+def incident_plan(*, kind: str, priority: int, device: DeviceRef, now: float) -> IncidentPlan:
+    """Which incident the alarm belongs to, where it is routed and when to look at it again."""
+    route = route_for(priority=priority, site_kind=device.site_kind,
+                      site_routing=device.site_routing, resident_routing=device.resident_routing)
+    opened = dt.datetime.fromtimestamp(now, dt.UTC)
+    family_until = (None if route.family_accept_s is None
+                    else opened + dt.timedelta(seconds=route.family_accept_s))
+    state = IncidentState(status="new", priority=priority, route=route.mode, opened_at=opened,
+                          escalation_level=0, family_until=family_until)
+    return IncidentPlan(
+        correlation_key=correlation_key(kind=kind, device_id=device.id, site_id=device.site_id,
+                                        site_kind=device.site_kind,
+                                        resident_id=device.resident_id, floor=device.floor),
+        route=route.mode, floor=device.floor, family_until=family_until,
+        next_timer_at=next_check(state))
+
+
+def new_alarm(trigger: AlarmTrigger, device: DeviceRef, *, now: float | None = None) -> NewAlarm:
     kind = KINDS[trigger.kind]
     snippet = None
     if trigger.snippet is not None:
@@ -41,4 +61,6 @@ def new_alarm(trigger: AlarmTrigger, device: DeviceRef) -> NewAlarm:
         occurred_at=dt.datetime.fromtimestamp(trigger.occurred_ts, dt.UTC),
         details=trigger.details,
         snippet=snippet,
+        incident=incident_plan(kind=kind.name, priority=kind.priority, device=device,
+                               now=time.time() if now is None else now),
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.encoders import jsonable_encoder
 
+from alerts.lifecycle import apply
 from console.auth import CurrentUser
 from console.scope import visible
 from store import alarms as store_alarms
@@ -52,4 +55,10 @@ async def acknowledge(request: Request, user: CurrentUser,
             row = await store_alarms.acknowledge(conn, alarm_id, by=user["username"])
         except Conflict as err:
             raise HTTPException(409, str(err)) from None
+        if row.get("incident_id") is not None:
+            # Acknowledging an alarm on screen answers its incident: claim it if nobody has, so
+            # the unanswered-alarm escalation stops. Someone else's claim stands.
+            with contextlib.suppress(Conflict):
+                await apply(conn, row["incident_id"], action="claim", user=user,
+                            now=dt.datetime.now(dt.UTC))
     return {"alarm": jsonable_encoder(row)}

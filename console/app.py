@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
-from console import alarms, auth, live
+from console import alarms, auth, incidents, live
 from console.auth import RateLimit
 from console.live import Hub
 from eldercare.settings import Settings
@@ -31,6 +31,7 @@ def create_app(*, settings: Settings, pool: AsyncConnectionPool, hub: Hub) -> Fa
     app.state.sign_in_limit = RateLimit()
     app.include_router(auth.router)
     app.include_router(alarms.router)
+    app.include_router(incidents.router)
     app.include_router(live.router)
 
     @app.exception_handler(RequestValidationError)

@@ -28,6 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 from console.auth import websocket_user
 from console.scope import visible
 from store import alarms as store_alarms
+from store import incidents as store_incidents
 from store.batch import ALARM_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -76,13 +77,17 @@ class Hub:
 
     async def _on_notify(self, payload: str) -> None:
         try:
-            alarm_id = int(json.loads(payload)["id"])
+            note = json.loads(payload)
+            row_id, what = int(note["id"]), note.get("type", "alarm")
         except (ValueError, KeyError, TypeError):
             log.error("ignoring malformed notification %r", payload)
             return
         async with self._pool.connection() as conn:
-            row = await store_alarms.alarm(conn, alarm_id)
-        message = {"type": "alarm", "alarm": jsonable_encoder(row)}
+            if what == "incident":
+                row = await store_incidents.incident(conn, row_id)
+            else:
+                row = await store_alarms.alarm(conn, row_id)
+        message = {"type": what, what: jsonable_encoder(row)}
         for client in list(self._clients):
             if visible(client.user, row):
                 self._send(client, message)
@@ -152,7 +157,9 @@ class Hub:
             if isinstance(message, dict) and message.get("type") == "received":
                 ids = [i for i in message.get("ids", []) if isinstance(i, int)]
                 if ids:
-                    await self.received(ids)
+                    # Shielded: a page that confirms and then closes at once must still have
+                    # its receipt recorded when this reader is cancelled by the close.
+                    await asyncio.shield(self.received(ids))
 
 
 router = APIRouter()

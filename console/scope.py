@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-CENTRE_ROLES = frozenset({"operator", "supervisor", "admin"})
+from alerts.lifecycle import CENTRE_ROLES
 
 
 def visible(user: dict[str, Any], alarm: dict[str, Any]) -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
+from alerts.escalator import Escalator
 from console.app import create_app
 from console.auth import hash_password
 from console.live import Hub
@@ -97,6 +98,7 @@ class Platform:
         self.ingest: Ingest | None = None
         self.source: MqttSource | None = None
         self.hub: Hub | None = None
+        self.escalator: Escalator | None = None
         self._server: uvicorn.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -119,6 +121,9 @@ class Platform:
             self._tasks.append(asyncio.create_task(self.ingest.run(), name="ingest"))
             self._tasks.append(asyncio.create_task(self._maintenance(), name="maintenance"))
             await asyncio.wait_for(self.source.connected.wait(), 30)
+        if "alerts" in self.services:
+            self.escalator = Escalator(self.pool)
+            self._tasks.append(asyncio.create_task(self.escalator.run(), name="escalator"))
         if "console" in self.services:
             self.hub = Hub(url=self.db_url, pool=self.pool)
             self._tasks.append(asyncio.create_task(self.hub.run(), name="hub"))

@@ -202,7 +202,7 @@ class Ingest:
             if target is None:  # a grace period ran out with no message from the device in hand
                 target = Batch()
                 parts.append((None, target))
-            target.alarms.append(new_alarm(trigger, self._devices[trigger.device_id]))
+            target.alarms.append(new_alarm(trigger, self._devices[trigger.device_id], now=now))
         for device_id, ts in handoff.cancels:
             last_of_device[device_id].cancels.append(
                 AlarmCancel(device_id=device_id, cancelled_at=_utc(ts)))

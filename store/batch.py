@@ -19,6 +19,40 @@ from psycopg.types.json import Jsonb
 ALARM_CHANNEL = "alarms"
 
 
+async def notify_incident(cur: psycopg.AsyncCursor[Any], incident_id: int) -> None:
+    await cur.execute("SELECT pg_notify(%s, %s)", (ALARM_CHANNEL, json.dumps(
+        {"id": incident_id, "op": "update", "type": "incident"})))
+
+
+async def join_incident(cur: psycopg.AsyncCursor[Any], alarm_id: int, alarm: NewAlarm,
+                        plan: IncidentPlan) -> tuple[int, bool]:
+    """Open an incident for the alarm's subject or join the open one. The partial unique index
+    on open incidents makes concurrent alarms for one subject join, never fork."""
+    await cur.execute(
+        "INSERT INTO incidents AS i (correlation_key, kind, priority, route, site_id, resident_id,"
+        " floor, opened_at, last_alarm_at, family_until, next_timer_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, now(), %s, %s, %s)"
+        " ON CONFLICT (correlation_key) WHERE status <> 'resolved' DO UPDATE SET"
+        "  alarm_count = i.alarm_count + 1,"
+        "  last_alarm_at = GREATEST(i.last_alarm_at, EXCLUDED.last_alarm_at),"
+        "  priority = LEAST(i.priority, EXCLUDED.priority),"
+        "  next_timer_at = CASE WHEN i.status = 'new'"
+        "    THEN LEAST(i.next_timer_at, EXCLUDED.next_timer_at) ELSE i.next_timer_at END"
+        " RETURNING id, (xmax = 0) AS opened",
+        (plan.correlation_key, alarm.kind, alarm.priority, plan.route, alarm.site_id,
+         alarm.resident_id, plan.floor, alarm.occurred_at, plan.family_until, plan.next_timer_at))
+    row = await cur.fetchone()
+    assert row is not None
+    incident_id, opened = (row["id"], row["opened"]) if isinstance(row, dict) else (row[0], row[1])
+    await cur.execute("UPDATE alarms SET incident_id = %s WHERE id = %s", (incident_id, alarm_id))
+    await cur.execute(
+        "INSERT INTO incident_timeline (incident_id, at, actor, action, to_status, details)"
+        " VALUES (%s, now(), 'system', %s, CASE WHEN %s THEN 'new' END, %s)",
+        (incident_id, "opened" if opened else "alarm_joined", opened,
+         Jsonb({"alarm_id": alarm_id, "kind": alarm.kind, "device_id": alarm.device_id})))
+    return int(incident_id), bool(opened)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeadLetter:
     topic: str
@@ -26,6 +60,17 @@ class DeadLetter:
     code: str
     reason: str
     device_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentPlan:
+    """How the alarm joins or opens an incident; decided by alerts/, written here."""
+
+    correlation_key: str
+    route: str
+    floor: int | None
+    family_until: dt.datetime | None
+    next_timer_at: dt.datetime | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,6 +86,7 @@ class NewAlarm:
     details: dict[str, Any]
     snippet: tuple[float, dt.datetime, bytes] | None = None
     """(hz, time of first sample, float32 little-endian (n, 3) samples) for falls."""
+    incident: IncidentPlan | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,12 +147,15 @@ class Written:
     new_alarm_ids: list[int]
     changed_alarm_ids: list[int]
     new_events: int
+    new_incident_ids: list[int] = field(default_factory=list)
 
 
 async def write(conn: psycopg.AsyncConnection[Any], batch: Batch) -> Written:
     """Write ``batch`` in one transaction. Idempotent: a replayed batch changes nothing."""
     new_ids: list[int] = []
     changed: list[int] = []
+    new_incidents: list[int] = []
+    changed_incidents: list[int] = []
     new_events = 0
     async with conn.transaction(), conn.cursor() as cur:
         if batch.events:
@@ -162,6 +211,9 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch) -> Written:
                 continue  # already raised by an earlier delivery of the same message
             alarm_id = int(row["id"] if isinstance(row, dict) else row[0])
             new_ids.append(alarm_id)
+            if alarm.incident is not None:
+                incident_id, opened = await join_incident(cur, alarm_id, alarm, alarm.incident)
+                (new_incidents if opened else changed_incidents).append(incident_id)
             if alarm.snippet is not None:
                 hz, t0, samples = alarm.snippet
                 await cur.execute(
@@ -200,4 +252,7 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch) -> Written:
         for alarm_id in changed:
             await cur.execute("SELECT pg_notify(%s, %s)",
                               (ALARM_CHANNEL, json.dumps({"id": alarm_id, "op": "update"})))
-    return Written(new_alarm_ids=new_ids, changed_alarm_ids=changed, new_events=new_events)
+        for incident_id in new_incidents + changed_incidents:
+            await notify_incident(cur, incident_id)
+    return Written(new_alarm_ids=new_ids, changed_alarm_ids=changed, new_events=new_events,
+                   new_incident_ids=new_incidents)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+import psycopg.rows
 from psycopg import sql
 
 
@@ -19,25 +20,35 @@ class DeviceRef:
     kind: str
     resident_id: str | None
     room_id: str | None
+    site_kind: str = "home"
+    floor: int | None = None
+    site_routing: dict[str, Any] | None = None
+    resident_routing: dict[str, Any] | None = None
 
 
-_DEVICE_COLUMNS = "id, site_id, kind, resident_id, room_id"
+_FIELDS = ("id", "site_id", "kind", "resident_id", "room_id", "site_kind", "floor", "site_routing",
+           "resident_routing")
+_DEVICES = (
+    "SELECT d.id, d.site_id, d.kind, d.resident_id, d.room_id, s.kind, r.floor, s.routing,"
+    " p.routing FROM devices d JOIN sites s ON s.id = d.site_id"
+    " LEFT JOIN rooms r ON r.id = d.room_id LEFT JOIN residents p ON p.id = d.resident_id"
+    " WHERE d.retired_at IS NULL"
+)
 
 
 def _ref(row: Any) -> DeviceRef:
-    if isinstance(row, dict):
-        return DeviceRef(**{k: row[k] for k in ("id", "site_id", "kind", "resident_id", "room_id")})
-    return DeviceRef(id=row[0], site_id=row[1], kind=row[2], resident_id=row[3], room_id=row[4])
+    values = list(row.values()) if isinstance(row, dict) else list(row)
+    return DeviceRef(**dict(zip(_FIELDS, values, strict=True)))
 
 
 async def active_devices(conn: psycopg.AsyncConnection[Any]) -> dict[str, DeviceRef]:
-    cur = await conn.execute(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE retired_at IS NULL")
+    cur = await conn.cursor(row_factory=psycopg.rows.tuple_row).execute(_DEVICES)
     return {ref.id: ref for ref in map(_ref, await cur.fetchall())}
 
 
 async def active_device(conn: psycopg.AsyncConnection[Any], device_id: str) -> DeviceRef | None:
-    cur = await conn.execute(
-        f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = %s AND retired_at IS NULL", (device_id,)
+    cur = await conn.cursor(row_factory=psycopg.rows.tuple_row).execute(
+        _DEVICES + " AND d.id = %s", (device_id,)
     )
     row = await cur.fetchone()
     return None if row is None else _ref(row)

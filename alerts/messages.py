@@ -1,0 +1,183 @@
+"""What families are told: 'alarm' and 'handled' messages in zh-CN and English, as data.
+
+Each (kind, language) has one template with an email subject, an email body and a short text
+that must fit a single SMS: 70 characters when any character needs UCS-2 (every Chinese text),
+160 when all are in the GSM 03.38 alphabet (3GPP TS 23.038). Too long a short text is fitted by
+shortening the resident's name and the outcome, never the kind of alarm or the time. Times are
+shown in the recipient's zone.
+
+>>> facts = Facts(kind="alarm", alarm_kind="fall", resident_name="王秀英", site_name="幸福里",
+...               occurred_at=dt.datetime(2026, 11, 22, 14, 46, tzinfo=dt.UTC))
+>>> render(facts, lang="zh-CN").short_text
+'【12349】王秀英于11月22日 22:46发生跌倒，服务中心正在处理，请保持电话畅通。'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from alerts.kinds import KINDS, AlarmKind
+
+DEFAULT_TZ = "Asia/Shanghai"
+
+# GSM 03.38 default alphabet; the extension table's characters cost two septets each.
+_GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+_GSM_EXTENSION = frozenset("^{}\\[~]|€")
+
+
+def sms_length(text: str) -> tuple[int, int]:
+    """(units used, units allowed in one SMS) for ``text``.
+
+    >>> sms_length("Fall at 22:46"), sms_length("跌倒")
+    ((13, 160), (2, 70))
+    """
+    if all(c in _GSM_BASIC or c in _GSM_EXTENSION for c in text):
+        return sum(2 if c in _GSM_EXTENSION else 1 for c in text), 160
+    return len(text), 70
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Facts:
+    """What happened, independent of language."""
+
+    kind: str  # 'alarm' or 'handled'
+    alarm_kind: str  # sos, fall, smoke, ... (alerts/kinds.py)
+    resident_name: str
+    site_name: str
+    occurred_at: dt.datetime
+    outcome: str | None = None  # for 'handled': an outcome code or the operator's own words
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rendered:
+    lang: str
+    subject: str
+    body: str
+    short_text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Language:
+    code: str
+    title: Callable[[AlarmKind], str]
+    short_time: Callable[[dt.datetime], str]
+    long_time: Callable[[dt.datetime], str]
+    outcomes: dict[str, str]
+    ellipsis: str
+
+
+def _offset(t: dt.datetime) -> str:
+    """'UTC+08:00': unambiguous, unlike the abbreviation 'CST' (China, Cuba and US Central)."""
+    return f"UTC{t:%z}"[:-2] + ":" + f"{t:%z}"[-2:]
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+LANGUAGES: dict[str, Language] = {
+    "zh-CN": Language(
+        code="zh-CN", title=lambda k: k.title_zh,
+        short_time=lambda t: f"{t.month}月{t.day}日 {t:%H:%M}",
+        long_time=lambda t: f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}（{_offset(t)}）",
+        outcomes={  # the outcome codes of incidents (store/migrations/0004_incidents.sql)
+            "genuine": "确有紧急情况，已妥善处置", "false_alarm": "误报，老人平安",
+            "test": "测试报警", "accidental": "误触，老人平安",
+            "no_answer_escalated": "未能联系上老人，已派人上门", "device_fault": "设备故障，已安排检修",
+        },
+        ellipsis="…"),
+    "en": Language(
+        code="en", title=lambda k: k.title_en,
+        short_time=lambda t: f"{t.day} {_MONTHS[t.month - 1]} {t:%H:%M}",
+        long_time=lambda t: f"{t.day} {_MONTHS[t.month - 1]} {t.year}, {t:%H:%M} ({_offset(t)})",
+        outcomes={
+            "genuine": "real emergency, help given", "false_alarm": "false alarm, all is well",
+            "test": "test alarm", "accidental": "pressed by accident, all is well",
+            "no_answer_escalated": "no answer, help sent", "device_fault": "device fault, repair arranged",
+        },
+        ellipsis="..."),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Template:
+    subject: str
+    body: str
+    short: str
+
+
+TEMPLATES: dict[tuple[str, str], Template] = {
+    ("alarm", "zh-CN"): Template(
+        subject="【12349】{resident}：{alarm}",
+        body="您好，\n\n{resident}（{site}）于{long_time}发生{alarm}。\n"
+             "12349为老服务中心已收到报警，正在处理，处理结果将另行通知。\n"
+             "如需联系服务中心，请拨打12349。\n",
+        short="【12349】{resident}于{time}发生{alarm}，服务中心正在处理，请保持电话畅通。"),
+    ("handled", "zh-CN"): Template(
+        subject="【12349】{resident}的{alarm}已处理",
+        body="您好，\n\n{resident}（{site}）于{long_time}发生的{alarm}已由12349为老服务中心处理。\n"
+             "处理结果：{outcome}\n",
+        short="【12349】{resident}于{time}的{alarm}已处理：{outcome}。"),
+    ("alarm", "en"): Template(
+        subject="[12349] {alarm}: {resident}",
+        body="Hello,\n\n{alarm} for {resident} ({site}) at {long_time}.\n"
+             "The 12349 elderly-service centre has the alarm and is responding; we will tell you "
+             "the outcome.\nTo reach the centre, call 12349.\n",
+        # Short enough for 70 UCS-2 characters: a Chinese name makes the whole SMS UCS-2.
+        short="12349: {alarm}, {resident}, {time}. Centre is responding."),
+    ("handled", "en"): Template(
+        subject="[12349] Handled: {alarm} for {resident}",
+        body="Hello,\n\nThe alarm \"{alarm}\" for {resident} ({site}) at {long_time} has been "
+             "handled by the 12349 elderly-service centre.\nOutcome: {outcome}\n",
+        short="12349: {alarm}, {resident}, {time}, handled: {outcome}."),
+}
+
+
+def language(lang: str) -> Language:
+    """The language to write in: any Chinese variant gets zh-CN, everything else English."""
+    return LANGUAGES["zh-CN" if lang.lower().startswith("zh") else "en"]
+
+
+def render(facts: Facts, *, lang: str, tz: str = DEFAULT_TZ) -> Rendered:
+    """The message in ``lang`` with times in ``tz``; the short text fits one SMS."""
+    words = language(lang)
+    template = TEMPLATES[(facts.kind, words.code)]
+    local = facts.occurred_at.astimezone(ZoneInfo(tz))
+    kind = KINDS.get(facts.alarm_kind)
+    values = {
+        "resident": facts.resident_name, "site": facts.site_name,
+        "alarm": words.title(kind) if kind else facts.alarm_kind,
+        "time": words.short_time(local), "long_time": words.long_time(local),
+        "outcome": words.outcomes.get(facts.outcome or "", facts.outcome or ""),
+    }
+    return Rendered(lang=words.code, subject=template.subject.format(**values),
+                    body=template.body.format(**values),
+                    short_text=_fit(template.short, values, words.ellipsis))
+
+
+def _fit(template: str, values: dict[str, str], ellipsis: str) -> str:
+    """Shorten the free-length fields (name, outcome), longest first, until the text fits."""
+    values = dict(values)
+    text = template.format(**values)
+    while sms_length(text)[0] > sms_length(text)[1]:
+        field = max(("resident", "outcome"), key=lambda f: len(values[f]))
+        kept = values[field].removesuffix(ellipsis)
+        if not kept:
+            return text[:sms_length(text)[1]]  # only a template itself too long ends here
+        values[field] = kept[:-1] + ellipsis
+        text = template.format(**values)
+    return text
+
+
+def payload(facts: Facts, *, incident_id: int, priority: int, resident_id: str | None,
+            site_id: str) -> dict[str, Any]:
+    """The structured part of a webhook call (JSON types only)."""
+    return {"incident_id": incident_id, "kind": facts.kind, "alarm_kind": facts.alarm_kind,
+            "priority": priority, "site_id": site_id, "site_name": facts.site_name,
+            "resident_id": resident_id, "resident_name": facts.resident_name,
+            "occurred_at": facts.occurred_at.astimezone(dt.UTC).isoformat(),
+            "outcome": facts.outcome}

@@ -1,0 +1,62 @@
+"""Where an alarm goes, and which alarms belong together, as data.
+
+Correlation: alarms about the same subject while an incident is open join that incident. The
+subject is the resident for personal alarms, the floor for smoke in a care home (several detectors
+on one floor are one fire), and the device when neither is known.
+
+Routing (issue 5), per resident, else per site, else the 12349 default:
+
+=================  ===========================================================================
+``centre``         the 12349 default: the alarm goes straight to the operators' queue
+``family_first``   family has ``family_accept_s`` seconds to accept it; then the centre takes it
+``care_home``      care-home alarms go to that home's staff on duty *and* to the centre
+``maintenance``    P4 (device upkeep) goes to maintenance lists, never to the operators' queue
+=================  ===========================================================================
+
+>>> route_for(priority=1, site_kind="home", site_routing=None, resident_routing=None).mode
+'centre'
+>>> route_for(priority=1, site_kind="home", site_routing=None,
+...           resident_routing={"mode": "family_first", "family_accept_s": 90}).family_accept_s
+90.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_FAMILY_ACCEPT_S = 120.0
+"""How long family has to accept in family-first routing unless the resident's policy says."""
+MAX_FAMILY_ACCEPT_S = 600.0
+"""Cap on any configured family window: an unaccepted alarm must not wait longer than this."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Route:
+    mode: str
+    family_accept_s: float | None = None
+
+
+def correlation_key(*, kind: str, device_id: str, site_id: str, site_kind: str,
+                    resident_id: str | None, floor: int | None) -> str:
+    if kind == "smoke" and site_kind != "home" and floor is not None:
+        return f"floor:{site_id}:{floor}"
+    if kind == "smoke":
+        return f"site:{site_id}"
+    if resident_id is not None:
+        return f"resident:{resident_id}"
+    return f"device:{device_id}"
+
+
+def route_for(*, priority: int, site_kind: str, site_routing: dict[str, Any] | None,
+              resident_routing: dict[str, Any] | None) -> Route:
+    if priority >= 4:
+        return Route(mode="maintenance")
+    if site_kind == "care_home":
+        return Route(mode="care_home")
+    policy = resident_routing or site_routing or {}
+    if policy.get("mode") == "family_first":
+        seconds = float(policy.get("family_accept_s", DEFAULT_FAMILY_ACCEPT_S))
+        return Route(mode="family_first",
+                     family_accept_s=min(max(seconds, 0.0), MAX_FAMILY_ACCEPT_S))
+    return Route(mode="centre")

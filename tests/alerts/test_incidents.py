@@ -1,0 +1,230 @@
+"""Incidents on a real PostgreSQL: correlation, idempotency, the lifecycle through the API,
+concurrent claims, escalation timers driven by a controllable clock, and KPIs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from alerts.escalator import Escalator
+from alerts.raising import AlarmTrigger, new_alarm
+from eldercare.platform import Platform, seed_district
+from eldercare.settings import Settings
+from simulators.district import District
+from store.batch import Batch, write
+from store.database import open_pool
+from store.registry import active_devices
+from tests.servers import free_port
+
+pytestmark = pytest.mark.db
+
+PASSWORD = "incident-pass-1"
+CSRF = {"X-Requested-With": "eldercare"}
+DISTRICT = District.generate(seed=11, homes=4, care_homes=1)
+
+
+class Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+async def seeded(db_url: str) -> AsyncIterator[AsyncConnectionPool]:
+    await seed_district(db_url, DISTRICT, demo_password=PASSWORD)
+    pool = open_pool(db_url, max_size=4)
+    await pool.open(wait=True)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def _raise(pool: AsyncConnectionPool, device_id: str, seq: int, *, kind: str = "sos",
+                 now: float | None = None) -> int | None:
+    async with pool.connection() as conn:
+        device = (await active_devices(conn))[device_id]
+        now = time.time() if now is None else now
+        alarm = new_alarm(AlarmTrigger(kind=kind, device_id=device_id, source_seq=seq,
+                                       occurred_ts=now), device, now=now)
+        written = await write(conn, Batch(alarms=[alarm]))
+    return written.new_incident_ids[0] if written.new_incident_ids else None
+
+
+async def _rows(pool: AsyncConnectionPool, query: str, *args: Any) -> list[dict[str, Any]]:
+    async with pool.connection() as conn:
+        return [dict(r) for r in await (await conn.execute(query, args)).fetchall()]
+
+
+async def test_alarms_for_one_resident_join_one_incident_and_replays_add_nothing(
+        seeded: AsyncConnectionPool) -> None:
+    first = await _raise(seeded, "btn-0001", 1)
+    assert first is not None
+    assert await _raise(seeded, "btn-0001", 2) is None  # joined
+    assert await _raise(seeded, "btn-0001", 2) is None  # replayed: the alarm exists already
+    [incident] = await _rows(seeded, "SELECT id, alarm_count, status FROM incidents")
+    assert incident == {"id": first, "alarm_count": 2, "status": "new"}
+    timeline = await _rows(seeded, "SELECT action FROM incident_timeline ORDER BY id")
+    assert [t["action"] for t in timeline] == ["opened", "alarm_joined"]
+
+
+async def test_smoke_on_one_floor_is_one_fire_other_floors_are_separate(
+        seeded: AsyncConnectionPool) -> None:
+    a = await _raise(seeded, "smoke-care-01-101", 1, kind="smoke")
+    b = await _raise(seeded, "smoke-care-01-102", 1, kind="smoke")
+    c = await _raise(seeded, "smoke-care-01-201", 1, kind="smoke")
+    assert a is not None and b is None and c is not None and c != a
+    rows = await _rows(seeded, "SELECT floor, alarm_count, route, priority FROM incidents ORDER BY id")
+    assert rows == [{"floor": 1, "alarm_count": 2, "route": "care_home", "priority": 1},
+                    {"floor": 2, "alarm_count": 1, "route": "care_home", "priority": 1}]
+
+
+async def test_two_operators_claim_at_once_exactly_one_wins(seeded: AsyncConnectionPool,
+                                                            db_url: str) -> None:
+    from alerts.lifecycle import apply
+    from store.errors import Conflict
+
+    incident_id = await _raise(seeded, "btn-0002", 1)
+    assert incident_id is not None
+    now = dt.datetime.now(dt.UTC)
+
+    async def claim(user: str) -> str:
+        async with await psycopg.AsyncConnection.connect(
+                db_url, row_factory=psycopg.rows.dict_row) as conn:
+            try:
+                await apply(conn, incident_id, action="claim",
+                            user={"username": user, "role": "operator"}, now=now)
+                return "won"
+            except Conflict:
+                return "refused"
+
+    results = await asyncio.gather(*(claim(f"op{i}") for i in range(6)))
+    assert sorted(results) == ["refused"] * 5 + ["won"]
+    claims = await _rows(seeded, "SELECT actor FROM incident_timeline WHERE action = 'claim'")
+    assert len(claims) == 1
+
+
+async def test_unclaimed_p1_escalates_at_60_and_180_s_across_an_escalator_restart(
+        seeded: AsyncConnectionPool) -> None:
+    t0 = time.time()
+    incident_id = await _raise(seeded, "btn-0003", 1, now=t0)
+    opened = (await _rows(seeded, "SELECT opened_at FROM incidents"))[0]["opened_at"].timestamp()
+    clock = Clock(opened + 59.0)
+    assert await Escalator(seeded, clock=clock).run_once() == []
+    clock.t = opened + 61.0
+    assert await Escalator(seeded, clock=clock).run_once() == [(incident_id, "unclaimed_60s")]
+    assert await Escalator(seeded, clock=clock).run_once() == []  # not twice
+    clock.t = opened + 181.0
+    restarted = Escalator(seeded, clock=clock)  # timers live in the database
+    assert await restarted.run_once() == [(incident_id, "unclaimed_180s")]
+    [row] = await _rows(seeded, "SELECT escalation_level, next_timer_at FROM incidents")
+    assert row == {"escalation_level": 2, "next_timer_at": None}
+
+
+async def test_family_first_goes_to_the_centre_when_family_does_not_accept(
+        seeded: AsyncConnectionPool) -> None:
+    async with seeded.connection() as conn, conn.transaction():
+        await conn.execute("UPDATE residents SET routing = %s WHERE id = 'r-h0004'",
+                           ('{"mode": "family_first", "family_accept_s": 90}',))
+    incident_id = await _raise(seeded, "btn-0004", 1)
+    [row] = await _rows(seeded, "SELECT route, family_until, opened_at FROM incidents")
+    assert row["route"] == "family_first"
+    clock = Clock(row["family_until"].timestamp() + 1)
+    assert await Escalator(seeded, clock=clock).run_once() == [(incident_id, "family_window_over")]
+    [row] = await _rows(seeded, "SELECT route, next_timer_at FROM incidents")
+    assert row["route"] == "centre" and row["next_timer_at"] is not None  # the 60 s rule now runs
+
+
+@contextlib.asynccontextmanager
+async def _console(db_url: str) -> AsyncIterator[Platform]:
+    async with Platform(settings=Settings(), db_url=db_url, broker_url=None,
+                        services=("console",), port=free_port()) as platform:
+        yield platform
+
+
+@contextlib.asynccontextmanager
+async def _signed_in(platform: Platform, user: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=platform.console_url, headers=CSRF) as client:
+        r = await client.post("/api/v1/session", json={"username": user, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        yield client
+
+
+async def test_full_lifecycle_through_the_api_with_an_audit_trail(
+        seeded: AsyncConnectionPool, db_url: str) -> None:
+    incident_id = await _raise(seeded, "btn-0001", 1)
+    async with _console(db_url) as platform, _signed_in(platform, "op1") as op1, \
+            _signed_in(platform, "op2") as op2:
+        base = f"/api/v1/incidents/{incident_id}"
+        assert (await op1.post(f"{base}/claim")).json()["incident"]["status"] == "claimed"
+        r = await op2.post(f"{base}/claim")
+        assert r.status_code == 409 and "claimed by op1" in r.json()["detail"]
+        assert (await op2.post(f"{base}/call")).status_code == 409  # not op2's incident
+        assert (await op1.post(f"{base}/call")).json()["incident"]["status"] == "in_progress"
+        r = await op1.post(f"{base}/dispatch", json={"responder": "a friend"})
+        assert r.status_code == 422 and "responder" in r.json()["detail"]
+        r = await op1.post(f"{base}/dispatch", json={"responder": "ambulance_120"})
+        assert r.json()["incident"]["dispatched_to"] == "ambulance_120"
+        assert (await op1.post(f"{base}/on_site")).json()["incident"]["status"] == "on_site"
+        assert (await op1.post(f"{base}/resolve")).status_code == 422  # needs an outcome
+        r = await op1.post(f"{base}/resolve", json={"outcome": "genuine", "note": "fractured hip"})
+        assert r.json()["incident"]["outcome"] == "genuine"
+        assert (await op1.get("/api/v1/incidents")).json()["incidents"] == []
+        detail = (await op1.get(base)).json()
+        steps = [(t["actor"], t["action"], t["to_status"]) for t in detail["timeline"]]
+        assert steps == [("system", "opened", "new"), ("op1", "claim", "claimed"),
+                         ("op1", "call", "in_progress"), ("op1", "dispatch", "dispatched"),
+                         ("op1", "on_site", "on_site"), ("op1", "resolve", "resolved")]
+        assert (await op2.post(f"{base}/reopen")).json()["incident"]["status"] == "new"
+        assert (await op1.post("/api/v1/incidents/1/explode")).status_code == 422
+    audit = await _rows(seeded, "SELECT actor, action FROM audit ORDER BY id")
+    assert [a["action"] for a in audit] == ["claim", "call", "dispatch", "on_site", "resolve",
+                                             "reopen"]
+
+
+async def test_dispatched_help_that_does_not_arrive_comes_back_to_the_queue(
+        seeded: AsyncConnectionPool, db_url: str) -> None:
+    from alerts.lifecycle import apply
+
+    incident_id = await _raise(seeded, "btn-0002", 1)
+    assert incident_id is not None
+    now = dt.datetime.now(dt.UTC)
+    op = {"username": "op1", "role": "operator"}
+    async with seeded.connection() as conn:
+        await apply(conn, incident_id, action="claim", user=op, now=now)
+        await apply(conn, incident_id, action="dispatch", user=op, now=now,
+                    responder="community_responder")
+    clock = Clock(now.timestamp() + 29 * 60)
+    assert await Escalator(seeded, clock=clock).run_once() == []
+    clock.t = now.timestamp() + 31 * 60
+    assert await Escalator(seeded, clock=clock).run_once() == [(incident_id, "help_did_not_arrive")]
+    [row] = await _rows(seeded, "SELECT status, help_missing, claimed_by FROM incidents")
+    assert row == {"status": "new", "help_missing": True, "claimed_by": None}
+
+
+async def test_kpis_for_supervisors_only(seeded: AsyncConnectionPool, db_url: str) -> None:
+    incident_id = await _raise(seeded, "btn-0001", 1)
+    await _raise(seeded, "btn-0002", 1)
+    async with _console(db_url) as platform, _signed_in(platform, "op1") as op1, \
+            _signed_in(platform, "sup1") as sup:
+        await op1.post(f"/api/v1/incidents/{incident_id}/claim")
+        assert (await op1.get("/api/v1/kpis")).status_code == 403
+        kpis = (await sup.get("/api/v1/kpis")).json()
+        assert kpis["overall"]["incidents"] == 2
+        assert kpis["overall"]["answered_60s"] == 0.5  # one claimed at once, one waiting
+        assert kpis["by_operator"]["op1"]["incidents"] == 1
+        assert kpis["targets"] == {"answered_60s": 0.975, "answered_180s": 0.99}
+        r = await sup.get("/api/v1/kpis", params={"since": "2026-01-02T00:00:00Z",
+                                                   "until": "2026-01-01T00:00:00Z"})
+        assert r.status_code == 422
