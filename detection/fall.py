@@ -7,14 +7,17 @@ Method (the classic impact → posture → stillness sequence, scored by a small
    tri-axial accelerometer fall detection algorithm", Gait & Posture 26(2), 2007, which the
    model then sharpens). Peaks closer than ``MERGE_S`` are one impact.
 2. **Wait** until ``post_s`` seconds after the peak have streamed in.
-3. **Features** of the samples around the peak (``detection.fall_features``): impact peak, free
-   fall, vertical velocity (Kangas et al., "Comparison of low-complexity fall detection algorithms
-   for body attached accelerometers", Gait & Posture 28(2), 2008), change of posture against the
-   device's own low-passed gravity (Karantonis et al. 2006), stillness and activity before.
+3. **Features** of the samples around the peak (``detection.fall_features``): impact peak and
+   area, free fall, velocity (Kangas et al., "Comparison of low-complexity fall detection
+   algorithms for body attached accelerometers", Gait & Posture 28(2), 2008), change of posture
+   against the device's own low-passed gravity (Karantonis et al. 2006), stillness afterwards.
 4. **Score** them with a regularised logistic regression (``detection.fall_model``) trained on
    SisFall (Sucerquia et al., Sensors 17(1):198, 2017) by ``bench/train_fall_model.py``; a fall
-   is found when the probability reaches ``threshold``. After a finding the device is quiet for
-   ``refractory_s`` so one fall is reported once.
+   is found when the probability reaches the threshold (the model's own, chosen on held-out
+   subjects, unless ``FallConfig.threshold`` overrides it). After a finding the device is quiet
+   for ``refractory_s`` so one fall is reported once.
+
+The gyroscope, when a device sends it, is accepted but not used yet (see docs/falls.md).
 
 Nothing assumes which sensor axis is vertical: posture is compared with the gravity direction
 the stream itself showed before the peak, so a watch, a belt clip or a pendant all work.
@@ -22,8 +25,9 @@ the stream itself showed before the peak, so a watch, a belt clip or a pendant a
 State per device lives in :class:`detection.fall_bank.RateBank` arrays (one bank per declared
 rate); the gravity filter carries its ``zi`` from window to window. A window that starts before
 the previous one ended (out of order, duplicate) is dropped; one that starts more than
-``gap_tolerance_s`` after it restarts the device's stream (history and filter) — a pending
-candidate across a gap is lost.
+``gap_tolerance_s`` after it restarts the device's stream (history and filter); a candidate
+waiting for its decision is then scored with what arrived before the gap (at least
+``MIN_POST_S`` after its peak) and, if a fall, reported when the stream resumes.
 
 >>> import numpy as np
 >>> from simulators.motion import synth_fall
@@ -57,6 +61,10 @@ WARMUP_S = 1.5
 """A peak needs this much of the device's stream before it (the free-fall second and the gravity
 lag); older history (``needed_before_s``) is used when there. SisFall has falls 2.3 s into a
 trial, so a longer warm-up would miss them in evaluation; a worn device is past it anyway."""
+MIN_HZ, MAX_HZ = 10.0, 1000.0
+"""Declared rates accepted (devices declare 25-200 Hz; the margin tolerates odd firmware)."""
+MIN_POST_S = 0.6
+"""Before a gap, a candidate is still scored with this much after it (past the impact ringing)."""
 SNAPSHOT_VERSION = 1
 
 
@@ -102,7 +110,8 @@ class FallConfig:
     """Tunables of :class:`FallDetector`; the defaults are the evaluated ones (docs/falls.md)."""
 
     candidate_g: float = 1.6
-    """Peaks below this are never examined: every SisFall fall at 25-200 Hz exceeds it."""
+    """Peaks below this are never examined; every SisFall dev fall trial, at 25 or 50 Hz, has a
+    peak above it at its impact (docs/falls.md)."""
     post_s: float = 1.0
     """Seconds after the peak used for posture and stillness; bounds the latency (+1 window)."""
     threshold: float | None = None
@@ -142,6 +151,9 @@ class FallDetector:
         self._pending: dict[str, list[_Pending]] = {}
         self._quiet_until: dict[str, float] = {}
         self.dropped_windows = 0
+        """Late, duplicate or non-finite windows skipped so far."""
+        self.malformed_windows = 0
+        """Windows skipped for a shape other than (n, 3) or a rate outside MIN_HZ..MAX_HZ."""
         self.on_candidate: Callable[[str, FallFeatures, float, float], None] | None = None
         """Optional observer of every scored candidate (device, features, probability, impact
         time); the evaluation and training scripts use it to see below-threshold candidates."""
@@ -158,9 +170,12 @@ class FallDetector:
             if not (isinstance(accel, np.ndarray) and accel.dtype == np.float32):
                 accel = np.asarray(accel, dtype=np.float32)
             shape = accel.shape
-            if len(shape) != 2 or shape[1] != 3 or shape[0] == 0:
-                raise ValueError(f"{w.device_id}: accel must be (n, 3), got {shape}")
             hz = float(w.hz)
+            if len(shape) != 2 or shape[1] != 3 or shape[0] == 0 or not MIN_HZ <= hz <= MAX_HZ:
+                # Ingest validates the contract; whatever still slips through must not stop the
+                # other devices' windows of this batch, so it is dropped and counted.
+                self.malformed_windows += 1
+                continue
             chunk = max(1, math.ceil(CHUNK_S * hz))
             device_id = w.device_id
             if shape[0] <= chunk:  # the usual case: one window, one item
@@ -208,6 +223,7 @@ class FallDetector:
             "version": SNAPSHOT_VERSION,
             "config": self.config.to_json(),
             "dropped_windows": self.dropped_windows,
+            "malformed_windows": self.malformed_windows,
             "devices": devices,
         }
 
@@ -217,6 +233,7 @@ class FallDetector:
             raise ValueError(f"unknown fall detector snapshot version {snap.get('version')!r}")
         det = cls(FallConfig.from_json(snap["config"]))
         det.dropped_windows = int(snap["dropped_windows"])
+        det.malformed_windows = int(snap.get("malformed_windows", 0))
         for device_id, dev in snap["devices"].items():
             hz = float(dev["hz"])
             det._bank(hz).restore_device(device_id, dev)
@@ -260,10 +277,16 @@ class FallDetector:
         late = running & (dt < -tol)  # late or duplicate: its time has passed
         broken = ~np.isfinite(xs).all(axis=(1, 2))  # one NaN would poison the filter for good
         restart = (running & (dt > tol)) | broken  # a gap, or a hole of NaNs, restarts it
+        found: list[FallFinding] = []
         if restart.any():
             for j in np.flatnonzero(restart):
-                bank.reset(int(slot_arr[j]))
-                self._pending.pop(items[j][0], None)
+                device_id, slot = items[j][0], int(slot_arr[j])
+                if device_id in self._pending:
+                    # A fall can knock the link out: decide what the history allows before the
+                    # stream restarts, rather than lose the candidate.
+                    found += self._decide(device_id, bank, slot, flush_at=float(starts[j]))
+                    self._pending.pop(device_id, None)
+                bank.reset(slot)
         drop = late | broken
         if drop.any():
             self.dropped_windows += int(drop.sum())
@@ -271,7 +294,7 @@ class FallDetector:
             slot_arr, starts, xs = slot_arr[keep_mask], starts[keep_mask], xs[keep_mask]
             items = [it for it, k in zip(items, keep_mask, strict=True) if k]
         if not items:
-            return []
+            return found
         keep = items
         slots = slot_arr.tolist()
         before = bank.count[slot_arr].copy()
@@ -284,7 +307,6 @@ class FallDetector:
         for j in np.flatnonzero(peak >= self.config.candidate_g):
             if before[j] + arg[j] >= warm:
                 self._add_candidate(keep[j][0], float(starts[j] + arg[j] / hz), float(peak[j]))
-        found: list[FallFinding] = []
         for (device_id, _t0, _x), slot in zip(keep, slots, strict=True):
             if device_id in self._pending:
                 found.extend(self._decide(device_id, bank, slot))
@@ -300,11 +322,19 @@ class FallDetector:
             return
         pending.append(_Pending(t, peak))
 
-    def _decide(self, device_id: str, bank: RateBank, slot: int) -> list[FallFinding]:
+    def _decide(
+        self, device_id: str, bank: RateBank, slot: int, flush_at: float | None = None
+    ) -> list[FallFinding]:
+        """Score the pending candidates whose ``post_s`` has streamed in.
+
+        ``flush_at``: the stream is about to restart (a gap) at this time; score every candidate
+        with at least ``MIN_POST_S`` after it, and report the finding as decided then.
+        """
         t_end = float(bank.t_end[slot])
         pending = self._pending[device_id]
         found: list[FallFinding] = []
-        while pending and pending[0].t + self.config.post_s <= t_end:
+        wait = self.config.post_s if flush_at is None else MIN_POST_S
+        while pending and pending[0].t + wait <= t_end:
             cand = pending.pop(0)
             if cand.t < self._quiet_until.get(device_id, -math.inf):
                 continue
@@ -318,7 +348,8 @@ class FallDetector:
             if self.on_candidate is not None:
                 self.on_candidate(device_id, feats, p, impact_ts)
             if p >= self._threshold:
-                found.append(_finding(device_id, feats, p, impact_ts, t_end))
+                decided = t_end if flush_at is None else flush_at
+                found.append(_finding(device_id, feats, p, impact_ts, decided))
                 self._quiet_until[device_id] = impact_ts + self.config.refractory_s
         if not pending:
             del self._pending[device_id]

@@ -4,8 +4,9 @@ A fall, seen by a body-worn accelerometer, is a short sequence (Bourke et al. 20
 2008; Sucerquia et al. 2017): the body loses support (the magnitude drops below 1 g, *free fall*),
 gains downward speed, hits the ground (a *peak* of several g), and ends in a different *posture*
 (lying) with little movement (*stillness*). Each feature below measures one of these stages from
-the samples around the candidate, with no assumption about which sensor axis is vertical: the
-"vertical" direction is the gravity estimate the device's own stream gave just before the peak.
+the samples around the candidate, with no assumption about which sensor axis is vertical: all
+are magnitudes or angles, and "before the fall" is the gravity estimate the device's own stream
+gave just before the peak.
 
 * ``peak_g`` — the largest magnitude within ±``PEAK_SEARCH_S`` of the candidate (Bourke et al.'s
   upper fall threshold UFT works on this quantity).
@@ -17,8 +18,12 @@ the samples around the candidate, with no assumption about which sensor axis is 
   2006) and the mean acceleration in ``POST_START_S``..``post_s`` after the impact.
 * ``post_sd_g`` — standard deviation of the magnitude over the same post-impact segment; small
   when the wearer lies still.
-* ``pre_sd_g`` — standard deviation of the magnitude in the seconds before the fall: separates
-  a fall out of quiet standing from the impacts of jogging and jumping.
+* ``impact_area_gs`` — area of the magnitude above 1 g from 0.2 s before to 0.5 s after the
+  peak (g·s): a body hitting the floor lands hips, trunk and arms in turn, while a jump, a
+  stumble or dropping into a chair or bed is one short or soft peak. It is the impulse of the
+  impact per unit mass, and less sensitive to the sampling rate than the single highest sample.
+* ``pre_sd_g`` — standard deviation of the magnitude in the seconds before the fall (reported
+  as evidence, not used by the model: see ``FEATURE_NAMES``).
 
 >>> import numpy as np
 >>> hz = 50.0
@@ -61,7 +66,6 @@ class FallFeatures:
     post_sd_g: float
     pre_sd_g: float
     impact_area_gs: float
-    jerk_gps: float
     pre_gravity: tuple[float, float, float]
     post_gravity: tuple[float, float, float]
 
@@ -142,9 +146,6 @@ def extract(raw: np.ndarray, grav: np.ndarray, hz: float, *, candidate: int, pos
     area_lo = max(0, impact - idx(0.2))
     area_hi = min(m, impact + idx(0.5) + 1)
     area = float(np.clip(mag[area_lo:area_hi] - 1.0, 0.0, None).sum() / hz)
-    j_lo = max(0, impact - idx(0.2))
-    j_hi = min(m, impact + idx(0.2) + 1)
-    jerk = float(np.linalg.norm(np.diff(raw[j_lo:j_hi], axis=0), axis=1).max(initial=0.0) * hz)
 
     return FallFeatures(
         impact_index=impact,
@@ -155,7 +156,6 @@ def extract(raw: np.ndarray, grav: np.ndarray, hz: float, *, candidate: int, pos
         post_sd_g=post_sd,
         pre_sd_g=pre_sd,
         impact_area_gs=area,
-        jerk_gps=jerk,
         pre_gravity=(float(g_pre[0]), float(g_pre[1]), float(g_pre[2])),
         post_gravity=(float(g_post[0]), float(g_post[1]), float(g_post[2])),
     )

@@ -1,7 +1,7 @@
 """The small learned part of fall detection: a regularised logistic regression on six features.
 
-The features (``detection.fall_features``) are the physical stages of a fall — impact, free
-fall, downward velocity, change of posture, stillness afterwards, activity before — so a linear
+The features (``detection.fall_features``) are the physical stages of a fall — impact peak and
+area, free fall, velocity, change of posture, stillness afterwards — so a linear
 model on them stays interpretable: each weight says how much one stage counts. A logistic
 regression with an L2 penalty (Hastie, Tibshirani, Friedman, *The Elements of Statistical
 Learning*, §4.4) on a handful of such features is the kind of small, regularised model the

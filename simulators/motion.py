@@ -43,9 +43,7 @@ def _up(pitch_deg: np.ndarray, roll_deg: np.ndarray | float = 0.0) -> np.ndarray
     """Gravity reaction (1 g, 'up') in the body frame for a trunk pitched/rolled by the angles."""
     p = np.radians(pitch_deg)
     r = np.radians(roll_deg)
-    return np.stack(
-        [-np.sin(p) * np.cos(r), np.sin(r) * np.ones_like(p), np.cos(p) * np.cos(r)], -1
-    )
+    return np.stack([-np.sin(p) * np.cos(r), np.sin(r) * np.ones_like(p), np.cos(p) * np.cos(r)], -1)
 
 
 def _to_sensor(body: np.ndarray, rot: np.ndarray | None) -> np.ndarray:
@@ -71,9 +69,7 @@ def _activity_body(activity: str, n: int, hz: float, rng: np.random.Generator) -
         # A turn in bed now and then: a slow roll of the trunk, well under 1.5 g.
         for start in rng.uniform(0, max(t[-1], 0.0), size=max(0, int(t[-1] // 60))):
             mask = (t >= start) & (t < start + 2.0)
-            body[mask] = _up(
-                np.full(mask.sum(), 90.0), roll + 40 * np.sin(np.pi * (t[mask] - start) / 2)
-            )
+            body[mask] = _up(np.full(mask.sum(), 90.0), roll + 40 * np.sin(np.pi * (t[mask] - start) / 2))
     body += rng.normal(0.0, _NOISE_G, size=body.shape)
     return body
 

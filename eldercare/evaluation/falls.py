@@ -109,7 +109,12 @@ def load_subject(path: Path, hz: float) -> list[Trial]:
             match = TRIAL_NAME.match(name)
             if match is None:
                 raise DataError(f"{path.name}: trial name {name!r} is not like F01_SA01_R01")
-            raw = archive[name]
+            try:
+                raw = archive[name]
+            except (OSError, ValueError, zipfile.BadZipFile) as exc:  # e.g. pickled objects
+                raise DataError(f"{path.name}:{name}: unreadable array ({exc})") from None
+            if raw.dtype.kind not in "iuf":
+                raise DataError(f"{path.name}:{name}: expected numbers, got dtype {raw.dtype}")
             if raw.ndim != 2 or raw.shape[1] < 3 or raw.shape[0] < SOURCE_HZ:
                 raise DataError(f"{path.name}:{name}: expected an (n >= 200, 6) array, got {raw.shape}")
             g = raw[:, :3].astype(np.float64) * COUNTS_TO_G

@@ -35,9 +35,7 @@ def fall_stream(seed: int) -> Sequence[list[AccelWindow]]:
     walk = synth_activity("walking", 20.0, 25.0, rng)
     streams = [
         _windows("fall", np.concatenate([lead, fall])[: int(24 * HZ)], HZ, T0),
-        _windows(
-            "sit", np.concatenate([synth_activity("standing", 4, 100.0, rng), sit]), 100.0, T0
-        ),
+        _windows("sit", np.concatenate([synth_activity("standing", 4, 100.0, rng), sit]), 100.0, T0),
         _windows("walk", walk, 25.0, T0),
     ]
     length = max(len(s) for s in streams)
