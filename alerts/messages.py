@@ -175,9 +175,9 @@ def _fit(template: str, values: dict[str, str], ellipsis: str) -> str:
 
 def payload(facts: Facts, *, incident_id: int, priority: int, resident_id: str | None,
             site_id: str) -> dict[str, Any]:
-    """The structured part of a webhook call (JSON types only)."""
+    """The structured part of a webhook call (JSON types only); no resident gives nulls."""
     return {"incident_id": incident_id, "kind": facts.kind, "alarm_kind": facts.alarm_kind,
             "priority": priority, "site_id": site_id, "site_name": facts.site_name,
-            "resident_id": resident_id, "resident_name": facts.resident_name,
+            "resident_id": resident_id, "resident_name": facts.resident_name if resident_id else None,
             "occurred_at": facts.occurred_at.astimezone(dt.UTC).isoformat(),
             "outcome": facts.outcome}

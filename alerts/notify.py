@@ -92,10 +92,14 @@ async def enqueue(conn: AsyncConnection[Any], *, incident_id: int, site_id: str,
     channel gets a ``given_up`` row at once, so the console shows that nobody could be told.
     Returns how many rows are new: calling twice for the same event adds nothing.
     """
+    if kind not in DEFAULT_KINDS:
+        raise ValueError(f"notification kind must be one of {DEFAULT_KINDS}, not {kind!r}")
     now = now or dt.datetime.now(dt.UTC)
     subject = await outbox.incident_subject(conn, resident_id=resident_id, site_id=site_id)
     site_tz = subject["tz"] or DEFAULT_TZ
-    facts = Facts(kind=kind, alarm_kind=alarm_kind, resident_name=subject["resident_name"] or "",
+    # A care home's smoke alarm may concern no one resident: the site's name stands in.
+    name = subject["resident_name"] or subject["site_name"]
+    facts = Facts(kind=kind, alarm_kind=alarm_kind, resident_name=name,
                   site_name=subject["site_name"], occurred_at=occurred_at, outcome=outcome)
     facts_json = payload(facts, incident_id=incident_id, priority=priority,
                          resident_id=resident_id, site_id=site_id)
@@ -131,6 +135,10 @@ class RetryPolicy:
     lease: float = 300.0
     """How long a claimed notification belongs to its sender. Longer than any channel's timeout,
     so that only a sender that died is overtaken (its notification is then sent again)."""
+
+    def __post_init__(self) -> None:
+        if not self.backoff or self.attempts_per_channel < 1:
+            raise ValueError("a retry policy needs a backoff and at least one attempt per channel")
 
     def delay(self, attempt: int) -> float:
         return self.backoff[min(attempt, len(self.backoff)) - 1]

@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
-from console import alarms, auth, incidents, live
+from console import admin, alarms, auth, incidents, live, residents, sites, supervisor
 from console.auth import RateLimit
 from console.live import Hub
 from eldercare.settings import Settings
@@ -32,6 +32,10 @@ def create_app(*, settings: Settings, pool: AsyncConnectionPool, hub: Hub) -> Fa
     app.include_router(auth.router)
     app.include_router(alarms.router)
     app.include_router(incidents.router)
+    app.include_router(residents.router)
+    app.include_router(sites.router)
+    app.include_router(supervisor.router)
+    app.include_router(admin.router)
     app.include_router(live.router)
 
     @app.exception_handler(RequestValidationError)

@@ -14,7 +14,7 @@ import hashlib
 import secrets
 import time
 from collections import deque
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -70,7 +70,8 @@ class SignIn(BaseModel):
 
 
 def public_user(user: dict[str, Any]) -> dict[str, Any]:
-    return {k: user[k] for k in ("username", "display_name", "role", "lang")}
+    return {k: user.get(k) for k in ("username", "display_name", "role", "lang", "scope_site",
+                                     "scope_resident")}
 
 
 async def _user_from_cookie(app_state: Any, cookie: str | None) -> dict[str, Any] | None:
@@ -145,3 +146,14 @@ async def sign_out(request: Request, response: Response, user: CurrentUser) -> N
 @router.get("/me")
 async def me(user: CurrentUser) -> dict[str, Any]:
     return {"user": public_user(user)}
+
+
+class MeChange(BaseModel):
+    lang: Literal["zh-CN", "en"]
+
+
+@router.put("/me")
+async def change_me(body: MeChange, request: Request, user: CurrentUser) -> dict[str, Any]:
+    async with request.app.state.pool.connection() as conn:
+        await users.set_lang(conn, user["username"], body.lang)
+    return {"user": public_user({**user, "lang": body.lang})}

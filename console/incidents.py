@@ -14,6 +14,7 @@ from alerts import kpis as alert_kpis
 from alerts.lifecycle import TRANSITIONS, TransitionError, apply, may_handle
 from console.auth import CurrentUser
 from console.scope import visible
+from store import alarms as store_alarms
 from store import incidents as store_incidents
 from store.errors import Conflict, NotFound
 
@@ -58,8 +59,25 @@ async def incident_detail(request: Request, user: CurrentUser,
     async with request.app.state.pool.connection() as conn:
         timeline = await store_incidents.timeline(conn, incident_id)
         alarm_ids = await store_incidents.alarm_ids(conn, incident_id)
+        alarms = [await store_alarms.alarm(conn, i) for i in alarm_ids]
     return {"incident": jsonable_encoder(row), "alarm_ids": alarm_ids,
-            "timeline": jsonable_encoder(timeline)}
+            "alarms": jsonable_encoder(alarms), "timeline": jsonable_encoder(timeline)}
+
+
+
+class Note(BaseModel):
+    note: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/incidents/{incident_id}/note")
+async def incident_note(request: Request, user: CurrentUser, incident_id: IncidentId,
+                        body: Note) -> dict[str, Any]:
+    row = await _incident(request, user, incident_id)
+    if not may_handle(user, row):
+        raise HTTPException(403, f"a {user['role']} cannot act on this incident")
+    async with request.app.state.pool.connection() as conn:
+        await store_incidents.add_note(conn, incident_id, actor=user["username"], note=body.note)
+        return {"incident": jsonable_encoder(await store_incidents.incident(conn, incident_id))}
 
 
 @router.post("/incidents/{incident_id}/{action}")

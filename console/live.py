@@ -57,6 +57,15 @@ class Hub:
     def clients(self) -> int:
         return len(self._clients)
 
+    def online_users(self) -> list[dict[str, Any]]:
+        """Console users with a live page open, once each."""
+        seen: dict[str, dict[str, Any]] = {}
+        for client in self._clients:
+            user = client.user
+            seen[user["username"]] = {"username": user["username"], "role": user["role"],
+                                      "display_name": user["display_name"]}
+        return sorted(seen.values(), key=lambda u: u["username"])
+
     async def run(self) -> None:
         delay, reconnecting = 0.5, False
         while True:
@@ -105,7 +114,10 @@ class Hub:
     async def snapshot(self, user: dict[str, Any]) -> dict[str, Any]:
         async with self._pool.connection() as conn:
             rows = await store_alarms.open_alarms(conn)
-        return {"type": "snapshot", "alarms": jsonable_encoder([r for r in rows if visible(user, r)])}
+            incidents = await store_incidents.open_incidents(conn)
+        return {"type": "snapshot",
+                "alarms": jsonable_encoder([r for r in rows if visible(user, r)]),
+                "incidents": jsonable_encoder([i for i in incidents if visible(user, i)])}
 
     async def received(self, ids: list[int]) -> None:
         fresh = [i for i in ids if i not in self.delivered]

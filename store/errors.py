@@ -13,3 +13,7 @@ class NotFound(LookupError):
 
 class Conflict(RuntimeError):
     """The row is not in a state that allows the change (someone else got there first)."""
+
+
+class Invalid(ValueError):
+    """The row breaks a rule of the schema (a reference to nothing, a value out of range)."""

@@ -19,7 +19,8 @@ SELECT i.id, i.kind, i.priority, i.status, i.route, i.site_id, s.name AS site_na
        i.resident_id, p.name AS resident_name, i.floor, i.opened_at, i.last_alarm_at, i.alarm_count,
        i.family_until, i.claimed_by, i.claimed_at, i.first_claimed_at, i.dispatched_at,
        i.dispatched_to, i.on_site_at, i.resolved_at, i.outcome, i.escalation_level,
-       i.help_missing, i.next_timer_at
+       i.help_missing, i.next_timer_at,
+       (SELECT min(a.id) FROM alarms a WHERE a.incident_id = i.id) AS first_alarm_id
 FROM incidents i JOIN sites s ON s.id = i.site_id LEFT JOIN residents p ON p.id = i.resident_id
 """
 
@@ -86,6 +87,16 @@ async def change(conn: psycopg.AsyncConnection[Any], incident_id: int, *, allowe
         async with conn.cursor() as notify:
             await notify_incident(notify, incident_id)
     return await incident(conn, incident_id)
+
+
+async def add_note(conn: psycopg.AsyncConnection[Any], incident_id: int, *, actor: str,
+                   note: str) -> None:
+    async with conn.transaction():
+        await conn.execute(
+            "INSERT INTO incident_timeline (incident_id, at, actor, action, details)"
+            " VALUES (%s, now(), %s, 'note', %s)", (incident_id, actor, Jsonb({"note": note})))
+        async with conn.cursor() as notify:
+            await notify_incident(notify, incident_id)
 
 
 async def due(conn: psycopg.AsyncConnection[Any], now: dt.datetime,

@@ -147,9 +147,11 @@ async def next_due_at(conn: psycopg.AsyncConnection[Any]) -> dt.datetime | None:
 
 _VIEW = """
 SELECT n.id, n.incident_id, n.recipient, n.contact_id, n.webhook_id,
-       COALESCE(c.name, w.url) AS recipient_name, c.relation, n.kind, n.priority, n.lang,
+       -- a webhook by its host only: URLs may carry tokens in their query
+       COALESCE(c.name, 'webhook ' || substring(w.url FROM '^[a-zA-Z]+://([^/?#]+)')) AS recipient_name,
+       c.relation, n.kind, n.priority, n.lang,
        n.channels, n.channel, n.status, n.attempts, n.total_attempts, n.next_attempt_at,
-       n.last_error, n.created_at, n.sent_at, n.subject, n.short_text
+       n.last_error, n.created_at, n.sent_at, n.subject, n.body, n.short_text, n.payload
 FROM notifications n
 LEFT JOIN contacts c ON c.id = n.contact_id
 LEFT JOIN webhooks w ON w.id = n.webhook_id

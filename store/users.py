@@ -44,3 +44,8 @@ async def session_user(conn: psycopg.AsyncConnection[Any], token_hash: str) -> d
 async def close_session(conn: psycopg.AsyncConnection[Any], token_hash: str) -> None:
     async with conn.transaction():
         await conn.execute("DELETE FROM sessions WHERE token_hash = %s", (token_hash,))
+
+
+async def set_lang(conn: psycopg.AsyncConnection[Any], username: str, lang: str) -> None:
+    async with conn.transaction():
+        await conn.execute("UPDATE users SET lang = %s WHERE username = %s", (lang, username))

@@ -1,0 +1,66 @@
+"""Device upkeep as data: how often each device class must check in, and what counts as a
+problem for the maintenance list (P4: never the operators' queue).
+
+Check-in intervals follow issue 4: mains-powered devices every 10 minutes, battery radio devices
+(buttons, smoke detectors) at least daily — 25 h leaves an hour's slack for a daily report.
+
+>>> import datetime as dt
+>>> now = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+>>> row = {"id": "s1", "kind": "smoke", "room_name": "101", "battery": 12, "online": True,
+...        "last_checkin": now, "registered_at": now, "last_event": None, "last_event_at": None}
+>>> [p["problem"] for p in problems(row, now)]
+['battery_low']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+CHECKIN_INTERVAL_S: dict[str, float] = {
+    "button": 25 * 3600.0,
+    "smoke": 25 * 3600.0,
+    "wearable": 10 * 60.0,
+    "gateway": 10 * 60.0,
+}
+LOW_BATTERY_PERCENT = 20
+"""Below this a battery is replaced on the next visit (detectors chirp at about 10-15%)."""
+_EVENT_PROBLEMS = {"fault": "fault", "tamper": "tamper", "battery_low": "battery_low"}
+_RECENT = dt.timedelta(days=7)
+
+
+def problems(device: dict[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+
+    def add(problem: str, since: dt.datetime | None, detail: str = "") -> None:
+        found.append({"device_id": device["id"], "kind": device["kind"],
+                      "room_name": device.get("room_name"), "problem": problem, "since": since,
+                      "detail": detail})
+
+    if device.get("battery") is not None and device["battery"] < LOW_BATTERY_PERCENT:
+        add("battery_low", device.get("last_seen"), f"{device['battery']}%")
+    elif device.get("last_event") == "battery_low":
+        add("battery_low", device.get("last_event_at"))
+    interval = CHECKIN_INTERVAL_S.get(device["kind"])
+    reference = device.get("last_checkin") or device.get("registered_at")
+    if interval is not None and reference is not None and (now - reference).total_seconds() > interval:
+        add("no_checkin", device.get("last_checkin"), f"expected every {interval / 3600:.3g} h")
+    if device.get("online") is False:
+        add("offline", device.get("last_seen"))
+    problem = _EVENT_PROBLEMS.get(device.get("last_event") or "")
+    if problem in ("fault", "tamper") and device.get("last_event_at") is not None \
+            and now - device["last_event_at"] < _RECENT:
+        add(problem, device["last_event_at"])
+    return found
+
+
+_DETECTOR_STATES = {"smoke": "smoke", "fault": "fault", "tamper": "fault", "test": "test"}
+
+
+def detector_state(device: dict[str, Any], now: dt.datetime) -> str:
+    """What a smoke detector's tile shows: smoke until cleared; a test for ten minutes."""
+    state = _DETECTOR_STATES.get(device.get("last_event") or "", "clear")
+    if state == "test" and device.get("last_event_at") is not None and \
+            now - device["last_event_at"] > dt.timedelta(minutes=10):
+        return "clear"
+    return state

@@ -1,0 +1,268 @@
+"""Administration: residents, contacts, devices (register, assign, retire), sites and users,
+with validation and clear messages, and bulk import from CSV with a per-row error report."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi.encoders import jsonable_encoder
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel, Field, ValidationError
+
+from console.auth import CurrentUser, hash_password
+from store import admin as store_admin
+from store.errors import Conflict, Invalid, NotFound
+
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+Text = Annotated[str, Field(max_length=500)]
+
+
+async def admin_user(user: CurrentUser) -> dict[str, Any]:
+    if user["role"] != "admin":
+        raise HTTPException(403, "administrators only")
+    return user
+
+
+Admin = Annotated[dict[str, Any], Depends(admin_user)]
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+
+
+class SiteIn(BaseModel):
+    id: Id
+    kind: Literal["home", "day_care", "care_home"]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    address: Text = ""
+    community: Text = ""
+    tz: Annotated[str, Field(max_length=64)] = "Asia/Shanghai"
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+
+class ResidentIn(BaseModel):
+    id: Id
+    site_id: Id
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    room_id: Id | None = None
+    birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    sex: Literal["F", "M", "X"] | None = None
+    phone: Annotated[str, Field(max_length=32)] = ""
+    lang: Literal["zh-CN", "en"] = "zh-CN"
+    conditions: list[Annotated[str, Field(max_length=100)]] = []
+    medications: list[Annotated[str, Field(max_length=100)]] = []
+    mobility: Text = ""
+    notes: Annotated[str, Field(max_length=2000)] = ""
+
+
+class ResidentChange(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    room_id: Id | None = None
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    conditions: list[str] | None = None
+    medications: list[str] | None = None
+    mobility: Text | None = None
+    notes: Annotated[str, Field(max_length=2000)] | None = None
+    routing: dict[str, Any] | None = None
+
+
+class ContactIn(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    relation: Annotated[str, Field(min_length=1, max_length=50)]
+    phone: Annotated[str, Field(max_length=32)] = ""
+    email: Annotated[str, Field(max_length=200, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")] = ""
+    lang: Literal["zh-CN", "en"] = "zh-CN"
+    priority: Annotated[int, Field(ge=1, le=9)] = 1
+    keyholder: bool = False
+
+
+class DeviceIn(BaseModel):
+    id: Id
+    site_id: Id
+    kind: Literal["button", "smoke", "wearable", "gateway", "radar", "door", "pir", "bed"]
+    model: Text = ""
+    resident_id: Id | None = None
+    room_id: Id | None = None
+
+
+class DeviceAssign(BaseModel):
+    resident_id: Id | None = None
+    room_id: Id | None = None
+
+
+class UserIn(BaseModel):
+    username: Id
+    password: Annotated[str, Field(min_length=10, max_length=256)]
+    role: Literal["operator", "supervisor", "care_staff", "family", "admin"]
+    display_name: Annotated[str, Field(min_length=1, max_length=100)]
+    lang: Literal["zh-CN", "en"] = "zh-CN"
+    scope_site: Id | None = None
+    scope_resident: Id | None = None
+
+
+_LISTS = {
+    "sites": "id, kind, name, address, community",
+    "residents": "id, site_id, room_id, name, birth_year, sex, phone",
+    "devices": "id, site_id, kind, model, resident_id, room_id, battery, last_checkin, online,"
+               " retired_at",
+    "users": "username, role, display_name, lang, scope_site, scope_resident",
+}
+
+
+async def _create(request: Request, table: str, values: dict[str, Any]) -> dict[str, Any]:
+    async with request.app.state.pool.connection() as conn:
+        try:
+            row = await store_admin.insert(conn, table, values)
+        except Conflict as err:
+            raise HTTPException(409, str(err)) from None
+        except Invalid as err:
+            raise HTTPException(422, str(err)) from None
+    row.pop("password_hash", None)
+    return dict(jsonable_encoder(row))
+
+
+async def _list(request: Request, table: str) -> dict[str, Any]:
+    async with request.app.state.pool.connection() as conn:
+        return {table: jsonable_encoder(await store_admin.listing(conn, table, _LISTS[table]))}
+
+
+def _user_values(body: UserIn) -> dict[str, Any]:
+    if body.role == "care_staff" and body.scope_site is None:
+        raise HTTPException(422, "care-home staff need scope_site (their home)")
+    if body.role == "family" and body.scope_resident is None:
+        raise HTTPException(422, "family members need scope_resident (their elder)")
+    values = body.model_dump(exclude={"password"})
+    values["password_hash"] = hash_password(body.password)
+    return values
+
+
+@router.get("/sites")
+async def list_sites(request: Request, user: Admin) -> dict[str, Any]:
+    return await _list(request, "sites")
+
+
+@router.post("/sites", status_code=201)
+async def create_site(request: Request, user: Admin, body: SiteIn) -> dict[str, Any]:
+    return {"site": await _create(request, "sites", body.model_dump())}
+
+
+@router.get("/residents")
+async def list_residents(request: Request, user: Admin) -> dict[str, Any]:
+    return await _list(request, "residents")
+
+
+@router.post("/residents", status_code=201)
+async def create_resident(request: Request, user: Admin, body: ResidentIn) -> dict[str, Any]:
+    return {"resident": await _create(request, "residents", body.model_dump())}
+
+
+@router.put("/residents/{resident_id}")
+async def change_resident(request: Request, user: Admin, resident_id: PathId,
+                          body: ResidentChange) -> dict[str, Any]:
+    values = body.model_dump(exclude_unset=True)
+    if not values:
+        raise HTTPException(422, "nothing to change")
+    if "routing" in values:
+        values["routing"] = Jsonb(values["routing"])
+    async with request.app.state.pool.connection() as conn:
+        try:
+            row = await store_admin.update(conn, "residents", resident_id, values)
+        except NotFound as err:
+            raise HTTPException(404, str(err)) from None
+        except Invalid as err:
+            raise HTTPException(422, str(err)) from None
+    return {"resident": jsonable_encoder(row)}
+
+
+@router.post("/residents/{resident_id}/contacts", status_code=201)
+async def add_contact(request: Request, user: Admin, resident_id: PathId,
+                      body: ContactIn) -> dict[str, Any]:
+    return {"contact": await _create(request, "contacts",
+                                     {"resident_id": resident_id, **body.model_dump()})}
+
+
+@router.get("/devices")
+async def list_devices(request: Request, user: Admin) -> dict[str, Any]:
+    return await _list(request, "devices")
+
+
+@router.post("/devices", status_code=201)
+async def register_device(request: Request, user: Admin, body: DeviceIn) -> dict[str, Any]:
+    return {"device": await _create(request, "devices", body.model_dump())}
+
+
+@router.put("/devices/{device_id}")
+async def assign_device(request: Request, user: Admin, device_id: PathId,
+                        body: DeviceAssign) -> dict[str, Any]:
+    async with request.app.state.pool.connection() as conn:
+        try:
+            row = await store_admin.update(conn, "devices", device_id, body.model_dump())
+        except NotFound as err:
+            raise HTTPException(404, str(err)) from None
+        except Invalid as err:
+            raise HTTPException(422, str(err)) from None
+    return {"device": jsonable_encoder(row)}
+
+
+@router.post("/devices/{device_id}/retire")
+async def retire_device(request: Request, user: Admin, device_id: PathId) -> dict[str, Any]:
+    async with request.app.state.pool.connection() as conn:
+        try:
+            row = await store_admin.retire_device(conn, device_id)
+        except NotFound as err:
+            raise HTTPException(404, str(err)) from None
+    return {"device": jsonable_encoder(row)}
+
+
+@router.get("/users")
+async def list_users(request: Request, user: Admin) -> dict[str, Any]:
+    return await _list(request, "users")
+
+
+@router.post("/users", status_code=201)
+async def create_user(request: Request, user: Admin, body: UserIn) -> dict[str, Any]:
+    return {"user": await _create(request, "users", _user_values(body))}
+
+
+_IMPORTS: dict[str, tuple[type[BaseModel], str]] = {
+    "residents": (ResidentIn, "residents"),
+    "devices": (DeviceIn, "devices"),
+}
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+
+
+@router.post("/import/{what}")
+async def import_csv(request: Request, user: Admin,
+                     what: Literal["residents", "devices"]) -> dict[str, Any]:
+    """Body: CSV with a header row. Each good row is created; each bad row is reported with its
+    line number and reason, and the others still go in."""
+    raw = await request.body()
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise HTTPException(413, f"CSV over {MAX_IMPORT_BYTES // 1024} KiB; split it")
+    try:
+        text = raw.decode("utf-8-sig")  # spreadsheets often save UTF-8 with a BOM
+    except UnicodeDecodeError:
+        raise HTTPException(422, "the CSV is not UTF-8 text") from None
+    model, table = _IMPORTS[what]
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise HTTPException(422, "the CSV has no header row")
+    unknown = set(reader.fieldnames) - set(model.model_fields)
+    if unknown:
+        raise HTTPException(422, f"unknown columns: {', '.join(sorted(unknown))}")
+    created, errors = 0, []
+    async with request.app.state.pool.connection() as conn:
+        for line, record in enumerate(reader, start=2):
+            values = {k: v for k, v in record.items() if k is not None and v not in ("", None)}
+            try:
+                row = model.model_validate(values)
+                await store_admin.insert(conn, table, row.model_dump())
+                created += 1
+            except ValidationError as err:
+                errors.append({"row": line, "message": "; ".join(
+                    f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())})
+            except (Conflict, Invalid) as err:
+                errors.append({"row": line, "message": str(err)})
+    return {"created": created, "errors": errors}

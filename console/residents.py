@@ -1,0 +1,117 @@
+"""REST routes for residents: profile, vitals, locations, history and status, within scope.
+Every read of a resident's health record is written to the audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
+from psycopg.types.json import Jsonb
+
+from alerts.lifecycle import CENTRE_ROLES
+from console.auth import CurrentUser
+from store import residents as store_residents
+from store.errors import NotFound
+
+router = APIRouter(prefix="/api/v1", tags=["residents"])
+
+ResidentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+Hours = Annotated[float, Query(gt=0, le=24 * 14)]
+SAFE_RADIUS_M = 300.0
+"""Default safe-zone radius around home until a resident's own geofence is configured."""
+
+
+async def _in_scope(request: Request, user: dict[str, Any], resident_id: str,
+                    *, audit: str | None = None) -> dict[str, Any]:
+    async with request.app.state.pool.connection() as conn:
+        try:
+            resident = await store_residents.profile(conn, resident_id)
+        except NotFound:
+            raise HTTPException(404, f"no resident {resident_id}") from None
+        allowed = (user["role"] in CENTRE_ROLES
+                   or (user["role"] == "care_staff" and resident["site_id"] == user["scope_site"])
+                   or (user["role"] == "family" and resident_id == user["scope_resident"]))
+        if not allowed:
+            raise HTTPException(404, f"no resident {resident_id}")  # do not confirm it exists
+        if audit is not None:
+            async with conn.transaction():
+                await conn.execute(
+                    "INSERT INTO audit (actor, action, target, details) VALUES (%s, %s, %s, %s)",
+                    (user["username"], audit, f"resident:{resident_id}", Jsonb({})))
+    return resident
+
+
+@router.get("/me/residents")
+async def my_residents(request: Request, user: CurrentUser,
+                       q: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+    scope: dict[str, Any] = {}
+    if user["role"] == "family":
+        scope = {"resident_id": user["scope_resident"] or "-"}
+    elif user["role"] == "care_staff":
+        scope = {"site_id": user["scope_site"] or "-"}
+    elif user["role"] not in CENTRE_ROLES:
+        scope = {"resident_id": "-"}
+    async with request.app.state.pool.connection() as conn:
+        rows = await store_residents.listing(conn, query=q, **scope)
+    return {"residents": jsonable_encoder(rows)}
+
+
+@router.get("/residents/{resident_id}")
+async def resident(request: Request, user: CurrentUser, resident_id: ResidentId) -> dict[str, Any]:
+    profile = await _in_scope(request, user, resident_id, audit="read_health_record")
+    async with request.app.state.pool.connection() as conn:
+        contacts = await store_residents.contacts(conn, resident_id)
+        devices = await store_residents.devices(conn, resident_id)
+    profile.pop("routing", None)
+    return {"resident": jsonable_encoder(profile), "contacts": jsonable_encoder(contacts),
+            "devices": jsonable_encoder(devices)}
+
+
+@router.get("/residents/{resident_id}/vitals")
+async def vitals(request: Request, user: CurrentUser, resident_id: ResidentId,
+                 hours: Hours = 6.0) -> dict[str, Any]:
+    await _in_scope(request, user, resident_id, audit="read_vitals")
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)
+    async with request.app.state.pool.connection() as conn:
+        points = await store_residents.vitals(conn, resident_id, since)
+    return {"points": jsonable_encoder(points)}
+
+
+@router.get("/residents/{resident_id}/locations")
+async def locations(request: Request, user: CurrentUser, resident_id: ResidentId,
+                    hours: Hours = 6.0) -> dict[str, Any]:
+    profile = await _in_scope(request, user, resident_id, audit="read_locations")
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)
+    async with request.app.state.pool.connection() as conn:
+        points = await store_residents.locations(conn, resident_id, since)
+    site = profile["site"] or {}
+    home = (None if site.get("lat") is None else
+            {"lat": site["lat"], "lon": site["lon"], "radius_m": SAFE_RADIUS_M})
+    return {"home": home, "points": jsonable_encoder(points)}
+
+
+@router.get("/residents/{resident_id}/incidents")
+async def history(request: Request, user: CurrentUser, resident_id: ResidentId,
+                  days: Annotated[int, Query(gt=0, le=366)] = 90) -> dict[str, Any]:
+    await _in_scope(request, user, resident_id)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    async with request.app.state.pool.connection() as conn:
+        rows = await store_residents.incidents(conn, resident_id, since)
+    return {"incidents": jsonable_encoder(rows)}
+
+
+@router.get("/residents/{resident_id}/status")
+async def status(request: Request, user: CurrentUser, resident_id: ResidentId,
+                 tz: Annotated[str, Query(max_length=64)] = "Asia/Shanghai") -> dict[str, Any]:
+    await _in_scope(request, user, resident_id)
+    try:
+        zone = ZoneInfo(tz)
+    except Exception:
+        raise HTTPException(422, f"unknown time zone {tz!r}") from None
+    local_midnight = dt.datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    async with request.app.state.pool.connection() as conn:
+        result = await store_residents.status(conn, resident_id, local_midnight)
+    return dict(jsonable_encoder(result))

@@ -1,0 +1,96 @@
+"""Residents as the console shows them: profile, contacts, devices, vitals, locations, status."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import psycopg
+
+from store.errors import NotFound
+
+_PROFILE = ("SELECT id, site_id, room_id, name, birth_year, sex, phone, lang, conditions, medications,"
+            " mobility, notes, routing FROM residents WHERE id = %s")
+
+
+async def _all(conn: psycopg.AsyncConnection[Any], query: str, *args: Any) -> list[dict[str, Any]]:
+    return [dict(r) for r in await (await conn.execute(query, args)).fetchall()]
+
+
+async def _one(conn: psycopg.AsyncConnection[Any], query: str, *args: Any) -> dict[str, Any] | None:
+    row = await (await conn.execute(query, args)).fetchone()
+    return None if row is None else dict(row)
+
+
+async def profile(conn: psycopg.AsyncConnection[Any], resident_id: str) -> dict[str, Any]:
+    resident = await _one(conn, _PROFILE, resident_id)
+    if resident is None:
+        raise NotFound(f"no resident {resident_id}")
+    resident["site"] = await _one(
+        conn, "SELECT id, kind, name, address, community, lat, lon FROM sites WHERE id = %s",
+        resident["site_id"])
+    resident["room"] = (None if resident["room_id"] is None else await _one(
+        conn, "SELECT id, floor, name FROM rooms WHERE id = %s", resident["room_id"]))
+    return resident
+
+
+async def contacts(conn: psycopg.AsyncConnection[Any], resident_id: str) -> list[dict[str, Any]]:
+    return await _all(conn, "SELECT id, name, relation, phone, email, lang, priority, keyholder"
+                            " FROM contacts WHERE resident_id = %s ORDER BY priority, id", resident_id)
+
+
+async def devices(conn: psycopg.AsyncConnection[Any], resident_id: str) -> list[dict[str, Any]]:
+    return await _all(conn, "SELECT id, kind, model, battery, last_checkin, last_seen, online"
+                            " FROM devices WHERE resident_id = %s AND retired_at IS NULL ORDER BY id",
+                      resident_id)
+
+
+async def vitals(conn: psycopg.AsyncConnection[Any], resident_id: str,
+                 since: dt.datetime) -> list[dict[str, Any]]:
+    return await _all(
+        conn, "SELECT t.ts, t.hr, t.spo2, t.skin_temp, t.steps, t.worn FROM telemetry t"
+              " JOIN devices d ON d.id = t.device_id WHERE d.resident_id = %s AND t.ts >= %s"
+              " ORDER BY t.ts LIMIT 20000", resident_id, since)
+
+
+async def locations(conn: psycopg.AsyncConnection[Any], resident_id: str,
+                    since: dt.datetime) -> list[dict[str, Any]]:
+    return await _all(
+        conn, "SELECT l.ts, l.lat, l.lon, l.acc FROM locations l JOIN devices d ON d.id = l.device_id"
+              " WHERE d.resident_id = %s AND l.ts >= %s ORDER BY l.ts LIMIT 5000", resident_id, since)
+
+
+async def incidents(conn: psycopg.AsyncConnection[Any], resident_id: str,
+                    since: dt.datetime) -> list[dict[str, Any]]:
+    return await _all(
+        conn, "SELECT id, kind, priority, status, opened_at, claimed_by, dispatched_to, resolved_at,"
+              " outcome, alarm_count FROM incidents WHERE resident_id = %s AND opened_at >= %s"
+              " ORDER BY opened_at DESC LIMIT 500", resident_id, since)
+
+
+async def status(conn: psycopg.AsyncConnection[Any], resident_id: str,
+                 day_start: dt.datetime) -> dict[str, Any]:
+    last_checkin = await _one(conn, "SELECT max(last_checkin) AS at FROM devices"
+                                    " WHERE resident_id = %s AND retired_at IS NULL", resident_id)
+    last_hr = await _one(
+        conn, "SELECT t.ts, t.hr FROM telemetry t JOIN devices d ON d.id = t.device_id"
+              " WHERE d.resident_id = %s AND t.hr IS NOT NULL AND t.ts > now() - interval '7 days'"
+              " ORDER BY t.ts DESC LIMIT 1", resident_id)
+    steps = await _one(
+        conn, "SELECT max(t.steps) AS steps FROM telemetry t JOIN devices d ON d.id = t.device_id"
+              " WHERE d.resident_id = %s AND t.ts >= %s", resident_id, day_start)
+    return {"last_checkin": None if last_checkin is None else last_checkin["at"],
+            "last_hr": last_hr, "steps_today": None if steps is None else steps["steps"],
+            "devices": await devices(conn, resident_id)}
+
+
+async def listing(conn: psycopg.AsyncConnection[Any], *, resident_id: str | None = None,
+                  site_id: str | None = None, query: str | None = None,
+                  limit: int = 200) -> list[dict[str, Any]]:
+    return await _all(
+        conn, "SELECT p.id, p.name, p.site_id, r.name AS room_name FROM residents p"
+              " LEFT JOIN rooms r ON r.id = p.room_id"
+              " WHERE (%s::text IS NULL OR p.id = %s) AND (%s::text IS NULL OR p.site_id = %s)"
+              " AND (%s::text IS NULL OR p.name ILIKE %s OR p.id ILIKE %s)"
+              " ORDER BY p.site_id, p.id LIMIT %s",
+        resident_id, resident_id, site_id, site_id, query, f"%{query}%", f"%{query}%", limit)

@@ -1,0 +1,45 @@
+"""Sites as care-home staff see them: floors, rooms, detectors, residents, device upkeep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from store.errors import NotFound
+
+
+async def _all(conn: psycopg.AsyncConnection[Any], query: str, *args: Any) -> list[dict[str, Any]]:
+    return [dict(r) for r in await (await conn.execute(query, args)).fetchall()]
+
+
+async def site(conn: psycopg.AsyncConnection[Any], site_id: str) -> dict[str, Any]:
+    row = await (await conn.execute(
+        "SELECT id, kind, name, address, community, tz, lat, lon FROM sites WHERE id = %s",
+        (site_id,))).fetchone()
+    if row is None:
+        raise NotFound(f"no site {site_id}")
+    return dict(row)
+
+
+async def rooms(conn: psycopg.AsyncConnection[Any], site_id: str) -> list[dict[str, Any]]:
+    return await _all(conn, "SELECT id, floor, name FROM rooms WHERE site_id = %s ORDER BY floor, name",
+                      site_id)
+
+
+async def residents_by_room(conn: psycopg.AsyncConnection[Any], site_id: str) -> list[dict[str, Any]]:
+    return await _all(conn, "SELECT id, name, room_id FROM residents WHERE site_id = %s"
+                            " AND room_id IS NOT NULL ORDER BY id", site_id)
+
+
+async def devices(conn: psycopg.AsyncConnection[Any], site_id: str) -> list[dict[str, Any]]:
+    """Active devices with their latest state-bearing event (smoke, clear, fault, test, ...)."""
+    return await _all(
+        conn,
+        "SELECT d.id, d.kind, d.model, d.room_id, r.name AS room_name, d.battery, d.online,"
+        " d.last_checkin, d.last_seen, d.registered_at, e.type AS last_event, e.ts AS last_event_at"
+        " FROM devices d LEFT JOIN rooms r ON r.id = d.room_id"
+        " LEFT JOIN LATERAL (SELECT type, ts FROM events WHERE device_id = d.id"
+        "   AND type IN ('smoke', 'smoke_cleared', 'fault', 'tamper', 'test', 'battery_low')"
+        "   ORDER BY ts DESC LIMIT 1) e ON true"
+        " WHERE d.site_id = %s AND d.retired_at IS NULL ORDER BY d.id", site_id)

@@ -1,0 +1,147 @@
+"""The console's per-role API: residents (scope, audit of health-record reads), a care home's
+floors and maintenance list, the supervisor's overview, administration and CSV import."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from eldercare.platform import Platform, seed_district
+from eldercare.settings import Settings
+from simulators.district import District
+from store.batch import Batch, write
+from tests.servers import free_port
+
+pytestmark = pytest.mark.db
+
+PASSWORD = "views-pass-1"
+CSRF = {"X-Requested-With": "eldercare"}
+
+
+@pytest.fixture
+async def console(db_url: str) -> AsyncIterator[Platform]:
+    await seed_district(db_url, District.generate(seed=21, homes=3, care_homes=1),
+                        demo_password=PASSWORD)
+    async with Platform(settings=Settings(), db_url=db_url, broker_url=None,
+                        services=("console",), port=free_port()) as platform:
+        yield platform
+
+
+@contextlib.asynccontextmanager
+async def signed_in(platform: Platform, user: str,
+                    password: str = PASSWORD) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=platform.console_url, headers=CSRF) as client:
+        r = await client.post("/api/v1/session", json={"username": user, "password": password})
+        assert r.status_code == 200, r.text
+        yield client
+
+
+async def _sql(platform: Platform, query: str, *args: Any) -> list[dict[str, Any]]:
+    assert platform.pool is not None
+    async with platform.pool.connection() as conn, conn.transaction():
+        cur = await conn.execute(query, args)
+        return [dict(r) for r in await cur.fetchall()] if cur.description else []
+
+
+async def test_family_sees_their_elder_only_and_reads_are_audited(console: Platform) -> None:
+    now = dt.datetime.now(dt.UTC)
+    assert console.pool is not None
+    async with console.pool.connection() as conn:
+        await write(conn, Batch(telemetry=[
+            ("btn-0001", 1, now - dt.timedelta(minutes=5), 74, 97, 33.1, 1200, 80, True)]))
+    async with signed_in(console, "family1") as family:
+        mine = (await family.get("/api/v1/me/residents")).json()["residents"]
+        assert [r["id"] for r in mine] == ["r-h0001"]
+        profile = (await family.get("/api/v1/residents/r-h0001")).json()
+        assert profile["resident"]["site"]["id"] == "home-0001" and profile["contacts"]
+        vitals = (await family.get("/api/v1/residents/r-h0001/vitals?hours=1")).json()
+        assert [p["hr"] for p in vitals["points"]] == [74]
+        status = (await family.get("/api/v1/residents/r-h0001/status")).json()
+        assert status["last_hr"]["hr"] == 74 and status["steps_today"] in (1200, None)
+        for path in ("", "/vitals", "/locations", "/incidents", "/status"):
+            assert (await family.get(f"/api/v1/residents/r-h0002{path}")).status_code == 404
+        assert (await family.get("/api/v1/sites/care-01/floors")).status_code == 404
+    audit = await _sql(console, "SELECT actor, action, target FROM audit ORDER BY id")
+    assert {"actor": "family1", "action": "read_health_record",
+            "target": "resident:r-h0001"} in audit
+    assert all(a["target"] == "resident:r-h0001" for a in audit)  # refused reads read nothing
+
+
+async def test_care_home_floor_plan_shows_smoke_and_the_maintenance_list(console: Platform) -> None:
+    now = dt.datetime.now(dt.UTC)
+    assert console.pool is not None
+    async with console.pool.connection() as conn:
+        await write(conn, Batch(events=[("smoke-care-01-203", 5, now, "smoke", None)]))
+    await _sql(console, "UPDATE devices SET battery = 9 WHERE id = 'smoke-care-01-101'")
+    await _sql(console, "UPDATE devices SET last_checkin = now() - interval '30 hours'"
+                        " WHERE id = 'smoke-care-01-102'")
+    async with signed_in(console, "care1") as staff:
+        plan = (await staff.get("/api/v1/sites/care-01/floors")).json()
+        assert [f["floor"] for f in plan["floors"]] == [1, 2, 3]
+        rooms = {r["name"]: r for f in plan["floors"] for r in f["rooms"]}
+        assert rooms["203"]["detectors"][0]["state"] == "smoke"
+        assert rooms["204"]["detectors"][0]["state"] == "clear"
+        assert rooms["203"]["residents"]
+        items = (await staff.get("/api/v1/sites/care-01/maintenance")).json()["items"]
+        found = {(i["device_id"], i["problem"]) for i in items}
+        assert ("smoke-care-01-101", "battery_low") in found
+        assert ("smoke-care-01-102", "no_checkin") in found
+        assert (await staff.get("/api/v1/sites/home-0001/floors")).status_code == 404
+        assert (await staff.get("/api/v1/residents/r-h0001")).status_code == 404
+
+
+async def test_supervisor_overview_is_for_supervisors(console: Platform) -> None:
+    async with signed_in(console, "op1") as op, signed_in(console, "sup1") as sup:
+        assert (await op.get("/api/v1/supervisor/overview")).status_code == 403
+        overview = (await sup.get("/api/v1/supervisor/overview")).json()
+        assert overview["waiting"] == 0 and overview["hourly"] == []
+
+
+async def test_admin_creates_validates_and_imports(console: Platform) -> None:
+    async with signed_in(console, "admin") as admin, signed_in(console, "op1") as op:
+        assert (await op.get("/api/v1/admin/residents")).status_code == 403
+        r = await admin.post("/api/v1/admin/residents", json={
+            "id": "r-new", "site_id": "nowhere", "name": "周淑珍"})
+        assert r.status_code == 422 and "nowhere" in r.json()["detail"]
+        r = await admin.post("/api/v1/admin/residents", json={
+            "id": "r-new", "site_id": "home-0001", "name": "周淑珍", "birth_year": 1936})
+        assert r.status_code == 201
+        r = await admin.post("/api/v1/admin/residents", json={
+            "id": "r-new", "site_id": "home-0001", "name": "again"})
+        assert r.status_code == 409 and "already exists" in r.json()["detail"]
+        r = await admin.post("/api/v1/admin/residents", json={
+            "id": "bad id!", "site_id": "home-0001", "name": "x"})
+        assert r.status_code == 422 and "id" in r.json()["detail"]
+        csv_text = ("id,site_id,kind,model,resident_id\n"
+                    "btn-9001,home-0001,button,P1,r-new\n"
+                    "btn-9002,home-0001,toaster,P1,\n"
+                    "btn-9003,nowhere,button,P1,\n"
+                    "btn-9004,home-0002,button,P1,\n")
+        r = await admin.post("/api/v1/admin/import/devices", content=csv_text.encode(),
+                             headers={"Content-Type": "text/csv"})
+        report = r.json()
+        assert report["created"] == 2
+        assert [e["row"] for e in report["errors"]] == [3, 4]
+        assert "kind" in report["errors"][0]["message"]
+        r = await admin.post("/api/v1/admin/import/devices", content=b"colour,size\nred,9\n")
+        assert r.status_code == 422 and "unknown columns" in r.json()["detail"]
+        r = await admin.post("/api/v1/admin/devices/btn-9001/retire")
+        assert r.json()["device"]["retired_at"] is not None
+        r = await admin.post("/api/v1/admin/users", json={
+            "username": "fam2", "password": "long-enough-pw", "role": "family",
+            "display_name": "家属"})
+        assert r.status_code == 422 and "scope_resident" in r.json()["detail"]
+        r = await admin.post("/api/v1/admin/users", json={
+            "username": "fam2", "password": "long-enough-pw", "role": "family",
+            "display_name": "家属", "scope_resident": "r-new"})
+        assert r.status_code == 201 and "password_hash" not in r.json()["user"]
+    async with signed_in(console, "fam2", "long-enough-pw") as fam2:
+        assert (await fam2.get("/api/v1/residents/r-new")).status_code == 200
+        r = await fam2.put("/api/v1/me", json={"lang": "en"})
+        assert r.json()["user"]["lang"] == "en"
+        assert (await fam2.get("/api/v1/me")).json()["user"]["lang"] == "en"
