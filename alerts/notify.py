@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -73,12 +73,23 @@ class Preferences:
         return dt.datetime.combine(day, end, tzinfo=zone)
 
 
+def _zone(name: str | None, fallback: str) -> str:
+    """``name`` if it is a known time zone, else ``fallback``: a mistyped zone in someone's
+    preferences must not abort the transaction that opens an incident."""
+    try:
+        ZoneInfo(name or fallback)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown time zone %r; using %s", name, fallback)
+        return fallback
+    return name or fallback
+
+
 def _preferences(contact: Mapping[str, Any], *, site_tz: str) -> Preferences:
     return Preferences(
         kinds=tuple(contact["kinds"] or DEFAULT_KINDS),
         channels=tuple(contact["channels"] or DEFAULT_CHANNELS),
         quiet_start=contact["quiet_start"], quiet_end=contact["quiet_end"],
-        tz=contact["tz"] or site_tz)
+        tz=_zone(contact["tz"], site_tz))
 
 
 async def enqueue(conn: AsyncConnection[Any], *, incident_id: int, site_id: str, resident_id: str | None,
@@ -96,7 +107,7 @@ async def enqueue(conn: AsyncConnection[Any], *, incident_id: int, site_id: str,
         raise ValueError(f"notification kind must be one of {DEFAULT_KINDS}, not {kind!r}")
     now = now or dt.datetime.now(dt.UTC)
     subject = await outbox.incident_subject(conn, resident_id=resident_id, site_id=site_id)
-    site_tz = subject["tz"] or DEFAULT_TZ
+    site_tz = _zone(subject["tz"], DEFAULT_TZ)
     # A care home's smoke alarm may concern no one resident: the site's name stands in.
     name = subject["resident_name"] or subject["site_name"]
     facts = Facts(kind=kind, alarm_kind=alarm_kind, resident_name=name,

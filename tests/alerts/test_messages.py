@@ -1,0 +1,84 @@
+"""Messages for families: both languages, both kinds, times in the recipient's zone, one SMS."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import doctest
+import itertools
+
+import pytest
+
+import alerts.messages
+from alerts.kinds import KINDS
+from alerts.messages import LANGUAGES, TEMPLATES, Facts, render, sms_length
+
+FALL = Facts(kind="alarm", alarm_kind="fall", resident_name="王秀英", site_name="幸福里小区",
+             occurred_at=dt.datetime(2026, 11, 22, 14, 46, tzinfo=dt.UTC))
+
+
+def test_docstring_examples() -> None:
+    assert doctest.testmod(alerts.messages).failed == 0
+
+
+def test_every_kind_has_a_template_in_every_language() -> None:
+    assert set(TEMPLATES) == {(k, lang) for k in ("alarm", "handled") for lang in LANGUAGES}
+
+
+def test_zh_alarm_names_the_resident_the_alarm_and_the_local_time() -> None:
+    text = render(FALL, lang="zh-CN")
+    assert text.lang == "zh-CN"
+    assert text.subject == "【12349】王秀英：跌倒"
+    assert "2026年11月22日 22:46（UTC+08:00）" in text.body  # 14:46 UTC is 22:46 in Shanghai
+    assert "11月22日 22:46" in text.short_text and "跌倒" in text.short_text
+
+
+def test_english_handled_names_the_outcome() -> None:
+    handled = dataclasses.replace(FALL, kind="handled", alarm_kind="sos", outcome="false_alarm")
+    text = render(handled, lang="en")
+    assert text.subject == "[12349] Handled: Emergency call (SOS) for 王秀英"
+    assert "Outcome: false alarm, all is well" in text.body
+    assert "22 Nov 22:46" in text.short_text
+
+
+def test_the_time_is_shown_in_the_recipients_zone() -> None:
+    text = render(FALL, lang="en", tz="Europe/London")  # a daughter abroad
+    assert "22 Nov 2026, 14:46 (UTC+00:00)" in text.body
+
+
+def test_an_outcome_that_is_not_a_known_code_is_shown_as_written() -> None:
+    handled = dataclasses.replace(FALL, kind="handled", outcome="女儿已接老人去医院")
+    assert "处理结果：女儿已接老人去医院" in render(handled, lang="zh-CN").body
+
+
+@pytest.mark.parametrize(("given", "used"), [("zh", "zh-CN"), ("zh-TW", "zh-CN"), ("en-GB", "en"),
+                                             ("fr", "en")])
+def test_language_falls_back_to_the_nearest_we_write(given: str, used: str) -> None:
+    assert render(FALL, lang=given).lang == used
+
+
+def test_sms_length_counts_gsm_septets_and_ucs2_characters() -> None:
+    assert sms_length("a" * 160) == (160, 160)
+    assert sms_length("€") == (2, 160)  # extension table: escape + character
+    assert sms_length("跌倒") == (2, 70)
+    assert sms_length("Fall, 王") == (7, 70)  # one CJK character makes the whole SMS UCS-2
+
+
+@pytest.mark.parametrize(("kind", "lang"), list(itertools.product(("alarm", "handled"), LANGUAGES)))
+def test_every_short_text_fits_one_sms_even_with_long_names_and_outcomes(kind: str, lang: str) -> None:
+    for alarm_kind, name in itertools.product(KINDS, ("王秀英", "欧阳" * 12, "Margaret " * 10)):
+        facts = dataclasses.replace(FALL, kind=kind, alarm_kind=alarm_kind, resident_name=name,
+                                    outcome="老人由女儿陪同前往医院检查，一切平安" * 3)
+        text = render(facts, lang=lang).short_text
+        used, allowed = sms_length(text)
+        assert used <= allowed, text
+        # What must survive shortening: which alarm, and when.
+        assert LANGUAGES[lang].title(KINDS[alarm_kind]) in text
+        assert LANGUAGES[lang].short_time(FALL.occurred_at.astimezone(
+            dt.timezone(dt.timedelta(hours=8)))) in text
+
+
+def test_a_shortened_name_is_marked_with_an_ellipsis() -> None:
+    text = render(dataclasses.replace(FALL, resident_name="欧阳" * 30), lang="zh-CN").short_text
+    assert "欧阳欧阳" in text and "…" in text
+    assert sms_length(text)[0] <= 70
