@@ -20,7 +20,9 @@ from typing import Any
 
 import psycopg
 
+from alerts import notify
 from store import incidents as store_incidents
+from store.batch import NewAlarm
 
 OUTCOMES = ("genuine", "false_alarm", "test", "accidental", "no_answer_escalated", "device_fault")
 RESPONDERS = ("family", "community_responder", "care_staff", "ambulance_120", "fire_119", "police_110")
@@ -101,4 +103,23 @@ async def apply(conn: psycopg.AsyncConnection[Any], incident_id: int, *, action:
         claimer = user["username"]
     return await store_incidents.change(
         conn, incident_id, allowed=transition.allowed_from, sets=sets, actor=user["username"],
-        action=action, details=details, claimed_by=claimer)
+        action=action, details=details, claimed_by=claimer,
+        after=_tell_family_it_was_handled if action == "resolve" else None)
+
+
+async def _tell_family_it_was_handled(conn: psycopg.AsyncConnection[Any],
+                                      incident: dict[str, Any]) -> None:
+    await notify.enqueue(conn, incident_id=incident["id"], site_id=incident["site_id"],
+                         resident_id=incident["resident_id"], kind="handled",
+                         priority=incident["priority"], alarm_kind=incident["kind"],
+                         occurred_at=incident["opened_at"], outcome=incident["outcome"])
+
+
+async def tell_family_of_alarm(conn: psycopg.AsyncConnection[Any], incident_id: int,
+                               alarm: NewAlarm) -> None:
+    """For store.batch.write's ``on_opened``: the family hears of a new incident at once."""
+    if alarm.incident is not None and alarm.incident.route == "maintenance":
+        return
+    await notify.enqueue(conn, incident_id=incident_id, site_id=alarm.site_id,
+                         resident_id=alarm.resident_id, kind="alarm", priority=alarm.priority,
+                         alarm_kind=alarm.kind, occurred_at=alarm.occurred_at)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -18,7 +19,9 @@ from typing import Any
 import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
+from alerts.channels.configured import configured_channels
 from alerts.escalator import Escalator
+from alerts.notify import Notifier
 from console.app import create_app
 from console.auth import hash_password
 from console.live import Hub
@@ -99,6 +102,7 @@ class Platform:
         self.source: MqttSource | None = None
         self.hub: Hub | None = None
         self.escalator: Escalator | None = None
+        self.notifier: Notifier | None = None
         self._server: uvicorn.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -124,6 +128,10 @@ class Platform:
         if "alerts" in self.services:
             self.escalator = Escalator(self.pool)
             self._tasks.append(asyncio.create_task(self.escalator.run(), name="escalator"))
+            channels = configured_channels(os.environ)
+            self.notifier = Notifier(self.pool, channels)
+            self._tasks.append(asyncio.create_task(self.notifier.run(), name="notifier"))
+            log.info("notification channels: %s", ", ".join(channels) or "none configured")
         if "console" in self.services:
             self.hub = Hub(url=self.db_url, pool=self.pool)
             self._tasks.append(asyncio.create_task(self.hub.run(), name="hub"))

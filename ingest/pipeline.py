@@ -28,6 +28,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from alerts.lifecycle import tell_family_of_alarm
 from alerts.raising import new_alarm
 from ingest.codec import ContractViolation, Decoder, Envelope
 from ingest.contract import Checkin, Event, Location, Rejected, Status, Telemetry
@@ -289,7 +290,7 @@ class Ingest:
         while True:
             try:
                 async with self._pool.connection() as conn:
-                    written = await store_batch.write(conn, batch)
+                    written = await store_batch.write(conn, batch, on_opened=tell_family_of_alarm)
                 break
             except (psycopg.OperationalError, psycopg.InterfaceError) as err:
                 self.stats.store_retries += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,8 +151,17 @@ class Written:
     new_incident_ids: list[int] = field(default_factory=list)
 
 
-async def write(conn: psycopg.AsyncConnection[Any], batch: Batch) -> Written:
-    """Write ``batch`` in one transaction. Idempotent: a replayed batch changes nothing."""
+OnOpened = Callable[[psycopg.AsyncConnection[Any], int, NewAlarm], Awaitable[object]]
+"""Called inside the batch's transaction for each incident an alarm opened (alerts/ passes the
+notification enqueuer, so an incident and its notifications commit together)."""
+
+
+async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
+                on_opened: OnOpened | None = None) -> Written:
+    """Write ``batch`` in one transaction. Idempotent: a replayed batch changes nothing.
+
+    Call it on a connection with no transaction open, so that returning means committed: ingest
+    acknowledges the batch's messages to the broker right after."""
     new_ids: list[int] = []
     changed: list[int] = []
     new_incidents: list[int] = []
@@ -214,6 +224,8 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch) -> Written:
             if alarm.incident is not None:
                 incident_id, opened = await join_incident(cur, alarm_id, alarm, alarm.incident)
                 (new_incidents if opened else changed_incidents).append(incident_id)
+                if opened and on_opened is not None:
+                    await on_opened(conn, incident_id, alarm)
             if alarm.snippet is not None:
                 hz, t0, samples = alarm.snippet
                 await cur.execute(

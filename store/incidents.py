@@ -4,7 +4,7 @@ changes, due timers and the timestamps KPIs are computed from. SQL only; the rul
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -57,7 +57,9 @@ async def alarm_ids(conn: psycopg.AsyncConnection[Any], incident_id: int) -> lis
 async def change(conn: psycopg.AsyncConnection[Any], incident_id: int, *, allowed: Sequence[str],
                  sets: dict[str, Any], actor: str, action: str,
                  details: dict[str, Any] | None = None,
-                 claimed_by: str | None = None) -> dict[str, Any]:
+                 claimed_by: str | None = None,
+                 after: Callable[[psycopg.AsyncConnection[Any], dict[str, Any]], Awaitable[object]]
+                 | None = None) -> dict[str, Any]:
     """Apply ``sets`` if the incident is in one of the ``allowed`` states (and, when given, claimed
     by ``claimed_by``), and append the step to the timeline — in one transaction. PostgreSQL
     checks the condition under the row lock, so of two concurrent changes exactly one wins."""
@@ -84,6 +86,8 @@ async def change(conn: psycopg.AsyncConnection[Any], incident_id: int, *, allowe
             (incident_id, actor, action, row["from_status"], row["to_status"], Jsonb(details or {})))
         await conn.execute("INSERT INTO audit (actor, action, target, details) VALUES (%s, %s, %s, %s)",
                            (actor, action, f"incident:{incident_id}", Jsonb(details or {})))
+        if after is not None:  # in the same transaction: the step and its consequences together
+            await after(conn, await incident(conn, incident_id))
         async with conn.cursor() as notify:
             await notify_incident(notify, incident_id)
     return await incident(conn, incident_id)

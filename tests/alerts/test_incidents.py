@@ -228,3 +228,28 @@ async def test_kpis_for_supervisors_only(seeded: AsyncConnectionPool, db_url: st
         r = await sup.get("/api/v1/kpis", params={"since": "2026-01-02T00:00:00Z",
                                                    "until": "2026-01-01T00:00:00Z"})
         assert r.status_code == 422
+
+
+async def test_family_is_notified_when_an_incident_opens_and_when_it_is_handled(
+        seeded: AsyncConnectionPool) -> None:
+    from alerts.lifecycle import apply, tell_family_of_alarm
+
+    now = time.time()
+    async with seeded.connection() as conn:
+        device = (await active_devices(conn))["btn-0001"]
+        alarm = new_alarm(AlarmTrigger(kind="fall", device_id="btn-0001", source_seq=1,
+                                       occurred_ts=now), device, now=now)
+        await conn.commit()  # end the read's implicit transaction: write() must commit itself
+        written = await write(conn, Batch(alarms=[alarm]), on_opened=tell_family_of_alarm)
+        [incident_id] = written.new_incident_ids
+        alarm_rows = await _rows(seeded, "SELECT kind FROM notifications WHERE incident_id = %s",
+                                 incident_id)
+        assert alarm_rows and {r["kind"] for r in alarm_rows} == {"alarm"}
+        op = {"username": "op1", "role": "operator"}
+        stamp = dt.datetime.now(dt.UTC)
+        await apply(conn, incident_id, action="claim", user=op, now=stamp)
+        await apply(conn, incident_id, action="resolve", user=op, now=stamp, outcome="genuine")
+    kinds = await _rows(seeded, "SELECT kind, count(*) AS n FROM notifications"
+                                " WHERE incident_id = %s GROUP BY kind ORDER BY kind", incident_id)
+    assert [k["kind"] for k in kinds] == ["alarm", "handled"]
+    assert kinds[0]["n"] == kinds[1]["n"] == len(alarm_rows)  # the same contacts hear both
