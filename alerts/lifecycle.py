@@ -104,7 +104,13 @@ async def apply(conn: psycopg.AsyncConnection[Any], incident_id: int, *, action:
     return await store_incidents.change(
         conn, incident_id, allowed=transition.allowed_from, sets=sets, actor=user["username"],
         action=action, details=details, claimed_by=claimer,
-        after=_tell_family_it_was_handled if action == "resolve" else None)
+        after=_AFTER.get(action))
+
+
+async def _acknowledge_alarms(conn: psycopg.AsyncConnection[Any],
+                              incident: dict[str, Any]) -> None:
+    """Claiming an incident answers every alarm waiting in it."""
+    await store_incidents.acknowledge_alarms(conn, incident["id"], by=incident["claimed_by"])
 
 
 async def _tell_family_it_was_handled(conn: psycopg.AsyncConnection[Any],
@@ -113,6 +119,9 @@ async def _tell_family_it_was_handled(conn: psycopg.AsyncConnection[Any],
                          resident_id=incident["resident_id"], kind="handled",
                          priority=incident["priority"], alarm_kind=incident["kind"],
                          occurred_at=incident["opened_at"], outcome=incident["outcome"])
+
+
+_AFTER = {"claim": _acknowledge_alarms, "resolve": _tell_family_it_was_handled}
 
 
 async def tell_family_of_alarm(conn: psycopg.AsyncConnection[Any], incident_id: int,

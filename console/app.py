@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
-from console import admin, alarms, auth, incidents, live, residents, sites, supervisor
+from console import admin, alarms, auth, incidents, live, me, residents, sites, supervisor
 from console.auth import RateLimit
 from console.live import Hub
 from eldercare.settings import Settings
@@ -36,6 +36,7 @@ def create_app(*, settings: Settings, pool: AsyncConnectionPool, hub: Hub) -> Fa
     app.include_router(sites.router)
     app.include_router(supervisor.router)
     app.include_router(admin.router)
+    app.include_router(me.router)
     app.include_router(live.router)
 
     @app.exception_handler(RequestValidationError)

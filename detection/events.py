@@ -27,6 +27,7 @@ class EventRule:
 RULES: tuple[EventRule, ...] = (
     EventRule(event="sos", alarm="sos"),
     EventRule(event="smoke", alarm="smoke"),
+    EventRule(event="fall", alarm="fall"),
     EventRule(event="cancel", alarm=None, cancels=True),
     EventRule(event="smoke_cleared", alarm=None),
     EventRule(event="test", alarm=None),

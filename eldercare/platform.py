@@ -59,7 +59,9 @@ async def seed_district(url: str, district: District, *, demo_password: str | No
              "display_name": u["display_name"], "lang": u["lang"],
              "scope_site": u.get("scope_site") if u.get("scope_site") in sites else None,
              "scope_resident": u.get("scope_resident")
-             if any(r.id == u.get("scope_resident") for r in district.residents) else None}
+             if any(r.id == u.get("scope_resident") for r in district.residents) else None,
+             "contact_id": next((c.id for c in district.contacts
+                                 if c.resident_id == u.get("scope_resident")), None)}
             for u in DEMO_USERS
             if u["role"] not in ("care_staff", "family")
             or u.get("scope_site") in sites

@@ -26,12 +26,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import msgspec
 
 from gateway.config import Binding, Profile
-from ingest.contract import ROOT, Millis, Seq
+from ingest.contract import ROOT, Ack, Command
 
 
 class CommandName(StrEnum):
@@ -40,29 +40,8 @@ class CommandName(StrEnum):
     SELF_TEST = "self_test"
 
 
-class Command(msgspec.Struct, frozen=True, kw_only=True):
-    """What the platform sends on ``.../cmd``."""
-
-    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    command: Annotated[str, msgspec.Meta(max_length=64)]
-    ts: Millis
-
-
 AckStatus = Literal["sent", "unsupported", "expired", "failed", "unknown_device"]
-
-
-class CommandAck(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """The gateway's answer on ``.../ack``. Shaped like a contract message (``v``, ``seq``, ``ts``)
-    so that it can become one (proposed ``Kind.ACK``)."""
-
-    v: Literal[1] = 1
-    seq: Seq
-    ts: Millis
-    id: str
-    command: str
-    status: AckStatus
-    device: str | None = None
-    """The addressed device, on acks the gateway sends under its own id (``unknown_device``)."""
+CommandAck = Ack  # the contract's acknowledgement (ingest.contract.Ack)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

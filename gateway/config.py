@@ -32,7 +32,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ingest.contract import _ID, EventType  # the contract's id rule, not a copy of it
+from ingest.contract import ID_PATTERN, EventType  # the contract's id rule, not a copy
 
 
 class ConfigError(ValueError):
@@ -132,6 +132,6 @@ def _parse(raw: dict[str, Any]) -> GatewayConfig:
 
 def _id(value: object, where: str) -> str:
     text = str(value)
-    if not _ID.fullmatch(text):
+    if not ID_PATTERN.fullmatch(text):
         raise ValueError(f"{where} {text!r} is not 1-64 of [A-Za-z0-9_.-]")
     return text

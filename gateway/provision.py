@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.credentials import Account, Role, acl_file, new_password, passwd_file
-from ingest.contract import _ID
+from ingest.contract import ID_PATTERN
 
 INGEST_USER = "ingest"
 
@@ -79,7 +79,7 @@ def read_db(url: str) -> list[Registered]:
 def _checked(devices: Iterable[Registered]) -> list[Registered]:
     out = list(devices)
     for d in out:
-        if not (_ID.fullmatch(d.id) and _ID.fullmatch(d.site)):
+        if not (ID_PATTERN.fullmatch(d.id) and ID_PATTERN.fullmatch(d.site)):
             raise ProvisionError(f"device {d.id!r} of site {d.site!r}: ids must be 1-64 of "
                                  "[A-Za-z0-9_.-] (they are MQTT topic levels)")
         if d.id == INGEST_USER:

@@ -25,7 +25,7 @@ from types import FrameType
 
 import msgspec
 
-from gateway.commands import Command, CommandAck, parse_command_topic, plan
+from gateway.commands import CommandAck, parse_command_topic, plan
 from gateway.config import Binding, ConfigError, GatewayConfig
 from gateway.draft import Draft, Outcome, Problem
 from gateway.local import Local
@@ -33,7 +33,7 @@ from gateway.spool import Spool, Spooled, SpoolError
 from gateway.translate import Translation, Translator
 from gateway.uplink import Uplink, Will
 from ingest.broker import BrokerAddress
-from ingest.contract import ROOT, Checkin, Kind, Status
+from ingest.contract import ROOT, Checkin, Command, Kind, Status
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,8 @@ ROOT = f"eldercare/v{VERSION}"
 MAX_PAYLOAD_BYTES = 64 * 1024
 """Largest payload accepted; one second of 200 Hz accel + gyro is about 3 KiB, so this is lavish."""
 
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+"""Site and device ids: what may stand in a topic level and in a broker ACL."""
 
 
 class Kind(StrEnum):
@@ -46,10 +47,13 @@ class Kind(StrEnum):
     CHECKIN = "checkin"
     STATUS = "status"
     REJECTED = "rejected"
+    ACK = "ack"
 
 
 class EventType(StrEnum):
     SOS = "sos"
+    FALL = "fall"
+    """A device that detects falls itself (a fall radar, a watch's own algorithm)."""
     CANCEL = "cancel"
     SMOKE = "smoke"
     SMOKE_CLEARED = "smoke_cleared"
@@ -76,7 +80,7 @@ class Topic:
             raise TopicError(f"topic {topic!r} is not {ROOT}/<site>/<device>/<kind>")
         site, device, kind = parts[2], parts[3], parts[4]
         for label, value in (("site", site), ("device", device)):
-            if not _ID.fullmatch(value):
+            if not ID_PATTERN.fullmatch(value):
                 raise TopicError(f"{label} id {value!r} is not 1-64 of [A-Za-z0-9_.-]")
         try:
             return cls(site=site, device=device, kind=Kind(kind))
@@ -155,6 +159,8 @@ class Location(_Message, frozen=True, kw_only=True):
     acc: Annotated[float, msgspec.Meta(ge=0.0, le=100_000.0)] | None = None
     """Horizontal accuracy in metres (radius)."""
     source: Literal["gps", "wifi", "cell", "fixed"] | None = None
+    detail: dict[str, str | int | float | bool] | None = None
+    """E.g. a phone's own geofence transition: ``{"event": "leave", "region": "Home"}``."""
 
 
 class Checkin(_Message, frozen=True, kw_only=True):
@@ -183,7 +189,30 @@ class Rejected(_Message, frozen=True, kw_only=True):
     reason: Annotated[str, msgspec.Meta(max_length=2000)]
 
 
-Body = Event | Telemetry | Accel | Location | Checkin | Status | Rejected
+class Command(msgspec.Struct, frozen=True, kw_only=True):
+    """Platform -> device on ``.../cmd``: ``silence`` a detector's buzzer, ``locate`` a wearable,
+    ``self_test``. ``id`` comes back in the acknowledgement."""
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    command: Annotated[str, msgspec.Meta(max_length=64)]
+    ts: Millis
+
+
+class Ack(_Message, frozen=True, kw_only=True):
+    """Device or gateway -> platform on ``.../ack``: what became of a command.
+
+    ``sent`` (handed to the device's own network), ``done`` (the device confirmed),
+    ``unsupported``, ``expired`` (it waited too long to be delivered), ``failed``,
+    ``unknown_device`` (a gateway answering for a device it does not know; ``device`` names it).
+    """
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    command: Annotated[str, msgspec.Meta(max_length=64)]
+    status: Literal["sent", "done", "unsupported", "expired", "failed", "unknown_device"]
+    device: str | None = None
+
+
+Body = Event | Telemetry | Accel | Location | Checkin | Status | Rejected | Ack
 
 BODY_TYPES: dict[Kind, type[Body]] = {
     Kind.EVENT: Event,
@@ -193,4 +222,5 @@ BODY_TYPES: dict[Kind, type[Body]] = {
     Kind.CHECKIN: Checkin,
     Kind.STATUS: Status,
     Kind.REJECTED: Rejected,
+    Kind.ACK: Ack,
 }

@@ -4,6 +4,7 @@ changes, due timers and the timestamps KPIs are computed from. SQL only; the rul
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from store.batch import notify_incident
+from store.batch import ALARM_CHANNEL, notify_incident
 from store.errors import Conflict, NotFound
 
 _VIEW = """
@@ -91,6 +92,19 @@ async def change(conn: psycopg.AsyncConnection[Any], incident_id: int, *, allowe
         async with conn.cursor() as notify:
             await notify_incident(notify, incident_id)
     return await incident(conn, incident_id)
+
+
+async def acknowledge_alarms(conn: psycopg.AsyncConnection[Any], incident_id: int, *,
+                             by: str) -> list[int]:
+    """Inside the caller's transaction: the incident's waiting alarms are answered."""
+    cur = await conn.execute(
+        "UPDATE alarms SET status = 'acknowledged', acknowledged_at = now(), acknowledged_by = %s"
+        " WHERE incident_id = %s AND status = 'new' RETURNING id", (by, incident_id))
+    ids = [int(r["id"]) for r in await cur.fetchall()]
+    for alarm_id in ids:
+        await conn.execute("SELECT pg_notify(%s, %s)", (ALARM_CHANNEL, json.dumps(
+            {"id": alarm_id, "op": "update"})))
+    return ids
 
 
 async def add_note(conn: psycopg.AsyncConnection[Any], incident_id: int, *, actor: str,

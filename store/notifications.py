@@ -171,3 +171,23 @@ async def given_up(conn: psycopg.AsyncConnection[Any], *, limit: int = 100) -> l
         _VIEW + " WHERE n.status = 'given_up' ORDER BY n.created_at DESC, n.id DESC LIMIT %s",
         (limit,))
     return [dict(r) for r in await cur.fetchall()]
+
+
+async def preferences(conn: psycopg.AsyncConnection[Any], contact_id: int) -> dict[str, Any] | None:
+    """A contact's stored preferences, or None when they have kept the defaults."""
+    row = await (await conn.execute(
+        "SELECT kinds, channels, quiet_start, quiet_end, tz FROM notification_prefs"
+        " WHERE contact_id = %s", (contact_id,))).fetchone()
+    return None if row is None else dict(row)
+
+
+async def set_preferences(conn: psycopg.AsyncConnection[Any], contact_id: int, *,
+                          kinds: Sequence[str], channels: Sequence[str],
+                          quiet_start: dt.time | None, quiet_end: dt.time | None) -> None:
+    async with conn.transaction():
+        await conn.execute(
+            "INSERT INTO notification_prefs (contact_id, kinds, channels, quiet_start, quiet_end)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (contact_id) DO UPDATE SET"
+            " kinds = EXCLUDED.kinds, channels = EXCLUDED.channels,"
+            " quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end",
+            (contact_id, list(kinds), list(channels), quiet_start, quiet_end))

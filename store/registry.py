@@ -56,6 +56,7 @@ async def active_device(conn: psycopg.AsyncConnection[Any], device_id: str) -> D
 
 # The order matters: foreign keys point backwards in this list.
 SEED_TABLES = ("sites", "rooms", "residents", "contacts", "devices", "users")
+_SERIAL = {"contacts", "users"}
 
 
 async def seed(
@@ -77,4 +78,11 @@ async def seed(
             )
             await cur.executemany(statement, [tuple(item[c] for c in columns) for item in items])
             inserted[table] = max(cur.rowcount, 0)
+            if "id" in columns and table in _SERIAL:
+                # Rows came with their own ids: move the sequence past them, or the next row
+                # added through the console would collide with a seeded one.
+                await cur.execute(sql.SQL(
+                    "SELECT setval(pg_get_serial_sequence({t}, 'id'),"
+                    " GREATEST((SELECT max(id) FROM {i}), 1))").format(
+                        t=sql.Literal(table), i=sql.Identifier(table)))
     return inserted

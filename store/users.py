@@ -7,7 +7,8 @@ from typing import Any
 
 import psycopg
 
-_USER = "id, username, password_hash, role, display_name, lang, scope_site, scope_resident"
+_USER = ("id, username, password_hash, role, display_name, lang, scope_site, scope_resident,"
+         " contact_id")
 
 
 async def by_username(conn: psycopg.AsyncConnection[Any], username: str) -> dict[str, Any] | None:

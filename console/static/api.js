@@ -18,12 +18,17 @@ function detailText(body) {
   return null;
 }
 
-export async function api(method, path, body) {
+// body is sent as JSON, except a string with contentType given (the CSV import sends the file
+// text as it is, so the server sees the rows exactly as the admin's spreadsheet wrote them).
+export async function api(method, path, body, { contentType } = {}) {
   // The marker header goes on every request, not only state-changing ones: it costs nothing
   // and means a new POST can never forget it (the server refuses those without it).
   const headers = { Accept: "application/json", "X-Requested-With": "eldercare" };
   const init = { method, headers, credentials: "same-origin", cache: "no-store" };
-  if (body !== undefined) {
+  if (body !== undefined && contentType) {
+    headers["Content-Type"] = contentType;
+    init.body = body;
+  } else if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -44,4 +49,15 @@ export async function api(method, path, body) {
   }
   if (!res.ok) throw new ApiError(res.status, detailText(data));
   return data;
+}
+
+// A GET whose route may not exist on an older server: null instead of an error for 404, so a
+// panel can say "not available" while the rest of the page works.
+export async function optional(path) {
+  try {
+    return await api("GET", path);
+  } catch (err) {
+    if (err.status === 404) return null;
+    throw err;
+  }
 }

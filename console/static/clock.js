@@ -64,3 +64,11 @@ export function formatAge(ms) {
   const hours = Math.floor(total / 3600);
   return hours > 0 ? `${hours}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
+
+// "14:03" for chart axes, where seconds would only crowd the labels.
+const hmCache = new Map();
+export function formatHm(ms) {
+  const key = lang();
+  if (!hmCache.has(key)) hmCache.set(key, new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }));
+  return hmCache.get(key).format(new Date(ms));
+}

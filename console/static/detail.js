@@ -1,10 +1,9 @@
-// The detail panel: everything the operator needs on one screen to call back and dispatch
-// help — who, where, their health, whom to call, what the device said.
+// The cards of the incident panel: everything the operator needs on one screen to call back and
+// dispatch help — who, where, their health, whom to call, what the devices said.
 import { h, telLink } from "./dom.js";
 import { t, label, lang } from "./i18n.js";
 import { formatTime, now } from "./clock.js";
 import { magnitudeCanvas } from "./chart.js";
-import { isWaiting } from "./queue.js";
 
 // Detail keys that get their own labelled line; anything else the server adds is still listed
 // under its raw key, so no information is silently hidden from the operator.
@@ -14,18 +13,22 @@ const KNOWN_DETAILS = [
   { key: "cancelled_at", label: "alarm.cancelledAt", format: formatTime },
 ];
 
-function field(name, ...value) {
+export function field(name, ...value) {
   const shown = value.filter((v) => v !== null && v !== undefined && v !== "");
   return [h("dt", null, name), h("dd", null, shown.length ? shown : t("none"))];
 }
 
-function list(values) {
+export function list(values) {
   if (!Array.isArray(values) || values.length === 0) return t("none");
   return values.join(lang() === "zh-CN" ? "、" : ", ");
 }
 
-function section(titleKey, ...body) {
-  return h("section", { class: "card" }, h("h3", null, t(titleKey)), body);
+export function section(titleKey, ...body) {
+  return h("section", { class: "card", dataset: { card: titleKey } }, h("h3", null, t(titleKey)), body);
+}
+
+export function muted(key, vars) {
+  return h("p", { class: "muted" }, t(key, vars));
 }
 
 function sexLabel(sex) {
@@ -35,23 +38,38 @@ function sexLabel(sex) {
   return sex || null;
 }
 
-function residentCard(resident) {
-  if (!resident) return section("section.resident", h("p", { class: "muted" }, t("resident.none")));
-  const age = resident.birth_year ? new Date(now()).getFullYear() - resident.birth_year : null;
+export function ageOf(resident) {
+  return resident?.birth_year ? new Date(now()).getFullYear() - resident.birth_year : null;
+}
+
+// resident: from GET /residents/{id} (with site and room) or the alarm detail's resident; site
+// and room come from the alarm detail when the resident record does not carry them.
+export function residentCard(resident, site, room) {
+  if (!resident) return section("section.resident", muted("resident.none"));
+  const age = ageOf(resident);
   const headline = [age !== null ? t("resident.age", { age }) : null, sexLabel(resident.sex)].filter(Boolean).join(" · ");
+  const where = resident.site ?? site;
+  const inRoom = resident.room ?? room;
+  const roomText = inRoom
+    ? [inRoom.name, inRoom.floor !== null && inRoom.floor !== undefined ? t("location.floor", { floor: inRoom.floor }) : null].filter(Boolean).join(" · ")
+    : null;
   return section("section.resident",
     h("p", { class: "person" }, h("strong", { class: "name" }, resident.name), headline ? ` ${headline}` : null),
     h("dl", null,
       field(t("resident.phone"), telLink(resident.phone)),
+      field(t("location.address"), where?.address),
+      field(t("location.community"), where?.community),
+      field(t("location.site"), where?.name),
+      roomText ? field(t("location.room"), roomText) : null,
       field(t("resident.conditions"), list(resident.conditions)),
       field(t("resident.medications"), list(resident.medications)),
       field(t("resident.mobility"), label("mobility", resident.mobility)),
       field(t("resident.notes"), resident.notes)));
 }
 
-function contactsCard(contacts) {
+export function contactsCard(contacts) {
   const sorted = [...(contacts ?? [])].sort((a, b) => (a.priority ?? 99) - (b.priority ?? 99));
-  if (sorted.length === 0) return section("section.contacts", h("p", { class: "muted" }, t("contacts.none")));
+  if (sorted.length === 0) return section("section.contacts", muted("contacts.none"));
   return section("section.contacts",
     h("ul", { class: "contacts" }, sorted.map((c) =>
       h("li", null,
@@ -61,34 +79,36 @@ function contactsCard(contacts) {
         h("span", { class: "contact-phone" }, telLink(c.phone))))));
 }
 
-function locationCard(alarm, site, room) {
-  const roomText = room
-    ? [room.name, room.floor !== null && room.floor !== undefined ? t("location.floor", { floor: room.floor }) : null].filter(Boolean).join(" · ")
-    : alarm.room_name;
-  return section("section.location",
-    h("dl", null,
-      field(t("location.site"), site?.name ?? alarm.site_name),
-      field(t("location.room"), roomText),
-      field(t("location.address"), site?.address),
-      field(t("location.community"), site?.community)));
+function battery(d) {
+  if (d.battery === null || d.battery === undefined) return null;
+  return h("span", { class: Number(d.battery) <= 20 ? "offline" : null }, `${d.battery} %`);
 }
 
-function deviceCard(alarm, device) {
-  const d = device ?? { id: alarm.device_id, kind: alarm.device_kind };
-  const battery = d.battery === null || d.battery === undefined ? null : `${d.battery} %`;
-  const online = d.online === undefined || d.online === null ? null
-    : h("span", { class: d.online ? "online" : "offline" }, t(d.online ? "device.isOnline" : "device.isOffline"));
-  return section("section.device",
-    h("dl", null,
-      field(t("device.id"), d.id),
-      field(t("device.kind"), label("device", d.kind)),
-      field(t("device.model"), d.model),
-      field(t("device.battery"), battery),
-      field(t("device.lastCheckin"), d.last_checkin ? formatTime(d.last_checkin) : null),
-      field(t("device.online"), online)));
+function online(d) {
+  if (d.online === undefined || d.online === null) return null;
+  return h("span", { class: d.online ? "online" : "offline" }, t(d.online ? "device.isOnline" : "device.isOffline"));
 }
 
-function alarmCard(alarm, snippet) {
+// One row per device: an operator checks at a glance whether the pendant's battery is flat or
+// the watch stopped checking in, which changes what a missed call back means.
+export function devicesCard(devices) {
+  const rows = (devices ?? []).filter(Boolean);
+  if (rows.length === 0) return section("section.devices", muted("devices.none"));
+  return section("section.devices", h("div", { class: "table-wrap" },
+    h("table", { class: "grid-table devices" },
+      h("thead", null, h("tr", null,
+        ["device.id", "device.kind", "device.battery", "device.lastCheckin", "device.online"].map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", null, rows.map((d) => h("tr", { dataset: { deviceId: d.id } },
+        h("td", null, d.id, d.model ? h("span", { class: "muted small" }, ` ${d.model}`) : null),
+        h("td", null, label("device", d.kind)),
+        h("td", null, battery(d) ?? t("none")),
+        // A button that has not checked in yet may still have been heard from (a press).
+        h("td", null, d.last_checkin ? formatTime(d.last_checkin)
+          : d.last_seen ? h("span", { class: "muted" }, t("device.seenAt", { time: formatTime(d.last_seen) })) : t("none")),
+        h("td", null, online(d) ?? t("none"))))))));
+}
+
+export function alarmCard(alarm, snippet) {
   const details = alarm.details ?? {};
   const rows = [];
   for (const known of KNOWN_DETAILS) {
@@ -105,56 +125,52 @@ function alarmCard(alarm, snippet) {
   const chart = Array.isArray(snip?.magnitude) && snip.magnitude.length > 1 ? magnitudeCanvas(snip) : null;
   return section("section.alarm",
     h("dl", null,
+      field(t("device.id"), alarm.device_id),
       field(t("detail.occurred"), formatTime(alarm.occurred_at)),
       field(t("detail.raised"), formatTime(alarm.raised_at)),
       rows),
     chart);
 }
 
-function eventsCard(events) {
+export function eventsCard(events) {
   const sorted = [...(events ?? [])].sort((a, b) => String(b.ts).localeCompare(String(a.ts)));
-  if (sorted.length === 0) return section("section.events", h("p", { class: "muted" }, t("events.none")));
+  if (sorted.length === 0) return section("section.events", muted("events.none"));
   return section("section.events",
     h("ol", { class: "events" }, sorted.map((e) =>
       h("li", null, h("time", { datetime: e.ts }, formatTime(e.ts)), " ", h("span", null, label("kind", e.type))))));
 }
 
-// The top of the panel, re-rendered on its own when the alarm's status changes so the cards
-// below (and the chart) are not rebuilt under the operator's eyes.
-export function detailHead(alarm, { busy, error, onAck }) {
-  const waiting = isWaiting(alarm);
-  const title = [alarm.resident_name, alarm.site_name].filter(Boolean).join(" · ");
-  const ackButton = waiting
-    ? h("button", { type: "button", id: "ack-button", class: "primary", disabled: busy, onclick: onAck },
-      t(busy ? "detail.acking" : "detail.ack"))
-    : null;
-  const status = waiting
-    ? h("span", { class: "status waiting" }, t("detail.status.new"))
-    : h("span", { class: "status acked" }, t("detail.acked", {
-      who: alarm.acknowledged_by ?? t("none"), time: formatTime(alarm.acknowledged_at),
-    }));
-  return [
-    h("div", { class: "head-text" },
-      h("h2", { id: "detail-title" },
-        h("span", { class: ["prio", `p${Math.min(Math.max(Number(alarm.priority) || 4, 1), 4)}`] }, `P${alarm.priority ?? "?"}`),
-        " ", label("kind", alarm.kind)),
-      h("p", { class: "subtitle" }, title || t("none")),
-      h("p", null, status,
-        alarm.details?.cancelled_at ? h("span", { class: "cancelled-badge" }, t("row.cancelled")) : null)),
-    h("div", { class: "head-actions" },
-      ackButton,
-      error ? h("p", { id: "ack-error", class: "error", role: "alert" }, error) : null),
-  ];
+// Every alarm of the incident: a second press or a smoke detector in the next room is part of
+// the same story and the operator must see it arrived.
+export function alarmsCard(alarms, alarmIds) {
+  const rows = alarms?.length ? alarms : (alarmIds ?? []).map((id) => ({ id }));
+  if (rows.length === 0) return section("section.alarms", muted("events.none"));
+  return section("section.alarms",
+    h("ol", { class: "events alarms-of-incident" }, rows.map((a) =>
+      h("li", { dataset: { alarmId: a.id } },
+        a.raised_at ? h("time", { datetime: a.raised_at }, formatTime(a.raised_at)) : null,
+        " ", h("span", null, a.kind ? label("kind", a.kind) : `#${a.id}`),
+        a.device_id ? h("span", { class: "muted" }, ` ${a.device_id}`) : null,
+        a.room_name ? h("span", { class: "muted" }, ` · ${t("row.room", { room: a.room_name })}`) : null))));
 }
 
-export function detailBody(data) {
-  const { alarm } = data;
-  return [
-    residentCard(data.resident),
-    contactsCard(data.contacts),
-    locationCard(alarm, data.site, data.room),
-    deviceCard(alarm, data.device),
-    alarmCard(alarm, data.snippet),
-    eventsCard(data.recent_events),
-  ];
+// The timeline is the incident's audit: who did what, when, with what responder or outcome.
+export function timelineCard(timeline) {
+  const steps = timeline ?? [];
+  if (steps.length === 0) return section("section.timeline", muted("timeline.none"));
+  return section("section.timeline",
+    h("ol", { class: "timeline" }, steps.map((s) => {
+      const d = s.details ?? {};
+      const extra = [
+        d.responder ? label("responder", d.responder) : null,
+        d.outcome ? label("outcome", d.outcome) : null,
+      ].filter(Boolean).join(" · ");
+      return h("li", { dataset: { action: s.action } },
+        h("time", { datetime: s.at }, formatTime(s.at)),
+        h("span", { class: "step" }, label("action", s.action)),
+        h("span", { class: "actor" }, s.actor === "system" ? t("timeline.system") : s.actor),
+        s.to_status && s.to_status !== s.from_status ? h("span", { class: "muted" }, `→ ${label("status", s.to_status)}`) : null,
+        extra ? h("span", { class: "step-extra" }, extra) : null,
+        d.note ? h("q", { class: "note" }, d.note) : null);
+    })));
 }

@@ -1,5 +1,5 @@
-// The live alarm feed over the WebSocket: connect, hand messages to the app, confirm receipt,
-// and keep reconnecting until told to stop. The app treats every snapshot as the truth, so a
+// The live alarm and incident feed over the WebSocket: connect, hand messages to the app,
+// confirm receipt, and keep reconnecting until told to stop. The app treats every snapshot as the truth, so a
 // reconnect needs no bookkeeping here beyond opening a new socket.
 
 const BACKOFF_START_MS = 500;
@@ -11,7 +11,9 @@ const WATCHDOG_EVERY_MS = 5_000;
 const CLOSE_UNAUTHORIZED = 4401;
 
 export class LiveFeed {
-  // handlers: onSnapshot(alarms), onAlarm(alarm), onState("live"|"reconnecting"), onUnauthorized()
+  // handlers: onSnapshot(alarms, incidents|null), onAlarm(alarm), onIncident(incident),
+  // onState("live"|"reconnecting"), onUnauthorized(). incidents is null when the server's
+  // snapshot has no "incidents" key (an older server): the app then fetches them over REST.
   constructor(url, handlers) {
     this.url = url;
     this.handlers = handlers;
@@ -78,7 +80,8 @@ export class LiveFeed {
     }
     if (msg.type === "snapshot") {
       const alarms = Array.isArray(msg.alarms) ? msg.alarms : [];
-      this.handlers.onSnapshot(alarms);
+      const incidents = Array.isArray(msg.incidents) ? msg.incidents : null;
+      this.handlers.onSnapshot(alarms, incidents);
       // Only a snapshot proves the queue is in sync, so "live" and the backoff reset wait for it.
       this.attempt = 0;
       this.handlers.onState("live");
@@ -86,6 +89,9 @@ export class LiveFeed {
     } else if (msg.type === "alarm" && msg.alarm) {
       this.handlers.onAlarm(msg.alarm);
       this.confirm([msg.alarm.id]);
+    } else if (msg.type === "incident" && msg.incident) {
+      // Receipts are per alarm (delivered_at); an incident's alarms were confirmed on arrival.
+      this.handlers.onIncident?.(msg.incident);
     }
     // "ping" needs nothing beyond the lastMessageAt update above.
   }

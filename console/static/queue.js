@@ -1,5 +1,7 @@
-// The operator's list of alarms: rows are keyed by alarm id and moved, not rebuilt, when the
-// order changes, so a new alarm arriving does not reset focus, selection or scroll position.
+// The operator's lists of incidents: rows are keyed by incident id and moved, not rebuilt, when
+// the order changes, so a new incident arriving does not reset focus, selection or scroll.
+// Rows keep the class "alarm" and a data-alarm-id (the incident's first alarm) beside
+// data-incident-id: the queue used to list alarms, and tools and tests written then still work.
 import { h } from "./dom.js";
 import { t, label } from "./i18n.js";
 import { formatAge, formatTime, now, parseTime } from "./clock.js";
@@ -14,8 +16,8 @@ const OVERDUE = [
 ];
 const FRESH_MS = 4000; // how long a newly arrived row stays highlighted
 
-export function isWaiting(alarm) {
-  return alarm.status === "new";
+export function isWaiting(incident) {
+  return incident.status === "new";
 }
 
 // Priority 1 first, then whoever has waited longest; the id breaks exact ties so the order is
@@ -23,94 +25,100 @@ export function isWaiting(alarm) {
 export function byUrgency(a, b) {
   return (
     (a.priority ?? 9) - (b.priority ?? 9) ||
-    (parseTime(a.raised_at) ?? 0) - (parseTime(b.raised_at) ?? 0) ||
+    (parseTime(a.opened_at) ?? 0) - (parseTime(b.opened_at) ?? 0) ||
     a.id - b.id
   );
 }
 
-function priorityClass(alarm) {
-  const p = Number(alarm.priority);
+export function priorityClass(incident) {
+  const p = Number(incident.priority);
   return `p${p >= 1 && p <= 4 ? p : 4}`;
 }
 
-function place(alarm) {
-  const room = alarm.room_name ? t("row.room", { room: alarm.room_name }) : null;
-  return [alarm.site_name, room].filter(Boolean).join(" · ") || alarm.site_id || t("none");
+function place(incident) {
+  const floor = incident.floor !== null && incident.floor !== undefined ? t("location.floor", { floor: incident.floor }) : null;
+  return [incident.site_name, floor].filter(Boolean).join(" · ") || incident.site_id || t("none");
 }
 
-function statusLine(alarm) {
-  if (isWaiting(alarm)) return "";
-  return t("row.ackedBy", { who: alarm.acknowledged_by ?? t("none"), time: formatTime(alarm.acknowledged_at) });
+// The badges that must never be cut off a row: help that did not arrive, a supervisor alerted.
+export function badges(incident) {
+  return [
+    incident.help_missing ? h("span", { class: "badge help-missing" }, t("badge.helpMissing")) : null,
+    Number(incident.escalation_level) >= 1 ? h("span", { class: "badge escalated" }, t("badge.escalated")) : null,
+    incident.route === "family_first" && isWaiting(incident) ? h("span", { class: "badge family" }, t("badge.familyFirst")) : null,
+  ];
 }
 
 // Three lines, each with the most important thing on the left and a time on the right:
-// kind | raised at, resident | waiting, site (+ cancelled badge). Lines, not columns, so the
-// kind gets the whole width of a narrow tablet row.
-function rowContent(alarm) {
-  const cancelled = alarm.details?.cancelled_at;
+// kind (+ alarm count) | opened at, resident | waiting or status, site (+ badges).
+function rowContent(incident) {
+  const count = Number(incident.alarm_count) > 1 ? ` ×${incident.alarm_count}` : "";
+  const right = isWaiting(incident) ? "" : label("status", incident.status);
   return [
-    h("span", { class: ["prio", priorityClass(alarm)] }, `P${alarm.priority ?? "?"}`),
+    h("span", { class: ["prio", priorityClass(incident)] }, `P${incident.priority ?? "?"}`),
     h("span", { class: "main" },
       h("span", { class: "line" },
-        h("span", { class: "kind" }, label("kind", alarm.kind)),
-        h("time", { class: "raised", datetime: alarm.raised_at }, formatTime(alarm.raised_at))),
+        h("span", { class: "kind" }, label("kind", incident.kind), count),
+        h("time", { class: "raised", datetime: incident.opened_at }, formatTime(incident.opened_at))),
       h("span", { class: "line" },
-        h("span", { class: "resident" }, alarm.resident_name || t("row.noResident")),
-        h("span", { class: "age" }, isWaiting(alarm) ? "" : statusLine(alarm))),
-      // The site may be cut short on a narrow row (it is in the detail panel), the badge not.
+        h("span", { class: "resident" }, incident.resident_name || t("row.noResident")),
+        h("span", { class: "age" }, right)),
       h("span", { class: "line" },
-        h("span", { class: "where" }, place(alarm)),
-        cancelled ? h("span", { class: "cancelled-badge" }, t("row.cancelled")) : null)),
+        h("span", { class: "where" }, place(incident)),
+        h("span", { class: "badges" }, badges(incident)))),
   ];
 }
 
 export class QueueView {
-  constructor({ waitingList, ackedList, onOpen }) {
-    this.lists = { waiting: waitingList, acked: ackedList };
+  // lists: { name: <ol> }; render() gets the incidents for each list by the same names.
+  constructor({ lists, onOpen }) {
+    this.lists = lists;
     this.onOpen = onOpen;
-    this.rows = new Map(); // id -> { li, button, age, key }
+    this.rows = new Map(); // id -> { li, button, age, key, openedMs, waiting }
   }
 
-  // Build or refresh one row. The key captures everything the row shows, so an unchanged alarm
-  // keeps its DOM node untouched (its focus, its highlight animation).
-  row(alarm) {
+  // Build or refresh one row. The key captures everything the row shows, so an unchanged
+  // incident keeps its DOM node untouched (its focus, its highlight animation).
+  row(incident) {
     // The day is in the key too: after midnight yesterday's times must gain their date.
-    const key = JSON.stringify([alarm, document.documentElement.lang, new Date(now()).toDateString()]);
-    let row = this.rows.get(alarm.id);
+    const key = JSON.stringify([incident, document.documentElement.lang, new Date(now()).toDateString()]);
+    let row = this.rows.get(incident.id);
     if (!row) {
       const button = h("button", { type: "button", class: "row" });
-      button.addEventListener("click", () => this.onOpen(alarm.id));
-      const li = h("li", { class: "alarm", dataset: { alarmId: alarm.id } }, button);
-      row = { li, button, age: null, key: null, raisedMs: null, waiting: false };
-      this.rows.set(alarm.id, row);
+      button.addEventListener("click", () => this.onOpen(incident.id));
+      const li = h("li", { class: "alarm incident", dataset: { incidentId: incident.id } }, button);
+      row = { li, button, age: null, key: null, openedMs: null, waiting: false };
+      this.rows.set(incident.id, row);
     }
     if (row.key !== key) {
-      row.button.replaceChildren(...rowContent(alarm));
+      row.button.replaceChildren(...rowContent(incident));
       row.age = row.button.querySelector(".age");
-      row.raisedMs = parseTime(alarm.raised_at);
-      row.waiting = isWaiting(alarm);
+      row.openedMs = parseTime(incident.opened_at);
+      row.waiting = isWaiting(incident);
       row.key = key;
+      if (incident.first_alarm_id) row.li.dataset.alarmId = incident.first_alarm_id;
       row.li.classList.remove("p1", "p2", "p3", "p4");
-      row.li.classList.add(priorityClass(alarm));
-      row.li.classList.toggle("acknowledged", !row.waiting);
+      row.li.classList.add(priorityClass(incident));
+      row.li.classList.toggle("held", !row.waiting);
+      row.li.classList.toggle("help-missing", Boolean(incident.help_missing));
       if (!row.waiting) row.li.classList.remove("overdue-60", "overdue-180");
     }
     return row;
   }
 
-  render(waiting, acked, { selectedId, openId }) {
+  render(byList, { selectedId, openId }) {
     const seen = new Set();
-    for (const [name, alarms] of [["waiting", waiting], ["acked", acked]]) {
+    for (const [name, incidents] of Object.entries(byList)) {
       const list = this.lists[name];
       // Walk the desired order and move nodes only where they differ: appending every node
       // would be simpler but makes the browser re-lay out the whole list on each message.
       let cursor = list.firstElementChild;
-      for (const alarm of alarms) {
-        const row = this.row(alarm);
-        seen.add(alarm.id);
-        row.li.classList.toggle("selected", alarm.id === selectedId);
-        row.li.classList.toggle("open", alarm.id === openId);
-        row.button.setAttribute("aria-current", alarm.id === openId ? "true" : "false");
+      for (const incident of incidents) {
+        const row = this.row(incident);
+        seen.add(incident.id);
+        row.li.classList.toggle("selected", incident.id === selectedId);
+        row.li.classList.toggle("open", incident.id === openId);
+        row.button.setAttribute("aria-current", incident.id === openId ? "true" : "false");
         if (row.li === cursor) cursor = cursor.nextElementSibling;
         else list.insertBefore(row.li, cursor);
       }
@@ -122,6 +130,13 @@ export class QueueView {
       }
     }
     this.tick();
+  }
+
+  // The alarm id learnt later (from the alarm feed or the detail) for a server without
+  // first_alarm_id on incidents.
+  setAlarmId(id, alarmId) {
+    const row = this.rows.get(id);
+    if (row && !row.li.dataset.alarmId) row.li.dataset.alarmId = alarmId;
   }
 
   flash(id) {
@@ -142,8 +157,8 @@ export class QueueView {
   tick() {
     const at = now();
     for (const row of this.rows.values()) {
-      if (!row.waiting || row.raisedMs === null) continue;
-      const waited = at - row.raisedMs;
+      if (!row.waiting || row.openedMs === null) continue;
+      const waited = at - row.openedMs;
       row.age.textContent = t("row.waiting", { age: formatAge(waited) });
       for (const o of OVERDUE) row.li.classList.toggle(o.cls, waited >= o.afterMs);
     }

@@ -145,3 +145,24 @@ async def test_admin_creates_validates_and_imports(console: Platform) -> None:
         r = await fam2.put("/api/v1/me", json={"lang": "en"})
         assert r.json()["user"]["lang"] == "en"
         assert (await fam2.get("/api/v1/me")).json()["user"]["lang"] == "en"
+
+
+async def test_family_sets_notification_preferences_and_contacts_can_be_added(
+        console: Platform) -> None:
+    async with signed_in(console, "family1") as family:
+        assert (await family.get("/api/v1/me/notification-prefs")).json()["kinds"] == [
+            "alarm", "handled"]
+        r = await family.put("/api/v1/me/notification-prefs", json={
+            "kinds": ["alarm"], "channels": ["email"], "quiet_start": "22:00"})
+        assert r.status_code == 422 and "both a start and an end" in r.json()["detail"]
+        r = await family.put("/api/v1/me/notification-prefs", json={
+            "kinds": ["alarm"], "channels": ["email", "sms"], "quiet_start": "22:00",
+            "quiet_end": "07:00"})
+        assert r.json() == {"kinds": ["alarm"], "channels": ["email", "sms"],
+                            "quiet_start": "22:00", "quiet_end": "07:00"}
+    async with signed_in(console, "op1") as op:
+        assert (await op.get("/api/v1/me/notification-prefs")).status_code == 409
+    async with signed_in(console, "admin") as admin:
+        r = await admin.post("/api/v1/admin/residents/r-h0001/contacts", json={
+            "name": "王小明", "relation": "孙子", "phone": "13800000000"})
+        assert r.status_code == 201, r.text  # the id sequence starts after the seeded contacts

@@ -1,0 +1,119 @@
+// What the admin manages, as data: for each kind of record, where it is listed and created,
+// which columns the list shows and which fields the form asks for. views/admin.js draws any of
+// them the same way, so a new kind of record is a new entry here, not new drawing code.
+
+const SEX = ["F", "M", "X"];
+const DEVICE_KINDS = ["button", "smoke", "wearable", "gateway", "radar", "door", "pir", "bed"];
+const SITE_KINDS = ["home", "care_home", "day_care"];
+const ROLES = ["operator", "supervisor", "care_staff", "family", "admin"];
+const LANGS = ["zh-CN", "en"];
+
+export const ENTITIES = [
+  {
+    name: "residents",
+    path: "/api/v1/admin/residents",
+    key: "id",
+    columns: ["id", "name", "site_id", "room_id", "birth_year", "phone"],
+    fields: [
+      { name: "id", required: true },
+      { name: "site_id", required: true },
+      { name: "name", required: true },
+      { name: "birth_year", type: "number", min: 1900, max: 2030 },
+      { name: "sex", options: SEX },
+      { name: "phone", type: "tel" },
+      { name: "room_id" },
+    ],
+    // Extra forms that act on one existing record, addressed by its id.
+    subforms: [{
+      name: "edit",
+      path: (id) => `/api/v1/admin/residents/${encodeURIComponent(id)}`,
+      method: "PUT",
+      // Only what is filled in changes; an empty field leaves the record as it is.
+      fields: [
+        { name: "resident_id", required: true, target: true },
+        { name: "name" },
+        { name: "phone", type: "tel" },
+        { name: "room_id" },
+        { name: "conditions", type: "list" },
+        { name: "medications", type: "list" },
+        { name: "mobility" },
+        { name: "notes" },
+      ],
+    }, {
+      name: "contact",
+      path: (id) => `/api/v1/admin/residents/${encodeURIComponent(id)}/contacts`,
+      method: "POST",
+      fields: [
+        { name: "resident_id", required: true, target: true },
+        { name: "name", required: true },
+        { name: "relation", required: true },
+        { name: "phone", type: "tel" },
+        { name: "email", type: "email" },
+        { name: "priority", type: "number", min: 1, max: 9 },
+        { name: "keyholder", type: "checkbox" },
+      ],
+    }],
+  },
+  {
+    name: "devices",
+    path: "/api/v1/admin/devices",
+    key: "id",
+    columns: ["id", "kind", "model", "site_id", "resident_id", "room_id", "battery", "retired_at"],
+    fields: [
+      { name: "id", required: true },
+      { name: "site_id", required: true },
+      { name: "kind", required: true, options: DEVICE_KINDS },
+      { name: "model" },
+      { name: "resident_id" },
+      { name: "room_id" },
+    ],
+    subforms: [{
+      name: "assign",
+      path: (id) => `/api/v1/admin/devices/${encodeURIComponent(id)}`,
+      method: "PUT",
+      // Empty means "not assigned": a device moved from a resident to a room clears the other.
+      nullable: true,
+      fields: [
+        { name: "device_id", required: true, target: true },
+        { name: "resident_id" },
+        { name: "room_id" },
+      ],
+    }],
+    rowActions: [{ name: "retire", path: (id) => `/api/v1/admin/devices/${encodeURIComponent(id)}/retire`, confirm: true }],
+  },
+  {
+    name: "sites",
+    path: "/api/v1/admin/sites",
+    key: "id",
+    columns: ["id", "kind", "name", "address", "community"],
+    fields: [
+      { name: "id", required: true },
+      { name: "kind", required: true, options: SITE_KINDS },
+      { name: "name", required: true },
+      { name: "address" },
+      { name: "community" },
+      { name: "lat", type: "number", step: "any" },
+      { name: "lon", type: "number", step: "any" },
+    ],
+  },
+  {
+    name: "users",
+    path: "/api/v1/admin/users",
+    key: "username",
+    columns: ["username", "display_name", "role", "scope_site", "scope_resident", "lang"],
+    fields: [
+      { name: "username", required: true },
+      { name: "display_name", required: true },
+      { name: "role", required: true, options: ROLES },
+      { name: "password", type: "password", required: true },
+      { name: "scope_site" },
+      { name: "scope_resident" },
+      { name: "lang", options: LANGS },
+    ],
+  },
+];
+
+export const IMPORTS = [
+  { name: "residents", path: "/api/v1/admin/import/residents", columns: "id,site_id,name,birth_year,sex,phone,room_id" },
+  { name: "devices", path: "/api/v1/admin/import/devices", columns: "id,site_id,kind,model,resident_id,room_id" },
+];

@@ -1,0 +1,124 @@
+// A family member's page: their elder's status (last check-in, heart rate, steps, devices), the
+// heart-rate trend, the alert history with outcomes, and how they want to be told. The elder is
+// chosen by the address (#/resident/<id>) when they have more than one; the server decides what
+// they may see, and anything else is answered "not found" and shown as such.
+import { api, optional } from "../api.js";
+import { h } from "../dom.js";
+import { t, label } from "../i18n.js";
+import { formatTime } from "../clock.js";
+import { devicesCard, field, muted, section } from "../detail.js";
+import { vitalsCanvas } from "../vitals.js";
+import { errorText } from "../panel.js";
+import { prefsForm } from "./prefs.js";
+
+const REFRESH_MS = 60_000;
+
+function fromHash() {
+  const m = /^#\/resident\/([^/]+)$/.exec(location.hash);
+  return m ? decodeURIComponent(m[1]) : null;
+}
+
+function historyTable(incidents) {
+  if (incidents.length === 0) return muted("family.noHistory");
+  return h("div", { class: "table-wrap" }, h("table", { class: "grid-table history", id: "alert-history" },
+    h("thead", null, h("tr", null, ["family.col.when", "family.col.what", "family.col.status", "family.col.outcome", "family.col.handled"].map((k) => h("th", { scope: "col" }, t(k))))),
+    h("tbody", null, incidents.map((i) => h("tr", { dataset: { incidentId: i.id } },
+      h("td", null, formatTime(i.opened_at)),
+      h("td", null, label("kind", i.kind)),
+      h("td", null, label("status", i.status)),
+      h("td", { class: "outcome" }, i.outcome ? label("outcome", i.outcome) : t("none")),
+      h("td", null, i.resolved_at ? formatTime(i.resolved_at) : t("none")))))));
+}
+
+function lastSeen(devices) {
+  const times = (devices ?? []).map((d) => d.last_seen).filter(Boolean).sort();
+  return times.length ? formatTime(times[times.length - 1]) : null;
+}
+
+export function mountFamily(ctx) {
+  const root = ctx.root;
+  let stopped = false;
+  let current = null;
+  const picker = h("nav", { class: "elder-picker", "aria-label": t("family.elders") });
+  const body = h("div", { class: "family-body" }, muted("detail.loading"));
+  // The preferences are the person's own, not the elder's: built once, and moved (not rebuilt)
+  // when the status refreshes, so a half-made change survives the minute's refresh.
+  const prefsCard = section("section.prefs", muted("detail.loading"));
+  prefsForm(prefsCard, ctx);
+  root.replaceChildren(h("section", { class: "page family", "aria-labelledby": "family-heading" },
+    h("div", { class: "page-head" }, h("h2", { id: "family-heading" }, t("family.heading")), picker), body));
+
+  async function residents() {
+    const data = await optional("/api/v1/me/residents");
+    if (data?.residents?.length) return data.residents;
+    const own = ctx.user.scope_resident;
+    return own ? [{ id: own, name: own }] : [];
+  }
+
+  async function load() {
+    let mine;
+    try {
+      mine = await residents();
+    } catch (err) {
+      if (err.status === 401) return ctx.signedOut();
+      mine = [];
+    }
+    if (stopped) return;
+    const wanted = fromHash() ?? mine[0]?.id ?? null;
+    picker.replaceChildren(...(mine.length > 1 ? mine.map((r) =>
+      h("a", { href: `#/resident/${encodeURIComponent(r.id)}`, "aria-current": r.id === wanted ? "page" : null }, r.name)) : []));
+    if (!wanted) return body.replaceChildren(muted("family.noElder"));
+    current = wanted;
+    const base = `/api/v1/residents/${encodeURIComponent(wanted)}`;
+    try {
+      // The record first: if it is not theirs, nothing else is asked for.
+      const record = await api("GET", base);
+      const [status, history, vitals] = await Promise.all([
+        optional(`${base}/status`), optional(`${base}/incidents`), optional(`${base}/vitals?hours=24`)]);
+      if (stopped || current !== wanted) return;
+      render(record, status, history, vitals);
+    } catch (err) {
+      if (err.status === 401) return ctx.signedOut();
+      if (stopped || current !== wanted) return;
+      const message = err.status === 404 ? t("family.notFound") : errorText(err);
+      const own = mine.find((r) => r.id !== wanted);
+      body.replaceChildren(h("p", { class: "error", id: "family-error", role: "alert" }, message),
+        own ? h("p", null, h("a", { href: `#/resident/${encodeURIComponent(own.id)}` }, t("family.back", { name: own.name }))) : null);
+    }
+  }
+
+  function render(record, status, history, vitals) {
+    const r = record.resident ?? {};
+    const hr = status?.last_hr;
+    const points = vitals?.points ?? [];
+    body.replaceChildren(
+      h("div", { class: "family-grid" },
+        section("section.status",
+          h("p", { class: "person" }, h("strong", { class: "name", id: "elder-name" }, r.name ?? record.id)),
+          status ? h("dl", null,
+            field(t("family.lastCheckin"), status.last_checkin ? formatTime(status.last_checkin) : null),
+            field(t("family.lastSeen"), lastSeen(status.devices)),
+            field(t("family.lastHr"), hr ? t("family.hrAt", { hr: hr.hr, time: formatTime(hr.ts) }) : null),
+            field(t("family.steps"), status.steps_today ?? null)) : muted("detail.unavailable")),
+        devicesCard(status?.devices ?? record.devices),
+        section("section.vitals", points.length > 1 ? vitalsCanvas(points) : muted(vitals ? "vitals.none" : "detail.unavailable")),
+        section("section.history", history ? historyTable(history.incidents ?? []) : muted("detail.unavailable")),
+        prefsCard));
+  }
+
+  const onHash = () => load();
+  window.addEventListener("hashchange", onHash);
+  const timer = setInterval(load, REFRESH_MS);
+  load();
+  return {
+    // An incident of their elder changing (handled, resolved) refreshes the history at once.
+    onIncident: () => load(),
+    onSnapshot: () => ctx.setWaiting(0),
+    poll: load,
+    unmount: () => {
+      stopped = true;
+      clearInterval(timer);
+      window.removeEventListener("hashchange", onHash);
+    },
+  };
+}

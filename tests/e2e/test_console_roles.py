@@ -1,0 +1,292 @@
+"""The console for each role, in headless Chromium against a real platform (mosquitto, PostgreSQL):
+an operator takes an incident from the queue to its outcome, a family member sees that outcome and
+nobody else's elder, care-home staff see smoke on their floor plan, a supervisor sees the KPIs and
+an admin imports a CSV with a bad row. Screenshots go to artifacts/screenshots/<role>-*.png."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eldercare.platform import Platform, seed_district
+from eldercare.settings import Settings
+from ingest.codec import encode
+from ingest.contract import Event, EventType
+from simulators.devices import Outgoing
+from simulators.district import District
+from simulators.publisher import Publisher
+from simulators.scenario import DEMO
+from simulators.simulation import Simulation
+from store.database import prepare
+from tests.servers import Mosquitto, free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.db, pytest.mark.broker]
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+PASSWORD = "roles-pass-1"
+DESKTOP = {"width": 1280, "height": 800}
+TABLET = {"width": 1024, "height": 768}
+WAIT_MS = 10_000
+
+
+@dataclass
+class Console:
+    platform: Platform
+    browser: Any
+    publisher: Publisher
+    district: District
+    errors: list[str]
+
+    async def page(self, username: str, viewport: dict[str, int] = DESKTOP) -> Any:
+        """A fresh browser context signed in as ``username``, switched to English."""
+        context = await self.browser.new_context(viewport=viewport, locale="en-GB",
+                                                 timezone_id="Asia/Shanghai")
+        page = await context.new_page()
+        page.on("pageerror", lambda e: self.errors.append(f"{username}: {e}"))
+        await page.goto(self.platform.console_url + "/")
+        await page.fill("#username", username)
+        await page.fill("#password", PASSWORD)
+        await page.click("#signin-submit")
+        await page.wait_for_selector("#conn-state[data-state=live]", timeout=WAIT_MS)
+        # The demo users prefer Chinese; the assertions below read English labels.
+        if await page.evaluate("document.documentElement.lang") != "en":
+            await page.click("#lang-toggle")
+            await page.wait_for_function("document.documentElement.lang === 'en'")
+        return page
+
+    def press(self, resident_id: str) -> str:
+        """An SOS press on the resident's button, as test_browser.py does it."""
+        button = next(d for d in self.district.devices
+                      if d.kind == "button" and d.resident_id == resident_id)
+        sim = Simulation(self.district, DEMO, seed=2, start=time.time())
+        self.publisher.publish(sim.press(button.id))
+        return button.id
+
+    def smoke(self, device_id: str, site_id: str) -> None:
+        """A smoke event from a care-home detector (the simulator's press is SOS only)."""
+        body = Event(seq=1, ts=round(time.time() * 1000), type=EventType.SMOKE)
+        self.publisher.publish([Outgoing(topic=f"eldercare/v1/{site_id}/{device_id}/event",
+                                         payload=encode(body))])
+
+
+@contextlib.asynccontextmanager
+async def running(mosquitto: Mosquitto, db_url: str, *, homes: int = 3,
+                  care_homes: int = 1) -> AsyncIterator[Console]:
+    playwright = pytest.importorskip("playwright.async_api")
+    assert Path(CHROMIUM).exists(), "chromium is required (apt-get install chromium)"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    district = District.generate(seed=8, homes=homes, care_homes=care_homes)
+    await prepare(db_url)
+    await seed_district(db_url, district, demo_password=PASSWORD)
+    async with Platform(settings=Settings(), db_url=db_url, broker_url=mosquitto.url,
+                        port=free_port(), client_id="roles-ingest") as platform, \
+            playwright.async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"])
+        publisher = Publisher(mosquitto.url, client_id="roles-device")
+        await asyncio.to_thread(publisher.connect)
+        console = Console(platform=platform, browser=browser, publisher=publisher,
+                          district=district, errors=[])
+        try:
+            yield console
+        finally:
+            publisher.close()
+            await browser.close()
+        assert console.errors == []
+
+
+async def waiting_incident(page: Any) -> tuple[str, Any]:
+    """The first row of the operator queue, once it is there: (incident id, row)."""
+    row = page.locator("#queue .alarm.incident").first
+    await row.wait_for(timeout=WAIT_MS)
+    incident_id = await row.get_attribute("data-incident-id")
+    assert incident_id and incident_id.isdigit()
+    return incident_id, row
+
+
+async def post(page: Any, path: str, body: dict[str, Any] | None = None) -> Any:
+    response = await page.request.post(path, data=body or {},
+                                       headers={"X-Requested-With": "eldercare"})
+    assert response.status == 200, await response.text()
+    return await response.json()
+
+
+async def test_operator_claims_dispatches_and_resolves_with_the_keyboard_and_forms(
+        mosquitto: Mosquitto, db_url: str) -> None:
+    async with running(mosquitto, db_url) as c:
+        page = await c.page("op1")
+        assert "c claim" in (await page.text_content("#help-line") or "")
+        # Both languages have the same keys, for sentences and for names of things.
+        missing = await page.evaluate("""async () => {
+            const m = await import('/static/i18n.js');
+            const diff = (a, b) => Object.keys(a).filter((k) => !(k in b));
+            const [en, zh] = [m.STRINGS.en, m.STRINGS['zh-CN']];
+            const out = [...diff(en, zh), ...diff(zh, en)];
+            for (const g of new Set([...Object.keys(m.TERMS.en), ...Object.keys(m.TERMS['zh-CN'])])) {
+                out.push(...diff(m.TERMS.en[g] ?? {}, m.TERMS['zh-CN'][g] ?? {}).map((k) => g + '.' + k));
+                out.push(...diff(m.TERMS['zh-CN'][g] ?? {}, m.TERMS.en[g] ?? {}).map((k) => g + '.' + k));
+            }
+            return out;
+        }""")
+        assert missing == []
+
+        button_id = c.press("r-h0001")
+        incident_id, row = await waiting_incident(page)
+        assert await row.get_attribute("data-alarm-id"), "rows keep the first alarm's id"
+        assert await page.text_content("#waiting-count") == "1"
+        await page.screenshot(path=str(SHOTS / "operator-queue.png"))
+
+        # n opens the next waiting incident, c claims it: the row moves to "my active".
+        await page.keyboard.press("n")
+        await page.wait_for_selector("#detail #ack-button", timeout=WAIT_MS)
+        assert button_id in (await page.text_content("#detail") or "")
+        await page.keyboard.press("c")
+        await page.wait_for_selector(f"#mine [data-incident-id='{incident_id}']", timeout=WAIT_MS)
+        assert await page.locator("#queue .alarm").count() == 0
+        assert await page.text_content("#waiting-count") == "0"
+
+        await page.select_option("#dispatch-responder", "community_responder")
+        await page.fill("#note-text", "neighbour Wang has the key")
+        await page.click("#dispatch-button")
+        await page.wait_for_selector("#onsite-button:not([disabled])", timeout=WAIT_MS)
+        await page.click("#onsite-button")
+        await page.wait_for_selector(".timeline li[data-action=on_site]", timeout=WAIT_MS)
+        await page.screenshot(path=str(SHOTS / "operator-on-site.png"))
+        await page.select_option("#resolve-outcome", "genuine")
+        await page.click("#resolve-button")
+        await page.wait_for_selector(".timeline li[data-action=resolve]", timeout=WAIT_MS)
+
+        steps = await page.eval_on_selector_all(".timeline li", "els => els.map(e => e.dataset.action)")
+        assert [s for s in steps if s in {"claim", "dispatch", "on_site", "resolve"}] == [
+            "claim", "dispatch", "on_site", "resolve"]
+        timeline = await page.text_content(".timeline") or ""
+        assert "Community responder" in timeline and "Genuine" in timeline
+        assert "neighbour Wang has the key" in timeline
+        assert "Resolved" in (await page.text_content("#detail .status-line") or "")
+        await page.wait_for_function("document.querySelectorAll('#mine .incident').length === 0")
+        await page.screenshot(path=str(SHOTS / "operator-resolved.png"))
+
+        await page.keyboard.press("Escape")
+        await page.wait_for_selector("#detail .placeholder")
+
+
+async def test_family_sees_the_outcome_and_no_other_elder(
+        mosquitto: Mosquitto, db_url: str) -> None:
+    async with running(mosquitto, db_url) as c:
+        operator = await c.page("op1")
+        c.press("r-h0001")
+        incident_id, _ = await waiting_incident(operator)
+        base = c.platform.console_url + f"/api/v1/incidents/{incident_id}"
+        await post(operator, base + "/claim")
+        await post(operator, base + "/resolve", {"outcome": "false_alarm"})
+
+        page = await c.page("family1")
+        outcome = page.locator(f"#alert-history tr[data-incident-id='{incident_id}'] .outcome")
+        await outcome.wait_for(timeout=WAIT_MS)
+        assert await outcome.text_content() == "False alarm"
+        resident = next(r for r in c.district.residents if r.id == "r-h0001")
+        assert await page.text_content("#elder-name") == resident.name
+        await page.screenshot(path=str(SHOTS / "family-history.png"), full_page=True)
+
+        # Another elder: the page says so, and the API answers "not found" rather than 403.
+        await page.goto(c.platform.console_url + "/#/resident/r-h0002")
+        await page.wait_for_selector("#family-error", timeout=WAIT_MS)
+        other = next(r for r in c.district.residents if r.id == "r-h0002")
+        assert other.name not in (await page.text_content("#role-view") or "")
+        response = await page.request.get(c.platform.console_url + "/api/v1/residents/r-h0002")
+        assert response.status == 404
+        await page.screenshot(path=str(SHOTS / "family-other-elder.png"))
+
+
+async def test_care_home_floor_plan_shows_smoke_and_staff_acknowledge(
+        mosquitto: Mosquitto, db_url: str) -> None:
+    async with running(mosquitto, db_url, homes=1) as c:
+        page = await c.page("care1", TABLET)
+        tile = page.locator(".room-tile[data-room-id='care-01-101']")
+        await tile.wait_for(timeout=WAIT_MS)
+        assert "smoke" not in (await tile.get_attribute("class") or "").split()
+        assert await page.locator(".floor").count() == 3
+        await page.screenshot(path=str(SHOTS / "carehome-floors.png"))
+
+        c.smoke("smoke-care-01-101", "care-01")
+        await page.wait_for_selector(".room-tile.smoke[data-room-id='care-01-101']", timeout=WAIT_MS)
+        item = page.locator(".care-incident.smoke").first
+        await item.wait_for(timeout=WAIT_MS)
+        await page.screenshot(path=str(SHOTS / "carehome-smoke.png"))
+
+        await item.locator("button.ack-onsite").click()
+        await page.wait_for_function(
+            "[...document.querySelectorAll('.care-incident.smoke .status')]"
+            ".some((s) => s.textContent === 'Claimed')", timeout=WAIT_MS)
+        await item.locator("button.onsite").click()
+        await page.wait_for_function(
+            "[...document.querySelectorAll('.care-incident.smoke .status')]"
+            ".some((s) => s.textContent === 'On site')", timeout=WAIT_MS)
+        await page.screenshot(path=str(SHOTS / "carehome-on-site.png"))
+
+
+async def test_supervisor_sees_answer_time_kpis(mosquitto: Mosquitto, db_url: str) -> None:
+    async with running(mosquitto, db_url, care_homes=0) as c:
+        operator = await c.page("op1")
+        c.press("r-h0001")
+        incident_id, _ = await waiting_incident(operator)
+        await post(operator, c.platform.console_url + f"/api/v1/incidents/{incident_id}/claim")
+
+        page = await c.page("sup1")
+        await page.wait_for_selector("#kpi-incidents", timeout=WAIT_MS)
+        assert await page.text_content("#kpi-incidents") == "1"
+        within60 = page.locator("[data-kpi='kpi.within60'] .kpi-value")
+        assert await within60.text_content() == "100.0 %"
+        assert "op1" in (await page.text_content(".kpi-table") or "")
+        held = page.locator(f".incidents-table tr[data-incident-id='{incident_id}']")
+        assert "op1" in (await held.text_content() or "")
+        await page.wait_for_selector(".hourly-chart[data-drawn=true]", timeout=WAIT_MS)
+        await page.screenshot(path=str(SHOTS / "supervisor-kpis.png"), full_page=True)
+
+
+async def test_admin_import_reports_the_bad_row_and_forms_show_server_errors(
+        mosquitto: Mosquitto, db_url: str) -> None:
+    async with running(mosquitto, db_url, care_homes=0) as c:
+        page = await c.page("admin")
+        await page.wait_for_selector("#residents-table", timeout=WAIT_MS)
+
+        # A resident at a site that does not exist: the server refuses, the form says why.
+        await page.fill("#residents-create-id", "r-test-1")
+        await page.fill("#residents-create-site_id", "no-such-site")
+        await page.fill("#residents-create-name", "测试老人")
+        await page.click("#residents-create button[type=submit]")
+        error = page.locator("#residents-create-error")
+        await error.wait_for(timeout=WAIT_MS)
+        assert (await error.text_content() or "").strip()
+
+        await page.click("#tab-import")
+        await page.select_option("#import-kind", "residents")
+        csv = ("id,site_id,name,birth_year,sex,phone,room_id\n"
+               "r-imp-1,home-0001,王秀英,1940,F,13800000001,\n"
+               "r-imp-2,home-0001,李建国,not-a-year,M,13800000002,\n")
+        await page.set_input_files("#import-file", files=[
+            {"name": "residents.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
+        await page.click("#import-submit")
+        await page.wait_for_selector("#import-summary", timeout=WAIT_MS)
+        assert (await page.text_content("#import-summary") or "").startswith("1 created")
+        bad = page.locator("#import-errors tbody tr")
+        assert await bad.count() == 1
+        assert await bad.first.get_attribute("data-row") == "3"
+        assert (await bad.first.locator("td").nth(1).text_content() or "").strip()
+        await page.screenshot(path=str(SHOTS / "admin-import.png"), full_page=True)
+
+        # The good row is a resident now, in the list the admin works from.
+        await page.click("#tab-residents")
+        await page.fill("#residents-filter", "r-imp-")
+        await page.wait_for_selector("#residents-table tr[data-key='r-imp-1']", timeout=WAIT_MS)
+        assert await page.locator("#residents-table tr[data-key='r-imp-2']").count() == 0
