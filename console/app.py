@@ -14,7 +14,18 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
-from console import admin, alarms, auth, incidents, live, me, residents, sites, supervisor
+from console import (
+    admin,
+    alarms,
+    auth,
+    devices,
+    incidents,
+    live,
+    me,
+    residents,
+    sites,
+    supervisor,
+)
 from console.auth import RateLimit
 from console.live import Hub
 from eldercare.settings import Settings
@@ -37,6 +48,7 @@ def create_app(*, settings: Settings, pool: AsyncConnectionPool, hub: Hub) -> Fa
     app.include_router(supervisor.router)
     app.include_router(admin.router)
     app.include_router(me.router)
+    app.include_router(devices.router)
     app.include_router(live.router)
 
     @app.exception_handler(RequestValidationError)

@@ -28,6 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 from console.auth import websocket_user
 from console.scope import visible
 from store import alarms as store_alarms
+from store import commands as store_commands
 from store import incidents as store_incidents
 from store.batch import ALARM_CHANNEL
 
@@ -87,7 +88,11 @@ class Hub:
     async def _on_notify(self, payload: str) -> None:
         try:
             note = json.loads(payload)
-            row_id, what = int(note["id"]), note.get("type", "alarm")
+            what = note.get("type", "alarm")
+            if what == "command":
+                await self._on_command(str(note["id"]))
+                return
+            row_id = int(note["id"])
         except (ValueError, KeyError, TypeError):
             log.error("ignoring malformed notification %r", payload)
             return
@@ -99,6 +104,15 @@ class Hub:
         message = {"type": what, what: jsonable_encoder(row)}
         for client in list(self._clients):
             if visible(client.user, row):
+                self._send(client, message)
+
+    async def _on_command(self, command_id: str) -> None:
+        """A command's progress goes to the person who asked for it."""
+        async with self._pool.connection() as conn:
+            row = await store_commands.get(conn, command_id)
+        message = {"type": "command", "command": jsonable_encoder(row)}
+        for client in list(self._clients):
+            if client.user["username"] == row["requested_by"]:
                 self._send(client, message)
 
     def _send(self, client: _Client, message: dict[str, Any]) -> None:

@@ -179,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      db=getattr(args, "db", None))
         commands: dict[str, Callable[[], object]] = {
             "demo": lambda: _demo(args),
-            "ingest": lambda: _serve(settings, ("ingest", "alerts")),
+            "ingest": lambda: _serve(settings, ("ingest", "alerts", "commands")),
             "console": lambda: _serve(settings, ("console",), host=args.host, port=args.port),
             "simulate": lambda: _simulate(args, settings),
             "seed": lambda: _seed(args, settings),

@@ -81,7 +81,7 @@ async def run_demo(options: DemoOptions) -> int:
         password = os.environ.get("ELDERCARE_DEMO_PASSWORD") or demo_password()
         platform = await stack.enter_async_context(Platform(
             settings=settings, db_url=db_url, broker_url=broker_url, port=options.port,
-            services=("ingest", "alerts", "console"), client_id="eldercare-demo-ingest"))
+            services=("ingest", "alerts", "commands", "console"), client_id="eldercare-demo-ingest"))
         await seed_district(db_url, district, demo_password=password)
         assert platform.ingest is not None
         await platform.ingest.load_registry()

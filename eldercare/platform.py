@@ -26,6 +26,7 @@ from console.app import create_app
 from console.auth import hash_password
 from console.live import Hub
 from eldercare.settings import Settings
+from ingest.commands import CommandRelay
 from ingest.contract import subscription
 from ingest.mqtt import MqttSource
 from ingest.pipeline import Ingest
@@ -126,6 +127,9 @@ class Platform:
             await self.source.start()
             self._tasks.append(asyncio.create_task(self.ingest.run(), name="ingest"))
             self._tasks.append(asyncio.create_task(self._maintenance(), name="maintenance"))
+            if "commands" in self.services:
+                relay = CommandRelay(self.pool, self.source)
+                self._tasks.append(asyncio.create_task(relay.run(), name="commands"))
             await asyncio.wait_for(self.source.connected.wait(), 30)
         if "alerts" in self.services:
             self.escalator = Escalator(self.pool)

@@ -14,9 +14,9 @@ otherwise: an elder in trouble presses once, or twice, or holds, and none of tha
 ``release`` (the end of a hold) and the empty action zigbee2mqtt sends after each action for
 Home Assistant's legacy sensors are ignored. An action nobody foresaw is an SOS too (fail safe).
 
-A fall radar's ``fall_down_status`` entering ``fall`` (or ``status`` entering ``falling``) is an
-``sos`` event with detail ``{"source": "fall_radar"}``: the contract has no fall event yet, and a
-detected fall needs the response an SOS gets. ``maybe_fall`` is remembered, not alarmed.
+A fall radar's ``fall_down_status`` entering ``fall`` (or ``status`` entering ``falling``) is a
+``fall`` event with detail ``{"source": "fall_radar"}``: the platform raises a P1 fall alarm, the
+response an SOS gets. ``maybe_fall`` is remembered, not alarmed.
 
 >>> EDGES[Profile.SMOKE][0].key, EDGES[Profile.SMOKE][0].rises
 ('smoke', <EventType.SMOKE: 'smoke'>)
@@ -81,9 +81,10 @@ EDGES: Mapping[Profile, tuple[EdgeDescription, ...]] = MappingProxyType({
         EdgeDescription(key="battery_low", rises=EventType.BATTERY_LOW),
     ),
     Profile.FALL_RADAR: (
-        EdgeDescription(key="fall_down_status", rises=EventType.SOS, is_on=_one_of("fall"),
+        EdgeDescription(key="fall_down_status", rises=EventType.FALL, is_on=_one_of("fall"),
                         detail=_RADAR),
-        EdgeDescription(key="status", rises=EventType.SOS, is_on=_one_of("falling"), detail=_RADAR),
+        EdgeDescription(key="status", rises=EventType.FALL, is_on=_one_of("falling"),
+                        detail=_RADAR),
         EdgeDescription(key="tamper", rises=EventType.TAMPER),
     ),
 })

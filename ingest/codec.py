@@ -25,6 +25,7 @@ from ingest.contract import (
     MAX_PAYLOAD_BYTES,
     Accel,
     Body,
+    Command,
     Kind,
     Topic,
     TopicError,
@@ -73,7 +74,7 @@ _DECODERS = {kind: msgspec.json.Decoder(cls) for kind, cls in BODY_TYPES.items()
 _ENCODER = msgspec.json.Encoder()
 
 
-def encode(body: Body) -> bytes:
+def encode(body: Body | Command) -> bytes:
     return _ENCODER.encode(body)
 
 

@@ -97,6 +97,11 @@ class MqttSource:
         except asyncio.QueueEmpty:
             return None
 
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1) -> bool:
+        """Queue a message to the broker (paho sends it, and resends after a reconnect)."""
+        info = self._client.publish(topic, payload, qos=qos)
+        return info.rc == paho.MQTT_ERR_SUCCESS or info.rc == paho.MQTT_ERR_NO_CONN
+
     def backlog(self) -> int:
         return self._queue.qsize()
 

@@ -31,7 +31,7 @@ from psycopg_pool import AsyncConnectionPool
 from alerts.lifecycle import tell_family_of_alarm
 from alerts.raising import new_alarm
 from ingest.codec import ContractViolation, Decoder, Envelope
-from ingest.contract import Checkin, Event, Location, Rejected, Status, Telemetry
+from ingest.contract import Ack, Checkin, Event, Location, Rejected, Status, Telemetry
 from ingest.dedupe import SeenSequences
 from ingest.handoff import DetectionStage, evidence, finding_from_json, finding_to_json
 from ingest.mqtt import Incoming
@@ -238,6 +238,8 @@ class Ingest:
         elif isinstance(body, Checkin):
             part.checkins.append((device, env.seq, when, "checkin", body.battery, body.rssi))
             seen = DeviceSeen(last_seen=when, battery=body.battery, checkin=True)
+        elif isinstance(body, Ack):
+            part.acks.append((body.id, body.status))
         elif isinstance(body, Status):
             part.checkins.append((device, env.seq, when, body.state, None, None))
             seen = DeviceSeen(last_seen=when, online=body.state == "online")
@@ -258,6 +260,7 @@ class Ingest:
             merged.cancels += part.cancels
             merged.falls_opened += part.falls_opened
             merged.falls_closed += part.falls_closed
+            merged.acks += part.acks
             for device, seen in part.devices.items():
                 before = merged.devices.get(device)
                 merged.devices[device] = seen if before is None else DeviceSeen(

@@ -137,6 +137,8 @@ class Batch:
     cancels: list[AlarmCancel] = field(default_factory=list)
     falls_opened: list[PendingFall] = field(default_factory=list)
     falls_closed: list[FallOutcome] = field(default_factory=list)
+    acks: list[tuple[str, str]] = field(default_factory=list)
+    """(command id, status) answers from devices and gateways."""
 
     def __len__(self) -> int:
         return (len(self.events) + len(self.telemetry) + len(self.locations) + len(self.checkins)
@@ -258,6 +260,14 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
                 " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (device_id, impact_at) DO NOTHING",
                 (closed.device_id, closed.impact_at, closed.outcome, closed.resolved_at,
                  Jsonb(closed.evidence)))
+        for command_id, status in batch.acks:
+            await cur.execute(
+                "UPDATE commands SET status = %s, answered_at = now() WHERE id = %s"
+                " AND status IN ('pending', 'published', 'sent', 'timed_out') RETURNING id",
+                (status, command_id))
+            if await cur.fetchone() is not None:
+                await cur.execute("SELECT pg_notify(%s, %s)", (ALARM_CHANNEL, json.dumps(
+                    {"id": command_id, "op": "update", "type": "command"})))
         for alarm_id in new_ids:
             await cur.execute("SELECT pg_notify(%s, %s)",
                               (ALARM_CHANNEL, json.dumps({"id": alarm_id, "op": "new"})))

@@ -25,6 +25,7 @@ from simulators.publisher import Publisher
 from simulators.scenario import DEMO
 from simulators.simulation import Simulation
 from store.database import prepare
+from tests.e2e.test_commands import FakeDetector
 from tests.servers import Mosquitto, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.db, pytest.mark.broker]
@@ -87,7 +88,8 @@ async def running(mosquitto: Mosquitto, db_url: str, *, homes: int = 3,
     await prepare(db_url)
     await seed_district(db_url, district, demo_password=PASSWORD)
     async with Platform(settings=Settings(), db_url=db_url, broker_url=mosquitto.url,
-                        port=free_port(), client_id="roles-ingest") as platform, \
+                        port=free_port(), client_id="roles-ingest",
+                        services=("ingest", "commands", "console")) as platform, \
             playwright.async_playwright() as p:
         browser = await p.chromium.launch(
             executable_path=CHROMIUM,
@@ -220,6 +222,20 @@ async def test_care_home_floor_plan_shows_smoke_and_staff_acknowledge(
 
         c.smoke("smoke-care-01-101", "care-01")
         await page.wait_for_selector(".room-tile.smoke[data-room-id='care-01-101']", timeout=WAIT_MS)
+
+        # Silence the buzzer from the page: the command reaches the detector over the broker and
+        # its answer comes back to the tile.
+        assert c.platform.broker_url is not None
+        detector = FakeDetector(c.platform.broker_url, device="smoke-care-01-101")
+        try:
+            assert await asyncio.to_thread(detector.subscribed.wait, 10)
+            await page.click("button[data-silence='smoke-care-01-101']")
+            await page.wait_for_selector(
+                ".detector[data-device-id='smoke-care-01-101'] .command-status.done",
+                timeout=WAIT_MS)
+        finally:
+            detector.close()
+        assert [m["command"] for m in detector.received] == ["silence"]
         item = page.locator(".care-incident.smoke").first
         await item.wait_for(timeout=WAIT_MS)
         await page.screenshot(path=str(SHOTS / "carehome-smoke.png"))

@@ -21,9 +21,9 @@ import pytest
 
 from ingest.codec import encode
 from ingest.contract import Event, EventType
+from simulators.devices import Outgoing
 from simulators.district import District
 from simulators.publisher import Publisher
-from simulators.devices import Outgoing
 from store.registry import seed as seed_rows
 from tests.servers import (
     Mosquitto,

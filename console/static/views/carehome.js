@@ -14,7 +14,40 @@ const REFRESH_MS = 30_000; // detector faults and battery are not pushed; a slow
 const STATES = ["smoke", "fault", "test", "clear"];
 const ACTIVE = ["claimed", "in_progress", "dispatched", "on_site"];
 
-function tile(room) {
+// A smoke detector's buzzer can be silenced from the page (issue 7 commands); the answer, or
+// "no answer within a minute", shows next to the button.
+const OPEN_COMMAND = ["pending", "published", "sent"];
+const commandState = new Map(); // device id -> latest command status
+
+async function silence(deviceId, redraw) {
+  commandState.set(deviceId, "pending");
+  redraw();
+  try {
+    const { command } = await api("POST", `/api/v1/devices/${deviceId}/commands`, { command: "silence" });
+    for (let i = 0; i < 70 && OPEN_COMMAND.includes(commandState.get(deviceId)); i++) {
+      const latest = (await api("GET", `/api/v1/commands/${command.id}`)).command;
+      commandState.set(deviceId, latest.status);
+      redraw();
+      if (!OPEN_COMMAND.includes(latest.status)) break;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  } catch (err) {
+    commandState.set(deviceId, "failed");
+    redraw();
+  }
+}
+
+function silenceControl(d, redraw) {
+  if (d.state !== "smoke") return null;
+  const status = commandState.get(d.id);
+  return h("span", { class: "silence" },
+    h("button", { type: "button", class: "small", dataset: { silence: d.id },
+      disabled: status !== undefined && OPEN_COMMAND.includes(status),
+      onclick: () => silence(d.id, redraw) }, t("care.silence")),
+    status ? h("span", { class: ["command-status", status] }, ` ${t(`command.${status}`)}`) : null);
+}
+
+function tile(room, redraw = () => {}) {
   const detectors = room.detectors ?? [];
   const worst = STATES.find((s) => detectors.some((d) => d.state === s)) ?? "clear";
   const offline = detectors.some((d) => d.online === false);
@@ -24,7 +57,8 @@ function tile(room) {
       h("li", { class: ["detector", d.state], dataset: { deviceId: d.id } },
         label("detector", d.state),
         d.battery !== null && d.battery !== undefined && d.battery <= 20 ? h("span", { class: "low" }, ` ${d.battery}%`) : null,
-        d.online === false ? h("span", { class: "low" }, ` ${t("device.isOffline")}`) : null))),
+        d.online === false ? h("span", { class: "low" }, ` ${t("device.isOffline")}`) : null,
+        silenceControl(d, redraw)))),
     h("span", { class: "room-residents" }, (room.residents ?? []).map((r) => r.name).join("、") || t("care.emptyRoom")));
 }
 
@@ -62,6 +96,15 @@ export function mountCareHome(ctx) {
     return siteId;
   }
 
+  let lastFloors = [];
+  // Redrawn from the last answer when only a command's status changed (no round trip).
+  function drawFloors() {
+    els.floors.replaceChildren(...lastFloors.map((f) =>
+      h("section", { class: "floor", dataset: { floor: f.floor } },
+        h("h4", null, t("location.floor", { floor: f.floor })),
+        h("ol", { class: "room-grid" }, (f.rooms ?? []).map((room) => tile(room, drawFloors))))));
+  }
+
   async function loadFloors() {
     if (!(await findSite())) {
       els.floors.replaceChildren(muted("care.noSite"));
@@ -75,10 +118,8 @@ export function mountCareHome(ctx) {
       smokeRooms = new Map((data.floors ?? []).map((f) => [f.floor,
         (f.rooms ?? []).filter((r) => (r.detectors ?? []).some((d) => d.state === "smoke")).map((r) => r.name)]));
       renderIncidents();
-      els.floors.replaceChildren(...(data.floors ?? []).map((f) =>
-        h("section", { class: "floor", dataset: { floor: f.floor } },
-          h("h4", null, t("location.floor", { floor: f.floor })),
-          h("ol", { class: "room-grid" }, (f.rooms ?? []).map(tile)))));
+      lastFloors = data.floors ?? [];
+      drawFloors();
     } catch (err) {
       if (err.status === 401) return ctx.signedOut();
       els.floors.replaceChildren(h("p", { class: "error" }, errorText(err)));
