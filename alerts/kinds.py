@@ -31,6 +31,8 @@ _ALL: tuple[AlarmKind, ...] = (
     AlarmKind(name="wandering", priority=3, title_en="Left the safe zone", title_zh="离开安全区域"),
     AlarmKind(name="vitals_deviation", priority=3, title_en="Vital signs unusual",
               title_zh="生命体征异常"),
+    AlarmKind(name="welfare_check", priority=3, title_en="All emergency devices silent",
+              title_zh="紧急设备全部失联"),
     AlarmKind(name="maintenance", priority=4, title_en="Device maintenance", title_zh="设备维护"),
 )
 KINDS: dict[str, AlarmKind] = {kind.name: kind for kind in _ALL}

@@ -1,8 +1,8 @@
 """What a device event means: the table from event type to the alarm it raises, if any.
 
 SOS and smoke raise an alarm at once: no detector, no delay, no suppression. A test press of a
-smoke detector is recorded and never alarmed. Fault, tamper and low battery are maintenance
-matters (issue 4 turns them into maintenance items); cancel annotates the wearer's open alarm.
+smoke detector is recorded and never alarmed. Fault, tamper and low battery become P4 maintenance
+items; cancel annotates the wearer's open alarm.
 
 >>> rule_for("sos").alarm
 'sos'
@@ -31,9 +31,10 @@ RULES: tuple[EventRule, ...] = (
     EventRule(event="cancel", alarm=None, cancels=True),
     EventRule(event="smoke_cleared", alarm=None),
     EventRule(event="test", alarm=None),
-    EventRule(event="fault", alarm=None),
-    EventRule(event="tamper", alarm=None),
-    EventRule(event="battery_low", alarm=None),
+    # Device upkeep: P4 maintenance items for the care home's list, never the operators' queue.
+    EventRule(event="fault", alarm="maintenance"),
+    EventRule(event="tamper", alarm="maintenance"),
+    EventRule(event="battery_low", alarm="maintenance"),
 )
 _BY_EVENT = {rule.event: rule for rule in RULES}
 

@@ -35,12 +35,16 @@ from ingest.contract import Ack, Checkin, Event, Location, Rejected, Status, Tel
 from ingest.dedupe import SeenSequences
 from ingest.handoff import DetectionStage, evidence, finding_from_json, finding_to_json
 from ingest.mqtt import Incoming
+from ingest.welfare import WelfareStage
 from store import batch as store_batch
+from store import detector_state
 from store.batch import AlarmCancel, Batch, DeadLetter, DeviceSeen, FallOutcome, PendingFall
 from store.registry import DeviceRef, active_device, active_devices
 
 log = logging.getLogger(__name__)
 
+WELFARE = "welfare"
+WELFARE_SAVE_EVERY_S = 60.0
 TICK_S = 1.0
 """With no message for this long, run detection's timers anyway (fall grace deadlines)."""
 
@@ -103,12 +107,19 @@ class Ingest:
         self.stats = IngestStats()
         self.idle = asyncio.Event()
         self._reopened: set[str] = set()
+        self._welfare = WelfareStage()
+        self._welfare_saved = 0.0
 
     async def load_registry(self) -> None:
         async with self._pool.connection() as conn:
             self._devices = await active_devices(conn)
             cur = await conn.execute("SELECT source_seq, deadline, finding FROM pending_falls")
             pending = await cur.fetchall()
+            welfare = None if self._welfare_saved else await detector_state.load(conn, WELFARE)
+        self._welfare.configure(self._devices)
+        if welfare is not None:
+            self._welfare.restore(welfare)
+            self._welfare.configure(self._devices)
         for raw in pending:
             row: dict[str, Any] = dict(raw)
             if row["finding"]["device_id"] not in self._reopened:
@@ -140,9 +151,20 @@ class Ingest:
         parts = await self._prepare(items)
         if parts:
             await self._store(parts)
+        if self._clock() - self._welfare_saved > WELFARE_SAVE_EVERY_S:
+            await self.save_state()
         for item in items:
             self._source.ack(item)
         self.stats.batches += 1
+
+    async def save_state(self) -> None:
+        """Keep the welfare detectors' baselines in PostgreSQL (they outlive a restart)."""
+        try:
+            async with self._pool.connection() as conn:
+                await detector_state.save(conn, WELFARE, self._welfare.snapshot())
+            self._welfare_saved = self._clock()
+        except (psycopg.OperationalError, psycopg.InterfaceError) as err:
+            log.warning("could not save detector state (%s); will retry", err)
 
     # -- preparing ---------------------------------------------------------------------------
 
@@ -197,6 +219,10 @@ class Ingest:
             last_of_device[env.device] = part
         now = self._clock()
         handoff = self._detection.process(accepted, now=now)
+        try:
+            handoff.triggers.extend(self._welfare.process(accepted, now=now))
+        except Exception:  # a detector bug must not stop SOS and smoke from being stored
+            log.exception("welfare detectors failed on a batch of %d messages", len(accepted))
         for trigger in handoff.triggers:
             target = where.get((trigger.device_id, trigger.source_seq)) or last_of_device.get(
                 trigger.device_id)

@@ -24,13 +24,16 @@ class DeviceRef:
     floor: int | None = None
     site_routing: dict[str, Any] | None = None
     resident_routing: dict[str, Any] | None = None
+    site_lat: float | None = None
+    site_lon: float | None = None
+    site_tz: str = "Asia/Shanghai"
 
 
 _FIELDS = ("id", "site_id", "kind", "resident_id", "room_id", "site_kind", "floor", "site_routing",
-           "resident_routing")
+           "resident_routing", "site_lat", "site_lon", "site_tz")
 _DEVICES = (
     "SELECT d.id, d.site_id, d.kind, d.resident_id, d.room_id, s.kind, r.floor, s.routing,"
-    " p.routing FROM devices d JOIN sites s ON s.id = d.site_id"
+    " p.routing, s.lat, s.lon, s.tz FROM devices d JOIN sites s ON s.id = d.site_id"
     " LEFT JOIN rooms r ON r.id = d.room_id LEFT JOIN residents p ON p.id = d.resident_id"
     " WHERE d.retired_at IS NULL"
 )

@@ -1,0 +1,156 @@
+"""Tune the anomaly scorer's reporting parameters on NAB-format data, and estimate held-out skill.
+
+The expensive part (the novelty measures) does not depend on ``report_at``, ``quiet`` and
+``escalate``, so raw scores are computed once per file and the suppression is replayed for every
+grid point.
+
+    PYTHONPATH=. .venv/bin/python bench/anomaly_tune.py --data /work/shared/data/nab-dev \\
+        --labels /work/shared/data/nab-dev/combined_windows.json [--holdout]
+
+``--holdout`` splits the files into two halves (alternate files of each category, sorted by
+name; then alternate categories), tunes ``report_at``, ``quiet``, ``escalate`` and the
+threshold on one half and scores the other with them, both ways — an estimate of the score on
+series the reporting parameters never saw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detection.anomaly import AnomalyConfig, AnomalyScorer
+from eldercare.evaluation.nab import NabFile, load_corpus, run_scorer
+from eldercare.evaluation.nab_scoring import STANDARD, FileScoring, FloatArray, optimise
+
+REPORT_AT = (0.7, 0.85, 1.0, 1.25, 1.5, 2.0)
+QUIET = (100, 200, 300, 450)
+ESCALATE = (2.0, 4.0, 8.0, float("inf"))
+
+
+def suppress(
+    raw: FloatArray, *, warmup: int, report_at: float, quiet: int, escalate: float
+) -> FloatArray:
+    """Replays :class:`AnomalyScorer`'s suppression on its raw (unsuppressed) scores."""
+    out = raw / (raw + 1.0)
+    left, level = 0, 0.0
+    for i in range(warmup, len(raw)):
+        if left > 0:
+            left -= 1
+            if raw[i] < escalate * level:
+                out[i] = 0.0
+                continue
+        if raw[i] >= report_at:
+            left, level = quiet, raw[i]
+    return out
+
+
+def raw_scores(files: list[NabFile], config: AnomalyConfig) -> list[FloatArray]:
+    free = replace(config, report_at=float("inf"), quiet=0, escalate=float("inf"))
+    raws = []
+    for f in files:
+        s = run_scorer(f, lambda: AnomalyScorer(free))
+        raws.append(s / np.maximum(1.0 - s, 1e-12))
+    return raws
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reporting:
+    """The reporting parameters the grid tunes, with the threshold found for them."""
+
+    report_at: float
+    quiet: int
+    escalate: float
+    threshold: float = 0.0
+
+    def scores(self, raw: FloatArray, warmup: int) -> FloatArray:
+        return suppress(raw, warmup=warmup, report_at=self.report_at, quiet=self.quiet,
+                        escalate=self.escalate)
+
+
+def grid(
+    files: list[NabFile], raws: list[FloatArray], config: AnomalyConfig
+) -> list[tuple[float, Reporting]]:
+    """(normalised score, reporting with its best threshold) for every grid point, best first."""
+    scorings = [FileScoring.build(n_rows=len(f.values), windows=f.windows) for f in files]
+    rows = []
+    for report_at, quiet, escalate in itertools.product(REPORT_AT, QUIET, ESCALATE):
+        point = Reporting(report_at=report_at, quiet=quiet, escalate=escalate)
+        scores = [point.scores(r, config.warmup) for r in raws]
+        result = optimise(list(zip(scorings, scores, strict=True)), STANDARD)
+        rows.append((result.normalized, replace(point, threshold=result.threshold)))
+    return sorted(rows, key=lambda row: -row[0])
+
+
+def score_with(
+    files: list[NabFile], raws: list[FloatArray], config: AnomalyConfig, point: Reporting
+) -> float:
+    """Normalised standard score of fixed parameters and a fixed threshold (no optimisation)."""
+    total = null = perfect = 0.0
+    for f, r in zip(files, raws, strict=True):
+        scoring = FileScoring.build(n_rows=len(f.values), windows=f.windows)
+        hits = point.scores(r, config.warmup) >= point.threshold
+        total += scoring.raw(hits, STANDARD)
+        null -= STANDARD.fn * scoring.n_windows
+        perfect += STANDARD.tp * scoring.n_windows
+    return 100.0 * (total - null) / (perfect - null)
+
+
+def _override(item: str) -> tuple[str, Any]:
+    """``field=value``; ``measures=shape+range`` for the tuple of measures."""
+    key, value = item.split("=", 1)
+    if key == "measures":
+        return key, tuple(value.split("+"))
+    return key, float(value) if "." in value else int(value)
+
+
+def _halves(files: list[NabFile], split: str) -> tuple[list[int], list[int]]:
+    """Two halves of the corpus: alternate files within each category, or alternate
+    categories (in name order), so the held-out half is series of unseen kinds."""
+    by_category: dict[str, list[int]] = {}
+    for i, f in enumerate(files):
+        by_category.setdefault(f.name.split("/")[0], []).append(i)
+    halves: tuple[list[int], list[int]] = ([], [])
+    for k, category in enumerate(sorted(by_category)):
+        for j, i in enumerate(by_category[category]):
+            halves[(j if split == "files" else k) % 2].append(i)
+    return halves
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--labels", type=Path, required=True)
+    parser.add_argument("--holdout", action="store_true")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override an AnomalyConfig field, e.g. quantile=0.99 or measures=shape+range",
+    )
+    args = parser.parse_args(argv)
+    config = AnomalyConfig(**dict(_override(item) for item in args.set))
+    files = load_corpus(args.data, args.labels)
+    raws = raw_scores(files, config)
+    for score, point in grid(files, raws, config)[:8]:
+        print(f"all files  score {score:6.2f}  {point}")
+    if args.holdout:
+        for split in ("files", "categories"):
+            halves = _halves(files, split)
+            for train, test in (halves, halves[::-1]):
+                tf, tr = [files[i] for i in train], [raws[i] for i in train]
+                best, point = grid(tf, tr, config)[0]
+                held = score_with([files[i] for i in test], [raws[i] for i in test], config, point)
+                print(f"split by {split}: tuned on {len(train)} files: {best:6.2f} ({point}); "
+                      f"held-out {len(test)} files: {held:6.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

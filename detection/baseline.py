@@ -1,0 +1,122 @@
+"""Personal baselines: rolling robust statistics, EWMA, and a baseline per time of day.
+
+* :class:`RollingRobust` keeps the last ``size`` values and gives their median and MAD (scaled by
+  1.4826 so it estimates σ for normal data; Rousseeuw & Croux, "Alternatives to the median
+  absolute deviation", JASA 1993).
+* :class:`Ewma` is the exponentially weighted mean and variance (Finch, "Incremental calculation
+  of weighted mean and variance", 2009): ``m += α (x - m)``, ``v = (1 - α)(v + α (x - m_old)²)``.
+* :class:`TimeOfDayBaseline` keeps one :class:`RollingRobust` per hour-of-day bin in the
+  resident's own time zone, so 3 a.m. is compared with earlier nights, not with the afternoon.
+
+>>> b = TimeOfDayBaseline(tz="Asia/Shanghai", bin_hours=4, size=50, min_count=3)
+>>> for day in range(5):
+...     b.learn(day * 86400.0, 60.0 + day)  # 08:00 in Shanghai, every day
+>>> round(b.z(5 * 86400.0, 75.0), 2)  # (75 - 62) / (1.4826 * 1)
+8.77
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+MAD_TO_SIGMA = 1.4826
+
+
+class RollingRobust:
+    """Median and scaled MAD of the last ``size`` values."""
+
+    def __init__(self, size: int) -> None:
+        self._values: deque[float] = deque(maxlen=size)
+
+    def add(self, x: float) -> None:
+        self._values.append(x)
+
+    @property
+    def count(self) -> int:
+        return len(self._values)
+
+    def median(self) -> float:
+        return float(np.median(np.fromiter(self._values, dtype=np.float64)))
+
+    def mad(self) -> float:
+        values = np.fromiter(self._values, dtype=np.float64)
+        return MAD_TO_SIGMA * float(np.median(np.abs(values - np.median(values))))
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"size": self._values.maxlen, "values": list(self._values)}
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> RollingRobust:
+        found = cls(snap["size"])
+        found._values.extend(snap["values"])
+        return found
+
+
+class Ewma:
+    """Exponentially weighted mean and variance with smoothing ``alpha``."""
+
+    def __init__(self, alpha: float, mean: float | None = None, var: float = 0.0) -> None:
+        self.alpha = alpha
+        self.mean = mean
+        self.var = var
+
+    def add(self, x: float) -> None:
+        if self.mean is None:
+            self.mean = x
+            return
+        delta = x - self.mean
+        self.mean += self.alpha * delta
+        self.var = (1.0 - self.alpha) * (self.var + self.alpha * delta * delta)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"alpha": self.alpha, "mean": self.mean, "var": self.var}
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> Ewma:
+        return cls(snap["alpha"], snap["mean"], snap["var"])
+
+
+class TimeOfDayBaseline:
+    """One rolling robust baseline per ``bin_hours`` of the local day."""
+
+    def __init__(self, *, tz: str, bin_hours: int = 4, size: int = 200, min_count: int = 20) -> None:
+        if 24 % bin_hours:
+            raise ValueError("bin_hours must divide 24")
+        self.tz, self.bin_hours, self.size, self.min_count = tz, bin_hours, size, min_count
+        self._zone = ZoneInfo(tz)
+        self._bins = [RollingRobust(size) for _ in range(24 // bin_hours)]
+
+    def bin_of(self, timestamp: float) -> int:
+        return datetime.fromtimestamp(timestamp, UTC).astimezone(self._zone).hour // self.bin_hours
+
+    def learn(self, timestamp: float, x: float) -> None:
+        self._bins[self.bin_of(timestamp)].add(x)
+
+    def z(self, timestamp: float, x: float, *, floor: float = 1.0) -> float | None:
+        """Robust z-score of ``x`` in its time-of-day bin; None while the bin is too young.
+        ``floor`` is the smallest spread believed (a steady 60 bpm must not make 62 an alarm)."""
+        bin_ = self._bins[self.bin_of(timestamp)]
+        if bin_.count < self.min_count:
+            return None
+        return (x - bin_.median()) / max(bin_.mad(), floor)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "tz": self.tz,
+            "bin_hours": self.bin_hours,
+            "size": self.size,
+            "min_count": self.min_count,
+            "bins": [b.snapshot() for b in self._bins],
+        }
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> TimeOfDayBaseline:
+        found = cls(tz=snap["tz"], bin_hours=snap["bin_hours"], size=snap["size"],
+                    min_count=snap["min_count"])
+        found._bins = [RollingRobust.restore(b) for b in snap["bins"]]
+        return found

@@ -1,0 +1,178 @@
+"""Device health: missed check-ins, offline devices, low batteries, and elders left unprotected.
+
+Method: every device class has an expected check-in interval (a table, configurable); any
+message from a device counts as a check-in. A device silent for ``grace`` × its interval is
+``no_checkin`` — distinct from ``offline``, which the broker says on the device's behalf (its MQTT
+last will) and which needs no waiting. A battery at or below its class's level is ``low_battery``
+once, re-armed only after it climbs ``hysteresis`` points above (a fresh battery), so a reading
+that dithers at 20/21 % does not flap. When every emergency device (button, smoke detector,
+wearable) of one elder is silent or offline, the elder gets a ``welfare_check``: nothing could
+raise their alarm now. (Check-in supervision as in EN 50136-1's "supervision of the
+transmission path" and the periodic test signals of social-alarm standard EN 50134-7.)
+
+>>> d = DeviceHealthDetector()
+>>> _ = d.update([DeviceEvent(timestamp=0.0, device="b1", subject="r1", device_class="button")])
+>>> [f.kind for f in d.update([Clock(timestamp=40 * 3600.0)])]  # 1.5 x 25 h
+['no_checkin', 'welfare_check']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+HOUR = 3600.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceClass:
+    name: str
+    checkin_s: float
+    low_battery_pct: float | None
+    """None for mains-powered classes."""
+    emergency: bool
+    """Can raise an elder's alarm (SOS, smoke, fall)."""
+
+
+DEVICE_CLASSES = (
+    DeviceClass(name="hub", checkin_s=10 * 60, low_battery_pct=None, emergency=False),
+    DeviceClass(name="wall_button", checkin_s=10 * 60, low_battery_pct=None, emergency=True),
+    DeviceClass(name="button", checkin_s=25 * HOUR, low_battery_pct=20.0, emergency=True),
+    DeviceClass(name="smoke_detector", checkin_s=25 * HOUR, low_battery_pct=20.0, emergency=True),
+    DeviceClass(name="wearable", checkin_s=1 * HOUR, low_battery_pct=15.0, emergency=True),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceEvent:
+    """Any message from (or, for ``offline``/``online``, about) one device."""
+
+    timestamp: float
+    device: str
+    subject: str
+    """The elder (or care-home room) the device protects."""
+    device_class: str
+    status: str = "message"  # message, offline (last will), online
+    battery_pct: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Clock:
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealthFinding:
+    timestamp: float
+    subject: str
+    device: str | None  # None for an elder-level finding
+    kind: str  # no_checkin, offline, low_battery, welfare_check
+    detail: str
+
+
+@dataclass(slots=True)
+class _Device:
+    subject: str
+    device_class: str
+    last_seen: float
+    offline: bool = False
+    overdue: bool = False
+    low: bool = False
+
+
+@dataclass(slots=True)
+class DeviceHealthDetector:
+    """Per-device supervision and the per-elder "all emergency devices silent" check."""
+
+    classes: tuple[DeviceClass, ...] = DEVICE_CLASSES
+    grace: float = 1.5
+    """Multiples of the interval before a silence counts (one lost check-in is normal radio)."""
+    hysteresis: float = 10.0
+    _devices: dict[str, _Device] = field(default_factory=dict)
+    _unprotected: set[str] = field(default_factory=set)
+
+    def update(self, batch: Sequence[DeviceEvent | Clock]) -> list[HealthFinding]:
+        found: list[HealthFinding] = []
+        table = {c.name: c for c in self.classes}
+        for item in batch:
+            if isinstance(item, Clock):
+                found.extend(self._overdue(item.timestamp, table))
+            elif item.device_class in table:
+                found.extend(self._event(item, table[item.device_class]))
+            touched = {item.subject} if isinstance(item, DeviceEvent) else None
+            found.extend(self._welfare(item.timestamp, table, touched))
+        return found
+
+    def _event(self, e: DeviceEvent, cls: DeviceClass) -> list[HealthFinding]:
+        d = self._devices.get(e.device)
+        if d is None:
+            d = self._devices[e.device] = _Device(e.subject, e.device_class, e.timestamp)
+        elif e.timestamp < d.last_seen:
+            return []  # late: says nothing about the device's state now
+        d.last_seen, d.subject = e.timestamp, e.subject
+        found = []
+        if e.status == "offline":
+            if not d.offline:
+                found.append(self._finding(e.timestamp, d, e.device, "offline",
+                                           "the broker published its last will"))
+            d.offline = True
+            return found
+        d.offline = d.overdue = False
+        if e.battery_pct is not None and cls.low_battery_pct is not None:
+            if e.battery_pct <= cls.low_battery_pct and not d.low:
+                d.low = True
+                found.append(self._finding(e.timestamp, d, e.device, "low_battery",
+                                           f"battery {e.battery_pct:.0f} %"))
+            elif e.battery_pct > cls.low_battery_pct + self.hysteresis:
+                d.low = False
+        return found
+
+    def _overdue(self, now: float, table: dict[str, DeviceClass]) -> list[HealthFinding]:
+        found = []
+        for name, d in self._devices.items():
+            limit = self.grace * table[d.device_class].checkin_s
+            if not d.offline and not d.overdue and now - d.last_seen > limit:
+                d.overdue = True
+                found.append(self._finding(now, d, name, "no_checkin",
+                                           f"silent {(now - d.last_seen) / HOUR:.1f} h"))
+        return found
+
+    def _welfare(self, now: float, table: dict[str, DeviceClass],
+                 touched: set[str] | None) -> list[HealthFinding]:
+        subjects = touched if touched is not None else {d.subject for d in self._devices.values()}
+        found = []
+        for subject in sorted(subjects):
+            guards = [d for d in self._devices.values()
+                      if d.subject == subject and table[d.device_class].emergency]
+            silent = bool(guards) and all(d.offline or d.overdue for d in guards)
+            if silent and subject not in self._unprotected:
+                self._unprotected.add(subject)
+                found.append(HealthFinding(
+                    timestamp=now, subject=subject, device=None, kind="welfare_check",
+                    detail=f"all {len(guards)} emergency devices silent or offline"))
+            elif not silent:
+                self._unprotected.discard(subject)
+        return found
+
+    @staticmethod
+    def _finding(t: float, d: _Device, device: str, kind: str, detail: str) -> HealthFinding:
+        return HealthFinding(timestamp=t, subject=d.subject, device=device, kind=kind,
+                             detail=detail)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "classes": [asdict(c) for c in self.classes],
+            "grace": self.grace,
+            "hysteresis": self.hysteresis,
+            "devices": {k: asdict(d) for k, d in self._devices.items()},
+            "unprotected": sorted(self._unprotected),
+        }
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> DeviceHealthDetector:
+        detector = cls(classes=tuple(DeviceClass(**c) for c in snap["classes"]),
+                       grace=snap["grace"], hysteresis=snap["hysteresis"])
+        detector._devices = {k: _Device(**d) for k, d in snap["devices"].items()}
+        detector._unprotected = set(snap["unprotected"])
+        return detector

@@ -1,0 +1,205 @@
+"""Handing readings to the detectors of what nobody reports (issue 4): vitals, inactivity,
+wandering, device health, with flap control, and turning their findings into alarm triggers.
+
+Inputs come from every accepted message: telemetry gives vital signs and steps, accelerometer
+windows and presses show the elder moving, locations feed the safe zone, and every message (and
+its absence) feeds device health. Each call also advances the detectors' clocks, so a silence is
+noticed even when nothing arrives. Findings pass through flap control, so a resident's repeated
+"heart rate high" becomes one alarm with a count rather than a stream.
+
+The detectors' state is snapshotted (``snapshot``/``restore``) and kept in PostgreSQL by ingest,
+so a restart does not forget a resident's baseline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from alerts.raising import AlarmTrigger
+from detection import device_health, flap, geofence, inactivity, vitals
+from ingest.codec import Envelope, accel_samples
+from ingest.contract import Accel, Checkin, Event, Location, Status, Telemetry
+from store.registry import DeviceRef
+
+log = logging.getLogger(__name__)
+
+SAFE_RADIUS_M = 300.0
+"""Default safe zone around a home until a resident's own is configured."""
+MOVING_SD_G = 0.05
+"""Spread of the acceleration magnitude over a window above which the wearer is moving (walking
+gives 0.1-0.3 g; a still body about 0.01 g)."""
+_MOVEMENT_EVERY_S = 60.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Rule:
+    """How a detector's finding kind becomes an alarm (None: recorded only)."""
+
+    alarm: str | None
+
+
+FINDINGS: dict[str, _Rule] = {
+    "below_bound": _Rule(alarm="vitals_critical"),
+    "above_bound": _Rule(alarm="vitals_critical"),
+    "deviation": _Rule(alarm="vitals_deviation"),
+    "drift_up": _Rule(alarm="vitals_deviation"),
+    "drift_down": _Rule(alarm="vitals_deviation"),
+    "inactivity": _Rule(alarm="inactivity"),
+    "wandering": _Rule(alarm="wandering"),
+    "left_zone": _Rule(alarm=None),  # by day a walk out is life, not an alarm
+    "returned": _Rule(alarm=None),
+    "no_checkin": _Rule(alarm="maintenance"),
+    "offline": _Rule(alarm="maintenance"),
+    "low_battery": _Rule(alarm="maintenance"),
+    "welfare_check": _Rule(alarm="welfare_check"),
+}
+_VITALS = (("hr", "heart_rate"), ("spo2", "spo2"), ("skin_temp", "skin_temperature"))
+_CLASSES = {"button": "button", "smoke": "smoke_detector", "wearable": "wearable",
+            "gateway": "hub"}
+
+
+class WelfareStage:
+    def __init__(self) -> None:
+        self.vitals = vitals.VitalsDetector()
+        self.inactivity = inactivity.InactivityDetector()
+        self.geofence = geofence.GeofenceDetector()
+        self.health = device_health.DeviceHealthDetector()
+        self.flap = flap.FlapControl()
+        self._last_steps: dict[str, int] = {}
+        self._last_movement: dict[str, float] = {}
+        self._devices: dict[str, DeviceRef] = {}
+        self._last_message: dict[str, tuple[str, int]] = {}
+        """subject -> (device, seq) of its latest message: where a clock-driven finding lands."""
+
+    def configure(self, devices: dict[str, DeviceRef]) -> None:
+        """Known devices, and a safe zone around each home whose elder wears a locating device."""
+        self._devices = devices
+        zones = {}
+        for ref in devices.values():
+            if (ref.kind == "wearable" and ref.resident_id and ref.site_kind == "home"
+                    and ref.site_lat is not None and ref.site_lon is not None):
+                zones[ref.resident_id] = geofence.SafeZone(
+                    subject=ref.resident_id, lat=ref.site_lat, lon=ref.site_lon,
+                    radius_m=SAFE_RADIUS_M, tz=ref.site_tz)
+        self.geofence.zones = tuple(zones.values())
+
+    @staticmethod
+    def _subject(ref: DeviceRef) -> str:
+        return ref.resident_id or f"device:{ref.id}"
+
+    def process(self, envelopes: Sequence[Envelope], *, now: float) -> list[AlarmTrigger]:
+        readings: list[vitals.VitalReading] = []
+        moves: list[inactivity.Movement | inactivity.Presence | inactivity.Clock] = []
+        fixes: list[geofence.LocationFix] = []
+        health: list[device_health.DeviceEvent | device_health.Clock] = []
+        for env in envelopes:
+            ref = self._devices.get(env.device)
+            if ref is None:
+                continue
+            subject, body, ts = self._subject(ref), env.body, env.ts
+            self._last_message[subject] = (env.device, env.seq)
+            battery: float | None = None
+            status = "message"
+            if isinstance(body, Telemetry):
+                battery = body.battery
+                steps = body.steps
+                at_rest = steps is None or steps <= self._last_steps.get(env.device, steps)
+                if steps is not None:
+                    if steps > self._last_steps.get(env.device, steps):
+                        moves.append(inactivity.Movement(timestamp=ts, subject=subject))
+                    self._last_steps[env.device] = steps
+                for field, name in _VITALS:
+                    value = getattr(body, field)
+                    if value is not None:
+                        readings.append(vitals.VitalReading(
+                            timestamp=ts, subject=subject, vital=name, value=float(value),
+                            worn=body.worn is not False, at_rest=at_rest))
+            elif isinstance(body, Accel):
+                if ts - self._last_movement.get(subject, -1e18) >= _MOVEMENT_EVERY_S:
+                    magnitude = np.linalg.norm(accel_samples(body), axis=1)
+                    if float(magnitude.std()) > MOVING_SD_G:
+                        self._last_movement[subject] = ts
+                        moves.append(inactivity.Movement(timestamp=ts, subject=subject))
+            elif isinstance(body, Event) and body.type in ("sos", "cancel", "test"):
+                moves.append(inactivity.Movement(timestamp=ts, subject=subject))
+            elif isinstance(body, Location):
+                fixes.append(geofence.LocationFix(timestamp=ts, subject=subject, lat=body.lat,
+                                                  lon=body.lon, accuracy_m=body.acc or 0.0))
+            elif isinstance(body, Checkin):
+                battery = body.battery
+            elif isinstance(body, Status):
+                status = body.state
+            device_class = _CLASSES.get(ref.kind)
+            if ref.kind == "button" and ref.site_kind == "care_home":
+                device_class = "wall_button"  # mains powered, reports every few minutes
+            if device_class is not None:
+                health.append(device_health.DeviceEvent(
+                    timestamp=ts, device=env.device, subject=subject,
+                    device_class=device_class, status=status,
+                    battery_pct=None if battery is None else float(battery)))
+        moves.append(inactivity.Clock(timestamp=now))
+        health.append(device_health.Clock(timestamp=now))
+        found: list[flap.Finding] = []
+        details: dict[tuple[str, str], tuple[str | None, dict[str, Any]]] = {}
+
+        def add(timestamp: float, subject: str, kind: str, device: str | None,
+                detail: dict[str, Any]) -> None:
+            if FINDINGS.get(kind, _Rule(alarm=None)).alarm is None:
+                return
+            key = kind if device is None else f"{kind}:{device}"
+            found.append(flap.Finding(timestamp=timestamp, subject=subject, kind=key))
+            details[(subject, key)] = (device, detail)
+
+        for v in self.vitals.update(readings):
+            add(v.timestamp, v.subject, v.kind, None,
+                {"vital": v.vital, "value": v.value, "finding": v.kind, "detail": v.detail})
+        for i in self.inactivity.update(moves):
+            add(i.timestamp, i.subject, "inactivity", None,
+                {"silent_h": round(i.silent_for / 3600, 2), "limit_h": round(i.limit / 3600, 2)})
+        for g in self.geofence.update(fixes):
+            add(g.timestamp, g.subject, g.kind, None,
+                {"distance_m": round(g.distance_m), "lat": g.fix.lat, "lon": g.fix.lon})
+        for h in self.health.update(health):
+            add(h.timestamp, h.subject, h.kind, h.device, {"problem": h.kind, "detail": h.detail})
+        found_all = self.flap.update([*found, flap.Clock(timestamp=now)])
+        return [t for m in found_all if (t := self._trigger(m, details)) is not None]
+
+    def _trigger(self, merged: flap.Merged,
+                 details: dict[tuple[str, str], tuple[str | None, dict[str, Any]]]
+                 ) -> AlarmTrigger | None:
+        kind = merged.kind.split(":", 1)[0]
+        rule = FINDINGS.get(kind)
+        device, detail = details.get((merged.subject, merged.kind), (None, {}))
+        if device is None:
+            device = self._last_message.get(merged.subject, (None, 0))[0]
+        if rule is None or rule.alarm is None or device is None or device not in self._devices:
+            return None
+        return AlarmTrigger(
+            kind=rule.alarm, device_id=device,
+            # No message carries these: the finding's own time (ms) keys the alarm.
+            source_seq=int(merged.timestamp * 1000),
+            occurred_ts=merged.timestamp,
+            details={**detail, "count": merged.count, "first_ts": merged.first_timestamp})
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"vitals": self.vitals.snapshot(), "inactivity": self.inactivity.snapshot(),
+                "geofence": self.geofence.snapshot(), "health": self.health.snapshot(),
+                "flap": self.flap.snapshot(), "steps": dict(self._last_steps)}
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        try:
+            self.vitals = vitals.VitalsDetector.restore(snap["vitals"])
+            self.inactivity = inactivity.InactivityDetector.restore(snap["inactivity"])
+            zones = self.geofence.zones
+            self.geofence = geofence.GeofenceDetector.restore(snap["geofence"])
+            self.geofence.zones = zones or self.geofence.zones
+            self.health = device_health.DeviceHealthDetector.restore(snap["health"])
+            self.flap = flap.FlapControl.restore(snap["flap"])
+            self._last_steps = {k: int(v) for k, v in snap.get("steps", {}).items()}
+        except (KeyError, TypeError, ValueError) as err:
+            log.error("could not restore the welfare detectors (%s); starting afresh", err)

@@ -1,0 +1,118 @@
+"""Device health: check-in intervals per class, last will, battery hysteresis, welfare check."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import json
+
+import pytest
+
+from detection.device_health import (
+    Clock,
+    DeviceClass,
+    DeviceEvent,
+    DeviceHealthDetector,
+    HealthFinding,
+)
+from tests.detection.cases_device_health import three_days
+
+H = 3600.0
+
+
+def _e(t: float, device: str = "b1", cls: str = "button", *, subject: str = "r1",
+       status: str = "message", battery: float | None = None) -> DeviceEvent:
+    return DeviceEvent(timestamp=t, device=device, subject=subject, device_class=cls,
+                       status=status, battery_pct=battery)
+
+
+def _run(d: DeviceHealthDetector, batches: list[list[DeviceEvent | Clock]]) -> list[HealthFinding]:
+    return [f for b in batches for f in d.update(b)]
+
+
+def test_intervals_come_from_the_class_table() -> None:
+    d = DeviceHealthDetector()
+    d.update([_e(0.0, "hub", "hub"), _e(0.0, "b1", "button")])
+    assert d.update([Clock(timestamp=14 * 60.0)]) == []
+    assert [(f.device, f.kind) for f in d.update([Clock(timestamp=16 * 60.0)])] == [
+        ("hub", "no_checkin")]
+    assert d.update([Clock(timestamp=37 * H)]) == []
+    kinds = [(f.device, f.kind) for f in d.update([Clock(timestamp=38 * H)])]
+    assert kinds == [("b1", "no_checkin"), (None, "welfare_check")]
+
+
+def test_custom_class_table() -> None:
+    fast = DeviceClass(name="pir", checkin_s=60.0, low_battery_pct=None, emergency=False)
+    d = DeviceHealthDetector(classes=(fast,))
+    d.update([_e(0.0, "p", "pir"), _e(0.0, "b", "button")])  # button: unknown class here
+    assert [f.device for f in d.update([Clock(timestamp=100.0)])] == ["p"]
+
+
+def test_offline_is_distinct_and_immediate() -> None:
+    d = DeviceHealthDetector()
+    d.update([_e(0.0, "b1"), _e(0.0, "w1", "wearable")])
+    found = d.update([_e(60.0, "b1", status="offline")])
+    assert [(f.device, f.kind) for f in found] == [("b1", "offline")]
+    assert d.update([_e(70.0, "b1", status="offline")]) == []
+    # the wearable still checks in: the elder is not unprotected
+    assert d.update([_e(100.0, "w1", "wearable")]) == []
+
+
+def test_welfare_check_when_every_emergency_device_is_silent_and_rearms() -> None:
+    d = DeviceHealthDetector()
+    d.update([_e(0.0, "b1"), _e(0.0, "w1", "wearable"), _e(0.0, "hub", "hub")])
+    d.update([_e(60.0, "b1", status="offline")])
+    found = d.update([_e(1.5 * H, "hub", "hub"), Clock(timestamp=1.6 * H)])
+    assert [(f.device, f.kind) for f in found] == [("w1", "no_checkin"), (None, "welfare_check")]
+    assert d.update([_e(2 * H, "w1", "wearable")]) == []
+    # the wearable comes back, then drops off: the elder is unprotected again at once
+    found = d.update([_e(2.1 * H, "w1", "wearable", status="offline")])
+    assert [f.kind for f in found] == ["offline", "welfare_check"]
+
+
+def test_low_battery_once_with_hysteresis() -> None:
+    d = DeviceHealthDetector()
+    levels = [25, 20, 21, 19, 20, 28, 31, 18]
+    found = [f for i, b in enumerate(levels) for f in d.update([_e(float(i), battery=b)])]
+    assert [(f.kind, f.timestamp) for f in found] == [("low_battery", 1.0), ("low_battery", 7.0)]
+
+
+def test_mains_devices_have_no_battery_alarm() -> None:
+    assert DeviceHealthDetector().update([_e(0.0, "hub", "hub", battery=1.0)]) == []
+
+
+def test_late_event_does_not_revive_a_device() -> None:
+    d = DeviceHealthDetector()
+    d.update([_e(0.0, "hub", "hub"), _e(100.0, "hub", "hub", status="offline")])
+    d.update([_e(50.0, "hub", "hub")])
+    assert d.update([_e(101.0, "hub", "hub", status="offline")]) == []
+
+
+def test_seeded_fleet_findings_are_pinned() -> None:
+    found = _run(DeviceHealthDetector(), three_days(7))
+    summary = [(f.subject, f.device, f.kind) for f in found]
+    assert summary == [
+        ("r1", "watch-1", "low_battery"),
+        ("r2", "smoke-2", "no_checkin"),
+        ("r1", "hub-1", "offline"),
+        ("r2", "btn-2", "no_checkin"),
+        ("r2", None, "welfare_check"),
+    ]
+    # the button checks in about every 24 h: silence counts after 1.5 x 25 h, not before
+    assert float(found[3].detail.split()[1]) >= 37.5
+
+
+def test_restore_continues_identically() -> None:
+    batches = three_days(3)
+    straight = _run(DeviceHealthDetector(), batches)
+    d = DeviceHealthDetector()
+    head = _run(d, batches[:200])
+    again = DeviceHealthDetector.restore(json.loads(json.dumps(d.snapshot())))
+    assert head + _run(again, batches[200:]) == straight
+
+
+@pytest.mark.parametrize("module", ['detection.device_health'])
+def test_docstring_examples_run(module: str) -> None:
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0
+    assert result.failed == 0

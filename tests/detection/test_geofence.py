@@ -1,0 +1,114 @@
+"""Geofence: accuracy margins, hysteresis, night wandering, last location; haversine reference."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import json
+
+import numpy as np
+import pytest
+
+from detection.geofence import GeofenceDetector, GeofenceFinding, LocationFix, SafeZone, haversine_m
+from tests.detection.cases_geofence import (
+    HOME,
+    METRES_PER_DEG_LAT,
+    NOON_SHANGHAI,
+    ZONES,
+    day_and_night_walks,
+)
+
+ZONE = SafeZone(subject="r1", lat=HOME[0], lon=HOME[1], radius_m=300.0)
+
+
+def _fix(north_m: float, *, t: float, accuracy: float = 10.0) -> LocationFix:
+    return LocationFix(timestamp=t, subject="r1", lat=HOME[0] + north_m / METRES_PER_DEG_LAT,
+                       lon=HOME[1], accuracy_m=accuracy)
+
+
+def _run(d: GeofenceDetector, batches: list[list[LocationFix]]) -> list[GeofenceFinding]:
+    return [f for b in batches for f in d.update(b)]
+
+
+def test_haversine_matches_a_vector_reference() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        lat1, lat2 = rng.uniform(-80, 80, 2)
+        lon1, lon2 = rng.uniform(-180, 180, 2)
+        def unit(lat: float, lon: float) -> np.ndarray:
+            la, lo = np.radians(lat), np.radians(lon)
+            return np.array([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+        a, b = unit(lat1, lon1), unit(lat2, lon2)
+        # central angle from the chord, stable for small and large angles alike
+        angle = 2 * np.arcsin(np.linalg.norm(a - b) / 2)
+        assert haversine_m(lat1, lon1, lat2, lon2) == pytest.approx(6_371_008.8 * angle, rel=1e-9)
+
+
+def test_leaving_by_day_needs_two_sure_fixes_and_is_not_wandering() -> None:
+    d = GeofenceDetector(zones=(ZONE,))
+    assert d.update([_fix(500, t=NOON_SHANGHAI)]) == []
+    found = d.update([_fix(520, t=NOON_SHANGHAI + 60)])
+    assert [f.kind for f in found] == ["left_zone"]
+    assert [f.kind for f in d.update([_fix(0, t=NOON_SHANGHAI + 120)])] == ["returned"]
+
+
+def test_poor_accuracy_near_the_fence_is_not_an_exit() -> None:
+    d = GeofenceDetector(zones=(ZONE,))
+    # 400 m out but ±80 m: the near edge (320 m) is within radius + margin (350 m)
+    assert _run(d, [[_fix(400, t=NOON_SHANGHAI + i * 60, accuracy=80)] for i in range(5)]) == []
+    # a cell-tower guess 5 km away says nothing
+    assert d.update([_fix(5000, t=NOON_SHANGHAI + 600, accuracy=2000)]) == []
+
+
+def test_wobble_at_the_fence_does_not_flap() -> None:
+    d = GeofenceDetector(zones=(ZONE,))
+    fixes = [_fix(d_, t=NOON_SHANGHAI + i * 60) for i, d_ in
+             enumerate([400, 400, 295, 400, 295, 400, 295])]
+    assert [f.kind for f in _run(d, [[f] for f in fixes])] == ["left_zone"]
+
+
+def test_being_out_as_night_falls_is_wandering_once() -> None:
+    d = GeofenceDetector(zones=(ZONE,))
+    evening = NOON_SHANGHAI + 8.5 * 3600  # 20:30
+    fixes = [_fix(800, t=evening + i * 600) for i in range(8)]  # until 21:40
+    kinds = [(f.kind, round((f.timestamp - NOON_SHANGHAI) / 3600, 2)) for f in
+             _run(d, [[f] for f in fixes])]
+    assert kinds == [("left_zone", 8.67), ("wandering", 9.0)]
+
+
+def test_last_location_is_kept_even_for_vague_or_unzoned_fixes() -> None:
+    d = GeofenceDetector(zones=(ZONE,))
+    vague = _fix(5000, t=NOON_SHANGHAI, accuracy=2000)
+    d.update([vague, _fix(0, t=NOON_SHANGHAI - 60)])  # the second is late and ignored
+    assert d.last_location("r1") == vague
+    other = LocationFix(timestamp=1.0, subject="no-zone", lat=0.0, lon=0.0)
+    d.update([other])
+    assert d.last_location("no-zone") == other
+    assert d.last_location("nobody") is None
+
+
+def test_seeded_walks_give_pinned_findings() -> None:
+    found = _run(GeofenceDetector(zones=ZONES), day_and_night_walks(7))
+    kinds = [(f.subject, f.kind, round((f.timestamp - NOON_SHANGHAI) / 3600, 2)) for f in found]
+    assert kinds == [
+        ("r1", "left_zone", 2.08),
+        ("r1", "returned", 3.0),
+        ("r2", "wandering", 11.08),
+    ]
+
+
+def test_restore_continues_identically() -> None:
+    batches = day_and_night_walks(3)
+    straight = _run(GeofenceDetector(zones=ZONES), batches)
+    d = GeofenceDetector(zones=ZONES)
+    head = _run(d, batches[:30])
+    again = GeofenceDetector.restore(json.loads(json.dumps(d.snapshot())))
+    assert head + _run(again, batches[30:]) == straight
+    assert again.last_location("r1") == batches[-1][0]
+
+
+@pytest.mark.parametrize("module", ['detection.geofence'])
+def test_docstring_examples_run(module: str) -> None:
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0
+    assert result.failed == 0
