@@ -25,8 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from train_fall_model import choose_threshold, collect, fit, out_of_fold  # noqa: E402
-
+from bench.train_fall_model import choose_threshold, collect, fit, out_of_fold  # noqa: E402
 from detection.fall import FallConfig, FallDetector  # noqa: E402
 from eldercare.evaluation.falls import (  # noqa: E402
     TrialResult,

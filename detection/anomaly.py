@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,46 +81,18 @@ class AnomalyConfig:
     points on the dev set (they fire on every recurring daily spike)."""
 
 
-class Neighbours:
-    """A ring buffer of the last ``size`` embeddings with a nearest-neighbour distance."""
+def nearest_earlier(rows: np.ndarray, *, memory: int, skip: int) -> float | None:
+    """Distance from the last row of ``rows`` to its nearest neighbour among the ``memory``
+    rows before it, leaving out the ``skip`` rows just before it (they overlap the last row and
+    would always be near: the matrix profile's exclusion zone). None below 10 candidates.
 
-    def __init__(self, *, size: int, dim: int) -> None:
-        self._rows = np.zeros((size, dim))
-        self._stored = 0
-
-    def add(self, row: np.ndarray | None) -> None:
-        if row is not None:
-            self._rows[self._stored % len(self._rows)] = row
-            self._stored += 1
-
-    def nearest(self, row: np.ndarray | None, *, skip: int) -> float | None:
-        """Euclidean distance to the nearest stored row, leaving out the last ``skip`` rows
-        (they overlap ``row`` and would always be near: the matrix profile's exclusion zone).
-        None until 10 rows are searchable."""
-        n = min(self._stored, len(self._rows)) - skip
-        if row is None or n < 10:
-            return None
-        # the oldest n rows of the ring in storage order
-        start = self._stored - min(self._stored, len(self._rows))
-        index = (start + np.arange(n)) % len(self._rows)
-        return float(np.sqrt(((self._rows[index] - row) ** 2).sum(axis=1).min()))
-
-    def snapshot(self) -> dict[str, Any]:
-        # the filled part of the buffer as it lies, plus the count, restores it exactly
-        return {
-            "rows": self._rows[: min(self._stored, len(self._rows))].tolist(),
-            "stored": self._stored,
-            "size": len(self._rows),
-        }
-
-    @classmethod
-    def restore(cls, snap: dict[str, Any]) -> Neighbours:
-        rows = np.asarray(snap["rows"], dtype=np.float64)
-        found = cls(size=snap["size"], dim=rows.shape[1] if rows.ndim == 2 else 1)
-        if rows.ndim == 2:
-            found._rows[: len(rows)] = rows
-        found._stored = snap["stored"]
-        return found
+    ``rows`` are delay embeddings in time order, one per sample, so the candidates are
+    ``rows[-1 - memory : -1 - skip]``.
+    """
+    candidates = rows[max(0, len(rows) - 1 - memory) : max(0, len(rows) - 1 - skip)]
+    if len(candidates) < 10:
+        return None
+    return float(np.sqrt(((candidates - rows[-1]) ** 2).sum(axis=1).min()))
 
 
 MEASURES = {
@@ -144,9 +117,11 @@ class AnomalyScorer:
     def __init__(self, config: AnomalyConfig | None = None) -> None:
         self.config = config or AnomalyConfig()
         c = self.config
-        self._values: deque[float] = deque(maxlen=max(c.window, c.embed * c.block) + c.block)
-        self._fast = Neighbours(size=c.memory, dim=c.embed)
-        self._slow = Neighbours(size=c.memory, dim=c.embed)
+        # every embedding the shape measures search is rebuilt from these values, so the state
+        # is the raw history rather than two copies of it embedded
+        self._values: deque[float] = deque(
+            maxlen=max(c.window + 1, c.memory + c.embed * c.block) + c.block
+        )
         unknown = set(c.measures) - MEASURES.keys()
         if unknown:
             raise ValueError(f"unknown anomaly measures {sorted(unknown)}")
@@ -180,17 +155,14 @@ class AnomalyScorer:
         c = self.config
         self._values.append(x)
         values = np.fromiter(self._values, dtype=np.float64)
-        fast, slow = self._embeddings(values)
         raw = 0.0
         if self._seen > 0:
             # the measures learn their own history during the warm-up too, so that the first
             # scored sample is not compared with an empty past
-            ratios = self._ratios(x, values, fast, slow)
+            ratios = self._ratios(x, values)
             raw = max(ratios) if self._seen >= c.warmup else 0.0
         self._low, self._high = min(self._low, x), max(self._high, x)
         self._seen += 1
-        self._fast.add(fast)
-        self._slow.add(slow)
         if self._quiet_left > 0:
             self._quiet_left -= 1
             if raw < c.escalate * self._quiet_level:
@@ -199,15 +171,7 @@ class AnomalyScorer:
             self._quiet_left, self._quiet_level = c.quiet, raw
         return raw / (raw + 1.0)
 
-    def _embeddings(self, values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-        e, b = self.config.embed, self.config.block
-        fast = values[-e:] if len(values) >= e else None
-        slow = values[-e * b :].reshape(e, b).mean(axis=1) if len(values) >= e * b else None
-        return fast, slow
-
-    def _ratios(
-        self, x: float, values: np.ndarray, fast: np.ndarray | None, slow: np.ndarray | None
-    ) -> list[float]:
+    def _ratios(self, x: float, values: np.ndarray) -> list[float]:
         """Each measure divided by its normalising quantile."""
         c = self.config
         spread = self._high - self._low
@@ -222,10 +186,10 @@ class AnomalyScorer:
         ratios = [0.0]
         found: dict[str, Callable[[], float | None]] = {
             "level": lambda: abs(x - median) / mad,
-            "shape": lambda: _divide(self._fast.nearest(fast, skip=c.embed), scale),
+            "shape": lambda: _divide(self._shape(values, 1), scale),
             "range": lambda: max(self._low - x, x - self._high, 0.0) / (spread + floor),
             "slow_level": lambda: abs(recent - median) / mad,
-            "slow_shape": lambda: _divide(self._slow.nearest(slow, skip=c.embed * c.block), scale),
+            "slow_shape": lambda: _divide(self._shape(values, c.block), scale),
         }
         if self._seen % REFRESH == 0 or not self._references:
             # None until a measure has enough history for a meaningful high quantile
@@ -246,12 +210,23 @@ class AnomalyScorer:
                 ratios.append(value / (reference + MEASURES[name]))
         return ratios
 
+    def _shape(self, values: np.ndarray, block: int) -> float | None:
+        """Nearest-neighbour distance of the embedding of the last ``embed`` means of ``block``
+        values (block 1: the values themselves)."""
+        e, memory = self.config.embed, self.config.memory
+        span = e * block
+        if len(values) < span:
+            return None
+        # only the embeddings that can be candidates: the last memory + 1 of them
+        values = values[-(memory + span) :]
+        means = sliding_window_view(values, block).mean(axis=1) if block > 1 else values
+        rows = sliding_window_view(means, span - block + 1)[:, ::block]
+        return nearest_earlier(rows, memory=memory, skip=span)
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "config": asdict(self.config),
             "values": list(self._values),
-            "fast": self._fast.snapshot(),
-            "slow": self._slow.snapshot(),
             "measures": [list(h) for h in self._measures],
             "references": self._references,
             "low": self._low if math.isfinite(self._low) else None,
@@ -267,8 +242,6 @@ class AnomalyScorer:
         config = snap["config"]
         scorer = cls(AnomalyConfig(**{**config, "measures": tuple(config["measures"])}))
         scorer._values.extend(snap["values"])
-        scorer._fast = Neighbours.restore(snap["fast"])
-        scorer._slow = Neighbours.restore(snap["slow"])
         for history, past in zip(scorer._measures, snap["measures"], strict=True):
             history.extend(past)
         scorer._references = list(snap["references"])

@@ -91,6 +91,9 @@ class DeviceHealthDetector:
     hysteresis: float = 10.0
     _devices: dict[str, _Device] = field(default_factory=dict)
     _unprotected: set[str] = field(default_factory=set)
+    _by_subject: dict[str, set[str]] = field(default_factory=dict)
+    """subject -> its devices: the welfare check looks at one elder's devices, not all of them
+    (scanning every device on every message made a district's ingest quadratic)."""
 
     def update(self, batch: Sequence[DeviceEvent | Clock]) -> list[HealthFinding]:
         found: list[HealthFinding] = []
@@ -110,6 +113,9 @@ class DeviceHealthDetector:
             d = self._devices[e.device] = _Device(e.subject, e.device_class, e.timestamp)
         elif e.timestamp < d.last_seen:
             return []  # late: says nothing about the device's state now
+        if d.subject != e.subject:
+            self._by_subject.get(d.subject, set()).discard(e.device)
+        self._by_subject.setdefault(e.subject, set()).add(e.device)
         d.last_seen, d.subject = e.timestamp, e.subject
         found = []
         if e.status == "offline":
@@ -143,7 +149,7 @@ class DeviceHealthDetector:
         subjects = touched if touched is not None else {d.subject for d in self._devices.values()}
         found = []
         for subject in sorted(subjects):
-            guards = [d for d in self._devices.values()
+            guards = [d for d in (self._devices[i] for i in self._by_subject.get(subject, ()))
                       if d.subject == subject and table[d.device_class].emergency]
             silent = bool(guards) and all(d.offline or d.overdue for d in guards)
             if silent and subject not in self._unprotected:
@@ -175,4 +181,6 @@ class DeviceHealthDetector:
                        grace=snap["grace"], hysteresis=snap["hysteresis"])
         detector._devices = {k: _Device(**d) for k, d in snap["devices"].items()}
         detector._unprotected = set(snap["unprotected"])
+        for device_id, d in detector._devices.items():
+            detector._by_subject.setdefault(d.subject, set()).add(device_id)
         return detector

@@ -12,6 +12,7 @@
     eldercare contract --schemas DIR
     eldercare gateway --local URL --uplink URL ...     (home gateway; gateway/service.py)
     eldercare devices provision --out DIR ...          (credentials and ACLs; gateway/provision.py)
+    eldercare bench --devices N --for SECONDS [--json] (load, latency, faults; bench/load.py)
 
 --broker and --db default to $ELDERCARE_BROKER and $ELDERCARE_DB.
 """
@@ -156,7 +157,7 @@ def _eval(dataset: str, rest: Sequence[str]) -> int:
     return nab.main(list(rest))
 
 
-_DELEGATED = {"gateway": "gateway.service", "devices": "gateway.provision"}
+_DELEGATED = {"gateway": "gateway.service", "devices": "gateway.provision", "bench": "bench.load"}
 """Commands whose whole argument parsing lives in their own room's module (``main(argv)``)."""
 
 

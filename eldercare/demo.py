@@ -83,8 +83,8 @@ async def run_demo(options: DemoOptions) -> int:
             settings=settings, db_url=db_url, broker_url=broker_url, port=options.port,
             services=("ingest", "alerts", "commands", "console"), client_id="eldercare-demo-ingest"))
         await seed_district(db_url, district, demo_password=password)
-        assert platform.ingest is not None
-        await platform.ingest.load_registry()
+        for _, ingest in platform.lanes:
+            await ingest.load_registry()
         print(f"district: {len(district.sites)} sites, {len(district.residents)} residents,"
               f" {len(district.devices)} devices (seed {options.seed})")
         print(f"broker:   {broker_url}")
@@ -115,11 +115,11 @@ async def run_demo(options: DemoOptions) -> int:
             if delivered >= raised or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)
-        stats = platform.ingest.stats
-        print(f"published {publisher.published} messages; ingest: {stats.stored} stored,"
-              f" {stats.duplicates} duplicates, {stats.dead_letters} dead letters;"
+        stats = platform.stats()
+        print(f"published {publisher.published} messages; ingest: {stats['stored']} stored,"
+              f" {stats['duplicates']} duplicates, {stats['dead_letters']} dead letters;"
               f" simulated incidents: {dict(sim.counts)}; watcher saw {len(watcher.seen)} alarms")
-        print(f"demo: {stats.received} messages, {raised} alarms raised,"
+        print(f"demo: {stats['received']} messages, {raised} alarms raised,"
               f" {delivered} alarms delivered to console", flush=True)
         return 0 if delivered == raised else 1
     return 1  # pragma: no cover - the with-block always returns

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
+import json
 import logging
 import os
 import secrets
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -27,9 +31,11 @@ from console.auth import hash_password
 from console.live import Hub
 from eldercare.settings import Settings
 from ingest.commands import CommandRelay
-from ingest.contract import subscription
+from ingest.contract import ALARM_LANE, STREAM_LANE, lane_subscriptions
+from ingest.handoff import DetectionStage
 from ingest.mqtt import MqttSource
 from ingest.pipeline import Ingest
+from ingest.welfare import WelfareStage
 from simulators.district import District
 from store import registry
 from store.database import open_pool, prepare
@@ -102,7 +108,10 @@ class Platform:
         self.client_id = client_id or settings.client_id
         self.pool: AsyncConnectionPool | None = None
         self.ingest: Ingest | None = None
+        """The alarm lane's ingest (events, acks); ``lanes`` has both."""
         self.source: MqttSource | None = None
+        """The alarm lane's broker connection (it also publishes commands)."""
+        self.lanes: list[tuple[MqttSource, Ingest]] = []
         self.hub: Hub | None = None
         self.escalator: Escalator | None = None
         self.notifier: Notifier | None = None
@@ -120,17 +129,27 @@ class Platform:
         if "ingest" in self.services:
             if self.broker_url is None:
                 raise ValueError("ingest needs a broker URL")
-            self.source = MqttSource(self.broker_url, client_id=self.client_id,
-                                     subscriptions=[(subscription(), 1)])
-            self.ingest = Ingest(pool=self.pool, source=self.source)
-            await self.ingest.load_registry()
-            await self.source.start()
-            self._tasks.append(asyncio.create_task(self.ingest.run(), name="ingest"))
+            # Two lanes on two connections: alarms never wait behind a backlog of streams. They
+            # share the detectors (one event loop: their calls never interleave).
+            detection, welfare = DetectionStage(), WelfareStage()
+            # The stream lane takes small batches: the event loop is shared, and a long batch of
+            # motion windows would hold the alarm lane's next turn.
+            for lane, kinds, batch in (("alarms", ALARM_LANE, 2000), ("streams", STREAM_LANE, 500)):
+                source = MqttSource(self.broker_url, client_id=f"{self.client_id}-{lane}",
+                                    subscriptions=lane_subscriptions(kinds))
+                ingest = Ingest(pool=self.pool, source=source, detection=detection,
+                                welfare=welfare, max_batch=batch)
+                await ingest.load_registry()
+                await source.start()
+                self.lanes.append((source, ingest))
+                self._tasks.append(asyncio.create_task(ingest.run(), name=f"ingest-{lane}"))
+            self.source, self.ingest = self.lanes[0]
             self._tasks.append(asyncio.create_task(self._maintenance(), name="maintenance"))
             if "commands" in self.services:
                 relay = CommandRelay(self.pool, self.source)
                 self._tasks.append(asyncio.create_task(relay.run(), name="commands"))
-            await asyncio.wait_for(self.source.connected.wait(), 30)
+            for source, _ in self.lanes:
+                await asyncio.wait_for(source.connected.wait(), 30)
         if "alerts" in self.services:
             self.escalator = Escalator(self.pool)
             self._tasks.append(asyncio.create_task(self.escalator.run(), name="escalator"))
@@ -171,25 +190,50 @@ class Platform:
 
     async def drained(self, timeout: float = 15.0) -> bool:
         """Wait until ingest has stored everything the broker delivered so far."""
-        if self.ingest is None or self.source is None:
-            return True
+        def quiet() -> bool:
+            return all(s.backlog() == 0 and i.idle.is_set() for s, i in self.lanes)
+
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
-            if self.source.backlog() == 0 and self.ingest.idle.is_set():
+            if quiet():
                 await asyncio.sleep(0.3)  # let the broker deliver what was in flight
-                if self.source.backlog() == 0 and self.ingest.idle.is_set():
+                if quiet():
                     return True
             await asyncio.sleep(0.05)
         return False
 
     async def run_forever(self) -> None:
+        stats_file = os.environ.get("ELDERCARE_STATS_FILE")
+        if stats_file and self.ingest is not None:
+            self._tasks.append(asyncio.create_task(self._write_stats(stats_file), name="stats"))
         await asyncio.gather(*self._tasks)
+
+    def stats(self) -> dict[str, Any]:
+        """Both lanes' counters added up, and the messages waiting in ingest's queues."""
+        total: dict[str, Any] = {"backlog": sum(s.backlog() for s, _ in self.lanes)}
+        for _, ingest in self.lanes:
+            for key, value in dataclasses.asdict(ingest.stats).items():
+                if isinstance(value, int):
+                    total[key] = total.get(key, 0) + value
+        return total
+
+    async def _write_stats(self, path: str) -> None:
+        """Ingest's counters as JSON, once a second, for the benchmark and for monitoring."""
+        target = Path(path)
+        while True:
+            stats = self.stats() | {"at": time.time()}
+            partial = target.with_suffix(".tmp")
+            partial.write_text(json.dumps(stats))
+            partial.replace(target)  # atomic: a reader never sees half a file
+            await asyncio.sleep(1.0)
 
     async def __aexit__(self, *exc: object) -> None:
         if self._server is not None:
             self._server.should_exit = True
-        if self.source is not None:
-            await self.source.stop()
+        for source, _ in self.lanes:
+            await source.stop()
+        if self.lanes:
+            await self.lanes[0][1].save_state()
         for task in self._tasks:
             if task.get_name() != "console":
                 task.cancel()

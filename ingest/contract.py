@@ -96,8 +96,18 @@ def topic(site: str, device: str, kind: Kind) -> str:
 
 
 def subscription() -> str:
-    """The topic filter ingest subscribes to: every kind from every device."""
+    """The topic filter matching every kind from every device."""
     return f"{ROOT}/+/+/+"
+
+
+ALARM_LANE = (Kind.EVENT, Kind.ACK, Kind.REJECTED)
+"""Kinds ingest takes on its own connection, so a press never queues behind a backlog of motion
+and vital-sign streams (the broker keeps one queue per connection, in order)."""
+STREAM_LANE = (Kind.ACCEL, Kind.TELEMETRY, Kind.LOCATION, Kind.CHECKIN, Kind.STATUS)
+
+
+def lane_subscriptions(kinds: tuple[Kind, ...]) -> list[tuple[str, int]]:
+    return [(f"{ROOT}/+/+/{kind}", 1) for kind in kinds]
 
 
 def command_topic(site: str, device: str) -> str:

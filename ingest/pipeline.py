@@ -43,6 +43,9 @@ from store.registry import DeviceRef, active_device, active_devices
 
 log = logging.getLogger(__name__)
 
+LAST_SEEN_EVERY_S = 30.0
+"""devices.last_seen is a console display ("seen 2 min ago"), refreshed at most this often from
+plain readings; check-ins, status and battery changes are always written."""
 WELFARE = "welfare"
 WELFARE_SAVE_EVERY_S = 60.0
 TICK_S = 1.0
@@ -90,6 +93,7 @@ class Ingest:
         source: Source,
         decoder: Decoder | None = None,
         detection: DetectionStage | None = None,
+        welfare: WelfareStage | None = None,
         max_batch: int = 2000,
         on_alarms: Callable[[list[int]], None] | None = None,
         clock: Callable[[], float] = time.time,
@@ -107,8 +111,9 @@ class Ingest:
         self.stats = IngestStats()
         self.idle = asyncio.Event()
         self._reopened: set[str] = set()
-        self._welfare = WelfareStage()
+        self._welfare = welfare or WelfareStage()
         self._welfare_saved = 0.0
+        self._last_seen_written: dict[str, float] = {}
 
     async def load_registry(self) -> None:
         async with self._pool.connection() as conn:
@@ -247,8 +252,7 @@ class Ingest:
                 evidence=evidence(c.finding)) for c in handoff.closed]
         return parts
 
-    @staticmethod
-    def _add_reading(part: Batch, env: Envelope) -> None:
+    def _add_reading(self, part: Batch, env: Envelope) -> None:
         body, device, when = env.body, env.device, _utc(env.ts)
         seen = DeviceSeen(last_seen=when)
         if isinstance(body, Event):
@@ -269,6 +273,10 @@ class Ingest:
         elif isinstance(body, Status):
             part.checkins.append((device, env.seq, when, body.state, None, None))
             seen = DeviceSeen(last_seen=when, online=body.state == "online")
+        plain = seen.battery is None and not seen.checkin and seen.online is None
+        if plain and env.ts - self._last_seen_written.get(device, -1e18) < LAST_SEEN_EVERY_S:
+            return  # a streaming wearable would otherwise cost an UPDATE per message
+        self._last_seen_written[device] = env.ts
         part.devices[device] = seen
 
     # -- storing -----------------------------------------------------------------------------

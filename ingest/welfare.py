@@ -34,6 +34,7 @@ MOVING_SD_G = 0.05
 """Spread of the acceleration magnitude over a window above which the wearer is moving (walking
 gives 0.1-0.3 g; a still body about 0.01 g)."""
 _MOVEMENT_EVERY_S = 60.0
+TICK_EVERY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +74,7 @@ class WelfareStage:
         self._last_steps: dict[str, int] = {}
         self._last_movement: dict[str, float] = {}
         self._devices: dict[str, DeviceRef] = {}
+        self._last_tick = -1e18
         self._last_message: dict[str, tuple[str, int]] = {}
         """subject -> (device, seq) of its latest message: where a clock-driven finding lands."""
 
@@ -142,8 +144,12 @@ class WelfareStage:
                     timestamp=ts, device=env.device, subject=subject,
                     device_class=device_class, status=status,
                     battery_pct=None if battery is None else float(battery)))
-        moves.append(inactivity.Clock(timestamp=now))
-        health.append(device_health.Clock(timestamp=now))
+        if now - self._last_tick >= TICK_EVERY_S:
+            # Timers scan every resident and device: once a second is plenty for silences
+            # measured in minutes and hours.
+            self._last_tick = now
+            moves.append(inactivity.Clock(timestamp=now))
+            health.append(device_health.Clock(timestamp=now))
         found: list[flap.Finding] = []
         details: dict[tuple[str, str], tuple[str | None, dict[str, Any]]] = {}
 

@@ -16,7 +16,8 @@ from store.errors import Conflict, NotFound
 _VIEW = """
 SELECT a.id, a.kind, a.priority, a.status, a.device_id, d.kind AS device_kind, a.site_id,
        s.name AS site_name, r.name AS room_name, a.resident_id, p.name AS resident_name,
-       a.occurred_at, a.raised_at, a.acknowledged_at, a.acknowledged_by, a.details, a.incident_id
+       a.occurred_at, a.raised_at, a.acknowledged_at, a.acknowledged_by, a.details, a.incident_id,
+       a.source_seq
 FROM alarms a
 JOIN devices d ON d.id = a.device_id
 JOIN sites s ON s.id = a.site_id

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from detection.anomaly import AnomalyConfig, AnomalyScorer, Neighbours, Sample
+from detection.anomaly import AnomalyConfig, AnomalyScorer, Sample, nearest_earlier
 from tests.detection.cases_anomaly import CONFIG, seasonal_with_spike
 
 
@@ -90,30 +90,42 @@ def test_unknown_measure_is_rejected() -> None:
         AnomalyScorer(AnomalyConfig(measures=("shape", "psychic")))
 
 
-def test_neighbours_match_brute_force_with_exclusion_and_wraparound() -> None:
+def test_nearest_earlier_matches_brute_force_with_exclusion_and_memory() -> None:
     rng = np.random.default_rng(11)
     rows = rng.normal(size=(75, 4))
-    ring = Neighbours(size=30, dim=4)
-    for row in rows:
-        ring.add(row)
-    query = rng.normal(size=4)
-    # the ring holds rows 45..74; skip=5 leaves out 70..74
-    expected = np.sqrt(((rows[45:70] - query) ** 2).sum(axis=1)).min()
-    assert ring.nearest(query, skip=5) == pytest.approx(expected)
-    restored = Neighbours.restore(json.loads(json.dumps(ring.snapshot())))
-    assert restored.nearest(query, skip=5) == pytest.approx(expected)
+    # the last row searches the 30 before it but not the 5 just before it: rows 44..68
+    expected = np.sqrt(((rows[44:69] - rows[-1]) ** 2).sum(axis=1)).min()
+    assert nearest_earlier(rows, memory=30, skip=5) == pytest.approx(expected)
+    assert nearest_earlier(rows[:12], memory=30, skip=5) is None  # 6 candidates only
+
+
+def test_shape_embeddings_match_a_direct_construction() -> None:
+    rng = np.random.default_rng(13)
+    values = rng.normal(size=300)
+    config = AnomalyConfig(embed=4, block=3, memory=100)
+    scorer = AnomalyScorer(config)
+    # slow embedding ending at j: the means of the 4 blocks of 3 values ending at j
+    rows = np.array([values[j - 11 : j + 1].reshape(4, 3).mean(axis=1) for j in range(11, 300)])
+    expected = np.sqrt(((rows[-101:-13] - rows[-1]) ** 2).sum(axis=1)).min()
+    assert scorer._shape(values, 3) == pytest.approx(expected)
+    fast = np.array([values[j - 3 : j + 1] for j in range(3, 300)])
+    expected_fast = np.sqrt(((fast[-101:-5] - fast[-1]) ** 2).sum(axis=1)).min()
+    assert scorer._shape(values, 1) == pytest.approx(expected_fast)
 
 
 def test_regression_trivial_match_with_the_overlapping_embedding() -> None:
     """Bug found on NAB: without the exclusion zone, the embedding one sample back (which shares
     all but one value) was always the nearest neighbour, so the slow shape measure never fired."""
-    ring = Neighbours(size=100, dim=2)
-    for _ in range(50):
-        ring.add(np.array([0.0, 0.0]))
-    ring.add(np.array([5.0, 5.0]))
-    assert ring.nearest(np.array([5.0, 5.0]), skip=0) == 0.0
-    assert Neighbours(size=100, dim=2).nearest(np.zeros(2), skip=0) is None
-    assert ring.nearest(np.array([5.0, 5.0]), skip=1) == pytest.approx(np.sqrt(50.0))
+    rows = np.r_[np.zeros((50, 2)), [[5.0, 5.0], [5.0, 5.0]]]
+    assert nearest_earlier(rows, memory=100, skip=0) == 0.0
+    assert nearest_earlier(rows, memory=100, skip=1) == pytest.approx(np.sqrt(50.0))
+
+
+def test_regression_short_history_does_not_search_overlapping_rows() -> None:
+    """Bug found while moving the embeddings into the value history: with fewer rows than the
+    exclusion zone, a negative slice end silently searched the very rows it should skip."""
+    rows = np.arange(120.0).reshape(60, 2)  # 60 rows: a 72-row exclusion leaves no candidate
+    assert nearest_earlier(rows, memory=100, skip=72) is None
 
 
 def test_a_much_stronger_event_breaks_through_the_quiet_period() -> None:
@@ -133,3 +145,13 @@ def test_docstring_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_regression_first_scored_sample_is_not_compared_with_an_empty_history() -> None:
+    """Bug found in the shared checks: the measures only started their own history at the end of
+    the warm-up, so the first scored sample was divided by a reference of 0 and reported — and
+    its quiet period then hid a real spike 200 samples later."""
+    rng = np.random.default_rng(1)
+    calm = [Sample(timestamp=float(i), value=float(v)) for i, v in enumerate(rng.normal(10, 1, 400))]
+    scores = [s.score for s in AnomalyScorer(CONFIG).score(calm)]
+    assert max(scores[150:160]) < 0.5

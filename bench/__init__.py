@@ -1,0 +1,1 @@
+"""Benchmarks and dataset evaluations: programs that print figures (never timed assertions)."""
