@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from alerts import notify
 from alerts.escalation import IncidentState, Timings, due_steps, next_check
 from store import incidents as store_incidents
 
@@ -67,6 +68,13 @@ class Escalator:
                     action=steps[0].name if steps else None,
                     details={"escalation_level": changes.get("escalation_level",
                                                              row["escalation_level"])})
+                if any(step.effect == "escalate" for step in steps):
+                    # The next channel: the family hears the centre has not reached the alarm
+                    # yet (once per incident; the supervisor sees it on every screen).
+                    await notify.enqueue(conn, incident_id=row["id"], site_id=row["site_id"],
+                                         resident_id=row["resident_id"], kind="escalated",
+                                         priority=row["priority"], alarm_kind=row["kind"],
+                                         occurred_at=row["opened_at"], now=now)
         return applied
 
     async def run(self, every: float = 1.0) -> None:

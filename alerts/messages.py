@@ -122,6 +122,11 @@ TEMPLATES: dict[tuple[str, str], Template] = {
         body="您好，\n\n{resident}（{site}）于{long_time}发生的{alarm}已由12349为老服务中心处理。\n"
              "处理结果：{outcome}\n",
         short="【12349】{resident}于{time}的{alarm}已处理：{outcome}。"),
+    ("escalated", "zh-CN"): Template(
+        subject="【12349】紧急：{resident}的{alarm}尚未接通",
+        body="您好，\n\n{resident}（{site}）于{long_time}发生{alarm}，服务中心仍在联系中。\n"
+             "如您方便，请立即给老人打电话或前往查看，并拨打12349告知情况。\n",
+        short="【12349】紧急：{resident}于{time}发生{alarm}，中心仍在联系，请尽快致电或前往。"),
     ("alarm", "en"): Template(
         subject="[12349] {alarm}: {resident}",
         body="Hello,\n\n{alarm} for {resident} ({site}) at {long_time}.\n"
@@ -129,6 +134,12 @@ TEMPLATES: dict[tuple[str, str], Template] = {
              "the outcome.\nTo reach the centre, call 12349.\n",
         # Short enough for 70 UCS-2 characters: a Chinese name makes the whole SMS UCS-2.
         short="12349: {alarm}, {resident}, {time}. Centre is responding."),
+    ("escalated", "en"): Template(
+        subject="[12349] Urgent: {alarm} for {resident} not yet answered",
+        body="Hello,\n\n{alarm} for {resident} ({site}) at {long_time}: the 12349 centre is "
+             "still trying to reach them.\nIf you can, call or go to them now, and call 12349 to "
+             "tell us.\n",
+        short="12349 URGENT: {alarm}, {resident}, {time}. Please call or go now."),
     ("handled", "en"): Template(
         subject="[12349] Handled: {alarm} for {resident}",
         body="Hello,\n\nThe alarm \"{alarm}\" for {resident} ({site}) at {long_time} has been "

@@ -38,6 +38,8 @@ from store import notifications as outbox
 log = logging.getLogger(__name__)
 
 DEFAULT_KINDS = ("alarm", "handled")
+ALL_KINDS = (*DEFAULT_KINDS, "escalated")
+"""'escalated' is not a preference: an unanswered P1 reaches every contact who can be reached."""
 DEFAULT_CHANNELS = ("sms", "email")  # SMS first: it reaches an old phone, and it is read at once
 QUIET_EXEMPT_PRIORITY = 1  # life at risk now: a fall or a fire wakes the family, whatever they asked
 
@@ -103,8 +105,8 @@ async def enqueue(conn: AsyncConnection[Any], *, incident_id: int, site_id: str,
     channel gets a ``given_up`` row at once, so the console shows that nobody could be told.
     Returns how many rows are new: calling twice for the same event adds nothing.
     """
-    if kind not in DEFAULT_KINDS:
-        raise ValueError(f"notification kind must be one of {DEFAULT_KINDS}, not {kind!r}")
+    if kind not in ALL_KINDS:
+        raise ValueError(f"notification kind must be one of {ALL_KINDS}, not {kind!r}")
     now = now or dt.datetime.now(dt.UTC)
     subject = await outbox.incident_subject(conn, resident_id=resident_id, site_id=site_id)
     site_tz = _zone(subject["tz"], DEFAULT_TZ)
@@ -120,7 +122,7 @@ async def enqueue(conn: AsyncConnection[Any], *, incident_id: int, site_id: str,
     contacts = await outbox.contacts_with_prefs(conn, resident_id) if resident_id else []
     for contact in contacts:
         prefs = _preferences(contact, site_tz=site_tz)
-        if kind not in prefs.kinds:
+        if kind not in prefs.kinds and kind != "escalated":
             continue
         chain = tuple(c for c in prefs.channels if contact.get(ADDRESS_FIELD[c]))
         text = render(facts, lang=contact["lang"], tz=prefs.tz)

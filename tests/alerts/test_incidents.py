@@ -130,6 +130,11 @@ async def test_unclaimed_p1_escalates_at_60_and_180_s_across_an_escalator_restar
     assert await restarted.run_once() == [(incident_id, "unclaimed_180s")]
     [row] = await _rows(seeded, "SELECT escalation_level, next_timer_at FROM incidents")
     assert row == {"escalation_level": 2, "next_timer_at": None}
+    # The next channel: every contact of the elder is told, once, that nobody answered yet.
+    notices = await _rows(seeded, "SELECT kind, subject FROM notifications WHERE kind = 'escalated'")
+    contacts = await _rows(seeded, "SELECT id FROM contacts WHERE resident_id = 'r-h0003'")
+    assert len(notices) == len(contacts) >= 1
+    assert all("尚未接通" in n["subject"] or "not yet answered" in n["subject"] for n in notices)
 
 
 async def test_family_first_goes_to_the_centre_when_family_does_not_accept(

@@ -22,7 +22,7 @@ def test_docstring_examples() -> None:
 
 
 def test_every_kind_has_a_template_in_every_language() -> None:
-    assert set(TEMPLATES) == {(k, lang) for k in ("alarm", "handled") for lang in LANGUAGES}
+    assert set(TEMPLATES) == {(k, lang) for k in ("alarm", "handled", "escalated") for lang in LANGUAGES}
 
 
 def test_zh_alarm_names_the_resident_the_alarm_and_the_local_time() -> None:
@@ -64,7 +64,7 @@ def test_sms_length_counts_gsm_septets_and_ucs2_characters() -> None:
     assert sms_length("Fall, 王") == (7, 70)  # one CJK character makes the whole SMS UCS-2
 
 
-@pytest.mark.parametrize(("kind", "lang"), list(itertools.product(("alarm", "handled"), LANGUAGES)))
+@pytest.mark.parametrize(("kind", "lang"), list(itertools.product(("alarm", "handled", "escalated"), LANGUAGES)))
 def test_every_short_text_fits_one_sms_even_with_long_names_and_outcomes(kind: str, lang: str) -> None:
     for alarm_kind, name in itertools.product(KINDS, ("王秀英", "欧阳" * 12, "Margaret " * 10)):
         facts = dataclasses.replace(FALL, kind=kind, alarm_kind=alarm_kind, resident_name=name,
