@@ -64,7 +64,8 @@ def test_sms_length_counts_gsm_septets_and_ucs2_characters() -> None:
     assert sms_length("Fall, 王") == (7, 70)  # one CJK character makes the whole SMS UCS-2
 
 
-@pytest.mark.parametrize(("kind", "lang"), list(itertools.product(("alarm", "handled", "escalated"), LANGUAGES)))
+@pytest.mark.parametrize(("kind", "lang"),
+                         list(itertools.product(("alarm", "handled", "escalated"), LANGUAGES)))
 def test_every_short_text_fits_one_sms_even_with_long_names_and_outcomes(kind: str, lang: str) -> None:
     for alarm_kind, name in itertools.product(KINDS, ("王秀英", "欧阳" * 12, "Margaret " * 10)):
         facts = dataclasses.replace(FALL, kind=kind, alarm_kind=alarm_kind, resident_name=name,
