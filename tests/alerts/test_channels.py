@@ -66,6 +66,9 @@ class HttpReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
+        # A listen backlog for many concurrent senders: the default (5) refuses connections
+        # when several notifiers post at once on a busy machine.
+        ThreadingHTTPServer.request_queue_size = 128
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
 
