@@ -134,7 +134,7 @@ class Platform:
             detection, welfare = DetectionStage(), WelfareStage()
             # The stream lane takes small batches: the event loop is shared, and a long batch of
             # motion windows would hold the alarm lane's next turn.
-            for lane, kinds, batch in (("alarms", ALARM_LANE, 2000), ("streams", STREAM_LANE, 500)):
+            for lane, kinds, batch in (("alarms", ALARM_LANE, 2000), ("streams", STREAM_LANE, 200)):
                 source = MqttSource(self.broker_url, client_id=f"{self.client_id}-{lane}",
                                     subscriptions=lane_subscriptions(kinds))
                 ingest = Ingest(pool=self.pool, source=source, detection=detection,
