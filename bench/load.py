@@ -322,12 +322,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--broker")
     parser.add_argument("--db")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="run in this folder and keep it (servers' and services' logs)")
     args = parser.parse_args(argv)
     if args.devices < 5 or args.seconds <= 0:
         print("eldercare bench: need --devices >= 5 and --for > 0", file=sys.stderr)
         return 2
-    with temporary_folder("eldercare-bench-") as folder:
-        result = asyncio.run(_run(args, folder))
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        os.chmod(args.keep, 0o755)
+        result = asyncio.run(_run(args, args.keep.resolve()))
+    else:
+        with temporary_folder("eldercare-bench-") as folder:
+            result = asyncio.run(_run(args, folder))
     if args.json:
         print(json.dumps(result))
     else:
