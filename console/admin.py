@@ -123,6 +123,17 @@ async def _create(request: Request, table: str, values: dict[str, Any]) -> dict[
     return dict(jsonable_encoder(row))
 
 
+async def _update(request: Request, table: str, key: str, values: dict[str, Any]) -> dict[str, Any]:
+    async with request.app.state.pool.connection() as conn:
+        try:
+            row = await store_admin.update(conn, table, key, values)
+        except NotFound as err:
+            raise HTTPException(404, str(err)) from None
+        except Invalid as err:
+            raise HTTPException(422, str(err)) from None
+    return dict(jsonable_encoder(row))
+
+
 async def _list(request: Request, table: str) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn:
         return {table: jsonable_encoder(await store_admin.listing(conn, table, _LISTS[table]))}
@@ -166,14 +177,7 @@ async def change_resident(request: Request, user: Admin, resident_id: PathId,
         raise HTTPException(422, "nothing to change")
     if "routing" in values:
         values["routing"] = Jsonb(values["routing"])
-    async with request.app.state.pool.connection() as conn:
-        try:
-            row = await store_admin.update(conn, "residents", resident_id, values)
-        except NotFound as err:
-            raise HTTPException(404, str(err)) from None
-        except Invalid as err:
-            raise HTTPException(422, str(err)) from None
-    return {"resident": jsonable_encoder(row)}
+    return {"resident": await _update(request, "residents", resident_id, values)}
 
 
 @router.post("/residents/{resident_id}/contacts", status_code=201)
@@ -196,14 +200,7 @@ async def register_device(request: Request, user: Admin, body: DeviceIn) -> dict
 @router.put("/devices/{device_id}")
 async def assign_device(request: Request, user: Admin, device_id: PathId,
                         body: DeviceAssign) -> dict[str, Any]:
-    async with request.app.state.pool.connection() as conn:
-        try:
-            row = await store_admin.update(conn, "devices", device_id, body.model_dump())
-        except NotFound as err:
-            raise HTTPException(404, str(err)) from None
-        except Invalid as err:
-            raise HTTPException(422, str(err)) from None
-    return {"device": jsonable_encoder(row)}
+    return {"device": await _update(request, "devices", device_id, body.model_dump())}
 
 
 @router.post("/devices/{device_id}/retire")

@@ -23,6 +23,7 @@ from simulators.district import District
 from store.batch import Batch, write
 from store.database import open_pool
 from store.registry import active_devices
+from tests.clock import Clock
 from tests.servers import free_port
 
 pytestmark = pytest.mark.db
@@ -31,13 +32,6 @@ PASSWORD = "incident-pass-1"
 CSRF = {"X-Requested-With": "eldercare"}
 DISTRICT = District.generate(seed=11, homes=4, care_homes=1)
 
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture

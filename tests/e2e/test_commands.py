@@ -21,6 +21,7 @@ from ingest.commands import CommandRelay
 from ingest.contract import Ack
 from simulators.district import District
 from store.database import prepare
+from tests.clock import Clock
 from tests.servers import Mosquitto, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.db, pytest.mark.broker]
@@ -96,13 +97,6 @@ async def test_silence_reaches_the_detector_and_the_answer_reaches_the_asker(
     finally:
         device.close()
 
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 async def test_an_unanswered_command_times_out(mosquitto: Mosquitto, db_url: str) -> None:

@@ -15,6 +15,7 @@ from ingest.contract import Accel, Event, EventType
 from ingest.pipeline import Ingest
 from simulators import motion
 from store import registry
+from tests.clock import Clock
 from tests.ingest.test_pipeline import ListSource
 
 pytestmark = pytest.mark.db
@@ -22,13 +23,6 @@ pytestmark = pytest.mark.db
 SITE, WATCH = "home-0001", "watch-0001"
 SCALE = 1 / 1024
 
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 async def _seed(pool: AsyncConnectionPool) -> None:

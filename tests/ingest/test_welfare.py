@@ -14,6 +14,7 @@ from ingest.codec import Decoder, encode
 from ingest.contract import Checkin, Event, EventType, Location, Telemetry
 from ingest.pipeline import Ingest
 from store import registry
+from tests.clock import Clock
 from tests.ingest.test_pipeline import ListSource
 
 pytestmark = pytest.mark.db
@@ -22,13 +23,6 @@ SITE = "home-0001"
 # 02:00 in Shanghai: night for the geofence and the inactivity detector.
 NIGHT = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))).timestamp()
 
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 async def _seed(pool: AsyncConnectionPool) -> None:
