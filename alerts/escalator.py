@@ -84,4 +84,6 @@ class Escalator:
                     log.warning("incident %s: %s", incident_id, step)
             except (psycopg.OperationalError, psycopg.InterfaceError) as err:
                 log.warning("escalator cannot reach the database (%s); retrying", err)
+            except Exception:  # the timers must keep running: log the bug, try again
+                log.exception("escalator round failed; retrying")
             await asyncio.sleep(every)

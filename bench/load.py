@@ -49,6 +49,10 @@ from store.registry import seed
 PASSWORD = "bench-operator-password"
 
 
+class BenchError(RuntimeError):
+    """The benchmark cannot run here; the message says what is missing."""
+
+
 def _rows(n: int) -> tuple[dict[str, list[dict[str, Any]]], list[tuple[str, str, str]]]:
     """N devices: per five, two wearables, two buttons, one smoke detector; a home each."""
     sites, residents, devices, plan = [], [], [], []
@@ -71,7 +75,8 @@ def _ceiling(url: str, plan: list[tuple[str, str, str]], messages: int, folder: 
     payloads: what no Python ingest can beat on this machine."""
     sub, pub = shutil.which("mosquitto_sub"), shutil.which("mosquitto_pub")
     if sub is None or pub is None:
-        return float("nan")
+        raise BenchError("the broker ceiling needs mosquitto_pub and mosquitto_sub"
+                         " (apt-get install mosquitto-clients)")
     port = url.rsplit(":", 1)[1]
     sample = publishers._accel(1, int(time.time() * 1000), publishers._windows(1)[0])
     lines = folder / "ceiling.txt"
@@ -331,13 +336,17 @@ def main(argv: list[str]) -> int:
     if args.devices < 5 or args.seconds <= 0:
         print("eldercare bench: need --devices >= 5 and --for > 0", file=sys.stderr)
         return 2
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        os.chmod(args.keep, 0o755)
-        result = asyncio.run(_run(args, args.keep.resolve()))
-    else:
-        with temporary_folder("eldercare-bench-") as folder:
-            result = asyncio.run(_run(args, folder))
+    try:
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            os.chmod(args.keep, 0o755)
+            result = asyncio.run(_run(args, args.keep.resolve()))
+        else:
+            with temporary_folder("eldercare-bench-") as folder:
+                result = asyncio.run(_run(args, folder))
+    except BenchError as err:
+        print(f"eldercare bench: {err}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(result))
     else:

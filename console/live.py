@@ -78,7 +78,12 @@ class Hub:
                     self.listening.set()
                     delay = 0.5
                     async for note in conn.notifies():
-                        await self._on_notify(note.payload)
+                        try:
+                            await self._on_notify(note.payload)
+                        except (psycopg.OperationalError, psycopg.InterfaceError):
+                            raise
+                        except Exception:  # one bad notification must not stop the feed
+                            log.exception("could not push notification %r", note.payload)
             except (psycopg.OperationalError, psycopg.InterfaceError) as err:
                 self.listening.clear()
                 log.warning("LISTEN connection lost (%s); reconnecting in %.1f s", err, delay)

@@ -56,4 +56,6 @@ class CommandRelay:
                 await self.run_once()
             except (psycopg.OperationalError, psycopg.InterfaceError) as err:
                 log.warning("command relay cannot reach the database (%s); retrying", err)
+            except Exception:  # commands and their timeouts must keep flowing
+                log.exception("command relay round failed; retrying")
             await asyncio.sleep(every)

@@ -177,8 +177,17 @@ class Ingest:
         ref = self._devices.get(env.device)
         if ref is None and self._unknown_until.get(env.device, 0.0) < time.monotonic():
             # A device registered after start-up: look it up once, then remember the answer.
-            async with self._pool.connection() as conn:
-                ref = await active_device(conn, env.device)
+            # While the database is away, wait for it like a write does: never crash on it.
+            delay = 0.2
+            while True:
+                try:
+                    async with self._pool.connection() as conn:
+                        ref = await active_device(conn, env.device)
+                    break
+                except (psycopg.OperationalError, psycopg.InterfaceError) as err:
+                    log.warning("database unavailable for a device look-up (%s); retrying", err)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
             if ref is None:
                 self._unknown_until[env.device] = time.monotonic() + 30.0
             else:

@@ -10,6 +10,8 @@ want="${1:-test}"
 need=()
 if [ "$want" = test ]; then
     command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+    # mosquitto_pub/_sub: the benchmark's ceiling (C clients), a separate Debian package.
+    command -v mosquitto_sub >/dev/null 2>&1 || need+=(mosquitto-clients)
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
     [ -x /usr/bin/chromium ] || need+=(chromium)
 fi

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -20,19 +21,24 @@ BROKER_SECRET = "br0ker-S3cret-xyz"
 DB_SECRET = "db-S3cret-xyz"
 
 
-def test_debug_logs_never_contain_the_passwords(mosquitto: Mosquitto, db_url: str) -> None:
+def test_debug_logs_never_contain_the_passwords(mosquitto: Mosquitto, db_url: str,
+                                               tmp_path: Path) -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(f"CREATE ROLE app LOGIN SUPERUSER PASSWORD '{DB_SECRET}'")
     db = db_url.replace("postgres@", f"app:{DB_SECRET}@")
     broker = mosquitto.url.replace("mqtt://", f"mqtt://ingest:{BROKER_SECRET}@")
     env = {**os.environ, "ELDERCARE_ENV": "development", "ELDERCARE_CLIENT_ID": "secret-test"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "eldercare.cli", "-v", "ingest", "--broker", broker, "--db", db],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    time.sleep(6)
+    log = tmp_path / "ingest.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "eldercare.cli", "-v", "ingest", "--broker", broker, "--db", db],
+            stdout=out, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 60
+    while "connected to" not in log.read_text(errors="replace") and time.monotonic() < deadline:
+        time.sleep(0.2)  # until ingest has connected to both, with debug logging on
     proc.send_signal(signal.SIGINT)
-    output, _ = proc.communicate(timeout=30)
-    text = output.decode(errors="replace")
+    proc.wait(timeout=30)
+    text = log.read_text(errors="replace")
     assert "connected to" in text, text[-2000:]  # it did run, with debug logging on
     assert BROKER_SECRET not in text
     assert DB_SECRET not in text
