@@ -19,6 +19,10 @@ from store.errors import Conflict, Invalid, NotFound
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Text = Annotated[str, Field(max_length=500)]
+CareSetting = Literal["home", "day_care", "care_home"]
+Need = Literal["high_age", "empty_nest", "living_alone", "disabled", "partly_disabled", "low_income",
+               "five_guarantee"]
+BloodType = Literal["", "A", "B", "AB", "O", "A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"]
 
 
 async def admin_user(user: CurrentUser) -> dict[str, Any]:
@@ -40,6 +44,7 @@ class SiteIn(BaseModel):
     tz: Annotated[str, Field(max_length=64)] = "Asia/Shanghai"
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
     lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    node_id: Id | None = None
 
 
 class ResidentIn(BaseModel):
@@ -55,6 +60,13 @@ class ResidentIn(BaseModel):
     medications: list[Annotated[str, Field(max_length=100)]] = []
     mobility: Text = ""
     notes: Annotated[str, Field(max_length=2000)] = ""
+    node_id: Id | None = None
+    care_setting: CareSetting | None = None
+    needs: list[Need] = []
+    allergies: list[Annotated[str, Field(max_length=100)]] = []
+    blood_type: BloodType = ""
+    doctor: Annotated[str, Field(max_length=200)] = ""
+    doctor_phone: Annotated[str, Field(max_length=32)] = ""
 
 
 class ResidentChange(BaseModel):
@@ -66,6 +78,12 @@ class ResidentChange(BaseModel):
     mobility: Text | None = None
     notes: Annotated[str, Field(max_length=2000)] | None = None
     routing: dict[str, Any] | None = None
+    care_setting: CareSetting | None = None
+    needs: list[Need] | None = None
+    allergies: list[Annotated[str, Field(max_length=100)]] | None = None
+    blood_type: BloodType | None = None
+    doctor: Annotated[str, Field(max_length=200)] | None = None
+    doctor_phone: Annotated[str, Field(max_length=32)] | None = None
 
 
 class ContactIn(BaseModel):
@@ -95,19 +113,20 @@ class DeviceAssign(BaseModel):
 class UserIn(BaseModel):
     username: Id
     password: Annotated[str, Field(min_length=10, max_length=256)]
-    role: Literal["operator", "supervisor", "care_staff", "family", "admin"]
+    role: Literal["operator", "supervisor", "care_staff", "family", "admin", "bureau", "grid_staff"]
     display_name: Annotated[str, Field(min_length=1, max_length=100)]
     lang: Literal["zh-CN", "en"] = "zh-CN"
     scope_site: Id | None = None
     scope_resident: Id | None = None
+    scope_node: Id | None = None
 
 
 _LISTS = {
-    "sites": "id, kind, name, address, community",
-    "residents": "id, site_id, room_id, name, birth_year, sex, phone",
+    "sites": "id, kind, name, address, community, node_id",
+    "residents": "id, site_id, room_id, name, birth_year, sex, phone, node_id, care_setting, needs",
     "devices": "id, site_id, kind, model, resident_id, room_id, battery, last_checkin, online,"
                " retired_at",
-    "users": "username, role, display_name, lang, scope_site, scope_resident",
+    "users": "username, role, display_name, lang, scope_site, scope_resident, scope_node",
 }
 
 
@@ -144,6 +163,8 @@ def _user_values(body: UserIn) -> dict[str, Any]:
         raise HTTPException(422, "care-home staff need scope_site (their home)")
     if body.role == "family" and body.scope_resident is None:
         raise HTTPException(422, "family members need scope_resident (their elder)")
+    if body.role in ("bureau", "grid_staff") and body.scope_node is None:
+        raise HTTPException(422, "bureau and grid staff need scope_node (their part of the grid)")
     values = body.model_dump(exclude={"password"})
     values["password_hash"] = hash_password(body.password)
     return values

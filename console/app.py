@@ -22,6 +22,7 @@ from console import (
     incidents,
     live,
     me,
+    org,
     residents,
     sites,
     supervisor,
@@ -49,6 +50,7 @@ def create_app(*, settings: Settings, pool: AsyncConnectionPool, hub: Hub) -> Fa
     app.include_router(admin.router)
     app.include_router(me.router)
     app.include_router(devices.router)
+    app.include_router(org.router)
     app.include_router(live.router)
 
     @app.exception_handler(RequestValidationError)

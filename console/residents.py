@@ -4,15 +4,16 @@ Every read of a resident's health record is written to the audit trail."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from psycopg.types.json import Jsonb
 
-from alerts.lifecycle import CENTRE_ROLES
 from console.auth import CurrentUser
+from console.scope import resident_visible, scope_of
+from store import org
 from store import residents as store_residents
 from store.errors import NotFound
 
@@ -31,10 +32,7 @@ async def _in_scope(request: Request, user: dict[str, Any], resident_id: str,
             resident = await store_residents.profile(conn, resident_id)
         except NotFound:
             raise HTTPException(404, f"no resident {resident_id}") from None
-        allowed = (user["role"] in CENTRE_ROLES
-                   or (user["role"] == "care_staff" and resident["site_id"] == user["scope_site"])
-                   or (user["role"] == "family" and resident_id == user["scope_resident"]))
-        if not allowed:
+        if not resident_visible(user, resident):
             raise HTTPException(404, f"no resident {resident_id}")  # do not confirm it exists
         if audit is not None:
             async with conn.transaction():
@@ -44,18 +42,28 @@ async def _in_scope(request: Request, user: dict[str, Any], resident_id: str,
     return resident
 
 
+CareSetting = Literal["home", "day_care", "care_home"]
+Need = Literal["high_age", "empty_nest", "living_alone", "disabled", "partly_disabled", "low_income",
+               "five_guarantee"]
+
+
 @router.get("/me/residents")
 async def my_residents(request: Request, user: CurrentUser,
-                       q: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
-    scope: dict[str, Any] = {}
-    if user["role"] == "family":
-        scope = {"resident_id": user["scope_resident"] or "-"}
-    elif user["role"] == "care_staff":
-        scope = {"site_id": user["scope_site"] or "-"}
-    elif user["role"] not in CENTRE_ROLES:
-        scope = {"resident_id": "-"}
+                       q: Annotated[str | None, Query(max_length=64)] = None,
+                       node: Annotated[str | None, Query(max_length=64)] = None,
+                       care_setting: CareSetting | None = None,
+                       need: Need | None = None) -> dict[str, Any]:
+    """The register within the user's scope, narrowed by grid node, care setting and need."""
+    scope = scope_of(user).filters()
     async with request.app.state.pool.connection() as conn:
-        rows = await store_residents.listing(conn, query=q, **scope)
+        if node is not None:
+            if "node_id" in scope and not await org.contains(conn, scope["node_id"], node):
+                raise HTTPException(404, f"no org node {node} in your scope")
+            if not ("node_id" in scope or scope_of(user).everything):
+                raise HTTPException(403, "your scope is not a grid node")
+            scope["node_id"] = node
+        rows = await store_residents.listing(conn, query=q, care_setting=care_setting, need=need,
+                                             **scope)
     return {"residents": jsonable_encoder(rows)}
 
 

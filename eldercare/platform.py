@@ -52,6 +52,10 @@ DEMO_USERS: tuple[dict[str, Any], ...] = (
     {"username": "family1", "role": "family", "display_name": "家属 张丽", "lang": "zh-CN",
      "scope_resident": "r-h0001"},
     {"username": "admin", "role": "admin", "display_name": "Administrator", "lang": "en"},
+    {"username": "bureau1", "role": "bureau", "display_name": "民政局 周敏", "lang": "zh-CN",
+     "scope_node": "dist-01"},
+    {"username": "grid1", "role": "grid_staff", "display_name": "街道 吴刚", "lang": "zh-CN",
+     "scope_node": "st-01"},
 )
 
 
@@ -68,7 +72,8 @@ async def seed_district(url: str, district: District, *, demo_password: str | No
              "scope_resident": u.get("scope_resident")
              if any(r.id == u.get("scope_resident") for r in district.residents) else None,
              "contact_id": next((c.id for c in district.contacts
-                                 if c.resident_id == u.get("scope_resident")), None)}
+                                 if c.resident_id == u.get("scope_resident")), None),
+             "scope_node": u.get("scope_node")}
             for u in DEMO_USERS
             if u["role"] not in ("care_staff", "family")
             or u.get("scope_site") in sites

@@ -1,5 +1,10 @@
 """A seeded district: homes with elders and their buttons and wearables, care homes with floors,
-rooms, residents and smoke detectors; contacts for everyone.
+rooms, residents and smoke detectors; contacts for everyone; the civil-affairs grid (city ->
+district -> street -> community) every site sits in, and each resident's register entry (care
+setting, need categories, blood type, allergies, doctor).
+
+The register is drawn from its own random stream, so adding to it never changes the devices,
+residents and names an older seed produced.
 
 >>> d = District.generate(seed=1, homes=3, care_homes=1)
 >>> len(d.sites), d.sites[0].id
@@ -10,7 +15,7 @@ True
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +29,39 @@ _CONDITIONS = ["高血压", "糖尿病", "冠心病", "慢阻肺", "阿尔茨海
 _MEDICATIONS = ["氨氯地平", "二甲双胍", "阿司匹林", "阿托伐他汀", "多奈哌齐", "左旋多巴"]
 _MOBILITY = ["独立行走", "使用拐杖", "使用助行器", "轮椅"]
 _RELATIONS = ["女儿", "儿子", "儿媳", "女婿", "侄子", "邻居"]
+_ALLERGIES = ["青霉素", "磺胺类", "海鲜", "花粉", "阿司匹林"]
+_BLOOD = (["A", "B", "O", "AB"], [0.28, 0.30, 0.31, 0.11])  # approximate shares among Han Chinese
+_DOCTORS = ["张", "王", "李", "赵", "孙"]
+
+# The grid: one city, two districts, three streets, the six communities the sites are drawn from.
+_CITY = ("city-01", "示范市")
+_DISTRICTS = (("dist-01", "东湖区"), ("dist-02", "西山区"))
+_GRID_STREETS = (("st-01", "dist-01", "解放路街道"), ("st-02", "dist-01", "人民路街道"),
+                 ("st-03", "dist-02", "中山路街道"))
+_COMMUNITY_STREET = ("st-01", "st-01", "st-02", "st-02", "st-03", "st-03")
+
+
+def community_id(name: str) -> str:
+    """The grid node of one of the simulator's communities."""
+    return f"cm-{_COMMUNITIES.index(name) + 1:02d}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrgNode:
+    id: str
+    parent_id: str | None
+    level: str
+    name: str
+
+
+def grid() -> list[OrgNode]:
+    """The simulated city's grid, parents before children."""
+    nodes = [OrgNode(id=_CITY[0], parent_id=None, level="city", name=_CITY[1])]
+    nodes += [OrgNode(id=i, parent_id=_CITY[0], level="district", name=n) for i, n in _DISTRICTS]
+    nodes += [OrgNode(id=i, parent_id=p, level="street", name=n) for i, p, n in _GRID_STREETS]
+    nodes += [OrgNode(id=community_id(n), parent_id=_COMMUNITY_STREET[k], level="community", name=n)
+              for k, n in enumerate(_COMMUNITIES)]
+    return nodes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,6 +73,7 @@ class Site:
     community: str
     lat: float
     lon: float
+    node_id: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +97,11 @@ class Resident:
     medications: list[str]
     mobility: str
     notes: str
+    needs: list[str]
+    allergies: list[str]
+    blood_type: str
+    doctor: str
+    doctor_phone: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +128,7 @@ class Device:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class District:
+    nodes: list[OrgNode]
     sites: list[Site]
     rooms: list[Room]
     residents: list[Resident]
@@ -94,17 +139,18 @@ class District:
     def generate(cls, *, seed: int, homes: int, care_homes: int,
                  wearable_share: float = 0.5) -> District:
         rng = np.random.default_rng(seed)
-        b = _Builder(rng)
+        b = _Builder(rng, np.random.default_rng([seed, 9064]))
         for i in range(1, homes + 1):
             b.home(i, wearable=rng.random() < wearable_share)
         for i in range(1, care_homes + 1):
             b.care_home(i)
-        return cls(sites=b.sites, rooms=b.rooms, residents=b.residents, contacts=b.contacts,
+        return cls(nodes=grid(), sites=b.sites, rooms=b.rooms, residents=b.residents, contacts=b.contacts,
                    devices=b.devices)
 
     def rows(self) -> dict[str, list[dict[str, Any]]]:
         """Rows for the store's seeder, keyed by table."""
         return {
+            "org_nodes": [asdict(n) for n in self.nodes],
             "sites": [asdict(s) for s in self.sites],
             "rooms": [asdict(r) for r in self.rooms],
             "residents": [asdict(r) for r in self.residents],
@@ -114,8 +160,9 @@ class District:
 
 
 class _Builder:
-    def __init__(self, rng: np.random.Generator) -> None:
+    def __init__(self, rng: np.random.Generator, register: np.random.Generator) -> None:
         self.rng = rng
+        self.register = register
         self.sites: list[Site] = []
         self.rooms: list[Room] = []
         self.residents: list[Resident] = []
@@ -130,14 +177,17 @@ class _Builder:
         sex = "F" if rng.random() < 0.6 else "M"  # women outnumber men among the oldest old
         given = _GIVEN_F if sex == "F" else _GIVEN_M
         name = str(rng.choice(list(_SURNAMES))) + str(rng.choice(given))
+        birth_year = int(rng.integers(1930, 1956))
+        phone = f"13{rng.integers(0, 10**9):09d}"
+        conditions = self._pick(_CONDITIONS, int(rng.integers(0, 3)))
+        medications = self._pick(_MEDICATIONS, int(rng.integers(0, 3)))
+        mobility = str(rng.choice(_MOBILITY, p=[0.5, 0.25, 0.15, 0.1]))
+        notes = "钥匙在邻居处" if rng.random() < 0.3 else ""
         resident = Resident(
             id=rid, site_id=site.id, room_id=room.id if room else None, name=name,
-            birth_year=int(rng.integers(1930, 1956)), sex=sex,
-            phone=f"13{rng.integers(0, 10**9):09d}",
-            conditions=self._pick(_CONDITIONS, int(rng.integers(0, 3))),
-            medications=self._pick(_MEDICATIONS, int(rng.integers(0, 3))),
-            mobility=str(rng.choice(_MOBILITY, p=[0.5, 0.25, 0.15, 0.1])),
-            notes="钥匙在邻居处" if rng.random() < 0.3 else "",
+            birth_year=birth_year, sex=sex, phone=phone, conditions=conditions,
+            medications=medications, mobility=mobility, notes=notes,
+            **self._register(site, mobility),
         )
         self.residents.append(resident)
         for priority in (1, 2)[: int(rng.integers(1, 3))]:
@@ -150,13 +200,41 @@ class _Builder:
                 keyholder=priority == 1))
         return resident
 
+    def _register(self, site: Site, mobility: str) -> dict[str, Any]:
+        """The civil-affairs register entry; high age (80+) is not stored: it follows the birth year."""
+        reg = self.register
+        needs = []
+        if site.kind == "home":
+            if reg.random() < 0.35:
+                needs.append("living_alone")
+            elif reg.random() < 0.4:
+                needs.append("empty_nest")
+        if mobility == "轮椅":
+            needs.append("disabled")
+        elif mobility == "使用助行器":
+            needs.append("partly_disabled")
+        if reg.random() < 0.1:
+            needs.append("low_income")
+        if reg.random() < 0.02:
+            needs.append("five_guarantee")
+        doctor = str(reg.choice(_DOCTORS))
+        return {
+            "needs": needs,
+            "allergies": [str(a) for a in reg.choice(_ALLERGIES, size=int(reg.random() < 0.2),
+                                                      replace=False)],
+            "blood_type": str(reg.choice(_BLOOD[0], p=_BLOOD[1])),
+            "doctor": f"{site.community}卫生服务站 {doctor}医生",
+            "doctor_phone": f"021-{reg.integers(0, 10**8):08d}",
+        }
+
     def _site(self, sid: str, kind: str, name: str) -> Site:
         rng = self.rng
         site = Site(id=sid, kind=kind, name=name,
                     address=f"{rng.choice(_STREETS)}{rng.integers(1, 400)}号",
                     community=str(rng.choice(_COMMUNITIES)),
                     lat=round(31.20 + rng.uniform(0, 0.1), 6),
-                    lon=round(121.40 + rng.uniform(0, 0.1), 6))
+                    lon=round(121.40 + rng.uniform(0, 0.1), 6), node_id="")
+        site = replace(site, node_id=community_id(site.community))
         self.sites.append(site)
         return site
 

@@ -23,7 +23,8 @@ def _translate(err: psycopg.Error, table: str) -> Exception:
         detail = diag.message_detail or ""
         # "Key (site_id)=(care-99) is not present in table "sites"." -> a plain sentence
         return Invalid(detail.replace("Key ", "").replace("=", " ").strip() or str(err))
-    if isinstance(err, pg_errors.CheckViolation | pg_errors.NotNullViolation | pg_errors.DataError):
+    if isinstance(err, pg_errors.CheckViolation | pg_errors.NotNullViolation | pg_errors.DataError
+                  | pg_errors.RaiseException):
         return Invalid(diag.message_primary or str(err))
     return err
 

@@ -58,7 +58,7 @@ async def active_device(conn: psycopg.AsyncConnection[Any], device_id: str) -> D
 
 
 # The order matters: foreign keys point backwards in this list.
-SEED_TABLES = ("sites", "rooms", "residents", "contacts", "devices", "users")
+SEED_TABLES = ("org_nodes", "sites", "rooms", "residents", "contacts", "devices", "users")
 _SERIAL = {"contacts", "users"}
 
 

@@ -9,8 +9,11 @@ import psycopg
 
 from store.errors import NotFound
 
-_PROFILE = ("SELECT id, site_id, room_id, name, birth_year, sex, phone, lang, conditions, medications,"
-            " mobility, notes, routing FROM residents WHERE id = %s")
+_PROFILE = ("SELECT p.id, p.site_id, p.room_id, p.name, p.birth_year, p.sex, p.phone, p.lang,"
+            " p.conditions, p.medications, p.mobility, p.notes, p.routing, p.node_id,"
+            " coalesce(n.path, '{}') AS node_path, p.care_setting, p.needs, p.allergies,"
+            " p.blood_type, p.doctor, p.doctor_phone"
+            " FROM residents p LEFT JOIN org_nodes n ON n.id = p.node_id WHERE p.id = %s")
 
 
 async def _all(conn: psycopg.AsyncConnection[Any], query: str, *args: Any) -> list[dict[str, Any]]:
@@ -85,12 +88,24 @@ async def status(conn: psycopg.AsyncConnection[Any], resident_id: str,
 
 
 async def listing(conn: psycopg.AsyncConnection[Any], *, resident_id: str | None = None,
-                  site_id: str | None = None, query: str | None = None,
-                  limit: int = 200) -> list[dict[str, Any]]:
-    return await _all(
-        conn, "SELECT p.id, p.name, p.site_id, r.name AS room_name FROM residents p"
-              " LEFT JOIN rooms r ON r.id = p.room_id"
-              " WHERE (%s::text IS NULL OR p.id = %s) AND (%s::text IS NULL OR p.site_id = %s)"
-              " AND (%s::text IS NULL OR p.name ILIKE %s OR p.id ILIKE %s)"
-              " ORDER BY p.site_id, p.id LIMIT %s",
-        resident_id, resident_id, site_id, site_id, query, f"%{query}%", f"%{query}%", limit)
+                  site_id: str | None = None, node_id: str | None = None,
+                  query: str | None = None, care_setting: str | None = None,
+                  need: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Residents matching every filter given. ``node_id`` takes the node's whole subtree; the
+    need ``high_age`` also matches everyone 80 or older this year (it is not stored)."""
+    cur = await conn.execute(
+        "SELECT p.id, p.name, p.site_id, r.name AS room_name, p.node_id, p.care_setting,"
+        " p.needs, p.birth_year FROM residents p"
+        " LEFT JOIN rooms r ON r.id = p.room_id"
+        " WHERE (%(resident)s::text IS NULL OR p.id = %(resident)s)"
+        " AND (%(site)s::text IS NULL OR p.site_id = %(site)s)"
+        " AND (%(node)s::text IS NULL OR p.node_id IN"
+        "      (SELECT id FROM org_nodes WHERE %(node)s = ANY(path)))"
+        " AND (%(setting)s::text IS NULL OR p.care_setting = %(setting)s)"
+        " AND (%(need)s::text IS NULL OR %(need)s = ANY(p.needs) OR (%(need)s = 'high_age'"
+        "      AND p.birth_year <= extract(year FROM now())::int - 80))"
+        " AND (%(q)s::text IS NULL OR p.name ILIKE %(like)s OR p.id ILIKE %(like)s)"
+        " ORDER BY p.site_id, p.id LIMIT %(limit)s",
+        {"resident": resident_id, "site": site_id, "node": node_id, "setting": care_setting,
+         "need": need, "q": query, "like": f"%{query}%", "limit": limit})
+    return [dict(r) for r in await cur.fetchall()]
