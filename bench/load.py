@@ -1,6 +1,6 @@
 """``eldercare bench``: how far one machine carries the platform (issue 8).
 
-    eldercare bench --devices N --for SECONDS [--workers 1] [--alarms-per-s 5] [--json]
+    eldercare bench --devices N --for SECONDS [--workers K] [--alarms-per-s 5] [--json]
                     [--broker URL --db URL]
 
 It starts mosquitto and PostgreSQL (or uses the given ones), registers N devices (40% wearables
@@ -150,11 +150,18 @@ class Usage:
                 for name in self.procs}
 
 
-def _stats(path: Path) -> dict[str, Any]:
-    try:
-        return dict(json.loads(path.read_text()))
-    except (OSError, ValueError):
-        return {}
+def _stats(paths: list[Path]) -> dict[str, Any]:
+    """The workers' counters added up (a worker that has not written yet counts as nothing)."""
+    total: dict[str, Any] = {}
+    for path in paths:
+        try:
+            stats = dict(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+        for key, value in stats.items():
+            if key != "at" and isinstance(value, int | float):
+                total[key] = total.get(key, 0) + value
+    return total
 
 
 async def _run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
@@ -175,19 +182,23 @@ async def _run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             await seed(conn, rows)
             await conn.commit()
         ceiling = _ceiling(broker, plan, args.ceiling_messages, folder)
-        stats_file = folder / "ingest-stats.json"
-        env = {**os.environ, "ELDERCARE_ENV": "development", "ELDERCARE_STATS_FILE": str(stats_file),
+        stats_files = [folder / f"ingest-stats-{k}.json" for k in range(args.workers)]
+        env = {**os.environ, "ELDERCARE_ENV": "development",
                "ELDERCARE_CLIENT_ID": f"bench-ingest-{time.time_ns()}"}
         port = free_port()
-        ingest = _spawn(["ingest", "--broker", broker, "--db", db], env, folder / "ingest.log")
+        workers = [_spawn(["ingest", "--broker", broker, "--db", db, "--workers", str(args.workers),
+                           "--worker", str(k)], {**env, "ELDERCARE_STATS_FILE": str(stats_files[k])},
+                          folder / f"ingest-{k}.log") for k in range(args.workers)]
         console = _spawn(["console", "--db", db, "--port", str(port)],
                          {**env, "ELDERCARE_STATS_FILE": ""}, folder / "console.log")
+        names = ["ingest"] if args.workers == 1 else [f"ingest-{k}" for k in range(args.workers)]
         try:
-            return await _measure(args, broker, db, port, plan, ceiling, stats_file,
-                                  {"ingest": ingest.pid, "console": console.pid} | {
-                                      s.__class__.__name__.lower(): s.proc.pid for s in servers})
+            return await _measure(args, broker, db, port, plan, ceiling, stats_files,
+                                  dict(zip(names, (w.pid for w in workers), strict=True))
+                                  | {"console": console.pid}
+                                  | {s.__class__.__name__.lower(): s.proc.pid for s in servers})
         finally:
-            for proc in (ingest, console):
+            for proc in (*workers, console):
                 proc.terminate()
                 proc.wait(30)
     finally:
@@ -214,7 +225,7 @@ async def _until_console(port: int) -> None:
 
 
 async def _measure(args: argparse.Namespace, broker: str, db: str, port: int,
-                   plan: list[tuple[str, str, str]], ceiling: float, stats_file: Path,
+                   plan: list[tuple[str, str, str]], ceiling: float, stats_files: list[Path],
                    pids: dict[str, int]) -> dict[str, Any]:
     await _until_console(port)
     buttons = [(s, d) for s, d, k in plan if k == "button"]
@@ -248,7 +259,7 @@ async def _measure(args: argparse.Namespace, broker: str, db: str, port: int,
         procs, published = publishers.start(parts)
         usage = Usage(pids | {f"publisher-{i}": p.pid for i, p in enumerate(procs) if p.pid})
         backlog_max, rates = 0, []
-        received0 = _stats(stats_file).get("received", 0)
+        received0 = _stats(stats_files).get("received", 0)
         t0 = time.monotonic()
         show = Console(stderr=True)
         with Live(console=show, refresh_per_second=2, transient=args.json) as live:
@@ -258,7 +269,7 @@ async def _measure(args: argparse.Namespace, broker: str, db: str, port: int,
                     press()
                 await asyncio.sleep(1.0)
                 usage.sample()
-                stats = _stats(stats_file)
+                stats = _stats(stats_files)
                 now, received = time.monotonic(), stats.get("received", 0)
                 rates.append((received - last[1]) / (now - last[0]))
                 last = (now, received)
@@ -279,7 +290,7 @@ async def _measure(args: argparse.Namespace, broker: str, db: str, port: int,
         rate = max(float(np.mean(rates[-5:])) if rates else 1.0, 1.0)
         deadline = time.monotonic() + min(60 + 1.5 * backlog_max / rate, 900)
         while time.monotonic() < deadline:
-            stats = _stats(stats_file)
+            stats = _stats(stats_files)
             if stats.get("received", 0) - received0 >= published.value + len(injected) \
                     and stats.get("backlog", 1) == 0:
                 break
@@ -300,10 +311,10 @@ async def _measure(args: argparse.Namespace, broker: str, db: str, port: int,
     keys = {f"{d}:{s}" for d, s in injected}
     lost = sum(1 for k in keys if k not in stored)  # after the drain: never stored at all
     duplicates = sum(n - 1 for k, n in stored.items() if k in keys and n > 1)
-    total = _stats(stats_file).get("received", 0) - received0
+    total = _stats(stats_files).get("received", 0) - received0
     msgs_per_s = total / elapsed
     return {
-        "devices": args.devices, "seconds": args.seconds, "workers": 1,
+        "devices": args.devices, "seconds": args.seconds, "workers": args.workers,
         "published": published.value + len(injected), "ingested": total, "msgs_per_s": round(msgs_per_s),
         "ceiling_msgs_per_s": round(ceiling), "ingest_over_ceiling": round(msgs_per_s / ceiling, 3),
         "alarms_injected": len(injected), "alarms_seen_on_console": len(
@@ -321,8 +332,9 @@ def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--devices", type=int, required=True)
     parser.add_argument("--for", dest="seconds", type=float, required=True)
-    parser.add_argument("--workers", type=int, default=1, choices=[1],
-                        help="ingest workers (only 1 so far: see docs/performance.md)")
+    parser.add_argument("--workers", type=int, default=1, choices=range(1, 9), metavar="K",
+                        help="ingest worker processes, each owning a share of the sites"
+                             " (ingest/partition.py)")
     parser.add_argument("--alarms-per-s", type=float, default=5.0)
     parser.add_argument("--ceiling-messages", type=int, default=100_000)
     parser.add_argument("--fast-db", action="store_true",

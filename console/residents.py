@@ -54,16 +54,18 @@ async def my_residents(request: Request, user: CurrentUser,
                        care_setting: CareSetting | None = None,
                        need: Need | None = None) -> dict[str, Any]:
     """The register within the user's scope, narrowed by grid node, care setting and need."""
-    scope = scope_of(user).filters()
+    scope: dict[str, str | None] = dict(scope_of(user).filters())
     async with request.app.state.pool.connection() as conn:
         if node is not None:
-            if "node_id" in scope and not await org.contains(conn, scope["node_id"], node):
+            outer = scope.get("node_id")
+            if outer is not None and not await org.contains(conn, outer, node):
                 raise HTTPException(404, f"no org node {node} in your scope")
             if not ("node_id" in scope or scope_of(user).everything):
                 raise HTTPException(403, "your scope is not a grid node")
             scope["node_id"] = node
-        rows = await store_residents.listing(conn, query=q, care_setting=care_setting, need=need,
-                                             **scope)
+        rows = await store_residents.listing(
+            conn, query=q, care_setting=care_setting, need=need, resident_id=scope.get("resident_id"),
+            site_id=scope.get("site_id"), node_id=scope.get("node_id"))
     return {"residents": jsonable_encoder(rows)}
 
 

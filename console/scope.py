@@ -2,13 +2,14 @@
 
 Every user has a scope, read from their role and their row:
 
-| role | scope | sees |
-| --- | --- | --- |
-| operator, supervisor, admin | the whole centre (or ``scope_node``, if set, for registers and reports) | every alarm |
-| care_staff | their care home (``scope_site``) | its alarms and residents |
-| family | their elder (``scope_resident``) | that elder only |
-| bureau, grid_staff | a grid node (``scope_node``): city, district, street or community | the residents, tickets and reports of its subtree, never the live emergency queue |
-| provider | their organisation's service tickets | only those tickets' residents' names and addresses |
+* operator, supervisor, admin: the whole centre and every alarm (a ``scope_node``, if set,
+  narrows only their registers and reports);
+* care_staff: their care home (``scope_site``), its alarms and residents;
+* family: their elder (``scope_resident``) only;
+* bureau, grid_staff: a grid node (``scope_node``: a city, district, street or community) and
+  the residents, tickets and reports of its subtree, never the live emergency queue;
+* provider: their organisation's service tickets, and of those tickets' residents only what a
+  visit needs.
 
 Civil-affairs staff are not responders: the 12349 centre handles emergencies, so bureau and grid
 staff see incidents only as history and in reports.

@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="the ingest service (MQTT -> detection -> PostgreSQL)")
     ingest.add_argument("--broker")
     ingest.add_argument("--db")
+    ingest.add_argument("--workers", type=int, default=1,
+                        help="how many ingest workers share the district (default 1)")
+    ingest.add_argument("--worker", type=int, default=0,
+                        help="this worker's index, 0..workers-1; worker 0 also runs escalation,"
+                             " notifications and commands")
 
     console = sub.add_parser("console", help="the console web service")
     console.add_argument("--db")
@@ -104,6 +109,18 @@ async def _serve(settings: Settings, services: tuple[str, ...], **kw: object) ->
         if "console" in services:
             print(f"console at {platform.console_url}/", flush=True)
         await platform.run_forever()
+
+
+async def _ingest(args: argparse.Namespace, settings: Settings) -> None:
+    from ingest.partition import Partition
+
+    try:
+        partition = Partition(index=args.worker, count=args.workers)
+    except ValueError as err:
+        raise SettingsError(str(err)) from None
+    # Escalation timers, notifications and the command relay are centre-wide: one worker runs them.
+    services = ("ingest", "alerts", "commands") if partition.index == 0 else ("ingest",)
+    await _serve(settings, services, partition=partition)
 
 
 async def _simulate(args: argparse.Namespace, settings: Settings) -> None:
@@ -180,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      db=getattr(args, "db", None))
         commands: dict[str, Callable[[], object]] = {
             "demo": lambda: _demo(args),
-            "ingest": lambda: _serve(settings, ("ingest", "alerts", "commands")),
+            "ingest": lambda: _ingest(args, settings),
             "console": lambda: _serve(settings, ("console",), host=args.host, port=args.port),
             "simulate": lambda: _simulate(args, settings),
             "seed": lambda: _seed(args, settings),

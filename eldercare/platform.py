@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import psycopg.rows
 import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
@@ -31,9 +32,10 @@ from console.auth import hash_password
 from console.live import Hub
 from eldercare.settings import Settings
 from ingest.commands import CommandRelay
-from ingest.contract import ALARM_LANE, STREAM_LANE, lane_subscriptions
+from ingest.contract import ALARM_LANE, STREAM_LANE
 from ingest.handoff import DetectionStage
 from ingest.mqtt import MqttSource
+from ingest.partition import Partition
 from ingest.pipeline import Ingest
 from ingest.welfare import WelfareStage
 from simulators.district import District
@@ -42,6 +44,9 @@ from store.database import open_pool, prepare
 from store.partitions import drop_older_than, ensure_partitions
 
 log = logging.getLogger(__name__)
+SITE_POLL_S = 2.0
+"""How often a partitioned ingest worker looks for new sites (a site is registered before its
+devices are provisioned, so its first message finds the subscription in place)."""
 
 DEMO_USERS: tuple[dict[str, Any], ...] = (
     {"username": "op1", "role": "operator", "display_name": "值班员 王芳", "lang": "zh-CN"},
@@ -104,13 +109,15 @@ class Platform:
 
     def __init__(self, *, settings: Settings, db_url: str, broker_url: str | None,
                  services: Sequence[str] = ("ingest", "console"), host: str = "127.0.0.1",
-                 port: int = 8349, client_id: str | None = None) -> None:
+                 port: int = 8349, client_id: str | None = None,
+                 partition: Partition | None = None) -> None:
         self.settings = settings
         self.db_url = db_url
         self.broker_url = broker_url
         self.services = tuple(services)
         self.host, self.port = host, port
         self.client_id = client_id or settings.client_id
+        self.partition = partition or Partition()
         self.pool: AsyncConnectionPool | None = None
         self.ingest: Ingest | None = None
         """The alarm lane's ingest (events, acks); ``lanes`` has both."""
@@ -139,15 +146,22 @@ class Platform:
             detection, welfare = DetectionStage(), WelfareStage()
             # The stream lane takes small batches: the event loop is shared, and a long batch of
             # motion windows would hold the alarm lane's next turn.
+            part = self.partition
+            sites = [] if part.whole else await self._sites()
+            suffix = f"-{part.name}" if part.name else ""
             for lane, kinds, batch in (("alarms", ALARM_LANE, 2000), ("streams", STREAM_LANE, 200)):
-                source = MqttSource(self.broker_url, client_id=f"{self.client_id}-{lane}",
-                                    subscriptions=lane_subscriptions(kinds))
+                source = MqttSource(self.broker_url, client_id=f"{self.client_id}{suffix}-{lane}",
+                                    subscriptions=part.subscriptions(kinds, sites))
                 ingest = Ingest(pool=self.pool, source=source, detection=detection,
-                                welfare=welfare, max_batch=batch)
+                                welfare=welfare, max_batch=batch,
+                                state_name=f"welfare{suffix}")
                 await ingest.load_registry()
                 await source.start()
                 self.lanes.append((source, ingest))
                 self._tasks.append(asyncio.create_task(ingest.run(), name=f"ingest-{lane}"))
+            if not part.whole:
+                self._tasks.append(asyncio.create_task(self._follow_sites(set(sites)),
+                                                       name="sites"))
             self.source, self.ingest = self.lanes[0]
             self._tasks.append(asyncio.create_task(self._maintenance(), name="maintenance"))
             if "commands" in self.services:
@@ -177,6 +191,27 @@ class Platform:
                         task.result()  # surface a start-up failure (port in use, ...)
             await asyncio.wait_for(self.hub.listening.wait(), 30)
         return self
+
+    async def _sites(self) -> list[str]:
+        assert self.pool is not None
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=psycopg.rows.tuple_row)
+            return [str(r[0]) for r in await (await cur.execute("SELECT id FROM sites")).fetchall()]
+
+    async def _follow_sites(self, known: set[str]) -> None:
+        """A partitioned worker subscribes to new sites it owns as they are registered."""
+        while True:
+            await asyncio.sleep(SITE_POLL_S)
+            try:
+                fresh = [s for s in await self._sites() if s not in known]
+            except Exception:
+                log.exception("could not read the sites; will retry")
+                continue
+            if fresh:
+                known.update(fresh)
+                for (source, _), kinds in zip(self.lanes, (ALARM_LANE, STREAM_LANE), strict=True):
+                    source.add_subscriptions(self.partition.subscriptions(kinds, fresh))
+                log.info("subscribed to %d new sites", sum(map(self.partition.owns, fresh)))
 
     async def _maintenance(self) -> None:
         """Hourly: partitions for the coming days exist; those past retention go."""

@@ -19,6 +19,7 @@ OwnTracks publishes JSON with a ``_type`` (https://owntracks.org/booklet/tech/js
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +47,15 @@ LOCATION_FIELDS = (
 
 
 def _number(value: object) -> float | None:
-    return None if isinstance(value, bool) or not isinstance(value, int | float) else float(value)
+    """A finite number, or None. Python's JSON parser also yields NaN, ±Infinity and integers
+    too large for a float; each used to raise further on (``int(nan)``, ``float(10**400)``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _ts(payload: Mapping[str, Any], native: Native) -> int | None:

@@ -102,7 +102,9 @@ class Gateway:
         binding = self.translator.binding_for(*address)
         try:
             command = msgspec.json.decode(payload, type=Command)
-        except (msgspec.ValidationError, msgspec.DecodeError) as err:
+        # msgspec raises the last two itself for bad UTF-8 in a string and for deep nesting.
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError,
+                RecursionError) as err:
             with self._lock:
                 outcome = Outcome(problems=(Problem(reason=f"not a command: {err}"),))
                 self._store(self.translator.number(binding or self.translator.own, outcome,

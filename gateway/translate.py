@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -199,7 +200,22 @@ _UNDECODABLE = object()
 def _decode(raw: bytes) -> Any:
     """JSON, or the bare words zigbee2mqtt's legacy availability payload uses."""
     try:
-        return json.loads(raw)
+        payload = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         text = raw.decode("utf-8", "replace").strip()
         return text if text in ("online", "offline") else _UNDECODABLE
+    if isinstance(payload, dict):
+        return {_well_formed(k): _well_formed(v) if isinstance(v, str) else v
+                for k, v in payload.items()}
+    return _well_formed(payload) if isinstance(payload, str) else payload
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _well_formed(text: str) -> str:
+    """``text`` with NUL and lone surrogates (which ``json.loads`` accepts as ``\\u0000`` and
+    ``\\ud800``) replaced by U+FFFD. The adapters copy top-level strings into messages (a
+    button's ``action``): left alone, a surrogate made encoding raise, and a NUL would have been
+    refused by the platform, turning a press into a rejection instead of an SOS."""
+    return _UNSTORABLE.sub("\ufffd", text)

@@ -102,6 +102,22 @@ class MqttSource:
         info = self._client.publish(topic, payload, qos=qos)
         return info.rc == paho.MQTT_ERR_SUCCESS or info.rc == paho.MQTT_ERR_NO_CONN
 
+    def add_subscriptions(self, subscriptions: list[tuple[str, int]]) -> None:
+        """Subscribe to more topic filters now, and again after every reconnect."""
+        have = {topic for topic, _ in self._subscriptions}
+        fresh = [s for s in subscriptions if s[0] not in have]
+        if not fresh:
+            return
+        self._subscriptions = [*self._subscriptions, *fresh]
+        if self._client.is_connected():
+            self._subscribe(fresh)
+
+    def _subscribe(self, subscriptions: list[tuple[str, int]]) -> None:
+        # One SUBSCRIBE packet per thousand filters: a partitioned worker subscribes to every
+        # site it owns, and one packet of tens of thousands of filters risks the broker's limit.
+        for i in range(0, len(subscriptions), 1000):
+            self._client.subscribe(subscriptions[i:i + 1000])
+
     def backlog(self) -> int:
         return self._queue.qsize()
 
@@ -123,7 +139,7 @@ class MqttSource:
             log.error("broker refused the connection: %s", reason)
             return
         self._generation += 1
-        client.subscribe(self._subscriptions)
+        self._subscribe(self._subscriptions)
         log.info("connected to %s:%s (session present: %s)", self._address.host,
                  self._address.port, flags.session_present)
         if self._loop is not None:

@@ -30,7 +30,7 @@ def inside(column: str, param: str = "%(node)s") -> sql.Composable:
         sql.SQL(column), sql.SQL(param))
 
 
-async def _rows(conn: psycopg.AsyncConnection[Any], query: str | sql.Composable,
+async def _rows(conn: psycopg.AsyncConnection[Any], query: str | sql.Composed,
                 args: Any = None) -> list[dict[str, Any]]:
     return [dict(r) for r in await (await conn.execute(query, args)).fetchall()]
 

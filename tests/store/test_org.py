@@ -69,14 +69,14 @@ async def test_a_node_cannot_be_moved_and_a_site_must_sit_in_a_community(
 async def test_a_resident_takes_the_site_s_node_and_care_setting(pool: AsyncConnectionPool) -> None:
     async with pool.connection() as conn:
         await _grid(conn)
-        row = await (await conn.execute(
+        row: Any = await (await conn.execute(
             "SELECT node_id, care_setting FROM residents WHERE id = 'r1'")).fetchone()
         assert row == {"node_id": "m1", "care_setting": "home"}
 
 
 async def _incident_node(conn: psycopg.AsyncConnection[Any], seq: int) -> str:
     now = dt.datetime.now(dt.UTC)
-    row = await (await conn.execute(
+    row: Any = await (await conn.execute(
         "INSERT INTO incidents (correlation_key, kind, priority, route, site_id, resident_id,"
         " opened_at, last_alarm_at) SELECT %s, 'sos', 1, 'centre', site_id, id, %s, %s"
         " FROM residents WHERE id = 'r1' RETURNING node_id", (f"k{seq}", now, now))).fetchone()
@@ -98,11 +98,11 @@ async def test_moving_keeps_history_and_past_incidents_stay_where_they_happened(
         assert [(m["from_node"], m["to_node"], m["from_site"], m["to_site"], m["actor"], m["reason"])
                 for m in result["moves"]] == [("m1", "m2", "home-1", "care-1", "grid1",
                                                "moved into care")]
-        row = await (await conn.execute(
+        moved: Any = await (await conn.execute(
             "SELECT node_id, care_setting FROM residents WHERE id = 'r1'")).fetchone()
-        assert row == {"node_id": "m2", "care_setting": "care_home"}
+        assert moved == {"node_id": "m2", "care_setting": "care_home"}
         # The old incident stays in m1; the resident's history is still theirs.
-        rows = await (await conn.execute(
+        rows: Any = await (await conn.execute(
             "SELECT node_id FROM incidents WHERE resident_id = 'r1'")).fetchall()
         assert [r["node_id"] for r in rows] == ["m1"]
         assert await _incident_node(conn, 2) == "m2"
