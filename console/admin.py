@@ -99,10 +99,13 @@ class ContactIn(BaseModel):
 class DeviceIn(BaseModel):
     id: Id
     site_id: Id
-    kind: Literal["button", "smoke", "wearable", "gateway", "radar", "door", "pir", "bed"]
+    kind: Literal["button", "smoke", "wearable", "gateway", "radar", "door", "pir", "bed", "kiosk"]
     model: Text = ""
     resident_id: Id | None = None
     room_id: Id | None = None
+    service_press: Literal["none", "second_key", "double_press"] = "none"
+    service_type: Literal["meal", "housekeeping", "repair", "companionship", "medical_escort",
+                          "other"] = "other"
 
 
 class DeviceAssign(BaseModel):
@@ -113,20 +116,23 @@ class DeviceAssign(BaseModel):
 class UserIn(BaseModel):
     username: Id
     password: Annotated[str, Field(min_length=10, max_length=256)]
-    role: Literal["operator", "supervisor", "care_staff", "family", "admin", "bureau", "grid_staff"]
+    role: Literal["operator", "supervisor", "care_staff", "family", "admin", "bureau", "grid_staff",
+                  "provider"]
     display_name: Annotated[str, Field(min_length=1, max_length=100)]
     lang: Literal["zh-CN", "en"] = "zh-CN"
     scope_site: Id | None = None
     scope_resident: Id | None = None
     scope_node: Id | None = None
+    provider_id: Id | None = None
 
 
 _LISTS = {
     "sites": "id, kind, name, address, community, node_id",
     "residents": "id, site_id, room_id, name, birth_year, sex, phone, node_id, care_setting, needs",
     "devices": "id, site_id, kind, model, resident_id, room_id, battery, last_checkin, online,"
-               " retired_at",
-    "users": "username, role, display_name, lang, scope_site, scope_resident, scope_node",
+               " retired_at, service_press, service_type",
+    "users": "username, role, display_name, lang, scope_site, scope_resident, scope_node,"
+             " provider_id",
 }
 
 
@@ -165,6 +171,8 @@ def _user_values(body: UserIn) -> dict[str, Any]:
         raise HTTPException(422, "family members need scope_resident (their elder)")
     if body.role in ("bureau", "grid_staff") and body.scope_node is None:
         raise HTTPException(422, "bureau and grid staff need scope_node (their part of the grid)")
+    if body.role == "provider" and body.provider_id is None:
+        raise HTTPException(422, "provider staff need provider_id (their organisation)")
     values = body.model_dump(exclude={"password"})
     values["password_hash"] = hash_password(body.password)
     return values

@@ -8,6 +8,7 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -19,13 +20,16 @@ from console import (
     alarms,
     auth,
     devices,
+    health,
     incidents,
     live,
     me,
     org,
+    reports,
     residents,
     sites,
     supervisor,
+    tickets,
 )
 from console.auth import RateLimit
 from console.live import Hub
@@ -45,12 +49,15 @@ def create_app(*, settings: Settings, pool: AsyncConnectionPool, hub: Hub) -> Fa
     app.include_router(alarms.router)
     app.include_router(incidents.router)
     app.include_router(residents.router)
+    app.include_router(health.router)
     app.include_router(sites.router)
     app.include_router(supervisor.router)
     app.include_router(admin.router)
     app.include_router(me.router)
     app.include_router(devices.router)
     app.include_router(org.router)
+    app.include_router(reports.router)
+    app.include_router(tickets.router)
     app.include_router(live.router)
 
     @app.exception_handler(RequestValidationError)
@@ -58,6 +65,14 @@ def create_app(*, settings: Settings, pool: AsyncConnectionPool, hub: Hub) -> Fa
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
         return JSONResponse({"detail": f"invalid request: {problems}"}, status_code=422)
+
+    @app.exception_handler(psycopg.DataError)
+    async def unstorable(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # A value PostgreSQL cannot hold (SQLSTATE class 22, or psycopg refusing to send it): a NUL
+        # character in any text, found by fuzzing (tests/console/test_openapi_fuzz.py). It is the
+        # request's fault, so 400 with the reason rather than 500; the transaction rolled back.
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        return JSONResponse({"detail": f"invalid request: {reason}"}, status_code=400)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:

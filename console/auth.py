@@ -71,7 +71,7 @@ class SignIn(BaseModel):
 
 def public_user(user: dict[str, Any]) -> dict[str, Any]:
     return {k: user.get(k) for k in ("username", "display_name", "role", "lang", "scope_site",
-                                     "scope_resident", "scope_node")}
+                                     "scope_resident", "scope_node", "provider_id")}
 
 
 async def _user_from_cookie(app_state: Any, cookie: str | None) -> dict[str, Any] | None:

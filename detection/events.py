@@ -35,6 +35,9 @@ RULES: tuple[EventRule, ...] = (
     EventRule(event="fault", alarm="maintenance"),
     EventRule(event="tamper", alarm="maintenance"),
     EventRule(event="battery_low", alarm="maintenance"),
+    # A service key: ingest opens a ticket instead only when the device is configured for it
+    # (alerts.services.service_request); from any other device it is a press, so an SOS.
+    EventRule(event="service", alarm="sos"),
 )
 _BY_EVENT = {rule.event: rule for rule in RULES}
 

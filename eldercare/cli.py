@@ -129,7 +129,8 @@ async def _simulate(args: argparse.Namespace, settings: Settings) -> None:
     from simulators.scenario import SCENARIOS
     from simulators.simulation import Simulation
 
-    district = District.generate(seed=args.seed, homes=args.homes, care_homes=args.care_homes)
+    district = District.generate(seed=args.seed, homes=args.homes, care_homes=args.care_homes,
+                                 day_cares=True)
     publisher = Publisher(_need(settings.broker_url, "--broker / ELDERCARE_BROKER"),
                           client_id=f"eldercare-simulator-{args.seed}")
     await asyncio.to_thread(publisher.connect)
@@ -148,7 +149,8 @@ async def _seed(args: argparse.Namespace, settings: Settings) -> None:
 
     url = _need(settings.db_url, "--db / ELDERCARE_DB")
     await prepare(url)
-    district = District.generate(seed=args.seed, homes=args.homes, care_homes=args.care_homes)
+    district = District.generate(seed=args.seed, homes=args.homes, care_homes=args.care_homes,
+                                 day_cares=True)
     password = None if settings.production else demo_password()
     inserted = await seed_district(url, district, demo_password=password)
     print(f"seed: inserted {inserted}")

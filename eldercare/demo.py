@@ -77,7 +77,7 @@ async def run_demo(options: DemoOptions) -> int:
             broker_url = await broker.start()
             stack.push_async_callback(broker.stop)
         district = District.generate(seed=options.seed, homes=options.homes,
-                                     care_homes=options.care_homes)
+                                     care_homes=options.care_homes, day_cares=True)
         password = os.environ.get("ELDERCARE_DEMO_PASSWORD") or demo_password()
         platform = await stack.enter_async_context(Platform(
             settings=settings, db_url=db_url, broker_url=broker_url, port=options.port,

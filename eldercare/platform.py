@@ -61,6 +61,8 @@ DEMO_USERS: tuple[dict[str, Any], ...] = (
      "scope_node": "dist-01"},
     {"username": "grid1", "role": "grid_staff", "display_name": "街道 吴刚", "lang": "zh-CN",
      "scope_node": "st-01"},
+    {"username": "prov1", "role": "provider", "display_name": "家政 孙丽", "lang": "zh-CN",
+     "provider_id": "home-city-01"},
 )
 
 
@@ -78,7 +80,7 @@ async def seed_district(url: str, district: District, *, demo_password: str | No
              if any(r.id == u.get("scope_resident") for r in district.residents) else None,
              "contact_id": next((c.id for c in district.contacts
                                  if c.resident_id == u.get("scope_resident")), None),
-             "scope_node": u.get("scope_node")}
+             "scope_node": u.get("scope_node"), "provider_id": u.get("provider_id")}
             for u in DEMO_USERS
             if u["role"] not in ("care_staff", "family")
             or u.get("scope_site") in sites

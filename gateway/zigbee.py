@@ -24,6 +24,7 @@ response an SOS gets. ``maybe_fall`` is remembered, not alarmed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -98,6 +99,12 @@ BUTTON_ACTIONS: Mapping[str, EventType | None] = MappingProxyType({
 """Default meaning of a button's ``action``; a binding's ``actions`` override it per device
 (``double = "cancel"``). Actions not listed here are SOS."""
 
+PRESSES: Mapping[str, int] = MappingProxyType({"double": 2, "triple": 3})
+"""Click counts the button reported, passed on with an SOS as ``presses``: the platform opens a
+service ticket for ``presses == 2`` from a button configured ``double_press`` and treats every
+other press as the SOS it is (docs/services.md). Counting clicks is the button's job; nothing
+here waits for a second press."""
+
 
 def translate(native: Native, state: DeviceState) -> Outcome:
     """One zigbee2mqtt message of a bound device to drafts (see the module's docstring)."""
@@ -150,7 +157,10 @@ def _action(native: Native, payload: dict[str, Any], ts: int, drafts: list[Draft
     actions = {**BUTTON_ACTIONS, **native.binding.actions}
     event = actions.get(action, EventType.SOS)
     if event is not None:
-        drafts.append(_event(ts, event, {"action": action}))
+        draft = _event(ts, event, {"action": action})
+        if event is EventType.SOS and action in PRESSES:
+            draft = dataclasses.replace(draft, fields={**draft.fields, "presses": PRESSES[action]})
+        drafts.append(draft)
 
 
 def _checkin(native: Native, payload: dict[str, Any], ts: int, state: DeviceState,

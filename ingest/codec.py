@@ -25,10 +25,12 @@ from ingest.contract import (
     MAX_PAYLOAD_BYTES,
     Accel,
     Body,
+    Checkup,
     Command,
     Kind,
     Topic,
     TopicError,
+    readings_problem,
 )
 
 
@@ -72,6 +74,17 @@ class Envelope:
 
 _DECODERS = {kind: msgspec.json.Decoder(cls) for kind, cls in BODY_TYPES.items()}
 _ENCODER = msgspec.json.Encoder()
+_NUL_ESCAPE = b"\\u0000"
+"""JSON can put U+0000 in a string only as this escape; PostgreSQL's text and jsonb refuse it."""
+
+
+def _holds_nul(body: Body) -> bool:
+    """Whether a string field, or a key or value of a ``detail`` map, contains U+0000."""
+    for value in msgspec.structs.astuple(body):
+        values = [*value.keys(), *value.values()] if isinstance(value, dict) else [value]
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            return True
+    return False
 
 
 def encode(body: Body | Command) -> bytes:
@@ -112,6 +125,16 @@ class Decoder:
             raise ContractViolation(f"invalid {parsed.kind}: {err}", code="schema") from None
         except msgspec.DecodeError as err:
             raise ContractViolation(f"malformed JSON: {err}", code="json") from None
+        # msgspec raises these two itself rather than a DecodeError: bad UTF-8 inside a string,
+        # and objects nested deeper than its limit inside a field it skips (an unknown key).
+        except UnicodeDecodeError as err:
+            raise ContractViolation(f"malformed JSON: not UTF-8 at byte {err.start}",
+                                    code="json") from None
+        except RecursionError:
+            raise ContractViolation("malformed JSON: nested too deeply", code="json") from None
+        if _NUL_ESCAPE in payload and _holds_nul(body):
+            raise ContractViolation(f"invalid {parsed.kind}: a string holds NUL (\\u0000),"
+                                    " which cannot be stored", code="schema")
         now_ms = self._clock() * 1000.0
         if body.ts > now_ms + self._max_future_ms:
             ahead = (body.ts - now_ms) / 1000.0
@@ -122,6 +145,8 @@ class Decoder:
         if isinstance(body, Accel):
             accel_samples(body)  # these raise ContractViolation when data does not match n
             gyro_samples(body)
+        if isinstance(body, Checkup):
+            check_readings(body)
         return Envelope(topic=parsed, body=body)
 
 
@@ -141,6 +166,12 @@ def _unpack(data: str, n: int, what: str) -> np.ndarray:
 def accel_samples(body: Accel) -> np.ndarray:
     """The accelerometer samples of a window in g, shape (n, 3), float32."""
     return _unpack(body.data, body.n, "data").astype(np.float32) * np.float32(body.scale)
+
+
+def check_readings(body: Checkup) -> None:
+    problem = readings_problem(body.readings)
+    if problem is not None:
+        raise ContractViolation(f"invalid checkup: {problem}", code="schema")
 
 
 def gyro_samples(body: Accel) -> np.ndarray | None:

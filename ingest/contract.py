@@ -48,6 +48,7 @@ class Kind(StrEnum):
     STATUS = "status"
     REJECTED = "rejected"
     ACK = "ack"
+    CHECKUP = "checkup"
 
 
 class EventType(StrEnum):
@@ -61,6 +62,9 @@ class EventType(StrEnum):
     FAULT = "fault"
     TAMPER = "tamper"
     BATTERY_LOW = "battery_low"
+    SERVICE = "service"
+    """A dedicated service key (meal, repair...): a service ticket if the device is configured
+    ``second_key``, otherwise an SOS like any press (docs/services.md)."""
 
 
 class TopicError(ValueError):
@@ -100,7 +104,7 @@ def subscription() -> str:
     return f"{ROOT}/+/+/+"
 
 
-ALARM_LANE = (Kind.EVENT, Kind.ACK, Kind.REJECTED)
+ALARM_LANE = (Kind.EVENT, Kind.ACK, Kind.REJECTED, Kind.CHECKUP)
 """Kinds ingest takes on its own connection, so a press never queues behind a backlog of motion
 and vital-sign streams (the broker keeps one queue per connection, in order)."""
 STREAM_LANE = (Kind.ACCEL, Kind.TELEMETRY, Kind.LOCATION, Kind.CHECKIN, Kind.STATUS)
@@ -114,6 +118,7 @@ def command_topic(site: str, device: str) -> str:
     return f"{ROOT}/{site}/{device}/cmd"
 
 
+ServiceType = Literal["meal", "housekeeping", "repair", "companionship", "medical_escort", "other"]
 Seq = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1, description="device sequence number")]
 Millis = Annotated[int, msgspec.Meta(ge=0, le=2**53, description="epoch milliseconds, UTC")]
 Percent = Annotated[int, msgspec.Meta(ge=0, le=100)]
@@ -130,6 +135,11 @@ class Event(_Message, frozen=True, kw_only=True):
 
     type: EventType
     detail: dict[str, str | int | float | bool] | None = None
+    presses: Annotated[int, msgspec.Meta(ge=1, le=10)] | None = None
+    """For buttons that report click counts: 2 for a double press. Counted by the device or the
+    gateway; the platform never waits for a second press."""
+    service_type: ServiceType | None = None
+    """For ``service`` presses: the service asked for; absent, the device's configured type."""
 
 
 class Telemetry(_Message, frozen=True, kw_only=True):
@@ -222,7 +232,43 @@ class Ack(_Message, frozen=True, kw_only=True):
     device: str | None = None
 
 
-Body = Event | Telemetry | Accel | Location | Checkin | Status | Rejected | Ack
+class Readings(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One check-up's measurements, each optional (at least one present): blood pressure in
+    mmHg, glucose in mmol/L, weight in kg, temperature in °C, pulse in bpm, SpO2 in %. The ranges
+    are what a meter can show, not what is healthy (that is detection/checkup.py's business)."""
+
+    bp_systolic: Annotated[float, msgspec.Meta(ge=40.0, le=300.0)] | None = None
+    bp_diastolic: Annotated[float, msgspec.Meta(ge=20.0, le=200.0)] | None = None
+    glucose: Annotated[float, msgspec.Meta(ge=0.5, le=40.0)] | None = None
+    weight: Annotated[float, msgspec.Meta(ge=15.0, le=300.0)] | None = None
+    temperature: Annotated[float, msgspec.Meta(ge=30.0, le=45.0)] | None = None
+    heart_rate: Annotated[float, msgspec.Meta(ge=20.0, le=250.0)] | None = None
+    spo2: Annotated[float, msgspec.Meta(ge=50.0, le=100.0)] | None = None
+
+
+class Checkup(_Message, frozen=True, kw_only=True):
+    """A self check-up taken at a community health kiosk (or by the elder's own meter): whose,
+    and what was measured. ``ts`` is when it was measured; ``resident`` is the id the kiosk read
+    from the elder's card."""
+
+    resident: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+    readings: Readings
+
+
+def readings_problem(readings: Readings) -> str | None:
+    """What the schema cannot say about a check-up (None: nothing wrong): it measures something,
+    and blood pressure comes as a pair with the systolic above the diastolic."""
+    r = readings
+    if all(value is None for value in msgspec.structs.astuple(r)):
+        return "no readings"
+    if (r.bp_systolic is None) != (r.bp_diastolic is None):
+        return "blood pressure needs bp_systolic and bp_diastolic together"
+    if r.bp_systolic is not None and r.bp_diastolic is not None and r.bp_systolic <= r.bp_diastolic:
+        return f"bp_systolic {r.bp_systolic:g} is not above bp_diastolic {r.bp_diastolic:g}"
+    return None
+
+
+Body = Event | Telemetry | Accel | Location | Checkin | Status | Rejected | Ack | Checkup
 
 BODY_TYPES: dict[Kind, type[Body]] = {
     Kind.EVENT: Event,
@@ -233,4 +279,5 @@ BODY_TYPES: dict[Kind, type[Body]] = {
     Kind.STATUS: Status,
     Kind.REJECTED: Rejected,
     Kind.ACK: Ack,
+    Kind.CHECKUP: Checkup,
 }

@@ -1,8 +1,10 @@
 """Handing validated readings to the detectors and collecting what they trigger.
 
 This is the one place that knows both the wire contract and the detectors' inputs: events go
-through the event rule table, accelerometer windows through the fall detector (one batched call
-for every device in the ingest batch) and then the fall grace period (``detection.fall_grace``):
+through the event rule table (except a press its device is configured to treat as a service
+request, ``alerts.services.service_request``: that becomes a ticket, never an alarm),
+accelerometer windows through the fall detector (one batched call for every device in the
+ingest batch) and then the fall grace period (``detection.fall_grace``):
 a fall becomes an alarm only if the wearer neither gets up and moves on nor cancels within the
 grace period; otherwise it is logged. Falls waiting out their grace period are returned as
 ``opened`` so ingest stores them in the same transaction as the windows' acknowledgement, and
@@ -14,18 +16,20 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from alerts.raising import AlarmTrigger
+from alerts.services import service_request
 from detection.events import rule_for
 from detection.fall import AccelWindow, FallDetector, FallFinding
 from detection.fall_grace import FallAlarm, FallGrace, LoggedFall
 from ingest.codec import Envelope, accel_samples, gyro_samples
 from ingest.contract import Accel, Event
+from store.registry import DeviceRef
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,16 @@ class Handoff:
     """(device, epoch seconds) of cancel presses."""
     opened: list[OpenedFall]
     closed: list[ClosedFall]
+    services: list[ServicePress] = dataclasses.field(default_factory=list)
+    """Presses that ask for a service (a ticket, never an alarm)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServicePress:
+    device_id: str
+    source_seq: int
+    occurred_ts: float
+    ticket_type: str
 
 
 def evidence(finding: FallFinding) -> dict[str, Any]:
@@ -94,17 +108,30 @@ class DetectionStage:
                 return seq
         return fallback
 
-    def process(self, envelopes: Sequence[Envelope], *, now: float) -> Handoff:
+    def process(self, envelopes: Sequence[Envelope], *, now: float,
+                devices: Mapping[str, DeviceRef] | None = None) -> Handoff:
+        """``devices`` says which buttons are configured for service presses; without it every
+        press is an SOS."""
         triggers: list[AlarmTrigger] = []
         cancels: list[tuple[str, float]] = []
+        services: list[ServicePress] = []
         windows: list[AccelWindow] = []
         last_seq: dict[str, int] = {}
         for env in envelopes:
             body = env.body
             if isinstance(body, Event):
+                ticket_type = service_request(
+                    event=body.type.value, presses=body.presses, service_type=body.service_type,
+                    device=(devices or {}).get(env.device))
+                if ticket_type is not None:
+                    services.append(ServicePress(device_id=env.device, source_seq=env.seq,
+                                                 occurred_ts=env.ts, ticket_type=ticket_type))
+                    continue
                 rule = rule_for(body.type.value)
                 if rule.alarm is not None:
                     details: dict[str, Any] = {"event": body.type.value, **(body.detail or {})}
+                    if body.presses is not None:
+                        details["presses"] = body.presses
                     triggers.append(AlarmTrigger(kind=rule.alarm, device_id=env.device,
                                                  source_seq=env.seq, occurred_ts=env.ts,
                                                  details=details))
@@ -143,7 +170,8 @@ class DetectionStage:
             elif isinstance(outcome, LoggedFall):
                 closed.append(ClosedFall(finding=finding, outcome=outcome.reason,
                                          resolved_ts=outcome.resolved_ts))
-        return Handoff(triggers=triggers, cancels=cancels, opened=opened, closed=closed)
+        return Handoff(triggers=triggers, cancels=cancels, opened=opened, closed=closed,
+                       services=services)
 
     def _alarm(self, alarm: FallAlarm) -> AlarmTrigger:
         finding = alarm.finding

@@ -10,6 +10,10 @@ meanwhile; the bounded source queue then fills and the broker holds the rest. If
 rejects a batch (a constraint the contract did not foresee), the batch is written message by
 message and each message it still rejects goes to the dead-letter table with the database's
 reason: one bad message never blocks the others.
+
+A device streaming beyond its budget (``ingest/ratelimit.py``) has its excess accel, telemetry,
+location and check-in messages dead-lettered as ``rate_limited``, one row per device per batch;
+its events (SOS, falls, smoke) are never limited.
 """
 
 from __future__ import annotations
@@ -30,11 +34,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from alerts.lifecycle import tell_family_of_alarm
 from alerts.raising import new_alarm
+from alerts.services import button_ticket, route
+from ingest.checkup import CheckupStage
 from ingest.codec import ContractViolation, Decoder, Envelope
-from ingest.contract import Ack, Checkin, Event, Location, Rejected, Status, Telemetry
+from ingest.contract import Ack, Checkin, Checkup, Event, Location, Rejected, Status, Telemetry
 from ingest.dedupe import SeenSequences
 from ingest.handoff import DetectionStage, evidence, finding_from_json, finding_to_json
 from ingest.mqtt import Incoming
+from ingest.ratelimit import LIMITED, RateLimiter
 from ingest.welfare import WelfareStage
 from store import batch as store_batch
 from store import detector_state
@@ -67,6 +74,7 @@ class IngestStats:
     alarms_raised: int = 0
     batches: int = 0
     store_retries: int = 0
+    rate_limited: int = 0
     dead_by_code: dict[str, int] = field(default_factory=dict)
 
 
@@ -79,6 +87,12 @@ def _forwarded_rejection(env: Envelope, body: Rejected) -> DeadLetter:
     return DeadLetter(topic=body.topic, payload=original, code="gateway_rejected",
                       reason=f"gateway {env.device} at {env.site}: {body.reason}",
                       device_id=env.device)
+
+
+def _storable(text: str) -> str:
+    """``text`` as PostgreSQL's text type can hold it: NUL and unencodable characters escaped
+    (a broker that does not check topics could hand us either)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def _utc(ts: float) -> dt.datetime:
@@ -97,6 +111,9 @@ class Ingest:
         max_batch: int = 2000,
         on_alarms: Callable[[list[int]], None] | None = None,
         clock: Callable[[], float] = time.time,
+        limiter: RateLimiter | None = None,
+        state_name: str = WELFARE,
+        checkups: CheckupStage | None = None,
     ) -> None:
         self._pool = pool
         self._source = source
@@ -108,11 +125,16 @@ class Ingest:
         self._unknown_until: dict[str, float] = {}
         self._on_alarms = on_alarms
         self._clock = clock
+        self._limiter = limiter or RateLimiter()
+        self._checkups = checkups or CheckupStage(pool)
+        """Per-device budget for stream kinds only; see ingest/ratelimit.py."""
         self.stats = IngestStats()
         self.idle = asyncio.Event()
         self._reopened: set[str] = set()
         self._welfare = welfare or WelfareStage()
         self._welfare_saved = 0.0
+        self._state_name = state_name
+        """Where the welfare detectors' snapshot is kept: one per ingest worker."""
         self._last_seen_written: dict[str, float] = {}
 
     async def load_registry(self) -> None:
@@ -120,7 +142,7 @@ class Ingest:
             self._devices = await active_devices(conn)
             cur = await conn.execute("SELECT source_seq, deadline, finding FROM pending_falls")
             pending = await cur.fetchall()
-            welfare = None if self._welfare_saved else await detector_state.load(conn, WELFARE)
+            welfare = None if self._welfare_saved else await detector_state.load(conn, self._state_name)
         self._welfare.configure(self._devices)
         if welfare is not None:
             self._welfare.restore(welfare)
@@ -166,7 +188,7 @@ class Ingest:
         """Keep the welfare detectors' baselines in PostgreSQL (they outlive a restart)."""
         try:
             async with self._pool.connection() as conn:
-                await detector_state.save(conn, WELFARE, self._welfare.snapshot())
+                await detector_state.save(conn, self._state_name, self._welfare.snapshot())
             self._welfare_saved = self._clock()
         except (psycopg.OperationalError, psycopg.InterfaceError) as err:
             log.warning("could not save detector state (%s); will retry", err)
@@ -199,14 +221,21 @@ class Ingest:
         accepted: list[Envelope] = []
         where: dict[tuple[str, int], Batch] = {}
         last_of_device: dict[str, Batch] = {}
+        over_budget: dict[str, list[tuple[Batch, Incoming, Envelope]]] = {}
+        arrived = self._clock()
         for item in items:
             part = Batch()
             parts.append((item, part))
             try:
                 env = self._decoder.decode(item.topic, item.payload)
             except ContractViolation as err:
-                part.dead_letters.append(DeadLetter(topic=item.topic, payload=item.payload,
-                                                    code=err.code, reason=err.reason))
+                part.dead_letters.append(DeadLetter(topic=_storable(item.topic),
+                                                    payload=item.payload, code=err.code,
+                                                    reason=err.reason))
+                continue
+            if env.kind in LIMITED and not self._limiter.allow(
+                    env.device, now=arrived, observed=env.ts, size=len(item.payload)):
+                over_budget.setdefault(env.device, []).append((part, item, env))
                 continue
             device = await self._device(env)
             if device is None:
@@ -227,12 +256,17 @@ class Ingest:
             if isinstance(env.body, Rejected):
                 part.dead_letters.append(_forwarded_rejection(env, env.body))
                 continue
+            if isinstance(env.body, Checkup) and not await self._checkups.take(
+                    item, env, device, part, now=self._clock()):
+                continue  # dead-lettered: a resident unknown or not served by this device
             self._add_reading(part, env)
             accepted.append(env)
             where[(env.device, env.seq)] = part
             last_of_device[env.device] = part
+        for device_id, dropped in over_budget.items():
+            self._rate_limited(device_id, dropped)
         now = self._clock()
-        handoff = self._detection.process(accepted, now=now)
+        handoff = self._detection.process(accepted, now=now, devices=self._devices)
         try:
             handoff.triggers.extend(self._welfare.process(accepted, now=now))
         except Exception:  # a detector bug must not stop SOS and smoke from being stored
@@ -244,6 +278,10 @@ class Ingest:
                 target = Batch()
                 parts.append((None, target))
             target.alarms.append(new_alarm(trigger, self._devices[trigger.device_id], now=now))
+        for press in handoff.services:  # a ticket, in the transaction that acks the press
+            where[(press.device_id, press.source_seq)].tickets.append(button_ticket(
+                device=self._devices[press.device_id], ticket_type=press.ticket_type,
+                source_seq=press.source_seq, pressed_at=_utc(press.occurred_ts)))
         for device_id, ts in handoff.cancels:
             last_of_device[device_id].cancels.append(
                 AlarmCancel(device_id=device_id, cancelled_at=_utc(ts)))
@@ -260,6 +298,22 @@ class Ingest:
                 outcome=c.outcome, resolved_at=_utc(c.resolved_ts),
                 evidence=evidence(c.finding)) for c in handoff.closed]
         return parts
+
+    def _rate_limited(self, device_id: str, dropped: list[tuple[Batch, Incoming, Envelope]]) -> None:
+        """One dead letter per device per batch for what its budget refused: the first message
+        whole, and how many of which kinds (with their seq range) were dropped with it."""
+        part, first, _ = dropped[0]
+        kinds: dict[str, int] = {}
+        for _, _, env in dropped:
+            kinds[env.kind] = kinds.get(env.kind, 0) + 1
+        seqs = [env.seq for _, _, env in dropped]
+        counted = ", ".join(f"{kind} {n}" for kind, n in kinds.items())
+        part.dead_letters.append(DeadLetter(
+            topic=first.topic, payload=first.payload, code="rate_limited", device_id=device_id,
+            reason=f"{len(dropped)} stream messages from {device_id!r} over its budget"
+                   f" ({self._limiter.budget}) dropped in one batch ({counted};"
+                   f" seq {min(seqs)}..{max(seqs)}); this row keeps the first whole"))
+        self.stats.rate_limited += len(dropped)
 
     def _add_reading(self, part: Batch, env: Envelope) -> None:
         body, device, when = env.body, env.device, _utc(env.ts)
@@ -304,6 +358,8 @@ class Ingest:
             merged.falls_opened += part.falls_opened
             merged.falls_closed += part.falls_closed
             merged.acks += part.acks
+            merged.tickets += part.tickets
+            merged.health += part.health
             for device, seen in part.devices.items():
                 before = merged.devices.get(device)
                 merged.devices[device] = seen if before is None else DeviceSeen(
@@ -327,16 +383,25 @@ class Ingest:
                     if item is None:
                         log.exception("database rejected a fall outcome; it is lost: %s", one)
                         continue
-                    await self._write_retrying(Batch(dead_letters=[DeadLetter(
-                        topic=item.topic, payload=item.payload, code="db_rejected",
-                        reason=f"database rejected it: {one}".strip())]))
+                    try:
+                        await self._write_retrying(Batch(dead_letters=[DeadLetter(
+                            topic=_storable(item.topic), payload=item.payload, code="db_rejected",
+                            reason=f"database rejected it: {one}".strip())]))
+                    except (psycopg.IntegrityError, psycopg.DataError,
+                            psycopg.ProgrammingError) as worse:
+                        # Raising here would stop ingest, and the broker would hand the same
+                        # message to the next ingest: a crash loop that also holds every alarm.
+                        log.error("database refused even the dead letter of a %d-byte message"
+                                  " on %r (%s); it is acknowledged and lost",
+                                  len(item.payload), item.topic, worse)
 
     async def _write_retrying(self, batch: Batch) -> None:
         delay = 0.2
         while True:
             try:
                 async with self._pool.connection() as conn:
-                    written = await store_batch.write(conn, batch, on_opened=tell_family_of_alarm)
+                    written = await store_batch.write(conn, batch, on_opened=tell_family_of_alarm,
+                                                      on_ticket=route)
                 break
             except (psycopg.OperationalError, psycopg.InterfaceError) as err:
                 self.stats.store_retries += 1

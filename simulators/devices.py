@@ -9,7 +9,6 @@ order, so the same seed and start time give the same bytes.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -31,9 +30,9 @@ from ingest.contract import (
 from simulators import motion
 from simulators.district import Device, Site
 from simulators.scenario import Scenario
+from simulators.vitals import heart_rate, next_activity
 
 ACCEL_SCALE = 1.0 / 1024.0  # g per count: a +-8 g part read at 13 bits, like common wrist parts
-LOCAL_UTC_OFFSET_H = 8  # China Standard Time, for the elders' daily rhythm
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +78,13 @@ def event(dev: SimDevice, t: float, kind: EventType, **detail: str | int | float
                                          detail=detail or None))
 
 
+def double_press(dev: SimDevice, t: float) -> Outgoing:
+    """A button reporting a double press (its firmware counts the clicks): a service request if
+    the button is configured for it, an SOS otherwise."""
+    return dev.message(Kind.EVENT, Event(seq=dev.next_seq(), ts=_ms(t), type=EventType.SOS,
+                                         presses=2))
+
+
 def status(dev: SimDevice, t: float, state: str) -> Outgoing:
     return dev.message(Kind.STATUS, Status(seq=dev.next_seq(), ts=_ms(t),
                                            state="online" if state == "online" else "offline"),
@@ -91,14 +97,6 @@ def checkin(dev: SimDevice, t: float, rng: np.random.Generator) -> Outgoing:
                                              rssi=int(rng.integers(-95, -40))))
 
 
-def _local_hour(t: float) -> float:
-    return ((t / 3600.0) + LOCAL_UTC_OFFSET_H) % 24.0
-
-
-_DAY_ACTIVITIES = ("standing", "walking", "sitting", "lying")
-_DAY_WEIGHTS = (0.25, 0.25, 0.4, 0.1)
-
-
 def wearable_second(dev: SimDevice, t: float, rng: np.random.Generator,
                     scenario: Scenario) -> list[Outgoing]:
     """One second of a wearable: an accel window, and telemetry/location when due."""
@@ -108,11 +106,8 @@ def wearable_second(dev: SimDevice, t: float, rng: np.random.Generator,
         samples = dev.pending.popleft()
         moving = False
     else:
-        hour = _local_hour(t)
         if t >= dev.activity_until:
-            night = hour >= 22 or hour < 6
-            dev.activity = "sleeping" if night else str(rng.choice(_DAY_ACTIVITIES, p=_DAY_WEIGHTS))
-            dev.activity_until = t + float(rng.uniform(30, 600))
+            dev.activity, dev.activity_until = next_activity(t, rng)
         samples = motion.synth_activity(dev.activity, 1.0, hz, rng, rot=dev.rot)
         moving = dev.activity == "walking"
     if moving:
@@ -122,9 +117,7 @@ def wearable_second(dev: SimDevice, t: float, rng: np.random.Generator,
         data=pack_samples(samples, ACCEL_SCALE))))
     second = int(t)
     if second % int(scenario.telemetry_s) == 0:
-        hour = _local_hour(t)
-        rhythm = 6.0 * math.sin((hour - 10.0) / 24.0 * 2 * math.pi)  # lowest before dawn
-        hr = dev.hr_base + rhythm + (15.0 if moving else 0.0) + float(rng.normal(0, 2.0))
+        hr = heart_rate(dev.hr_base, t, moving, rng)
         out.append(dev.message(Kind.TELEMETRY, Telemetry(
             seq=dev.next_seq(), ts=_ms(t), hr=round(hr) if dev.worn else None,
             spo2=int(min(100, round(rng.normal(97, 1)))) if dev.worn else None,

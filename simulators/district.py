@@ -4,7 +4,8 @@ district -> street -> community) every site sits in, and each resident's registe
 setting, need categories, blood type, allergies, doctor).
 
 The register is drawn from its own random stream, so adding to it never changes the devices,
-residents and names an older seed produced.
+residents and names an older seed produced. The service providers (issue 9) and which home
+buttons take a double press as a service request draw on no random stream at all.
 
 >>> d = District.generate(seed=1, homes=3, care_homes=1)
 >>> len(d.sites), d.sites[0].id
@@ -15,7 +16,7 @@ True
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,20 @@ _GRID_STREETS = (("st-01", "dist-01", "解放路街道"), ("st-02", "dist-01", "
 _COMMUNITY_STREET = ("st-01", "st-01", "st-02", "st-02", "st-03", "st-03")
 
 
+# Service providers: meals per district, housekeeping and repairs for the whole city,
+# companionship and medical escorts per street (st-03's covers companionship only, so escorts
+# there wait, unrouted, for grid staff to find someone).
+_MEALS = (("meal-dist-01", "东湖区长者食堂", "dist-01"), ("meal-dist-02", "西山区助餐点", "dist-02"))
+_HOME_CARE = ("home-city-01", "示范市家政维修服务中心", ("housekeeping", "repair", "other"))
+_COMPANIONS = (("care-st-01", "解放路街道助老服务站", ("companionship", "medical_escort")),
+               ("care-st-02", "人民路街道助老服务站", ("companionship", "medical_escort")),
+               ("care-st-03", "中山路街道志愿者协会", ("companionship",)))
+_HOME_SERVICE = ("housekeeping", "meal", "companionship", "repair")
+"""What a double press asks for, home by home: the service configured on the button."""
+DOUBLE_PRESS_EVERY = 4
+"""Every fourth home's button (btn-0001, btn-0005, ...) takes a double press as a service request."""
+
+
 def community_id(name: str) -> str:
     """The grid node of one of the simulator's communities."""
     return f"cm-{_COMMUNITIES.index(name) + 1:02d}"
@@ -62,6 +77,34 @@ def grid() -> list[OrgNode]:
     nodes += [OrgNode(id=community_id(n), parent_id=_COMMUNITY_STREET[k], level="community", name=n)
               for k, n in enumerate(_COMMUNITIES)]
     return nodes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Provider:
+    id: str
+    name: str
+    phone: str
+    types: list[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderArea:
+    provider_id: str
+    node_id: str
+
+
+def providers() -> tuple[list[Provider], list[ProviderArea]]:
+    """The simulated city's service providers and the grid nodes each serves."""
+    found: list[Provider] = []
+    areas: list[ProviderArea] = []
+    serving: list[tuple[str, str, tuple[str, ...], str]] = [
+        (pid, name, ("meal",), node) for pid, name, node in _MEALS]
+    serving.append((_HOME_CARE[0], _HOME_CARE[1], _HOME_CARE[2], _CITY[0]))
+    serving += [(pid, name, types, pid.removeprefix("care-")) for pid, name, types in _COMPANIONS]
+    for k, (pid, name, types, node) in enumerate(serving, start=1):
+        found.append(Provider(id=pid, name=name, phone=f"021-6234{k:04d}", types=list(types)))
+        areas.append(ProviderArea(provider_id=pid, node_id=node))
+    return found, areas
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,6 +167,24 @@ class Device:
     model: str
     resident_id: str | None
     room_id: str | None
+    service_press: str = "none"
+    """none, second_key or double_press: which presses ask for a service (docs/services.md)."""
+    service_type: str = "other"
+
+
+def day_care_centres() -> tuple[list[Site], list[Device]]:
+    """One community day-care centre (社区日间照料中心) per community, each with a health kiosk
+    that takes the check-ups of the community's elders. Placed by rule, not drawn."""
+    sites, devices = [], []
+    for k, name in enumerate(_COMMUNITIES, start=1):
+        site = Site(id=f"daycare-{k:02d}", kind="day_care", name=f"{name}日间照料中心",
+                    address=f"{name}服务中心", community=name,
+                    lat=round(31.20 + 0.1 * k / (len(_COMMUNITIES) + 1), 6), lon=121.45,
+                    node_id=community_id(name))
+        sites.append(site)
+        devices.append(Device(id=f"kiosk-{k:02d}", site_id=site.id, kind="kiosk",
+                              model="HK-300 health kiosk", resident_id=None, room_id=None))
+    return sites, devices
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,23 +195,34 @@ class District:
     residents: list[Resident]
     contacts: list[Contact]
     devices: list[Device]
+    providers: list[Provider] = field(default_factory=list)
+    provider_areas: list[ProviderArea] = field(default_factory=list)
 
     @classmethod
     def generate(cls, *, seed: int, homes: int, care_homes: int,
-                 wearable_share: float = 0.5) -> District:
+                 wearable_share: float = 0.5, day_cares: bool = False) -> District:
+        """``day_cares``: add a day-care centre with a health kiosk in every community
+        (:func:`day_care_centres`; no random draws, so the rest is the same either way)."""
         rng = np.random.default_rng(seed)
         b = _Builder(rng, np.random.default_rng([seed, 9064]))
         for i in range(1, homes + 1):
             b.home(i, wearable=rng.random() < wearable_share)
         for i in range(1, care_homes + 1):
             b.care_home(i)
+        if day_cares:
+            centres, kiosks = day_care_centres()
+            b.sites += centres
+            b.devices += kiosks
+        found, areas = providers()
         return cls(nodes=grid(), sites=b.sites, rooms=b.rooms, residents=b.residents, contacts=b.contacts,
-                   devices=b.devices)
+                   devices=b.devices, providers=found, provider_areas=areas)
 
     def rows(self) -> dict[str, list[dict[str, Any]]]:
         """Rows for the store's seeder, keyed by table."""
         return {
             "org_nodes": [asdict(n) for n in self.nodes],
+            "service_providers": [asdict(p) for p in self.providers],
+            "provider_areas": [asdict(a) for a in self.provider_areas],
             "sites": [asdict(s) for s in self.sites],
             "rooms": [asdict(r) for r in self.rooms],
             "residents": [asdict(r) for r in self.residents],
@@ -241,8 +313,13 @@ class _Builder:
     def home(self, i: int, *, wearable: bool) -> None:
         site = self._site(f"home-{i:04d}", "home", f"居家 {i:04d}")
         resident = self._resident(f"r-h{i:04d}", site, None)
-        self.devices.append(Device(id=f"btn-{i:04d}", site_id=site.id, kind="button",
-                                   model="SOS-P1 pendant", resident_id=resident.id, room_id=None))
+        double = i % DOUBLE_PRESS_EVERY == 1
+        self.devices.append(Device(
+            id=f"btn-{i:04d}", site_id=site.id, kind="button", model="SOS-P1 pendant",
+            resident_id=resident.id, room_id=None,
+            service_press="double_press" if double else "none",
+            service_type=_HOME_SERVICE[(i // DOUBLE_PRESS_EVERY) % len(_HOME_SERVICE)]
+            if double else "other"))
         if wearable:
             self.devices.append(Device(id=f"watch-{i:04d}", site_id=site.id, kind="wearable",
                                        model="W2 watch", resident_id=resident.id, room_id=None))

@@ -24,6 +24,12 @@ class Scenario:
     faults_per_hour: float
     dropouts_per_hour: float
     """A device going silent for 1-10 minutes (radio, power, out of range)."""
+    service_presses_per_hour: float = 0.0
+    """Double presses asking for a service (meal, housekeeping...), from the buttons configured
+    for it (``service_press='double_press'``); drawn from a stream of their own."""
+    checkups_per_kiosk_hour: float = 0.25
+    """Self check-ups at each community kiosk (a few a day; districts with ``day_cares``)."""
+    checkup_abnormal_share: float = 0.02
     checkin_s: tuple[tuple[str, float], ...] = (("button", 3600.0), ("smoke", 3600.0),
                                                  ("wearable", 600.0))
     telemetry_s: float = 10.0
@@ -41,10 +47,11 @@ class Scenario:
 
 DEMO = Scenario(sos_per_hour=240.0, accidental_per_hour=90.0, falls_per_hour=120.0,
                 smoke_per_hour=12.0, smoke_tests_per_hour=30.0, faults_per_hour=6.0,
-                dropouts_per_hour=12.0)
+                dropouts_per_hour=12.0, service_presses_per_hour=24.0,
+                checkups_per_kiosk_hour=30.0, checkup_abnormal_share=0.1)
 
 REALISTIC = Scenario(sos_per_hour=0.02, accidental_per_hour=0.05, falls_per_hour=0.005,
                      smoke_per_hour=0.0005, smoke_tests_per_hour=0.01, faults_per_hour=0.001,
-                     dropouts_per_hour=0.05)
+                     dropouts_per_hour=0.05, service_presses_per_hour=0.1)
 
 SCENARIOS = {"demo": DEMO, "realistic": REALISTIC}

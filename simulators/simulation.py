@@ -24,12 +24,14 @@ from simulators.devices import (
     Outgoing,
     SimDevice,
     checkin,
+    double_press,
     event,
     start_fall,
     status,
     wearable_second,
 )
 from simulators.district import District
+from simulators.kiosk import Kiosks
 from simulators.scenario import Scenario
 
 
@@ -49,10 +51,15 @@ class Simulation:
         self.scenario = scenario
         self.now = float(int(start))
         self._rng = np.random.default_rng(seed)
+        # Service presses draw on their own stream: adding them left every other event of a
+        # seed as it was.
+        self._service_rng = np.random.default_rng([seed, 12349])
         sites = {s.id: s for s in district.sites}
         seq_base = int(start * 1000) << 20  # boot time in the high bits: see docs/device-api.md
         self.devices: list[SimDevice] = []
         for d in district.devices:
+            if d.kind == "kiosk":
+                continue  # simulators.kiosk's, on a random stream of its own
             interval = scenario.checkin_interval(d.kind)
             dev = SimDevice(device=d, site=sites[d.site_id], seq_base=seq_base,
                             next_checkin=self.now + float(self._rng.uniform(0, interval)),
@@ -64,10 +71,13 @@ class Simulation:
         self.by_id = {dev.device.id: dev for dev in self.devices}
         self._by_kind = {kind: [d for d in self.devices if d.device.kind == kind]
                          for kind in ("button", "smoke", "wearable")}
+        self._service_buttons = [d for d in self._by_kind["button"]
+                                 if d.device.service_press == "double_press"]
         self._later: list[_Later] = []
         self._order = 0
         self.counts: Counter[str] = Counter()
         self._started = False
+        self.kiosks = Kiosks(district, scenario, seed=seed, start=start, counts=self.counts)
 
     # -- scheduling ---------------------------------------------------------------------------
 
@@ -148,6 +158,15 @@ class Simulation:
             kind = ("button", "smoke", "wearable")[int(self._rng.integers(3))]
             if (dev := self._pick(kind)) is not None:
                 out += self._dropout(dev)
+        return out + self._service_presses()
+
+    def _service_presses(self) -> list[Outgoing]:
+        rng, out = self._service_rng, []
+        for _ in range(int(rng.poisson(self.scenario.service_presses_per_hour / 3600.0))):
+            ready = [d for d in self._service_buttons if d.silent_until <= self.now]
+            if ready:
+                self.counts["service"] += 1
+                out.append(double_press(ready[int(rng.integers(len(ready)))], self.now))
         return out
 
     def step(self) -> list[Outgoing]:
@@ -171,6 +190,7 @@ class Simulation:
                     out.append(event(dev, self.now, EventType.BATTERY_LOW))
             if kind == "wearable":
                 out += wearable_second(dev, self.now, self._rng, self.scenario)
+        out += self.kiosks.step(self.now)
         self.counts["messages"] += len(out)
         self.now += 1.0
         return out

@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
+
+from store import tickets as store_tickets
+from store.health import INSERT_READINGS, HealthReading
+from store.tickets import NewTicket
+
+log = logging.getLogger(__name__)
 
 ALARM_CHANNEL = "alarms"
 
@@ -131,6 +138,8 @@ class Batch:
     telemetry: list[tuple[Any, ...]] = field(default_factory=list)
     locations: list[tuple[Any, ...]] = field(default_factory=list)
     checkins: list[tuple[Any, ...]] = field(default_factory=list)
+    health: list[HealthReading] = field(default_factory=list)
+    """Self check-up readings (kiosk or staff), stored with the alarms they raise."""
     dead_letters: list[DeadLetter] = field(default_factory=list)
     devices: dict[str, DeviceSeen] = field(default_factory=dict)
     alarms: list[NewAlarm] = field(default_factory=list)
@@ -139,10 +148,13 @@ class Batch:
     falls_closed: list[FallOutcome] = field(default_factory=list)
     acks: list[tuple[str, str]] = field(default_factory=list)
     """(command id, status) answers from devices and gateways."""
+    tickets: list[NewTicket] = field(default_factory=list)
+    """Service tickets opened by a button's service press: never alarms, never incidents."""
 
     def __len__(self) -> int:
         return (len(self.events) + len(self.telemetry) + len(self.locations) + len(self.checkins)
-                + len(self.dead_letters) + len(self.alarms) + len(self.cancels))
+                + len(self.dead_letters) + len(self.alarms) + len(self.cancels)
+                + len(self.tickets) + len(self.health))
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +163,13 @@ class Written:
     changed_alarm_ids: list[int]
     new_events: int
     new_incident_ids: list[int] = field(default_factory=list)
+    new_ticket_ids: list[int] = field(default_factory=list)
 
+
+OnTicket = Callable[[psycopg.AsyncConnection[Any], int], Awaitable[object]]
+"""Called inside the batch's transaction for each service ticket opened (alerts/ passes the
+router). It runs in a savepoint: if it fails, the ticket stays open and unrouted and everything
+else in the batch, alarms first, is still written."""
 
 OnOpened = Callable[[psycopg.AsyncConnection[Any], int, NewAlarm], Awaitable[object]]
 """Called inside the batch's transaction for each incident an alarm opened (alerts/ passes the
@@ -159,7 +177,7 @@ notification enqueuer, so an incident and its notifications commit together)."""
 
 
 async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
-                on_opened: OnOpened | None = None) -> Written:
+                on_opened: OnOpened | None = None, on_ticket: OnTicket | None = None) -> Written:
     """Write ``batch`` in one transaction. Idempotent: a replayed batch changes nothing.
 
     Call it on a connection with no transaction open, so that returning means committed: ingest
@@ -168,6 +186,7 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
     changed: list[int] = []
     new_incidents: list[int] = []
     changed_incidents: list[int] = []
+    new_tickets: list[int] = []
     new_events = 0
     async with conn.transaction(), conn.cursor() as cur:
         if batch.events:
@@ -189,6 +208,8 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
                     f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING",
                     rows,
                 )
+        if batch.health:
+            await cur.executemany(INSERT_READINGS, [r.row() for r in batch.health])
         if batch.dead_letters:
             await cur.executemany(
                 "INSERT INTO dead_letters (topic, payload, code, reason, device_id)"
@@ -268,6 +289,13 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
             if await cur.fetchone() is not None:
                 await cur.execute("SELECT pg_notify(%s, %s)", (ALARM_CHANNEL, json.dumps(
                     {"id": command_id, "op": "update", "type": "command"})))
+        for ticket in batch.tickets:
+            ticket_id = await store_tickets.insert(conn, ticket)
+            if ticket_id is None:
+                continue  # already opened by an earlier delivery of the same press
+            new_tickets.append(ticket_id)
+            if on_ticket is not None:
+                await _guarded(conn, on_ticket, ticket_id)
         for alarm_id in new_ids:
             await cur.execute("SELECT pg_notify(%s, %s)",
                               (ALARM_CHANNEL, json.dumps({"id": alarm_id, "op": "new"})))
@@ -277,4 +305,17 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
         for incident_id in new_incidents + changed_incidents:
             await notify_incident(cur, incident_id)
     return Written(new_alarm_ids=new_ids, changed_alarm_ids=changed, new_events=new_events,
-                   new_incident_ids=new_incidents)
+                   new_incident_ids=new_incidents, new_ticket_ids=new_tickets)
+
+
+async def _guarded(conn: psycopg.AsyncConnection[Any], hook: OnTicket, ticket_id: int) -> None:
+    """Routing a ticket must never cost the batch its alarms: a failure rolls back to a savepoint
+    and leaves the ticket open (unrouted, for grid staff to assign); a lost connection still
+    fails the batch, which is retried whole."""
+    try:
+        async with conn.transaction():
+            await hook(conn, ticket_id)
+    except (psycopg.OperationalError, psycopg.InterfaceError):
+        raise
+    except Exception:
+        log.exception("routing service ticket %d failed; it stays unrouted", ticket_id)

@@ -27,13 +27,17 @@ class DeviceRef:
     site_lat: float | None = None
     site_lon: float | None = None
     site_tz: str = "Asia/Shanghai"
+    service_press: str = "none"
+    """Which presses ask for a service (none, second_key, double_press): alerts.services."""
+    service_type: str = "other"
 
 
 _FIELDS = ("id", "site_id", "kind", "resident_id", "room_id", "site_kind", "floor", "site_routing",
-           "resident_routing", "site_lat", "site_lon", "site_tz")
+           "resident_routing", "site_lat", "site_lon", "site_tz", "service_press", "service_type")
 _DEVICES = (
     "SELECT d.id, d.site_id, d.kind, d.resident_id, d.room_id, s.kind, r.floor, s.routing,"
-    " p.routing, s.lat, s.lon, s.tz FROM devices d JOIN sites s ON s.id = d.site_id"
+    " p.routing, s.lat, s.lon, s.tz, d.service_press, d.service_type"
+    " FROM devices d JOIN sites s ON s.id = d.site_id"
     " LEFT JOIN rooms r ON r.id = d.room_id LEFT JOIN residents p ON p.id = d.resident_id"
     " WHERE d.retired_at IS NULL"
 )
@@ -58,7 +62,8 @@ async def active_device(conn: psycopg.AsyncConnection[Any], device_id: str) -> D
 
 
 # The order matters: foreign keys point backwards in this list.
-SEED_TABLES = ("org_nodes", "sites", "rooms", "residents", "contacts", "devices", "users")
+SEED_TABLES = ("org_nodes", "service_providers", "provider_areas", "sites", "rooms", "residents",
+               "contacts", "devices", "users")
 _SERIAL = {"contacts", "users"}
 
 

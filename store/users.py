@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 _USER = ("id, username, password_hash, role, display_name, lang, scope_site, scope_resident,"
-         " contact_id, scope_node")
+         " contact_id, scope_node, provider_id")
 
 
 async def by_username(conn: psycopg.AsyncConnection[Any], username: str) -> dict[str, Any] | None:

@@ -11,6 +11,8 @@ import { mountSupervisor } from "./views/supervisor.js";
 import { mountCareHome } from "./views/carehome.js";
 import { mountFamily } from "./views/family.js";
 import { mountAdmin } from "./views/admin.js";
+import { mountCivil } from "./views/civil.js";
+import { mountProvider } from "./views/provider.js";
 
 // If the WebSocket cannot be (re)established, fall back to polling REST so a blocked or
 // flapping socket never leaves anyone blind to new incidents.
@@ -25,6 +27,9 @@ const VIEWS = {
   care_staff: mountCareHome,
   family: mountFamily,
   admin: mountAdmin,
+  bureau: mountCivil,
+  grid_staff: mountCivil,
+  provider: mountProvider,
 };
 
 const $ = (id) => document.getElementById(id);

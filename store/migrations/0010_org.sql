@@ -90,6 +90,10 @@ DECLARE
     site sites%ROWTYPE;
 BEGIN
     SELECT * INTO site FROM sites WHERE id = NEW.site_id;
+    IF NOT FOUND THEN  -- say so as the foreign key would, before NOT NULL speaks of care_setting
+        RAISE foreign_key_violation USING MESSAGE = format('no site %s', NEW.site_id),
+            DETAIL = format('Key (site_id)=(%s) is not present in table "sites".', NEW.site_id);
+    END IF;
     IF TG_OP = 'INSERT' OR NEW.site_id IS DISTINCT FROM OLD.site_id THEN
         IF NEW.node_id IS NULL OR (TG_OP = 'UPDATE' AND NEW.node_id IS NOT DISTINCT FROM OLD.node_id)
         THEN

@@ -3,40 +3,28 @@ and no one else's; the bureau sees its district; moving a resident is checked at
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
-from eldercare.platform import Platform, seed_district
-from eldercare.settings import Settings
+from eldercare.platform import Platform
 from simulators.district import District
-from tests.servers import free_port
+from tests.console.district_console import (
+    STREET_1,
+    district_console,
+)
+from tests.console.district_console import signed_in as _client
 
 pytestmark = pytest.mark.db
 
-PASSWORD = "org-pass-1"
-CSRF = {"X-Requested-With": "eldercare"}
-STREET_1 = {"cm-01", "cm-02"}      # grid1's street (st-01)
 DISTRICT_1 = {"cm-01", "cm-02", "cm-03", "cm-04"}  # bureau1's district (dist-01)
 
 
 @pytest.fixture
 async def console(db_url: str) -> AsyncIterator[tuple[Platform, District]]:
     district = District.generate(seed=7, homes=40, care_homes=1)
-    async with Platform(settings=Settings(), db_url=db_url, broker_url=None,
-                        services=("console",), port=free_port()) as platform:
-        await seed_district(db_url, district, demo_password=PASSWORD)
+    async with district_console(db_url, district) as platform:
         yield platform, district
-
-
-@contextlib.asynccontextmanager
-async def _client(platform: Platform, user: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=platform.console_url, headers=CSRF) as client:
-        r = await client.post("/api/v1/session", json={"username": user, "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        yield client
 
 
 def _node_of(district: District) -> dict[str, str]:

@@ -16,11 +16,11 @@ from simulators.publisher import Publisher
 from simulators.scenario import DEMO
 from simulators.simulation import Simulation
 from store.database import prepare
+from tests.e2e.chromium import CHROMIUM, launch
 from tests.servers import Mosquitto, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.db, pytest.mark.broker]
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 PASSWORD = "browser-pass-1"
 
@@ -36,10 +36,7 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
     async with Platform(settings=Settings(), db_url=db_url, broker_url=mosquitto.url,
                         port=free_port(), client_id="browser-ingest") as platform, \
             playwright.async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"])
+        browser = await launch(p)
         page = await browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-GB",
                                       timezone_id="Asia/Shanghai")
         errors: list[str] = []

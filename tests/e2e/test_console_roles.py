@@ -25,12 +25,12 @@ from simulators.publisher import Publisher
 from simulators.scenario import DEMO
 from simulators.simulation import Simulation
 from store.database import prepare
+from tests.e2e.chromium import CHROMIUM, launch
 from tests.e2e.test_commands import FakeDetector
 from tests.servers import Mosquitto, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.db, pytest.mark.broker]
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 PASSWORD = "roles-pass-1"
 DESKTOP = {"width": 1280, "height": 800}
@@ -91,10 +91,7 @@ async def running(mosquitto: Mosquitto, db_url: str, *, homes: int = 3,
                         port=free_port(), client_id="roles-ingest",
                         services=("ingest", "commands", "console")) as platform, \
             playwright.async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"])
+        browser = await launch(p)
         publisher = Publisher(mosquitto.url, client_id="roles-device")
         await asyncio.to_thread(publisher.connect)
         console = Console(platform=platform, browser=browser, publisher=publisher,

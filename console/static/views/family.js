@@ -10,6 +10,7 @@ import { devicesCard, field, muted, section } from "../detail.js";
 import { vitalsCanvas } from "../vitals.js";
 import { errorText } from "../panel.js";
 import { prefsForm } from "./prefs.js";
+import { familyTickets } from "./tickets.js";
 
 const REFRESH_MS = 60_000;
 
@@ -45,6 +46,7 @@ export function mountFamily(ctx) {
   // when the status refreshes, so a half-made change survives the minute's refresh.
   const prefsCard = section("section.prefs", muted("detail.loading"));
   prefsForm(prefsCard, ctx);
+  const tickets = familyTickets(ctx); // kept like the preferences: a half-written rating survives
   root.replaceChildren(h("section", { class: "page family", "aria-labelledby": "family-heading" },
     h("div", { class: "page-head" }, h("h2", { id: "family-heading" }, t("family.heading")), picker), body));
 
@@ -103,7 +105,9 @@ export function mountFamily(ctx) {
         devicesCard(status?.devices ?? record.devices),
         section("section.vitals", points.length > 1 ? vitalsCanvas(points) : muted(vitals ? "vitals.none" : "detail.unavailable")),
         section("section.history", history ? historyTable(history.incidents ?? []) : muted("detail.unavailable")),
+        tickets.el,
         prefsCard));
+    tickets.load(record.resident?.id ?? current);
   }
 
   const onHash = () => load();

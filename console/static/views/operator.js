@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { IncidentPanel } from "../panel.js";
 import { QueueView, byUrgency, isWaiting } from "../queue.js";
 import * as sound from "../beep.js";
+import { serviceCallForm } from "./tickets.js";
 
 const ACTIVE = new Set(["claimed", "in_progress", "dispatched", "on_site"]);
 const $ = (id) => document.getElementById(id);
@@ -17,6 +18,9 @@ export function mountOperator(ctx) {
     selectedId: null,
   };
   $("console-view").hidden = false;
+  // Everyday service calls (a meal, a repair) are logged here but never join the emergency queue.
+  const serviceCall = serviceCallForm(ctx);
+  document.querySelector("#console-view .queue-pane").append(serviceCall.el);
   const queue = new QueueView({ lists: { waiting: $("queue"), mine: $("mine") }, onOpen: (id) => open(id) });
   const panel = new IncidentPanel({
     root: $("detail"), me: ctx.user, onUnauthorized: ctx.signedOut,
@@ -166,6 +170,7 @@ export function mountOperator(ctx) {
     poll,
     tick: () => queue.tick(),
     retranslate: () => {
+      serviceCall.retranslate();
       queue.rows.forEach((row) => (row.key = null)); // rebuild rows in the new language
       render();
       const inc = panel.incident;
@@ -173,6 +178,7 @@ export function mountOperator(ctx) {
       else panel.close();
     },
     unmount: () => {
+      serviceCall.unmount();
       panel.close();
       state.incidents.clear();
       render();

@@ -10,6 +10,7 @@ import { hourlyCanvas } from "../bars.js";
 import { badges, byUrgency, priorityClass } from "../queue.js";
 import { errorText } from "../panel.js";
 import { muted } from "../detail.js";
+import { mountReports } from "./reports.js";
 
 const REFRESH_MS = 15_000;
 const DEBOUNCE_MS = 1000;
@@ -84,8 +85,14 @@ export function mountSupervisor(ctx) {
   let stopped = false;
   const status = h("p", { class: "muted small", "aria-live": "polite" });
   const body = h("div", { class: "sup-body" }, muted("detail.loading"));
+  // Reports for the grid's root (the city), below the board; the board's refreshes leave it be.
+  const reportsEl = h("section", { class: "card sup-reports", "aria-label": t("report.section") });
+  let reports = null;
   root.replaceChildren(h("section", { class: "page supervisor", "aria-labelledby": "sup-heading" },
-    h("div", { class: "page-head" }, h("h2", { id: "sup-heading" }, t("sup.heading")), status), body));
+    h("div", { class: "page-head" }, h("h2", { id: "sup-heading" }, t("sup.heading")), status), body, reportsEl));
+  api("GET", "/api/v1/org").then((tree) => {
+    if (!stopped && tree.nodes?.length) reports = mountReports(ctx, reportsEl, tree.nodes[0].id);
+  }).catch(() => reportsEl.remove());
 
   async function load() {
     const until = new Date(now());
@@ -149,6 +156,7 @@ export function mountSupervisor(ctx) {
     poll: load,
     unmount: () => {
       stopped = true;
+      reports?.unmount();
       clearInterval(timer);
       clearTimeout(debounce);
     },
