@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import psycopg.rows
 import uvicorn
 from psycopg_pool import AsyncConnectionPool
@@ -44,6 +45,8 @@ from store.database import open_pool, prepare
 from store.partitions import drop_older_than, ensure_partitions
 
 log = logging.getLogger(__name__)
+REGISTRY_SETTLE_S = 0.2
+"""After a registry notification, how long to let a burst of changes finish before re-reading."""
 SITE_POLL_S = 2.0
 """How often a partitioned ingest worker looks for new sites (a site is registered before its
 devices are provisioned, so its first message finds the subscription in place)."""
@@ -126,6 +129,8 @@ class Platform:
         self.source: MqttSource | None = None
         """The alarm lane's broker connection (it also publishes commands)."""
         self.lanes: list[tuple[MqttSource, Ingest]] = []
+        self.registry_followed = asyncio.Event()
+        """Set while ingest listens for registry changes (after its first re-read)."""
         self.hub: Hub | None = None
         self.escalator: Escalator | None = None
         self.notifier: Notifier | None = None
@@ -164,6 +169,7 @@ class Platform:
             if not part.whole:
                 self._tasks.append(asyncio.create_task(self._follow_sites(set(sites)),
                                                        name="sites"))
+            self._tasks.append(asyncio.create_task(self._follow_registry(), name="registry"))
             self.source, self.ingest = self.lanes[0]
             self._tasks.append(asyncio.create_task(self._maintenance(), name="maintenance"))
             if "commands" in self.services:
@@ -214,6 +220,35 @@ class Platform:
                 for (source, _), kinds in zip(self.lanes, (ALARM_LANE, STREAM_LANE), strict=True):
                     source.add_subscriptions(self.partition.subscriptions(kinds, fresh))
                 log.info("subscribed to %d new sites", sum(map(self.partition.owns, fresh)))
+
+    async def _follow_registry(self) -> None:
+        """LISTEN for registry changes (migration 0014) and have ingest re-read them. After a
+        lost connection it re-reads anyway: a change may have been announced meanwhile."""
+        delay = 0.5
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self.db_url,
+                                                                 autocommit=True) as conn:
+                    await conn.execute("LISTEN registry")
+                    await self._refresh_registry()
+                    self.registry_followed.set()
+                    delay = 0.5
+                    async for _ in conn.notifies():
+                        # One re-read for a burst of changes (an import, a care home's devices).
+                        await asyncio.sleep(REGISTRY_SETTLE_S)
+                        await self._refresh_registry()
+            except (psycopg.OperationalError, psycopg.InterfaceError) as err:
+                self.registry_followed.clear()
+                log.warning("registry LISTEN lost (%s); reconnecting in %.1f s", err, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+            except Exception:
+                log.exception("could not re-read the registry; retrying")
+                await asyncio.sleep(delay)
+
+    async def _refresh_registry(self) -> None:
+        for _, ingest in self.lanes:
+            await ingest.refresh_registry()
 
     async def _maintenance(self) -> None:
         """Hourly: partitions for the coming days exist; those past retention go."""

@@ -137,6 +137,15 @@ class Ingest:
         """Where the welfare detectors' snapshot is kept: one per ingest worker."""
         self._last_seen_written: dict[str, float] = {}
 
+    async def refresh_registry(self) -> None:
+        """Re-read who is who after the registry changed (``NOTIFY registry``): a reassigned,
+        reconfigured or retired device is treated by its new row from the next batch on."""
+        async with self._pool.connection() as conn:
+            devices = await active_devices(conn)
+        self._devices = devices
+        self._unknown_until.clear()
+        self._welfare.configure(devices)
+
     async def load_registry(self) -> None:
         async with self._pool.connection() as conn:
             self._devices = await active_devices(conn)
