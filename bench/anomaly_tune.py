@@ -11,6 +11,10 @@ grid point.
 name; then alternate categories), tunes ``report_at``, ``quiet``, ``escalate`` and the
 threshold on one half and scores the other with them, both ways — an estimate of the score on
 series the reporting parameters never saw.
+
+``--post NAME`` replays an online calibration of the raw ratios before the suppression (see
+:data:`POST`); they were tried for the issue's "per-series calibration" and are not in the
+scorer because none beat it held out (docs/anomaly.md).
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from detection.anomaly import AnomalyConfig, AnomalyScorer
 from eldercare.evaluation.nab import NabFile, load_corpus, run_scorer
@@ -50,6 +56,46 @@ def suppress(
     return out
 
 
+def likelihood(raw: FloatArray, *, short: int = 1, long: int = 1000) -> FloatArray:
+    """Numenta's anomaly likelihood, as a z-score: the mean of the last ``short`` log(1 + raw)
+    against the mean and deviation of those means over the ``long`` samples before (Ahmad et
+    al., "Unsupervised real-time anomaly detection for streaming data", 2017). Online."""
+    x = np.log1p(raw)
+    c = np.concatenate([[0.0], np.cumsum(x)])
+    t = np.arange(1, len(x) + 1)
+    m = (c[t] - c[np.maximum(0, t - short)]) / np.minimum(t, short)
+    c1, c2 = np.concatenate([[0.0], np.cumsum(m)]), np.concatenate([[0.0], np.cumsum(m * m)])
+    i = np.arange(len(m))
+    lo = np.maximum(0, i - long)
+    n = np.maximum(i - lo, 1)
+    mean = (c1[i] - c1[lo]) / n
+    sd = np.sqrt(np.maximum((c2[i] - c2[lo]) / n - mean * mean, 0.0)) + 1e-3
+    z = np.where(i - lo >= 50, (m - mean) / sd, 0.0)
+    return np.clip(z, 0.0, None)
+
+
+def record(raw: FloatArray, *, k: int = 500) -> FloatArray:
+    """Only a raw ratio at least as high as every one of the ``k`` before it counts."""
+    past = sliding_window_view(np.concatenate([np.zeros(k), raw])[:-1], k).max(axis=1)
+    return np.where(raw >= past, raw, 0.0)
+
+
+def persist(raw: FloatArray, *, single: float = 2.0) -> FloatArray:
+    """Two samples in a row at the level, or one ``single`` times above it."""
+    before = np.concatenate([[0.0], raw[:-1]])
+    out: FloatArray = np.maximum(np.minimum(raw, before), raw / single)
+    return out
+
+
+POST: dict[str, tuple[Callable[[FloatArray], FloatArray], tuple[float, ...]]] = {
+    "none": (lambda raw: raw, REPORT_AT),
+    "likelihood": (likelihood, (2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0)),
+    "record": (record, REPORT_AT),
+    "persist": (persist, REPORT_AT),
+}
+"""Calibration -> (transform of a file's raw ratios, the report levels the grid tries)."""
+
+
 def raw_scores(files: list[NabFile], config: AnomalyConfig) -> list[FloatArray]:
     free = replace(config, report_at=float("inf"), quiet=0, escalate=float("inf"))
     raws = []
@@ -74,12 +120,13 @@ class Reporting:
 
 
 def grid(
-    files: list[NabFile], raws: list[FloatArray], config: AnomalyConfig
+    files: list[NabFile], raws: list[FloatArray], config: AnomalyConfig,
+    report_levels: tuple[float, ...] = REPORT_AT,
 ) -> list[tuple[float, Reporting]]:
     """(normalised score, reporting with its best threshold) for every grid point, best first."""
     scorings = [FileScoring.build(n_rows=len(f.values), windows=f.windows) for f in files]
     rows = []
-    for report_at, quiet, escalate in itertools.product(REPORT_AT, QUIET, ESCALATE):
+    for report_at, quiet, escalate in itertools.product(report_levels, QUIET, ESCALATE):
         point = Reporting(report_at=report_at, quiet=quiet, escalate=escalate)
         scores = [point.scores(r, config.warmup) for r in raws]
         result = optimise(list(zip(scorings, scores, strict=True)), STANDARD)
@@ -127,6 +174,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--labels", type=Path, required=True)
     parser.add_argument("--holdout", action="store_true")
+    parser.add_argument("--post", choices=sorted(POST), default="none",
+                        help="online calibration of the raw ratios before the suppression")
     parser.add_argument(
         "--set",
         action="append",
@@ -137,15 +186,16 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     config = AnomalyConfig(**dict(_override(item) for item in args.set))
     files = load_corpus(args.data, args.labels)
-    raws = raw_scores(files, config)
-    for score, point in grid(files, raws, config)[:8]:
+    transform, levels = POST[args.post]
+    raws = [transform(r) for r in raw_scores(files, config)]
+    for score, point in grid(files, raws, config, levels)[:8]:
         print(f"all files  score {score:6.2f}  {point}")
     if args.holdout:
         for split in ("files", "categories"):
             halves = _halves(files, split)
             for train, test in (halves, halves[::-1]):
                 tf, tr = [files[i] for i in train], [raws[i] for i in train]
-                best, point = grid(tf, tr, config)[0]
+                best, point = grid(tf, tr, config, levels)[0]
                 held = score_with([files[i] for i in test], [raws[i] for i in test], config, point)
                 print(f"split by {split}: tuned on {len(train)} files: {best:6.2f} ({point}); "
                       f"held-out {len(test)} files: {held:6.2f}")

@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import base64
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -79,6 +80,11 @@ class AnomalyConfig:
     measures: tuple[str, ...] = ("shape", "range", "slow_shape")
     """Which of :data:`MEASURES` take part; level and slow level are available but lost NAB
     points on the dev set (they fire on every recurring daily spike)."""
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> AnomalyConfig:
+        """The inverse of ``dataclasses.asdict`` after a JSON round trip (lists back to tuples)."""
+        return cls(**{**raw, "measures": tuple(raw["measures"])})
 
 
 def nearest_earlier(rows: np.ndarray, *, memory: int, skip: int) -> float | None:
@@ -205,7 +211,9 @@ class AnomalyScorer:
             value = found[name]()
             if value is None:
                 continue
-            history.append(value)
+            # 5 decimals is far below the floor added to every reference (0.01), and halves the
+            # JSON of a snapshot, which is mostly these histories
+            history.append(round(value, 5))
             if reference is not None:
                 ratios.append(value / (reference + MEASURES[name]))
         return ratios
@@ -226,8 +234,8 @@ class AnomalyScorer:
     def snapshot(self) -> dict[str, Any]:
         return {
             "config": asdict(self.config),
-            "values": list(self._values),
-            "measures": [list(h) for h in self._measures],
+            "values": _pack(self._values, np.float64),
+            "measures": [_pack(h, np.float64) for h in self._measures],
             "references": self._references,
             "low": self._low if math.isfinite(self._low) else None,
             "high": self._high if math.isfinite(self._high) else None,
@@ -239,11 +247,10 @@ class AnomalyScorer:
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> AnomalyScorer:
-        config = snap["config"]
-        scorer = cls(AnomalyConfig(**{**config, "measures": tuple(config["measures"])}))
-        scorer._values.extend(snap["values"])
+        scorer = cls(AnomalyConfig.from_dict(snap["config"]))
+        scorer._values.extend(_unpack(snap["values"], np.float64))
         for history, past in zip(scorer._measures, snap["measures"], strict=True):
-            history.extend(past)
+            history.extend(_unpack(past, np.float64))
         scorer._references = list(snap["references"])
         scorer._low = math.inf if snap["low"] is None else snap["low"]
         scorer._high = -math.inf if snap["high"] is None else snap["high"]
@@ -252,6 +259,22 @@ class AnomalyScorer:
         scorer._quiet_level = snap["quiet_level"]
         scorer._last_time = -math.inf if snap["last_time"] is None else snap["last_time"]
         return scorer
+
+
+def _pack(values: deque[float], dtype: type[np.floating[Any]]) -> str:
+    """Numbers as base64 of their little-endian bytes: a snapshot holds thousands of them per
+    series, and ingest snapshots every resident's series at once, so building and encoding it
+    must not cost a Python object per number. Full float64, so a restored scorer goes on
+    exactly as the original would."""
+    return base64.b64encode(np.fromiter(values, dtype=np.dtype(dtype).newbyteorder("<"),
+                                        count=len(values)).tobytes()).decode("ascii")
+
+
+def _unpack(packed: str | list[float], dtype: type[np.floating[Any]]) -> list[float]:
+    if isinstance(packed, list):  # snapshots written before the packing
+        return [float(v) for v in packed]
+    raw = np.frombuffer(base64.b64decode(packed), dtype=np.dtype(dtype).newbyteorder("<"))
+    return [float(v) for v in raw]
 
 
 def _divide(value: float | None, scale: float) -> float | None:

@@ -7,6 +7,8 @@
   of weighted mean and variance", 2009): ``m += α (x - m)``, ``v = (1 - α)(v + α (x - m_old)²)``.
 * :class:`TimeOfDayBaseline` keeps one :class:`RollingRobust` per hour-of-day bin in the
   resident's own time zone, so 3 a.m. is compared with earlier nights, not with the afternoon.
+* :class:`PeriodMeans` reduces a stream to one value per period (e.g. 10 minutes, an hour): the
+  interquartile mean of its readings, which one optical artefact cannot move.
 
 >>> b = TimeOfDayBaseline(tz="Asia/Shanghai", bin_hours=4, size=50, min_count=3)
 >>> for day in range(5):
@@ -40,12 +42,19 @@ class RollingRobust:
     def count(self) -> int:
         return len(self._values)
 
+    # Plain sorting, not numpy: for the few hundred values kept it is several times faster
+    # than building an array per call (the vitals check asks for both on every reading), and
+    # gives the same numbers (the middle value, or the mean of the middle two).
     def median(self) -> float:
-        return float(np.median(np.fromiter(self._values, dtype=np.float64)))
+        return _median(sorted(self._values))
 
     def mad(self) -> float:
-        values = np.fromiter(self._values, dtype=np.float64)
-        return MAD_TO_SIGMA * float(np.median(np.abs(values - np.median(values))))
+        return self.median_mad()[1]
+
+    def median_mad(self) -> tuple[float, float]:
+        """Both at the cost of one median."""
+        m = self.median()
+        return m, MAD_TO_SIGMA * _median(sorted([abs(x - m) for x in self._values]))
 
     def snapshot(self) -> dict[str, Any]:
         return {"size": self._values.maxlen, "values": list(self._values)}
@@ -55,6 +64,14 @@ class RollingRobust:
         found = cls(snap["size"])
         found._values.extend(snap["values"])
         return found
+
+
+def _median(ordered: list[float]) -> float:
+    n = len(ordered)
+    if n == 0:
+        return float("nan")
+    half = n // 2
+    return ordered[half] if n % 2 else (ordered[half - 1] + ordered[half]) / 2
 
 
 class Ewma:
@@ -97,13 +114,19 @@ class TimeOfDayBaseline:
     def learn(self, timestamp: float, x: float) -> None:
         self._bins[self.bin_of(timestamp)].add(x)
 
+    def median(self, timestamp: float) -> float | None:
+        """The median of ``timestamp``'s bin; None while the bin is too young."""
+        bin_ = self._bins[self.bin_of(timestamp)]
+        return bin_.median() if bin_.count >= self.min_count else None
+
     def z(self, timestamp: float, x: float, *, floor: float = 1.0) -> float | None:
         """Robust z-score of ``x`` in its time-of-day bin; None while the bin is too young.
         ``floor`` is the smallest spread believed (a steady 60 bpm must not make 62 an alarm)."""
         bin_ = self._bins[self.bin_of(timestamp)]
         if bin_.count < self.min_count:
             return None
-        return (x - bin_.median()) / max(bin_.mad(), floor)
+        median, mad = bin_.median_mad()
+        return (x - median) / max(mad, floor)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -120,3 +143,42 @@ class TimeOfDayBaseline:
                     min_count=snap["min_count"])
         found._bins = [RollingRobust.restore(b) for b in snap["bins"]]
         return found
+
+
+class PeriodMeans:
+    """The interquartile mean of the readings of each ``every`` seconds (UTC-aligned periods).
+
+    ``add`` returns ``(start of the period, its mean)`` when a reading opens the next period and
+    the closed one had at least ``min_readings``; a sparser period is dropped, because its mean
+    would be too noisy to compare. Means are rounded to 2 decimals (far below any sensor's
+    resolution), which keeps snapshots short.
+
+    >>> p = PeriodMeans(every=60.0, min_readings=3)
+    >>> [p.add(10.0 * i, v) for i, v in enumerate([60.0, 61.0, 140.0, 62.0, 61.0, 60.0, 70.0])][-1]
+    (0.0, 61.0)
+    """
+
+    def __init__(self, *, every: float, min_readings: int) -> None:
+        self.every, self.min_readings = every, min_readings
+        self.period: int | None = None
+        self.readings: list[float] = []
+
+    def add(self, timestamp: float, x: float) -> tuple[float, float] | None:
+        period = int(timestamp // self.every)
+        closed = None
+        if self.period is not None and period != self.period:
+            if len(self.readings) >= self.min_readings:
+                ordered = sorted(self.readings)
+                q = len(ordered) // 4
+                mean = round(float(np.mean(ordered[q : len(ordered) - q])), 2)
+                closed = (self.period * self.every, mean)
+            self.readings = []
+        self.period = period
+        self.readings.append(x)
+        return closed
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"period": self.period, "readings": list(self.readings)}
+
+    def load(self, snap: dict[str, Any]) -> None:
+        self.period, self.readings = snap["period"], list(snap["readings"])

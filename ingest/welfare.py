@@ -51,6 +51,9 @@ FINDINGS: dict[str, _Rule] = {
     "drift_up": _Rule(alarm="vitals_deviation"),
     "drift_down": _Rule(alarm="vitals_deviation"),
     "inactivity": _Rule(alarm="inactivity"),
+    # information: an unusual day alone is no alarm (visitors, appointments, a bad night); its
+    # score rides on an inactivity alarm that follows, and it is logged
+    "unusual_day": _Rule(alarm=None),
     "wandering": _Rule(alarm="wandering"),
     "left_zone": _Rule(alarm=None),  # by day a walk out is life, not an alarm
     "returned": _Rule(alarm=None),
@@ -151,38 +154,45 @@ class WelfareStage:
             moves.append(inactivity.Clock(timestamp=now))
             health.append(device_health.Clock(timestamp=now))
         found: list[flap.Finding] = []
-        details: dict[tuple[str, str], tuple[str | None, dict[str, Any]]] = {}
 
         def add(timestamp: float, subject: str, kind: str, device: str | None,
-                detail: dict[str, Any]) -> None:
+                detail: dict[str, Any], score: float | None = None) -> None:
             if FINDINGS.get(kind, _Rule(alarm=None)).alarm is None:
                 return
+            # the device rides in the key: flap control keeps each device's findings apart
             key = kind if device is None else f"{kind}:{device}"
-            found.append(flap.Finding(timestamp=timestamp, subject=subject, kind=key))
-            details[(subject, key)] = (device, detail)
+            # a scored finding outranks a plain one when flap control merges them: its score is
+            # what the operator cannot see otherwise (see detection.flap)
+            found.append(flap.Finding(timestamp=timestamp, subject=subject, kind=key,
+                                      data=detail, severity=score or 0.0))
 
         for v in self.vitals.update(readings):
+            score = {} if v.score is None else {"anomaly_score": round(v.score, 3)}
             add(v.timestamp, v.subject, v.kind, None,
-                {"vital": v.vital, "value": v.value, "finding": v.kind, "detail": v.detail})
+                {"vital": v.vital, "value": v.value, "finding": v.kind, "detail": v.detail,
+                 **score}, v.score)
         for i in self.inactivity.update(moves):
-            add(i.timestamp, i.subject, "inactivity", None,
-                {"silent_h": round(i.silent_for / 3600, 2), "limit_h": round(i.limit / 3600, 2)})
+            if i.kind == "unusual_day":
+                log.info("unusual day for %s (score %.2f): %s", i.subject, i.score or 0.0,
+                         i.detail)
+            unusual = {} if i.score is None else {"unusual_day_score": round(i.score, 3)}
+            add(i.timestamp, i.subject, i.kind, None,
+                {"silent_h": round(i.silent_for / 3600, 2), "limit_h": round(i.limit / 3600, 2),
+                 **unusual}, i.score)
         for g in self.geofence.update(fixes):
             add(g.timestamp, g.subject, g.kind, None,
                 {"distance_m": round(g.distance_m), "lat": g.fix.lat, "lon": g.fix.lon})
         for h in self.health.update(health):
             add(h.timestamp, h.subject, h.kind, h.device, {"problem": h.kind, "detail": h.detail})
         found_all = self.flap.update([*found, flap.Clock(timestamp=now)])
-        return [t for m in found_all if (t := self._trigger(m, details)) is not None]
+        return [t for m in found_all if (t := self._trigger(m)) is not None]
 
-    def _trigger(self, merged: flap.Merged,
-                 details: dict[tuple[str, str], tuple[str | None, dict[str, Any]]]
-                 ) -> AlarmTrigger | None:
-        kind = merged.kind.split(":", 1)[0]
+    def _trigger(self, merged: flap.Merged) -> AlarmTrigger | None:
+        """The alarm for a finding out of flap control, with the details of the finding it shows
+        (a summary of held repeats included: they travel with flap control, not with this call)."""
+        kind, _, device_key = merged.kind.partition(":")
         rule = FINDINGS.get(kind)
-        device, detail = details.get((merged.subject, merged.kind), (None, {}))
-        if device is None:
-            device = self._last_message.get(merged.subject, (None, 0))[0]
+        device = device_key or self._last_message.get(merged.subject, (None, 0))[0]
         if rule is None or rule.alarm is None or device is None or device not in self._devices:
             return None
         return AlarmTrigger(
@@ -190,7 +200,7 @@ class WelfareStage:
             # No message carries these: the finding's own time (ms) keys the alarm.
             source_seq=int(merged.timestamp * 1000),
             occurred_ts=merged.timestamp,
-            details={**detail, "count": merged.count, "first_ts": merged.first_timestamp})
+            details={**merged.data, "count": merged.count, "first_ts": merged.first_timestamp})
 
     def snapshot(self) -> dict[str, Any]:
         return {"vitals": self.vitals.snapshot(), "inactivity": self.inactivity.snapshot(),

@@ -9,15 +9,17 @@ from tests.detection.checks import DetectorCase
 
 
 def flapping(seed: int, minutes: int = 240) -> list[list[Finding | Clock]]:
-    """A battery warning flapping every few minutes for an hour, scattered SOS presses and
-    smoke alarms, and a clock tick each minute."""
+    """A battery warning flapping every few minutes for an hour (its level falling, lower is
+    more severe), scattered SOS presses and smoke alarms, and a clock tick each minute."""
     rng = np.random.default_rng(seed)
     batches: list[list[Finding | Clock]] = []
     for minute in range(minutes):
         t = 60.0 * minute
         batch: list[Finding | Clock] = []
         if 30 <= minute < 90 and rng.random() < 0.4:
-            batch.append(Finding(timestamp=t, subject="btn-1", kind="low_battery"))
+            level = 20 - minute // 10
+            batch.append(Finding(timestamp=t, subject="btn-1", kind="low_battery",
+                                 data={"battery_pct": level}, severity=20.0 - level))
         if rng.random() < 0.03:
             batch.append(Finding(timestamp=t + 1, subject="r1", kind="sos"))
         if rng.random() < 0.02:

@@ -16,7 +16,7 @@ from detection.inactivity import (
     Movement,
     Presence,
 )
-from tests.detection.cases_inactivity import CONFIG, MIDNIGHT_SHANGHAI, week_of_days
+from tests.detection.cases_inactivity import CONFIG, MIDNIGHT_SHANGHAI, routine_days, week_of_days
 
 H = 3600.0
 DAY0 = MIDNIGHT_SHANGHAI
@@ -70,8 +70,10 @@ def test_learnt_limit_tightens_for_a_regular_resident() -> None:
     for day in range(10):
         for hour in range(8, 20):
             d.update([Movement(timestamp=DAY0 + day * 24 * H + hour * H, subject="r1")])
-    # silences of one hour, margin 1.5: 1.5 h rather than the 4 h default
-    assert d.limit("r1", DAY0 + 10 * 24 * H + 12 * H) == 1.5 * H
+    # silences of one hour, margin 1.5: 1.5 h, raised to the 2 h floor, rather than the 4 h
+    # default (and at night the night limit)
+    assert d.limit("r1", DAY0 + 10 * 24 * H + 12 * H) == 2 * H
+    assert d.limit("r1", DAY0 + 10 * 24 * H + 23 * H) == 11 * H
     assert d.limit("nobody", DAY0 + 12 * H) == 4 * H
 
 
@@ -98,6 +100,62 @@ def test_restore_continues_identically() -> None:
     head = _run(d, batches[:400])
     again = InactivityDetector.restore(json.loads(json.dumps(d.snapshot())))
     assert head + _run(again, batches[400:]) == straight
+
+
+def _inactivity(found: list[InactivityFinding]) -> list[tuple[int, float, float, float]]:
+    """(day, local hour, silent h, limit h) of each inactivity finding."""
+    out = []
+    for f in found:
+        if f.kind == "inactivity":
+            day, hour = divmod((f.timestamp - DAY0) / H, 24)
+            out.append((int(day), round(hour, 2), round(f.silent_for / H, 2), round(f.limit / H, 2)))
+    return out
+
+
+def test_regression_a_normal_bedtime_raises_no_inactivity() -> None:
+    """Silences were learnt in the bin where they *ended*: the 22:00-24:00 bin learnt the
+    evening's short pauses (a limit of about an hour), and going to bed at 22:00 raised an
+    alarm at 23:00 on most nights of these seeded routines (2 to 11 per fortnight). Learnt by
+    where they began, day pauses only, with the night judged by the night limit: none."""
+    for seed in range(1, 9):
+        found = _run(InactivityDetector(), routine_days(seed, days=14, odd={}))
+        assert _inactivity(found) == [], f"seed {seed}"
+
+
+def test_genuine_daytime_inactivity_is_still_found_at_its_pinned_time() -> None:
+    """The same routine, and on day 14 nobody stirs from 10:00 to 14:00: found at noon, two
+    hours into the silence (the learnt limit, at its floor)."""
+    still = {h: 0.0 for h in range(10, 14)}
+    for seed in (1, 7):
+        found = _run(InactivityDetector(), routine_days(seed, days=14, odd=still))
+        assert [(day, hour, limit) for day, hour, _, limit in _inactivity(found)] == [
+            (13, 12.0, 2.0)], f"seed {seed}"
+        [f] = [f for f in found if f.kind == "inactivity"]
+        assert 9.9 < (f.last_movement - DAY0) / H - 13 * 24 < 10.0  # the last move before 10:00
+
+
+def test_silences_reaching_into_the_night_are_not_learnt() -> None:
+    d = InactivityDetector(InactivityConfig(tz="Asia/Shanghai"))
+    for hour in (10.0, 11.0, 21.5, 24 + 6.5, 24 + 7.5, 24 + 8.0, 24 + 21.0, 24 + 23.0):
+        d.update([Movement(timestamp=DAY0 + hour * H, subject="r1")])
+    # learnt by the bin where they began: 10:00-11:00 and 11:00-21:30 (bin 10-12), 07:30-08:00
+    # (bin 06-08), 08:00-21:00 (bin 08-10); not 21:30-06:30 (reaches into the night), 06:30-07:30
+    # (began in it) or 21:00-23:00 (ended in it)
+    assert {b: list(v) for b, v in d._residents["r1"].silences.items()} == {
+        5: [H, 10.5 * H], 3: [0.5 * H], 4: [13 * H]}
+
+
+def test_regression_snapshot_with_silences_keyed_by_their_end_relearns() -> None:
+    """Stored snapshots keyed silences by the bin where they ended (nights included): those are
+    dropped at restore, the defaults apply until the day bins are learnt again."""
+    d = InactivityDetector(CONFIG)
+    _run(d, week_of_days(3))
+    snap = json.loads(json.dumps(d.snapshot()))
+    assert InactivityDetector.restore(snap)._residents["r1"].silences  # kept: keyed by start
+    del snap["silences_by"]
+    old = InactivityDetector.restore(snap)
+    assert old._residents["r1"].silences == {}
+    assert old.limit("r1", DAY0 + 7 * 24 * H + 12 * H) == 4 * H
 
 
 @pytest.mark.parametrize("module", ['detection.inactivity'])

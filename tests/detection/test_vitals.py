@@ -11,14 +11,17 @@ import pytest
 from scipy import signal
 
 from detection.baseline import Ewma, RollingRobust, TimeOfDayBaseline
-from detection.drift import Cusum
+from detection.drift import DriftConfig
 from detection.vitals import (
+    VITALS_ANOMALY,
     ResidentVitals,
     VitalBounds,
+    VitalFinding,
     VitalReading,
     VitalsConfig,
     VitalsDetector,
 )
+from simulators.vitals import heart_rate_stream
 from tests.detection.cases_vitals import CONFIG, two_residents
 
 
@@ -83,15 +86,25 @@ def test_deviation_from_own_baseline_within_clinical_bounds() -> None:
     assert found[0].timestamp == 202 * 60.0
 
 
-def test_slow_drift_is_found_by_cusum_not_by_deviation() -> None:
-    rng = np.random.default_rng(1)
-    calm = 60.0 + rng.normal(0, 2.0, 300)
-    drift = 60.0 + np.linspace(0, 12, 200) + rng.normal(0, 2.0, 200)
-    d = VitalsDetector(VitalsConfig(baseline_min_count=30, bin_hours=24, baseline_size=300))
-    assert d.update(_hr(list(calm))) == []
-    found = d.update(_hr(list(drift), start=300 * 60.0))
-    assert found
-    assert {f.kind for f in found} == {"drift_up"}
+def test_slow_drift_is_a_finding_with_the_hours_mean_and_the_usual() -> None:
+    """Heart rate every 10 minutes (one reading is a 10-minute period here), steady for three
+    days, then +6 bpm at rest: a drift, not a deviation (z 2 at the 3 bpm floor). Walking is not
+    drift."""
+    config = VitalsConfig(drift=DriftConfig(part_min_readings=1), anomaly_vitals=())
+    d = VitalsDetector(config)
+    steady = [VitalReading(timestamp=MIDNIGHT + 600.0 * i, subject="r1", vital="heart_rate",
+                           value=60.0) for i in range(3 * 144)]
+    walking = [VitalReading(timestamp=MIDNIGHT + 3 * DAY + 600.0 * i + 300.0, subject="r1",
+                            vital="heart_rate", value=95.0, at_rest=False) for i in range(36)]
+    risen = [VitalReading(timestamp=MIDNIGHT + 3 * DAY + 600.0 * i, subject="r1",
+                          vital="heart_rate", value=66.0) for i in range(36)]
+    assert d.update(steady) == []
+    found = d.update(sorted(walking + risen, key=lambda r: r.timestamp))
+    # 2 σ an hour: the sum passes 5 with the fourth hour (00:00-04:00), found at 04:00
+    assert [(f.kind, (f.timestamp - MIDNIGHT - 3 * DAY) / 3600, f.value) for f in found] == [
+        ("drift_up", 4.0, 66.0)]
+    assert found[0].detail == ("slow drift: at-rest mean 66 this hour, usually 60 at this "
+                               "hour; risen for about 4 h (CUSUM)")
 
 
 def test_restore_continues_identically() -> None:
@@ -138,13 +151,6 @@ def test_time_of_day_bins_use_the_residents_zone() -> None:
         TimeOfDayBaseline(tz="UTC", bin_hours=5)
 
 
-def test_cusum_run_length_on_one_sigma_shift() -> None:
-    c = Cusum(k=0.5, h=5.0)
-    steps = next(i for i in range(1, 100) if c.update(1.0) is not None)
-    assert steps == 11  # S+ grows by 0.5 a step and must exceed 5
-    assert Cusum().update(-50.0) is None  # one wild reading is clipped, not a drift
-
-
 def test_regression_zero_mad_baseline_does_not_divide_by_zero() -> None:
     """A resident whose watch reported exactly 60 bpm for hours made MAD 0; the spread floor
     keeps one 63 bpm reading from being an infinite z."""
@@ -157,3 +163,125 @@ def test_docstring_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# -- the unusual-pattern path (the general anomaly scorer on 10-minute at-rest means) ----------
+
+MIDNIGHT = 1_699_977_600.0  # 2023-11-15 00:00 in Shanghai
+DAY = 86400.0
+
+
+def _simulated_hr(seed: int, shift: tuple[float, float, float] | None) -> list[VitalReading]:
+    """Four days of a simulated wearer's heart rate every 10 s (simulators.vitals)."""
+    beats = heart_rate_stream(seed=seed, start=MIDNIGHT, seconds=4 * DAY, shift=shift)
+    return [VitalReading(timestamp=t, subject="r1", vital="heart_rate", value=float(hr),
+                         at_rest=not walking) for t, hr, walking in beats]
+
+
+@pytest.fixture(scope="module")
+def simulated_days() -> dict[str, tuple[list[VitalFinding], int]]:
+    """Findings and snapshot size for an ordinary stream and the same one with +10 bpm from
+    10:00 to 12:00 on day 4 (2 bpm of noise: the z-score check needs +15, and sees nothing)."""
+    shift = (MIDNIGHT + 3 * DAY + 10 * 3600, MIDNIGHT + 3 * DAY + 12 * 3600, 10.0)
+    out = {}
+    for name, s in (("ordinary", None), ("shifted", shift)):
+        d = VitalsDetector()
+        out[name] = (d.update(_simulated_hr(3, s)), len(json.dumps(d.snapshot())))
+    return out
+
+
+@pytest.mark.slow
+def test_sustained_heart_rate_shift_is_reported_by_the_anomaly_path(
+        simulated_days: dict[str, tuple[list[VitalFinding], int]]) -> None:
+    found, _ = simulated_days["shifted"]
+    pattern = [(f.kind, round((f.timestamp - MIDNIGHT) / 60)) for f in found if f.score is not None]
+    # the first 10-minute period of the shift (10:00-10:10 on day 4), reported as it closes
+    assert pattern == [("deviation", 3 * 1440 + 610)]
+    report = next(f for f in found if f.score is not None)
+    assert report.score is not None and report.score > 2.5 / 3.5  # report_at 2.5 as a score
+    assert 80.0 < report.value < 85.0  # the period's at-rest mean, not one reading
+    assert "anomaly score" in report.detail
+    assert not [f for f in found if f.kind == "deviation" and f.score is None]
+
+
+@pytest.mark.slow
+def test_regression_ordinary_simulated_days_raise_nothing(
+        simulated_days: dict[str, tuple[list[VitalFinding], int]]) -> None:
+    """Four ordinary days of a simulated wearer at 10 s: the per-reading CUSUM reported dozens
+    of drifts a day on them; now nothing at all is found (see also tests/detection/test_drift.py
+    for six wearers over a week)."""
+    found, _ = simulated_days["ordinary"]
+    assert found == []
+
+
+@pytest.mark.slow
+def test_ordinary_days_raise_no_unusual_pattern(
+        simulated_days: dict[str, tuple[list[VitalFinding], int]]) -> None:
+    found, size = simulated_days["ordinary"]
+    assert [f for f in found if f.score is not None] == []
+    # one resident's heart-rate track after 4 days, scorer included (see VITALS_ANOMALY); the
+    # scorer's numbers are packed float64 (detection/anomaly.py): about 21.5 kB
+    assert size < 24_000
+
+
+def test_pattern_learns_at_rest_periods_only_and_skips_sparse_ones() -> None:
+    config = VitalsConfig(anomaly_every=60.0, anomaly_min_readings=3)
+    d = VitalsDetector(config)
+    walking = [VitalReading(timestamp=10.0 * i, subject="r1", vital="heart_rate", value=90.0,
+                            at_rest=False) for i in range(60)]
+    sparse = [VitalReading(timestamp=600.0 + 30.0 * i, subject="r1", vital="heart_rate",
+                           value=60.0) for i in range(20)]  # 2 readings a minute: too few
+    d.update(walking + sparse)
+    scorer = d._tracks["r1|heart_rate"].pattern
+    assert scorer is not None and scorer.scorer._seen == 0
+    d.update([VitalReading(timestamp=1200.0 + 10.0 * i, subject="r1", vital="heart_rate",
+                           value=60.0) for i in range(13)])
+    assert scorer.scorer._seen == 2  # 1200-1260 and 1260-1320 closed, 1320 still open
+    assert d._tracks.get("r1|skin_temperature") is None
+
+
+def test_interquartile_mean_ignores_an_optical_artefact() -> None:
+    d = VitalsDetector(VitalsConfig(anomaly_every=60.0, anomaly_min_readings=3))
+    values = [60.0, 61.0, 62.0, 140.0, 61.0, 60.0]  # one reading of 140 in the first minute
+    d.update([VitalReading(timestamp=10.0 * i, subject="r1", vital="heart_rate", value=v)
+              for i, v in enumerate([*values, 60.0])])
+    pattern = d._tracks["r1|heart_rate"].pattern
+    assert pattern is not None
+    assert list(pattern.scorer._values) == [pytest.approx(np.mean([60.0, 61.0, 61.0, 62.0]))]
+
+
+def test_regression_snapshot_with_the_per_reading_cusum_restores() -> None:
+    """Snapshots from before the hourly drift monitor have ``cusum_k``/``cusum_h`` settings and a
+    ``cusum`` per track: the settings are dropped, each track starts a fresh drift monitor."""
+    d = VitalsDetector(CONFIG)
+    for b in two_residents(5)[:50]:
+        d.update(b)
+    snap = json.loads(json.dumps(d.snapshot()))
+    del snap["config"]["drift"], snap["config"]["drift_vitals"]
+    snap["config"] |= {"cusum_k": 0.5, "cusum_h": 8.0}
+    for track in snap["tracks"].values():
+        del track["drift"]
+        track["cusum"] = {"k": 0.5, "h": 8.0, "clip": 3.0, "high": 1.5, "low": 0.0}
+    again = VitalsDetector.restore(snap)
+    assert again.config.drift == DriftConfig()
+    assert again.config.drift_vitals == ("heart_rate", "spo2")
+    drift = again._tracks["r1|heart_rate"].drift
+    assert drift is not None and drift.cusum.high == 0.0
+    assert again._tracks["r1|heart_rate"].baseline.snapshot() == (
+        d._tracks["r1|heart_rate"].baseline.snapshot())
+
+
+def test_regression_snapshot_from_before_the_pattern_restores() -> None:
+    """Snapshots already in PostgreSQL have no anomaly settings and no pattern per track."""
+    d = VitalsDetector(CONFIG)
+    for b in two_residents(5)[:50]:
+        d.update(b)
+    snap = json.loads(json.dumps(d.snapshot()))
+    for key in ("anomaly", "anomaly_vitals", "anomaly_every", "anomaly_min_readings"):
+        del snap["config"][key]
+    for track in snap["tracks"].values():
+        del track["pattern"]
+    again = VitalsDetector.restore(snap)
+    assert again.config.anomaly == VITALS_ANOMALY
+    assert again._tracks["r1|heart_rate"].pattern is not None
+    assert again._tracks["r1|spo2"].pattern is not None

@@ -1,0 +1,138 @@
+"""Slow drift: Page's CUSUM against Montgomery's ARL table; the hourly at-rest drift monitor on
+seeded simulated wearers — silent on ordinary days, a slow rise or fall found at a pinned hour."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from detection.drift import Cusum, DriftConfig, DriftReport, SlowDrift
+from simulators.vitals import heart_rate_stream, spo2_stream
+
+MIDNIGHT = 1_699_977_600.0  # 2023-11-15 00:00 in Shanghai
+DAY = 86400.0
+H = 3600.0
+HR_FLOOR, SPO2_FLOOR = 3.0, 1.0  # the vitals' spread floors (detection.vitals.DEFAULT_BOUNDS)
+
+
+def _hours(t: float) -> float:
+    return round((t - MIDNIGHT) / H, 2)
+
+
+def _wearer(seed: int, days: int, *, hr_drift: tuple[float, float, float] | None = None,
+            spo2_drift: tuple[float, float, float] | None = None
+            ) -> list[tuple[float, int, int]]:
+    """A simulated wearer's at-rest readings every 10 s: (time, heart rate, SpO2). The base
+    rate is drawn per wearer as the district simulation draws it (72 ± 6 bpm)."""
+    base = float(np.random.default_rng(seed).normal(72, 6))
+    beats = heart_rate_stream(seed=seed, start=MIDNIGHT, seconds=days * DAY, base=base,
+                              drift=hr_drift)
+    sats = spo2_stream(seed=seed + 1000, start=MIDNIGHT, seconds=days * DAY, drift=spo2_drift)
+    return [(t, hr, spo2) for (t, hr, walking), (_, spo2) in zip(beats, sats, strict=True)
+            if not walking]
+
+
+def _drifts(readings: list[tuple[float, int, int]]
+            ) -> tuple[list[DriftReport], list[DriftReport]]:
+    hr, spo2 = SlowDrift(DriftConfig(), "Asia/Shanghai"), SlowDrift(DriftConfig(), "Asia/Shanghai")
+    found: tuple[list[DriftReport], list[DriftReport]] = ([], [])
+    for t, beat, sat in readings:
+        for monitor, value, floor, out in ((hr, beat, HR_FLOOR, found[0]),
+                                           (spo2, sat, SPO2_FLOOR, found[1])):
+            report = monitor.add(t, float(value), floor=floor)
+            if report is not None:
+                out.append(report)
+    return found
+
+
+def test_cusum_in_control_arl_matches_montgomerys_table() -> None:
+    """k = 1/2, h = 5: two-sided ARL 465 in control, 10.4 at a 1 σ shift (Montgomery, tabular
+    CUSUM ARL table), within the sampling error of 400 simulated runs."""
+    rng = np.random.default_rng(11)
+
+    def run_length(shift: float) -> int:
+        c = Cusum(k=0.5, h=5.0, clip=np.inf)
+        n = 1
+        while c.update(float(rng.normal(shift, 1.0))) is None:
+            n += 1
+        return n
+
+    in_control = [run_length(0.0) for _ in range(400)]
+    shifted = [run_length(1.0) for _ in range(400)]
+    # run lengths are roughly geometric: the mean of 400 has about 5 % relative error
+    assert np.mean(in_control) == pytest.approx(465, rel=0.15)
+    assert np.mean(shifted) == pytest.approx(10.4, rel=0.1)
+
+
+def test_cusum_run_length_on_one_sigma_shift() -> None:
+    c = Cusum(k=0.5, h=5.0)
+    steps = next(i for i in range(1, 100) if c.update(1.0) is not None)
+    assert steps == 11  # S+ grows by 0.5 a step and must exceed 5
+    assert Cusum().update(-50.0) is None  # one wild reading is clipped, not a drift
+
+
+def test_regression_drift_is_silent_on_ordinary_simulated_days() -> None:
+    """The per-reading CUSUM on 10 s heart rate reported dozens of drifts a day on ordinary
+    simulated wearers; on hourly at-rest means against the same hour, six wearers over a week
+    (their first three days learning) give none, heart rate or SpO2."""
+    for seed in range(1, 7):
+        hr, spo2 = _drifts(_wearer(seed, 7))
+        assert (hr, spo2) == ([], []), f"wearer {seed}"
+
+
+def test_slow_heart_rate_rise_is_found_at_its_pinned_hour() -> None:
+    """Resting rate +12 bpm over two days from day 5: found 17 hours in (+4 bpm), then once a
+    day while it lasts."""
+    start = MIDNIGHT + 4 * DAY
+    hr, spo2 = _drifts(_wearer(1, 7, hr_drift=(start, start + 2 * DAY, 12.0)))
+    assert spo2 == []
+    assert [(r.direction, _hours(r.timestamp)) for r in hr] == [
+        ("up", 113.0), ("up", 140.0), ("up", 167.0)]
+    first = hr[0]
+    assert first.usual == pytest.approx(80.0, abs=0.5)  # 74 bpm base, +6 at 16:00 local
+    assert first.mean - first.usual == pytest.approx(4.4, abs=0.1)  # the ramp at 16.5 h
+    assert first.hours == 10.0  # the sum had been growing since 07:00 on day 5
+
+
+def test_slow_spo2_fall_is_found_at_its_pinned_hour() -> None:
+    """SpO2 3 points down over a day from day 5: found 13 hours in, at 95.5 % against 97 %
+    (the first at-rest reading after 13:00 came at 13:18)."""
+    start = MIDNIGHT + 4 * DAY
+    hr, spo2 = _drifts(_wearer(1, 6, spo2_drift=(start, start + DAY, -3.0)))
+    assert hr == []
+    assert [(r.direction, _hours(r.timestamp), r.mean, r.usual) for r in spo2] == [
+        ("down", 109.3, 95.58, 97.05), ("down", 136.16, 94.0, 97.01)]
+
+
+def test_hours_with_few_at_rest_readings_are_skipped_and_young_hours_are_not_judged() -> None:
+    d = SlowDrift(DriftConfig(), "UTC")
+    # at rest for 25 minutes of each hour (a minute apart: two 10-minute periods with their 10
+    # readings, a third with 5) for 5 days, +10 bpm on the last two: an hour needs three
+    for day in range(5):
+        for hour in range(24):
+            for i in range(25):
+                t = day * DAY + hour * H + 60.0 * i
+                assert d.add(t, 60.0 + (10.0 if day >= 3 else 0.0), floor=3.0) is None
+    assert all(b.count == 0 for b in d.baseline._bins)
+    # enough readings: two days to learn each hour, then one day judged
+    d = SlowDrift(DriftConfig(), "UTC")
+    found = [d.add(t, 60.0 if t < 2 * DAY else 70.0, floor=3.0)
+             for t in np.arange(0.0, 3 * DAY + 60.0, 30.0)]
+    assert [r for r in found if r is not None] == []  # day 3's hours are only the third seen
+
+
+def test_snapshot_restore_mid_drift_continues_identically() -> None:
+    start = MIDNIGHT + 4 * DAY
+    readings = [(t, float(hr)) for t, hr, _ in _wearer(2, 7, hr_drift=(start, start + 2 * DAY,
+                                                                          12.0))]
+    straight = SlowDrift(DriftConfig(), "Asia/Shanghai")
+    expected = [r for t, v in readings if (r := straight.add(t, v, floor=HR_FLOOR))]
+    d = SlowDrift(DriftConfig(), "Asia/Shanghai")
+    half = next(i for i, (t, _) in enumerate(readings) if t >= start + 12 * H)
+    found = [r for t, v in readings[:half] if (r := d.add(t, v, floor=HR_FLOOR))]
+    assert d.cusum.high > 0  # the sum is part-way up
+    again = SlowDrift.restore(json.loads(json.dumps(d.snapshot())))
+    found += [r for t, v in readings[half:] if (r := again.add(t, v, floor=HR_FLOOR))]
+    assert expected and found == expected
