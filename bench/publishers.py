@@ -9,6 +9,7 @@ numbers and timestamps, so the generator spends its time publishing rather than 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import time
 from dataclasses import dataclass
@@ -87,12 +88,14 @@ def run_slice(part: Slice, name: str, published: Synchronized[int]) -> None:
         time.sleep(0.01)
     second = 0
     count = 0
+    last: paho.MQTTMessageInfo | None = None
     while second < part.seconds:
         now = time.time()
         ts = int(now * 1000)
         for i, (s, d) in enumerate(wearables):
             seq += 1
-            client.publish(topics[d], _accel(seq_base + seq, ts, windows[(i + second) % 4]), qos=1)
+            last = client.publish(topics[d], _accel(seq_base + seq, ts, windows[(i + second) % 4]),
+                                  qos=1)
             count += 1
             if (i + second) % 10 == 0:
                 seq += 1
@@ -113,7 +116,13 @@ def run_slice(part: Slice, name: str, published: Synchronized[int]) -> None:
         delay = part.start_at + second - time.time()
         if delay > 0:
             time.sleep(delay)
-    time.sleep(1.0)  # let paho flush what it queued
+    # Wait until the broker has acknowledged the last message (QoS 1 flows in order), or what
+    # paho still holds would be dropped by the disconnect: mosquitto 2.0 then logs the client as
+    # "disconnected due to out of memory", a misreport of a client leaving with PUBACKs pending
+    # (eclipse-mosquitto/mosquitto#3253).
+    if last is not None:
+        with contextlib.suppress(RuntimeError, ValueError):
+            last.wait_for_publish(timeout=300)
     client.disconnect()
     client.loop_stop()
 

@@ -60,6 +60,8 @@ class MqttSource:
         self._stopping = threading.Event()
         self._scheduled = 0  # puts handed to the loop and not yet run: they reserve queue room
         self._scheduled_lock = threading.Lock()
+        self._handed: list[Incoming] = []  # received, waiting for the loop to queue them
+        self._wake_pending = False
         self.connected = asyncio.Event()
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2,
@@ -126,10 +128,13 @@ class MqttSource:
             return
         self._client.ack(item.mid, item.qos)
 
-    def _put_scheduled(self, item: Incoming) -> None:
+    def _put_scheduled(self) -> None:
         with self._scheduled_lock:
-            self._scheduled -= 1
-        self._queue.put_nowait(item)  # cannot be full: room was reserved in _on_message
+            items, self._handed = self._handed, []
+            self._scheduled -= len(items)
+            self._wake_pending = False
+        for item in items:
+            self._queue.put_nowait(item)  # cannot be full: room was reserved in _on_message
 
     # -- paho's thread ----------------------------------------------------------------------
 
@@ -160,9 +165,13 @@ class MqttSource:
             room = self._queue.qsize() + self._scheduled < self._queue.maxsize
             if room:
                 self._scheduled += 1
+                self._handed.append(item)
+                wake, self._wake_pending = not self._wake_pending, True
         if room:
-            # Fast path: hand over without waiting for the event loop (no round trip per message).
-            self._loop.call_soon_threadsafe(self._put_scheduled, item)
+            # Fast path: hand over without waiting for the event loop, and wake the loop once
+            # for all that arrives before it runs (one self-pipe write per burst, not per message).
+            if wake:
+                self._loop.call_soon_threadsafe(self._put_scheduled)
             return
         future = asyncio.run_coroutine_threadsafe(self._queue.put(item), self._loop)
         while not self._stopping.is_set():
