@@ -54,7 +54,9 @@ LAST_SEEN_EVERY_S = 30.0
 """devices.last_seen is a console display ("seen 2 min ago"), refreshed at most this often from
 plain readings; check-ins, status and battery changes are always written."""
 WELFARE = "welfare"
-WELFARE_SAVE_EVERY_S = 60.0
+WELFARE_SAVE_EVERY_S = 300.0
+"""Baselines are learnt over days and pending falls have their own table, so five minutes of
+learning is all a crash can cost; the snapshot holds every resident and is written inline."""
 TICK_S = 1.0
 """With no message for this long, run detection's timers anyway (fall grace deadlines)."""
 
@@ -195,10 +197,14 @@ class Ingest:
 
     async def save_state(self) -> None:
         """Keep the welfare detectors' baselines in PostgreSQL (they outlive a restart)."""
+        started = time.monotonic()
         try:
             async with self._pool.connection() as conn:
                 await detector_state.save(conn, self._state_name, self._welfare.snapshot())
             self._welfare_saved = self._clock()
+            took = time.monotonic() - started
+            # It holds up both lanes while it runs: say so when that is long enough to matter.
+            (log.warning if took > 0.5 else log.debug)("welfare snapshot saved in %.2f s", took)
         except (psycopg.OperationalError, psycopg.InterfaceError) as err:
             log.warning("could not save detector state (%s); will retry", err)
 
