@@ -23,6 +23,7 @@ from ingest.mqtt import Incoming
 from ingest.pipeline import Ingest
 from store import registry
 from tests.hostile import deep, hostile_payload, mutated, storable, topics, valid_payload
+from tests.ingest.test_pipeline import ListSource
 
 NOW_MS = 1_790_000_000_000
 DECODER = Decoder(clock=lambda: NOW_MS / 1000)
@@ -132,25 +133,6 @@ def test_escaped_backslash_before_u0000_is_not_a_nul() -> None:
 # -- through the real pipeline ----------------------------------------------------------------
 
 
-class ListSource:
-    def __init__(self) -> None:
-        self.acked: list[int] = []
-        self._mids = iter(range(1, 10**9))
-
-    def item(self, topic: str, payload: bytes) -> Incoming:
-        return Incoming(topic=topic, payload=payload, mid=next(self._mids), qos=1, generation=1,
-                        received=time.time())
-
-    async def get(self) -> Incoming:
-        raise AssertionError("the test calls process() directly")
-
-    def get_nowait(self) -> Incoming | None:
-        return None
-
-    def ack(self, item: Incoming) -> None:
-        self.acked.append(item.mid)
-
-
 def hostile_sample(now_ms: int, count: int) -> list[tuple[str, bytes]]:
     """``count`` hypothesis-made messages for one registered device (a fixed, derandomised
     sample, so the database test is reproducible)."""
@@ -189,10 +171,10 @@ async def test_every_rejected_message_is_dead_lettered_and_the_next_alarm_is_sto
         if isinstance(outcome, ContractViolation):
             stored_topic = topic.replace("\x00", "\\x00")  # text cannot hold NUL
             expected[(stored_topic, payload)] = outcome.code
-        batch.append(source.item(topic, payload))
+        batch.append(source.add(topic, payload))
         sos_seq += 1
         press = encode(Event(seq=sos_seq, ts=now_ms, type=EventType.SOS))
-        batch.append(source.item(f"eldercare/v1/{SITE}/{DEVICE}/event", press))
+        batch.append(source.add(f"eldercare/v1/{SITE}/{DEVICE}/event", press))
     for start in range(0, len(batch), 40):  # a few batches, as the broker would deliver them
         await ingest.process(batch[start:start + 40])
 

@@ -21,6 +21,7 @@ from ingest.mqtt import Incoming
 from ingest.pipeline import Ingest
 from ingest.ratelimit import LIMITED, Budget, RateLimiter
 from store import registry
+from tests.ingest.test_pipeline import ListSource
 
 
 def test_a_full_bucket_lets_a_burst_through_then_refills_at_the_rate() -> None:
@@ -129,25 +130,6 @@ SITE = "home-0001"
 FLOODER, NEIGHBOUR, STEADY = "watch-0001", "btn-0002", "watch-0003"
 
 
-class ListSource:
-    def __init__(self) -> None:
-        self.acked: list[int] = []
-        self._mids = iter(range(1, 10**9))
-
-    def item(self, topic: str, payload: bytes) -> Incoming:
-        return Incoming(topic=topic, payload=payload, mid=next(self._mids), qos=1, generation=1,
-                        received=time.time())
-
-    async def get(self) -> Incoming:
-        raise AssertionError("the test calls process() directly")
-
-    def get_nowait(self) -> Incoming | None:
-        return None
-
-    def ack(self, item: Incoming) -> None:
-        self.acked.append(item.mid)
-
-
 def _dropped(reason: str) -> int:
     counted = re.match(r"(\d+) stream messages", reason)
     assert counted is not None, reason
@@ -186,15 +168,15 @@ async def test_a_flood_from_one_device_is_dead_lettered_and_delays_no_alarm(
     def topic(device: str, kind: Kind) -> str:
         return f"eldercare/v1/{SITE}/{device}/{kind}"
 
-    flood = [source.item(topic(FLOODER, Kind.TELEMETRY),
+    flood = [source.add(topic(FLOODER, Kind.TELEMETRY),
                          encode(Telemetry(seq=seq, ts=now_ms - 60_000, hr=70)))
              for seq in range(1, 3001)]
-    steady = [source.item(topic(STEADY, Kind.TELEMETRY),
+    steady = [source.add(topic(STEADY, Kind.TELEMETRY),
                           encode(Telemetry(seq=seq, ts=now_ms - 60_000 + seq * 1000, hr=66)))
               for seq in range(1, 31)]
-    own_sos = source.item(topic(FLOODER, Kind.EVENT),
+    own_sos = source.add(topic(FLOODER, Kind.EVENT),
                           encode(Event(seq=5000, ts=now_ms, type=EventType.SOS)))
-    their_sos = source.item(topic(NEIGHBOUR, Kind.EVENT),
+    their_sos = source.add(topic(NEIGHBOUR, Kind.EVENT),
                             encode(Event(seq=1, ts=now_ms, type=EventType.SOS)))
     # The broker's interleaving: the steady device every 100 flood messages, both presses
     # half-way through the flood.
