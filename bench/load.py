@@ -282,8 +282,10 @@ async def _measure(args: argparse.Namespace, broker: str, db: str, port: int,
                 table.add_row(f"{now - t0:.0f}", str(published.value), f"{rates[-1]:.0f}",
                               str(backlog), str(len(watcher.seen)))
                 live.update(table)
+        # Off the event loop: while the publishers flush, the operator client must go on taking
+        # alarms, or their arrival times (the latency measured) would wait for the join.
         for p in procs:
-            p.join(60)
+            await asyncio.to_thread(p.join, 60)
         elapsed = time.monotonic() - t0
         # Drain: everything published is ingested, every injected alarm arrives (or not). A
         # backlog takes as long as it takes at the rate measured, within reason.
