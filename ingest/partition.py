@@ -36,6 +36,8 @@ class Partition:
     count: int = 1
 
     def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ValueError(f"--workers must be at least 1, not {self.count}")
         if not 0 <= self.index < self.count:
             raise ValueError(f"worker {self.index} of {self.count}: index must be in 0..{self.count - 1}")
 

@@ -3,42 +3,25 @@ floors and maintenance list, the supervisor's overview, administration and CSV i
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
-from eldercare.platform import Platform, seed_district
-from eldercare.settings import Settings
+from eldercare.platform import Platform
 from simulators.district import District
 from store.batch import Batch, write
-from tests.servers import free_port
+from tests.console.district_console import district_console, signed_in
 
 pytestmark = pytest.mark.db
 
-PASSWORD = "views-pass-1"
-CSRF = {"X-Requested-With": "eldercare"}
 
 
 @pytest.fixture
 async def console(db_url: str) -> AsyncIterator[Platform]:
-    await seed_district(db_url, District.generate(seed=21, homes=3, care_homes=1),
-                        demo_password=PASSWORD)
-    async with Platform(settings=Settings(), db_url=db_url, broker_url=None,
-                        services=("console",), port=free_port()) as platform:
-        yield platform
-
-
-@contextlib.asynccontextmanager
-async def signed_in(platform: Platform, user: str,
-                    password: str = PASSWORD) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=platform.console_url, headers=CSRF) as client:
-        r = await client.post("/api/v1/session", json={"username": user, "password": password})
-        assert r.status_code == 200, r.text
-        yield client
+    async with district_console(db_url, District.generate(seed=21, homes=3, care_homes=1)) as p:
+        yield p
 
 
 async def _sql(platform: Platform, query: str, *args: Any) -> list[dict[str, Any]]:
