@@ -231,18 +231,18 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
                     for dev, s in batch.devices.items()
                 ],
             )
+        if batch.locations:
+            # Alarms stored before their device's fix arrived: give them the fix now.
+            stamps = [row[2] for row in batch.locations]
+            await cur.execute(_LATE_FIXES, {
+                "devices": sorted({row[0] for row in batch.locations}), "first": min(stamps),
+                "last": max(stamps), "window": LOCATION_WINDOW, "skew": LOCATION_SKEW})
+            changed += [int(r["id"] if isinstance(r, dict) else r[0]) for r in await cur.fetchall()]
+        # Alarms after the locations: a fix that came in the same batch is seen by the look-up.
         for alarm in batch.alarms:
-            await cur.execute(
-                "INSERT INTO alarms (kind, priority, device_id, site_id, resident_id, room_id,"
-                " source_seq, occurred_at, details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (device_id, source_seq, kind) DO NOTHING RETURNING id",
-                (alarm.kind, alarm.priority, alarm.device_id, alarm.site_id, alarm.resident_id,
-                 alarm.room_id, alarm.source_seq, alarm.occurred_at, Jsonb(alarm.details)),
-            )
-            row = await cur.fetchone()
-            if row is None:
+            alarm_id = await _insert_alarm(conn, cur, alarm)
+            if alarm_id is None:
                 continue  # already raised by an earlier delivery of the same message
-            alarm_id = int(row["id"] if isinstance(row, dict) else row[0])
             new_ids.append(alarm_id)
             if alarm.incident is not None:
                 incident_id, opened = await join_incident(cur, alarm_id, alarm, alarm.incident)
@@ -306,6 +306,79 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
             await notify_incident(cur, incident_id)
     return Written(new_alarm_ids=new_ids, changed_alarm_ids=changed, new_events=new_events,
                    new_incident_ids=new_incidents, new_ticket_ids=new_tickets)
+
+
+LOCATION_WINDOW = dt.timedelta(hours=24)
+"""How old a fix may be and still ride on an alarm: an elder can be anywhere a day later."""
+LOCATION_SKEW = dt.timedelta(seconds=60)
+"""A fix stamped up to this long after the alarm still counts: a watch sends its SOS and its next
+fix together, and the fix can carry the later timestamp."""
+
+_INSERT_ALARM = (
+    "INSERT INTO alarms (kind, priority, device_id, site_id, resident_id, room_id, source_seq,"
+    " occurred_at, details) VALUES (%(kind)s, %(priority)s, %(device_id)s, %(site_id)s,"
+    " %(resident_id)s, %(room_id)s, %(source_seq)s, %(occurred_at)s, {details})"
+    " ON CONFLICT (device_id, source_seq, kind) DO NOTHING RETURNING id")
+
+# The newest fix of a device in a span: one backward scan of the newest partitions' primary key
+# (device_id, ts, seq); the lower bound on ts prunes every older partition.
+_LAST_FIX = (
+    "SELECT jsonb_build_object("
+    "'lat', l.lat, 'lon', l.lon, 'acc_m', l.acc, 'source', l.source,"
+    " 'at', to_char(l.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))"
+    " FROM locations l WHERE l.device_id = {device} AND l.ts >= {since} AND l.ts <= {until}"
+    " ORDER BY l.ts DESC, l.seq DESC LIMIT 1")
+# The alarm's own details win over a key of the same name.
+_WITH_LAST_LOCATION = _INSERT_ALARM.format(details=(
+    "COALESCE((SELECT jsonb_build_object('last_location', x.fix) FROM ("
+    + _LAST_FIX.format(device="%(device_id)s", since="%(fix_since)s", until="%(fix_until)s")
+    + ") AS x(fix)), '{}') || %(details)s"))
+# A fix that reaches the store after its alarm (the two travel on different ingest lanes, and a
+# watch sends its SOS and its next fix together) is put on the alarms it belongs to.
+_LATE_FIXES = (
+    "UPDATE alarms a SET details = a.details || jsonb_build_object('last_location', f.fix)"
+    " FROM (SELECT a2.id, ("
+    + _LAST_FIX.format(device="a2.device_id", since="a2.occurred_at - %(window)s",
+                       until="a2.occurred_at + %(skew)s")
+    + ") AS fix FROM alarms a2 WHERE a2.device_id = ANY(%(devices)s)"
+    "   AND a2.occurred_at >= %(first)s - %(skew)s AND a2.occurred_at <= %(last)s + %(window)s) f"
+    " WHERE a.id = f.id AND f.fix IS NOT NULL"
+    "   AND a.details -> 'last_location' IS DISTINCT FROM f.fix"
+    " RETURNING a.id")
+_WITHOUT_LOCATION = _INSERT_ALARM.format(details="%(details)s")
+
+
+async def _insert_alarm(conn: psycopg.AsyncConnection[Any], cur: psycopg.AsyncCursor[Any],
+                        alarm: NewAlarm) -> int | None:
+    """Insert the alarm with its device's newest fix of the day before it in ``details`` as
+    ``last_location`` (lat, lon, acc_m, at, source); return its id, or None if it was raised
+    already (the stored alarm is left exactly as it was).
+
+    The look-up runs in a savepoint: if it fails (a lock timeout while a partition is dropped, a
+    privilege missing on ``locations``), the alarm is inserted without the location, because an
+    SOS without a position still has to reach an operator. Only a lost connection fails the
+    batch, which is then retried whole."""
+    params = {
+        "kind": alarm.kind, "priority": alarm.priority, "device_id": alarm.device_id,
+        "site_id": alarm.site_id, "resident_id": alarm.resident_id, "room_id": alarm.room_id,
+        "source_seq": alarm.source_seq, "occurred_at": alarm.occurred_at,
+        "details": Jsonb(alarm.details), "fix_since": alarm.occurred_at - LOCATION_WINDOW,
+        "fix_until": alarm.occurred_at + LOCATION_SKEW,
+    }
+    try:
+        async with conn.transaction():
+            await cur.execute(_WITH_LAST_LOCATION, params)
+            row = await cur.fetchone()
+    except (psycopg.IntegrityError, psycopg.DataError):
+        raise  # the alarm's own fault, not the look-up's: ingest handles it as before
+    except psycopg.Error:
+        if conn.closed or conn.broken:
+            raise
+        log.exception("looking up the last location for a %s alarm from %s failed;"
+                      " storing the alarm without it", alarm.kind, alarm.device_id)
+        await cur.execute(_WITHOUT_LOCATION, params)
+        row = await cur.fetchone()
+    return None if row is None else int(row["id"] if isinstance(row, dict) else row[0])
 
 
 async def _guarded(conn: psycopg.AsyncConnection[Any], hook: OnTicket, ticket_id: int) -> None:

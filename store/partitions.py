@@ -9,9 +9,12 @@ replaying a week-old backlog) so that it is stored rather than refused.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import psycopg
 from psycopg import sql
+
+log = logging.getLogger(__name__)
 
 TIME_SERIES = ("telemetry", "locations", "checkins")
 
@@ -64,6 +67,15 @@ async def drop_older_than(
             name = str(row[0])  # type: ignore[index]
             suffix = name.rsplit("_", 1)[-1]
             if suffix.isdigit() and suffix < cutoff:
-                await conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+                # Dropping a partition locks its parent; queued behind a long reader it would hold
+                # up every insert, an alarm's look-up of the last location among them. Give up
+                # after two seconds instead: the next hour tries again.
+                try:
+                    async with conn.transaction():
+                        await conn.execute("SET LOCAL lock_timeout = '2s'")
+                        await conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+                except psycopg.errors.LockNotAvailable:
+                    log.warning("partition %s is busy; dropping it next time", name)
+                    continue
                 dropped.append(name)
     return dropped

@@ -2,7 +2,7 @@
 // dispatch help — who, where, their health, whom to call, what the devices said.
 import { h, telLink } from "./dom.js";
 import { t, label, lang } from "./i18n.js";
-import { formatTime, now } from "./clock.js";
+import { formatTime, now, parseTime } from "./clock.js";
 import { magnitudeCanvas } from "./chart.js";
 
 // Detail keys that get their own labelled line; anything else the server adds is still listed
@@ -108,6 +108,42 @@ export function devicesCard(devices) {
         h("td", null, online(d) ?? t("none"))))))));
 }
 
+// A fix taken more than this long before the alarm is flagged: in a quarter of an hour an elder
+// who is out walks a kilometre, so help sent there may find nobody.
+const STALE_FIX_MS = 15 * 60_000;
+const FIX_SOURCES = ["gps", "wifi", "cell", "fixed"];
+
+// "12 min before the alarm": how long before the alarm (at most a minute after it) the fix was taken.
+function fixAge(ms) {
+  if (!Number.isFinite(ms)) return null;
+  const minutes = Math.round(Math.abs(ms) / 60_000);
+  if (minutes < 1) return t("alarm.fixAge.now");
+  if (ms < 0) return t("alarm.fixAge.after", { minutes });
+  if (minutes < 60) return t("alarm.fixAge.before", { minutes });
+  return t("alarm.fixAge.beforeHours", { hours: Math.floor(minutes / 60), minutes: minutes % 60 });
+}
+
+// The wearable's last fix as the store attached it to the alarm (details.last_location): where,
+// how precisely, and how old it was when the alarm came. Null if it is not a usable position,
+// so that the raw value is listed instead.
+export function lastLocation(fix, occurredAt) {
+  const lat = Number(fix?.lat);
+  const lon = Number(fix?.lon);
+  if (fix?.lat === null || fix?.lon === null || !Number.isFinite(lat) || !Number.isFinite(lon)) return null;
+  const before = (parseTime(occurredAt) ?? NaN) - (parseTime(fix.at) ?? NaN);
+  const stale = before > STALE_FIX_MS;
+  const acc = fix.acc_m === null || fix.acc_m === undefined ? NaN : Number(fix.acc_m);
+  const age = fixAge(before);
+  return h("span", { class: ["last-location", stale ? "warn" : null], dataset: { stale: String(stale) } },
+    h("a", { href: `geo:${lat},${lon}`, class: "geo", title: t("alarm.lastLocation.open") }, `${lat.toFixed(5)}, ${lon.toFixed(5)}`),
+    Number.isFinite(acc) ? ` ${t("alarm.lastLocation.accuracy", { metres: Math.round(acc) })}` : null,
+    FIX_SOURCES.includes(fix.source) ? ` (${t(`alarm.fixSource.${fix.source}`)})` : fix.source ? ` (${fix.source})` : null,
+    h("br"),
+    fix.at ? h("time", { datetime: fix.at }, formatTime(fix.at)) : null,
+    age ? ` · ${age}` : null,
+    stale ? h("span", { class: "stale-note" }, ` · ${t("alarm.lastLocation.stale")}`) : null);
+}
+
 export function alarmCard(alarm, snippet) {
   const details = alarm.details ?? {};
   const rows = [];
@@ -116,10 +152,14 @@ export function alarmCard(alarm, snippet) {
       rows.push(field(t(known.label), known.format(details[known.key])));
     }
   }
+  const position = lastLocation(details.last_location, alarm.occurred_at);
   for (const [key, value] of Object.entries(details)) {
     if (key === "snippet" || KNOWN_DETAILS.some((k) => k.key === key)) continue;
+    if (key === "last_location" && position) continue;
     rows.push(field(key, typeof value === "object" ? JSON.stringify(value) : String(value)));
   }
+  // A wearable without a fix says so: "no position" is itself worth knowing on the phone.
+  const where = position ?? (alarm.device_kind === "wearable" && !details.last_location ? t("alarm.lastLocation.none") : null);
   // The snippet normally comes beside the alarm; accept it inside details too.
   const snip = snippet ?? details.snippet;
   const chart = Array.isArray(snip?.magnitude) && snip.magnitude.length > 1 ? magnitudeCanvas(snip) : null;
@@ -128,6 +168,7 @@ export function alarmCard(alarm, snippet) {
       field(t("device.id"), alarm.device_id),
       field(t("detail.occurred"), formatTime(alarm.occurred_at)),
       field(t("detail.raised"), formatTime(alarm.raised_at)),
+      where ? field(t("alarm.lastLocation"), where) : null,
       rows),
     chart);
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import httpx
@@ -147,3 +148,24 @@ async def test_unsigned_requests_get_401(console: tuple[Platform, District]) -> 
     platform, _ = console
     async with httpx.AsyncClient(base_url=platform.console_url) as client:
         assert (await client.get("/api/v1/alarms")).status_code == 401
+
+
+async def test_the_alarm_detail_shows_the_wearables_last_location(
+        console: tuple[Platform, District]) -> None:
+    platform, district = console
+    watch = next(d for d in district.devices if d.kind == "wearable")
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    assert platform.pool is not None
+    async with platform.pool.connection() as conn:
+        written = await write_batch(conn, Batch(
+            locations=[(watch.id, 7, now - dt.timedelta(minutes=4), 31.2211, 121.5432, 18.0,
+                        "gps")],
+            alarms=[NewAlarm(kind="sos", priority=1, device_id=watch.id, site_id=watch.site_id,
+                             resident_id=watch.resident_id, room_id=None, source_seq=8,
+                             occurred_at=now, details={"event": "sos"})]))
+    async with _client(platform) as client:
+        detail = (await client.get(f"/api/v1/alarms/{written.new_alarm_ids[0]}")).json()
+    fix_at = now - dt.timedelta(minutes=4)
+    assert detail["alarm"]["details"] == {"event": "sos", "last_location": {
+        "lat": 31.2211, "lon": 121.5432, "acc_m": 18.0, "source": "gps",
+        "at": f"{fix_at:%Y-%m-%dT%H:%M:%S}.000Z"}}

@@ -1,16 +1,22 @@
 """What an operator sees, in headless Chromium driven by Playwright: sign in, an alarm appears in
-the live queue, open it, acknowledge it. Screenshots go to artifacts/screenshots/."""
+the live queue, open it, acknowledge it; a watch's SOS shows where its wearer last was.
+Screenshots go to artifacts/screenshots/."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 
 from eldercare.platform import Platform, seed_district
 from eldercare.settings import Settings
+from ingest.contract import Kind, Location
 from simulators.district import District
 from simulators.publisher import Publisher
 from simulators.scenario import DEMO
@@ -76,15 +82,97 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
             "document.querySelectorAll('#queue .alarm').length === 0", timeout=5_000)
         assert await page.text_content("#waiting-count") == "0"
         await page.screenshot(path=str(SHOTS / "operator-acknowledged.png"))
+
+        # Another elder's watch: a fix from 20 minutes before the SOS rides on the alarm, shown
+        # in the viewer's zone and flagged as old.
+        watch = next(d for d in district.devices
+                     if d.kind == "wearable" and d.resident_id != button.resident_id)
+        fix_at = sim.now - 20 * 60
+        fix = await _fix_stored(publisher, sim, watch.id, fix_at, db_url)
+        publisher.publish(sim.press(watch.id))
+        row = page.locator("#queue .alarm").first
+        await row.wait_for(timeout=5_000)
+        await row.click()
+        where = page.locator("#detail [data-card='section.alarm'] .last-location")
+        await where.wait_for(timeout=5_000)
+        shown = await where.text_content() or ""
+        # The operator's own language (op1 works in Chinese); both are checked in _cards.
+        expected = {"en": ("± 14 m", "20 min before the alarm", "old position"),
+                    "zh-CN": ("± 14 米", "报警前 20 分钟", "定位已过时")}
+        assert f"{fix.lat:.5f}, {fix.lon:.5f}" in shown, shown
+        ui_lang = await page.evaluate("document.documentElement.lang")
+        assert all(text in shown for text in expected[ui_lang]), shown
+        local = dt.datetime.fromtimestamp(fix_at, ZoneInfo("Asia/Shanghai"))
+        assert f"{local:%H:%M:%S}" in shown, shown
+        assert "warn" in (await where.get_attribute("class") or "")
+        assert await where.locator("a.geo").get_attribute("href") == f"geo:{fix.lat},{fix.lon}"
+        await page.locator("#detail [data-card='section.alarm']").screenshot(
+            path=str(SHOTS / "operator-alarm-last-location.png"))
+        assert await _cards(page) == {
+            "fresh": ["3 min before the alarm", False],
+            "stale": ["1 h 5 min before the alarm", True],
+            "zh": ["报警前 3 分钟", False],
+            "noFix": "No position in the 24 h before the alarm",
+            "button": None,
+        }
         publisher.close()
         await browser.close()
         assert errors == []
-    import psycopg
 
     with psycopg.connect(db_url) as conn:
-        row_db = conn.execute("SELECT status, acknowledged_by FROM alarms").fetchone()
+        row_db = conn.execute(
+            "SELECT status, acknowledged_by FROM alarms ORDER BY id").fetchone()  # the button's
         audit = conn.execute("SELECT actor, action FROM audit").fetchall()
     assert row_db == ("acknowledged", "op1")  # claiming the incident answered its alarm
     actions = [action for _, action in audit]
     assert actions.count("claim") == 1 and ("op1", "claim") in audit
     assert {"read_health_record"} <= set(actions)  # opening the panel read the health record
+
+
+async def _fix_stored(publisher: Publisher, sim: Simulation, device_id: str, at: float,
+                      db_url: str) -> Location:
+    """Publish a fix from the watch and wait until it is stored: fixes and alarms travel in
+    separate ingest lanes, so without the wait the SOS could be stored first."""
+    dev = sim.by_id[device_id]
+    fix = Location(seq=dev.next_seq(), ts=round(at * 1000), lat=round(dev.site.lat + 0.0003, 6),
+                   lon=round(dev.site.lon - 0.0002, 6), acc=14.0, source="gps")
+    publisher.publish([dev.message(Kind.LOCATION, fix)])
+    deadline = time.monotonic() + 5
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        while conn.execute("SELECT 1 FROM locations WHERE device_id = %s AND seq = %s",
+                           (device_id, fix.seq)).fetchone() is None:
+            assert time.monotonic() < deadline, "the fix was not stored"
+            await asyncio.sleep(0.05)
+    return fix
+
+
+async def _cards(page: Any) -> Any:
+    """The alarm card built in the page for the cases one alarm cannot show at once."""
+    return await page.evaluate("""async () => {
+        const cards = await import('/static/detail.js');
+        const i18n = await import('/static/i18n.js');
+        const card = (at, kind = 'wearable', fix = true) => cards.alarmCard({
+            device_id: 'w-1', device_kind: kind, occurred_at: '2026-03-01T10:00:00Z',
+            raised_at: '2026-03-01T10:00:01Z', details: { event: 'sos', ...(fix ? {
+                last_location: { lat: 31.2, lon: 121.5, acc_m: 9.6, at, source: 'wifi' } } : {}) } });
+        const seen = (node) => {
+            const where = node.querySelector('.last-location');
+            return where ? [where.textContent.split(' · ')[1], where.classList.contains('warn')] : null;
+        };
+        const line = (node) => {
+            const dt = [...node.querySelectorAll('dt')].find((d) => d.textContent === 'Last position');
+            return dt ? dt.nextElementSibling.textContent : null;
+        };
+        const before = i18n.lang();
+        i18n.setLang('en');
+        const out = {
+            fresh: seen(card('2026-03-01T09:57:00.000Z')),
+            stale: seen(card('2026-03-01T08:55:00.000Z')),
+            noFix: line(card(null, 'wearable', false)),
+            button: line(card(null, 'button', false)),
+        };
+        i18n.setLang('zh-CN');
+        out.zh = seen(card('2026-03-01T09:57:00.000Z'));
+        i18n.setLang(before);
+        return out;
+    }""")

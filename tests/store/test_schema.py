@@ -40,6 +40,24 @@ async def test_partitions_are_created_ahead_and_dropped_after_retention(db_url: 
         assert (await cur.fetchone()) == (0,)
 
 
+async def test_a_busy_partition_is_left_for_next_time_without_holding_up_inserts(
+        db_url: str) -> None:
+    """A reader of an old partition makes the drop wait for its lock; queued there, the drop
+    would hold every insert into the parent (an alarm's look-up of the last location among
+    them). It gives up after its lock timeout instead, and succeeds once the reader is done."""
+    today = dt.date(2031, 3, 10)
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn, \
+            await psycopg.AsyncConnection.connect(db_url) as reader:
+        await ensure_partitions(conn, today=today, ahead_days=1, behind_days=0)
+        await reader.execute("SELECT count(*) FROM locations_20310310")  # holds its lock
+        dropped = await drop_older_than(conn, today=today + dt.timedelta(days=30), keep_days=14)
+        assert "locations_20310310" not in dropped
+        assert "telemetry_20310310" in dropped  # the others went
+        await reader.rollback()
+        dropped = await drop_older_than(conn, today=today + dt.timedelta(days=30), keep_days=14)
+        assert "locations_20310310" in dropped
+
+
 async def test_audit_trail_is_append_only(db_url: str) -> None:
     async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
         await conn.execute("INSERT INTO audit (actor, action, target) VALUES ('op1', 'x', 'y')")
