@@ -99,9 +99,12 @@ def _ceiling(url: str, plan: list[tuple[str, str, str]], messages: int, folder: 
     return 2 * (messages // 2) / elapsed
 
 
-def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def _spawn(args: list[str], env: dict[str, str], log: Path,
+           nice: int = 0) -> subprocess.Popen[bytes]:
+    # ``nice`` execs the interpreter: the pid is the service's.
+    prefix = ["nice", "-n", str(nice)] if nice else []
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "eldercare.cli", *args], env=env,
+        return subprocess.Popen([*prefix, sys.executable, "-m", "eldercare.cli", *args], env=env,
                                 stdout=out, stderr=out)
 
 
@@ -168,7 +171,7 @@ async def _run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     servers: list[Any] = []
     broker, db = args.broker, args.db
     if broker is None:
-        mq = start_mosquitto(folder / "mq", extra="max_inflight_messages 1000\n")
+        mq = start_mosquitto(folder / "mq", extra="max_inflight_messages 10000\n")
         servers.append(mq)
         broker = mq.url
     if db is None:
@@ -182,16 +185,26 @@ async def _run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             await seed(conn, rows)
             await conn.commit()
         ceiling = _ceiling(broker, plan, args.ceiling_messages, folder)
-        stats_files = [folder / f"ingest-stats-{k}.json" for k in range(args.workers)]
         env = {**os.environ, "ELDERCARE_ENV": "development",
                "ELDERCARE_CLIENT_ID": f"bench-ingest-{time.time_ns()}"}
         port = free_port()
-        workers = [_spawn(["ingest", "--broker", broker, "--db", db, "--workers", str(args.workers),
-                           "--worker", str(k)], {**env, "ELDERCARE_STATS_FILE": str(stats_files[k])},
-                          folder / f"ingest-{k}.log") for k in range(args.workers)]
+        # (name, lane, worker, niceness): one process per ingest worker with both lanes, or
+        # the alarm lane alone at normal priority and the stream workers below it.
+        roles = ([(f"ingest-{k}" if args.workers > 1 else "ingest", "all", k, 0)
+                  for k in range(args.workers)] if args.lanes == "one" else
+                 [("ingest-alarms", "alarms", 0, 0)]
+                 + [(f"ingest-streams-{k}" if args.workers > 1 else "ingest-streams", "streams",
+                     k, args.stream_nice) for k in range(args.workers)])
+        stats_files = [folder / f"{name}-stats.json" for name, *_ in roles]
+        workers = [_spawn(["ingest", "--broker", broker, "--db", db, "--lane", lane,
+                           "--workers", "1" if lane == "alarms" else str(args.workers),
+                           "--worker", str(k)],
+                          {**env, "ELDERCARE_STATS_FILE": str(stats)}, folder / f"{name}.log",
+                          nice=nice)
+                   for (name, lane, k, nice), stats in zip(roles, stats_files, strict=True)]
         console = _spawn(["console", "--db", db, "--port", str(port)],
                          {**env, "ELDERCARE_STATS_FILE": ""}, folder / "console.log")
-        names = ["ingest"] if args.workers == 1 else [f"ingest-{k}" for k in range(args.workers)]
+        names = [name for name, *_ in roles]
         try:
             return await _measure(args, broker, db, port, plan, ceiling, stats_files,
                                   dict(zip(names, (w.pid for w in workers), strict=True))
@@ -228,6 +241,14 @@ async def _measure(args: argparse.Namespace, broker: str, db: str, port: int,
                    plan: list[tuple[str, str, str]], ceiling: float, stats_files: list[Path],
                    pids: dict[str, int]) -> dict[str, Any]:
     await _until_console(port)
+    # Every ingest process is subscribed once it writes its first stats (after it connected):
+    # what is published before that has no session to wait in.
+    for _ in range(600):
+        if all(path.exists() for path in stats_files):
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise BenchError("an ingest process did not start; see its log")
     buttons = [(s, d) for s, d, k in plan if k == "button"]
     presser = publishers._client(broker, f"bench-presser-{time.time_ns()}")
     seq = int(time.time() * 1000) << 20
@@ -253,9 +274,9 @@ async def _measure(args: argparse.Namespace, broker: str, db: str, port: int,
         half = len(plan) // 2
         start_at = time.time() + 1.0
         parts = [publishers.Slice(url=broker, devices=plan[:half], seconds=args.seconds,
-                                  start_at=start_at),
+                                  start_at=start_at, nice=args.publisher_nice),
                  publishers.Slice(url=broker, devices=plan[half:], seconds=args.seconds,
-                                  start_at=start_at)]
+                                  start_at=start_at, nice=args.publisher_nice)]
         procs, published = publishers.start(parts)
         usage = Usage(pids | {f"publisher-{i}": p.pid for i, p in enumerate(procs) if p.pid})
         backlog_max, rates = 0, []
@@ -286,7 +307,7 @@ async def _measure(args: argparse.Namespace, broker: str, db: str, port: int,
         # alarms, or their arrival times (the latency measured) would wait for the join.
         for p in procs:
             await asyncio.to_thread(p.join, 60)
-        elapsed = time.monotonic() - t0
+        published_s = time.monotonic() - t0
         # Drain: everything published is ingested, every injected alarm arrives (or not). A
         # backlog takes as long as it takes at the rate measured, within reason.
         rate = max(float(np.mean(rates[-5:])) if rates else 1.0, 1.0)
@@ -297,6 +318,9 @@ async def _measure(args: argparse.Namespace, broker: str, db: str, port: int,
                     and stats.get("backlog", 1) == 0:
                 break
             await asyncio.sleep(0.5)
+        # The rate is over the load and its drain: a backlog ingested after the load stopped
+        # took that time too.
+        elapsed = time.monotonic() - t0
         await asyncio.sleep(2.0)
         usage.sample()
         arrived = {(a["device_id"], a["source_seq"]): watcher.seen[i]
@@ -317,8 +341,11 @@ async def _measure(args: argparse.Namespace, broker: str, db: str, port: int,
     msgs_per_s = total / elapsed
     return {
         "devices": args.devices, "seconds": args.seconds, "workers": args.workers,
+        "lanes": args.lanes, "stream_nice": args.stream_nice if args.lanes == "split" else 0,
+        "publisher_nice": args.publisher_nice,
         "published": published.value + len(injected), "ingested": total, "msgs_per_s": round(msgs_per_s),
         "ceiling_msgs_per_s": round(ceiling), "ingest_over_ceiling": round(msgs_per_s / ceiling, 3),
+        "load_s": round(published_s, 1), "drained_s": round(elapsed, 1),
         "alarms_injected": len(injected), "alarms_seen_on_console": len(
             [k for k in injected if k in arrived]),
         "latency_p50_ms": round(float(np.percentile(latencies, 50)), 1) if len(latencies) else None,
@@ -337,6 +364,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=1, choices=range(1, 9), metavar="K",
                         help="ingest worker processes, each owning a share of the sites"
                              " (ingest/partition.py)")
+    parser.add_argument("--lanes", choices=("one", "split"), default="split",
+                        help="split (default): the alarm lane in its own process and the stream"
+                             " workers at a lower CPU priority; one: both lanes in each worker")
+    parser.add_argument("--stream-nice", type=int, default=10, metavar="N",
+                        help="niceness of the stream workers with --lanes split (default 10)")
+    parser.add_argument("--publisher-nice", type=int, default=0, metavar="N",
+                        help="niceness of the load generators (default 0: they compete with the"
+                             " platform as they are)")
     parser.add_argument("--alarms-per-s", type=float, default=5.0)
     parser.add_argument("--ceiling-messages", type=int, default=100_000)
     parser.add_argument("--fast-db", action="store_true",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import time
 from dataclasses import dataclass
 from multiprocessing.context import SpawnProcess
@@ -38,6 +39,9 @@ class Slice:
     checkin_s: float = 60.0
     blast: int = 0
     """If > 0: publish this many accel messages as fast as possible (the ceiling run) and stop."""
+    nice: int = 0
+    """Added to the process's niceness (the load generator can be made to yield to the
+    platform, as devices elsewhere would not take its CPU)."""
 
 
 def _windows(seed: int) -> list[str]:
@@ -64,6 +68,8 @@ def _accel(seq: int, ts_ms: int, data: str) -> bytes:
 
 
 def run_slice(part: Slice, name: str, published: Synchronized[int]) -> None:
+    if part.nice:
+        os.nice(part.nice)
     client = _client(part.url, name)
     windows = _windows(abs(hash(name)) % 2**32)
     seq_base = int(time.time() * 1000) << 20
@@ -101,13 +107,13 @@ def run_slice(part: Slice, name: str, published: Synchronized[int]) -> None:
                 seq += 1
                 body = Telemetry(seq=seq_base + seq, ts=ts, hr=70 + i % 20, spo2=97,
                                  steps=100 * second, battery=80, worn=True)
-                client.publish(topic(s, d, Kind.TELEMETRY), encode(body), qos=1)
+                last = client.publish(topic(s, d, Kind.TELEMETRY), encode(body), qos=1)
                 count += 1
         for i, (s, d, _) in enumerate(part.devices):
             if (i + second) % int(part.checkin_s) == 0:
                 seq += 1
                 body_c = Checkin(seq=seq_base + seq, ts=ts, battery=90)
-                client.publish(topic(s, d, Kind.CHECKIN), encode(body_c), qos=1)
+                last = client.publish(topic(s, d, Kind.CHECKIN), encode(body_c), qos=1)
                 count += 1
         with published.get_lock():
             published.value += count
@@ -116,7 +122,8 @@ def run_slice(part: Slice, name: str, published: Synchronized[int]) -> None:
         delay = part.start_at + second - time.time()
         if delay > 0:
             time.sleep(delay)
-    # Wait until the broker has acknowledged the last message (QoS 1 flows in order), or what
+    # Wait until the broker has acknowledged the last message of any kind (paho sends in order
+    # and mosquitto acknowledges in order), or what
     # paho still holds would be dropped by the disconnect: mosquitto 2.0 then logs the client as
     # "disconnected due to out of memory", a misreport of a client leaving with PUBACKs pending
     # (eclipse-mosquitto/mosquitto#3253).

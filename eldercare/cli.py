@@ -2,7 +2,7 @@
 
     eldercare demo [--for SECONDS] [--port PORT] [--seed N] [--homes N] [--care-homes N]
                    [--broker URL] [--db URL]
-    eldercare ingest   --broker URL --db URL         (long-running; production service)
+    eldercare ingest   --broker URL --db URL [--lane all|alarms|streams] [--workers K --worker k]
     eldercare console  --db URL [--host H] [--port P]
     eldercare simulate --broker URL [--seed N] [--homes N] [--care-homes N] [--scenario S]
     eldercare seed     --db URL [--seed N] [--homes N] [--care-homes N]
@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--worker", type=int, default=0,
                         help="this worker's index, 0..workers-1; worker 0 also runs escalation,"
                              " notifications and commands")
+    ingest.add_argument("--lane", choices=("all", "alarms", "streams"), default="all",
+                        help="all: both lanes in this process (default); alarms: events, acks and"
+                             " kiosk check-ups only, with escalation, notifications and commands;"
+                             " streams: motion, vitals, locations and check-ins (run with a"
+                             " lower CPU priority; see docs/performance.md)")
 
     console = sub.add_parser("console", help="the console web service")
     console.add_argument("--db")
@@ -118,9 +123,11 @@ async def _ingest(args: argparse.Namespace, settings: Settings) -> None:
         partition = Partition(index=args.worker, count=args.workers)
     except ValueError as err:
         raise SettingsError(str(err)) from None
-    # Escalation timers, notifications and the command relay are centre-wide: one worker runs them.
-    services = ("ingest", "alerts", "commands") if partition.index == 0 else ("ingest",)
-    await _serve(settings, services, partition=partition)
+    # Escalation timers, notifications and the command relay are centre-wide: one worker runs
+    # them, and never a stream-only one (commands go out on the alarm lane's connection).
+    central = partition.index == 0 and args.lane != "streams"
+    services = ("ingest", "alerts", "commands") if central else ("ingest",)
+    await _serve(settings, services, partition=partition, lane=args.lane)
 
 
 async def _simulate(args: argparse.Namespace, settings: Settings) -> None:

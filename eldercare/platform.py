@@ -33,7 +33,7 @@ from console.auth import hash_password
 from console.live import Hub
 from eldercare.settings import Settings
 from ingest.commands import CommandRelay
-from ingest.contract import ALARM_LANE, STREAM_LANE
+from ingest.contract import ALARM_LANE, STREAM_LANE, Kind
 from ingest.handoff import DetectionStage
 from ingest.mqtt import MqttSource
 from ingest.partition import Partition
@@ -47,6 +47,9 @@ from store.partitions import drop_older_than, ensure_partitions
 log = logging.getLogger(__name__)
 REGISTRY_SETTLE_S = 0.2
 """After a registry notification, how long to let a burst of changes finish before re-reading."""
+LANES = ("all", "alarms", "streams")
+STREAM_BATCH = 1000
+"""Messages per transaction for a stream lane in its own process (it holds up no alarm lane)."""
 SITE_POLL_S = 2.0
 """How often a partitioned ingest worker looks for new sites (a site is registered before its
 devices are provisioned, so its first message finds the subscription in place)."""
@@ -115,7 +118,7 @@ class Platform:
     def __init__(self, *, settings: Settings, db_url: str, broker_url: str | None,
                  services: Sequence[str] = ("ingest", "console"), host: str = "127.0.0.1",
                  port: int = 8349, client_id: str | None = None,
-                 partition: Partition | None = None) -> None:
+                 partition: Partition | None = None, lane: str = "all") -> None:
         self.settings = settings
         self.db_url = db_url
         self.broker_url = broker_url
@@ -123,11 +126,17 @@ class Platform:
         self.host, self.port = host, port
         self.client_id = client_id or settings.client_id
         self.partition = partition or Partition()
+        if lane not in LANES:
+            raise ValueError(f"lane must be one of {', '.join(LANES)}, not {lane!r}")
+        self.lane = lane
+        """Which ingest lanes this process runs: "all" (both, one process), "alarms" or
+        "streams" (the lanes in separate processes; see docs/performance.md)."""
+        self._lane_kinds: list[tuple[str, ...]] = []
         self.pool: AsyncConnectionPool | None = None
         self.ingest: Ingest | None = None
-        """The alarm lane's ingest (events, acks); ``lanes`` has both."""
+        """The first lane's ingest (the alarm lane's unless this process runs streams only)."""
         self.source: MqttSource | None = None
-        """The alarm lane's broker connection (it also publishes commands)."""
+        """The first lane's broker connection (the alarm lane's: it also publishes commands)."""
         self.lanes: list[tuple[MqttSource, Ingest]] = []
         self.registry_followed = asyncio.Event()
         """Set while ingest listens for registry changes (after its first re-read)."""
@@ -148,23 +157,34 @@ class Platform:
         if "ingest" in self.services:
             if self.broker_url is None:
                 raise ValueError("ingest needs a broker URL")
-            # Two lanes on two connections: alarms never wait behind a backlog of streams. They
-            # share the detectors (one event loop: their calls never interleave).
+            # Two lanes on two connections: alarms never wait behind a backlog of streams. In one
+            # process (lane "all") they share the detectors (one event loop: their calls never
+            # interleave). Split into two processes, the alarm lane runs only the event rules
+            # and the stream lane also reads the events, for its detectors only (see Ingest).
             detection, welfare = DetectionStage(), WelfareStage()
-            # The stream lane takes small batches: the event loop is shared, and a long batch of
-            # motion windows would hold the alarm lane's next turn.
             part = self.partition
             sites = [] if part.whole else await self._sites()
             suffix = f"-{part.name}" if part.name else ""
-            for lane, kinds, batch in (("alarms", ALARM_LANE, 2000), ("streams", STREAM_LANE, 200)):
+            # The stream lane takes small batches: in one process the event loop is shared, and a
+            # long batch of motion windows would hold the alarm lane's next turn.
+            plan: list[tuple[str, tuple[str, ...], tuple[str, ...], int]] = []
+            if self.lane in ("all", "alarms"):
+                plan.append(("alarms", ALARM_LANE, (), 2000))
+            if self.lane == "all":
+                plan.append(("streams", STREAM_LANE, (), 200))
+            elif self.lane == "streams":  # alone in its process: larger batches, fewer commits
+                plan.append(("streams", STREAM_LANE, (Kind.EVENT,), STREAM_BATCH))
+            for lane, kinds, observe, batch in plan:
                 source = MqttSource(self.broker_url, client_id=f"{self.client_id}{suffix}-{lane}",
-                                    subscriptions=part.subscriptions(kinds, sites))
+                                    subscriptions=part.subscriptions((*kinds, *observe), sites))
                 ingest = Ingest(pool=self.pool, source=source, detection=detection,
-                                welfare=welfare, max_batch=batch,
+                                welfare=welfare, max_batch=batch, observe=observe,
+                                events_only=self.lane == "alarms",
                                 state_name=f"welfare{suffix}")
                 await ingest.load_registry()
                 await source.start()
                 self.lanes.append((source, ingest))
+                self._lane_kinds.append((*kinds, *observe))
                 self._tasks.append(asyncio.create_task(ingest.run(), name=f"ingest-{lane}"))
             if not part.whole:
                 self._tasks.append(asyncio.create_task(self._follow_sites(set(sites)),
@@ -217,7 +237,7 @@ class Platform:
                 continue
             if fresh:
                 known.update(fresh)
-                for (source, _), kinds in zip(self.lanes, (ALARM_LANE, STREAM_LANE), strict=True):
+                for (source, _), kinds in zip(self.lanes, self._lane_kinds, strict=True):
                     source.add_subscriptions(self.partition.subscriptions(kinds, fresh))
                 log.info("subscribed to %d new sites", sum(map(self.partition.owns, fresh)))
 
@@ -310,7 +330,7 @@ class Platform:
         for source, _ in self.lanes:
             await source.stop()
         if self.lanes:
-            await self.lanes[0][1].save_state()
+            await self.lanes[-1][1].save_state()  # the stream lane's, when there is one
         for task in self._tasks:
             if task.get_name() != "console":
                 task.cancel()

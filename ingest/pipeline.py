@@ -24,7 +24,7 @@ import binascii
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -77,6 +77,8 @@ class IngestStats:
     batches: int = 0
     store_retries: int = 0
     rate_limited: int = 0
+    observed: int = 0
+    """Messages read only for the detectors (``observe``): not in ``received``."""
     dead_by_code: dict[str, int] = field(default_factory=dict)
 
 
@@ -95,6 +97,10 @@ def _storable(text: str) -> str:
     """``text`` as PostgreSQL's text type can hold it: NUL and unencodable characters escaped
     (a broker that does not check topics could hand us either)."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def _kind_of(topic: str) -> str:
+    return topic.rpartition("/")[2]
 
 
 def _utc(ts: float) -> dt.datetime:
@@ -116,7 +122,14 @@ class Ingest:
         limiter: RateLimiter | None = None,
         state_name: str = WELFARE,
         checkups: CheckupStage | None = None,
+        observe: Collection[str] = (),
+        events_only: bool = False,
     ) -> None:
+        """``observe``: kinds this ingest reads for its detectors only, storing and alarming on
+        none of them (the stream lane in its own process reads the events that way: a cancel
+        closes a fall's grace period, a press is movement and a sign of life; the alarm lane
+        stores them). ``events_only``: run only the event rules (the alarm lane in its own
+        process): no welfare detectors, no fall grace periods resumed, no snapshot."""
         self._pool = pool
         self._source = source
         self._decoder = decoder or Decoder()
@@ -133,7 +146,9 @@ class Ingest:
         self.stats = IngestStats()
         self.idle = asyncio.Event()
         self._reopened: set[str] = set()
-        self._welfare = welfare or WelfareStage()
+        self._observe = frozenset(observe)
+        self._events_only = events_only
+        self._welfare = None if events_only else welfare or WelfareStage()
         self._welfare_saved = 0.0
         self._state_name = state_name
         """Where the welfare detectors' snapshot is kept: one per ingest worker."""
@@ -146,18 +161,24 @@ class Ingest:
             devices = await active_devices(conn)
         self._devices = devices
         self._unknown_until.clear()
-        self._welfare.configure(devices)
+        if self._welfare is not None:
+            self._welfare.configure(devices)
 
     async def load_registry(self) -> None:
         async with self._pool.connection() as conn:
             self._devices = await active_devices(conn)
-            cur = await conn.execute("SELECT source_seq, deadline, finding FROM pending_falls")
-            pending = await cur.fetchall()
-            welfare = None if self._welfare_saved else await detector_state.load(conn, self._state_name)
-        self._welfare.configure(self._devices)
-        if welfare is not None:
-            self._welfare.restore(welfare)
+            pending: list[Any] = []
+            welfare = None
+            if not self._events_only:  # the alarm lane alone sees no motion: falls are not its
+                cur = await conn.execute("SELECT source_seq, deadline, finding FROM pending_falls")
+                pending = await cur.fetchall()
+                if not self._welfare_saved:
+                    welfare = await detector_state.load(conn, self._state_name)
+        if self._welfare is not None:
             self._welfare.configure(self._devices)
+            if welfare is not None:
+                self._welfare.restore(welfare)
+                self._welfare.configure(self._devices)
         for raw in pending:
             row: dict[str, Any] = dict(raw)
             if row["finding"]["device_id"] not in self._reopened:
@@ -185,11 +206,10 @@ class Ingest:
 
     async def process(self, items: list[Incoming]) -> None:
         """Validate, detect, store and acknowledge one batch of messages."""
-        self.stats.received += len(items)
         parts = await self._prepare(items)
         if parts:
             await self._store(parts)
-        if self._clock() - self._welfare_saved > WELFARE_SAVE_EVERY_S:
+        if self._welfare is not None and self._clock() - self._welfare_saved > WELFARE_SAVE_EVERY_S:
             await self.save_state()
         for item in items:
             self._source.ack(item)
@@ -197,6 +217,8 @@ class Ingest:
 
     async def save_state(self) -> None:
         """Keep the welfare detectors' baselines in PostgreSQL (they outlive a restart)."""
+        if self._welfare is None:
+            return
         started = time.monotonic()
         try:
             async with self._pool.connection() as conn:
@@ -238,16 +260,32 @@ class Ingest:
         last_of_device: dict[str, Batch] = {}
         over_budget: dict[str, list[tuple[Batch, Incoming, Envelope]]] = {}
         arrived = self._clock()
+        observed: set[tuple[str, int]] = set()
+        observed_at: set[tuple[str, float]] = set()
         for item in items:
             part = Batch()
             parts.append((item, part))
             try:
                 env = self._decoder.decode(item.topic, item.payload)
             except ContractViolation as err:
+                if _kind_of(item.topic) in self._observe:
+                    self.stats.observed += 1
+                    continue  # the lane that stores this kind dead-letters it
+                self.stats.received += 1
                 part.dead_letters.append(DeadLetter(topic=_storable(item.topic),
                                                     payload=item.payload, code=err.code,
                                                     reason=err.reason))
                 continue
+            if env.kind in self._observe:
+                self.stats.observed += 1
+                device = self._devices.get(env.device)
+                if device is not None and device.site_id == env.site \
+                        and self._seen.is_new(env.device, env.seq):
+                    accepted.append(env)
+                    observed.add((env.device, env.seq))
+                    observed_at.add((env.device, env.ts))
+                continue
+            self.stats.received += 1
             if env.kind in LIMITED and not self._limiter.allow(
                     env.device, now=arrived, observed=env.ts, size=len(item.payload)):
                 over_budget.setdefault(env.device, []).append((part, item, env))
@@ -282,10 +320,17 @@ class Ingest:
             self._rate_limited(device_id, dropped)
         now = self._clock()
         handoff = self._detection.process(accepted, now=now, devices=self._devices)
-        try:
-            handoff.triggers.extend(self._welfare.process(accepted, now=now))
-        except Exception:  # a detector bug must not stop SOS and smoke from being stored
-            log.exception("welfare detectors failed on a batch of %d messages", len(accepted))
+        if observed:  # what observed messages trigger is the storing lane's to raise
+            handoff.triggers[:] = [t for t in handoff.triggers
+                                   if (t.device_id, t.source_seq) not in observed]
+            handoff.services[:] = [p for p in handoff.services
+                                   if (p.device_id, p.source_seq) not in observed]
+            handoff.cancels[:] = [c for c in handoff.cancels if c not in observed_at]
+        if self._welfare is not None:
+            try:
+                handoff.triggers.extend(self._welfare.process(accepted, now=now))
+            except Exception:  # a detector bug must not stop SOS and smoke from being stored
+                log.exception("welfare detectors failed on a batch of %d messages", len(accepted))
         for trigger in handoff.triggers:
             target = where.get((trigger.device_id, trigger.source_seq)) or last_of_device.get(
                 trigger.device_id)

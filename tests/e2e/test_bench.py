@@ -12,10 +12,12 @@ import pytest
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.db, pytest.mark.broker]
 
 
-def test_bench_reports_every_figure_and_loses_nothing() -> None:
+@pytest.mark.parametrize(("lanes", "ingest"), [("split", {"ingest-alarms", "ingest-streams"}),
+                                               ("one", {"ingest"})])
+def test_bench_reports_every_figure_and_loses_nothing(lanes: str, ingest: set[str]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "eldercare.cli", "bench", "--devices", "50", "--for", "4",
-         "--ceiling-messages", "2000", "--alarms-per-s", "3", "--json"],
+         "--ceiling-messages", "2000", "--alarms-per-s", "3", "--lanes", lanes, "--json"],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -26,7 +28,8 @@ def test_bench_reports_every_figure_and_loses_nothing() -> None:
     assert report["alarms_seen_on_console"] == report["alarms_injected"] >= 12
     assert report["ingested"] >= report["published"] > 0
     assert report["ceiling_msgs_per_s"] > 0
-    assert {"ingest", "console", "mosquitto", "postgres"} <= set(report["processes"])
+    assert ingest | {"console", "mosquitto", "postgres"} <= set(report["processes"])
+    assert report["lanes"] == lanes
 
 
 def test_bench_refuses_nonsense() -> None:
