@@ -64,7 +64,7 @@ TICK_S = 1.0
 class Source(Protocol):
     async def get(self) -> Incoming: ...
     def get_nowait(self) -> Incoming | None: ...
-    def ack(self, item: Incoming) -> None: ...
+    def ack_all(self, items: list[Incoming]) -> None: ...
 
 
 @dataclass(slots=True)
@@ -211,8 +211,7 @@ class Ingest:
             await self._store(parts)
         if self._welfare is not None and self._clock() - self._welfare_saved > WELFARE_SAVE_EVERY_S:
             await self.save_state()
-        for item in items:
-            self._source.ack(item)
+        self._source.ack_all(items)
         self.stats.batches += 1
 
     async def save_state(self) -> None:

@@ -40,8 +40,8 @@ class ListSource:
     def get_nowait(self) -> Incoming | None:
         return None
 
-    def ack(self, item: Incoming) -> None:
-        self.acked.append(item.mid)
+    def ack_all(self, items: list[Incoming]) -> None:
+        self.acked.extend(item.mid for item in items)
 
 
 async def _seed(pool: AsyncConnectionPool) -> None:
