@@ -123,6 +123,9 @@ class _Resident:
     silences: dict[int, deque[float]] = field(default_factory=dict)
     unusual: tuple[float, float] | None = None
     """(time, score) of the latest unusual-day report."""
+    limit_memo: tuple[float, float] = (float("nan"), 0.0)
+    """(began, limit) of the last limit worked out: it changes only when the silence's start
+    does (a movement, which is also when silences are learnt, or a new morning)."""
 
 
 @dataclass(slots=True)
@@ -241,11 +244,21 @@ class InactivityDetector:
         return found
 
     def _check(self, now: float) -> list[InactivityFinding]:
+        # Once a second over every resident: what depends only on ``now`` is worked out once,
+        # and each resident's limit only when its silence began anew (as ``_measure`` would).
         found = []
+        night = self._is_night(now)
+        woke = 0.0 if night else self._woke(now)
         for subject, r in self._residents.items():
             if r.raised or not r.at_home:
                 continue
-            silent, limit = self._measure(subject, r, now)
+            if night:
+                silent, limit = now - r.last_movement, self.config.night_limit
+            else:
+                began = max(r.last_movement, woke)
+                if r.limit_memo[0] != began:
+                    r.limit_memo = (began, self.limit(subject, began))
+                silent, limit = now - began, r.limit_memo[1]
             if silent > limit:
                 r.raised = True
                 recent = r.unusual is not None and now - r.unusual[0] <= self.config.unusual_context

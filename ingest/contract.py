@@ -79,6 +79,17 @@ class Topic:
 
     @classmethod
     def parse(cls, topic: str) -> Topic:
+        known = _PARSED.get(topic)
+        if known is not None:  # a device's topics recur every second: parse each once
+            return known
+        parsed = cls._parse(topic)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()  # bounded: a flood of well-formed strangers cannot grow it for ever
+        _PARSED[topic] = parsed
+        return parsed
+
+    @classmethod
+    def _parse(cls, topic: str) -> Topic:
         parts = topic.split("/")
         if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != ROOT:
             raise TopicError(f"topic {topic!r} is not {ROOT}/<site>/<device>/<kind>")
@@ -93,6 +104,10 @@ class Topic:
 
     def __str__(self) -> str:
         return f"{ROOT}/{self.site}/{self.device}/{self.kind}"
+
+
+_PARSED: dict[str, Topic] = {}
+_PARSED_MAX = 200_000
 
 
 def topic(site: str, device: str, kind: Kind) -> str:
