@@ -39,11 +39,11 @@ DISTRICT = District.generate(seed=31, homes=60, care_homes=0)
 BUTTONS = [d for d in DISTRICT.devices if d.kind == "button"]
 
 
-def _ingest(broker: str, db: str, log: Path) -> subprocess.Popen[bytes]:
+def _ingest(broker: str, db: str, log: Path, lane: str = "all") -> subprocess.Popen[bytes]:
     env = {**os.environ, "ELDERCARE_CLIENT_ID": "fault-ingest", "ELDERCARE_ENV": "development"}
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", "eldercare.cli", "ingest", "--broker", broker,
-                                 "--db", db], stdout=out, stderr=out, env=env)
+                                 "--db", db, "--lane", lane], stdout=out, stderr=out, env=env)
 
 
 def _seed(db: str) -> None:
@@ -125,12 +125,17 @@ def _publisher(url: str, name: str) -> Publisher:
     return publisher
 
 
+@pytest.mark.parametrize("lane", ["all", "alarms"])
 def test_ingest_killed_under_load_loses_and_doubles_nothing(
-        servers: tuple[Mosquitto, Postgres], tmp_path: Path) -> None:
+        servers: tuple[Mosquitto, Postgres], tmp_path: Path, lane: str) -> None:
+    """``all``: the one ingest process is killed. ``alarms``: the alarm lane's process is killed
+    while a stream worker (which reads the same presses for its detectors) runs on."""
     broker, postgres = servers
     db = postgres.url()
     _seed(db)
-    ingest = _ingest(broker.url, db, tmp_path / "ingest.log")
+    streams = _ingest(broker.url, db, tmp_path / "streams.log", "streams") \
+        if lane == "alarms" else None
+    ingest = _ingest(broker.url, db, tmp_path / "ingest.log", lane)
     try:
         publisher = _publisher(broker.url, "fault-devices")
         _wait_until_ingesting(publisher, db)
@@ -140,13 +145,15 @@ def test_ingest_killed_under_load_loses_and_doubles_nothing(
         ingest.wait()
         publisher.publish(_presses(301, 300))  # published while ingest is dead
         time.sleep(0.5)
-        ingest = _ingest(broker.url, db, tmp_path / "ingest.log")
+        ingest = _ingest(broker.url, db, tmp_path / "ingest.log", lane)
         alarms = _wait_for(db, "SELECT count(*) FROM alarms", 601, 60) - 1  # less the canary
         time.sleep(1.0)  # anything doubled would arrive now
         publisher.close()
     finally:
-        ingest.kill()
-        ingest.wait()
+        for proc in (ingest, streams):
+            if proc is not None:
+                proc.kill()
+                proc.wait()
     assert alarms == 600, (tmp_path / "ingest.log").read_text()[-3000:]
     assert _count(db, "SELECT count(*) FROM alarms") == 601
     assert _count(db, "SELECT count(DISTINCT (device_id, source_seq)) FROM alarms") == 601
