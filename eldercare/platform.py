@@ -38,6 +38,7 @@ from ingest.handoff import DetectionStage
 from ingest.mqtt import MqttSource
 from ingest.partition import Partition
 from ingest.pipeline import Ingest
+from ingest.ratelimit import RateLimiter
 from ingest.welfare import WelfareStage
 from simulators.district import District
 from store import registry
@@ -180,6 +181,7 @@ class Platform:
                 ingest = Ingest(pool=self.pool, source=source, detection=detection,
                                 welfare=welfare, max_batch=batch, observe=observe,
                                 events_only=self.lane == "alarms",
+                                limiter=RateLimiter(self.settings.rate_limit),
                                 state_name=f"welfare{suffix}")
                 await ingest.load_registry()
                 await source.start()

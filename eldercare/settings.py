@@ -8,6 +8,8 @@ Environment variables (all optional in development):
 ``ELDERCARE_DB``           PostgreSQL URL, ``postgresql://user:password@host/db``
 ``ELDERCARE_DATA``         folder for the embedded database and broker (default ``./var``)
 ``ELDERCARE_CLIENT_ID``    MQTT client id of this ingest process (its persistent session)
+``ELDERCARE_RATE_LIMIT``   each device's stream budget, e.g. ``burst=50,per_s=10,bytes_per_token=4096``
+                           (ingest/ratelimit.py; what is not given keeps its default)
 =========================  ======================================================================
 
 Outside development an unsafe set-up refuses to start: no embedded database or broker, no broker
@@ -17,10 +19,11 @@ without credentials, no cookies without ``Secure``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.broker import BrokerAddress
+from ingest.ratelimit import Budget
 
 
 class SettingsError(ValueError):
@@ -34,6 +37,7 @@ class Settings:
     db_url: str | None = None
     data_dir: Path = Path("var")
     client_id: str = "eldercare-ingest"
+    rate_limit: Budget = field(default_factory=Budget)
 
     @property
     def production(self) -> bool:
@@ -46,12 +50,17 @@ class Settings:
     @classmethod
     def from_env(cls, *, broker: str | None = None, db: str | None = None) -> Settings:
         env = os.environ.get("ELDERCARE_ENV", "development")
+        try:
+            budget = Budget.parse(os.environ.get("ELDERCARE_RATE_LIMIT", ""))
+        except ValueError as err:
+            raise SettingsError(f"ELDERCARE_RATE_LIMIT: {err}") from None
         settings = cls(
             env=env,
             broker_url=broker or os.environ.get("ELDERCARE_BROKER") or None,
             db_url=db or os.environ.get("ELDERCARE_DB") or None,
             data_dir=Path(os.environ.get("ELDERCARE_DATA", "var")),
             client_id=os.environ.get("ELDERCARE_CLIENT_ID", "eldercare-ingest"),
+            rate_limit=budget,
         )
         settings.check()
         return settings

@@ -57,6 +57,8 @@ WELFARE = "welfare"
 WELFARE_SAVE_EVERY_S = 300.0
 """Baselines are learnt over days and pending falls have their own table, so five minutes of
 learning is all a crash can cost; the snapshot holds every resident and is written inline."""
+UNKNOWN_MAX = 100_000
+"""How many unregistered device ids ingest remembers not to look up again (for 30 s each)."""
 TICK_S = 1.0
 """With no message for this long, run detection's timers anyway (fall grace deadlines)."""
 
@@ -247,6 +249,13 @@ class Ingest:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
             if ref is None:
+                if len(self._unknown_until) >= UNKNOWN_MAX:
+                    # Bounded: with broker ACLs a device cannot invent ids, but without them a
+                    # flood of made-up ids must not grow this for ever.
+                    now = time.monotonic()
+                    self._unknown_until = {d: t for d, t in self._unknown_until.items() if t > now}
+                    if len(self._unknown_until) >= UNKNOWN_MAX:
+                        self._unknown_until.clear()
                 self._unknown_until[env.device] = time.monotonic() + 30.0
             else:
                 self._devices[env.device] = ref

@@ -71,6 +71,29 @@ class Budget:
     def __str__(self) -> str:
         return f"{self.burst:g} at once, {self.per_s:g}/s, {self.bytes_per_token} B a token"
 
+    @classmethod
+    def parse(cls, text: str) -> Budget:
+        """A budget from ``burst=50,per_s=10,bytes_per_token=4096`` (any of them; the rest keep
+        their defaults), as ``ELDERCARE_RATE_LIMIT`` gives it.
+
+        >>> Budget.parse("per_s=20, burst=100")
+        Budget(burst=100.0, per_s=20.0, bytes_per_token=4096)
+        """
+        values: dict[str, float | int] = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            key, sep, value = part.partition("=")
+            key = key.strip()
+            if not sep or key not in ("burst", "per_s", "bytes_per_token"):
+                raise ValueError(f"{part!r}: expected burst=, per_s= or bytes_per_token=")
+            try:
+                number = float(value)
+            except ValueError:
+                raise ValueError(f"{part!r}: {value.strip()!r} is not a number") from None
+            if not math.isfinite(number):
+                raise ValueError(f"{part!r}: must be a finite number")
+            values[key] = int(number) if key == "bytes_per_token" else number
+        return cls(**values)  # type: ignore[arg-type]
+
 
 @dataclass(slots=True)
 class _Bucket:

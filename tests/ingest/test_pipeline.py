@@ -109,6 +109,22 @@ async def test_duplicate_in_memory_is_dropped_and_still_acknowledged(
     assert len(await _rows(pool, "SELECT id FROM alarms")) == 1
 
 
+async def test_made_up_device_ids_are_dead_lettered_and_remembered_within_a_bound(
+        pool: AsyncConnectionPool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "UNKNOWN_MAX", 5)
+    await _seed(pool)
+    source = ListSource()
+    ingest = Ingest(pool=pool, source=source)
+    await ingest.load_registry()
+    items = [source.add(f"eldercare/v1/{SITE}/ghost-{i}/event", _sos(i)) for i in range(20)]
+    await ingest.process(items)
+    assert len(await _rows(pool, "SELECT id FROM dead_letters WHERE code = 'unknown_device'")) == 20
+    assert 0 < len(ingest._unknown_until) <= 5
+    assert source.acked == [item.mid for item in items]
+
+
 BAD = [
     ("malformed JSON", f"eldercare/v1/{SITE}/{DEVICE}/event", b"{oops", "json"),
     ("wrong types", f"eldercare/v1/{SITE}/{DEVICE}/event",

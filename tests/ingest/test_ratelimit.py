@@ -211,3 +211,22 @@ async def test_a_flood_from_one_device_is_dead_lettered_and_delays_no_alarm(
     assert all("telemetry" in d["reason"] and "10/s" in d["reason"] for d in dead)
     assert {bytes(d["payload"]) for d in dead} <= {m.payload for m in flood}  # kept whole
     assert source.acked == [item.mid for item in items]  # everything acknowledged, in order
+
+
+def test_the_budget_is_set_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import doctest
+
+    from eldercare.settings import Settings, SettingsError
+    from ingest import ratelimit
+
+    assert doctest.testmod(ratelimit).failed == 0
+    monkeypatch.setenv("ELDERCARE_RATE_LIMIT", "per_s=20, burst=100")
+    assert Settings.from_env().rate_limit == Budget(burst=100, per_s=20, bytes_per_token=4096)
+    monkeypatch.delenv("ELDERCARE_RATE_LIMIT")
+    assert Settings.from_env().rate_limit == Budget()
+    for bad, says in (("per_s=fast", "not a number"), ("burts=5", "expected burst="),
+                      ("per_s=0", "positive rates"), ("burst=inf", "finite"),
+                      ("per_s", "expected burst=")):
+        monkeypatch.setenv("ELDERCARE_RATE_LIMIT", bad)
+        with pytest.raises(SettingsError, match=says):
+            Settings.from_env()
