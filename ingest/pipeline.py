@@ -28,6 +28,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -152,6 +153,7 @@ class Ingest:
         self._events_only = events_only
         self._welfare = None if events_only else welfare or WelfareStage()
         self._welfare_saved = 0.0
+        self._saving: asyncio.Task[None] | None = None
         self._state_name = state_name
         """Where the welfare detectors' snapshot is kept: one per ingest worker."""
         self._last_seen_written: dict[str, float] = {}
@@ -211,25 +213,42 @@ class Ingest:
         parts = await self._prepare(items)
         if parts:
             await self._store(parts)
-        if self._welfare is not None and self._clock() - self._welfare_saved > WELFARE_SAVE_EVERY_S:
-            await self.save_state()
+        if self._welfare is not None and self._clock() - self._welfare_saved > WELFARE_SAVE_EVERY_S \
+                and (self._saving is None or self._saving.done()):
+            await self.save_state(wait=False)
         self._source.ack_all(items)
         self.stats.batches += 1
 
-    async def save_state(self) -> None:
-        """Keep the welfare detectors' baselines in PostgreSQL (they outlive a restart)."""
+    async def save_state(self, *, wait: bool = True) -> None:
+        """Keep the welfare detectors' baselines in PostgreSQL (they outlive a restart).
+
+        The snapshot is taken and encoded here, on the event loop, so that it is consistent;
+        writing it (hundreds of MB for a large district, which PostgreSQL then parses) goes on in
+        a task while the lane goes on ingesting, unless ``wait`` (at shutdown)."""
         if self._welfare is None:
             return
         started = time.monotonic()
+        body = msgspec.json.encode(self._welfare.snapshot())
+        took = time.monotonic() - started
+        # It holds up this lane while it runs: say so when that is long enough to matter.
+        (log.warning if took > 0.5 else log.debug)(
+            "welfare snapshot of %.1f MB taken in %.2f s", len(body) / 1e6, took)
+        self._welfare_saved = self._clock()  # a failed write is retried at the next interval
+        self._saving = asyncio.create_task(self._write_state(body), name="welfare-save")
+        if wait:
+            await self._saving
+
+    async def _write_state(self, body: bytes) -> None:
+        started = time.monotonic()
         try:
             async with self._pool.connection() as conn:
-                await detector_state.save(conn, self._state_name, self._welfare.snapshot())
-            self._welfare_saved = self._clock()
-            took = time.monotonic() - started
-            # It holds up both lanes while it runs: say so when that is long enough to matter.
-            (log.warning if took > 0.5 else log.debug)("welfare snapshot saved in %.2f s", took)
+                await detector_state.save_encoded(conn, self._state_name, body)
+            log.debug("welfare snapshot written in %.2f s", time.monotonic() - started)
         except (psycopg.OperationalError, psycopg.InterfaceError) as err:
+            self._welfare_saved = self._clock() - WELFARE_SAVE_EVERY_S + 30.0  # again in 30 s
             log.warning("could not save detector state (%s); will retry", err)
+        except Exception:  # never an unobserved task error: say it, and try at the next interval
+            log.exception("could not save detector state")
 
     # -- preparing ---------------------------------------------------------------------------
 

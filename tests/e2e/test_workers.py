@@ -105,7 +105,7 @@ async def test_two_workers_split_the_sites_and_store_every_press_once(
         finally:
             publisher.close()
     with psycopg.connect(db_url) as conn:
-        names = {r[0] for r in conn.execute("SELECT name FROM detector_state").fetchall()}
+        names = {r[0] for r in conn.execute("SELECT name FROM detector_state_parts").fetchall()}
         duplicates = conn.execute("SELECT count(*) FROM (SELECT device_id, source_seq FROM alarms"
                                   " GROUP BY 1, 2 HAVING count(*) > 1) d").fetchone()
     assert {"welfare-w0of2", "welfare-w1of2"} <= names  # each worker keeps its own baselines

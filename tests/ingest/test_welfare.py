@@ -13,7 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 from ingest.codec import Decoder, encode
 from ingest.contract import Checkin, Event, EventType, Location, Telemetry
 from ingest.pipeline import Ingest
-from store import registry
+from store import detector_state, registry
 from tests.clock import Clock
 from tests.ingest.test_pipeline import ListSource
 
@@ -140,4 +140,36 @@ async def test_welfare_state_is_kept_across_a_restart(pool: AsyncConnectionPool)
         body = Telemetry(seq=i, ts=_ms(clock.t), hr=150, steps=100, worn=True)
         await restarted.process([source2.add(f"eldercare/v1/{SITE}/watch-1/telemetry",
                                              encode(body))])
+    assert [a["kind"] for a in await _alarms(pool)] == ["vitals_critical"]
+
+
+async def test_the_periodic_snapshot_is_written_while_the_lane_goes_on(
+        pool: AsyncConnectionPool) -> None:
+    """Taking the snapshot holds the lane; writing it does not: process() returns with the
+    write under way, and the row it leaves restores the baselines."""
+    from ingest.pipeline import WELFARE_SAVE_EVERY_S
+
+    await _seed(pool)
+    clock = Clock(NIGHT)
+    ingest, source = await _ingest(pool, clock)
+    topic = f"eldercare/v1/{SITE}/watch-1/telemetry"
+    await ingest.process([source.add(topic, encode(Telemetry(seq=1, ts=_ms(NIGHT), hr=150,
+                                                            steps=100, worn=True)))])
+    first = ingest._saving
+    assert first is not None  # the first batch saves (nothing was saved yet)
+    await first
+    clock.t = NIGHT + WELFARE_SAVE_EVERY_S + 1
+    await ingest.process([source.add(topic, encode(Telemetry(seq=2, ts=_ms(clock.t), hr=150,
+                                                            steps=100, worn=True)))])
+    second = ingest._saving
+    assert second is not None and second is not first
+    await second
+    async with pool.connection() as conn:
+        saved = await detector_state.load(conn, "welfare")
+    assert saved is not None and "vitals" in saved
+    # The saved state is what a restart resumes from: one more high reading completes 3 of 5.
+    restarted, source2 = await _ingest(pool, clock)
+    clock.t += 10
+    await restarted.process([source2.add(topic, encode(Telemetry(seq=3, ts=_ms(clock.t), hr=150,
+                                                                steps=100, worn=True)))])
     assert [a["kind"] for a in await _alarms(pool)] == ["vitals_critical"]

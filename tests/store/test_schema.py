@@ -73,3 +73,30 @@ async def test_seeding_twice_inserts_nothing_new(pool: AsyncConnectionPool) -> N
     async with pool.connection() as conn:
         assert await seed(conn, rows) == {"sites": 1, "residents": 1}
         assert await seed(conn, rows) == {"sites": 0, "residents": 0}
+
+
+async def test_a_snapshot_larger_than_a_part_is_stored_in_parts_and_read_back_whole(
+        pool: AsyncConnectionPool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large district's welfare snapshot outgrows one jsonb value (256 MB at most): it is kept
+    as parts of encoded JSON, and replaces what an older version kept as jsonb."""
+    from psycopg.types.json import Jsonb
+
+    from store import detector_state
+
+    monkeypatch.setattr(detector_state, "PART_BYTES", 1000)
+    snapshot = {"vitals": {f"r{i}|heart_rate": {"values": "QUJD" * 50, "n": i} for i in range(40)},
+                "steps": {"watch-1": 12}, "unicode": "王秀英", "none": None}
+    async with pool.connection() as conn:
+        await conn.execute("INSERT INTO detector_state (name, snapshot) VALUES ('w', %s)",
+                           (Jsonb({"old": True}),))
+        await conn.commit()
+        assert await detector_state.load(conn, "w") == {"old": True}  # an older version's row
+        await detector_state.save(conn, "w", snapshot)
+        cur = await conn.execute("SELECT count(*) AS n FROM detector_state_parts WHERE name = 'w'")
+        assert (await cur.fetchone() or {"n": 0})["n"] > 5
+        assert await detector_state.load(conn, "w") == snapshot
+        cur = await conn.execute("SELECT count(*) AS n FROM detector_state WHERE name = 'w'")
+        assert await cur.fetchone() == {"n": 0}  # superseded
+        await detector_state.save(conn, "w", {"small": 1})  # fewer parts: no stale ones left
+        assert await detector_state.load(conn, "w") == {"small": 1}
+        assert await detector_state.load(conn, "nobody") is None
