@@ -34,11 +34,13 @@ import base64
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from detection.snapshots import config_dict
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -233,7 +235,7 @@ class AnomalyScorer:
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            "config": asdict(self.config),
+            "config": config_dict(self.config),
             "values": _pack(self._values, np.float64),
             "measures": [_pack(h, np.float64) for h in self._measures],
             "references": self._references,

@@ -43,10 +43,11 @@ day, not every few hours.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from detection.baseline import PeriodMeans, TimeOfDayBaseline
+from detection.snapshots import config_dict
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,7 +78,7 @@ class Cusum:
         return signal
 
     def snapshot(self) -> dict[str, Any]:
-        return {**asdict(self.config), "high": self.high, "low": self.low}
+        return {**config_dict(self.config), "high": self.high, "low": self.low}
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> Cusum:
@@ -199,7 +200,7 @@ class SlowDrift:
         return self.hour * self.config.every, round(sum(parts) / len(parts), 2)
 
     def snapshot(self) -> dict[str, Any]:
-        return {"config": asdict(self.config), "parts": self.parts.snapshot(),
+        return {"config": config_dict(self.config), "parts": self.parts.snapshot(),
                 "hour": self.hour, "hour_parts": list(self.hour_parts),
                 "baseline": self.baseline.snapshot(), "cusum": self.cusum.snapshot(),
                 "since": self.since, "quiet": self.quiet}

@@ -22,6 +22,7 @@ import asyncio
 import base64
 import binascii
 import datetime as dt
+import gc
 import logging
 import time
 from collections.abc import Callable, Collection
@@ -228,7 +229,15 @@ class Ingest:
         if self._welfare is None:
             return
         started = time.monotonic()
-        body = msgspec.json.encode(self._welfare.snapshot())
+        # Millions of fresh dicts and lists, none in a cycle: without this the collector walks
+        # the whole heap of baselines several times over (a third of the time at 8,000 wearers).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            body = msgspec.json.encode(self._welfare.snapshot())
+        finally:
+            if collecting:
+                gc.enable()
         took = time.monotonic() - started
         # It holds up this lane while it runs: say so when that is long enough to matter.
         (log.warning if took > 0.5 else log.debug)(
