@@ -228,6 +228,8 @@ class Ingest:
         a task while the lane goes on ingesting, unless ``wait`` (at shutdown)."""
         if self._welfare is None:
             return
+        if self._saving is not None and not self._saving.done():
+            await self._saving  # one write at a time: two would race for the same rows
         started = time.monotonic()
         # Millions of fresh dicts and lists, none in a cycle: without this the collector walks
         # the whole heap of baselines several times over (a third of the time at 8,000 wearers).
