@@ -161,12 +161,18 @@ def test_ingest_killed_under_load_loses_and_doubles_nothing(
     assert _count(db, "SELECT count(*) FROM alarms WHERE incident_id IS NULL") == 0
 
 
+@pytest.mark.parametrize("lanes", ["one", "split"])
 def test_broker_restart_then_postgres_outage_lose_nothing(
-        servers: tuple[Mosquitto, Postgres], tmp_path: Path) -> None:
+        servers: tuple[Mosquitto, Postgres], tmp_path: Path, lanes: str) -> None:
+    """``one``: ingest with both lanes in one process; ``split``: the alarm lane and a stream
+    worker as separate processes, as production runs them."""
     broker, postgres = servers
     db = postgres.url()
     _seed(db)
-    ingest = _ingest(broker.url, db, tmp_path / "ingest.log")
+    ingest = _ingest(broker.url, db, tmp_path / "ingest.log",
+                     "all" if lanes == "one" else "alarms")
+    streams = _ingest(broker.url, db, tmp_path / "streams.log", "streams") \
+        if lanes == "split" else None
     try:
         publisher = _publisher(broker.url, "fault-devices-1")
         _wait_until_ingesting(publisher, db)
@@ -185,13 +191,16 @@ def test_broker_restart_then_postgres_outage_lose_nothing(
         publisher.publish(_presses(40, 40))
         time.sleep(30.0)
         assert ingest.poll() is None, "ingest must survive a database outage"
+        assert streams is None or streams.poll() is None, "so must a stream worker"
         postgres = start_postgres(postgres.folder, port=postgres.port)
         assert _wait_for(db, "SELECT count(*) FROM alarms", 80, 60) == 80
         time.sleep(1.0)
         assert _count(db, "SELECT count(*) FROM alarms") == 80
         publisher.close()
     finally:
-        ingest.kill()
-        ingest.wait()
+        for proc in (ingest, streams):
+            if proc is not None:
+                proc.kill()
+                proc.wait()
         broker.stop()
         postgres.stop()
