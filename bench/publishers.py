@@ -111,6 +111,8 @@ class RawPublisher:
 
     def flush(self) -> None:
         while self.sent - self.acked > self.MAX_IN_FLIGHT:
+            if not self._reader.is_alive():  # the broker closed the connection: no PUBACK comes
+                raise ConnectionError("the broker closed the load generator's connection")
             time.sleep(0.002)
         if self._out:
             self._sock.sendall(b"".join(self._out))
@@ -120,7 +122,7 @@ class RawPublisher:
         """Send what is left, wait for every PUBACK, disconnect."""
         self.flush()
         deadline = time.monotonic() + timeout
-        while self.acked < self.sent and time.monotonic() < deadline:
+        while self.acked < self.sent and time.monotonic() < deadline and self._reader.is_alive():
             time.sleep(0.01)
         with contextlib.suppress(OSError):
             self._sock.sendall(b"\xe0\x00")
