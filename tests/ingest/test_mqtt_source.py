@@ -80,3 +80,69 @@ async def test_every_packet_arrives_whole_and_in_order_and_acks_are_exact(
             await asyncio.wait_for(again.get(), 1.5)  # nothing more: every other one was acked
     finally:
         await again.stop()
+
+
+# -- the packet splitter alone, on bytes cut at every possible place ---------------------------
+
+class _Wire:
+    """A non-blocking socket that hands out prepared chunks, then would block."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+
+    def recv(self, size: int) -> bytes:
+        if not self.chunks:
+            raise BlockingIOError
+        chunk = self.chunks.pop(0)
+        assert len(chunk) <= size
+        return chunk
+
+    def close(self) -> None:
+        self.chunks = []
+
+
+def _publish_packet(topic: str, payload: bytes, *, qos: int, mid: int = 0) -> bytes:
+    name = topic.encode()
+    body = len(name).to_bytes(2, "big") + name \
+        + (mid.to_bytes(2, "big") if qos else b"") + payload
+    length, size = b"", len(body)
+    while True:  # MQTT 3.1.1 section 2.2.3: seven bits a byte, the top bit says "more"
+        byte, size = size % 128, size // 128
+        length += bytes([byte | (0x80 if size else 0)])
+        if not size:
+            break
+    return bytes([0x30 | qos << 1]) + length + body
+
+
+def test_the_splitter_delivers_publishes_and_hands_paho_the_rest_wherever_reads_cut() -> None:
+    from ingest.mqtt import _Client
+
+    big = bytes(range(256)) * 70  # 17,920 bytes: a three-byte remaining length
+    stream = (_publish_packet("a/b/accel", b"one", qos=1, mid=7)
+              + b"\xd0\x00"  # PINGRESP, for paho
+              + _publish_packet("a/b/vitals", b"", qos=0)
+              + _publish_packet("a/b/状态", big, qos=1, mid=65535))
+    expected = [("a/b/accel", b"one", 7, 1), ("a/b/vitals", b"", 0, 0),
+                ("a/b/状态", big, 65535, 1)]
+    for cut in [*range(0, 40), *range(len(stream) - 40, len(stream))]:
+        for second in (cut + 1, cut + 17, len(stream)):
+            chunks = [c for c in (stream[:cut], stream[cut:second], stream[second:]) if c]
+            client = _Client(CallbackAPIVersion.VERSION2, client_id="splitter")
+            got: list[tuple[str, bytes, int, int]] = []
+            client.on_publish_fast = lambda *m, got=got: got.append(m)
+            client._sock = _Wire(chunks)  # type: ignore[assignment]
+            client._ping_t = 123.0  # a PINGREQ outstanding: paho's PINGRESP handler clears it
+            while chunks:
+                assert client.loop_read() == 0
+            assert got == expected, (cut, second)
+            assert client._ping_t == 0, (cut, second)
+
+
+def test_a_length_of_more_than_four_bytes_ends_the_connection() -> None:
+    from ingest.mqtt import _Client
+
+    client = _Client(CallbackAPIVersion.VERSION2, client_id="splitter")
+    client.on_publish_fast = lambda *m: pytest.fail("nothing is a message here")
+    client._sock = _Wire([b"\x30\xff\xff\xff\xff\x01"])  # type: ignore[assignment]
+    assert client.loop_read() != 0
+    assert client.socket() is None
