@@ -339,6 +339,16 @@ async def _measure(args: argparse.Namespace, broker: str, db: str, port: int,
     duplicates = sum(n - 1 for k, n in stored.items() if k in keys and n > 1)
     total = _stats(stats_files).get("received", 0) - received0
     msgs_per_s = total / elapsed
+    processes = usage.report()
+    for path in stats_files:  # the garbage collector's share of each ingest process
+        try:
+            own = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        name = path.name.removesuffix("-stats.json")
+        if name in processes and "gc_ms" in own:
+            processes[name] |= {"gc_s": round(own["gc_ms"] / 1000, 1),
+                                "gc_full": own.get("gc_full", 0)}
     return {
         "devices": args.devices, "seconds": args.seconds, "workers": args.workers,
         "lanes": args.lanes, "stream_nice": args.stream_nice if args.lanes == "split" else 0,
@@ -352,7 +362,7 @@ async def _measure(args: argparse.Namespace, broker: str, db: str, port: int,
         "latency_p95_ms": round(float(np.percentile(latencies, 95)), 1) if len(latencies) else None,
         "latency_p99_ms": round(float(np.percentile(latencies, 99)), 1) if len(latencies) else None,
         "lost_alarms": lost, "duplicate_alarms": duplicates, "backlog_max": backlog_max,
-        "processes": usage.report(),
+        "processes": processes,
     }
 
 

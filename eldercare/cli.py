@@ -108,9 +108,11 @@ def _need(value: str | None, what: str) -> str:
 
 async def _serve(settings: Settings, services: tuple[str, ...], **kw: object) -> None:
     from eldercare.platform import Platform
+    from ingest import gctune
 
     async with Platform(settings=settings, db_url=_need(settings.db_url, "--db / ELDERCARE_DB"),
                         broker_url=settings.broker_url, services=services, **kw) as platform:  # type: ignore[arg-type]
+        gctune.tune()  # what start-up loaded stays; see ingest/gctune.py
         if "console" in services:
             print(f"console at {platform.console_url}/", flush=True)
         await platform.run_forever()

@@ -34,6 +34,7 @@ from console.live import Hub
 from eldercare.settings import Settings
 from ingest.commands import CommandRelay
 from ingest.contract import ALARM_LANE, STREAM_LANE, Kind
+from ingest.gctune import GcClock
 from ingest.handoff import DetectionStage
 from ingest.mqtt import MqttSource
 from ingest.partition import Partition
@@ -139,6 +140,7 @@ class Platform:
         self.source: MqttSource | None = None
         """The first lane's broker connection (the alarm lane's: it also publishes commands)."""
         self.lanes: list[tuple[MqttSource, Ingest]] = []
+        self._gc = GcClock()
         self.registry_followed = asyncio.Event()
         """Set while ingest listens for registry changes (after its first re-read)."""
         self.hub: Hub | None = None
@@ -152,6 +154,7 @@ class Platform:
         return f"http://{self.host}:{self.port}"
 
     async def __aenter__(self) -> Platform:
+        self._gc.install()
         await prepare(self.db_url)
         self.pool = open_pool(self.db_url, max_size=10)
         await self.pool.open(wait=True, timeout=30)
@@ -309,7 +312,9 @@ class Platform:
 
     def stats(self) -> dict[str, Any]:
         """Both lanes' counters added up, and the messages waiting in ingest's queues."""
-        total: dict[str, Any] = {"backlog": sum(s.backlog() for s, _ in self.lanes)}
+        total: dict[str, Any] = {"backlog": sum(s.backlog() for s, _ in self.lanes),
+                                 "gc_ms": round(self._gc.seconds * 1000),
+                                 "gc_full": self._gc.collections[2]}
         for _, ingest in self.lanes:
             for key, value in dataclasses.asdict(ingest.stats).items():
                 if isinstance(value, int):
@@ -327,6 +332,7 @@ class Platform:
             await asyncio.sleep(1.0)
 
     async def __aexit__(self, *exc: object) -> None:
+        self._gc.uninstall()
         if self._server is not None:
             self._server.should_exit = True
         for source, _ in self.lanes:
