@@ -328,7 +328,9 @@ class Ingest:
                     env.device, now=arrived, observed=env.ts, size=len(item.payload)):
                 over_budget.setdefault(env.device, []).append((part, item, env))
                 continue
-            device = await self._device(env)
+            device = self._devices.get(env.device)
+            if device is None:  # not known yet: ask the database (a coroutine, so only then)
+                device = await self._device(env)
             if device is None:
                 part.dead_letters.append(DeadLetter(
                     topic=item.topic, payload=item.payload, code="unknown_device",
