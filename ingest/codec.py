@@ -15,7 +15,7 @@ import base64
 import binascii
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgspec
 import numpy as np
@@ -49,6 +49,22 @@ class Envelope:
 
     topic: Topic
     body: Body
+    accel: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """An accelerometer window's samples in g, (n, 3) float32, decoded once by the Decoder."""
+    gyro: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def accel_samples(self) -> np.ndarray:
+        """The window's samples, whether or not the Decoder made this envelope."""
+        if self.accel is not None:
+            return self.accel
+        assert isinstance(self.body, Accel)
+        return accel_samples(self.body)
+
+    def gyro_samples(self) -> np.ndarray | None:
+        if self.accel is not None:
+            return self.gyro
+        assert isinstance(self.body, Accel)
+        return gyro_samples(self.body)
 
     @property
     def device(self) -> str:
@@ -142,9 +158,9 @@ class Decoder:
         if body.ts < now_ms - self._max_age_ms:
             age = (now_ms - body.ts) / 1000.0
             raise ContractViolation(f"timestamp {age:.0f} s in the past", code="ts_past")
-        if isinstance(body, Accel):
-            accel_samples(body)  # these raise ContractViolation when data does not match n
-            gyro_samples(body)
+        if isinstance(body, Accel):  # these raise ContractViolation when data does not match n
+            return Envelope(topic=parsed, body=body, accel=accel_samples(body),
+                            gyro=gyro_samples(body))
         if isinstance(body, Checkup):
             check_readings(body)
         return Envelope(topic=parsed, body=body)

@@ -27,7 +27,7 @@ from alerts.services import service_request
 from detection.events import rule_for
 from detection.fall import AccelWindow, FallDetector, FallFinding
 from detection.fall_grace import FallAlarm, FallGrace, LoggedFall
-from ingest.codec import Envelope, accel_samples, gyro_samples
+from ingest.codec import Envelope
 from ingest.contract import Accel, Event
 from store.registry import DeviceRef
 
@@ -139,7 +139,7 @@ class DetectionStage:
                     cancels.append((env.device, env.ts))
             elif isinstance(body, Accel):
                 window = AccelWindow(device_id=env.device, t0=env.ts, hz=body.hz,
-                                     accel=accel_samples(body), gyro=gyro_samples(body))
+                                     accel=env.accel_samples(), gyro=env.gyro_samples())
                 windows.append(window)
                 seqs = self._window_seqs.setdefault(env.device, deque())
                 seqs.append((env.ts, env.ts + body.n / body.hz, env.seq))

@@ -22,7 +22,7 @@ import numpy as np
 
 from alerts.raising import AlarmTrigger
 from detection import device_health, flap, geofence, inactivity, vitals
-from ingest.codec import Envelope, accel_samples
+from ingest.codec import Envelope
 from ingest.contract import Accel, Checkin, Event, Location, Status, Telemetry
 from store.registry import DeviceRef
 
@@ -126,7 +126,7 @@ class WelfareStage:
                             worn=body.worn is not False, at_rest=at_rest))
             elif isinstance(body, Accel):
                 if ts - self._last_movement.get(subject, -1e18) >= _MOVEMENT_EVERY_S:
-                    magnitude = np.linalg.norm(accel_samples(body), axis=1)
+                    magnitude = np.linalg.norm(env.accel_samples(), axis=1)
                     if float(magnitude.std()) > MOVING_SD_G:
                         self._last_movement[subject] = ts
                         moves.append(inactivity.Movement(timestamp=ts, subject=subject))
