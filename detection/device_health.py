@@ -101,10 +101,17 @@ class DeviceHealthDetector:
         for item in batch:
             if isinstance(item, Clock):
                 found.extend(self._overdue(item.timestamp, table))
+                found.extend(self._welfare(item.timestamp, table, None))
             elif item.device_class in table:
+                d = self._devices.get(item.device)
+                before = None if d is None else (d.offline, d.overdue, d.subject)
                 found.extend(self._event(item, table[item.device_class]))
-            touched = {item.subject} if isinstance(item, DeviceEvent) else None
-            found.extend(self._welfare(item.timestamp, table, touched))
+                d = self._devices[item.device]
+                if before != (d.offline, d.overdue, d.subject):
+                    # Only a device's silence, return or move changes its elder's protection:
+                    # a routine message from a device already heard says nothing new.
+                    touched = {item.subject} if before is None else {item.subject, before[2]}
+                    found.extend(self._welfare(item.timestamp, table, touched))
         return found
 
     def _event(self, e: DeviceEvent, cls: DeviceClass) -> list[HealthFinding]:
