@@ -91,7 +91,8 @@ class _Open:
 
 @dataclass(slots=True)
 class _Device:
-    windows: deque[tuple[float, float, np.ndarray]] = field(default_factory=deque)
+    windows: deque[tuple[float, float, np.ndarray, float]] = field(default_factory=deque)
+    """(t0, hz, samples, end) of the recent windows, in arrival order."""
     open: _Open | None = None
 
 
@@ -150,7 +151,7 @@ class FallGrace:
     def _window(self, w: AccelWindow) -> list[Outcome]:
         dev = self._devices.setdefault(w.device_id, _Device())
         accel = np.array(w.accel, dtype=np.float32)  # a copy: callers may reuse their buffers
-        dev.windows.append((float(w.t0), float(w.hz), accel))
+        dev.windows.append((float(w.t0), float(w.hz), accel, w.t0 + accel.shape[0] / w.hz))
         op = dev.open
         if op is None or w.t0 < op.finding.impact_ts + 1.0 or w.t0 > op.deadline:
             return []
@@ -185,7 +186,7 @@ class FallGrace:
         hi = f.impact_ts + self.config.snippet_after_s
         ts: list[np.ndarray] = []
         xs: list[np.ndarray] = []
-        for t0, hz, accel in dev.windows:
+        for t0, hz, accel, _ in dev.windows:
             t = t0 + np.arange(accel.shape[0]) / hz
             keep = (t >= lo) & (t < hi)
             if keep.any():
@@ -217,7 +218,7 @@ class FallGrace:
             windows = dev.windows
             # Windows arrive in time order nearly always; one that came late waits behind a
             # newer one and goes when that one does (a bounded delay, and snippets filter by time).
-            while windows and windows[0][0] + windows[0][2].shape[0] / windows[0][1] <= horizon:
+            while windows and windows[0][3] <= horizon:
                 windows.popleft()
 
     # -- snapshots ---------------------------------------------------------------------------
@@ -226,7 +227,7 @@ class FallGrace:
         for device_id, dev in self._devices.items():
             op = dev.open
             devices[device_id] = {
-                "windows": [[t0, hz, a.tolist()] for t0, hz, a in dev.windows],
+                "windows": [[t0, hz, a.tolist()] for t0, hz, a, _ in dev.windows],
                 "open": None
                 if op is None
                 else {"finding": asdict(op.finding), "deadline": op.deadline, "good_s": op.good_s},
@@ -240,8 +241,9 @@ class FallGrace:
         for device_id, d in snap["devices"].items():
             dev = _Device(
                 windows=deque([
-                    (float(t0), float(hz), np.asarray(a, np.float32).reshape(-1, 3))
+                    (float(t0), float(hz), samples, float(t0) + samples.shape[0] / float(hz))
                     for t0, hz, a in d["windows"]
+                    for samples in (np.asarray(a, np.float32).reshape(-1, 3),)
                 ])
             )
             if d["open"] is not None:
