@@ -85,9 +85,14 @@ class GeofenceDetector:
     """Fixes vaguer than this (cell-tower guesses) tell nothing about a 300 m fence."""
     confirm: int = 2
     _states: dict[str, _State] = field(default_factory=dict)
+    _by_subject: tuple[tuple[SafeZone, ...], dict[str, SafeZone]] = field(
+        default=((), {}), repr=False, compare=False)
+    """The zones by subject, and the ``zones`` they were made from (rebuilt when replaced)."""
 
     def update(self, batch: Sequence[LocationFix]) -> list[GeofenceFinding]:
-        by_subject = {z.subject: z for z in self.zones}
+        if self._by_subject[0] is not self.zones:
+            self._by_subject = (self.zones, {z.subject: z for z in self.zones})
+        by_subject = self._by_subject[1]
         found: list[GeofenceFinding] = []
         for fix in batch:
             state = self._states.setdefault(fix.subject, _State())

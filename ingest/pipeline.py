@@ -39,7 +39,17 @@ from alerts.raising import new_alarm
 from alerts.services import button_ticket, route
 from ingest.checkup import CheckupStage
 from ingest.codec import ContractViolation, Decoder, Envelope
-from ingest.contract import Ack, Checkin, Checkup, Event, Location, Rejected, Status, Telemetry
+from ingest.contract import (
+    Accel,
+    Ack,
+    Checkin,
+    Checkup,
+    Event,
+    Location,
+    Rejected,
+    Status,
+    Telemetry,
+)
 from ingest.dedupe import SeenSequences
 from ingest.handoff import DetectionStage, evidence, finding_from_json, finding_to_json
 from ingest.mqtt import Incoming
@@ -416,7 +426,13 @@ class Ingest:
         self.stats.rate_limited += len(dropped)
 
     def _add_reading(self, part: Batch, env: Envelope) -> None:
-        body, device, when = env.body, env.device, _utc(env.ts)
+        body, device, ts = env.body, env.device, env.ts
+        if isinstance(body, Accel):  # motion is for the detectors; only its "last seen" is kept
+            if ts - self._last_seen_written.get(device, -1e18) >= LAST_SEEN_EVERY_S:
+                self._last_seen_written[device] = ts
+                part.devices[device] = DeviceSeen(last_seen=_utc(ts))
+            return
+        when = _utc(ts)
         seen = DeviceSeen(last_seen=when)
         if isinstance(body, Event):
             detail = None if body.detail is None else Jsonb(body.detail)
@@ -437,9 +453,9 @@ class Ingest:
             part.checkins.append((device, env.seq, when, body.state, None, None))
             seen = DeviceSeen(last_seen=when, online=body.state == "online")
         plain = seen.battery is None and not seen.checkin and seen.online is None
-        if plain and env.ts - self._last_seen_written.get(device, -1e18) < LAST_SEEN_EVERY_S:
+        if plain and ts - self._last_seen_written.get(device, -1e18) < LAST_SEEN_EVERY_S:
             return  # a streaming wearable would otherwise cost an UPDATE per message
-        self._last_seen_written[device] = env.ts
+        self._last_seen_written[device] = ts
         part.devices[device] = seen
 
     # -- storing -----------------------------------------------------------------------------
