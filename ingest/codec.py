@@ -15,7 +15,6 @@ import base64
 import binascii
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import msgspec
 import numpy as np
@@ -43,15 +42,43 @@ class ContractViolation(ValueError):
         self.code = code
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Envelope:
-    """One validated message: where it came from and what it says."""
+    """One validated message: where it came from and what it says. Treat it as immutable.
 
+    A slotted class with its derived fields worked out once, not a frozen dataclass with
+    properties: one is made for every message and read a dozen times, and the dataclass's
+    construction (1.4 µs) and property calls were ~4 % of a stream worker (py-spy).
+    """
+
+    __slots__ = ("accel", "body", "device", "gyro", "kind", "seq", "site", "topic", "ts")
     topic: Topic
     body: Body
-    accel: np.ndarray | None = field(default=None, compare=False, repr=False)
+    accel: np.ndarray | None
     """An accelerometer window's samples in g, (n, 3) float32, decoded once by the Decoder."""
-    gyro: np.ndarray | None = field(default=None, compare=False, repr=False)
+    gyro: np.ndarray | None
+    device: str
+    site: str
+    kind: Kind
+    seq: int
+    ts: float
+    """Observation time in epoch seconds."""
+
+    def __init__(self, *, topic: Topic, body: Body, accel: np.ndarray | None = None,
+                 gyro: np.ndarray | None = None) -> None:
+        self.topic, self.body, self.accel, self.gyro = topic, body, accel, gyro
+        self.device, self.site, self.kind = topic.device, topic.site, topic.kind
+        self.seq, self.ts = body.seq, body.ts / 1000.0
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Envelope):
+            return NotImplemented
+        return self.topic == other.topic and self.body == other.body
+
+    def __hash__(self) -> int:
+        return hash((self.topic, self.body))
+
+    def __repr__(self) -> str:
+        return f"Envelope(topic={self.topic!r}, body={self.body!r})"
 
     def accel_samples(self) -> np.ndarray:
         """The window's samples, whether or not the Decoder made this envelope."""
@@ -65,27 +92,6 @@ class Envelope:
             return self.gyro
         assert isinstance(self.body, Accel)
         return gyro_samples(self.body)
-
-    @property
-    def device(self) -> str:
-        return self.topic.device
-
-    @property
-    def site(self) -> str:
-        return self.topic.site
-
-    @property
-    def kind(self) -> Kind:
-        return self.topic.kind
-
-    @property
-    def seq(self) -> int:
-        return self.body.seq
-
-    @property
-    def ts(self) -> float:
-        """Observation time in epoch seconds."""
-        return self.body.ts / 1000.0
 
 
 _DECODERS = {kind: msgspec.json.Decoder(cls) for kind, cls in BODY_TYPES.items()}

@@ -33,8 +33,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -48,8 +47,10 @@ RECONNECT_MIN_S = 1.0
 RECONNECT_MAX_S = 10.0
 
 
-@dataclass(frozen=True, slots=True)
-class Incoming:
+class Incoming(NamedTuple):
+    """One message as the broker delivered it (a NamedTuple: immutable, and made for every
+    message at a quarter of a frozen dataclass's cost)."""
+
     topic: str
     payload: bytes
     mid: int

@@ -136,7 +136,7 @@ class RateLimiter:
             if observed is not None:
                 bucket.observed = observed if bucket.observed is None else max(bucket.observed,
                                                                                observed)
-        cost = budget.cost(size)
+        cost = 1.0 if size <= budget.bytes_per_token else budget.cost(size)
         if bucket.tokens < cost:
             return False
         bucket.tokens -= cost

@@ -70,6 +70,30 @@ def test_welfare_check_when_every_emergency_device_is_silent_and_rearms() -> Non
     assert [f.kind for f in found] == ["offline", "welfare_check"]
 
 
+def test_a_device_moved_to_another_elder_rejudges_both_elders() -> None:
+    d = DeviceHealthDetector()
+    d.update([_e(0.0, "b1", subject="r1"), _e(0.0, "b2", subject="r2")])
+    found = d.update([_e(10.0, "b2", subject="r2", status="offline")])
+    assert [(f.subject, f.kind) for f in found] == [("r2", "offline"), ("r2", "welfare_check")]
+    # b1 moves to r2, and r2 is protected again; r1, left with no emergency device, is not
+    # "silent" (it has none to be silent): the move is re-judged on both sides.
+    assert d.update([_e(20.0, "b1", subject="r2")]) == []
+    found = d.update([_e(30.0, "b1", subject="r2", status="offline")])
+    assert [(f.subject, f.kind) for f in found] == [("r2", "offline"), ("r2", "welfare_check")]
+
+
+def test_a_restored_detector_judges_every_elder_at_its_first_tick() -> None:
+    d = DeviceHealthDetector()
+    d.update([_e(0.0, "b1", subject="r1"), _e(0.0, "w1", "wearable", subject="r1")])
+    d.update([_e(10.0, "b1", subject="r1", status="offline")])
+    snap = json.loads(json.dumps(d.snapshot()))
+    snap["devices"]["w1"]["offline"] = True  # as if its last will was stored, then restored
+    restored = DeviceHealthDetector.restore(snap)
+    found = restored.update([Clock(timestamp=20.0)])
+    assert [(f.subject, f.kind) for f in found] == [("r1", "welfare_check")]
+    assert restored.update([Clock(timestamp=21.0)]) == []  # said once
+
+
 def test_low_battery_once_with_hysteresis() -> None:
     d = DeviceHealthDetector()
     levels = [25, 20, 21, 19, 20, 28, 31, 18]
