@@ -191,6 +191,10 @@ class MqttSource:
         self._unwatched = asyncio.Event()  # set while no socket is watched
         self._unwatched.set()
         self.connected = asyncio.Event()
+        """Set once the broker has acknowledged every subscription of this connection: from
+        then on, nothing published to them is missed (before, the broker drops what matches no
+        subscription yet). Cleared when the connection is lost."""
+        self._unanswered: set[int] = set()  # SUBSCRIBE packet ids awaiting their SUBACK
         self._client = _Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -204,6 +208,7 @@ class MqttSource:
             self._client.tls_set_context(ssl.create_default_context())
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message  # a QoS 2 PUBLISH, which ingest never asks for
         self._client.on_publish_fast = self._on_publish
         self._client.on_socket_open = self._on_socket_open
@@ -259,11 +264,26 @@ class MqttSource:
         if self._client.is_connected():
             self._subscribe(fresh)
 
-    def _subscribe(self, subscriptions: list[tuple[str, int]]) -> None:
+    def _subscribe(self, subscriptions: list[tuple[str, int]]) -> set[int]:
         # One SUBSCRIBE packet per thousand filters: a partitioned worker subscribes to every
         # site it owns, and one packet of tens of thousands of filters risks the broker's limit.
+        sent = set()
         for i in range(0, len(subscriptions), 1000):
-            self._client.subscribe(subscriptions[i:i + 1000])
+            _, mid = self._client.subscribe(subscriptions[i:i + 1000])
+            if mid is not None:
+                sent.add(mid)
+        return sent
+
+    def _on_subscribe(self, client: paho.Client, userdata: object, mid: int,
+                      reasons: list[ReasonCode], properties: object) -> None:
+        refused = [r for r in reasons if r.is_failure]
+        if refused:
+            log.error("the broker refused %d subscriptions (%s): is this client allowed them?",
+                      len(refused), refused[0])
+        if mid in self._unanswered:
+            self._unanswered.discard(mid)
+            if not self._unanswered:
+                self.connected.set()
 
     def backlog(self) -> int:
         return len(self._items)
@@ -394,10 +414,11 @@ class MqttSource:
             log.error("broker refused the connection: %s", reason)
             return
         self._generation += 1
-        self._subscribe(self._subscriptions)
+        self._unanswered = self._subscribe(self._subscriptions)
         log.info("connected to %s:%s (session present: %s)", self._address.host,
                  self._address.port, flags.session_present)
-        self.connected.set()
+        if not self._unanswered:
+            self.connected.set()
 
     def _on_disconnect(self, client: paho.Client, userdata: object, flags: object,
                        reason: ReasonCode, properties: object) -> None:

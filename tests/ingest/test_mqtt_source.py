@@ -146,3 +146,29 @@ def test_a_length_of_more_than_four_bytes_ends_the_connection() -> None:
     client._sock = _Wire([b"\x30\xff\xff\xff\xff\x01"])  # type: ignore[assignment]
     assert client.loop_read() != 0
     assert client.socket() is None
+
+
+async def test_connected_means_every_subscription_is_acknowledged(mosquitto: Mosquitto) -> None:
+    """A message published the moment ``connected`` is set arrives, even to the last of many
+    filters (the broker drops what matches no subscription yet)."""
+    filters = [(f"eldercare/v1/site-{i}/+/accel", 1) for i in range(20_000)]
+    source = MqttSource(mosquitto.url, client_id=f"src-subs-{time.time_ns()}",
+                        subscriptions=filters, queue_size=100)
+    await source.start()
+    try:
+        await asyncio.wait_for(source.connected.wait(), 30)
+        await asyncio.to_thread(_publish_to, mosquitto.url, "eldercare/v1/site-19999/d/accel")
+        got = await asyncio.wait_for(source.get(), 10)
+        assert got.topic == "eldercare/v1/site-19999/d/accel"
+    finally:
+        await source.stop()
+
+
+def _publish_to(url: str, topic: str) -> None:
+    host, port = url.removeprefix("mqtt://").split(":")
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"src-one-{time.time_ns()}")
+    client.connect(host, int(port))
+    client.loop_start()
+    client.publish(topic, b"x", qos=1).wait_for_publish(timeout=10)
+    client.disconnect()
+    client.loop_stop()
