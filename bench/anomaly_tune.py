@@ -149,10 +149,13 @@ def score_with(
 
 
 def _override(item: str) -> tuple[str, Any]:
-    """``field=value``; ``measures=shape+range`` for the tuple of measures."""
+    """``field=value``; ``measures=shape+range`` for the tuple of measures, ``scales=3+6+12``
+    for the block sizes of the multi-scale measure."""
     key, value = item.split("=", 1)
     if key == "measures":
         return key, tuple(value.split("+"))
+    if key == "scales":
+        return key, tuple(int(b) for b in value.split("+"))
     return key, float(value) if "." in value else int(value)
 
 
@@ -181,7 +184,8 @@ def main(argv: list[str]) -> int:
         action="append",
         default=[],
         metavar="FIELD=VALUE",
-        help="override an AnomalyConfig field, e.g. quantile=0.99 or measures=shape+range",
+        help="override an AnomalyConfig field, e.g. quantile=0.99, measures=shape+range "
+        "or scales=6+12+24",
     )
     args = parser.parse_args(argv)
     config = AnomalyConfig(**dict(_override(item) for item in args.set))

@@ -155,3 +155,60 @@ def test_regression_first_scored_sample_is_not_compared_with_an_empty_history() 
     calm = [Sample(timestamp=float(i), value=float(v)) for i, v in enumerate(rng.normal(10, 1, 400))]
     scores = [s.score for s in AnomalyScorer(CONFIG).score(calm)]
     assert max(scores[150:160]) < 0.5
+
+
+def test_multiscale_with_one_block_size_is_the_slow_shape_measure() -> None:
+    samples = _flat(seasonal_with_spike(5))
+    one = AnomalyConfig(memory=500, history=500, measures=("multiscale",), scales=(12,))
+    slow = AnomalyConfig(memory=500, history=500, measures=("slow_shape",), block=12)
+    assert [s.score for s in AnomalyScorer(one).score(samples)] == pytest.approx(
+        [s.score for s in AnomalyScorer(slow).score(samples)], abs=1e-12
+    )
+
+
+def test_multiscale_is_the_root_mean_square_of_its_block_sizes() -> None:
+    """A block size that cannot judge yet counts as 0, so one strong scale out of four gives
+    half its ratio."""
+    scorer = AnomalyScorer(AnomalyConfig(measures=("multiscale",), scales=(2, 3, 4, 5)))
+    values = np.random.default_rng(3).normal(size=100)
+    scorer._low, scorer._high, scorer._seen = float(values.min()), float(values.max()), 1
+    scorer._references = [1.0 - 0.01, None, None, None]  # only block 2 has a reference
+    ratios = scorer._ratios(float(values[-1]), values)
+    assert all(len(h) == 1 for h in scorer._measures)  # every block size learns
+    assert scorer._measures[0][-1] > 0.0
+    assert ratios[-1] == pytest.approx(scorer._measures[0][-1] / 2.0, abs=1e-5)
+
+
+def test_bad_multiscale_block_sizes_are_rejected() -> None:
+    with pytest.raises(ValueError, match="multiscale block sizes"):
+        AnomalyScorer(AnomalyConfig(measures=("multiscale",), scales=()))
+
+
+def test_snapshot_of_the_old_default_layout_restores_and_continues_identically() -> None:
+    """Snapshots taken before the multi-scale measure (three measures, no ``scales`` in the
+    configuration) still restore, keep their measures and go on bit for bit."""
+    old = AnomalyConfig(memory=500, history=500, measures=("shape", "range", "slow_shape"),
+                        report_at=0.85, quiet=200)
+    samples = _flat(seasonal_with_spike(8))
+    straight = AnomalyScorer(old).score(samples)
+    first = AnomalyScorer(old)
+    head = first.score(samples[:450])
+    snap = json.loads(json.dumps(first.snapshot()))
+    del snap["config"]["scales"]
+    assert len(snap["measures"]) == 3
+    again = AnomalyScorer.restore(snap)
+    assert again.config.measures == old.measures
+    assert head + again.score(samples[450:]) == straight
+
+
+def test_restore_of_the_multiscale_default_continues_identically() -> None:
+    samples = _flat(seasonal_with_spike(6))
+    config = AnomalyConfig(memory=300, history=300)
+    straight = AnomalyScorer(config).score(samples)
+    first = AnomalyScorer(config)
+    head = first.score(samples[:700])
+    snap = json.loads(json.dumps(first.snapshot()))
+    assert len(snap["measures"]) == 1 + len(config.scales)
+    again = AnomalyScorer.restore(snap)
+    assert again.config == config
+    assert head + again.score(samples[700:]) == straight
