@@ -31,8 +31,10 @@ _TELEMETRY = "device_id, seq, ts, hr, spo2, skin_temp, steps, battery, worn"
 _LOCATIONS = "device_id, seq, ts, lat, lon, acc, source"
 _CHECKINS = "device_id, seq, ts, kind, battery, rssi"
 
-COPY_FROM = 20
-"""Rows of one table in a batch from which they go by COPY rather than one INSERT each."""
+COPY_FROM = 200
+"""Rows of one table in a batch from which they go by COPY rather than one INSERT each. The
+staging table costs a fixed amount per transaction, so below ~200 rows COPY is no faster
+(``bench/bulk_rows.py``, docs/performance.md)."""
 
 
 async def _copy_new(cur: psycopg.AsyncCursor[Any], table: str, columns: str,
@@ -43,8 +45,8 @@ async def _copy_new(cur: psycopg.AsyncCursor[Any], table: str, columns: str,
     go by COPY into a session-local staging table emptied at every commit (``ON COMMIT DELETE
     ROWS``; created in the same transaction, so it also works behind a transaction-pooling
     proxy) and from there into the table with ``ON CONFLICT DO NOTHING``. For a batch of 1,000
-    telemetry rows: about a third of the time of one INSERT per row, and a quarter of the
-    client's CPU (bench in docs/performance.md)."""
+    telemetry rows: about 70 % of the time of one INSERT per row, and a quarter of the client's
+    CPU (``bench/bulk_rows.py``)."""
     stage = f"stage_{table}"
     await cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table})"
                       " ON COMMIT DELETE ROWS")

@@ -70,5 +70,5 @@ async def test_the_staging_table_is_empty_after_each_commit(seeded: AsyncConnect
         assert (row["n"] if isinstance(row, dict) else row[0]) == 0
         await conn.commit()
         # The next batch on the same session reuses it, and writes only its own rows.
-        await write(conn, Batch(telemetry=[_telemetry(s) for s in range(100, 100 + COPY_FROM)]))
+        await write(conn, Batch(telemetry=[_telemetry(s) for s in range(COPY_FROM, 2 * COPY_FROM)]))
     assert len(await _rows(seeded, "telemetry")) == 2 * COPY_FROM
