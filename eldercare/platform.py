@@ -154,6 +154,15 @@ class Platform:
         return f"http://{self.host}:{self.port}"
 
     async def __aenter__(self) -> Platform:
+        try:
+            return await self._start()
+        except BaseException:
+            # Interrupted (Ctrl-C while connecting) or failed half-way: what was started is
+            # stopped, or its tasks and pool would keep the process from exiting.
+            await asyncio.shield(self.__aexit__())
+            raise
+
+    async def _start(self) -> Platform:
         self._gc.install()
         await prepare(self.db_url)
         self.pool = open_pool(self.db_url, max_size=10)
