@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -106,19 +107,56 @@ def _need(value: str | None, what: str) -> str:
     return value
 
 
-async def _serve(settings: Settings, services: tuple[str, ...], **kw: object) -> None:
+async def _serve(settings: Settings, services: tuple[str, ...], **kw: object) -> int:
+    """Run services until SIGTERM (how systemd stops a unit) or SIGINT, then stop them in
+    order: the broker sessions closed, the welfare snapshot saved, the pool closed. Exit 0 on
+    SIGTERM, 130 on SIGINT. The handlers are the loop's own, so they also work when the process
+    was started with SIGINT ignored (as a background job of a non-interactive shell is)."""
     from eldercare.platform import Platform
     from ingest import gctune
 
-    async with Platform(settings=settings, db_url=_need(settings.db_url, "--db / ELDERCARE_DB"),
-                        broker_url=settings.broker_url, services=services, **kw) as platform:  # type: ignore[arg-type]
-        gctune.tune()  # what start-up loaded stays; see ingest/gctune.py
-        if "console" in services:
-            print(f"console at {platform.console_url}/", flush=True)
-        await platform.run_forever()
+    serving = asyncio.current_task()
+    assert serving is not None
+    received: list[signal.Signals] = []
+    stopped = asyncio.Event()
+
+    def stop(sig: signal.Signals) -> None:
+        if not received:  # a second signal changes nothing: the first is being acted on
+            received.append(sig)
+            stopped.set()  # also read after start-up: Python 3.11's wait_for can lose a cancel
+            serving.cancel()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop, sig)
+    try:
+        async with Platform(settings=settings,
+                            db_url=_need(settings.db_url, "--db / ELDERCARE_DB"),
+                            broker_url=settings.broker_url, services=services,
+                            **kw) as platform:  # type: ignore[arg-type]
+            if not stopped.is_set():
+                gctune.tune()  # what start-up loaded stays; see ingest/gctune.py
+                if "console" in services:
+                    print(f"console at {platform.console_url}/", flush=True)
+                running = asyncio.ensure_future(platform.run_forever())
+                waiting = asyncio.ensure_future(stopped.wait())
+                try:
+                    await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    running.cancel()
+                    waiting.cancel()
+                if running.done() and not running.cancelled():
+                    running.result()  # a service that failed: say why
+    except asyncio.CancelledError:
+        if not received:
+            raise
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    return 130 if received == [signal.SIGINT] else 0
 
 
-async def _ingest(args: argparse.Namespace, settings: Settings) -> None:
+async def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.partition import Partition
 
     try:
@@ -129,7 +167,7 @@ async def _ingest(args: argparse.Namespace, settings: Settings) -> None:
     # them, and never a stream-only one (commands go out on the alarm lane's connection).
     central = partition.index == 0 and args.lane != "streams"
     services = ("ingest", "alerts", "commands") if central else ("ingest",)
-    await _serve(settings, services, partition=partition, lane=args.lane)
+    return await _serve(settings, services, partition=partition, lane=args.lane)
 
 
 async def _simulate(args: argparse.Namespace, settings: Settings) -> None:

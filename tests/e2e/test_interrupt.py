@@ -1,7 +1,8 @@
-"""Ctrl-C at any moment of start-up ends an ingest process promptly: what had been started
-(the database pool, the broker connections, the lanes' tasks) is stopped, so nothing keeps the
-interpreter alive. An interrupt between the broker's CONNACK and its SUBACKs once left it
-hanging for ever."""
+"""Ctrl-C or SIGTERM (how systemd stops a unit) at any moment of start-up ends an ingest process
+promptly and in order: what had been started (the database pool, the broker connections, the
+lanes' tasks) is stopped, so nothing keeps the interpreter alive. An interrupt between the
+broker's CONNACK and its SUBACKs once left it hanging for ever, and so did a SIGINT that the
+process had inherited as ignored (a background job of a non-interactive shell)."""
 
 from __future__ import annotations
 
@@ -19,16 +20,27 @@ from tests.servers import Mosquitto
 pytestmark = [pytest.mark.e2e, pytest.mark.db, pytest.mark.broker]
 
 
-@pytest.mark.parametrize("when", ["during start-up", "at the broker's CONNACK", "once running"])
-def test_ctrl_c_ends_ingest_at_any_moment_of_start_up(mosquitto: Mosquitto, db_url: str,
-                                                      tmp_path: Path, when: str) -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(("when", "sig", "inherited_ignore", "code"), [
+    ("during start-up", signal.SIGINT, False, 130),
+    ("at the broker's CONNACK", signal.SIGINT, False, 130),
+    ("once running", signal.SIGINT, True, 130),
+    ("once running", signal.SIGTERM, False, 0),
+])
+def test_a_signal_ends_ingest_at_any_moment_of_start_up(
+        mosquitto: Mosquitto, db_url: str, tmp_path: Path, when: str, sig: signal.Signals,
+        inherited_ignore: bool, code: int) -> None:
     log = tmp_path / "ingest.log"
     env = {**os.environ, "ELDERCARE_ENV": "development",
            "ELDERCARE_CLIENT_ID": f"interrupt-{time.time_ns()}"}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "eldercare.cli", "-v", "ingest", "--broker", mosquitto.url,
-             "--db", db_url], stdout=out, stderr=subprocess.STDOUT, env=env)
+             "--db", db_url], stdout=out, stderr=subprocess.STDOUT, env=env,
+            preexec_fn=_ignore_sigint if inherited_ignore else None)
     try:
         if when == "during start-up":
             time.sleep(0.5)  # importing, migrating, loading the registry
@@ -42,8 +54,8 @@ def test_ctrl_c_ends_ingest_at_any_moment_of_start_up(mosquitto: Mosquitto, db_u
                 time.sleep(0.005)
             if when == "once running":
                 time.sleep(1.5)
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) != 0, log.read_text(errors="replace")[-2000:]
+        proc.send_signal(sig)
+        assert proc.wait(timeout=30) == code, log.read_text(errors="replace")[-2000:]
     finally:
         if proc.poll() is None:
             proc.kill()
