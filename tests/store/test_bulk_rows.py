@@ -10,24 +10,11 @@ from typing import Any
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from store import registry
 from store.batch import COPY_FROM, Batch, write
 
 pytestmark = pytest.mark.db
 
 T = dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-@pytest.fixture
-async def seeded(pool: AsyncConnectionPool) -> AsyncConnectionPool:
-    async with pool.connection() as conn:
-        await registry.seed(conn, {
-            "sites": [{"id": "home-1", "kind": "home", "name": "H1"}],
-            "residents": [{"id": "r1", "site_id": "home-1", "name": "R1"}],
-            "devices": [{"id": "watch-1", "site_id": "home-1", "kind": "wearable",
-                         "resident_id": "r1"}],
-        })
-    return pool
 
 
 def _telemetry(seq: int) -> tuple[Any, ...]:

@@ -15,28 +15,12 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from store import registry
 from store.batch import _WITH_LAST_LOCATION, Batch, NewAlarm, write
 
 pytestmark = pytest.mark.db
 
 # A whole second, so that the fixes below have exact millisecond timestamps.
 T = dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-@pytest.fixture
-async def seeded(pool: AsyncConnectionPool) -> AsyncConnectionPool:
-    async with pool.connection() as conn:
-        await registry.seed(conn, {
-            "sites": [{"id": "home-1", "kind": "home", "name": "H1"}],
-            "residents": [{"id": "r1", "site_id": "home-1", "name": "R1"}],
-            "devices": [
-                {"id": "watch-1", "site_id": "home-1", "kind": "wearable", "resident_id": "r1"},
-                {"id": "watch-2", "site_id": "home-1", "kind": "wearable", "resident_id": "r1"},
-                {"id": "btn-1", "site_id": "home-1", "kind": "button", "resident_id": "r1"},
-            ],
-        })
-    return pool
 
 
 def _fix(device: str, seq: int, at: dt.datetime, lat: float = 31.2304, lon: float = 121.4737,
