@@ -36,6 +36,7 @@ from eldercare.evaluation.nab_scoring import (
     FloatArray,
     Profile,
     optimise,
+    probation_rows,
 )
 
 DETECTOR = "eldercare"
@@ -125,6 +126,50 @@ def load_corpus(data: Path, labels_path: Path) -> list[NabFile]:
     if not files:
         raise BadInput(f"--data {data}: no category/*.csv files")
     return files
+
+
+WINDOW_FRACTION = 0.1
+"""NAB's anomaly windows together span 10 % of a file, shared equally by its anomalies
+(Lavin & Ahmad 2015, section "Anomaly windows")."""
+
+
+def crop(files: list[NabFile], length: int) -> list[NabFile]:
+    """Short series cut from longer labelled ones, relabelled by NAB's rule, to see how a scorer
+    does on files as short as ``length`` rows (many NAB files are 1,000–2,500 rows; most dev
+    files are 4,000 or more).
+
+    One crop per anomaly not already in the previous crop of the same file, placed so that the
+    anomaly (its window's centre) lies at 60 % of the crop. Every anomaly of the crop past its
+    probationary period gets a window of ``0.1 * length / anomalies`` rows centred on it, as NAB
+    labels a file of that length; the probationary period itself holds no window. A file not
+    longer than ``length`` + 100 rows, or without windows, gives no crop. The name is
+    ``category/file.csv@first_row+length``.
+    """
+    if length < 100:
+        raise ValueError(f"crop length {length} below 100 rows")
+    probation = probation_rows(length)
+    out: list[NabFile] = []
+    for f in files:
+        n = len(f.values)
+        if not f.windows or n < length + 100:
+            continue
+        centres = [(left + right) // 2 for left, right in f.windows]
+        last_start: int | None = None
+        for centre in centres:
+            start = min(max(0, centre - int(0.6 * length)), n - length)
+            if last_start is not None and start < last_start + length // 2:
+                continue  # this anomaly is already well inside the previous crop
+            inside = [c - start for c in centres if probation <= c - start < length]
+            if not inside:
+                continue
+            half = int(WINDOW_FRACTION * length / len(inside)) // 2
+            windows = [(max(probation, c - half), min(length - 1, c + half)) for c in inside]
+            stop = start + length
+            out.append(NabFile(name=f"{f.name}@{start}+{length}",
+                               timestamps=f.timestamps[start:stop], epoch=f.epoch[start:stop],
+                               values=f.values[start:stop], windows=windows))
+            last_start = start
+    return out
 
 
 def run_scorer(file: NabFile, make: Callable[[], AnomalyScorer]) -> FloatArray:
