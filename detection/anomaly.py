@@ -4,13 +4,14 @@ Method: online novelty measures, each made scale-free by its own recent history,
 their maximum and followed by suppression after a report.
 
 * *level*: the robust z-score of the value against the trailing window (median and MAD, the
-  Hampel identifier; Hampel, "The influence curve and its role in robust estimation", JASA 1974);
-  *slow level* does the same for the mean of the last ``block`` values;
+  Hampel identifier; Hampel, "The influence curve and its role in robust estimation", JASA 1974),
+  in the default at a quarter weight (``level_weight``) so that it adds only the far-out values
+  the shape measures miss; *slow level* does the same for the mean of the last ``block`` values;
 * *shape*: the distance from the last ``embed`` values (a delay embedding) to their nearest
   neighbour among earlier embeddings — KNN-CAD's idea (Burnaev & Ishimtsev, "Conformalized
   density- and distance-based anomaly detection in time-series data", 2016); *slow shape* embeds
   means of ``block`` values, so it sees a missing daily bump that the fast one cannot;
-* *multiscale* (the default with *range*): slow shape at several block sizes (``scales``, 3 to
+* *multiscale* (in the default with *range* and *level*): slow shape at several block sizes (``scales``, 3 to
   48 samples), each normalised on its own, combined by the root mean square of their ratios — a
   pattern new at several time scales scores high, noise new at one scale only is diluted
   (multi-scale analysis as in the matrix profile literature; the RMS is ours, chosen on NAB's
@@ -65,8 +66,9 @@ class AnomalyScore:
 class AnomalyConfig:
     warmup: int = 150
     """Samples scored 0 while the baselines form."""
-    window: int = 300
-    """Trailing samples behind the level measures' median and MAD."""
+    window: int = 1000
+    """Trailing samples behind the level measures' median and MAD (300 until 2026-11-23
+    evening; configurations that use a level measure name their own)."""
     embed: int = 6
     """Length of the delay embeddings behind the shape measures."""
     block: int = 12
@@ -79,24 +81,34 @@ class AnomalyConfig:
     report_at: float = 0.7
     """Raw score (ratio to the normalising quantile) that counts as a report. 0.7 is the
     NAB-tuned value (false alarms are cheap there); an operator-facing stream wants 1.5 or more."""
-    quiet: int = 300
+    quiet: int = 200
     """Samples held at zero after a report."""
     escalate: float = 4.0
     """A sample this many times more unusual than the report that began a quiet period is
     reported all the same: a weak early report must not hide the real event behind it."""
-    measures: tuple[str, ...] = ("range", "multiscale")
-    """Which of :data:`MEASURES` take part; level and slow level are available but lost NAB
-    points on the dev set (they fire on every recurring daily spike). Until 2026-11-23 the
-    default was ``("shape", "range", "slow_shape")`` (docs/anomaly.md)."""
+    measures: tuple[str, ...] = ("range", "multiscale", "level")
+    """Which of :data:`MEASURES` take part. Level takes part at a quarter weight
+    (``level_weight``); at full weight it, and slow level, fire on every recurring daily spike.
+    Until 2026-11-23 the default was ``("shape", "range", "slow_shape")``, then
+    ``("range", "multiscale")`` until that evening (docs/anomaly.md)."""
     scales: tuple[int, ...] = (3, 6, 12, 24, 48)
     """Block sizes of the ``multiscale`` measure: one slow shape measure per block size, each
     normalised by its own quantile, combined by the root mean square of their ratios."""
 
+    level_weight: float = 0.25
+    """The level measure's ratio is multiplied by this before the maximum: at 0.25 a value is
+    reported only when it lies four times as far from the trailing median (in MADs) as the
+    most extreme 0.5 % of its recent past — a burst after a quiet spell, a spike out of its
+    usual run — while the shape measures handle the ordinary ups and downs. Configurations saved
+    before this field existed weighed it 1."""
+
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> AnomalyConfig:
         """The inverse of ``dataclasses.asdict`` after a JSON round trip (lists back to tuples;
-        configurations saved before ``scales`` existed get its default)."""
+        configurations saved before ``scales`` existed get its default, and those saved before
+        ``level_weight`` existed weighed the level measure 1)."""
         fixed = {**raw, "measures": tuple(raw["measures"])}
+        fixed.setdefault("level_weight", 1.0)
         if "scales" in raw:
             fixed["scales"] = tuple(int(b) for b in raw["scales"])
         return cls(**fixed)
@@ -246,6 +258,8 @@ class AnomalyScorer:
             history.append(round(value, 5))
             if reference is not None:
                 ratio = value / (reference + MEASURES[name])
+                if name == "level":
+                    ratio *= c.level_weight
                 (multiscale if name == "multiscale" else ratios).append(ratio)
         if multiscale:
             # a block size not yet able to judge (too little history) adds no evidence

@@ -201,14 +201,34 @@ def test_snapshot_of_the_old_default_layout_restores_and_continues_identically()
     assert head + again.score(samples[450:]) == straight
 
 
-def test_restore_of_the_multiscale_default_continues_identically() -> None:
+def test_restore_of_the_default_continues_identically() -> None:
     samples = _flat(seasonal_with_spike(6))
     config = AnomalyConfig(memory=300, history=300)
     straight = AnomalyScorer(config).score(samples)
     first = AnomalyScorer(config)
     head = first.score(samples[:700])
     snap = json.loads(json.dumps(first.snapshot()))
-    assert len(snap["measures"]) == 1 + len(config.scales)
+    # range, one history per block size, level
+    assert len(snap["measures"]) == 2 + len(config.scales)
     again = AnomalyScorer.restore(snap)
     assert again.config == config
     assert head + again.score(samples[700:]) == straight
+
+
+def test_level_weight_scales_the_level_ratio() -> None:
+    samples = _flat(seasonal_with_spike(6))
+    full = AnomalyScorer(AnomalyConfig(measures=("level",), level_weight=1.0)).score(samples)
+    quarter = AnomalyScorer(AnomalyConfig(measures=("level",))).score(samples)
+    raw_full = np.array([s.score / (1.0 - s.score) for s in full])
+    raw_quarter = np.array([s.score / (1.0 - s.score) for s in quarter])
+    # scores before the first report are unsuppressed in both, so their raw ratios compare
+    first = int(np.argmax(raw_full >= 0.7))
+    assert first > 150 and raw_full[first - 1] > 0
+    np.testing.assert_allclose(raw_quarter[:first], raw_full[:first] / 4.0, rtol=1e-9)
+
+
+def test_configuration_saved_before_level_weight_weighs_level_fully() -> None:
+    routine_like = AnomalyConfig(window=168, measures=("level", "shape"), level_weight=1.0)
+    saved = json.loads(json.dumps(AnomalyScorer(routine_like).snapshot()))
+    del saved["config"]["level_weight"]
+    assert AnomalyScorer.restore(saved).config == routine_like
