@@ -33,12 +33,13 @@ export async function api(method, path, body, { contentType } = {}) {
     init.body = JSON.stringify(body);
   }
   let res;
+  const sent = Date.now();
   try {
     res = await fetch(path, init);
   } catch {
     throw new ApiError(0, null);
   }
-  noteServerDate(res.headers.get("Date"));
+  noteServerDate(res.headers.get("Date"), sent);
   let data = null;
   if (res.status !== 204) {
     try {

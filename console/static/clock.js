@@ -3,15 +3,25 @@
 import { lang } from "./i18n.js";
 
 // Waiting ages are "server now minus raised_at". A PC whose clock is a few minutes off would
-// turn every alarm red (or hide an overdue one), so we follow the HTTP Date header. It has
-// one-second resolution, so offsets under 2 s are noise and ignored.
+// turn every alarm red (or hide an overdue one), so we follow the HTTP Date header.
+//
+// The header is coarse: whole seconds, and the server (uvicorn) refreshes it once a second, so
+// the server's clock read up to DATE_SLACK_MS past it when the response left. And the response
+// left somewhere between our request and its arrival, which under load can be seconds apart.
+// So a header proves only that the offset lies in [date - received, date + slack - sent]; we
+// move the clock by the least that interval demands, and not at all when it holds 0. (Taking
+// "date - now" at face value once made a slow answer look like a PC clock 2 s fast, and the
+// supervisor's "last 24 h" then ended before an incident opened a second earlier.)
+const DATE_SLACK_MS = 2000;
 let offsetMs = 0;
 
-export function noteServerDate(header) {
+export function noteServerDate(header, sentMs, receivedMs = Date.now()) {
   const server = Date.parse(header ?? "");
   if (Number.isNaN(server)) return;
-  const offset = server - Date.now();
-  offsetMs = Math.abs(offset) > 2000 ? offset : 0;
+  const sent = sentMs ?? receivedMs;
+  const low = server - receivedMs; // the server is at least this far ahead of us
+  const high = server + DATE_SLACK_MS - sent; // and at most this far
+  offsetMs = low > 0 ? low : high < 0 ? high : 0;
 }
 
 export function now() {
