@@ -220,25 +220,7 @@ class AnomalyScorer:
     def _ratios(self, x: float, values: np.ndarray) -> list[float]:
         """Each measure divided by its normalising quantile."""
         c = self.config
-        spread = self._high - self._low
-        floor = 1e-3 * spread + 1e-9  # a flat series must not divide by zero
-        median = mad = 0.0
-        if "level" in c.measures or "slow_level" in c.measures:
-            past = values[-c.window - 1 : -1]
-            median = float(np.median(past))
-            mad = 1.4826 * float(np.median(np.abs(past - median))) + floor
-        recent = float(values[-c.block :].mean())
-        scale = math.sqrt(c.embed) * (spread + floor)
-        ratios = [0.0]
-        multiscale: list[float] = []
-        found: dict[str, Callable[[int], float | None]] = {
-            "level": lambda _: abs(x - median) / mad,
-            "shape": lambda _: _divide(self._shape(values, 1), scale),
-            "range": lambda _: max(self._low - x, x - self._high, 0.0) / (spread + floor),
-            "slow_level": lambda _: abs(recent - median) / mad,
-            "slow_shape": lambda _: _divide(self._shape(values, c.block), scale),
-            "multiscale": lambda block: _divide(self._shape(values, block), scale),
-        }
+        measured = self._measure(x, values)
         if self._seen % REFRESH == 0 or not self._references:
             # None until a measure has enough history for a meaningful high quantile
             self._references = [
@@ -247,10 +229,11 @@ class AnomalyScorer:
                 else None
                 for h in self._measures
             ]
-        for (name, block), history, reference in zip(
-            self._channels, self._measures, self._references, strict=True
+        ratios = [0.0]
+        multiscale: list[float] = []
+        for (name, _), value, history, reference in zip(
+            self._channels, measured, self._measures, self._references, strict=True
         ):
-            value = found[name](block)
             if value is None:
                 continue
             # 5 decimals is far below the floor added to every reference (0.01), and halves the
@@ -265,6 +248,30 @@ class AnomalyScorer:
             # a block size not yet able to judge (too little history) adds no evidence
             ratios.append(math.sqrt(sum(r * r for r in multiscale) / len(c.scales)))
         return ratios
+
+    def _measure(self, x: float, values: np.ndarray) -> list[float | None]:
+        """The value of every channel (one per measure, one per block size of the multi-scale
+        measure) for the newest sample ``x``; None where a measure cannot judge yet.
+        ``bench/anomaly_replay.py`` records these to replay the rest offline."""
+        c = self.config
+        spread = self._high - self._low
+        floor = 1e-3 * spread + 1e-9  # a flat series must not divide by zero
+        median = mad = 0.0
+        if "level" in c.measures or "slow_level" in c.measures:
+            past = values[-c.window - 1 : -1]
+            median = float(np.median(past))
+            mad = 1.4826 * float(np.median(np.abs(past - median))) + floor
+        recent = float(values[-c.block :].mean())
+        scale = math.sqrt(c.embed) * (spread + floor)
+        found: dict[str, Callable[[int], float | None]] = {
+            "level": lambda _: abs(x - median) / mad,
+            "shape": lambda _: _divide(self._shape(values, 1), scale),
+            "range": lambda _: max(self._low - x, x - self._high, 0.0) / (spread + floor),
+            "slow_level": lambda _: abs(recent - median) / mad,
+            "slow_shape": lambda _: _divide(self._shape(values, c.block), scale),
+            "multiscale": lambda block: _divide(self._shape(values, block), scale),
+        }
+        return [found[name](block) for name, block in self._channels]
 
     def _shape(self, values: np.ndarray, block: int) -> float | None:
         """Nearest-neighbour distance of the embedding of the last ``embed`` means of ``block``

@@ -1,0 +1,47 @@
+"""``bench/anomaly_replay.py`` replays the scorer exactly: its figures stand for the scorer's."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from bench.anomaly_replay import RECORDING, Recorded, Variant, _accepted, _record, replay
+from detection.anomaly import AnomalyConfig, AnomalyScorer
+from eldercare.evaluation.nab import NabFile, run_scorer
+from tests.detection.cases_anomaly import seasonal_with_spike
+
+
+def _file() -> NabFile:
+    samples = [s for batch in seasonal_with_spike(3, n=900, spike_at=700) for s in batch]
+    epoch = np.array([s.timestamp for s in samples])
+    epoch[400] = epoch[399]  # a repeated timestamp, as four NAB dev files have
+    values = np.array([s.value for s in samples])
+    return NabFile(name="c/f.csv", timestamps=[str(t) for t in epoch], epoch=epoch,
+                   values=values, windows=[])
+
+
+def _real_raw(f: NabFile, config: AnomalyConfig) -> np.ndarray:
+    free = replace(config, report_at=float("inf"), quiet=0, escalate=float("inf"))
+    s = run_scorer(f, lambda: AnomalyScorer(free))
+    return s / (1.0 - s)
+
+
+@pytest.mark.parametrize(("variant", "config"), [
+    (Variant(), AnomalyConfig()),
+    (Variant(level_weight=0.0), AnomalyConfig(measures=("range", "multiscale"))),
+    (Variant(scales=(6, 12, 24), level_weight=1.0),
+     AnomalyConfig(scales=(6, 12, 24), level_weight=1.0)),
+])
+def test_replay_equals_the_scorer(variant: Variant, config: AnomalyConfig) -> None:
+    assert (RECORDING.window, RECORDING.memory, RECORDING.embed) == (
+        config.window, config.memory, config.embed)
+    f = _file()
+    accepted = _accepted(f.epoch, f.values)
+    assert len(accepted) == len(f.values) - 1 and 400 not in accepted
+    record = Recorded(rows=_record(f.values[accepted]), accepted=accepted, epoch=f.epoch)
+    real = _real_raw(f, config)
+    replayed = replay(record, variant)
+    assert real[700] > 1.0  # the spike is there to be replayed
+    np.testing.assert_allclose(replayed, real, rtol=1e-9, atol=1e-12)
