@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bench.anomaly_tune import _halves, grid, score_swept, score_with
+from bench.anomaly_tune import _halves, crop_lengths, grid, score_swept, score_with
 from detection.anomaly import MEASURES, MIN_HISTORY, REFRESH, AnomalyConfig, AnomalyScorer
-from eldercare.evaluation.nab import NabFile, crop, load_corpus
+from eldercare.evaluation.nab import BadInput, NabFile, crop, load_corpus
 from eldercare.evaluation.nab_scoring import FloatArray
 
 RECORDED_SCALES = (1, 2, 3, 6, 12, 24, 48, 96)
@@ -169,35 +169,47 @@ def _replay_rows(rows: FloatArray, variant: Variant) -> FloatArray:
     return raw
 
 
-def _parse(item: str) -> tuple[str, Any]:
-    key, value = item.split("=", 1)
+def _vary(item: str) -> tuple[str, Any]:
+    """``--vary FIELD=VALUE``: one :class:`Variant` field."""
+    key, _, value = item.partition("=")
     names = {f.name for f in fields(Variant)}
     if key not in names:
-        raise SystemExit(f"--vary {item}: not one of {sorted(names)}")
-    if key == "scales":
-        return key, tuple(int(b) for b in value.split("+"))
-    if key == "rms_over":
-        return key, value
-    return key, float(value) if "." in value else int(value)
+        raise argparse.ArgumentTypeError(f"{item!r}: FIELD is one of {sorted(names)}")
+    try:
+        if key == "scales":
+            scales = tuple(int(b) for b in value.split("+"))
+            if set(scales) - set(RECORDED_SCALES):
+                raise ValueError
+            return key, scales
+        if key == "rms_over":
+            if value not in ("all", "able"):
+                raise ValueError
+            return key, value
+        return key, float(value) if "." in value else int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{item!r}: bad value (scales: '+'-joined of {RECORDED_SCALES}; rms_over: all or "
+            "able; otherwise a number)") from None
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--labels", type=Path, required=True)
-    parser.add_argument("--vary", action="append", default=[], metavar="FIELD=VALUE",
+    parser.add_argument("--vary", type=_vary, action="append", default=[], metavar="FIELD=VALUE",
                         help="a Variant field, e.g. level_weight=0.1 or scales=6+12+24+48")
-    parser.add_argument("--short", default="1200,2000", help="crop lengths ('' for none)")
+    parser.add_argument("--short", type=crop_lengths, default=[1200, 2000],
+                        help="comma-separated crop lengths ('' for none)")
     parser.add_argument("--cache", type=Path,
                         default=Path(tempfile.gettempdir()) / "eldercare-anomaly-replay")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
-    variant = replace(Variant(), **dict(_parse(item) for item in args.vary))
-    unknown = set(variant.scales) - set(RECORDED_SCALES)
-    if unknown:
-        raise SystemExit(f"scales {sorted(unknown)} are not recorded ({RECORDED_SCALES})")
-    files = load_corpus(args.data, args.labels)
-    lengths = [int(n) for n in args.short.split(",") if n.strip()]
+    variant = replace(Variant(), **dict(args.vary))
+    try:
+        files = load_corpus(args.data, args.labels)
+    except BadInput as error:
+        parser.exit(2, f"{parser.prog}: {error}\n")
+    lengths: list[int] = args.short
     crops = {n: crop(files, n) for n in lengths}
     every = files + [c for n in lengths for c in crops[n]]
     raws = dict(zip((f.name for f in every),

@@ -38,7 +38,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from detection.anomaly import AnomalyConfig, AnomalyScorer
-from eldercare.evaluation.nab import NabFile, crop, load_corpus, run_scorer
+from eldercare.evaluation.nab import BadInput, NabFile, crop, load_corpus, run_scorer
 from eldercare.evaluation.nab_scoring import STANDARD, FileScoring, FloatArray, optimise
 
 REPORT_AT = (0.7, 0.85, 1.0, 1.25, 1.5, 2.0)
@@ -165,6 +165,17 @@ def score_swept(
     return optimise(list(zip(scorings, scores, strict=True)), STANDARD).normalized
 
 
+def crop_lengths(text: str) -> list[int]:
+    """``--short``: comma-separated crop lengths of at least 100 rows ('' for none)."""
+    try:
+        lengths = [int(n) for n in text.split(",") if n.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected lengths like 1200,2000") from None
+    if any(n < 100 for n in lengths):
+        raise argparse.ArgumentTypeError(f"{text!r}: a crop needs at least 100 rows")
+    return lengths
+
+
 def _override(item: str) -> tuple[str, Any]:
     """``field=value``; ``measures=shape+range`` for the tuple of measures, ``scales=3+6+12``
     for the block sizes of the multi-scale measure."""
@@ -194,7 +205,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--labels", type=Path, required=True)
     parser.add_argument("--holdout", action="store_true")
-    parser.add_argument("--short", default="",
+    parser.add_argument("--short", type=crop_lengths, default=[],
                         help="comma-separated crop lengths, e.g. 1200,2000: score short files")
     parser.add_argument("--post", choices=sorted(POST), default="none",
                         help="online calibration of the raw ratios before the suppression")
@@ -208,7 +219,10 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     config = AnomalyConfig(**dict(_override(item) for item in args.set))
-    files = load_corpus(args.data, args.labels)
+    try:
+        files = load_corpus(args.data, args.labels)
+    except BadInput as error:
+        parser.exit(2, f"{parser.prog}: {error}\n")
     transform, levels = POST[args.post]
     raws = [transform(r) for r in raw_scores(files, config)]
     ranked = grid(files, raws, config, levels)
@@ -226,7 +240,7 @@ def main(argv: list[str]) -> int:
                 print(f"split by {split}: tuned on {len(train)} files: {best:6.2f} ({point}); "
                       f"held-out {len(test)} files: {held:6.2f}, threshold swept there "
                       f"{swept:6.2f}")
-    for length in (int(n) for n in args.short.split(",") if n.strip()):
+    for length in args.short:
         crops = crop(files, length)
         crop_raws = [transform(r) for r in raw_scores(crops, config)]
         point = ranked[0][1]

@@ -11,11 +11,11 @@ their maximum and followed by suppression after a report.
   neighbour among earlier embeddings — KNN-CAD's idea (Burnaev & Ishimtsev, "Conformalized
   density- and distance-based anomaly detection in time-series data", 2016); *slow shape* embeds
   means of ``block`` values, so it sees a missing daily bump that the fast one cannot;
-* *multiscale* (in the default with *range* and *level*): slow shape at several block sizes (``scales``, 3 to
-  48 samples), each normalised on its own, combined by the root mean square of their ratios — a
-  pattern new at several time scales scores high, noise new at one scale only is diluted
-  (multi-scale analysis as in the matrix profile literature; the RMS is ours, chosen on NAB's
-  held-out halves, see docs/anomaly.md);
+* *multiscale* (in the default with *range* and *level*): slow shape at several block sizes
+  (``scales``, 3 to 48 samples), each normalised on its own, combined by the root mean square
+  of their ratios — a pattern new at several time scales scores high, noise new at one scale
+  only is diluted (multi-scale analysis as in the matrix profile literature; the RMS is ours,
+  chosen on NAB's held-out halves, see docs/anomaly.md);
 * *range*: how far the value lies outside everything seen so far, relative to that range
   (the "novel value" signal behind CAD OSE, the NAB scoreboard's context detector).
 

@@ -141,8 +141,8 @@ def crop(files: list[NabFile], length: int) -> list[NabFile]:
     One crop per anomaly not already in the previous crop of the same file, placed so that the
     anomaly (its window's centre) lies at 60 % of the crop. Every anomaly of the crop past its
     probationary period gets a window of ``0.1 * length / anomalies`` rows centred on it, as NAB
-    labels a file of that length; the probationary period itself holds no window. A file not
-    longer than ``length`` + 100 rows, or without windows, gives no crop. The name is
+    labels a file of that length; the probationary period itself holds no window. A file shorter
+    than ``length`` + 100 rows, or without windows, gives no crop. The name is
     ``category/file.csv@first_row+length``.
     """
     if length < 100:
