@@ -63,6 +63,9 @@ class Variant:
     min_history: int = MIN_HISTORY
     history: int = 1500
     quantile: float = 0.995
+    recent_fraction: float = 0.8
+    """The references but range's use the values of the latest share of the samples seen (1:
+    all kept)."""
 
 
 class _Recorder(AnomalyScorer):
@@ -142,10 +145,12 @@ def _replay_rows(rows: FloatArray, variant: Variant) -> FloatArray:
     n_scales = len(variant.scales)
     for t in range(1, len(rows)):
         if t % REFRESH == 0 or t == 1:
+            recent = max(MIN_HISTORY, int(variant.recent_fraction * t))
             references = [
-                float(np.quantile(np.fromiter(h, dtype=np.float64), variant.quantile))
+                float(np.quantile(np.fromiter(h, dtype=np.float64)[-(t if k == 0 else recent):],
+                                  variant.quantile))
                 if len(h) >= variant.min_history else None
-                for h in histories
+                for k, h in enumerate(histories)
             ]
         best, squares, able = 0.0, 0.0, 0
         for k, value in enumerate(columns[t]):

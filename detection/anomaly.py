@@ -20,7 +20,9 @@ their maximum and followed by suppression after a report.
   (the "novel value" signal behind CAD OSE, the NAB scoreboard's context detector).
 
 Each measure (each block size of the multi-scale one) is divided by a high quantile of its own
-past values, so ``1`` means "as unusual as the most unusual 0.5 % of the recent past"; the raw
+past values, so ``1`` means "as unusual as the most unusual 0.5 % of the recent past" (for the
+shape and level measures, the past of the latest ``recent_fraction`` of the samples seen, so
+that their inflated first values expire); the raw
 score is the largest ratio, squashed to [0, 1) by ``r / (r + 1)``. After a raw score above
 ``report_at`` the output is held at zero for ``quiet`` samples, because one early report per
 event is what an operator (and NAB) wants — unless a sample ``escalate`` times more unusual
@@ -101,14 +103,26 @@ class AnomalyConfig:
     most extreme 0.5 % of its recent past — a burst after a quiet spell, a spike out of its
     usual run — while the shape measures handle the ordinary ups and downs. Configurations saved
     before this field existed weighed it 1."""
+    recent_fraction: float = 0.8
+    """Share of the samples seen so far whose measure values the normalising quantile uses (the
+    latest ones, at most ``history``). A shape measure's first values are nearest-neighbour
+    distances in a young memory, and the level measure's first z-scores rest on a median and MAD
+    of a few samples, so both run high; kept, they lift the reference and blunt the scorer for
+    the first ``history`` samples, which is all of a short series. At 0.8 they expire as the
+    series grows. The range measure keeps its whole history: its early values are true (a young
+    series does set new extremes often), and without them it reports the new extremes of plain
+    noise (four times as many reports on Gaussian noise). Configurations saved before this
+    field existed used 1."""
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> AnomalyConfig:
         """The inverse of ``dataclasses.asdict`` after a JSON round trip (lists back to tuples;
-        configurations saved before ``scales`` existed get its default, and those saved before
-        ``level_weight`` existed weighed the level measure 1)."""
+        configurations saved before ``scales`` existed get its default, those saved before
+        ``level_weight`` existed weighed the level measure 1, and those saved before
+        ``recent_fraction`` existed normalised by their whole history)."""
         fixed = {**raw, "measures": tuple(raw["measures"])}
         fixed.setdefault("level_weight", 1.0)
+        fixed.setdefault("recent_fraction", 1.0)
         if "scales" in raw:
             fixed["scales"] = tuple(int(b) for b in raw["scales"])
         return cls(**fixed)
@@ -222,12 +236,13 @@ class AnomalyScorer:
         c = self.config
         measured = self._measure(x, values)
         if self._seen % REFRESH == 0 or not self._references:
-            # None until a measure has enough history for a meaningful high quantile
+            # None until a measure has enough history for a meaningful high quantile; then
+            # over the values of the latest recent_fraction of the samples seen, except for
+            # the range measure, which keeps its whole history (see recent_fraction)
+            recent = max(MIN_HISTORY, int(c.recent_fraction * self._seen))
             self._references = [
-                float(np.quantile(np.fromiter(h, dtype=np.float64), c.quantile))
-                if len(h) >= MIN_HISTORY
-                else None
-                for h in self._measures
+                _reference(h, None if name == "range" else recent, c.quantile)
+                for (name, _), h in zip(self._channels, self._measures, strict=True)
             ]
         ratios = [0.0]
         multiscale: list[float] = []
@@ -314,6 +329,15 @@ class AnomalyScorer:
         scorer._quiet_level = snap["quiet_level"]
         scorer._last_time = -math.inf if snap["last_time"] is None else snap["last_time"]
         return scorer
+
+
+def _reference(history: deque[float], recent: int | None, quantile: float) -> float | None:
+    """The ``quantile`` of the last ``recent`` values of ``history`` (None: all of them); None
+    while the history is too short to trust."""
+    if len(history) < MIN_HISTORY:
+        return None
+    past = np.fromiter(history, dtype=np.float64)
+    return float(np.quantile(past if recent is None else past[-recent:], quantile))
 
 
 def _pack(values: deque[float], dtype: type[np.floating[Any]]) -> str:

@@ -50,7 +50,7 @@ HOUR = 3600.0
 
 DAY_SCORER = AnomalyConfig(warmup=180, window=168, block=3, memory=336, history=168,
                            measures=("level", "shape", "slow_shape"), level_weight=1.0,
-                           report_at=2.0, quiet=24)
+                           recent_fraction=1.0, report_at=2.0, quiet=24)
 """One sample an hour. The level measure's median/MAD and every normalising quantile look back
 one week (168 h), and the warm-up (180 h, after the ``min_days`` the routine itself needs) is
 longer than that, so the noisy residuals of the first days have left the quantiles before

@@ -90,7 +90,7 @@ class ResidentVitals:
     bounds: tuple[VitalBounds, ...] = DEFAULT_BOUNDS
 
 
-VITALS_ANOMALY = AnomalyConfig(window=300, memory=288, history=288,
+VITALS_ANOMALY = AnomalyConfig(window=300, memory=288, history=288, recent_fraction=1.0,
                                measures=("shape", "slow_shape"), report_at=2.5, quiet=36)
 """The scorer for one sample per 10 minutes: the default warm-up of 150 samples is 25 hours;
 nearest neighbours and the normalising quantile both over the last 2 days (288 samples), so the

@@ -232,3 +232,51 @@ def test_configuration_saved_before_level_weight_weighs_level_fully() -> None:
     saved = json.loads(json.dumps(AnomalyScorer(routine_like).snapshot()))
     del saved["config"]["level_weight"]
     assert AnomalyScorer.restore(saved).config == routine_like
+
+
+def _settling_in(bump: float) -> list[Sample]:
+    """A 48-sample cycle whose first 150 samples are noisy (a device settling in), then calm;
+    sample 800 is raised by ``bump``."""
+    rng = np.random.default_rng(3)
+    t = np.arange(1000)
+    values = 20.0 + 5.0 * np.sin(2 * np.pi * t / 48) + rng.normal(0.0, 0.5, 1000)
+    values[:150] += rng.normal(0.0, 4.0, 150)
+    values[800] += bump
+    return [Sample(timestamp=1.4e9 + 300.0 * i, value=float(v)) for i, v in enumerate(values)]
+
+
+def _raw(config: AnomalyConfig, samples: list[Sample]) -> np.ndarray:
+    scores = np.array([s.score for s in AnomalyScorer(config).score(samples)])
+    return scores / (1.0 - scores)
+
+
+def test_early_measure_values_expire_from_the_reference() -> None:
+    # +10 at sample 800 stays inside the range of the noisy first samples: only the shape and
+    # level measures can see it, and their first values (young memory, median of a few
+    # samples) ran high
+    samples = _settling_in(10.0)
+    assert max(s.value for s in samples[:150]) > samples[800].value
+    default = _raw(AnomalyConfig(), samples)
+    kept = _raw(AnomalyConfig(recent_fraction=1.0), samples)
+    assert default[800] > 1.8 * kept[800]
+    # and plain samples after the settling-in are not reported
+    calm = _raw(AnomalyConfig(), _settling_in(0.0))
+    assert calm[150:].max() < AnomalyConfig().report_at
+
+
+def test_range_reference_keeps_the_early_new_extremes() -> None:
+    # a young series sets new extremes often; were they dropped from the range measure's
+    # reference, the scorer would report the new extremes of plain noise
+    rng = np.random.default_rng(0)
+    samples = [Sample(timestamp=float(i), value=float(v))
+               for i, v in enumerate(rng.normal(10.0, 1.0, 1000))]
+    only_range = AnomalyConfig(measures=("range",), report_at=1.5)
+    assert AnomalyScorer(only_range).update(samples) == AnomalyScorer(
+        replace(only_range, recent_fraction=1.0)).update(samples)
+
+
+def test_configuration_saved_before_recent_fraction_keeps_the_whole_history() -> None:
+    vitals_like = AnomalyConfig(window=300, measures=("shape", "slow_shape"), recent_fraction=1.0)
+    saved = json.loads(json.dumps(AnomalyScorer(vitals_like).snapshot()))
+    del saved["config"]["recent_fraction"]
+    assert AnomalyScorer.restore(saved).config == vitals_like

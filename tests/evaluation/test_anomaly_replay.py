@@ -33,6 +33,7 @@ def _real_raw(f: NabFile, config: AnomalyConfig) -> np.ndarray:
     (Variant(level_weight=0.0), AnomalyConfig(measures=("range", "multiscale"))),
     (Variant(scales=(6, 12, 24), level_weight=1.0),
      AnomalyConfig(scales=(6, 12, 24), level_weight=1.0)),
+    (Variant(recent_fraction=1.0), AnomalyConfig(recent_fraction=1.0)),
 ])
 def test_replay_equals_the_scorer(variant: Variant, config: AnomalyConfig) -> None:
     assert (RECORDING.window, RECORDING.memory, RECORDING.embed) == (
