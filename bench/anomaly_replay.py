@@ -64,8 +64,8 @@ class Variant:
     history: int = 1500
     quantile: float = 0.995
     recent_fraction: float = 0.8
-    """The references but range's use the values of the latest share of the samples seen (1:
-    all kept)."""
+    """Every reference but the range measure's uses the values of the latest share of the
+    samples seen (1: all kept)."""
 
 
 class _Recorder(AnomalyScorer):

@@ -170,6 +170,8 @@ class AnomalyScorer:
             raise ValueError(f"unknown anomaly measures {sorted(unknown)}")
         if "multiscale" in c.measures and (not c.scales or min(c.scales) < 1):
             raise ValueError(f"bad multiscale block sizes {c.scales}")
+        if not 0.0 < c.recent_fraction <= 1.0:
+            raise ValueError(f"recent_fraction {c.recent_fraction} is not in (0, 1]")
         # the longest block any measure averages (the multi-scale one only when it takes part,
         # so the other configurations keep their state size)
         longest = max([c.block, *(c.scales if "multiscale" in c.measures else ())])

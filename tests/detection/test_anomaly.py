@@ -280,3 +280,9 @@ def test_configuration_saved_before_recent_fraction_keeps_the_whole_history() ->
     saved = json.loads(json.dumps(AnomalyScorer(vitals_like).snapshot()))
     del saved["config"]["recent_fraction"]
     assert AnomalyScorer.restore(saved).config == vitals_like
+
+
+@pytest.mark.parametrize("fraction", [0.0, -0.5, 1.5])
+def test_recent_fraction_outside_zero_to_one_is_refused(fraction: float) -> None:
+    with pytest.raises(ValueError, match="recent_fraction"):
+        AnomalyScorer(AnomalyConfig(recent_fraction=fraction))
