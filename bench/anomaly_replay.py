@@ -190,11 +190,14 @@ def _vary(item: str) -> tuple[str, Any]:
             if value not in ("all", "able"):
                 raise ValueError
             return key, value
-        return key, float(value) if "." in value else int(value)
+        number = float(value) if "." in value else int(value)
+        if key == "recent_fraction" and not 0 < number <= 1:
+            raise ValueError  # the scorer refuses it too
+        return key, number
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{item!r}: bad value (scales: '+'-joined of {RECORDED_SCALES}; rms_over: all or "
-            "able; otherwise a number)") from None
+            "able; recent_fraction: in (0, 1]; otherwise a number)") from None
 
 
 def main(argv: list[str]) -> int:
