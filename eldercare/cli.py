@@ -8,7 +8,7 @@
     eldercare seed     --db URL [--seed N] [--homes N] [--care-homes N]
     eldercare migrate  --db URL
     eldercare eval falls --data DIR [--hz 50] [--json]
-    eldercare eval nab --data DIR --labels FILE [--results-dir OUT] [--json]
+    eldercare eval nab --data DIR --labels FILE [--results-dir OUT] [--json] [--jobs N]
     eldercare contract --schemas DIR
     eldercare gateway --local URL --uplink URL ...     (home gateway; gateway/service.py)
     eldercare devices provision --out DIR ...          (credentials and ACLs; gateway/provision.py)

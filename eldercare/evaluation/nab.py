@@ -10,7 +10,10 @@ Usage::
 normalised score of every NAB profile (threshold optimised over the corpus, see
 :mod:`eldercare.evaluation.nab_scoring`); ``--results-dir`` writes NAB's results layout
 ``OUT/<detector>/<category>/<detector>_<file>.csv``; ``--json`` ends the output with one JSON line.
-Bad input exits with status 2 and one line on stderr.
+Files are scored in parallel, one process per file at a time (``--jobs``, default: every CPU);
+each file runs its own scorer from its first row, so the scores do not depend on ``--jobs``.
+A line per scored file goes to stderr as it finishes. Bad input exits with status 2 and one
+line on stderr.
 """
 
 from __future__ import annotations
@@ -18,8 +21,11 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
+import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -186,6 +192,51 @@ def run_scorer(file: NabFile, make: Callable[[], AnomalyScorer]) -> FloatArray:
     return scores
 
 
+def _default_scorer() -> AnomalyScorer:
+    return AnomalyScorer(AnomalyConfig())
+
+
+def _score_default(file: NabFile) -> FloatArray:
+    return run_scorer(file, _default_scorer)
+
+
+def score_all(files: list[NabFile], jobs: int, *, progress: bool = False) -> list[FloatArray]:
+    """The default scorer's scores of every file, ``jobs`` files at a time; the same scores
+    whatever ``jobs`` is (each file starts its own scorer)."""
+    started = time.monotonic()
+    scores: list[FloatArray] = []
+
+    def done(f: NabFile) -> None:
+        if progress:
+            print(f"scored {len(scores)}/{len(files)} {f.name} ({len(f.values)} rows, "
+                  f"{time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+
+    if jobs <= 1 or len(files) <= 1:
+        for f in files:
+            scores.append(_score_default(f))
+            done(f)
+        return scores
+    # longest files first keeps both workers busy to the end; results go back in file order
+    order = sorted(range(len(files)), key=lambda i: -len(files[i].values))
+    by_index: dict[int, FloatArray] = {}
+    with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
+        for i, s in zip(order, pool.map(_score_default, [files[i] for i in order]), strict=True):
+            by_index[i] = s
+            scores.append(s)
+            done(files[i])
+    return [by_index[i] for i in range(len(files))]
+
+
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of processes >= 1")
+    return jobs
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Evaluation:
     corpus: dict[str, CorpusScore]  # per profile name
@@ -231,13 +282,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--labels", type=Path, required=True, help="combined_windows.json")
     parser.add_argument("--results-dir", type=Path, help="write NAB's results layout here")
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
+    parser.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1,
+                        help="files scored at once, one process each (default: every CPU)")
     args = parser.parse_args(argv)
     try:
         files = load_corpus(args.data, args.labels)
     except BadInput as error:
         print(f"eldercare eval nab: {error}", file=sys.stderr)
         return 2
-    scores = [run_scorer(f, lambda: AnomalyScorer(AnomalyConfig())) for f in files]
+    scores = score_all(files, args.jobs, progress=True)
     result = evaluate(files, scores)
     if args.results_dir is not None:
         try:

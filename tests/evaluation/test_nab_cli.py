@@ -95,3 +95,33 @@ def test_labels_not_json_exits_2(
     bad.write_text("{oops")
     assert main(["--data", str(data), "--labels", str(bad)]) == 2
     assert "--labels" in capsys.readouterr().err
+
+
+def test_parallel_scores_equal_serial_ones_and_report_progress(
+    corpus: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, labels = corpus
+    outputs = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"results-{jobs}"
+        argv = ["--data", str(data), "--labels", str(labels), "--results-dir", str(out),
+                "--json", "--jobs", jobs]
+        assert main(argv) == 0
+        captured = capsys.readouterr()
+        # one progress line per file on stderr, stdout left for the report
+        assert sorted(line.split()[2] for line in captured.err.splitlines()) == [
+            "artificial/calm.csv", "artificial/spike.csv"]
+        outputs[jobs] = (json.loads(captured.out.strip().splitlines()[-1]),
+                         (out / "eldercare" / "artificial" / "eldercare_spike.csv").read_text())
+    assert outputs["1"] == outputs["2"]
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "two"])
+def test_bad_jobs_is_refused(
+    corpus: tuple[Path, Path], jobs: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, labels = corpus
+    with pytest.raises(SystemExit) as stop:
+        main(["--data", str(data), "--labels", str(labels), "--jobs", jobs])
+    assert stop.value.code == 2
+    assert "processes >= 1" in capsys.readouterr().err
