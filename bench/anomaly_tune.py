@@ -216,6 +216,18 @@ def left_out_categories(files: list[NabFile]) -> list[tuple[str, list[int], list
     ]
 
 
+def held_out(
+    files: list[NabFile], raws: list[FloatArray], config: AnomalyConfig,
+    levels: tuple[float, ...], train: list[int], test: list[int],
+) -> tuple[float, Reporting, float, float]:
+    """Tune on ``train``; (its score there, the tuned reporting, the score of ``test`` with it,
+    the same with the threshold swept on ``test``)."""
+    best, point = grid([files[i] for i in train], [raws[i] for i in train], config, levels)[0]
+    held_files, held_raws = [files[i] for i in test], [raws[i] for i in test]
+    return (best, point, score_with(held_files, held_raws, config, point),
+            score_swept(held_files, held_raws, config, point))
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, required=True)
@@ -248,20 +260,12 @@ def main(argv: list[str]) -> int:
         for split in ("files", "categories"):
             halves = _halves(files, split)
             for train, test in (halves, halves[::-1]):
-                tf, tr = [files[i] for i in train], [raws[i] for i in train]
-                best, point = grid(tf, tr, config, levels)[0]
-                held_files, held_raws = [files[i] for i in test], [raws[i] for i in test]
-                held = score_with(held_files, held_raws, config, point)
-                swept = score_swept(held_files, held_raws, config, point)
+                best, point, held, swept = held_out(files, raws, config, levels, train, test)
                 print(f"split by {split}: tuned on {len(train)} files: {best:6.2f} ({point}); "
                       f"held-out {len(test)} files: {held:6.2f}, threshold swept there "
                       f"{swept:6.2f}")
         for category, train, test in left_out_categories(files):
-            tf, tr = [files[i] for i in train], [raws[i] for i in train]
-            best, point = grid(tf, tr, config, levels)[0]
-            held_files, held_raws = [files[i] for i in test], [raws[i] for i in test]
-            held = score_with(held_files, held_raws, config, point)
-            swept = score_swept(held_files, held_raws, config, point)
+            best, point, held, swept = held_out(files, raws, config, levels, train, test)
             print(f"{category} left out: tuned on {len(train)} files: {best:6.2f} ({point}); "
                   f"its {len(test)} files: {held:6.2f}, threshold swept there {swept:6.2f}")
     for length in args.short:
