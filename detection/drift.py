@@ -1,5 +1,5 @@
 """Slow drift: a two-sided tabular CUSUM on standardised deviations, and the drift monitor that
-feeds it hourly at-rest means of a vital sign.
+feeds it one sample a day: the day's at-rest deviation of a vital sign from its usual hours.
 
 Method: Page, "Continuous inspection schemes", Biometrika 41 (1954); the tabular form as in
 Montgomery, *Introduction to Statistical Quality Control*, ch. 9. For standardised input ``z``
@@ -23,30 +23,44 @@ True
 That ARL holds for independent samples only. Raw 10-second vital signs are nothing like it:
 neighbouring readings share the wearer's activity, posture and daily rhythm, so a CUSUM on them
 (with a 4-hour baseline bin) signalled dozens of times a day on ordinary simulated wearers.
-:class:`SlowDrift` therefore runs the CUSUM on samples that are close to independent and in
-control on an ordinary day: the mean of each hour's *at-rest* readings (the mean of its 10-minute
-interquartile means, :class:`detection.baseline.PeriodMeans`; an hour with fewer than
-``min_parts`` such periods is skipped), standardised against this resident's own means for the
-same local hour over the last two weeks (:class:`detection.baseline.TimeOfDayBaseline`, median
-and MAD, the spread never believed below the vital's floor). After a report the sums restart and
-the monitor is quiet for ``quiet`` samples (a day), so a drift that persists is reported once a
-day, not every few hours.
+Hourly at-rest means were the next step (until 2026-11-23), and are not independent either: a
+feverish or anxious day lifts every hour of it, one hour leans on the last, and a baseline of
+two weeks per local hour is itself noisy. ``bench/drift_arl.py`` measured that monitor on
+synthetic hourly means: 159 judged hours between false drifts even with independent hours (the
+estimated medians and spreads alone), 50–80 with a day effect or an hour-to-hour correlation of
+0.3 — 50 to 170 false drifts per resident-year if every hour is judged.
+
+:class:`SlowDrift` therefore judges *days*, the batch-means remedy for autocorrelated data
+(Runger & Willemain, "Batch-means control charts for autocorrelated data", IIE Transactions
+28, 1996). Each hour's at-rest mean (the mean of its 10-minute interquartile means,
+:class:`detection.baseline.PeriodMeans`; an hour with fewer than ``min_parts`` such periods is
+skipped) becomes a robust z-score against this resident's means for the same local hour over
+the last two weeks (:class:`detection.baseline.TimeOfDayBaseline`, median and MAD, the spread
+never believed below the vital's floor), so the daily rhythm is not a drift. The mean of a local
+day's z-scores (at least ``day_min_hours`` of them) is one sample, standardised against the
+resident's last four weeks of days (median and MAD, at least ``day_min_count`` days, the spread
+never below ``day_floor``): a resident whose days swing widely needs a larger change to drift
+than a very regular one. The CUSUM runs on those daily samples, clipped to ±4, so one strange
+day never trips it and two in a row can. After a report the sums restart and the monitor skips a
+day, so a drift that persists is reported every other day.
 
 >>> d = SlowDrift(DriftConfig(), tz="UTC")
 >>> day = 86400
->>> found = [d.add(t, 60.0 if t < 6 * day else 63.0, floor=1.0)  # 3 σ up on day 7
-...          for t in range(0, 7 * day, 30)]
->>> [(r.direction, (r.timestamp - 6 * day) / 3600, r.mean, r.usual, r.hours)
+>>> found = [d.add(t, 60.0 if t < 10 * day else 63.0, floor=3.0)  # 1 σ up from day 11
+...          for t in range(0, 14 * day, 30)]
+>>> [(r.direction, (r.timestamp - 10 * day) / 3600, r.mean, r.usual, r.hours)
 ...  for r in found if r is not None]
-[('up', 3.0, 63.0, 60.0, 3.0)]
+[('up', 48.0, 63.0, 60.0, 48.0)]
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from detection.baseline import PeriodMeans, TimeOfDayBaseline
+from detection.baseline import PeriodMeans, RollingRobust, TimeOfDayBaseline
 from detection.snapshots import config_dict
 
 
@@ -90,9 +104,8 @@ class Cusum:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DriftConfig:
     every: float = 3600.0
-    """Seconds of at-rest readings reduced to one sample. An hour: its mean is steady, and hours
-    are far closer to independent than 10-second readings or 10-minute means, which share a
-    posture or a meal. A slow drift is days long; finding it within hours is soon enough."""
+    """Seconds of at-rest readings reduced to one hourly mean, compared with the same local
+    hour's baseline; the hours' z-scores are then averaged over the local day."""
     part: float = 600.0
     part_min_readings: int = 10
     """An hour's mean is the mean of its 10-minute interquartile means (each of at least 10
@@ -103,16 +116,31 @@ class DriftConfig:
     bin_hours: int = 1
     """Compare each hour with the same local hour: the daily rhythm (±6 bpm) is not a drift."""
     baseline_size: int = 14
-    """Samples kept per bin: two weeks of one a day."""
+    """Hourly means kept per local hour: two weeks of one a day."""
     baseline_min_count: int = 3
-    """Days of a local hour seen before it is judged (the spread floor covers a young MAD)."""
+    """Days of a local hour seen before its z-score counts (the spread floor covers a young
+    MAD)."""
+    day_min_hours: int = 6
+    """Judged hours a local day needs to become a sample of the CUSUM; a sparser day is
+    skipped."""
+    day_history: int = 28
+    """Daily samples kept for the day-to-day median and spread: four weeks."""
+    day_min_count: int = 7
+    """Days seen before a day is judged."""
+    day_floor: float = 0.25
+    """Smallest day-to-day spread of the daily mean z believed (24 independent hours give
+    1/√24 ≈ 0.2): a very regular resident's tiny day-to-day spread must not make a small
+    change a drift."""
     k: float = 0.5
     h: float = 5.0
-    """k = 1/2, h = 5 from Montgomery's ARL table: ARL 465 samples in control, 10.4 at 1 σ."""
-    clip: float = 3.0
-    quiet: int = 24
-    """Samples after a report during which the monitor only learns: a persisting drift is
-    reported once a day."""
+    """k = 1/2, h = 5 (Montgomery's ARL table: 465 independent samples in control, 10.4 at
+    1 σ), on daily samples."""
+    clip: float = 4.0
+    """A daily z is clipped to ±4: one strange day (3.5 after k) never trips the sum alone, two
+    strange days in a row do."""
+    quiet_days: int = 1
+    """Days after a report during which the monitor only learns: a persisting drift is reported
+    every other day, not every day."""
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> DriftConfig:
@@ -123,18 +151,21 @@ class DriftConfig:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DriftReport:
     timestamp: float
-    """When it was found: the reading that closed the hour that tipped the sum."""
+    """When it was found: the reading that closed the day that tipped the sum."""
     direction: str  # "up" or "down"
     mean: float
-    """That hour's at-rest mean."""
+    """That day's at-rest mean (the mean of its judged hours' means)."""
     usual: float
-    """The resident's median for that local hour over the baseline."""
+    """The resident's usual for the same hours (the mean of those local hours' medians)."""
     hours: float
-    """How long the sum had been growing: roughly since when the drift is visible."""
+    """How long the sum had been growing: roughly since when the drift is visible (whole days,
+    from the start of the first day of the excursion to the end of the day that tipped it)."""
 
 
 class SlowDrift:
-    """Page's CUSUM on a vital's hourly at-rest means against the same local hour's baseline."""
+    """Page's CUSUM on a vital's daily at-rest deviation: each hour's at-rest mean as a robust
+    z-score against the same local hour's baseline, averaged over the local day, standardised
+    against the resident's own day-to-day spread."""
 
     def __init__(self, config: DriftConfig, tz: str) -> None:
         c = self.config = config
@@ -144,13 +175,22 @@ class SlowDrift:
         self.hour_parts: list[float] = []
         self.baseline = TimeOfDayBaseline(tz=tz, bin_hours=c.bin_hours, size=c.baseline_size,
                                           min_count=c.baseline_min_count)
+        self._zone = ZoneInfo(tz)
+        self.days = RollingRobust(c.day_history)
+        """Past days' mean hourly z-scores."""
+        self.day: str | None = None
+        """The local date (ISO) whose hours are being collected."""
+        self.day_hours: list[tuple[float, float, float, float]] = []
+        """(start, z, mean, usual) of each judged hour of ``day``."""
         self.cusum = Cusum(k=c.k, h=c.h, clip=c.clip)
         self.since: float | None = None
-        """Start of the first sample of the current excursion of the sums from zero."""
+        """Start of the first day of the current excursion of the sums from zero."""
         self.quiet = 0
 
     def add(self, timestamp: float, x: float, *, floor: float) -> DriftReport | None:
-        """An at-rest reading; the report when the hour it closes completes a drift."""
+        """An at-rest reading; the report when the hour it closes ends a day that completes a
+        drift (a day is judged with its last hour, or, if that hour was not at rest, with the
+        first hour of the next day that is)."""
         sample = self._sample(timestamp, x)
         if sample is None:
             return None
@@ -158,23 +198,52 @@ class SlowDrift:
         usual = self.baseline.median(start)
         z = self.baseline.z(start, mean, floor=floor)
         self.baseline.learn(start, mean)
-        if z is None or usual is None:
+        zone = self._zone
+        date = datetime.fromtimestamp(start, UTC).astimezone(zone).date().isoformat()
+        report = None
+        if self.day is not None and date != self.day:
+            report = self._close_day(timestamp)
+        self.day = date
+        if z is not None and usual is not None:
+            # 4 decimals of a z-score are plenty, and keep the snapshot small
+            self.day_hours.append((start, round(z, 4), mean, usual))
+        after = datetime.fromtimestamp(start + self.config.every, UTC).astimezone(zone)
+        if after.date().isoformat() != date:  # the day's last hour
+            report = self._close_day(timestamp) or report
+        return report
+
+    def _close_day(self, timestamp: float) -> DriftReport | None:
+        """Judge the collected day, and start the next; the report if the day tips the sum."""
+        c = self.config
+        hours, self.day, self.day_hours = self.day_hours, None, []
+        if len(hours) < c.day_min_hours:
+            return None
+        daily = round(sum(z for _, z, _, _ in hours) / len(hours), 4)
+        judged = self.days.count >= c.day_min_count
+        daily_z = 0.0
+        if judged:
+            median, mad = self.days.median_mad()
+            daily_z = (daily - median) / max(mad, c.day_floor)
+        self.days.add(daily)
+        if not judged:
             return None
         if self.quiet > 0:
             self.quiet -= 1
             return None
-        direction = self.cusum.update(z)
+        direction = self.cusum.update(daily_z)
         if direction is None and self.cusum.high == 0.0 and self.cusum.low == 0.0:
             self.since = None
             return None
-        began = start if self.since is None else self.since
+        began = hours[0][0] if self.since is None else self.since
         if direction is None:
             self.since = began
             return None
-        self.since, self.quiet = None, self.config.quiet
-        return DriftReport(timestamp=timestamp, direction=direction, mean=mean,
-                           usual=round(usual, 2),
-                           hours=round((start + self.config.every - began) / 3600.0, 1))
+        self.since, self.quiet = None, c.quiet_days
+        mean = sum(m for _, _, m, _ in hours) / len(hours)
+        usual = sum(u for _, _, _, u in hours) / len(hours)
+        end = hours[-1][0] + c.every
+        return DriftReport(timestamp=timestamp, direction=direction, mean=round(mean, 2),
+                           usual=round(usual, 2), hours=round((end - began) / 3600.0, 1))
 
     def _sample(self, timestamp: float, x: float) -> tuple[float, float] | None:
         """(start, mean) of the hour this reading completes, if it completes one."""
@@ -202,7 +271,9 @@ class SlowDrift:
     def snapshot(self) -> dict[str, Any]:
         return {"config": config_dict(self.config), "parts": self.parts.snapshot(),
                 "hour": self.hour, "hour_parts": list(self.hour_parts),
-                "baseline": self.baseline.snapshot(), "cusum": self.cusum.snapshot(),
+                "baseline": self.baseline.snapshot(), "days": self.days.snapshot(),
+                "day": self.day, "day_hours": [list(h) for h in self.day_hours],
+                "cusum": self.cusum.snapshot(),
                 "since": self.since, "quiet": self.quiet}
 
     @classmethod
@@ -211,6 +282,14 @@ class SlowDrift:
         found = cls(DriftConfig.from_dict(snap["config"]), baseline.tz)
         found.parts.load(snap["parts"])
         found.hour, found.hour_parts = snap["hour"], list(snap["hour_parts"])
-        found.baseline, found.cusum = baseline, Cusum.restore(snap["cusum"])
+        found.baseline = baseline
+        if "days" not in snap:
+            # an hourly monitor's snapshot (before 2026-11-23, fourth session): its hourly
+            # baseline carries over, its sums were of hours and start again from zero
+            return found
+        found.days = RollingRobust.restore(snap["days"])
+        found.day = snap["day"]
+        found.day_hours = [(t, z, m, u) for t, z, m, u in snap["day_hours"]]
+        found.cusum = Cusum.restore(snap["cusum"])
         found.since, found.quiet = snap["since"], snap["quiet"]
         return found

@@ -9,9 +9,11 @@ Method, per resident and vital:
   and once per episode: it re-arms when the last ``n`` readings are all inside.
 * **Deviation**: the robust z-score against the resident's own baseline for this time of day
   (:class:`detection.baseline.TimeOfDayBaseline`, median/MAD), with the same k-of-n persistence.
-* **Drift** (heart rate and SpO2 by default): Page's CUSUM on the hourly at-rest means against
-  the same local hour of the last two weeks (:class:`detection.drift.SlowDrift`); k = 0.5 and
-  h = 5 from Montgomery's ARL table, a report restarts it and is followed by a quiet day.
+* **Drift** (heart rate and SpO2 by default): Page's CUSUM on one sample a day — the mean over
+  the local day of each hour's at-rest mean as a z-score against the same local hour of the last
+  two weeks, standardised against the resident's last four weeks of days
+  (:class:`detection.drift.SlowDrift`); k = 0.5 and h = 5 from Montgomery's ARL table, a report
+  restarts it and is followed by a quiet day.
 * **Unusual pattern** (heart rate and SpO2 by default): the at-rest readings of every 10 minutes,
   reduced to their interquartile mean, go through the general anomaly scorer
   (:class:`detection.anomaly.AnomalyScorer`, configured by :data:`VITALS_ANOMALY`); its report is a
@@ -290,8 +292,8 @@ def _drift_finding(r: VitalReading, d: DriftReport) -> VitalFinding:
     return VitalFinding(
         timestamp=r.timestamp, subject=r.subject, vital=r.vital, kind=f"drift_{d.direction}",
         value=d.mean,
-        detail=f"slow drift: at-rest mean {d.mean:g} this hour, usually {d.usual:g} at this hour; "
-               f"{way} for about {d.hours:g} h (CUSUM)")
+        detail=f"slow drift: at-rest mean {d.mean:g} over the day, usually {d.usual:g} at those "
+               f"hours; {way} for about {d.hours:g} h (CUSUM)")
 
 
 LEGACY_KEYS = ("cusum_k", "cusum_h")

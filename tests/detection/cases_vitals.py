@@ -44,13 +44,13 @@ def heart_rate_at_10_s(seed: int, hours: float = 14.0) -> list[list[VitalReading
     return [readings[i : i + 30] for i in range(0, len(readings), 30)]
 
 
-def slow_rise(seed: int, days: int = 5) -> list[list[VitalReading]]:
-    """A simulated wearer's heart rate every 2 minutes, resting rate +12 bpm over the last two
-    days (from 00:00 on day 4); batches of an hour."""
+def slow_rise(seed: int, days: int = 14) -> list[list[VitalReading]]:
+    """A simulated wearer's heart rate every 2 minutes, resting rate +12 bpm over two
+    days from 00:00 on day 12, and one more day at +12; batches of an hour."""
     day = 86400.0
     midnight = 1_699_977_600.0  # 2023-11-15 00:00 in Shanghai
     beats = heart_rate_stream(seed=seed, start=midnight, seconds=days * day, every=120.0,
-                              drift=(midnight + 3 * day, midnight + 5 * day, 12.0))
+                              drift=(midnight + 11 * day, midnight + 13 * day, 12.0))
     readings = [VitalReading(timestamp=t, subject="r1", vital="heart_rate", value=float(hr),
                              at_rest=not walking) for t, hr, walking in beats]
     return [readings[i : i + 30] for i in range(0, len(readings), 30)]
@@ -85,6 +85,6 @@ CASES = [
         make=lambda: VitalsDetector(DRIFT_CONFIG),
         restore=VitalsDetector.restore,
         stream=slow_rise,
-        warmup=72,  # every local hour is judged from its fourth day
+        warmup=240,  # days are judged from the eleventh
     ),
 ]

@@ -1,4 +1,4 @@
-"""Slow drift: Page's CUSUM against Montgomery's ARL table; the hourly at-rest drift monitor on
+"""Slow drift: Page's CUSUM against Montgomery's ARL table; the daily at-rest drift monitor on
 seeded simulated wearers — silent on ordinary days, a slow rise or fall found at a pinned hour."""
 
 from __future__ import annotations
@@ -75,38 +75,56 @@ def test_cusum_run_length_on_one_sigma_shift() -> None:
 
 def test_regression_drift_is_silent_on_ordinary_simulated_days() -> None:
     """The per-reading CUSUM on 10 s heart rate reported dozens of drifts a day on ordinary
-    simulated wearers; on hourly at-rest means against the same hour, six wearers over a week
-    (their first three days learning) give none, heart rate or SpO2."""
+    simulated wearers; on days of hourly at-rest means against the same hour, six wearers over
+    18 days (the first ten learning) give none, heart rate or SpO2."""
     for seed in range(1, 7):
-        hr, spo2 = _drifts(_wearer(seed, 7))
+        hr, spo2 = _drifts(_wearer(seed, 18))
         assert (hr, spo2) == ([], []), f"wearer {seed}"
 
 
 def test_slow_heart_rate_rise_is_found_at_its_pinned_hour() -> None:
-    """Resting rate +12 bpm over two days from day 5: found 17 hours in (+4 bpm), then once a
-    day while it lasts."""
-    start = MIDNIGHT + 4 * DAY
-    hr, spo2 = _drifts(_wearer(1, 7, hr_drift=(start, start + 2 * DAY, 12.0)))
+    """Resting rate +12 bpm over two days from day 12: found when the second day closes
+    (midnight, 48 hours in), that day's at-rest mean 9 bpm above the usual; the day after is
+    quiet and the next one alone does not tip the restarted sum."""
+    start = MIDNIGHT + 11 * DAY
+    hr, spo2 = _drifts(_wearer(1, 16, hr_drift=(start, start + 2 * DAY, 12.0)))
     assert spo2 == []
-    assert [(r.direction, _hours(r.timestamp)) for r in hr] == [
-        ("up", 113.0), ("up", 140.0), ("up", 167.0)]
+    assert [(r.direction, _hours(r.timestamp)) for r in hr] == [("up", 13 * 24.0)]
     first = hr[0]
-    assert first.usual == pytest.approx(80.0, abs=0.5)  # 74 bpm base, +6 at 16:00 local
-    assert first.mean - first.usual == pytest.approx(4.4, abs=0.1)  # the ramp at 16.5 h
-    assert first.hours == 10.0  # the sum had been growing since 07:00 on day 5
+    assert first.usual == pytest.approx(74.1, abs=0.5)  # 74 bpm base, the day's rhythm averaged
+    assert first.mean - first.usual == pytest.approx(9.0, abs=0.2)  # the ramp over day 13
+    assert first.hours == 48.0  # the sum had been growing since midnight on day 12
 
 
 def test_slow_spo2_fall_is_found_at_its_pinned_hour() -> None:
-    """SpO2 3 points down over a day from day 5: found 13 hours in, at 95.5 % against 97 %
-    (the first at-rest reading after 13:00 came at 13:18)."""
-    start = MIDNIGHT + 4 * DAY
-    hr, spo2 = _drifts(_wearer(1, 6, spo2_drift=(start, start + DAY, -3.0)))
+    """SpO2 3 points down over a day from day 12: found when the second day closes, at 94 %
+    against 97 %."""
+    start = MIDNIGHT + 11 * DAY
+    hr, spo2 = _drifts(_wearer(1, 15, spo2_drift=(start, start + DAY, -3.0)))
     assert hr == []
     assert [(r.direction, _hours(r.timestamp), r.mean, r.usual) for r in spo2] == [
-        ("down", 109.3, 95.58, 97.05), ("down", 136.16, 94.0, 97.01)]
+        ("down", 13 * 24.0, 94.0, 97.0)]
 
 
-def test_hours_with_few_at_rest_readings_are_skipped_and_young_hours_are_not_judged() -> None:
+def test_one_strange_day_is_not_a_drift_two_are() -> None:
+    """A day is clipped to z 4: one day 9 bpm up (3 σ at the floor, every hour) adds 3.5 to the
+    sum and each ordinary day after it takes 0.5 off, so a second such day a week later starts
+    afresh; two in a row pass h = 5."""
+    def run(up_days: set[int]) -> list[DriftReport]:
+        d = SlowDrift(DriftConfig(), "UTC")
+        found = []
+        for t in np.arange(0.0, 22 * DAY, 60.0):
+            if r := d.add(t, 60.0 + (9.0 if int(t // DAY) in up_days else 0.0), floor=3.0):
+                found.append(r)
+        return found
+
+    assert run({12}) == []
+    assert run({12, 20}) == []
+    assert [(r.direction, r.timestamp / H, r.mean, r.usual, r.hours) for r in run({12, 13})] == [
+        ("up", 14 * 24.0, 69.0, 60.0, 48.0)]
+
+
+def test_hours_with_few_at_rest_readings_are_skipped_and_young_days_are_not_judged() -> None:
     d = SlowDrift(DriftConfig(), "UTC")
     # at rest for 25 minutes of each hour (a minute apart: two 10-minute periods with their 10
     # readings, a third with 5) for 5 days, +10 bpm on the last two: an hour needs three
@@ -116,23 +134,52 @@ def test_hours_with_few_at_rest_readings_are_skipped_and_young_hours_are_not_jud
                 t = day * DAY + hour * H + 60.0 * i
                 assert d.add(t, 60.0 + (10.0 if day >= 3 else 0.0), floor=3.0) is None
     assert all(b.count == 0 for b in d.baseline._bins)
-    # enough readings: two days to learn each hour, then one day judged
+    assert d.days.count == 0
+    # enough readings: three days to learn each hour, then seven days only collected, however
+    # far they stray; a day with fewer than six judged hours is not a sample
     d = SlowDrift(DriftConfig(), "UTC")
-    found = [d.add(t, 60.0 if t < 2 * DAY else 70.0, floor=3.0)
-             for t in np.arange(0.0, 3 * DAY + 60.0, 30.0)]
-    assert [r for r in found if r is not None] == []  # day 3's hours are only the third seen
+    found = [d.add(t, 60.0 if t < 3 * DAY else 70.0, floor=3.0)
+             for t in np.arange(0.0, 10 * DAY + 60.0, 30.0)]
+    assert [r for r in found if r is not None] == []
+    assert d.days.count == 7
+    d = SlowDrift(DriftConfig(), "UTC")
+    for t in np.arange(0.0, 6 * DAY + 60.0, 60.0):
+        at_rest_hours = 5 if 4 * DAY <= t < 5 * DAY else 24  # day 5: at rest 00:00-05:00 only
+        if (t % DAY) // H < at_rest_hours:
+            d.add(t, 60.0, floor=3.0)
+    assert d.days.count == 2  # days 1-3 learn the hours; days 4 and 6 are samples, 5 is not
 
 
 def test_snapshot_restore_mid_drift_continues_identically() -> None:
-    start = MIDNIGHT + 4 * DAY
-    readings = [(t, float(hr)) for t, hr, _ in _wearer(2, 7, hr_drift=(start, start + 2 * DAY,
-                                                                          12.0))]
+    start = MIDNIGHT + 11 * DAY
+    readings = [(t, float(hr)) for t, hr, _ in _wearer(2, 15, hr_drift=(start, start + 2 * DAY,
+                                                                           12.0))]
     straight = SlowDrift(DriftConfig(), "Asia/Shanghai")
     expected = [r for t, v in readings if (r := straight.add(t, v, floor=HR_FLOOR))]
     d = SlowDrift(DriftConfig(), "Asia/Shanghai")
-    half = next(i for i, (t, _) in enumerate(readings) if t >= start + 12 * H)
+    half = next(i for i, (t, _) in enumerate(readings) if t >= start + 36 * H)
     found = [r for t, v in readings[:half] if (r := d.add(t, v, floor=HR_FLOOR))]
     assert d.cusum.high > 0  # the sum is part-way up
     again = SlowDrift.restore(json.loads(json.dumps(d.snapshot())))
     found += [r for t, v in readings[half:] if (r := again.add(t, v, floor=HR_FLOOR))]
     assert expected and found == expected
+
+
+def test_an_hourly_monitors_snapshot_keeps_its_hours_and_restarts_its_sums() -> None:
+    """A snapshot from before the monitor judged days (no ``days``; sums of hours): the hourly
+    baseline carries over, the sums start from zero and days are collected afresh."""
+    d = SlowDrift(DriftConfig(), "UTC")
+    for t in np.arange(0.0, 5 * DAY, 60.0):
+        d.add(t, 60.0, floor=3.0)
+    snap = json.loads(json.dumps(d.snapshot()))
+    for key in ("days", "day", "day_hours"):
+        del snap[key]
+    snap["config"] = {**snap["config"], "quiet": 24, "clip": 3.0}
+    for key in ("day_min_hours", "day_history", "day_min_count", "day_floor", "quiet_days"):
+        del snap["config"][key]
+    snap["cusum"]["high"] = 4.5
+    again = SlowDrift.restore(snap)
+    assert again.cusum.high == 0.0 and again.days.count == 0
+    assert [b.count for b in again.baseline._bins] == [b.count for b in d.baseline._bins]
+    assert again.config.clip == 3.0 and again.config.quiet_days == 1
+    again.add(5 * DAY + 3600.0, 60.0, floor=3.0)  # goes on without error

@@ -86,25 +86,25 @@ def test_deviation_from_own_baseline_within_clinical_bounds() -> None:
     assert found[0].timestamp == 202 * 60.0
 
 
-def test_slow_drift_is_a_finding_with_the_hours_mean_and_the_usual() -> None:
-    """Heart rate every 10 minutes (one reading is a 10-minute period here), steady for three
-    days, then +6 bpm at rest: a drift, not a deviation (z 2 at the 3 bpm floor). Walking is not
-    drift."""
+def test_slow_drift_is_a_finding_with_the_days_mean_and_the_usual() -> None:
+    """Heart rate every 10 minutes (one reading is a 10-minute period here), steady for ten
+    days, then +6 bpm at rest for two: a drift, not a deviation (z 2 at the 3 bpm floor).
+    Walking is not drift."""
     config = VitalsConfig(drift=DriftConfig(part_min_readings=1), anomaly_vitals=())
     d = VitalsDetector(config)
     steady = [VitalReading(timestamp=MIDNIGHT + 600.0 * i, subject="r1", vital="heart_rate",
-                           value=60.0) for i in range(3 * 144)]
-    walking = [VitalReading(timestamp=MIDNIGHT + 3 * DAY + 600.0 * i + 300.0, subject="r1",
-                            vital="heart_rate", value=95.0, at_rest=False) for i in range(36)]
-    risen = [VitalReading(timestamp=MIDNIGHT + 3 * DAY + 600.0 * i, subject="r1",
-                          vital="heart_rate", value=66.0) for i in range(36)]
+                           value=60.0) for i in range(10 * 144)]
+    walking = [VitalReading(timestamp=MIDNIGHT + 10 * DAY + 600.0 * i + 300.0, subject="r1",
+                            vital="heart_rate", value=95.0, at_rest=False) for i in range(288)]
+    risen = [VitalReading(timestamp=MIDNIGHT + 10 * DAY + 600.0 * i, subject="r1",
+                          vital="heart_rate", value=66.0) for i in range(289)]
     assert d.update(steady) == []
     found = d.update(sorted(walking + risen, key=lambda r: r.timestamp))
-    # 2 σ an hour: the sum passes 5 with the fourth hour (00:00-04:00), found at 04:00
-    assert [(f.kind, (f.timestamp - MIDNIGHT - 3 * DAY) / 3600, f.value) for f in found] == [
-        ("drift_up", 4.0, 66.0)]
-    assert found[0].detail == ("slow drift: at-rest mean 66 this hour, usually 60 at this "
-                               "hour; risen for about 4 h (CUSUM)")
+    # a day of 2 σ every hour is clipped to 4 σ: 3.5 on day 11, 7 > 5 when day 12 closes
+    assert [(f.kind, (f.timestamp - MIDNIGHT - 10 * DAY) / 3600, f.value) for f in found] == [
+        ("drift_up", 48.0, 66.0)]
+    assert found[0].detail == ("slow drift: at-rest mean 66 over the day, usually 60 at those "
+                               "hours; risen for about 48 h (CUSUM)")
 
 
 def test_restore_continues_identically() -> None:
