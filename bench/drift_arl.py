@@ -9,15 +9,16 @@ available here, so this program measures how far the monitor's false alarm rate 
 those departures, with the sizes as parameters:
 
 * ``ar``: hour-to-hour autocorrelation of the within-day deviation (AR(1), unit variance);
-* ``day``: a day effect shared by every hour of a local day, N(0, day²) in the same units
-  (a "bad day"); the total spread of an hour's mean is ``sigma · sqrt(1 + day²)``.
+* ``day``: a day effect shared by every hour of a day, N(0, day²) in the same units (a "bad
+  day"); the total spread of an hour's mean is ``sigma · sqrt(1 + day²)``. Its days begin at
+  midnight or at 08:00, where the monitor's days begin: a day effect that straddles two of the
+  monitor's days makes two strange days in a row of one.
 
 Each resident's hourly mean is ``70 + 6 sin(2π hour / 24) + sigma · (ar(1) + day effect)`` bpm,
 with ``sigma`` above the heart rate's spread floor (3 bpm) so that the floor does not mask the
 statistics; each hour is fed as sixty at-rest readings a minute apart (N(0, 2 bpm) about the
 hour's mean), every hour at rest: the most hours the monitor ever judges (a real wearer's walks
-skip hours, so a real monitor judges fewer hours a day, and has fewer false drifts a year, than
-here for the same ARL in judged hours).
+skip hours, and a day with fewer than six at-rest hours is not a sample).
 
 In control: ``--years`` resident-years per scenario; prints the judged days per false drift
 (the ARL in the monitor's daily samples, its quiet day after each report included; a monitor
@@ -54,15 +55,20 @@ class Scenario:
     name: str
     ar: float
     day: float
+    phase: int = 0
+    """Local hour at which one day effect gives way to the next: 0 (midnight), or 8, where the
+    monitor's days begin (a bad night and the day after it as one unit)."""
 
 
 SCENARIOS = (
     Scenario("independent hours", 0.0, 0.0),
     Scenario("AR(1) 0.3", 0.3, 0.0),
     Scenario("AR(1) 0.6", 0.6, 0.0),
-    Scenario("day effect 0.5", 0.0, 0.5),
-    Scenario("day effect 1.0", 0.0, 1.0),
-    Scenario("AR(1) 0.3 + day effect 0.5", 0.3, 0.5),
+    Scenario("day effect 0.5 from 00:00", 0.0, 0.5),
+    Scenario("day effect 0.5 from 08:00", 0.0, 0.5, 8),
+    Scenario("day effect 1.0 from 00:00", 0.0, 1.0),
+    Scenario("day effect 1.0 from 08:00", 0.0, 1.0, 8),
+    Scenario("AR(1) 0.3 + day 0.5 at 00:00", 0.3, 0.5),
 )
 
 
@@ -74,9 +80,10 @@ def hourly_means(rng: np.random.Generator, scenario: Scenario, hours: int, sigma
     e[0] = rng.standard_normal()
     for i in range(1, hours):
         e[i] = scenario.ar * e[i - 1] + innovation[i]
-    days = rng.standard_normal(hours // 24 + 1) * scenario.day
+    days = rng.standard_normal(hours // 24 + 2) * scenario.day
     h = np.arange(hours)
-    means: np.ndarray = 70.0 + 6.0 * np.sin(2 * math.pi * (h % 24) / 24.0) + sigma * (e + days[h // 24])
+    effect = days[(h + 24 - scenario.phase) // 24]
+    means: np.ndarray = 70.0 + 6.0 * np.sin(2 * math.pi * (h % 24) / 24.0) + sigma * (e + effect)
     if shift_from is not None:
         means[shift_from:] += shift * sigma
     return means

@@ -41,14 +41,15 @@ day's z-scores (at least ``day_min_hours`` of them) is one sample, standardised 
 resident's last four weeks of days (median and MAD, at least ``day_min_count`` days, the spread
 never below ``day_floor``): a resident whose days swing widely needs a larger change to drift
 than a very regular one. The CUSUM runs on those daily samples, clipped to ±4, so one strange
-day never trips it and two in a row can. After a report the sums restart and the monitor skips a
-day, so a drift that persists is reported every other day.
+day never trips it and two in a row can. A day runs from 08:00 to 08:00 local time
+(``day_ends_at``), so a drift is reported as the day shift starts. After a report the sums
+restart and the monitor skips a day, so a drift that persists is reported every other day.
 
 >>> d = SlowDrift(DriftConfig(), tz="UTC")
 >>> day = 86400
->>> found = [d.add(t, 60.0 if t < 10 * day else 63.0, floor=3.0)  # 1 σ up from day 11
-...          for t in range(0, 14 * day, 30)]
->>> [(r.direction, (r.timestamp - 10 * day) / 3600, r.mean, r.usual, r.hours)
+>>> step = 10 * day + 8 * 3600  # 1 σ up from 08:00 on day 11, when a monitor's day begins
+>>> found = [d.add(t, 60.0 if t < step else 63.0, floor=3.0) for t in range(0, 14 * day, 30)]
+>>> [(r.direction, (r.timestamp - step) / 3600, r.mean, r.usual, r.hours)
 ...  for r in found if r is not None]
 [('up', 48.0, 63.0, 60.0, 48.0)]
 """
@@ -56,7 +57,7 @@ day, so a drift that persists is reported every other day.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -120,6 +121,10 @@ class DriftConfig:
     baseline_min_count: int = 3
     """Days of a local hour seen before its z-score counts (the spread floor covers a young
     MAD)."""
+    day_ends_at: int = 8
+    """Local hour at which a day ends and is judged: a "day" runs from 08:00 to 08:00, so a
+    drift is reported when the day shift starts, not at midnight to the night shift (a drift is
+    never urgent; the bounds and the deviation path are for what is)."""
     day_min_hours: int = 6
     """Judged hours a local day needs to become a sample of the CUSUM; a sparser day is
     skipped."""
@@ -179,7 +184,7 @@ class SlowDrift:
         self.days = RollingRobust(c.day_history)
         """Past days' mean hourly z-scores."""
         self.day: str | None = None
-        """The local date (ISO) whose hours are being collected."""
+        """The local date (ISO) on which the day whose hours are being collected began."""
         self.day_hours: list[tuple[float, float, float, float]] = []
         """(start, z, mean, usual) of each judged hour of ``day``."""
         self.cusum = Cusum(k=c.k, h=c.h, clip=c.clip)
@@ -198,8 +203,7 @@ class SlowDrift:
         usual = self.baseline.median(start)
         z = self.baseline.z(start, mean, floor=floor)
         self.baseline.learn(start, mean)
-        zone = self._zone
-        date = datetime.fromtimestamp(start, UTC).astimezone(zone).date().isoformat()
+        date = self._day_of(start)
         report = None
         if self.day is not None and date != self.day:
             report = self._close_day(timestamp)
@@ -207,10 +211,15 @@ class SlowDrift:
         if z is not None and usual is not None:
             # 4 decimals of a z-score are plenty, and keep the snapshot small
             self.day_hours.append((start, round(z, 4), mean, usual))
-        after = datetime.fromtimestamp(start + self.config.every, UTC).astimezone(zone)
-        if after.date().isoformat() != date:  # the day's last hour
+        if self._day_of(start + self.config.every) != date:  # the day's last hour
             report = self._close_day(timestamp) or report
         return report
+
+    def _day_of(self, timestamp: float) -> str:
+        """The local date of the day (``day_ends_at`` to ``day_ends_at``) ``timestamp`` is in,
+        by its start."""
+        local = datetime.fromtimestamp(timestamp, UTC).astimezone(self._zone)
+        return (local - timedelta(hours=self.config.day_ends_at)).date().isoformat()
 
     def _close_day(self, timestamp: float) -> DriftReport | None:
         """Judge the collected day, and start the next; the report if the day tips the sum."""

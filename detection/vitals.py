@@ -9,9 +9,9 @@ Method, per resident and vital:
   and once per episode: it re-arms when the last ``n`` readings are all inside.
 * **Deviation**: the robust z-score against the resident's own baseline for this time of day
   (:class:`detection.baseline.TimeOfDayBaseline`, median/MAD), with the same k-of-n persistence.
-* **Drift** (heart rate and SpO2 by default): Page's CUSUM on one sample a day — the mean over
-  the local day of each hour's at-rest mean as a z-score against the same local hour of the last
-  two weeks, standardised against the resident's last four weeks of days
+* **Drift** (heart rate and SpO2 by default): Page's CUSUM on one sample a day — the mean
+  over a day (08:00 to 08:00 local) of each hour's at-rest mean as a z-score against the same
+  local hour of the last two weeks, standardised against the resident's last four weeks of days
   (:class:`detection.drift.SlowDrift`); k = 0.5 and h = 5 from Montgomery's ARL table, a report
   restarts it and is followed by a quiet day.
 * **Unusual pattern** (heart rate and SpO2 by default): the at-rest readings of every 10 minutes,

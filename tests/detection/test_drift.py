@@ -83,27 +83,28 @@ def test_regression_drift_is_silent_on_ordinary_simulated_days() -> None:
 
 
 def test_slow_heart_rate_rise_is_found_at_its_pinned_hour() -> None:
-    """Resting rate +12 bpm over two days from day 12: found when the second day closes
-    (midnight, 48 hours in), that day's at-rest mean 9 bpm above the usual; the day after is
-    quiet and the next one alone does not tip the restarted sum."""
+    """Resting rate +12 bpm over two days from midnight on day 12: found at 08:00 on day 14,
+    when the monitor's second day of the ramp closes, that day's at-rest mean 10.7 bpm above the
+    usual; the day after is quiet and the next one alone does not tip the restarted sum."""
     start = MIDNIGHT + 11 * DAY
     hr, spo2 = _drifts(_wearer(1, 16, hr_drift=(start, start + 2 * DAY, 12.0)))
     assert spo2 == []
-    assert [(r.direction, _hours(r.timestamp)) for r in hr] == [("up", 13 * 24.0)]
+    assert [(r.direction, _hours(r.timestamp)) for r in hr] == [("up", 13 * 24.0 + 8.0)]
     first = hr[0]
     assert first.usual == pytest.approx(74.1, abs=0.5)  # 74 bpm base, the day's rhythm averaged
-    assert first.mean - first.usual == pytest.approx(9.0, abs=0.2)  # the ramp over day 13
-    assert first.hours == 48.0  # the sum had been growing since midnight on day 12
+    assert first.mean - first.usual == pytest.approx(10.7, abs=0.2)  # day 13 08:00 to 14 08:00
+    assert first.hours == 48.0  # the sum had been growing since 08:00 on day 12
 
 
 def test_slow_spo2_fall_is_found_at_its_pinned_hour() -> None:
-    """SpO2 3 points down over a day from day 12: found when the second day closes, at 94 %
-    against 97 %."""
+    """SpO2 3 points down over a day from midnight on day 12: found at 08:00 on day 14, at 94 %
+    against 97 %; the sum began to grow with the monitor's day that began at 08:00 on day 11
+    (its last eight hours fell)."""
     start = MIDNIGHT + 11 * DAY
     hr, spo2 = _drifts(_wearer(1, 15, spo2_drift=(start, start + DAY, -3.0)))
     assert hr == []
-    assert [(r.direction, _hours(r.timestamp), r.mean, r.usual) for r in spo2] == [
-        ("down", 13 * 24.0, 94.0, 97.0)]
+    assert [(r.direction, _hours(r.timestamp), r.mean, r.usual, r.hours) for r in spo2] == [
+        ("down", 13 * 24.0 + 8.0, 93.99, 96.99, 72.0)]
 
 
 def test_one_strange_day_is_not_a_drift_two_are() -> None:
@@ -114,14 +115,15 @@ def test_one_strange_day_is_not_a_drift_two_are() -> None:
         d = SlowDrift(DriftConfig(), "UTC")
         found = []
         for t in np.arange(0.0, 22 * DAY, 60.0):
-            if r := d.add(t, 60.0 + (9.0 if int(t // DAY) in up_days else 0.0), floor=3.0):
+            day = int((t - 8 * H) // DAY)  # the monitor's days run from 08:00 to 08:00
+            if r := d.add(t, 60.0 + (9.0 if day in up_days else 0.0), floor=3.0):
                 found.append(r)
         return found
 
     assert run({12}) == []
     assert run({12, 20}) == []
     assert [(r.direction, r.timestamp / H, r.mean, r.usual, r.hours) for r in run({12, 13})] == [
-        ("up", 14 * 24.0, 69.0, 60.0, 48.0)]
+        ("up", 14 * 24.0 + 8.0, 69.0, 60.0, 48.0)]
 
 
 def test_hours_with_few_at_rest_readings_are_skipped_and_young_days_are_not_judged() -> None:
@@ -142,7 +144,7 @@ def test_hours_with_few_at_rest_readings_are_skipped_and_young_days_are_not_judg
              for t in np.arange(0.0, 10 * DAY + 60.0, 30.0)]
     assert [r for r in found if r is not None] == []
     assert d.days.count == 7
-    d = SlowDrift(DriftConfig(), "UTC")
+    d = SlowDrift(DriftConfig(day_ends_at=0), "UTC")  # days from midnight, for clarity
     for t in np.arange(0.0, 6 * DAY + 60.0, 60.0):
         at_rest_hours = 5 if 4 * DAY <= t < 5 * DAY else 24  # day 5: at rest 00:00-05:00 only
         if (t % DAY) // H < at_rest_hours:

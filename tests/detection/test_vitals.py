@@ -88,20 +88,22 @@ def test_deviation_from_own_baseline_within_clinical_bounds() -> None:
 
 def test_slow_drift_is_a_finding_with_the_days_mean_and_the_usual() -> None:
     """Heart rate every 10 minutes (one reading is a 10-minute period here), steady for ten
-    days, then +6 bpm at rest for two: a drift, not a deviation (z 2 at the 3 bpm floor).
-    Walking is not drift."""
+    days, then +6 bpm at rest for two from 08:00, when the drift monitor's day begins: a drift,
+    not a deviation (z 2 at the 3 bpm floor). Walking is not drift."""
     config = VitalsConfig(drift=DriftConfig(part_min_readings=1), anomaly_vitals=())
     d = VitalsDetector(config)
+    rise = MIDNIGHT + 10 * DAY + 8 * 3600.0
     steady = [VitalReading(timestamp=MIDNIGHT + 600.0 * i, subject="r1", vital="heart_rate",
-                           value=60.0) for i in range(10 * 144)]
-    walking = [VitalReading(timestamp=MIDNIGHT + 10 * DAY + 600.0 * i + 300.0, subject="r1",
+                           value=60.0) for i in range(10 * 144 + 48)]
+    walking = [VitalReading(timestamp=rise + 600.0 * i + 300.0, subject="r1",
                             vital="heart_rate", value=95.0, at_rest=False) for i in range(288)]
-    risen = [VitalReading(timestamp=MIDNIGHT + 10 * DAY + 600.0 * i, subject="r1",
-                          vital="heart_rate", value=66.0) for i in range(289)]
+    risen = [VitalReading(timestamp=rise + 600.0 * i, subject="r1", vital="heart_rate",
+                          value=66.0) for i in range(289)]
     assert d.update(steady) == []
     found = d.update(sorted(walking + risen, key=lambda r: r.timestamp))
-    # a day of 2 σ every hour is clipped to 4 σ: 3.5 on day 11, 7 > 5 when day 12 closes
-    assert [(f.kind, (f.timestamp - MIDNIGHT - 10 * DAY) / 3600, f.value) for f in found] == [
+    # a day of 2 σ every hour is clipped to 4 σ: 3.5 after the first day, 7 > 5 when the
+    # second closes, at 08:00
+    assert [(f.kind, (f.timestamp - rise) / 3600, f.value) for f in found] == [
         ("drift_up", 48.0, 66.0)]
     assert found[0].detail == ("slow drift: at-rest mean 66 over the day, usually 60 at those "
                                "hours; risen for about 48 h (CUSUM)")
