@@ -106,7 +106,7 @@ class Cusum:
 class DriftConfig:
     every: float = 3600.0
     """Seconds of at-rest readings reduced to one hourly mean, compared with the same local
-    hour's baseline; the hours' z-scores are then averaged over the local day."""
+    hour's baseline; the hours' z-scores are then averaged over the monitor's day."""
     part: float = 600.0
     part_min_readings: int = 10
     """An hour's mean is the mean of its 10-minute interquartile means (each of at least 10
@@ -169,7 +169,7 @@ class DriftReport:
 
 class SlowDrift:
     """Page's CUSUM on a vital's daily at-rest deviation: each hour's at-rest mean as a robust
-    z-score against the same local hour's baseline, averaged over the local day, standardised
+    z-score against the same local hour's baseline, averaged over a day (08:00 to 08:00), standardised
     against the resident's own day-to-day spread."""
 
     def __init__(self, config: DriftConfig, tz: str) -> None:
