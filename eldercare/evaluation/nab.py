@@ -10,10 +10,9 @@ Usage::
 normalised score of every NAB profile (threshold optimised over the corpus, see
 :mod:`eldercare.evaluation.nab_scoring`); ``--results-dir`` writes NAB's results layout
 ``OUT/<detector>/<category>/<detector>_<file>.csv``; ``--json`` ends the output with one JSON line.
-Files are scored in parallel, one process per file at a time (``--jobs``, default: every CPU);
-each file runs its own scorer from its first row, so the scores do not depend on ``--jobs``.
-A line per scored file goes to stderr as it finishes. Bad input exits with status 2 and one
-line on stderr.
+Files are scored in parallel, up to ``--jobs`` worker processes (default: every CPU); each file
+runs its own scorer from its first row, so the scores do not depend on ``--jobs``. A progress
+line per scored file goes to stderr. Bad input exits with status 2 and one line on stderr.
 """
 
 from __future__ import annotations
@@ -204,26 +203,25 @@ def score_all(files: list[NabFile], jobs: int, *, progress: bool = False) -> lis
     """The default scorer's scores of every file, ``jobs`` files at a time; the same scores
     whatever ``jobs`` is (each file starts its own scorer)."""
     started = time.monotonic()
-    scores: list[FloatArray] = []
+    # longest files first keeps every worker busy to the end; results go back in file order
+    order = sorted(range(len(files)), key=lambda i: -len(files[i].values))
+    by_index: dict[int, FloatArray] = {}
 
-    def done(f: NabFile) -> None:
+    def done(i: int, s: FloatArray) -> None:
+        by_index[i] = s
         if progress:
-            print(f"scored {len(scores)}/{len(files)} {f.name} ({len(f.values)} rows, "
+            f = files[i]
+            print(f"scored {len(by_index)}/{len(files)} {f.name} ({len(f.values)} rows, "
                   f"{time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
 
     if jobs <= 1 or len(files) <= 1:
-        for f in files:
-            scores.append(_score_default(f))
-            done(f)
-        return scores
-    # longest files first keeps both workers busy to the end; results go back in file order
-    order = sorted(range(len(files)), key=lambda i: -len(files[i].values))
-    by_index: dict[int, FloatArray] = {}
-    with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
-        for i, s in zip(order, pool.map(_score_default, [files[i] for i in order]), strict=True):
-            by_index[i] = s
-            scores.append(s)
-            done(files[i])
+        for i in order:
+            done(i, _score_default(files[i]))
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
+            for i, s in zip(order, pool.map(_score_default, [files[i] for i in order]),
+                            strict=True):
+                done(i, s)
     return [by_index[i] for i in range(len(files))]
 
 
