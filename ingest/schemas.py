@@ -5,6 +5,7 @@ The committed copies in ``docs/schemas/`` are what device makers read; a test ch
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -15,13 +16,25 @@ from ingest.contract import BODY_TYPES, ROOT, Kind
 
 
 def schema(kind: Kind) -> dict[str, Any]:
-    generated: dict[str, Any] = msgspec.json.schema(BODY_TYPES[kind])
+    generated: dict[str, Any] = _clean_descriptions(msgspec.json.schema(BODY_TYPES[kind]))
     generated["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     generated["$id"] = f"{ROOT}/{kind}"
     generated["description"] = (
         f"Payload published to {ROOT}/<site>/<device>/{kind}. "
         + ((BODY_TYPES[kind].__doc__ or "").strip().splitlines() or [""])[0])
     return generated
+
+
+def _clean_descriptions(node: Any) -> Any:
+    """Every ``description`` dedented as ``inspect.cleandoc`` does. msgspec takes them from
+    the structs' docstrings, and its releases differ in whether they strip the indentation
+    (0.22 kept it, 0.23 removes it): the published schemas must not depend on which is installed."""
+    if isinstance(node, dict):
+        return {key: inspect.cleandoc(value) if key == "description" and isinstance(value, str)
+                else _clean_descriptions(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_clean_descriptions(item) for item in node]
+    return node
 
 
 def write_schemas(directory: Path) -> list[Path]:
