@@ -31,10 +31,12 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+# constraints.txt pins every package to the versions the suite last passed with; the stamp
+# changes with either file, so an edit to one reinstalls.
+stamp=.venv/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[dev]"
+    .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]"
     rm -f .venv/.installed-*
     touch "$stamp"
 fi
