@@ -12,9 +12,11 @@ reporting grid, the held-out splits and the short crops of ``bench/anomaly_tune.
         --labels /work/shared/data/nab-dev/combined_windows.json [--vary level_weight=0.1] ...
 
 With no ``--vary`` it reproduces the default scorer's figures of ``anomaly_tune.py --holdout
---short 1200,2000``. The first run records (about 4 minutes on two cores); later runs read the
-cache (``--cache``, keyed by the file's values and the recording configuration) and take about
-a minute. Each ``--vary`` names one field of :class:`Variant`; several apply together.
+--short 1200,2000``: the dev score, the four fixed halves, each category left out in turn, and
+the crops; then the means over ``--random-halves`` random halvings (10 by default, both ways).
+The first run records (about 4 minutes on two cores); later runs read the cache (``--cache``,
+keyed by the file's values and the recording configuration) and take about a minute. Each
+``--vary`` names one field of :class:`Variant`; several apply together.
 """
 
 from __future__ import annotations
@@ -34,7 +36,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bench.anomaly_tune import _halves, crop_lengths, grid, score_swept, score_with
+from bench.anomaly_tune import (
+    REPORT_AT,
+    _halves,
+    crop_lengths,
+    grid,
+    held_out,
+    left_out_categories,
+    random_halves,
+    score_swept,
+    score_with,
+)
 from detection.anomaly import MEASURES, MIN_HISTORY, REFRESH, AnomalyConfig, AnomalyScorer
 from eldercare.evaluation.nab import BadInput, NabFile, crop, load_corpus
 from eldercare.evaluation.nab_scoring import FloatArray
@@ -211,6 +223,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--cache", type=Path,
                         default=Path(tempfile.gettempdir()) / "eldercare-anomaly-replay")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--random-halves", type=int, default=10, metavar="N",
+                        help="also N random halvings, both ways (0: none; about 2 s each)")
     args = parser.parse_args(argv)
     variant = replace(Variant(), **dict(args.vary))
     try:
@@ -239,6 +253,15 @@ def main(argv: list[str]) -> int:
     print("held out " + " / ".join(f"{h:.1f}" for h in held) + f", mean {np.mean(held):.1f}; "
           "threshold swept " + " / ".join(f"{s:.1f}" for s in swept)
           + f", mean {np.mean(swept):.1f}")
+    for category, train, test in left_out_categories(files):
+        _, _, fixed, swept_there = held_out(files, file_raws, config, REPORT_AT, train, test)
+        print(f"{category} left out: {fixed:.1f}, threshold swept {swept_there:.1f}")
+    if args.random_halves > 0:
+        pairs = random_halves(files, range(args.random_halves))
+        results = [held_out(files, file_raws, config, REPORT_AT, train, test)[2:]
+                   for train, test in pairs]
+        print(f"{len(pairs)} random halves: held out mean {np.mean([r[0] for r in results]):.1f}, "
+              f"threshold swept mean {np.mean([r[1] for r in results]):.1f}")
     for n in lengths:
         crop_raws = [raws[c.name] for c in crops[n]]
         print(f"crops of {n} rows: {score_with(crops[n], crop_raws, config, point):.1f} at the "

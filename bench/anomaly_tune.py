@@ -203,6 +203,28 @@ def _halves(files: list[NabFile], split: str) -> tuple[list[int], list[int]]:
     return halves
 
 
+def random_halves(files: list[NabFile], seeds: range) -> list[tuple[list[int], list[int]]]:
+    """For each seed, the files of each category shuffled (``numpy.random.default_rng(seed)``)
+    and dealt alternately into two halves; both directions, so ``2 * len(seeds)`` (tuning,
+    held-out) pairs. More splits than the four fixed halves, to tell a gain from the luck of one
+    split."""
+    by_category: dict[str, list[int]] = {}
+    for i, f in enumerate(files):
+        by_category.setdefault(f.name.split("/")[0], []).append(i)
+    pairs: list[tuple[list[int], list[int]]] = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        first: list[int] = []
+        second: list[int] = []
+        for category in sorted(by_category):
+            shuffled = list(by_category[category])
+            rng.shuffle(shuffled)
+            for j, i in enumerate(shuffled):
+                (first if j % 2 == 0 else second).append(i)
+        pairs += [(first, second), (second, first)]
+    return pairs
+
+
 def left_out_categories(files: list[NabFile]) -> list[tuple[str, list[int], list[int]]]:
     """(category, tuning files, held-out files) for every category with a labelled window: a
     category without one cannot be scored alone (nothing to find, NAB's normalisation is 0/0)."""
