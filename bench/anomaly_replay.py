@@ -48,12 +48,13 @@ from bench.anomaly_tune import (
     score_with,
 )
 from detection.anomaly import MEASURES, MIN_HISTORY, REFRESH, AnomalyConfig, AnomalyScorer
+from detection.recurrence import DailyRecurrence
 from eldercare.evaluation.nab import BadInput, NabFile, crop, load_corpus
 from eldercare.evaluation.nab_scoring import FloatArray
 
 RECORDED_SCALES = (1, 2, 3, 6, 12, 24, 48, 96)
 RECORDING = AnomalyConfig(measures=("range", "level", "slow_level", "multiscale"),
-                          scales=RECORDED_SCALES, warmup=0)
+                          scales=RECORDED_SCALES, warmup=0, recurring_days=0)
 """Every channel a variant may use; the default's window (1 000), block (12), embedding and
 memory, so the recorded values are the default scorer's own."""
 CHANNELS = ["range", "level", "slow_level", *(f"multiscale{b}" for b in RECORDED_SCALES)]
@@ -78,6 +79,9 @@ class Variant:
     recent_fraction: float = 0.8
     """Every reference but the range measure's uses the values of the latest share of the
     samples seen (1: all kept)."""
+    recurring_days: int = AnomalyConfig().recurring_days
+    """Days a level outlier is looked for at the same time of day (0: off); the slot, span and
+    ratio are the scorer's defaults."""
 
 
 class _Recorder(AnomalyScorer):
@@ -87,7 +91,7 @@ class _Recorder(AnomalyScorer):
         super().__init__(RECORDING)
         self.rows: list[list[float]] = [[math.nan] * len(CHANNELS)]  # the first sample: none
 
-    def _ratios(self, x: float, values: np.ndarray) -> list[float]:
+    def _ratios(self, x: float, values: np.ndarray, timestamp: float) -> list[float]:
         self.rows.append([math.nan if v is None else v for v in self._measure(x, values)])
         return [0.0]
 
@@ -105,8 +109,9 @@ def _accepted(epoch: FloatArray, values: FloatArray) -> npt.NDArray[np.intp]:
 
 def _record(values: FloatArray) -> FloatArray:
     recorder = _Recorder()
-    for v in values:
-        recorder._step(float(v))
+    # the channel values do not depend on time (the daily recurrence, which does, is replayed)
+    for i, v in enumerate(values):
+        recorder._step(float(v), float(i))
     return np.array(recorder.rows[: len(values)], dtype=np.float64)
 
 
@@ -140,12 +145,12 @@ def replay(record: Recorded, variant: Variant) -> FloatArray:
     """The raw (unsuppressed) score of every row, as the scorer configured like ``variant``
     would compute it; reporting is applied afterwards by the grid. A row the scorer dropped
     gets what ``run_scorer`` gives it: the score of the taken row with its timestamp, else 0."""
-    taken = _replay_rows(record.rows, variant)
+    taken = _replay_rows(record.rows, record.epoch[record.accepted], variant)
     by_time = dict(zip(record.epoch[record.accepted].tolist(), taken.tolist(), strict=True))
     return np.array([by_time.get(t, 0.0) for t in record.epoch.tolist()])
 
 
-def _replay_rows(rows: FloatArray, variant: Variant) -> FloatArray:
+def _replay_rows(rows: FloatArray, times: FloatArray, variant: Variant) -> FloatArray:
     used = ["range", "level", "slow_level", *(f"multiscale{b}" for b in variant.scales)]
     floors = [variant.range_floor, MEASURES["level"], MEASURES["slow_level"],
               *([MEASURES["multiscale"]] * len(variant.scales))]
@@ -155,7 +160,15 @@ def _replay_rows(rows: FloatArray, variant: Variant) -> FloatArray:
     references: list[float | None] = [None] * len(used)
     raw = np.zeros(len(rows))
     n_scales = len(variant.scales)
+    defaults = AnomalyConfig()
+    recurrence = (DailyRecurrence(days=variant.recurring_days, slot=defaults.recurring_slot,
+                                  span=defaults.recurring_span, ratio=defaults.recurring_ratio)
+                  if variant.recurring_days > 0 and variant.level_weight > 0 else None)
     for t in range(1, len(rows)):
+        routine = False
+        if recurrence is not None and not math.isnan(columns[t, 1]):
+            routine = recurrence.seen_before(float(times[t]), float(columns[t, 1]))
+            recurrence.add(float(times[t]), float(columns[t, 1]))
         if t % REFRESH == 0 or t == 1:
             recent = max(MIN_HISTORY, int(variant.recent_fraction * t))
             references = [
@@ -174,7 +187,7 @@ def _replay_rows(rows: FloatArray, variant: Variant) -> FloatArray:
                 continue
             ratio = value / (reference + floors[k])
             if k < 3:
-                if weights[k] > 0:
+                if weights[k] > 0 and not (k == 1 and routine):
                     best = max(best, weights[k] * ratio)
             else:
                 squares += ratio * ratio

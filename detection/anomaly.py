@@ -19,6 +19,10 @@ their maximum and followed by suppression after a report.
 * *range*: how far the value lies outside everything seen so far, relative to that range
   (the "novel value" signal behind CAD OSE, the NAB scoreboard's context detector).
 
+A level outlier that a value at least half as large matched at the same time of day (±30 min)
+on one of the last three days is a routine, not news, and does not count (``recurring_days``;
+:class:`detection.recurrence.DailyRecurrence`): a nightly job's load, a daily round.
+
 Each measure (each block size of the multi-scale one) is divided by a high quantile of its own
 past values, so ``1`` means "as unusual as the most unusual 0.5 % of the recent past" (for the
 shape and level measures, the past of the latest ``recent_fraction`` of the samples seen, so
@@ -48,6 +52,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from detection.recurrence import DailyRecurrence
 from detection.snapshots import config_dict
 
 
@@ -114,15 +119,27 @@ class AnomalyConfig:
     noise (four times as many reports on Gaussian noise). Configurations saved before this
     field existed used 1."""
 
+    recurring_days: int = 3
+    """Days the level measure looks back for the same outlier at the same time of day; a level
+    outlier matched there (``recurring_ratio`` of its size or more, within ``recurring_span``
+    slots of ``recurring_slot`` seconds either way) counts 0. 0 turns this off, as it was for
+    configurations saved before the field existed (2026-12-06: on NAB's dev files it silences the
+    daily spikes of two files, docs/anomaly.md)."""
+    recurring_slot: float = 600.0
+    recurring_span: int = 3
+    recurring_ratio: float = 0.5
+
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> AnomalyConfig:
         """The inverse of ``dataclasses.asdict`` after a JSON round trip (lists back to tuples;
         configurations saved before ``scales`` existed get its default, those saved before
-        ``level_weight`` existed weighed the level measure 1, and those saved before
-        ``recent_fraction`` existed normalised by their whole history)."""
+        ``level_weight`` existed weighed the level measure 1, those saved before
+        ``recent_fraction`` existed normalised by their whole history, and those saved before
+        ``recurring_days`` did not look for recurring level outliers)."""
         fixed = {**raw, "measures": tuple(raw["measures"])}
         fixed.setdefault("level_weight", 1.0)
         fixed.setdefault("recent_fraction", 1.0)
+        fixed.setdefault("recurring_days", 0)
         if "scales" in raw:
             fixed["scales"] = tuple(int(b) for b in raw["scales"])
         return cls(**fixed)
@@ -188,6 +205,10 @@ class AnomalyScorer:
             for block in (c.scales if name == "multiscale" else (0,))
         ]
         self._measures = [deque[float](maxlen=c.history) for _ in self._channels]
+        self._recurrence = (
+            DailyRecurrence(days=c.recurring_days, slot=c.recurring_slot, span=c.recurring_span,
+                            ratio=c.recurring_ratio)
+            if c.recurring_days > 0 and "level" in c.measures else None)
         self._references: list[float | None] = []
         self._low = math.inf
         self._high = -math.inf
@@ -209,11 +230,11 @@ class AnomalyScorer:
             if sample.timestamp <= self._last_time or not math.isfinite(sample.value):
                 continue
             self._last_time = sample.timestamp
-            score = self._step(sample.value)
+            score = self._step(sample.value, sample.timestamp)
             out.append(AnomalyScore(timestamp=sample.timestamp, value=sample.value, score=score))
         return out
 
-    def _step(self, x: float) -> float:
+    def _step(self, x: float, timestamp: float) -> float:
         c = self.config
         self._values.append(x)
         values = np.fromiter(self._values, dtype=np.float64)
@@ -221,7 +242,7 @@ class AnomalyScorer:
         if self._seen > 0:
             # the measures learn their own history during the warm-up too, so that the first
             # scored sample is not compared with an empty past
-            ratios = self._ratios(x, values)
+            ratios = self._ratios(x, values, timestamp)
             raw = max(ratios) if self._seen >= c.warmup else 0.0
         self._low, self._high = min(self._low, x), max(self._high, x)
         self._seen += 1
@@ -233,10 +254,17 @@ class AnomalyScorer:
             self._quiet_left, self._quiet_level = c.quiet, raw
         return raw / (raw + 1.0)
 
-    def _ratios(self, x: float, values: np.ndarray) -> list[float]:
+    def _ratios(self, x: float, values: np.ndarray, timestamp: float) -> list[float]:
         """Each measure divided by its normalising quantile."""
         c = self.config
         measured = self._measure(x, values)
+        routine = False
+        if self._recurrence is not None:
+            level = measured[self._channels.index(("level", 0))]
+            if level is not None:
+                # asked before the sample joins the memory, so it cannot match itself
+                routine = self._recurrence.seen_before(timestamp, level)
+                self._recurrence.add(timestamp, level)
         if self._seen % REFRESH == 0 or not self._references:
             # None until a measure has enough history for a meaningful high quantile; then
             # over the values of the latest recent_fraction of the samples seen, except for
@@ -259,7 +287,7 @@ class AnomalyScorer:
             if reference is not None:
                 ratio = value / (reference + MEASURES[name])
                 if name == "level":
-                    ratio *= c.level_weight
+                    ratio *= 0.0 if routine else c.level_weight
                 (multiscale if name == "multiscale" else ratios).append(ratio)
         if multiscale:
             # a block size not yet able to judge (too little history) adds no evidence
@@ -315,6 +343,7 @@ class AnomalyScorer:
             "quiet_left": self._quiet_left,
             "quiet_level": self._quiet_level,
             "last_time": self._last_time if math.isfinite(self._last_time) else None,
+            "recurrence": None if self._recurrence is None else self._recurrence.snapshot(),
         }
 
     @classmethod
@@ -330,6 +359,8 @@ class AnomalyScorer:
         scorer._quiet_left = snap["quiet_left"]
         scorer._quiet_level = snap["quiet_level"]
         scorer._last_time = -math.inf if snap["last_time"] is None else snap["last_time"]
+        if scorer._recurrence is not None and snap.get("recurrence") is not None:
+            scorer._recurrence.restore_from(snap["recurrence"])
         return scorer
 
 

@@ -50,7 +50,7 @@ HOUR = 3600.0
 
 DAY_SCORER = AnomalyConfig(warmup=180, window=168, block=3, memory=336, history=168,
                            measures=("level", "shape", "slow_shape"), level_weight=1.0,
-                           recent_fraction=1.0, report_at=2.0, quiet=24)
+                           recent_fraction=1.0, report_at=2.0, quiet=24, recurring_days=0)
 """One sample an hour. The level measure's median/MAD and every normalising quantile look back
 one week (168 h), and the warm-up (180 h, after the ``min_days`` the routine itself needs) is
 longer than that, so the noisy residuals of the first days have left the quantiles before
@@ -58,7 +58,10 @@ anything is reported: nothing before day 10. Slow shape on 3-hour means (an embe
 spans half a day); nearest neighbours searched over two weeks. The range measure is off: on a
 residual series it reported every small new extreme. Report at twice the 99.5 % quantile, at
 most once a day: on 8 simulated routines over 28 days the ordinary maximum was 1.7; three hours
-up at night reached 1.3–3.6 (7 of 8 reported), a morning without activity 1.5–2.1 (3 of 8)."""
+up at night reached 1.3–3.6 (7 of 8 reported), a morning without activity 1.5–2.1 (3 of 8).
+No daily-recurrence gate (``recurring_days=0``): the residuals are already against the same
+hour of other days, and an elder unusually idle at the same hour two days running is a pattern
+to see, not a routine to hide."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

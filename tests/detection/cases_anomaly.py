@@ -20,6 +20,22 @@ def seasonal_with_spike(seed: int, n: int = 800, spike_at: int = 600) -> list[li
     return [samples[i : i + BATCH] for i in range(0, n, BATCH)]
 
 
+DAY_SAMPLES = 288  # 5-minute samples
+
+
+def daily_spikes(*, first_day: int = 1, big_day: int | None = None) -> list[Sample]:
+    """Five days of a calm 4-hour cycle every 5 minutes (from midnight UTC) with a spike at
+    03:00 on every day from ``first_day`` (0-based), three times as large on ``big_day``."""
+    rng = np.random.default_rng(1)
+    n = 5 * DAY_SAMPLES
+    t = np.arange(n)
+    values = 20.0 + 2.0 * np.sin(2 * np.pi * t / 48) + rng.normal(0.0, 0.5, n)
+    for day in range(first_day, 5):
+        values[day * DAY_SAMPLES + 36] += 90.0 if day == big_day else 30.0
+    midnight = 1.4e9 - 1.4e9 % 86_400
+    return [Sample(timestamp=midnight + 300.0 * i, value=float(v)) for i, v in enumerate(values)]
+
+
 # stricter than the NAB-tuned default, which reports the top ~1 % of plain noise
 CONFIG = AnomalyConfig(warmup=150, memory=500, history=500, report_at=1.5)
 

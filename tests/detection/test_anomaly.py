@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from detection.anomaly import AnomalyConfig, AnomalyScorer, Sample, nearest_earlier
-from tests.detection.cases_anomaly import CONFIG, seasonal_with_spike
+from tests.detection.cases_anomaly import CONFIG, DAY_SAMPLES, daily_spikes, seasonal_with_spike
 
 
 def _flat(batches: list[list[Sample]]) -> list[Sample]:
@@ -173,7 +173,7 @@ def test_multiscale_is_the_root_mean_square_of_its_block_sizes() -> None:
     values = np.random.default_rng(3).normal(size=100)
     scorer._low, scorer._high, scorer._seen = float(values.min()), float(values.max()), 1
     scorer._references = [1.0 - 0.01, None, None, None]  # only block 2 has a reference
-    ratios = scorer._ratios(float(values[-1]), values)
+    ratios = scorer._ratios(float(values[-1]), values, 0.0)
     assert all(len(h) == 1 for h in scorer._measures)  # every block size learns
     assert scorer._measures[0][-1] > 0.0
     assert ratios[-1] == pytest.approx(scorer._measures[0][-1] / 2.0, abs=1e-5)
@@ -217,8 +217,11 @@ def test_restore_of_the_default_continues_identically() -> None:
 
 def test_level_weight_scales_the_level_ratio() -> None:
     samples = _flat(seasonal_with_spike(6))
-    full = AnomalyScorer(AnomalyConfig(measures=("level",), level_weight=1.0)).score(samples)
-    quarter = AnomalyScorer(AnomalyConfig(measures=("level",))).score(samples)
+    # without the daily-recurrence gate, which would zero some level ratios of one and not
+    # the other (it compares values, not ratios)
+    full = AnomalyScorer(AnomalyConfig(measures=("level",), level_weight=1.0,
+                                       recurring_days=0)).score(samples)
+    quarter = AnomalyScorer(AnomalyConfig(measures=("level",), recurring_days=0)).score(samples)
     raw_full = np.array([s.score / (1.0 - s.score) for s in full])
     raw_quarter = np.array([s.score / (1.0 - s.score) for s in quarter])
     # scores before the first report are unsuppressed in both, so their raw ratios compare
@@ -286,3 +289,43 @@ def test_configuration_saved_before_recent_fraction_keeps_the_whole_history() ->
 def test_recent_fraction_outside_zero_to_one_is_refused(fraction: float) -> None:
     with pytest.raises(ValueError, match="recent_fraction"):
         AnomalyScorer(AnomalyConfig(recent_fraction=fraction))
+
+
+def _reported_samples(config: AnomalyConfig, samples: list[Sample]) -> list[int]:
+    return [round((f.timestamp - samples[0].timestamp) / 300.0)
+            for f in AnomalyScorer(config).update(samples)]
+
+
+def test_a_daily_spike_is_news_once_then_a_routine() -> None:
+    samples = daily_spikes()
+    # the first spike (day 1) is the routine's first sight; every later one is at its time
+    assert _reported_samples(AnomalyConfig(), samples) == [DAY_SAMPLES + 36]
+    # without the gate the level measure reports it every day
+    assert _reported_samples(AnomalyConfig(recurring_days=0), samples) == [
+        day * DAY_SAMPLES + 36 for day in range(1, 5)]
+
+
+def test_a_recurring_spike_three_times_its_usual_size_is_reported() -> None:
+    samples = daily_spikes(big_day=4)
+    assert _reported_samples(AnomalyConfig(), samples) == [DAY_SAMPLES + 36, 4 * DAY_SAMPLES + 36]
+
+
+def test_the_recurrence_memory_survives_a_restore() -> None:
+    samples = daily_spikes()
+    straight = AnomalyScorer(AnomalyConfig()).score(samples)
+    first = AnomalyScorer(AnomalyConfig())
+    head = first.score(samples[: 2 * DAY_SAMPLES])
+    snap = json.loads(json.dumps(first.snapshot()))
+    assert snap["recurrence"]["slots"]  # the first two days' slots are in it
+    again = AnomalyScorer.restore(snap)
+    assert head + again.score(samples[2 * DAY_SAMPLES :]) == straight
+
+
+def test_configuration_saved_before_the_recurrence_gate_has_none() -> None:
+    saved = json.loads(json.dumps(AnomalyScorer(AnomalyConfig()).snapshot()))
+    for key in ("recurring_days", "recurring_slot", "recurring_span", "recurring_ratio"):
+        del saved["config"][key]
+    del saved["recurrence"]
+    restored = AnomalyScorer.restore(saved)
+    assert restored.config.recurring_days == 0
+    assert restored._recurrence is None

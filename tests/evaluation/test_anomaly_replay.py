@@ -10,7 +10,7 @@ import pytest
 from bench.anomaly_replay import RECORDING, Recorded, Variant, _accepted, _record, replay
 from detection.anomaly import AnomalyConfig, AnomalyScorer
 from eldercare.evaluation.nab import NabFile, run_scorer
-from tests.detection.cases_anomaly import seasonal_with_spike
+from tests.detection.cases_anomaly import DAY_SAMPLES, daily_spikes, seasonal_with_spike
 
 
 def _file() -> NabFile:
@@ -46,3 +46,21 @@ def test_replay_equals_the_scorer(variant: Variant, config: AnomalyConfig) -> No
     replayed = replay(record, variant)
     assert real[700] > 1.0  # the spike is there to be replayed
     np.testing.assert_allclose(replayed, real, rtol=1e-9, atol=1e-12)
+
+
+def test_replay_applies_the_daily_recurrence_gate_as_the_scorer_does() -> None:
+    samples = daily_spikes()
+    epoch = np.array([s.timestamp for s in samples])
+    values = np.array([s.value for s in samples])
+    f = NabFile(name="c/daily.csv", timestamps=[str(t) for t in epoch], epoch=epoch,
+                values=values, windows=[])
+    accepted = _accepted(f.epoch, f.values)
+    record = Recorded(rows=_record(f.values[accepted]), accepted=accepted, epoch=f.epoch)
+    gated = replay(record, Variant())
+    np.testing.assert_allclose(gated, _real_raw(f, AnomalyConfig()), rtol=1e-9, atol=1e-12)
+    ungated = replay(record, Variant(recurring_days=0))
+    np.testing.assert_allclose(ungated, _real_raw(f, AnomalyConfig(recurring_days=0)),
+                               rtol=1e-9, atol=1e-12)
+    later_spikes = [day * DAY_SAMPLES + 36 for day in range(2, 5)]
+    # the gate acts: the recurring spikes' level ratio no longer counts
+    assert all(gated[i] < ungated[i] for i in later_spikes)
