@@ -189,6 +189,8 @@ class AnomalyScorer:
             raise ValueError(f"bad multiscale block sizes {c.scales}")
         if not 0.0 < c.recent_fraction <= 1.0:
             raise ValueError(f"recent_fraction {c.recent_fraction} is not in (0, 1]")
+        if c.recurring_days < 0:
+            raise ValueError(f"recurring_days {c.recurring_days} is negative (0 turns it off)")
         # the longest block any measure averages (the multi-scale one only when it takes part,
         # so the other configurations keep their state size)
         longest = max([c.block, *(c.scales if "multiscale" in c.measures else ())])
@@ -209,6 +211,8 @@ class AnomalyScorer:
             DailyRecurrence(days=c.recurring_days, slot=c.recurring_slot, span=c.recurring_span,
                             ratio=c.recurring_ratio)
             if c.recurring_days > 0 and "level" in c.measures else None)
+        # where the level measure's value sits among the channels' (asked every sample)
+        self._level_channel = self._channels.index(("level", 0)) if "level" in c.measures else -1
         self._references: list[float | None] = []
         self._low = math.inf
         self._high = -math.inf
@@ -260,7 +264,7 @@ class AnomalyScorer:
         measured = self._measure(x, values)
         routine = False
         if self._recurrence is not None:
-            level = measured[self._channels.index(("level", 0))]
+            level = measured[self._level_channel]
             if level is not None:
                 # asked before the sample joins the memory, so it cannot match itself
                 routine = self._recurrence.seen_before(timestamp, level)

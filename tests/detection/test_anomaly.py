@@ -329,3 +329,8 @@ def test_configuration_saved_before_the_recurrence_gate_has_none() -> None:
     restored = AnomalyScorer.restore(saved)
     assert restored.config.recurring_days == 0
     assert restored._recurrence is None
+
+
+def test_negative_recurring_days_are_refused() -> None:
+    with pytest.raises(ValueError, match="recurring_days"):
+        AnomalyScorer(AnomalyConfig(recurring_days=-1))
