@@ -248,7 +248,8 @@ class Notifier:
             except Exception:  # the database away for a moment must not end the notifier
                 log.exception("notifier round failed; retrying in %.1f s", wait)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=wait)
+                async with asyncio.timeout(wait):
+                    await stop.wait()
 
     async def _attempt(self, row: Mapping[str, Any], now: float) -> Attempt:
         name = row["channel"]

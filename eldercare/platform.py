@@ -114,6 +114,35 @@ def demo_password() -> str:
     return secrets.token_urlsafe(9)
 
 
+async def end_tasks(tasks: list[asyncio.Task[Any]], *, again_every: float = 1.0,
+                    tries: int = 10) -> None:
+    """Cancel ``tasks`` and wait until they have ended, cancelling again any that goes on.
+
+    One cancel is not always enough on Python 3.11: ``asyncio.wait_for`` can swallow it when the
+    awaited thing finishes at the same moment (cpython gh-86296, fixed in 3.12), and so can a
+    library waiting that way (psycopg_pool hands a connection to a waiting client that was just
+    cancelled). The task then goes on looping, and a shutdown that awaited it hung for ever: a
+    Ctrl-C just after the broker's CONNACK left ingest running about once in 150 tries. A task
+    still running after ``tries`` more cancels is named in the log and left behind."""
+    for task in tasks:
+        task.cancel()
+    pending = {t for t in tasks if not t.done()}
+    for _ in range(tries):
+        if not pending:
+            break
+        _, pending = await asyncio.wait(pending, timeout=again_every)
+        for task in pending:
+            log.warning("task %s went on after it was cancelled; cancelling it again",
+                        task.get_name())
+            task.cancel()
+    if pending:
+        log.error("tasks %s would not end; leaving them",
+                  ", ".join(sorted(t.get_name() for t in pending)))
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.error("task %s had failed", task.get_name(), exc_info=task.exception())
+
+
 class Platform:
     """Runs the chosen services until stopped. Use ``async with Platform(...) as p``."""
 
@@ -210,7 +239,8 @@ class Platform:
                 relay = CommandRelay(self.pool, self.source)
                 self._tasks.append(asyncio.create_task(relay.run(), name="commands"))
             for source, _ in self.lanes:
-                await asyncio.wait_for(source.connected.wait(), 30)
+                async with asyncio.timeout(30):
+                    await source.connected.wait()
         if "alerts" in self.services:
             self.escalator = Escalator(self.pool)
             self._tasks.append(asyncio.create_task(self.escalator.run(), name="escalator"))
@@ -231,7 +261,8 @@ class Platform:
                 for task in self._tasks:
                     if task.done():
                         task.result()  # surface a start-up failure (port in use, ...)
-            await asyncio.wait_for(self.hub.listening.wait(), 30)
+            async with asyncio.timeout(30):
+                await self.hub.listening.wait()
         return self
 
     async def _sites(self) -> list[str]:
@@ -348,11 +379,10 @@ class Platform:
             await source.stop()
         if self.lanes:
             await self.lanes[-1][1].save_state()  # the stream lane's, when there is one
+        await end_tasks([t for t in self._tasks if t.get_name() != "console"])
         for task in self._tasks:
-            if task.get_name() != "console":
-                task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if task.get_name() == "console":  # uvicorn ends itself once should_exit is set
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.pool is not None:
             await self.pool.close()

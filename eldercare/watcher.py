@@ -72,7 +72,8 @@ class Watcher:
                         if predicate(alarm):
                             return alarm
                     await self._arrived.wait()
-        return await asyncio.wait_for(find(), timeout)
+        async with asyncio.timeout(timeout):
+            return await find()
 
 
 @contextlib.asynccontextmanager
@@ -80,7 +81,8 @@ async def watching(base_url: str, username: str, password: str) -> Any:
     watcher = Watcher(base_url, username, password)
     task = asyncio.create_task(watcher.run())
     try:
-        await asyncio.wait_for(watcher.connected.wait(), 15)
+        async with asyncio.timeout(15):
+            await watcher.connected.wait()
         yield watcher
     finally:
         task.cancel()

@@ -227,7 +227,8 @@ class MqttSource:
         if self._client.socket() is not None:
             self._client.disconnect()  # queues DISCONNECT; the socket closes once it is written
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._unwatched.wait(), 2.0)
+                async with asyncio.timeout(2.0):
+                    await self._unwatched.wait()
         if self._runner is not None:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -209,7 +209,8 @@ class Ingest:
         while True:
             self.idle.set()
             try:
-                first = await asyncio.wait_for(self._source.get(), TICK_S)
+                async with asyncio.timeout(TICK_S):
+                    first = await self._source.get()
             except TimeoutError:
                 await self.process([])  # grace periods run out even when devices fall silent
                 continue

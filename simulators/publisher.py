@@ -65,6 +65,7 @@ async def run_realtime(sim: Simulation, publisher: Publisher, *, seconds: float 
         delay = started + steps - time.monotonic()
         if delay > 0:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await stop.wait()
         elif delay < -5:
             log.warning("simulation is %.1f s behind real time", -delay)
