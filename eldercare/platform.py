@@ -119,11 +119,13 @@ async def end_tasks(tasks: list[asyncio.Task[Any]], *, again_every: float = 1.0,
     """Cancel ``tasks`` and wait until they have ended, cancelling again any that goes on.
 
     One cancel is not always enough on Python 3.11: ``asyncio.wait_for`` can swallow it when the
-    awaited thing finishes at the same moment (cpython gh-86296, fixed in 3.12), and so can a
-    library waiting that way (psycopg_pool hands a connection to a waiting client that was just
-    cancelled). The task then goes on looping, and a shutdown that awaited it hung for ever: a
-    Ctrl-C just after the broker's CONNACK left ingest running about once in 150 tries. A task
-    still running after ``tries`` more cancels is named in the log and left behind."""
+    awaited thing finishes at the same moment (cpython gh-86296; 3.12 rebuilt wait_for on
+    ``asyncio.timeout``, gh-96764), and psycopg and psycopg_pool wait that way on 3.11 (a
+    connection being made, a pool connection handed over). The task then goes on looping, and a
+    shutdown that awaited it hung for ever: a Ctrl-C just after the broker's CONNACK left ingest
+    running about once in 150 tries (the notifier, once; the registry follower, in psycopg's
+    connect, three times in 200 tries, each ended by the second cancel). A task still running
+    after ``tries`` more cancels is named in the log and left behind."""
     for task in tasks:
         task.cancel()
     pending = {t for t in tasks if not t.done()}
