@@ -10,6 +10,7 @@ a library's) and shutdown waited on it for ever; ``end_tasks`` now cancels it ag
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -73,3 +74,18 @@ def test_a_signal_ends_ingest_at_any_moment_of_start_up(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_the_soak_bench_interrupts_and_counts() -> None:
+    """bench/interrupt_soak.py, which measures how often that race is lost, runs and tells the
+    outcomes apart (two runs; a hang or a start that never connects fails it)."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "bench/interrupt_soak.py", "--runs", "2"], cwd=root,
+                          env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    line = done.stdout.strip().splitlines()[-1]
+    match = re.search(r"2 interrupts at the CONNACK in \d+ s: ended (\d+), ended after a second "
+                      r"cancel (\d+) \(.*\), hung 0, never connected 0$", line)
+    assert match is not None, line
+    assert int(match[1]) + int(match[2]) == 2
