@@ -102,7 +102,9 @@ def main(argv: list[str]) -> int:
                     if RECANCELLED in line:
                         tasks[line.split("task ", 1)[1].split(" ", 1)[0]] += 1
                 if outcome in ("hung", "no connect"):
-                    print(f"run {n}: {outcome}; the end of its log:\n{text[-4000:]}", flush=True)
+                    lines = [x for x in text.splitlines() if not x.startswith("Extension modules")]
+                    tail = "\n".join(lines[-40:])
+                    print(f"run {n}: {outcome}; the end of its log:\n{tail}", flush=True)
                 if (n + 1) % 25 == 0:
                     print(f"{n + 1} runs: {dict(outcomes)}", file=sys.stderr, flush=True)
         finally:
