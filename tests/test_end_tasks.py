@@ -70,3 +70,27 @@ async def test_a_task_that_failed_is_reported_not_raised(
         await end_tasks([task])
     assert "task notifier had failed" in caplog.text
     assert "the database went away" in caplog.text
+
+
+async def test_the_last_cancel_is_given_its_time(caplog: pytest.LogCaptureFixture) -> None:
+    """A task that swallows the first cancel and two of the three more ends on the last one,
+    and is not called stubborn for it."""
+    swallowed = 0
+
+    async def slow_to_listen() -> None:
+        nonlocal swallowed
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                if swallowed == 3:
+                    raise
+                swallowed += 1
+
+    task = asyncio.create_task(slow_to_listen(), name="slow")
+    await asyncio.sleep(0)
+    with caplog.at_level(logging.WARNING, logger="eldercare.platform"):
+        await asyncio.wait_for(end_tasks([task], again_every=0.01, tries=3), 5)
+    assert task.cancelled()
+    assert caplog.text.count("cancelling it again") == 3
+    assert "would not end" not in caplog.text
