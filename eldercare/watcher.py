@@ -16,6 +16,8 @@ from typing import Any
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from eldercare.platform import end_tasks
+
 
 def sign_in(base_url: str, username: str, password: str) -> str:
     """Returns the session cookie value."""
@@ -79,12 +81,10 @@ class Watcher:
 @contextlib.asynccontextmanager
 async def watching(base_url: str, username: str, password: str) -> Any:
     watcher = Watcher(base_url, username, password)
-    task = asyncio.create_task(watcher.run())
+    task = asyncio.create_task(watcher.run(), name="watcher")
     try:
         async with asyncio.timeout(15):
             await watcher.connected.wait()
         yield watcher
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await end_tasks([task])  # the demo's stop must not hang on a lost cancel either

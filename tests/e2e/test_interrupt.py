@@ -2,10 +2,10 @@
 promptly and in order: what had been started (the database pool, the broker connections, the
 lanes' tasks) is stopped, so nothing keeps the interpreter alive. An interrupt between the
 broker's CONNACK and its SUBACKs once left it hanging for ever, and so did a SIGINT that the
-process had inherited as ignored (a background job of a non-interactive shell). Later, about
-once in 150 interrupts at the CONNACK, a service task lost its cancel (Python 3.11's wait_for, or
-a library's) and shutdown waited on it for ever; ``end_tasks`` now cancels it again
-(tests/test_end_tasks.py pins that deterministically)."""
+process had inherited as ignored (a background job of a non-interactive shell). Later, in 3
+of 300 interrupts at the CONNACK (bench/interrupt_soak.py), a service task lost its cancel
+(Python 3.11's wait_for, or a library's) and shutdown waited on it for ever; ``end_tasks`` now
+cancels it again (tests/test_end_tasks.py pins that deterministically)."""
 
 from __future__ import annotations
 
