@@ -3,7 +3,10 @@
 Healthy simulated wearers live ordinary days — asleep 22:00–06:00, by day the activity draws of
 :func:`simulators.vitals.next_activity`, heart rate from :func:`simulators.vitals.heart_rate`
 (base rate per wearer as the district simulation draws it, daily rhythm, +15 bpm walking),
-SpO2 and skin temperature as :func:`simulators.devices.wearable_second` draws them — and their
+SpO2 and skin temperature as :func:`simulators.devices.wearable_second` draws them, and since
+2026-12-06 each wearer's better and worse days and hours as the district simulation gives them
+(:class:`simulators.vitals.DayToDay`: day effects of 3 bpm / 0.5 %, AR(1) hour effects of 2 bpm
+/ 0.5 %; ``--steady`` leaves them out, as the bench was before) — and their
 watches' telemetry (every 10 s) and location (every minute) goes through
 :class:`ingest.welfare.WelfareStage` with no broker and no database. Nothing unusual is
 injected, so every alarm is a false one. Movement reaches the inactivity detector through the
@@ -12,6 +15,7 @@ stage's movement threshold, so leaving the 1 s windows out changes nothing but t
 the battery is kept charged (charging is not modelled).
 
     PYTHONPATH=. .venv/bin/python bench/welfare_false_alarms.py --seed 1 [--wearers 20 --days 21]
+        [--steady]
 
 Prints the alarms by kind, in total and per wearer-day, and the day of the run each came on
 (day 1 is the first, when every baseline is empty). The default run is 21 days because the
@@ -32,7 +36,14 @@ from alerts.raising import AlarmTrigger
 from ingest.codec import Envelope
 from ingest.contract import Kind, Location, Telemetry, Topic
 from ingest.welfare import WelfareStage
-from simulators.vitals import heart_rate, local_hour, next_activity
+from simulators.vitals import (
+    ORDINARY_DAYS,
+    WearerDays,
+    heart_rate,
+    local_hour,
+    next_activity,
+    saturation,
+)
 from store.registry import DeviceRef
 
 START = 1_699_977_600.0  # 2023-11-15 00:00 in Shanghai
@@ -44,6 +55,8 @@ BATCH_S = 60.0
 detectors see the same readings either way)."""
 STEPS_PER_S = 1.8  # as simulators.devices counts them while walking
 HOME = (31.2, 121.4)
+WEARER_DAYS_KEY = 12351
+"""Last word of each wearer's day-effect key: a generator no other draw of the bench uses."""
 
 
 @dataclass(slots=True)
@@ -52,6 +65,7 @@ class _Wearer:
     site: str
     rng: np.random.Generator
     hr_base: float
+    days: WearerDays | None
     activity: str = "standing"
     until: float = 0.0
     steps: int = 0
@@ -66,9 +80,12 @@ class _Wearer:
         if moving:
             self.steps += int(self.rng.poisson(STEPS_PER_S * TELEMETRY_S))
         hr = heart_rate(self.hr_base, t, moving, self.rng)
+        spo2 = float(self.rng.normal(97, 1))
+        if self.days is not None:
+            hr_effect, spo2_effect = self.days.offsets(t)
+            hr, spo2 = hr + hr_effect, spo2 + spo2_effect
         self.seq += 1
-        body = Telemetry(seq=self.seq, ts=round(t * 1000), hr=round(hr),
-                         spo2=int(min(100, round(self.rng.normal(97, 1)))),
+        body = Telemetry(seq=self.seq, ts=round(t * 1000), hr=round(hr), spo2=saturation(spo2),
                          skin_temp=round(float(self.rng.normal(33.2, 0.3)), 1),
                          steps=self.steps, battery=80, worn=True)
         return Envelope(topic=Topic(site=self.site, device=self.device, kind=Kind.TELEMETRY),
@@ -84,11 +101,14 @@ class _Wearer:
                         body=body)
 
 
-def simulate(*, seed: int, wearers: int, days: int) -> list[AlarmTrigger]:
-    """Every alarm trigger the stage raises for ``wearers`` ordinary wearers over ``days``."""
+def simulate(*, seed: int, wearers: int, days: int, steady: bool = False
+             ) -> list[AlarmTrigger]:
+    """Every alarm trigger the stage raises for ``wearers`` ordinary wearers over ``days``;
+    ``steady`` leaves out their day and hour effects."""
     people = [
         _Wearer(device=f"watch-{i:03d}", site=f"home-{i:03d}",
-                rng=(rng := np.random.default_rng([seed, i])), hr_base=float(rng.normal(72, 6)))
+                rng=(rng := np.random.default_rng([seed, i])), hr_base=float(rng.normal(72, 6)),
+                days=None if steady else WearerDays((seed, i, WEARER_DAYS_KEY), ORDINARY_DAYS))
         for i in range(wearers)
     ]
     stage = WelfareStage()
@@ -108,6 +128,15 @@ def simulate(*, seed: int, wearers: int, days: int) -> list[AlarmTrigger]:
     return triggers
 
 
+def _finding(trigger: AlarmTrigger) -> str:
+    """The finding behind a vitals alarm, the unusual-pattern path's apart from the z-score's."""
+    finding = str(trigger.details.get("finding") or "(no details)")
+    if finding == "deviation":
+        scored = trigger.details.get("anomaly_score") is not None
+        finding += f" ({'unusual pattern' if scored else 'robust z'})"
+    return f"{trigger.details.get('vital', '?')} {finding}"
+
+
 def report(triggers: list[AlarmTrigger], *, wearers: int, days: int) -> str:
     wearer_days = wearers * days
     kinds = Counter(t.kind for t in triggers)
@@ -118,8 +147,7 @@ def report(triggers: list[AlarmTrigger], *, wearers: int, days: int) -> str:
     for kind, n in sorted(kinds.items()):
         days_row = " ".join(f"{by_day[(kind, d)]:>4}" for d in range(1, days + 1))
         lines.append(f"{kind:<18}{n:>8}{n / wearer_days:>16.2f}   {days_row}")
-    findings = Counter(str(t.details.get("finding") or "(no details)") for t in triggers
-                       if t.kind == "vitals_deviation")
+    findings = Counter(_finding(t) for t in triggers if t.kind == "vitals_deviation")
     if findings:
         lines.append("vitals_deviation by finding: "
                      + ", ".join(f"{k} {n}" for k, n in sorted(findings.items())))
@@ -135,10 +163,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--wearers", type=int, default=20)
     parser.add_argument("--days", type=int, default=21)
+    parser.add_argument("--steady", action="store_true",
+                        help="no day or hour effects: every day alike but for reading noise")
     args = parser.parse_args()
     began = time.perf_counter()
-    triggers = simulate(seed=args.seed, wearers=args.wearers, days=args.days)
-    print(f"seed {args.seed}; {time.perf_counter() - began:.0f} s")
+    triggers = simulate(seed=args.seed, wearers=args.wearers, days=args.days, steady=args.steady)
+    print(f"seed {args.seed}{', steady days' if args.steady else ''}; "
+          f"{time.perf_counter() - began:.0f} s")
     print(report(triggers, wearers=args.wearers, days=args.days))
 
 

@@ -30,7 +30,7 @@ from ingest.contract import (
 from simulators import motion
 from simulators.district import Device, Site
 from simulators.scenario import Scenario
-from simulators.vitals import heart_rate, next_activity
+from simulators.vitals import WearerDays, heart_rate, next_activity, saturation
 
 ACCEL_SCALE = 1.0 / 1024.0  # g per count: a +-8 g part read at 13 bits, like common wrist parts
 
@@ -58,6 +58,8 @@ class SimDevice:
     activity_until: float = 0.0
     pending: deque[np.ndarray] = field(default_factory=deque)
     hr_base: float = 72.0
+    days: WearerDays | None = None
+    """The wearer's day and hour effects on heart rate and SpO2 (Scenario.day_to_day)."""
     steps: int = 0
     worn: bool = True
 
@@ -118,9 +120,13 @@ def wearable_second(dev: SimDevice, t: float, rng: np.random.Generator,
     second = int(t)
     if second % int(scenario.telemetry_s) == 0:
         hr = heart_rate(dev.hr_base, t, moving, rng)
+        spo2 = float(rng.normal(97, 1))
+        if dev.days is not None:
+            hr_effect, spo2_effect = dev.days.offsets(t)
+            hr, spo2 = hr + hr_effect, spo2 + spo2_effect
         out.append(dev.message(Kind.TELEMETRY, Telemetry(
             seq=dev.next_seq(), ts=_ms(t), hr=round(hr) if dev.worn else None,
-            spo2=int(min(100, round(rng.normal(97, 1)))) if dev.worn else None,
+            spo2=saturation(spo2) if dev.worn else None,
             skin_temp=round(float(rng.normal(33.2, 0.3)), 1) if dev.worn else None,
             steps=dev.steps, battery=max(0, int(dev.battery)), worn=dev.worn)))
     if second % int(scenario.location_s) == 0:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simulators.vitals import ORDINARY_DAYS, DayToDay
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
@@ -35,6 +37,9 @@ class Scenario:
     telemetry_s: float = 10.0
     location_s: float = 60.0
     accel_hz: float = 50.0
+    day_to_day: DayToDay | None = ORDINARY_DAYS
+    """Each wearer's better and worse days and hours (heart rate, SpO2); None for the steady
+    days simulated before 2026-12-06 (every hour of every day alike but for reading noise)."""
     battery_drain_per_hour: tuple[tuple[str, float], ...] = (("button", 0.01), ("smoke", 0.005),
                                                               ("wearable", 2.0))
 

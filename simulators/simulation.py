@@ -33,6 +33,9 @@ from simulators.devices import (
 from simulators.district import District
 from simulators.kiosk import Kiosks
 from simulators.scenario import Scenario
+from simulators.vitals import WearerDays
+
+WEARER_DAYS_KEY = 12350
 
 
 def _emit(dev: SimDevice, kind: EventType) -> Callable[[float], list[Outgoing]]:
@@ -67,6 +70,10 @@ class Simulation:
             if d.kind == "wearable":
                 dev.rot = motion.mount(self._rng)
                 dev.hr_base = float(self._rng.normal(72, 6))
+                if scenario.day_to_day is not None:
+                    # a generator per wearer and day: the district's other draws stay as they were
+                    dev.days = WearerDays((seed, WEARER_DAYS_KEY, len(self.devices)),
+                                          scenario.day_to_day)
             self.devices.append(dev)
         self.by_id = {dev.device.id: dev for dev in self.devices}
         self._by_kind = {kind: [d for d in self.devices if d.device.kind == kind]
