@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from detection.drift import Cusum, DriftConfig, DriftReport, SlowDrift
-from simulators.vitals import heart_rate_stream, spo2_stream
+from detection.drift import Cusum, DriftConfig, DriftReport, SlowDrift, normal_score
+from simulators.vitals import ORDINARY_DAYS, DayToDay, heart_rate_stream, spo2_stream
 
 MIDNIGHT = 1_699_977_600.0  # 2023-11-15 00:00 in Shanghai
 DAY = 86400.0
@@ -22,21 +22,25 @@ def _hours(t: float) -> float:
 
 
 def _wearer(seed: int, days: int, *, hr_drift: tuple[float, float, float] | None = None,
-            spo2_drift: tuple[float, float, float] | None = None
+            spo2_drift: tuple[float, float, float] | None = None,
+            day_to_day: DayToDay | None = None, every: float = 10.0,
             ) -> list[tuple[float, int, int]]:
     """A simulated wearer's at-rest readings every 10 s: (time, heart rate, SpO2). The base
-    rate is drawn per wearer as the district simulation draws it (72 ± 6 bpm)."""
+    rate is drawn per wearer as the district simulation draws it (72 ± 6 bpm); steady days
+    unless ``day_to_day`` is given."""
     base = float(np.random.default_rng(seed).normal(72, 6))
     beats = heart_rate_stream(seed=seed, start=MIDNIGHT, seconds=days * DAY, base=base,
-                              drift=hr_drift)
-    sats = spo2_stream(seed=seed + 1000, start=MIDNIGHT, seconds=days * DAY, drift=spo2_drift)
+                              drift=hr_drift, days=day_to_day, every=every)
+    sats = spo2_stream(seed=seed + 1000, start=MIDNIGHT, seconds=days * DAY, drift=spo2_drift,
+                       days=day_to_day, every=every)
     return [(t, hr, spo2) for (t, hr, walking), (_, spo2) in zip(beats, sats, strict=True)
             if not walking]
 
 
-def _drifts(readings: list[tuple[float, int, int]]
+def _drifts(readings: list[tuple[float, int, int]], config: DriftConfig | None = None
             ) -> tuple[list[DriftReport], list[DriftReport]]:
-    hr, spo2 = SlowDrift(DriftConfig(), "Asia/Shanghai"), SlowDrift(DriftConfig(), "Asia/Shanghai")
+    config = config or DriftConfig()
+    hr, spo2 = SlowDrift(config, "Asia/Shanghai"), SlowDrift(config, "Asia/Shanghai")
     found: tuple[list[DriftReport], list[DriftReport]] = ([], [])
     for t, beat, sat in readings:
         for monitor, value, floor, out in ((hr, beat, HR_FLOOR, found[0]),
@@ -80,6 +84,37 @@ def test_regression_drift_is_silent_on_ordinary_simulated_days() -> None:
     for seed in range(1, 7):
         hr, spo2 = _drifts(_wearer(seed, 18))
         assert (hr, spo2) == ([], []), f"wearer {seed}"
+
+
+def test_regression_ordinary_bad_days_are_not_drifts() -> None:
+    """With each wearer's better and worse days and hours (simulators.vitals.ORDINARY_DAYS:
+    days of 3 bpm / 0.5 %, hours of 2 bpm / 0.5 %), 12 wearers over 24 days (24 monitors, 14
+    judged days each) gave 8 false drifts while a day's z-score took the spread of 7–28 days
+    for the true one; read as the estimate it is (``small_sample``), one."""
+    readings = [_wearer(seed, 24, day_to_day=ORDINARY_DAYS, every=20.0) for seed in range(1, 13)]
+
+    def count(config: DriftConfig) -> int:
+        return sum(len(hr) + len(spo2) for hr, spo2 in (_drifts(r, config) for r in readings))
+
+    assert count(DriftConfig(small_sample=False)) == 8
+    assert count(DriftConfig()) == 1
+
+
+def test_normal_score_of_an_estimated_spread_has_normal_tails() -> None:
+    """A day judged against the median and 1.4826 × MAD of n normal days: as raw z-scores its
+    tails are several times too heavy; as normal scores they are N(0, 1)'s, within the sampling
+    error of 6,000 draws for each n (the expected count beyond 3 is 16 of 6,000, σ ≈ 4)."""
+    rng = np.random.default_rng(3)
+    for n in (7, 14, 28):
+        past = rng.normal(size=(6000, n))
+        median = np.median(past, axis=1)
+        spread = 1.4826 * np.median(np.abs(past - median[:, None]), axis=1)
+        raw = (rng.normal(size=6000) - median) / spread
+        scores = np.array([normal_score(float(r), spread=1.0, n=n) for r in raw])
+        assert np.mean(np.abs(raw) > 3) > 3 * 0.0027, n  # the problem: heavy tails
+        assert np.mean(np.abs(scores) > 3) == pytest.approx(0.0027, abs=0.0022), n
+        assert np.mean(np.abs(scores) > 2) == pytest.approx(0.0455, abs=0.009), n
+        assert np.std(scores) == pytest.approx(1.0, abs=0.05), n
 
 
 def test_slow_heart_rate_rise_is_found_at_its_pinned_hour() -> None:
