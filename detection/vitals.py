@@ -112,6 +112,13 @@ class VitalsConfig:
     bin_hours: int = 4
     baseline_size: int = 200
     baseline_min_count: int = 30
+    baseline_every: float = 600.0
+    """The baseline learns at most one at-rest reading per 10 minutes, so its 200 values per
+    4-hour bin span about eight days of that time of day and its spread is the resident's own
+    from day to day and hour to hour. Until 2026-12-06 it learnt every reading: at 10 s
+    telemetry the 200 were the bin's last half hour, and on simulated wearers with ordinary
+    better and worse days (simulators.vitals.DayToDay) an ordinary hour an hour later "deviated"
+    0.26 times per wearer-day (``bench/welfare_false_alarms.py``)."""
     drift: DriftConfig = field(default_factory=DriftConfig)
     drift_vitals: tuple[str, ...] = ("heart_rate", "spo2")
     """Vitals watched for slow drift. Not wrist skin temperature: it follows the room more than
@@ -178,6 +185,8 @@ class _Pattern:
 class _Track:
     def __init__(self, config: VitalsConfig, tz: str, vital: str) -> None:
         self.last_time = float("-inf")
+        self.learned_at = float("-inf")
+        """When the baseline last learnt a reading (``VitalsConfig.baseline_every``)."""
         self.persistence = {c: _Persistence(config.n) for c in CHECKS}
         self.baseline = TimeOfDayBaseline(
             tz=tz, bin_hours=config.bin_hours, size=config.baseline_size,
@@ -189,6 +198,7 @@ class _Track:
     def snapshot(self) -> dict[str, Any]:
         return {
             "last_time": self.last_time,
+            "learned_at": self.learned_at,
             "persistence": {c: [list(p.flags), p.active] for c, p in self.persistence.items()},
             "baseline": self.baseline.snapshot(),
             "drift": None if self.drift is None else self.drift.snapshot(),
@@ -197,6 +207,7 @@ class _Track:
 
     def load(self, snap: dict[str, Any], config: VitalsConfig) -> None:
         self.last_time = snap["last_time"]
+        self.learned_at = snap.get("learned_at", float("-inf"))  # absent before 2026-12-06
         self.persistence = {c: _Persistence(config.n, f, a)
                             for c, (f, a) in snap["persistence"].items()}
         self.baseline = TimeOfDayBaseline.restore(snap["baseline"])
@@ -249,8 +260,9 @@ class VitalsDetector:
             "above_bound": f"above {b.high}",
             "deviation": f"robust z {z:+.1f} against this time of day" if z is not None else "",
         }
-        if r.at_rest:
+        if r.at_rest and r.timestamp >= track.learned_at + c.baseline_every:
             track.baseline.learn(r.timestamp, r.value)
+            track.learned_at = r.timestamp
         found = [
             VitalFinding(timestamp=r.timestamp, subject=r.subject, vital=r.vital, kind=kind,
                          value=r.value, detail=details[kind])

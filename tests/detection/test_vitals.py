@@ -21,7 +21,7 @@ from detection.vitals import (
     VitalsConfig,
     VitalsDetector,
 )
-from simulators.vitals import heart_rate_stream
+from simulators.vitals import ORDINARY_DAYS, heart_rate_stream
 from tests.detection.cases_vitals import CONFIG, two_residents
 
 
@@ -79,7 +79,8 @@ def test_spo2_fall_is_found_at_its_pinned_position() -> None:
 def test_deviation_from_own_baseline_within_clinical_bounds() -> None:
     rng = np.random.default_rng(0)
     calm = list(60.0 + rng.normal(0, 1.5, 200))
-    d = VitalsDetector(VitalsConfig(baseline_min_count=30, bin_hours=24))
+    # a reading a minute here, each one learnt
+    d = VitalsDetector(VitalsConfig(baseline_min_count=30, bin_hours=24, baseline_every=60.0))
     assert d.update(_hr(calm)) == []
     found = d.update(_hr([100.0] * 5, start=200 * 60.0))
     assert [f.kind for f in found] == ["deviation"]
@@ -183,7 +184,8 @@ def _simulated_hr(seed: int, shift: tuple[float, float, float] | None) -> list[V
 @pytest.fixture(scope="module")
 def simulated_days() -> dict[str, tuple[list[VitalFinding], int]]:
     """Findings and snapshot size for an ordinary stream and the same one with +10 bpm from
-    10:00 to 12:00 on day 4 (2 bpm of noise: the z-score check needs +15, and sees nothing)."""
+    10:00 to 12:00 on day 4 (2 bpm of noise: the z-score check needs about +15, and sees one
+    reading near the end)."""
     shift = (MIDNIGHT + 3 * DAY + 10 * 3600, MIDNIGHT + 3 * DAY + 12 * 3600, 10.0)
     out = {}
     for name, s in (("ordinary", None), ("shifted", shift)):
@@ -203,7 +205,12 @@ def test_sustained_heart_rate_shift_is_reported_by_the_anomaly_path(
     assert report.score is not None and report.score > 2.5 / 3.5  # report_at 2.5 as a score
     assert 80.0 < report.value < 85.0  # the period's at-rest mean, not one reading
     assert "anomaly score" in report.detail
-    assert not [f for f in found if f.kind == "deviation" and f.score is None]
+    # The z-score path sees one reading of 88 at 11:58, two hours later: its baseline is the
+    # 08:00-12:00 bin of the days before, rhythm and all (VitalsConfig.baseline_every); until
+    # 2026-12-06 it was that bin's last half hour and saw nothing.
+    z_path = [(round((f.timestamp - MIDNIGHT) / 60), f.value) for f in found
+              if f.kind == "deviation" and f.score is None]
+    assert z_path == [(3 * 1440 + 718, 88.0)]
 
 
 @pytest.mark.slow
@@ -287,3 +294,39 @@ def test_regression_snapshot_from_before_the_pattern_restores() -> None:
     assert again.config.anomaly == VITALS_ANOMALY
     assert again._tracks["r1|heart_rate"].pattern is not None
     assert again._tracks["r1|spo2"].pattern is not None
+
+
+def test_baseline_learns_one_at_rest_reading_per_ten_minutes() -> None:
+    """At 10 s telemetry the baseline takes one reading in 60, so its 200 values per bin span
+    days of that time of day, not its last half hour."""
+    d = VitalsDetector(VitalsConfig(anomaly_vitals=(), drift_vitals=()))
+    readings = [VitalReading(timestamp=MIDNIGHT + 10.0 * i, subject="r1", vital="heart_rate",
+                             value=60.0 + i % 7, at_rest=i % 100 >= 10) for i in range(360)]
+    d.update(readings)
+    learnt = d._tracks["r1|heart_rate"].baseline._bins[0]  # 00:00-04:00 local
+    # at rest from 100 s, then every 600 s: 100, 700, 1300, 1900, 2500, 3100 s
+    assert learnt.count == 6
+    assert learnt.median() == pytest.approx(np.median([60.0 + (i % 7) for i in
+                                                       (10, 70, 130, 190, 250, 310)]))
+
+
+def test_regression_ordinary_bad_days_are_not_deviations() -> None:
+    """Six simulated wearers with ordinary better and worse days and hours
+    (simulators.vitals.ORDINARY_DAYS) over six days: while the z-score baseline learnt every
+    reading (the bin's last half hour), an ordinary hour an hour later deviated 6 times; with
+    one reading per 10 minutes (days of that time of day), once."""
+    streams = []
+    for seed in range(1, 7):
+        base = float(np.random.default_rng(seed).normal(72, 6))
+        streams.append([VitalReading(timestamp=t, subject="r1", vital="heart_rate",
+                                     value=float(hr), at_rest=not walking)
+                        for t, hr, walking in heart_rate_stream(
+                            seed=seed, start=MIDNIGHT, seconds=6 * DAY, base=base,
+                            days=ORDINARY_DAYS)])
+
+    def deviations(every: float) -> int:
+        config = VitalsConfig(baseline_every=every, anomaly_vitals=(), drift_vitals=())
+        return sum(len(VitalsDetector(config).update(s)) for s in streams)
+
+    assert deviations(0.0) == 6
+    assert deviations(600.0) == 1
