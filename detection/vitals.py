@@ -111,7 +111,10 @@ class VitalsConfig:
     """Robust z beyond which a reading deviates from the personal baseline."""
     bin_hours: int = 4
     baseline_size: int = 200
-    baseline_min_count: int = 30
+    baseline_min_count: int = 72
+    """Readings a time-of-day bin must have learnt before its z-score counts: three days of
+    that bin at one reading per 10 minutes (30, about one day, until 2026-12-06: a spread learnt
+    from one or two days knows nothing of how days differ)."""
     baseline_every: float = 600.0
     """The baseline learns at most one at-rest reading per 10 minutes, so its 200 values per
     4-hour bin span about eight days of that time of day and its spread is the resident's own

@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -313,8 +314,9 @@ def test_baseline_learns_one_at_rest_reading_per_ten_minutes() -> None:
 def test_regression_ordinary_bad_days_are_not_deviations() -> None:
     """Six simulated wearers with ordinary better and worse days and hours
     (simulators.vitals.ORDINARY_DAYS) over six days: while the z-score baseline learnt every
-    reading (the bin's last half hour), an ordinary hour an hour later deviated 6 times; with
-    one reading per 10 minutes (days of that time of day), once."""
+    reading (the bin's last half hour) and spoke after 30, an ordinary hour an hour later
+    deviated 6 times; learning one reading per 10 minutes (days of that time of day), once; and
+    speaking only after three days of the bin (72), never."""
     streams = []
     for seed in range(1, 7):
         base = float(np.random.default_rng(seed).normal(72, 6))
@@ -324,9 +326,10 @@ def test_regression_ordinary_bad_days_are_not_deviations() -> None:
                             seed=seed, start=MIDNIGHT, seconds=6 * DAY, base=base,
                             days=ORDINARY_DAYS)])
 
-    def deviations(every: float) -> int:
-        config = VitalsConfig(baseline_every=every, anomaly_vitals=(), drift_vitals=())
+    def deviations(**settings: float) -> int:
+        config = replace(VitalsConfig(anomaly_vitals=(), drift_vitals=()), **settings)
         return sum(len(VitalsDetector(config).update(s)) for s in streams)
 
-    assert deviations(0.0) == 6
-    assert deviations(600.0) == 1
+    assert deviations(baseline_every=0.0, baseline_min_count=30) == 6
+    assert deviations(baseline_min_count=30) == 1
+    assert deviations() == 0
