@@ -8,12 +8,15 @@ Method, per resident and vital:
   only when ``k`` of the last ``n`` readings break it (one bad optical reading is not an alarm),
   and once per episode: it re-arms when the last ``n`` readings are all inside.
 * **Deviation**: the robust z-score against the resident's own baseline for this time of day
-  (:class:`detection.baseline.TimeOfDayBaseline`, median/MAD), with the same k-of-n persistence.
+  (:class:`detection.baseline.TimeOfDayBaseline`, median/MAD of one at-rest reading per 10
+  minutes in each 4-hour bin, about eight days of it; it speaks after three), with the same
+  k-of-n persistence.
 * **Drift** (heart rate and SpO2 by default): Page's CUSUM on one sample a day — the mean
   over a day (08:00 to 08:00 local) of each hour's at-rest mean as a z-score against the same
   local hour of the last two weeks, standardised against the resident's last four weeks of days
-  (:class:`detection.drift.SlowDrift`); k = 0.5 and h = 5 from Montgomery's ARL table, a report
-  restarts it and is followed by a quiet day.
+  (:class:`detection.drift.SlowDrift`; that spread is an estimate, and the day is judged as
+  one); k = 0.5 and h = 5 from Montgomery's ARL table, a report restarts it and is followed by
+  a quiet day.
 * **Unusual pattern** (heart rate and SpO2 by default): the at-rest readings of every 10 minutes,
   reduced to their interquartile mean, go through the general anomaly scorer
   (:class:`detection.anomaly.AnomalyScorer`, configured by :data:`VITALS_ANOMALY`); its report is a
