@@ -56,10 +56,11 @@ class DayToDay:
 
     Heart rate: Quer et al. (PLoS ONE 2020, 92,457 wearers of a wrist tracker) find daily
     resting heart rate stable for most people, with 20 % having a week in which it moved by
-    10 bpm or more; ten 61-year-olds with chest ECG show a between-day coefficient of variation
-    of resting heart rate of 5–6 % (Digital Health 2025, doi 10.1177/20552076251367506), about
-    3 bpm at these wearers' 72. Hence a day effect of 3 bpm and hour effects of 2 bpm. SpO2's
-    0.5 % (half the simulated reading noise) is our assumption; no source was found for it.
+    10 bpm or more; ten adults aged 61 ± 12 with chest ECG show a between-day coefficient of
+    variation of resting heart rate of 5–6 % (Digital Health 2025, doi
+    10.1177/20552076251367506), about 3 bpm at these wearers' 72. Hence a day effect of 3 bpm.
+    The hour effects (2 bpm, correlation 0.6) and SpO2's 0.5 % (half the simulated reading
+    noise) are our assumptions; no source was found for them.
     """
 
     hr_day_sd: float = 3.0
