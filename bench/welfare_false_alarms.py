@@ -82,8 +82,7 @@ class _Wearer:
         hr = heart_rate(self.hr_base, t, moving, self.rng)
         spo2 = float(self.rng.normal(97, 1))
         if self.days is not None:
-            hr_effect, spo2_effect = self.days.offsets(t)
-            hr, spo2 = hr + hr_effect, spo2 + spo2_effect
+            hr, spo2 = self.days.apply(t, hr, spo2)
         self.seq += 1
         body = Telemetry(seq=self.seq, ts=round(t * 1000), hr=round(hr), spo2=saturation(spo2),
                          skin_temp=round(float(self.rng.normal(33.2, 0.3)), 1),

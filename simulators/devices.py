@@ -122,8 +122,7 @@ def wearable_second(dev: SimDevice, t: float, rng: np.random.Generator,
         hr = heart_rate(dev.hr_base, t, moving, rng)
         spo2 = float(rng.normal(97, 1))
         if dev.days is not None:
-            hr_effect, spo2_effect = dev.days.offsets(t)
-            hr, spo2 = hr + hr_effect, spo2 + spo2_effect
+            hr, spo2 = dev.days.apply(t, hr, spo2)
         out.append(dev.message(Kind.TELEMETRY, Telemetry(
             seq=dev.next_seq(), ts=_ms(t), hr=round(hr) if dev.worn else None,
             spo2=saturation(spo2) if dev.worn else None,

@@ -25,7 +25,7 @@ LOCAL_UTC_OFFSET_H = 8  # China Standard Time, for the elders' daily rhythm
 DAY_ACTIVITIES = ("standing", "walking", "sitting", "lying")
 DAY_WEIGHTS = (0.25, 0.25, 0.4, 0.1)
 WALKING_BPM = 15.0
-HR_DAYS_KEY = 7211
+STREAM_DAYS_KEY = 7211
 """Second word of the seeded streams' :class:`WearerDays` key (the first is the seed), so their
 day effects are drawn from a generator no other draw of that seed uses."""
 
@@ -107,6 +107,11 @@ class WearerDays:
         hour = int(since - 24.0 * day)
         return float(self._hr[hour]), float(self._spo2[hour])
 
+    def apply(self, t: float, hr: float, spo2: float) -> tuple[float, float]:
+        """A reading's heart rate and SpO2 at ``t`` with this wearer's effects added."""
+        hr_effect, spo2_effect = self.offsets(t)
+        return hr + hr_effect, spo2 + spo2_effect
+
     def _draw(self, day: int) -> None:
         s = self._spread
         rng = np.random.default_rng([*self._key, day])
@@ -146,7 +151,7 @@ def heart_rate_stream(
     the seed). None of them draws from the generator: the same seed gives the same noise and
     activities."""
     rng = np.random.default_rng(seed)
-    effects = WearerDays((seed, HR_DAYS_KEY), days) if days is not None else None
+    effects = WearerDays((seed, STREAM_DAYS_KEY), days) if days is not None else None
     activity, until = "standing", start
     out = []
     for i in range(int(seconds // every)):
@@ -172,7 +177,7 @@ def spo2_stream(
     ``drift`` is (from, to, points), see :func:`ramp`; ``days`` as for
     :func:`heart_rate_stream` (the SpO2 half of the effects, keyed by this seed)."""
     rng = np.random.default_rng(seed)
-    effects = WearerDays((seed, HR_DAYS_KEY), days) if days is not None else None
+    effects = WearerDays((seed, STREAM_DAYS_KEY), days) if days is not None else None
     out = []
     for t in (start + every * i for i in range(int(seconds // every))):
         value = float(rng.normal(97, 1)) + ramp(t, drift)
