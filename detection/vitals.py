@@ -124,7 +124,10 @@ class VitalsConfig:
     from day to day and hour to hour. Until 2026-12-06 it learnt every reading: at 10 s
     telemetry the 200 were the bin's last half hour, and on simulated wearers with ordinary
     better and worse days (simulators.vitals.DayToDay) an ordinary hour an hour later "deviated"
-    0.26 times per wearer-day (``bench/welfare_false_alarms.py``)."""
+    0.26 times per wearer-day (``bench/welfare_false_alarms.py``). A detector restored from a
+    snapshot saved before then learns at this pace too, but keeps the settings it saved (a
+    ``baseline_min_count`` of 30), and its bins hold their half hours until about eight days of
+    new values have replaced them."""
     drift: DriftConfig = field(default_factory=DriftConfig)
     drift_vitals: tuple[str, ...] = ("heart_rate", "spo2")
     """Vitals watched for slow drift. Not wrist skin temperature: it follows the room more than
