@@ -145,7 +145,8 @@ class DriftConfig:
     (:func:`normal_score`); False, as until 2026-12-06, takes them for the true ones, which gave
     P(|z| > 3) = 2.4 % instead of 0.27 % on simulated wearers with ordinary day-to-day
     variation and twice the false drifts. Not applied while the floor is the spread (a fixed
-    number is not an estimate)."""
+    number is not an estimate). A monitor restored from a snapshot saved before then, which
+    has no such setting, takes it up."""
     k: float = 0.5
     h: float = 5.0
     """k = 1/2, h = 5 (Montgomery's ARL table: 465 independent samples in control, 10.4 at
