@@ -17,11 +17,12 @@ the battery is kept charged (charging is not modelled).
     PYTHONPATH=. .venv/bin/python bench/welfare_false_alarms.py --seed 1 [--wearers 20 --days 21]
         [--steady]
 
-Prints the alarms by kind, in total and per wearer-day, and the day of the run each came on
-(day 1 is the first, when every baseline is empty). The default run is 21 days because the
-vitals drift monitor judges from day 11 (:mod:`detection.drift`): a shorter run never hears from
-it, so its false drifts would go uncounted; 21 days give it 11 days to judge (about 9 minutes).
-"""
+Prints the alarms by kind, in total and per wearer-day, the episodes they make (alarms of one
+kind from one watch less than an hour apart count once: what an operator handles), and the day
+of the run each alarm came on (day 1 is the first, when every baseline is empty). The default
+run is 21 days because the vitals drift monitor judges from day 11 (:mod:`detection.drift`): a
+shorter run never hears from it, so its false drifts would go uncounted; 21 days give it 11 days
+to judge (about 9 minutes)."""
 
 from __future__ import annotations
 
@@ -136,16 +137,36 @@ def _finding(trigger: AlarmTrigger) -> str:
     return f"{trigger.details.get('vital', '?')} {finding}"
 
 
+EPISODE_GAP_S = 3600.0
+"""Alarms of one kind from one watch less than an hour apart are one episode."""
+
+
+def episodes(triggers: list[AlarmTrigger]) -> Counter[str]:
+    """Episodes by kind: what an operator handles, as the incidents that alarms join while they
+    are open. Flap control already merges a run of findings into one alarm per 10 minutes with
+    a count (:mod:`detection.flap`), so a deviation that lasts half an hour raises three or four
+    alarms; this counts it once."""
+    found: Counter[str] = Counter()
+    last: dict[tuple[str, str], float] = {}
+    for t in sorted(triggers, key=lambda t: t.occurred_ts):
+        key = (t.device_id, t.kind)
+        if t.occurred_ts - last.get(key, float("-inf")) >= EPISODE_GAP_S:
+            found[t.kind] += 1
+        last[key] = t.occurred_ts
+    return found
+
+
 def report(triggers: list[AlarmTrigger], *, wearers: int, days: int) -> str:
     wearer_days = wearers * days
     kinds = Counter(t.kind for t in triggers)
+    runs = episodes(triggers)
     by_day = Counter((t.kind, int((t.occurred_ts - START) // DAY) + 1) for t in triggers)
     lines = [f"{wearers} wearers x {days} days = {wearer_days} wearer-days, "
              f"{len(triggers)} alarms ({len(triggers) / wearer_days:.2f} per wearer-day)",
-             f"{'kind':<18}{'alarms':>8}{'per wearer-day':>16}   by day of the run"]
+             f"{'kind':<18}{'alarms':>8}{'per wearer-day':>16}{'episodes':>10}   by day of the run"]
     for kind, n in sorted(kinds.items()):
         days_row = " ".join(f"{by_day[(kind, d)]:>4}" for d in range(1, days + 1))
-        lines.append(f"{kind:<18}{n:>8}{n / wearer_days:>16.2f}   {days_row}")
+        lines.append(f"{kind:<18}{n:>8}{n / wearer_days:>16.2f}{runs[kind]:>10}   {days_row}")
     findings = Counter(_finding(t) for t in triggers if t.kind == "vitals_deviation")
     if findings:
         lines.append("vitals_deviation by finding: "
