@@ -7,6 +7,8 @@
   of weighted mean and variance", 2009): ``m += α (x - m)``, ``v = (1 - α)(v + α (x - m_old)²)``.
 * :class:`TimeOfDayBaseline` keeps one :class:`RollingRobust` per hour-of-day bin in the
   resident's own time zone, so 3 a.m. is compared with earlier nights, not with the afternoon.
+* :func:`moderated_spread` combines a spread learnt from few values with a prior one, each
+  weighted by what it is worth (Smyth's moderated variance).
 * :class:`PeriodMeans` reduces a stream to one value per period (e.g. 10 minutes, an hour): the
   interquartile mean of its readings, which one optical artefact cannot move.
 
@@ -19,6 +21,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from datetime import UTC, datetime
 from typing import Any
@@ -74,6 +77,29 @@ def _median(ordered: list[float]) -> float:
     return ordered[half] if n % 2 else (ordered[half - 1] + ordered[half]) / 2
 
 
+def moderated_spread(spread: float, n: int, *, prior: float | None, prior_count: int) -> float:
+    """``spread`` learnt from ``n`` values, moderated by a ``prior`` spread worth ``prior_count``
+    values: the root of the weighted mean of the two variances, (n0 s0² + n s²) / (n0 + n).
+
+    This is the posterior variance of Smyth's empirical-Bayes "moderated t" (Smyth, "Linear
+    models and empirical Bayes methods for assessing differential expression in microarray
+    experiments", Statistical Applications in Genetics and Molecular Biology 3, 2004), with
+    counts of values in place of degrees of freedom and a prior that is set, not estimated from
+    the population. A young baseline's spread then leans on the prior, and a mature one's on
+    itself. Without a prior (None, or a weight of 0) the spread is returned as it is.
+
+    >>> round(moderated_spread(2.0, 72, prior=5.0, prior_count=72), 2)
+    3.81
+    >>> round(moderated_spread(2.0, 200, prior=5.0, prior_count=72), 2)
+    3.09
+    >>> moderated_spread(2.0, 72, prior=None, prior_count=72)
+    2.0
+    """
+    if prior is None or prior_count <= 0:
+        return spread
+    return math.sqrt((prior_count * prior * prior + n * spread * spread) / (prior_count + n))
+
+
 class Ewma:
     """Exponentially weighted mean and variance with smoothing ``alpha``."""
 
@@ -119,14 +145,17 @@ class TimeOfDayBaseline:
         bin_ = self._bins[self.bin_of(timestamp)]
         return bin_.median() if bin_.count >= self.min_count else None
 
-    def z(self, timestamp: float, x: float, *, floor: float = 1.0) -> float | None:
+    def z(self, timestamp: float, x: float, *, floor: float = 1.0, prior: float | None = None,
+          prior_count: int = 0) -> float | None:
         """Robust z-score of ``x`` in its time-of-day bin; None while the bin is too young.
-        ``floor`` is the smallest spread believed (a steady 60 bpm must not make 62 an alarm)."""
+        ``floor`` is the smallest spread believed (a steady 60 bpm must not make 62 an alarm);
+        ``prior`` and ``prior_count`` moderate the bin's spread (:func:`moderated_spread`)."""
         bin_ = self._bins[self.bin_of(timestamp)]
         if bin_.count < self.min_count:
             return None
         median, mad = bin_.median_mad()
-        return (x - median) / max(mad, floor)
+        spread = moderated_spread(mad, bin_.count, prior=prior, prior_count=prior_count)
+        return (x - median) / max(spread, floor)
 
     def snapshot(self) -> dict[str, Any]:
         return {

@@ -9,8 +9,9 @@ Method, per resident and vital:
   and once per episode: it re-arms when the last ``n`` readings are all inside.
 * **Deviation**: the robust z-score against the resident's own baseline for this time of day
   (:class:`detection.baseline.TimeOfDayBaseline`, median/MAD of one at-rest reading per 10
-  minutes in each 4-hour bin, about eight days of it; it speaks after three), with the same
-  k-of-n persistence.
+  minutes in each 4-hour bin, about eight days of it; it speaks after three, and its spread
+  leans on a typical resident's until it has seen more days, :data:`SPREAD_PRIOR`), with the
+  same k-of-n persistence.
 * **Drift** (heart rate and SpO2 by default): Page's CUSUM on one sample a day — the mean
   over a day (08:00 to 08:00 local) of each hour's at-rest mean as a z-score against the same
   local hour of the last two weeks, standardised against the resident's last four weeks of days
@@ -95,6 +96,24 @@ class ResidentVitals:
     bounds: tuple[VitalBounds, ...] = DEFAULT_BOUNDS
 
 
+SPREAD_PRIOR = {"heart_rate": 5.0, "spo2": 1.5}
+"""The prior spreads of :attr:`VitalsConfig.spread_prior`, bpm and SpO2 points.
+
+Why: a bin's spread learnt from three to eight days knows only those days. On simulated
+wearers with ordinary better and worse days (:data:`simulators.vitals.ORDINARY_DAYS`) most of
+the z-score's remaining false deviations came in a resident's first week, from bins whose first
+days happened to be alike (``docs/detectors.md``, "A typical spread to lean on").
+
+The heart-rate figure is below what wearers show: ten adults aged 61 ± 12 had an at-rest
+(sedentary) heart-rate range of 35 ± 6 bpm within a day on chest ECG (Digital Health 2025, doi
+10.1177/20552076251367506), a standard deviation of roughly 6–7 bpm, while the simulated
+wearers' full bins have a median spread of 4.45 bpm. SpO2's 1.5 is the spread (1.4826 × MAD)
+of whole-percent readings whose MAD is one point, the usual case; it changes almost nothing.
+Skin temperature has no prior: it follows the room, and no typical figure was found. Both
+numbers are our choices, to be replaced by the measured spread of the centre's own residents
+once there are some."""
+
+
 VITALS_ANOMALY = AnomalyConfig(window=300, memory=288, history=288, recent_fraction=1.0,
                                measures=("shape", "slow_shape"), report_at=2.5, quiet=36)
 """The scorer for one sample per 10 minutes: the default warm-up of 150 samples is 25 hours;
@@ -118,6 +137,15 @@ class VitalsConfig:
     """Readings a time-of-day bin must have learnt before its z-score counts: three days of
     that bin at one reading per 10 minutes (30, about one day, until 2026-12-06: a spread learnt
     from one or two days knows nothing of how days differ)."""
+    spread_prior: dict[str, float] = field(default_factory=lambda: dict(SPREAD_PRIOR))
+    """A typical resident's at-rest spread in a time-of-day bin, per vital, which moderates the
+    spread each resident's bin has learnt (:func:`detection.baseline.moderated_spread`); a
+    vital not named is not moderated. A detector restored from a snapshot saved before
+    2026-12-06 (fourth session), which has no such setting, takes up the default."""
+    spread_prior_count: int = 72
+    """What the prior is worth, in learnt readings: three days of a bin at one reading per 10
+    minutes, so it has half the weight when a bin starts speaking (72 readings) and about a
+    quarter when it is full (200)."""
     baseline_every: float = 600.0
     """The baseline learns at most one at-rest reading per 10 minutes, so its 200 values per
     4-hour bin span about eight days of that time of day and its spread is the resident's own
@@ -256,7 +284,10 @@ class VitalsDetector:
 
     def _check(self, r: VitalReading, b: VitalBounds, track: _Track) -> list[VitalFinding]:
         c = self.config
-        z = track.baseline.z(r.timestamp, r.value, floor=b.spread_floor) if r.at_rest else None
+        z = (track.baseline.z(r.timestamp, r.value, floor=b.spread_floor,
+                              prior=c.spread_prior.get(r.vital),
+                              prior_count=c.spread_prior_count)
+             if r.at_rest else None)
         flags = {
             "below_bound": b.low is not None and r.value < b.low,
             "above_bound": b.high is not None and r.value > b.high

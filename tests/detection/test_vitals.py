@@ -6,12 +6,13 @@ import doctest
 import importlib
 import json
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
 from scipy import signal
 
-from detection.baseline import Ewma, RollingRobust, TimeOfDayBaseline
+from detection.baseline import Ewma, RollingRobust, TimeOfDayBaseline, moderated_spread
 from detection.drift import DriftConfig
 from detection.vitals import (
     VITALS_ANOMALY,
@@ -132,6 +133,21 @@ def test_rolling_robust_matches_numpy() -> None:
     assert r.mad() == pytest.approx(1.4826 * np.median(np.abs(tail - np.median(tail))))
 
 
+def test_moderated_spread_is_the_spread_of_the_pooled_values() -> None:
+    """Moderating a learnt spread with a prior worth n0 values gives the spread (about a shared
+    centre) of the learnt values pooled with n0 values of the prior's spread."""
+    rng = np.random.default_rng(8)
+    learnt = rng.normal(0.0, 2.0, 72)
+    learnt -= learnt.mean()
+    prior = rng.normal(0.0, 5.0, 40)
+    prior -= prior.mean()
+    pooled = np.concatenate([learnt, prior])
+    assert moderated_spread(float(learnt.std()), 72, prior=float(prior.std()),
+                            prior_count=40) == pytest.approx(float(pooled.std()))
+    assert moderated_spread(2.0, 72, prior=None, prior_count=40) == 2.0
+    assert moderated_spread(2.0, 72, prior=5.0, prior_count=0) == 2.0
+
+
 def test_ewma_matches_scipy_filter() -> None:
     rng = np.random.default_rng(6)
     data = rng.normal(5.0, 2.0, 400)
@@ -206,12 +222,15 @@ def test_sustained_heart_rate_shift_is_reported_by_the_anomaly_path(
     assert report.score is not None and report.score > 2.5 / 3.5  # report_at 2.5 as a score
     assert 80.0 < report.value < 85.0  # the period's at-rest mean, not one reading
     assert "anomaly score" in report.detail
-    # The z-score path sees one reading of 88 at 11:58, two hours later: its baseline is the
-    # 08:00-12:00 bin of the days before, rhythm and all (VitalsConfig.baseline_every); until
-    # 2026-12-06 it was that bin's last half hour and saw nothing.
+    # The z-score path sees nothing: +10 bpm is under its threshold. Its baseline is the
+    # 08:00-12:00 bin of the three days before (VitalsConfig.baseline_every), whose spread leans
+    # on a typical resident's 5 bpm while it is young (VitalsConfig.spread_prior). Without that
+    # prior the steady simulated wearer's three alike days made one reading of 88 at 11:58 a
+    # deviation; learning every reading (until 2026-12-06) it was the bin's last half hour, and
+    # it saw nothing either.
     z_path = [(round((f.timestamp - MIDNIGHT) / 60), f.value) for f in found
               if f.kind == "deviation" and f.score is None]
-    assert z_path == [(3 * 1440 + 718, 88.0)]
+    assert z_path == []
 
 
 @pytest.mark.slow
@@ -326,10 +345,46 @@ def test_regression_ordinary_bad_days_are_not_deviations() -> None:
                             seed=seed, start=MIDNIGHT, seconds=6 * DAY, base=base,
                             days=ORDINARY_DAYS)])
 
-    def deviations(**settings: float) -> int:
+    def deviations(**settings: Any) -> int:
         config = replace(VitalsConfig(anomaly_vitals=(), drift_vitals=()), **settings)
         return sum(len(VitalsDetector(config).update(s)) for s in streams)
 
-    assert deviations(baseline_every=0.0, baseline_min_count=30) == 6
-    assert deviations(baseline_min_count=30) == 1
+    assert deviations(baseline_every=0.0, baseline_min_count=30, spread_prior={}) == 6
+    assert deviations(baseline_min_count=30, spread_prior={}) == 1
+    assert deviations(spread_prior={}) == 0
     assert deviations() == 0
+
+
+def test_regression_a_young_bin_leans_on_a_typical_spread() -> None:
+    """Two simulated wearers with ordinary better and worse days over their first week: with
+    the bins' spread learnt from three to five days alone, seven of their readings deviated
+    (wearer 9 on day 4, wearer 13 on day 6, after alike first days); moderated by a typical
+    resident's spread (VitalsConfig.spread_prior), none did. The prior pulls both ways: +25 bpm
+    at rest for half an hour on day 5 is found in both wearers with it, and in wearer 9, whose
+    first days swung more than a typical resident's, only with it."""
+
+    def stream(seed: int, shift: tuple[float, float, float] | None) -> list[VitalReading]:
+        base = float(np.random.default_rng(seed).normal(72, 6))
+        return [VitalReading(timestamp=t, subject="r1", vital="heart_rate", value=float(hr),
+                             at_rest=not walking)
+                for t, hr, walking in heart_rate_stream(
+                    seed=seed, start=MIDNIGHT, seconds=7 * DAY, base=base, shift=shift,
+                    days=ORDINARY_DAYS)]
+
+    def deviations(readings: list[VitalReading], **settings: Any) -> list[float]:
+        config = replace(VitalsConfig(anomaly_vitals=(), drift_vitals=()), **settings)
+        return [f.timestamp for f in VitalsDetector(config).update(readings)]
+
+    ordinary = {seed: stream(seed, None) for seed in (9, 13)}
+    alone = {seed: deviations(s, spread_prior={}) for seed, s in ordinary.items()}
+    assert [len(v) for v in alone.values()] == [1, 6]
+    assert [int((v[0] - MIDNIGHT) // DAY) + 1 for v in alone.values()] == [4, 6]
+    assert all(deviations(s) == [] for s in ordinary.values())
+
+    begins = MIDNIGHT + 4 * DAY + 10 * 3600.0  # day 5, 10:00 local
+    shift = (begins, begins + 1800.0, 25.0)
+    for seed, with_alone in ((9, False), (13, True)):
+        shifted = stream(seed, shift)
+        assert any(begins <= t < begins + 1800.0 for t in deviations(shifted))
+        assert any(begins <= t < begins + 1800.0
+                   for t in deviations(shifted, spread_prior={})) == with_alone
