@@ -45,6 +45,10 @@ class RollingRobust:
     def count(self) -> int:
         return len(self._values)
 
+    def values(self) -> list[float]:
+        """The values kept, oldest first."""
+        return list(self._values)
+
     # Plain sorting, not numpy: for the few hundred values kept it is several times faster
     # than building an array per call (the vitals check asks for both on every reading), and
     # gives the same numbers (the middle value, or the mean of the middle two).

@@ -8,7 +8,17 @@ import json
 import numpy as np
 import pytest
 
-from detection.drift import Cusum, DriftConfig, DriftReport, SlowDrift, normal_score
+from detection.drift import (
+    QN_DF,
+    QN_FACTORS,
+    Cusum,
+    DriftConfig,
+    DriftReport,
+    SlowDrift,
+    normal_score,
+    qn_constants,
+    qn_spread,
+)
 from simulators.vitals import ORDINARY_DAYS, DayToDay, heart_rate_stream, spo2_stream
 
 MIDNIGHT = 1_699_977_600.0  # 2023-11-15 00:00 in Shanghai
@@ -90,14 +100,16 @@ def test_regression_ordinary_bad_days_are_not_drifts() -> None:
     """With each wearer's better and worse days and hours (simulators.vitals.ORDINARY_DAYS:
     days of 3 bpm / 0.5 %, hours of 2 bpm / 0.5 %), 12 wearers over 24 days (24 monitors, 14
     judged days each) gave 8 false drifts while a day's z-score took the spread of 7–28 days
-    for the true one; read as the estimate it is (``small_sample``), one."""
+    for the true one (1.4826 × MAD); read as the estimate it is (``small_sample``), one; and
+    one with the more efficient Qn for the spread (``day_spread``), read with its own worth."""
     readings = [_wearer(seed, 24, day_to_day=ORDINARY_DAYS, every=20.0) for seed in range(1, 13)]
 
     def count(config: DriftConfig) -> int:
         return sum(len(hr) + len(spo2) for hr, spo2 in (_drifts(r, config) for r in readings))
 
-    assert count(DriftConfig(small_sample=False)) == 8
-    assert count(DriftConfig()) == 1
+    assert count(DriftConfig(small_sample=False, day_spread="mad")) == 8
+    assert count(DriftConfig(day_spread="mad")) == 1
+    assert count(DriftConfig()) == 1  # Qn, read with its own worth
 
 
 def test_normal_score_of_an_estimated_spread_has_normal_tails() -> None:
@@ -115,6 +127,47 @@ def test_normal_score_of_an_estimated_spread_has_normal_tails() -> None:
         assert np.mean(np.abs(scores) > 3) == pytest.approx(0.0027, abs=0.0022), n
         assert np.mean(np.abs(scores) > 2) == pytest.approx(0.0455, abs=0.009), n
         assert np.std(scores) == pytest.approx(1.0, abs=0.05), n
+
+
+def test_qn_is_the_scaled_order_statistic_of_the_pairwise_distances() -> None:
+    rng = np.random.default_rng(4)
+    for n in (2, 7, 14, 27, 28):
+        x = rng.normal(5.0, 3.0, n)
+        distances = np.abs(x[:, None] - x[None, :])[np.triu_indices(n, 1)]
+        h = n // 2 + 1
+        expected = np.sort(distances)[h * (h - 1) // 2 - 1] * QN_FACTORS[n]
+        assert qn_spread([float(v) for v in x]) == pytest.approx(expected), n
+    # half the values wild: the spread of the other half still shows
+    calm = [float(v) for v in rng.normal(0.0, 1.0, 14)]
+    assert qn_spread(calm + [1e6 + i for i in range(13)]) < 10.0
+    with pytest.raises(ValueError, match="2 to 28"):
+        qn_spread([1.0] * 29)
+
+
+@pytest.mark.parametrize("n", [7, 14, 28])
+def test_qn_tables_match_a_fresh_simulation(n: int) -> None:
+    """The tabulated factor and degrees of freedom come back from 40,000 new normal samples
+    (another seed): the factor within 1 %, the degrees of freedom within 10 %."""
+    factor, df = qn_constants(n, draws=40_000, seed=n)
+    assert factor == pytest.approx(QN_FACTORS[n], rel=0.01)
+    assert df == pytest.approx(QN_DF[n], rel=0.10)
+
+
+def test_normal_score_of_a_qn_spread_has_normal_tails() -> None:
+    """As the MAD test above, with Qn and its tabulated worth: a day judged against n normal
+    days' median and Qn is N(0, 1) as a normal score, within 6,000 draws' sampling error."""
+    rng = np.random.default_rng(5)
+    for n in (7, 14, 28):
+        past = rng.normal(size=(6000, n))
+        scores = []
+        for row, today in zip(past, rng.normal(size=6000), strict=True):
+            spread = qn_spread([float(v) for v in row])
+            scores.append(normal_score(float(today - np.median(row)), spread=spread, n=n,
+                                       df=QN_DF[n]))
+        z = np.array(scores)
+        assert np.mean(np.abs(z) > 3) == pytest.approx(0.0027, abs=0.0022), n
+        assert np.mean(np.abs(z) > 2) == pytest.approx(0.0455, abs=0.009), n
+        assert np.std(z) == pytest.approx(1.0, abs=0.05), n
 
 
 def test_slow_heart_rate_rise_is_found_at_its_pinned_hour() -> None:
