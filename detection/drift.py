@@ -112,6 +112,10 @@ class Cusum:
         return found
 
 
+DAY_SPREADS = ("qn", "mad")
+"""The estimates of the day reference's spread :class:`DriftConfig` knows."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DriftConfig:
     every: float = 3600.0
@@ -169,6 +173,10 @@ class DriftConfig:
     quiet_days: int = 1
     """Days after a report during which the monitor only learns: a persisting drift is reported
     every other day, not every day."""
+
+    def __post_init__(self) -> None:
+        if self.day_spread not in DAY_SPREADS:
+            raise ValueError(f"day_spread must be one of {DAY_SPREADS}, not {self.day_spread!r}")
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> DriftConfig:
@@ -375,10 +383,10 @@ class SlowDrift:
         """(median, spread, its degrees of freedom) of the past days' samples: Qn and its
         tabulated worth (``day_spread="qn"``, at most 28 days), else 1.4826 × MAD and None (the
         MAD's own worth, :data:`MAD_EFFICIENCY`)."""
-        median, mad = self.days.median_mad()
         n = self.days.count
         if self.config.day_spread == "qn" and n in QN_FACTORS:
-            return median, qn_spread(self.days.values()), QN_DF[n]
+            return self.days.median(), qn_spread(self.days.values()), QN_DF[n]
+        median, mad = self.days.median_mad()
         return median, mad, None
 
     def _sample(self, timestamp: float, x: float) -> tuple[float, float] | None:

@@ -174,6 +174,13 @@ class VitalsConfig:
     """Fewer at-rest readings than this in a period: too noisy a mean, skipped."""
     anomaly: AnomalyConfig = VITALS_ANOMALY
 
+    def __post_init__(self) -> None:
+        bad = {vital: prior for vital, prior in self.spread_prior.items() if not prior > 0}
+        if bad:
+            raise ValueError(f"spread_prior must be positive spreads, not {bad}")
+        if self.spread_prior_count < 0:
+            raise ValueError(f"spread_prior_count must be at least 0, not {self.spread_prior_count}")
+
 
 class _Persistence:
     """k-of-n with one report per episode."""

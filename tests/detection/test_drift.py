@@ -144,6 +144,12 @@ def test_qn_is_the_scaled_order_statistic_of_the_pairwise_distances() -> None:
         qn_spread([1.0] * 29)
 
 
+def test_an_unknown_day_spread_is_refused_not_read_as_the_mad() -> None:
+    with pytest.raises(ValueError, match="day_spread must be one of"):
+        DriftConfig(day_spread="Qn ")
+    assert DriftConfig.from_dict({"day_spread": "mad"}).day_spread == "mad"
+
+
 @pytest.mark.parametrize("n", [7, 14, 28])
 def test_qn_tables_match_a_fresh_simulation(n: int) -> None:
     """The tabulated factor and degrees of freedom come back from 40,000 new normal samples

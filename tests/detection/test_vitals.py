@@ -148,6 +148,13 @@ def test_moderated_spread_is_the_spread_of_the_pooled_values() -> None:
     assert moderated_spread(2.0, 72, prior=5.0, prior_count=0) == 2.0
 
 
+def test_a_bad_spread_prior_is_refused_with_its_reason() -> None:
+    with pytest.raises(ValueError, match="positive spreads"):
+        VitalsConfig(spread_prior={"heart_rate": 0.0})
+    with pytest.raises(ValueError, match="at least 0"):
+        VitalsConfig(spread_prior_count=-1)
+
+
 def test_ewma_matches_scipy_filter() -> None:
     rng = np.random.default_rng(6)
     data = rng.normal(5.0, 2.0, 400)
