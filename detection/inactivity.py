@@ -4,10 +4,15 @@ Method: the day (``wake_hour`` to ``sleep_hour``, in the resident's time zone) a
 judged apart, because sleep is not a long daytime pause.
 
 * By day, every silence (time between two movements) that lies wholly in the day is recorded in
-  the time-of-day bin where it *began*. A silence now in progress is measured from its last
-  movement, or from this morning's wake hour if it began in the night, and may last ``margin`` ×
-  the 95th percentile of the silences that began in the same bin, clipped to [``floor``,
-  ``ceiling``]; until that bin has ``min_silences`` of them, 4 h.
+  the time-of-day bin where it *began*, with the day it began on. A silence now in progress is
+  measured from its last movement, or from this morning's wake hour if it began in the night,
+  and may last as long as this resident's silences from that bin are seen to last about once in
+  ``false_alarm_days`` days (:func:`return_level`), but no longer than the 4 h default unless
+  a longer silence was seen in that bin (then no longer than the longest), clipped to
+  [``floor``, ``ceiling``]; until that bin has ``min_silences`` of them, 4 h. (Until
+  2026-12-06 the limit was ``margin`` × the 95th percentile of those silences,
+  ``limit_rule="quantile"``: a rule whose false alarms grow with how many silences a day has,
+  and with how long their tail is; see docs/detectors.md.)
 * At night the limit is 11 h of silence, learnt from nothing: so a night's sleep is normal, but
   nobody stirring by late morning is not (the day's 4 h count from 07:00).
 
@@ -18,8 +23,9 @@ limit of about an hour, and an alarm in the first hour of sleep). The clock come
 (:class:`Clock`), because silence is what this detector looks for. One finding per silence;
 movement re-arms it. While the resident is away from home (a geofence or the family app says
 so) the watch may be in a drawer: no check runs, and the return counts as movement.
-(The percentile-of-gaps idea follows the "activity of daily living" monitoring literature,
-e.g. Cook et al., "Assessing the quality of activities in a smart environment", 2009.)
+(Learning each resident's gaps follows the "activity of daily living" monitoring literature,
+e.g. Cook et al., "Assessing the quality of activities in a smart environment", 2009; the
+return level is extreme-value statistics, :func:`return_level`.)
 
 Alongside, each resident's active minutes per hour are scored against their own routine
 (:class:`detection.routine.DayShape`, the general anomaly scorer on the residual from the usual
@@ -46,6 +52,7 @@ import numpy as np
 from detection.routine import DayShape, RoutineConfig
 
 HOUR = 3600.0
+LIMIT_RULES = ("return_level", "quantile")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,12 +104,24 @@ class InactivityConfig:
     wake hour, so a night's sleep does not eat into the morning's allowance."""
     bin_hours: int = 2
     min_silences: int = 10
+    limit_rule: str = "return_level"
+    """How a day bin's silences set its limit: ``"return_level"`` (:func:`return_level`, with
+    ``false_alarm_days``) or ``"quantile"`` (``margin`` × their 95th percentile, the rule until
+    2026-12-06)."""
+    false_alarm_days: float = 100.0
+    """The return level's period: a resident's ordinary daytime silences pass their learnt
+    limits about once in this many days at home (each of the day's bins is given this many
+    days times the number of bins). 100 days is ten calls a day for a thousand residents; on
+    simulated days it took false inactivity alarms from 0.05 to 0.007 per wearer-day and a
+    collapse was found 0.8 h later (bench/inactivity_limits.py, docs/detectors.md)."""
     margin: float = 1.5
+    """The quantile rule's multiplier (unused by the return level)."""
     floor: float = 2 * HOUR
     """Never alarm on a daytime silence shorter than this, however regular the resident: a nap,
     a film or a long call is ordinary, and a watch sees steps and brisk movement, not sitting
-    still. At 1 h, 1.5 × the 95th percentile of simulated wearers' pauses (1.0–1.6 h) raised
-    0.26 false alarms per wearer-day; at 2 h, 0.04 (bench/welfare_false_alarms.py)."""
+    still. Under the quantile rule at 1 h, 1.5 × the 95th percentile of simulated wearers'
+    pauses (1.0–1.6 h) raised 0.26 false alarms per wearer-day; at 2 h, 0.04
+    (bench/welfare_false_alarms.py)."""
     ceiling: float = 14 * HOUR
     """Never wait longer than this, however long the silences learnt."""
     remembered: int = 60
@@ -113,6 +132,52 @@ class InactivityConfig:
     unusual_context: float = 12 * HOUR
     """How long an unusual-day report stays attached to inactivity findings."""
 
+    def __post_init__(self) -> None:
+        if self.limit_rule not in LIMIT_RULES:
+            raise ValueError(f"limit_rule must be one of {', '.join(LIMIT_RULES)}, "
+                             f"not {self.limit_rule!r}")
+        if not self.false_alarm_days > 0:
+            raise ValueError(f"false_alarm_days must be positive, not {self.false_alarm_days!r}")
+
+    def day_bins(self) -> int:
+        """How many time-of-day bins the day (``wake_hour`` to ``sleep_hour``) touches."""
+        hours = range(self.wake_hour, self.sleep_hour if self.sleep_hour > self.wake_hour
+                      else self.sleep_hour + 24)
+        return len({(h % 24) // self.bin_hours for h in hours})
+
+
+def return_level(silences: np.ndarray, days: int, period: float) -> float:
+    """The silence that silences like ``silences`` (seen on ``days`` distinct days) pass about
+    once in ``period`` days.
+
+    Peaks over a threshold (Pickands 1975; Coles, *An Introduction to Statistical Modeling of
+    Extreme Values*, 2001, ch. 4), with the bin's median as the threshold: the ``k`` excesses
+    over it, summing to ``S``, are taken as exponential with an unknown rate. With the
+    scale-invariant prior the rate's posterior is Gamma(k, S), and the predictive chance that a
+    new excess passes ``y`` is ``(S / (S + y)) ** k`` (a Lomax tail). ``k / days`` excesses come
+    a day, so the level passed once in ``period`` days solves ``k / days * period *
+    (S / (S + y)) ** k = 1``: ``y = S * ((k / days * period) ** (1 / k) - 1)``. For many
+    silences that is the plug-in ``S / k * ln(k / days * period)``; for few it is longer, as
+    small samples should make it. Taking the excesses over the median, not over every silence,
+    lets a resident whose silences are alike (a bounded tail) keep a tight limit, and one whose
+    long silences are longer than an exponential's (a film after lunch) a long one.
+
+    Six pauses of 20 to 70 minutes over two days: their median is 45 minutes, and the three
+    longer ones pass it by 5, 15 and 25, so 1.5 such excesses come a day and the level passed
+    once in 100 days is 45 + 45 × (150 ** (1/3) − 1) minutes, about four hours:
+
+    >>> minutes = np.array([20.0, 30, 40, 50, 60, 70]) * 60
+    >>> round(return_level(minutes, days=2, period=100) / 3600, 2)
+    3.98
+    """
+    median = float(np.median(silences))
+    excess = silences[silences > median] - median
+    if not len(excess):
+        return median  # all alike: nothing longer has been seen
+    k = len(excess)
+    per_period = max(k / max(days, 1) * period, 1.0)
+    return median + float(excess.sum()) * (float(per_period ** (1.0 / k)) - 1.0)
+
 
 @dataclass(slots=True)
 class _Resident:
@@ -121,6 +186,8 @@ class _Resident:
     at_home: bool = True
     raised: bool = False
     silences: dict[int, deque[float]] = field(default_factory=dict)
+    silence_days: dict[int, deque[int]] = field(default_factory=dict)
+    """The local day (proleptic ordinal) each of ``silences`` began on, in the same order."""
     unusual: tuple[float, float] | None = None
     """(time, score) of the latest unusual-day report."""
     limit_memo: tuple[float, float] = (float("nan"), 0.0)
@@ -177,10 +244,21 @@ class InactivityDetector:
         if self._is_night(began):
             return c.night_limit
         resident = self._residents.get(subject)
-        silences = resident.silences.get(self._bin(began)) if resident else None
-        if silences is None or len(silences) < c.min_silences:
+        bin_ = self._bin(began)
+        silences = resident.silences.get(bin_) if resident else None
+        if resident is None or silences is None or len(silences) < c.min_silences:
             return c.day_limit
-        learnt = c.margin * float(np.quantile(np.fromiter(silences, dtype=np.float64), 0.95))
+        values = np.fromiter(silences, dtype=np.float64)
+        if c.limit_rule == "quantile":
+            learnt = c.margin * float(np.quantile(values, 0.95))
+        else:
+            days = len(set(resident.silence_days.get(bin_, ())))
+            learnt = return_level(values, days, c.false_alarm_days * c.day_bins())
+            # Extrapolated from a few weeks, a long tail can ask for 6-7 h: never longer than
+            # the default unless this resident was seen still for longer in this bin, and then
+            # no longer than that (learning tightens the programme's 4 h; it loosens it only as
+            # far as the resident has shown).
+            learnt = min(learnt, max(c.day_limit, float(values.max())))
         return min(max(learnt, c.floor), c.ceiling)
 
     def _measure(self, subject: str, r: _Resident, now: float) -> tuple[float, float]:
@@ -225,8 +303,10 @@ class InactivityDetector:
         began, silence = resident.last_movement, timestamp - resident.last_movement
         if (resident.at_home and silence >= self.config.learn_from
                 and self._in_day(began, timestamp)):
-            bin_ = self._bin(began)
-            resident.silences.setdefault(bin_, deque(maxlen=self.config.remembered)).append(silence)
+            bin_, kept = self._bin(began), self.config.remembered
+            resident.silences.setdefault(bin_, deque(maxlen=kept)).append(silence)
+            resident.silence_days.setdefault(bin_, deque(maxlen=kept)).append(
+                self._local(began).toordinal())
         resident.last_movement = timestamp
         resident.raised = False
         return found
@@ -278,6 +358,7 @@ class InactivityDetector:
             "residents": {
                 s: {"last_movement": r.last_movement, "at_home": r.at_home, "raised": r.raised,
                     "silences": {str(b): list(v) for b, v in r.silences.items()},
+                    "silence_days": {str(b): list(v) for b, v in r.silence_days.items()},
                     "day": r.day.snapshot(), "unusual": r.unusual}
                 for s, r in self._residents.items()
             },
@@ -290,9 +371,15 @@ class InactivityDetector:
         config = InactivityConfig(**{**raw, "routine": routine})
         detector = cls(config)
         # silences stored by the bin where they ended (snapshots before "silences_by") included
-        # whole nights; relearning from the defaults is safer than judging by them
+        # whole nights; relearning from the defaults is safer than judging by them. Silences
+        # stored without their days (before the return level) cannot say how many come a day:
+        # those are relearnt too, under the 4 h default, which the return level then replaces
+        # (a configuration saved before ``limit_rule`` existed takes the return level: the
+        # quantile rule's false alarms are what it replaced).
         keep = snap.get("silences_by") == "start"
         for subject, r in snap["residents"].items():
+            days = r.get("silence_days")
+            learnt = keep and (days is not None or config.limit_rule == "quantile")
             # snapshots from before the day shape existed start it afresh
             day = (DayShape.restore(r["day"], routine, config.tz) if "day" in r
                    else DayShape(routine, config.tz))
@@ -301,7 +388,9 @@ class InactivityDetector:
                 last_movement=r["last_movement"], day=day, at_home=r["at_home"],
                 raised=r["raised"],
                 silences={int(b): deque(v, maxlen=config.remembered)
-                          for b, v in r["silences"].items()} if keep else {},
+                          for b, v in r["silences"].items()} if learnt else {},
+                silence_days={int(b): deque(v, maxlen=config.remembered)
+                              for b, v in (days or {}).items()} if learnt else {},
                 unusual=None if unusual is None else (unusual[0], unusual[1]),
             )
         return detector

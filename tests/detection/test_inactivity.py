@@ -6,6 +6,7 @@ import doctest
 import importlib
 import json
 
+import numpy as np
 import pytest
 
 from detection.inactivity import (
@@ -15,6 +16,7 @@ from detection.inactivity import (
     InactivityFinding,
     Movement,
     Presence,
+    return_level,
 )
 from tests.detection.cases_inactivity import CONFIG, MIDNIGHT_SHANGHAI, routine_days, week_of_days
 
@@ -70,8 +72,8 @@ def test_learnt_limit_tightens_for_a_regular_resident() -> None:
     for day in range(10):
         for hour in range(8, 20):
             d.update([Movement(timestamp=DAY0 + day * 24 * H + hour * H, subject="r1")])
-    # silences of one hour, margin 1.5: 1.5 h, raised to the 2 h floor, rather than the 4 h
-    # default (and at night the night limit)
+    # silences of one hour, all alike: nothing longer was seen, so the limit is their length,
+    # raised to the 2 h floor, rather than the 4 h default (and at night the night limit)
     assert d.limit("r1", DAY0 + 10 * 24 * H + 12 * H) == 2 * H
     assert d.limit("r1", DAY0 + 10 * 24 * H + 23 * H) == 11 * H
     assert d.limit("nobody", DAY0 + 12 * H) == 4 * H
@@ -156,6 +158,90 @@ def test_regression_snapshot_with_silences_keyed_by_their_end_relearns() -> None
     old = InactivityDetector.restore(snap)
     assert old._residents["r1"].silences == {}
     assert old.limit("r1", DAY0 + 7 * 24 * H + 12 * H) == 4 * H
+
+
+def test_return_level_solves_its_predictive_tail() -> None:
+    """``k / days * period * (S / (S + y)) ** k = 1`` for the excesses over the median."""
+    rng = np.random.default_rng(3)
+    silences = 600 + rng.exponential(1500, 37)
+    level = return_level(silences, 9, 400.0)
+    median = float(np.median(silences))
+    excess = silences[silences > median] - median
+    passes = len(excess) / 9 * 400.0 * (excess.sum() / (excess.sum() + level - median)) ** len(excess)
+    assert passes == pytest.approx(1.0)
+    assert return_level(np.full(12, 1800.0), 6, 800.0) == 1800.0  # all alike: their length
+
+
+def test_return_level_is_passed_about_once_in_its_period() -> None:
+    """Silences ten minutes plus an exponential time (mean 20 min), five a day for twelve days:
+    the level learnt from each such sample is passed, by the process that made it, about once
+    in the period (1.12 on average over 4,000 samples: the sample median's own spread adds a
+    little). The plug-in level ``median + mean excess × ln(rate × period)`` is passed 2.5
+    times, and the former rule, 1.5 × the 95th percentile, 55 times."""
+    rng = np.random.default_rng(7)
+    scale, per_day, days, period = 1200.0, 5, 12, 800.0
+    learnt, plug_in, former = [], [], []
+    for _ in range(4000):
+        silences = 600 + rng.exponential(scale, per_day * days)
+        median = float(np.median(silences))
+        excess = silences[silences > median] - median
+        for levels, level in (
+                (learnt, return_level(silences, days, period)),
+                (plug_in, median + excess.mean() * np.log(len(excess) / days * period)),
+                (former, 1.5 * float(np.quantile(silences, 0.95)))):
+            levels.append(per_day * period * np.exp(-(level - 600) / scale))
+    assert 0.95 < np.mean(learnt) < 1.3
+    assert np.mean(plug_in) > 2.0
+    assert np.mean(former) > 20.0
+
+
+def _one_silence_a_day(minutes: list[float]) -> InactivityDetector:
+    """r1 is still from 12:00 for each of ``minutes`` on successive days (nothing else learnt:
+    the silence from the last movement to the next noon reaches into the night)."""
+    d = InactivityDetector()
+    for day, m in enumerate(minutes):
+        noon = DAY0 + day * 24 * H + 12 * H
+        d.update([Movement(timestamp=noon, subject="r1"),
+                  Movement(timestamp=noon + m * 60, subject="r1")])
+    return d
+
+
+def test_a_long_tail_loosens_the_default_only_as_far_as_was_seen() -> None:
+    """Ten afternoons' silences with a long tail: the return level is about 14 h, but none was
+    longer than 170 minutes, so the limit stays at the 4 h default; after a 5 h one it is 5 h.
+    Short, alike silences tighten it (2 h, the floor)."""
+    tail = [20.0, 25, 30, 35, 40, 60, 90, 120, 150, 170]
+    later = DAY0 + 30 * 24 * H + 12.5 * H
+    assert _one_silence_a_day(tail).limit("r1", later) == 4 * H
+    assert _one_silence_a_day([*tail, 300]).limit("r1", later) == 5 * H
+    assert _one_silence_a_day([30.0, 32, 34, 36, 38, 40, 42, 44, 46, 48]).limit("r1", later) == 2 * H
+    quantile = InactivityDetector(InactivityConfig(limit_rule="quantile"))
+    quantile._residents = _one_silence_a_day(tail)._residents
+    assert quantile.limit("r1", later) == pytest.approx(1.5 * np.quantile(tail, 0.95) * 60)
+
+
+def test_regression_silences_stored_without_their_days_are_relearnt() -> None:
+    """Snapshots from before the return level kept silences without the day they began: how
+    many come a day is unknown, so they are dropped (the 4 h default until relearnt), unless
+    the configuration keeps the quantile rule, which needs no days."""
+    d = InactivityDetector(CONFIG)
+    _run(d, week_of_days(3))
+    snap = json.loads(json.dumps(d.snapshot()))
+    for r in snap["residents"].values():
+        del r["silence_days"]
+    assert InactivityDetector.restore(snap)._residents["r1"].silences == {}
+    snap["config"]["limit_rule"] = "quantile"
+    assert InactivityDetector.restore(snap)._residents["r1"].silences
+
+
+def test_a_misspelt_limit_rule_or_period_is_refused() -> None:
+    with pytest.raises(ValueError, match="limit_rule"):
+        InactivityConfig(limit_rule="returnlevel")
+    with pytest.raises(ValueError, match="false_alarm_days"):
+        InactivityConfig(false_alarm_days=0)
+    assert InactivityConfig().day_bins() == 8  # 07:00-22:00 in 2 h bins: 06-08 ... 20-22
+    # a night worker up 20:00-08:00: 20-24, 00-04, 04-08
+    assert InactivityConfig(wake_hour=20, sleep_hour=8, bin_hours=4).day_bins() == 3
 
 
 @pytest.mark.parametrize("module", ['detection.inactivity'])
