@@ -1,0 +1,200 @@
+"""How the inactivity detector's learnt limits trade false alarms for time to find a collapse.
+
+Simulated wearers live ordinary days under one of four models of how long they sit still, their
+watches register a movement every 10 s while they walk (the step count, as the welfare bench
+and a real watch give it), and one clock tick a minute drives :class:`InactivityDetector`.
+Each wearer once collapses unseen (a fall the fall detector missed, a stroke in a chair): on a
+day drawn from ``--collapse-from`` to the last but one, at a time drawn from 08:00 to 18:00
+local, they stop moving until 06:00 next morning. Every other inactivity alarm is a false one.
+
+Models (``--models``; assumptions of this bench, not measurements of real elders):
+
+* ``ordinary``: the simulator's day (:func:`simulators.vitals.next_activity`): by day
+  activities of 30 s to 10 min, a quarter of them walks.
+* ``sedentary``: the same activities, each lasting twice as long.
+* ``films``: as ordinary, but 12 % of the sittings last a log-normal time (median 35 min,
+  log-sd 0.6): a film, a nap in the chair, a long call. Longer silences than an exponential's.
+* ``regular``: walks of 30 s to 2 min between sittings of 20 to 60 min, strictly alternating:
+  silences that are alike (a bounded tail).
+
+Rules (``--rules``): ``fixed`` (4 h always, the 12349 programmes' default), ``quantile`` (1.5 ×
+the 95th percentile of the bin's silences, the rule until 2026-12-06), ``return_level:D`` (the
+silence passed about once in D days, :func:`detection.inactivity.return_level`). All with the
+2 h floor and the 4 h default while a bin learns.
+
+    PYTHONPATH=. .venv/bin/python bench/inactivity_limits.py [--seed 2] [--wearers 60]
+        [--days 30] [--models ordinary,films] [--rules quantile,return_level:100]
+
+Prints one row per model and rule: false alarms per wearer-day by day (and how many of them
+came in the first four days, while the day bins learn under the 4 h default) and at night;
+collapses found by the next morning; and the hours from collapse to alarm (median, 90th
+percentile). An alarm raised between the wearer's last
+movement and the collapse counts as finding it after 0 h. 10 to 30 s per row at 60 wearers ×
+30 days."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.welfare_false_alarms import DAY, START
+from detection.inactivity import (
+    HOUR,
+    Clock,
+    InactivityConfig,
+    InactivityDetector,
+    InactivityFinding,
+    Movement,
+)
+from simulators.vitals import local_hour, next_activity
+
+STEP_S = 10.0
+MODELS = ("ordinary", "sedentary", "films", "regular")
+FILM_SHARE = 0.12
+FILM_MEDIAN_S = 35 * 60.0
+FILM_LOG_SD = 0.6
+
+
+def activities(rng: np.random.Generator, model: str) -> Iterator[tuple[str, float, float]]:
+    """(activity, start, end) from ``START`` on, for ever."""
+    t, previous = START, "sitting"
+    while True:
+        activity, until = next_activity(t, rng)
+        if activity != "sleeping":
+            if model == "sedentary":
+                until = t + 2 * (until - t)
+            elif model == "films" and activity == "sitting" and rng.random() < FILM_SHARE:
+                until = t + float(rng.lognormal(math.log(FILM_MEDIAN_S), FILM_LOG_SD))
+            elif model == "regular":
+                activity = "sitting" if previous == "walking" else "walking"
+                until = t + (float(rng.uniform(20, 60)) * 60 if activity == "sitting"
+                             else float(rng.uniform(30, 120)))
+        yield activity, t, until
+        previous, t = activity, until
+
+
+def movements(rng: np.random.Generator, model: str, days: int, collapse: float) -> list[float]:
+    """Times the watch registers movement: every 10 s of walking, none from ``collapse`` until
+    06:00 next morning."""
+    back = START + ((collapse - START) // DAY + 1) * DAY + 6 * HOUR
+    end = START + days * DAY
+    out: list[float] = []
+    for activity, began, until in activities(rng, model):
+        if began >= end:
+            return out
+        if activity == "walking":
+            out.extend(t for t in np.arange(began - began % STEP_S + STEP_S, min(until, end),
+                                            STEP_S).tolist() if not collapse <= t < back)
+    return out
+
+
+LEARNING_DAYS = 4
+"""A day bin learns from ten silences: two to four days of ordinary life."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    false_day: int
+    false_learning: int
+    """Of ``false_day``, those in the first ``LEARNING_DAYS`` days."""
+    false_night: int
+    delays_h: list[float]
+    """Hours from collapse to alarm, inf when none came by the next morning."""
+
+
+def config_for(rule: str) -> InactivityConfig:
+    if rule == "fixed":
+        return InactivityConfig(min_silences=10**9)  # never learns: 4 h by day
+    if rule == "quantile":
+        return InactivityConfig(limit_rule="quantile")
+    name, _, days = rule.partition(":")
+    if name != "return_level" or not days:
+        raise ValueError(f"unknown rule {rule!r}: fixed, quantile or return_level:DAYS")
+    return InactivityConfig(limit_rule="return_level", false_alarm_days=float(days))
+
+
+def run(*, seed: int, wearers: int, days: int, model: str, rule: str,
+        collapse_from: int = 8) -> Outcome:
+    draw = np.random.default_rng([seed, 999])
+    collapses = [START + int(draw.integers(collapse_from, days - 1)) * DAY
+                 + float(draw.uniform(8, 18)) * HOUR for _ in range(wearers)]
+    moves = [movements(np.random.default_rng([seed, i]), model, days, collapses[i])
+             for i in range(wearers)]
+    timeline = sorted((t, i) for i, ts in enumerate(moves) for t in ts)
+    detector = InactivityDetector(config_for(rule))
+    found: list[InactivityFinding] = []
+    k = 0
+    for minute in range(int(days * DAY // 60)):
+        end = START + 60.0 * (minute + 1)
+        batch: list[Movement | Clock] = []
+        while k < len(timeline) and timeline[k][0] < end:
+            batch.append(Movement(timestamp=timeline[k][0], subject=f"r{timeline[k][1]}"))
+            k += 1
+        batch.append(Clock(timestamp=end - 1.0))
+        found += [f for f in detector.update(batch) if f.kind == "inactivity"]
+    by_day = learning = night = 0
+    delays: list[float] = []
+    for i, collapse in enumerate(collapses):
+        back = START + ((collapse - START) // DAY + 1) * DAY + 6 * HOUR
+        last = max((t for t in moves[i] if t <= collapse), default=collapse)
+        mine = [f for f in found if f.subject == f"r{i}"]
+        hits = [f.timestamp for f in mine if last < f.timestamp < back]
+        delays.append(max(hits[0] - collapse, 0.0) / HOUR if hits else math.inf)
+        for f in mine:
+            if last < f.timestamp < back:
+                continue
+            hour = local_hour(f.timestamp)
+            if hour >= 22 or hour < 7:
+                night += 1
+            else:
+                by_day += 1
+                learning += f.timestamp < START + LEARNING_DAYS * DAY
+    return Outcome(by_day, learning, night, delays)
+
+
+def row(model: str, rule: str, outcome: Outcome, wearer_days: int) -> str:
+    delays = np.array(outcome.delays_h)
+    hit = delays[np.isfinite(delays)]
+    median = f"{np.median(hit):.2f}" if len(hit) else "-"
+    p90 = f"{np.quantile(hit, 0.9):.2f}" if len(hit) else "-"
+    return (f"{model:<10}{rule:<18}{outcome.false_day / wearer_days:>9.4f}"
+            f"{outcome.false_learning:>9}{outcome.false_night / wearer_days:>9.4f}"
+            f"{len(hit):>6}/{len(delays):<4}{median:>8}{p90:>8}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--wearers", type=int, default=60)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--collapse-from", type=int, default=8,
+                        help="the earliest day (from 0) of a collapse")
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--rules", default="fixed,quantile,return_level:30,return_level:100")
+    args = parser.parse_args()
+    if args.days < args.collapse_from + 2:
+        parser.error("--days must leave a day after --collapse-from")
+    wearer_days = args.wearers * args.days
+    print(f"seed {args.seed}, {args.wearers} wearers x {args.days} days; false alarms per "
+          f"wearer-day by day (and how many in days 1-{LEARNING_DAYS}) and at night, "
+          f"collapses found by next morning, hours to alarm")
+    print(f"{'model':<10}{'rule':<18}{'by day':>9}{'learning':>9}{'night':>9}{'found':>11}"
+          f"{'median':>8}{'p90':>8}")
+    for model in args.models.split(","):
+        if model not in MODELS:
+            parser.error(f"unknown model {model!r}: {', '.join(MODELS)}")
+        for rule in args.rules.split(","):
+            began = time.perf_counter()
+            outcome = run(seed=args.seed, wearers=args.wearers, days=args.days, model=model,
+                          rule=rule, collapse_from=args.collapse_from)
+            print(row(model, rule, outcome, wearer_days)
+                  + f"   ({time.perf_counter() - began:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
