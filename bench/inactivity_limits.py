@@ -16,6 +16,9 @@ Models (``--models``; assumptions of this bench, not measurements of real elders
   log-sd 0.6): a film, a nap in the chair, a long call. Longer silences than an exponential's.
 * ``regular``: walks of 30 s to 2 min between sittings of 20 to 60 min, strictly alternating:
   silences that are alike (a bounded tail).
+* ``early`` and ``late``: the ordinary day's draws, but asleep from 19:30 to 05:00, or from
+  midnight to 09:00 (each ± 30 min, a normal draw a night), not from 22:00 to 06:00: sleeping
+  hours away from the detector's configured night (22:00 to 07:00).
 
 Rules (``--rules``): ``fixed`` (4 h always, the 12349 programmes' default), ``quantile`` (1.5 ×
 the 95th percentile of the bin's silences, the rule until 2026-12-06), ``return_level:D`` (the
@@ -51,17 +54,53 @@ from detection.inactivity import (
     InactivityFinding,
     Movement,
 )
-from simulators.vitals import local_hour, next_activity
+from simulators.vitals import DAY_ACTIVITIES, DAY_WEIGHTS, local_hour, next_activity
 
 STEP_S = 10.0
-MODELS = ("ordinary", "sedentary", "films", "regular")
+MODELS = ("ordinary", "sedentary", "films", "regular", "early", "late")
+SLEEP_HOURS = {"early": (19.5, 29.0), "late": (24.0, 33.0)}
+"""(bed, up) in hours from the midnight before the evening: early to bed at 19:30 and up at
+05:00, late to bed at midnight and up at 09:00."""
+SLEEP_SD_H = 0.5
 FILM_SHARE = 0.12
 FILM_MEDIAN_S = 35 * 60.0
 FILM_LOG_SD = 0.6
 
 
+def _nights(rng: np.random.Generator, model: str) -> Iterator[tuple[float, float]]:
+    """(bed, up) of each night from the one before ``START`` on, for a model of its own
+    sleeping hours."""
+    bed, up = SLEEP_HOURS[model]
+    night = -1
+    while True:
+        yield (START + night * DAY + (bed + float(rng.normal(0, SLEEP_SD_H))) * HOUR,
+               START + night * DAY + (up + float(rng.normal(0, SLEEP_SD_H))) * HOUR)
+        night += 1
+
+
+def _own_hours(rng: np.random.Generator, model: str) -> Iterator[tuple[str, float, float]]:
+    """The simulator's daytime draws, asleep from this model's bedtime to its rising."""
+    nights = _nights(rng, model)
+    bed, up = next(nights)
+    t = START
+    while True:
+        if t >= up:
+            bed, up = next(nights)
+        if t >= bed:
+            yield "sleeping", t, up
+            t = up
+            continue
+        activity = str(rng.choice(DAY_ACTIVITIES, p=DAY_WEIGHTS))
+        until = min(t + float(rng.uniform(30, 600)), bed)
+        yield activity, t, until
+        t = until
+
+
 def activities(rng: np.random.Generator, model: str) -> Iterator[tuple[str, float, float]]:
     """(activity, start, end) from ``START`` on, for ever."""
+    if model in SLEEP_HOURS:
+        yield from _own_hours(rng, model)
+        return
     t, previous = START, "sitting"
     while True:
         activity, until = next_activity(t, rng)

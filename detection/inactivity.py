@@ -8,13 +8,19 @@ judged apart, because sleep is not a long daytime pause.
   measured from its last movement, or from this morning's wake hour if it began in the night,
   and may last as long as this resident's silences from that bin are seen to last about once in
   ``false_alarm_days`` days (:func:`return_level`), but no longer than the 4 h default unless
-  a longer silence was seen in that bin (then no longer than the longest), clipped to
-  [``floor``, ``ceiling``]; until that bin has ``min_silences`` of them, 4 h. (Until
+  longer silences were seen in that bin on two days (then no longer than the shorter of the
+  two days' longest), clipped to [``floor``, ``ceiling``]; until that bin has
+  ``min_silences`` of them, 4 h. A silence that reached into the night teaches its evening
+  part (an early bedtime), and one that began in the night its part from the wake hour (a late
+  rising): what the check would have measured. (Until
   2026-12-06 the limit was ``margin`` × the 95th percentile of those silences,
   ``limit_rule="quantile"``: a rule whose false alarms grow with how many silences a day has,
   and with how long their tail is; see docs/detectors.md.)
-* At night the limit is 11 h of silence, learnt from nothing: so a night's sleep is normal, but
-  nobody stirring by late morning is not (the day's 4 h count from 07:00).
+* At night the limit is 11 h of silence: so a night's sleep is normal, but nobody stirring by
+  late morning is not (the day's 4 h count from 07:00). Since 2026-12-06 each night's longest
+  silence, as the night check saw it, is kept too, and after ten nights the night limit is
+  loosened (never tightened) to their return level: an early sleeper still from 19:00 to 06:30
+  is not called every morning at 06:00.
 
 Keying by the bin where a silence *began* is what makes a limit fit the silence it judges: a
 silence that began at 22:10 is sleep, not one of the evening's short pauses that *ended*
@@ -53,6 +59,8 @@ from detection.routine import DayShape, RoutineConfig
 
 HOUR = 3600.0
 LIMIT_RULES = ("return_level", "quantile")
+NIGHT = -1
+"""Where a resident's night silences are kept beside the day bins."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,6 +106,8 @@ class InactivityConfig:
     tz: str = "Asia/Shanghai"
     day_limit: float = 4 * HOUR
     night_limit: float = 11 * HOUR
+    """The night's silence limit, and its least: a resident's nights may loosen it (return level
+    rule), never tighten it."""
     sleep_hour: int = 22
     wake_hour: int = 7
     """Night is [sleep_hour, wake_hour) local time; by default the day limit counts from the
@@ -193,6 +203,8 @@ class _Resident:
     limit_memo: tuple[float, float] = (float("nan"), 0.0)
     """(began, limit) of the last limit worked out: it changes only when the silence's start
     does (a movement, which is also when silences are learnt, or a new morning)."""
+    night_memo: float | None = None
+    """The resident's night limit, worked out again when a night is learnt."""
 
 
 @dataclass(slots=True)
@@ -241,31 +253,60 @@ class InactivityDetector:
         """The silence allowed to ``subject`` from ``began`` on: at night the night limit, by
         day what the silences that began in that bin of the day taught (or the default)."""
         c = self.config
-        if self._is_night(began):
-            return c.night_limit
         resident = self._residents.get(subject)
-        bin_ = self._bin(began)
-        silences = resident.silences.get(bin_) if resident else None
-        if resident is None or silences is None or len(silences) < c.min_silences:
+        if self._is_night(began):
+            return c.night_limit if resident is None else self._night_limit(resident)
+        if resident is None:
             return c.day_limit
+        learnt = self._learnt(resident, self._bin(began), c.day_limit,
+                              c.false_alarm_days * c.day_bins())
+        return c.day_limit if learnt is None else min(max(learnt, c.floor), c.ceiling)
+
+    def _night_limit(self, r: _Resident) -> float:
+        """The night limit, loosened (never tightened) as far as this resident's nights teach:
+        someone who is still from 19:00 and walks again at 06:00 passes 11 h most nights.
+
+        The return level of each night's longest silence (one a night, so ``false_alarm_days``
+        is the period), without the longest of them (one night with the watch on the charger,
+        or a collapse, teaches nothing), clipped to [``night_limit``, ``ceiling``]. Unlike the
+        day bins' there is no cap at what was seen: a night limit at an early sleeper's second
+        longest night is passed one night in ten."""
+        if r.night_memo is None:
+            c = self.config
+            nights = sorted(r.silences.get(NIGHT, ()))[:-1]
+            learnt = c.night_limit
+            if c.limit_rule == "return_level" and len(nights) >= c.min_silences:
+                learnt = return_level(np.array(nights), len(nights), c.false_alarm_days)
+            r.night_memo = min(max(learnt, c.night_limit), c.ceiling)
+        return r.night_memo
+
+    def _learnt(self, r: _Resident, key: int, default: float, period: float) -> float | None:
+        """What the silences kept under ``key`` teach, or None until there are enough."""
+        c = self.config
+        silences = r.silences.get(key)
+        if silences is None or len(silences) < c.min_silences:
+            return None
         values = np.fromiter(silences, dtype=np.float64)
         if c.limit_rule == "quantile":
-            learnt = c.margin * float(np.quantile(values, 0.95))
-        else:
-            days = len(set(resident.silence_days.get(bin_, ())))
-            learnt = return_level(values, days, c.false_alarm_days * c.day_bins())
-            # Extrapolated from a few weeks, a long tail can ask for 6-7 h: never longer than
-            # the default unless this resident was seen still for longer in this bin, and then
-            # no longer than that (learning tightens the programme's 4 h; it loosens it only as
-            # far as the resident has shown).
-            learnt = min(learnt, max(c.day_limit, float(values.max())))
-        return min(max(learnt, c.floor), c.ceiling)
+            return c.margin * float(np.quantile(values, 0.95))
+        days = r.silence_days.get(key, deque())
+        learnt = return_level(values, len(set(days)), period)
+        # Extrapolated from a few weeks, a long tail can ask for 6-7 h: never longer than the
+        # default unless this resident was seen still for longer on two days, and then no
+        # longer than the shorter of those (learning tightens the programme's 4 h; it loosens
+        # it only as far as the resident has shown, and one day with the watch on the charger
+        # shows nothing).
+        longest: dict[int, float] = {}
+        for day, value in zip(days, silences, strict=False):
+            longest[day] = max(longest.get(day, 0.0), value)
+        twice = sorted(longest.values())[-2] if len(longest) > 1 else 0.0
+        return min(learnt, max(default, twice))
 
     def _measure(self, subject: str, r: _Resident, now: float) -> tuple[float, float]:
         """(silence, its limit) now: at night the whole silence against the night limit; by day
         the silence since the last movement or this morning's wake hour, whichever is later."""
         if self._is_night(now):
-            return now - r.last_movement, self.config.night_limit
+            return now - r.last_movement, self._night_limit(r)
         began = max(r.last_movement, self._woke(now))
         return now - began, self.limit(subject, began)
 
@@ -275,14 +316,56 @@ class InactivityDetector:
         woke = local.replace(hour=self.config.wake_hour, minute=0, second=0, microsecond=0)
         return (woke if woke <= local else woke - timedelta(days=1)).timestamp()
 
+    def _sleeps(self, timestamp: float) -> float:
+        """The first sleep hour after ``timestamp`` (local)."""
+        local = self._local(timestamp)
+        night = local.replace(hour=self.config.sleep_hour, minute=0, second=0, microsecond=0)
+        return (night if night > local else night + timedelta(days=1)).timestamp()
+
     def _in_day(self, began: float, ended: float) -> bool:
         """Whether a silence lay wholly in the day (no part of it at night)."""
         if self._is_night(began) or self._is_night(ended):
             return False
-        local = self._local(began)
-        night = local.replace(hour=self.config.sleep_hour, minute=0, second=0, microsecond=0)
-        night = night if night > local else night + timedelta(days=1)
-        return ended < night.timestamp()
+        return ended < self._sleeps(began)
+
+    def _night_part(self, began: float, ended: float) -> tuple[float, float] | None:
+        """(how long, when it stopped counting) the night check saw a silence last, if it
+        reached into a night: from its start to its end or the wake hour, whichever came
+        first."""
+        if ended - began >= 24 * HOUR:
+            return None
+        if not self._is_night(began):
+            night = self._sleeps(began)
+            if ended <= night:
+                return None
+            began_night = night
+        else:
+            began_night = began
+        stopped = min(ended, self._wakes(began_night))
+        return stopped - began, stopped
+
+    def _wakes(self, timestamp: float) -> float:
+        """The first wake hour after ``timestamp`` (local)."""
+        local = self._local(timestamp)
+        woke = local.replace(hour=self.config.wake_hour, minute=0, second=0, microsecond=0)
+        return (woke if woke > local else woke + timedelta(days=1)).timestamp()
+
+    def _day_parts(self, began: float, ended: float) -> list[tuple[float, float]]:
+        """(start, length) of the parts of a silence that lay in the day, each what the check
+        would have measured: a silence wholly in one day; else the evening's part up to the
+        night (an early bedtime) and the morning's from the wake hour (a late rising). None of
+        a silence of a day or more (a watch left off): not a pattern to learn."""
+        if ended - began >= 24 * HOUR:
+            return []
+        if self._in_day(began, ended):
+            return [(began, ended - began)]
+        parts = []
+        if not self._is_night(began):
+            parts.append((began, self._sleeps(began) - began))
+        if not self._is_night(ended):
+            woke = self._woke(ended)
+            parts.append((woke, ended - woke))
+        return parts
 
     def _is_night(self, timestamp: float) -> bool:
         c = self.config
@@ -300,16 +383,33 @@ class InactivityDetector:
         resident.day.moved(timestamp)
         if new or timestamp <= resident.last_movement:
             return found  # first seen, or late: a newer movement is already known
-        began, silence = resident.last_movement, timestamp - resident.last_movement
-        if (resident.at_home and silence >= self.config.learn_from
-                and self._in_day(began, timestamp)):
-            bin_, kept = self._bin(began), self.config.remembered
-            resident.silences.setdefault(bin_, deque(maxlen=kept)).append(silence)
-            resident.silence_days.setdefault(bin_, deque(maxlen=kept)).append(
-                self._local(began).toordinal())
+        if resident.at_home:
+            began = resident.last_movement
+            for start, silence in self._day_parts(began, timestamp):
+                if silence >= self.config.learn_from:
+                    self._learn(resident, self._bin(start), silence, start)
+            night = self._night_part(began, timestamp)
+            if night is not None:
+                self._learn_night(resident, *night)
         resident.last_movement = timestamp
         resident.raised = False
         return found
+
+    def _learn_night(self, r: _Resident, silence: float, stopped: float) -> None:
+        """Keep each night's longest silence, as the night check saw it."""
+        ends = self._wakes(stopped - 1.0)  # a night is known by the morning that ends it
+        days = r.silence_days.get(NIGHT)
+        if days and days[-1] == self._local(ends).toordinal():
+            r.silences[NIGHT][-1] = max(r.silences[NIGHT][-1], silence)
+        else:
+            self._learn(r, NIGHT, silence, ends)
+        r.night_memo = None
+
+    def _learn(self, r: _Resident, key: int, silence: float, day_of: float) -> None:
+        kept = self.config.remembered
+        r.silences.setdefault(key, deque(maxlen=kept)).append(silence)
+        r.silence_days.setdefault(key, deque(maxlen=kept)).append(
+            self._local(day_of).toordinal())
 
     def _presence(self, item: Presence) -> list[InactivityFinding]:
         resident, _ = self._resident(item.subject, item.timestamp)
@@ -333,7 +433,7 @@ class InactivityDetector:
             if r.raised or not r.at_home:
                 continue
             if night:
-                silent, limit = now - r.last_movement, self.config.night_limit
+                silent, limit = now - r.last_movement, self._night_limit(r)
             else:
                 began = max(r.last_movement, woke)
                 if r.limit_memo[0] != began:

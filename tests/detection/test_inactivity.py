@@ -73,9 +73,10 @@ def test_learnt_limit_tightens_for_a_regular_resident() -> None:
         for hour in range(8, 20):
             d.update([Movement(timestamp=DAY0 + day * 24 * H + hour * H, subject="r1")])
     # silences of one hour, all alike: nothing longer was seen, so the limit is their length,
-    # raised to the 2 h floor, rather than the 4 h default (and at night the night limit)
+    # raised to the 2 h floor, rather than the 4 h default; at night what its nights showed:
+    # 12 h still from 19:00 to the wake hour every night, past the 11 h default
     assert d.limit("r1", DAY0 + 10 * 24 * H + 12 * H) == 2 * H
-    assert d.limit("r1", DAY0 + 10 * 24 * H + 23 * H) == 11 * H
+    assert d.limit("r1", DAY0 + 10 * 24 * H + 23 * H) == 12 * H
     assert d.limit("nobody", DAY0 + 12 * H) == 4 * H
 
 
@@ -136,15 +137,26 @@ def test_genuine_daytime_inactivity_is_still_found_at_its_pinned_time() -> None:
         assert 9.9 < (f.last_movement - DAY0) / H - 13 * 24 < 10.0  # the last move before 10:00
 
 
-def test_silences_reaching_into_the_night_are_not_learnt() -> None:
+def test_silences_reaching_into_the_night_teach_their_day_and_night_parts() -> None:
     d = InactivityDetector(InactivityConfig(tz="Asia/Shanghai"))
     for hour in (10.0, 11.0, 21.5, 24 + 6.5, 24 + 7.5, 24 + 8.0, 24 + 21.0, 24 + 23.0):
         d.update([Movement(timestamp=DAY0 + hour * H, subject="r1")])
-    # learnt by the bin where they began: 10:00-11:00 and 11:00-21:30 (bin 10-12), 07:30-08:00
-    # (bin 06-08), 08:00-21:00 (bin 08-10); not 21:30-06:30 (reaches into the night), 06:30-07:30
-    # (began in it) or 21:00-23:00 (ended in it)
+    # by the bin where they began (where the check would have begun them): 10:00-11:00 and
+    # 11:00-21:30 (bin 10-12); 21:30-06:30 until the night, 22:00, and 21:00-23:00 until then
+    # (bin 20-22); 06:30-07:30 from the wake hour, 07:00, and 07:30-08:00 (bin 06-08);
+    # 08:00-21:00 (bin 08-10); and the longest silence the night check saw each night (-1):
+    # 21:30-06:30 (then 06:30 to the wake hour, shorter), 21:00-23:00
     assert {b: list(v) for b, v in d._residents["r1"].silences.items()} == {
-        5: [H, 10.5 * H], 3: [0.5 * H], 4: [13 * H]}
+        5: [H, 10.5 * H], 10: [0.5 * H, H], 3: [0.5 * H, 0.5 * H], 4: [13 * H],
+        -1: [9 * H, 2 * H]}
+
+
+def test_a_day_or_more_of_silence_teaches_nothing() -> None:
+    """A watch left off from one evening to the next: not a pattern of this resident's days."""
+    d = InactivityDetector()
+    for hour in (10.0, 20.0, 24 + 20.5):
+        d.update([Movement(timestamp=DAY0 + hour * H, subject="r1")])
+    assert {b: list(v) for b, v in d._residents["r1"].silences.items()} == {5: [10 * H]}
 
 
 def test_regression_snapshot_with_silences_keyed_by_their_end_relearns() -> None:
@@ -196,28 +208,61 @@ def test_return_level_is_passed_about_once_in_its_period() -> None:
 
 
 def _one_silence_a_day(minutes: list[float]) -> InactivityDetector:
-    """r1 is still from 12:00 for each of ``minutes`` on successive days (nothing else learnt:
-    the silence from the last movement to the next noon reaches into the night)."""
+    """r1 moves every five minutes from 07:00 to 22:00 but is still from 12:00 for each of
+    ``minutes`` on successive days: the only silences learnt (five minutes is too short)."""
     d = InactivityDetector()
     for day, m in enumerate(minutes):
         noon = DAY0 + day * 24 * H + 12 * H
-        d.update([Movement(timestamp=noon, subject="r1"),
-                  Movement(timestamp=noon + m * 60, subject="r1")])
+        times = [float(t) for t in np.arange(noon - 5 * H, noon + 10 * H, 300.0)
+                 if not noon < t < noon + m * 60]
+        d.update([Movement(timestamp=t, subject="r1") for t in sorted({*times, noon + m * 60})])
     return d
 
 
-def test_a_long_tail_loosens_the_default_only_as_far_as_was_seen() -> None:
+def test_a_long_tail_loosens_the_default_only_as_far_as_was_seen_twice() -> None:
     """Ten afternoons' silences with a long tail: the return level is about 14 h, but none was
-    longer than 170 minutes, so the limit stays at the 4 h default; after a 5 h one it is 5 h.
-    Short, alike silences tighten it (2 h, the floor)."""
+    longer than 170 minutes, so the limit stays at the 4 h default. One 5 h silence changes
+    nothing (a watch left on the charger for an afternoon); 5 h and 5 h 20 min on two days make
+    it 5 h. Short, alike silences tighten it (2 h, the floor)."""
     tail = [20.0, 25, 30, 35, 40, 60, 90, 120, 150, 170]
     later = DAY0 + 30 * 24 * H + 12.5 * H
     assert _one_silence_a_day(tail).limit("r1", later) == 4 * H
-    assert _one_silence_a_day([*tail, 300]).limit("r1", later) == 5 * H
+    assert _one_silence_a_day([*tail, 300]).limit("r1", later) == 4 * H
+    assert _one_silence_a_day([*tail, 300, 320]).limit("r1", later) == 5 * H
     assert _one_silence_a_day([30.0, 32, 34, 36, 38, 40, 42, 44, 46, 48]).limit("r1", later) == 2 * H
     quantile = InactivityDetector(InactivityConfig(limit_rule="quantile"))
     quantile._residents = _one_silence_a_day(tail)._residents
     assert quantile.limit("r1", later) == pytest.approx(1.5 * np.quantile(tail, 0.95) * 60)
+
+
+def _early_nights(nights: int, still_h: list[float] | None = None) -> InactivityDetector:
+    """r1 moves every five minutes by day, stops at 19:00 and moves again ``still_h[n]`` hours
+    later (default 11.5 h, 06:30): an early sleeper."""
+    still_h = still_h or [11.5] * nights
+    d = InactivityDetector()
+    for night in range(nights):
+        morning = DAY0 + night * 24 * H + (19 + still_h[night] - 24) * H
+        d.update([Movement(timestamp=float(t), subject="r1")
+                  for t in np.arange(morning, DAY0 + night * 24 * H + 19 * H + 1, 300.0)])
+    return d
+
+
+def test_an_early_sleepers_nights_loosen_the_night_limit() -> None:
+    """Still from 19:00 to 06:30 or so every night, 11.5 h: the 11 h default would raise an
+    alarm every night at 06:00. After ten nights the night limit is what those nights teach,
+    past their longest bar one; one night of 15 h (a watch on the charger) is left out; nights
+    that never reach 11 h leave the default."""
+    rng = np.random.default_rng(5)
+    still = [float(h) for h in 11.5 + rng.normal(0, 0.3, 20)]
+    d = _early_nights(20, still)
+    night = DAY0 + 25 * 24 * H + 23 * H
+    limit = d.limit("r1", night)
+    assert max(still) < limit <= 14 * H
+    one_long = _early_nights(21, [*still, 15.0]).limit("r1", night)
+    assert one_long == _early_nights(21, [*still, max(still)]).limit("r1", night)
+    assert _early_nights(20, [9.0 + 0.01 * n for n in range(20)]).limit("r1", night) == 11 * H
+    # learning: nine nights are not enough
+    assert _early_nights(9, still[:9]).limit("r1", night) == 11 * H
 
 
 def test_regression_silences_stored_without_their_days_are_relearnt() -> None:
