@@ -3,8 +3,8 @@
 Method: the day (``wake_hour`` to ``sleep_hour``, in the resident's time zone) and the night are
 judged apart, because sleep is not a long daytime pause.
 
-* By day, every silence (time between two movements) that lies wholly in the day is recorded in
-  the time-of-day bin where it *began*, with the day it began on. A silence now in progress is
+* By day, every silence (time between two movements) that lies in the day is recorded in the
+  time-of-day bin where it *began*, with the day it began on. A silence now in progress is
   measured from its last movement, or from this morning's wake hour if it began in the night,
   and may last as long as this resident's silences from that bin are seen to last about once in
   ``false_alarm_days`` days (:func:`return_level`), but no longer than the 4 h default unless
@@ -12,10 +12,10 @@ judged apart, because sleep is not a long daytime pause.
   two days' longest), clipped to [``floor``, ``ceiling``]; until that bin has
   ``min_silences`` of them, 4 h. A silence that reached into the night teaches its evening
   part (an early bedtime), and one that began in the night its part from the wake hour (a late
-  rising): what the check would have measured. (Until
-  2026-12-06 the limit was ``margin`` × the 95th percentile of those silences,
-  ``limit_rule="quantile"``: a rule whose false alarms grow with how many silences a day has,
-  and with how long their tail is; see docs/detectors.md.)
+  rising): what the check would have measured. (Until 2026-12-06 the limit was ``margin`` ×
+  the 95th percentile of those silences, ``limit_rule="quantile"``: a rule whose false alarms
+  grow with how many silences a day has, and with how long their tail is; see
+  docs/detectors.md.)
 * At night the limit is 11 h of silence: so a night's sleep is normal, but nobody stirring by
   late morning is not (the day's 4 h count from 07:00). Since 2026-12-06 each night's longest
   silence, as the night check saw it, is kept too, and after ten nights the night limit is
