@@ -35,8 +35,8 @@ def test_regression_an_early_sleeper_is_not_called_every_evening() -> None:
     silence that reached into the night taught nothing, so the evening bins learnt only the
     afternoon's short pauses and called most evenings before 22:00: 95, 71 and 89 false
     daytime alarms. Their evening parts are learnt now: 4, 6 and 8. The night limit is learnt
-    too, but only after ten nights: the 11 h default still calls 13, 10 and 4 times (on seed 1
-    all in the first ten nights; these sleepers are still for 11 h most nights)."""
+    too, but only after ten nights: the 11 h default still calls 13, 10 and 4 times, all in the
+    first ten nights (these sleepers are still for 11 h most nights)."""
     runs = [run(seed=seed, wearers=10, days=21, model="early", rule="return_level:100")
             for seed in SEEDS]
     assert [o.false_day for o in runs] == [4, 6, 8]
