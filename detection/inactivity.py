@@ -383,8 +383,9 @@ class InactivityDetector:
         resident.day.moved(timestamp)
         if new or timestamp <= resident.last_movement:
             return found  # first seen, or late: a newer movement is already known
-        if resident.at_home:
-            began = resident.last_movement
+        began = resident.last_movement
+        # most movements end a pause of seconds: nothing to learn, and no time zone to convert
+        if resident.at_home and timestamp - began >= self.config.learn_from:
             for start, silence in self._day_parts(began, timestamp):
                 if silence >= self.config.learn_from:
                     self._learn(resident, self._bin(start), silence, start)
