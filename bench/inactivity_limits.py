@@ -117,10 +117,15 @@ def activities(rng: np.random.Generator, model: str) -> Iterator[tuple[str, floa
         previous, t = activity, until
 
 
+def back_on_feet(collapse: float) -> float:
+    """06:00 local the morning after ``collapse``: when the collapsed wearer moves again."""
+    return START + ((collapse - START) // DAY + 1) * DAY + 6 * HOUR
+
+
 def movements(rng: np.random.Generator, model: str, days: int, collapse: float) -> list[float]:
     """Times the watch registers movement: every 10 s of walking, none from ``collapse`` until
     06:00 next morning."""
-    back = START + ((collapse - START) // DAY + 1) * DAY + 6 * HOUR
+    back = back_on_feet(collapse)
     end = START + days * DAY
     out: list[float] = []
     for activity, began, until in activities(rng, model):
@@ -179,7 +184,7 @@ def run(*, seed: int, wearers: int, days: int, model: str, rule: str,
     by_day = learning = night = 0
     delays: list[float] = []
     for i, collapse in enumerate(collapses):
-        back = START + ((collapse - START) // DAY + 1) * DAY + 6 * HOUR
+        back = back_on_feet(collapse)
         last = max((t for t in moves[i] if t <= collapse), default=collapse)
         mine = [f for f in found if f.subject == f"r{i}"]
         hits = [f.timestamp for f in mine if last < f.timestamp < back]
@@ -218,6 +223,16 @@ def main() -> None:
     args = parser.parse_args()
     if args.days < args.collapse_from + 2:
         parser.error("--days must leave a day after --collapse-from")
+    if args.wearers < 1:
+        parser.error("--wearers must be at least 1")
+    for name in args.models.split(","):
+        if name not in MODELS:
+            parser.error(f"unknown model {name!r}: {', '.join(MODELS)}")
+    for rule in args.rules.split(","):
+        try:
+            config_for(rule)
+        except ValueError as err:
+            parser.error(str(err))
     wearer_days = args.wearers * args.days
     print(f"seed {args.seed}, {args.wearers} wearers x {args.days} days; false alarms per "
           f"wearer-day by day (and how many in days 1-{LEARNING_DAYS}) and at night, "
@@ -225,8 +240,6 @@ def main() -> None:
     print(f"{'model':<10}{'rule':<18}{'by day':>9}{'learning':>9}{'night':>9}{'found':>11}"
           f"{'median':>8}{'p90':>8}")
     for model in args.models.split(","):
-        if model not in MODELS:
-            parser.error(f"unknown model {model!r}: {', '.join(MODELS)}")
         for rule in args.rules.split(","):
             began = time.perf_counter()
             outcome = run(seed=args.seed, wearers=args.wearers, days=args.days, model=model,
