@@ -21,6 +21,10 @@ judged apart, because sleep is not a long daytime pause.
   silence, as the night check saw it, is kept too, and after ten nights the night limit is
   loosened (never tightened) to their return level: an early sleeper still from 19:00 to 06:30
   is not called every morning at 06:00.
+* What an alarmed silence taught is taken back when the operator finds it was no ordinary
+  silence (:meth:`InactivityDetector.forget`; ingest gives it the outcomes "genuine" and
+  "device_fault"): else a resident found on the floor once has the limit loosened for the
+  next time. A false alarm's silence stays learnt: it is what stops the next false call.
 
 Keying by the bin where a silence *began* is what makes a limit fit the silence it judges: a
 silence that began at 22:10 is sleep, not one of the evening's short pauses that *ended*
@@ -61,6 +65,9 @@ HOUR = 3600.0
 LIMIT_RULES = ("return_level", "quantile")
 NIGHT = -1
 """Where a resident's night silences are kept beside the day bins."""
+ALARMED_KEPT = 8
+"""Alarmed silences remembered per resident, for an operator's outcome to unlearn (an outcome
+comes within hours; eight is weeks of alarms for the most alarmed resident)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -205,6 +212,13 @@ class _Resident:
     does (a movement, which is also when silences are learnt, or a new morning)."""
     night_memo: float | None = None
     """The resident's night limit, worked out again when a night is learnt."""
+    alarmed: deque[tuple[float, float]] = field(
+        default_factory=lambda: deque(maxlen=ALARMED_KEPT))
+    """(began, ended) of the latest silences that raised an alarm and were learnt: what an
+    operator's outcome can still unlearn (:meth:`InactivityDetector.forget`)."""
+    forget_current: bool = False
+    """The silence in progress raised an alarm that an operator found was no ordinary
+    silence: it is not learnt when it ends."""
 
 
 @dataclass(slots=True)
@@ -385,16 +399,68 @@ class InactivityDetector:
             return found  # first seen, or late: a newer movement is already known
         began = resident.last_movement
         # most movements end a pause of seconds: nothing to learn, and no time zone to convert
-        if resident.at_home and timestamp - began >= self.config.learn_from:
+        if (resident.at_home and timestamp - began >= self.config.learn_from
+                and not resident.forget_current):
             for start, silence in self._day_parts(began, timestamp):
                 if silence >= self.config.learn_from:
                     self._learn(resident, self._bin(start), silence, start)
             night = self._night_part(began, timestamp)
             if night is not None:
                 self._learn_night(resident, *night)
+            if resident.raised:
+                resident.alarmed.append((began, timestamp))
         resident.last_movement = timestamp
-        resident.raised = False
+        resident.raised = resident.forget_current = False
         return found
+
+    def forget(self, subject: str, at: float) -> bool:
+        """An operator found that the alarmed silence in progress at ``at`` was no ordinary
+        one (the resident had collapsed; the watch had failed): unlearn what it taught, or,
+        while it lasts, never learn it. Whether such a silence was found.
+
+        Without this, the residents who are found on the floor most often are the ones whose
+        limits loosen: two genuine four-hour silences on two days lift a bin's cap to four
+        hours and feed the tail its return level is drawn from. A false alarm's silence stays
+        learnt: it was this resident's ordinary life, and learning it is what stops the next
+        call. Forgetting twice changes nothing more, so outcomes may be given again (ingest
+        gives the last week's again after a restart)."""
+        r = self._residents.get(subject)
+        if r is None:
+            return False
+        for i, (began, ended) in enumerate(r.alarmed):
+            if began <= at <= ended:
+                del r.alarmed[i]
+                self._unlearn(r, began, ended)
+                return True
+        if r.raised and r.last_movement <= at:
+            r.forget_current = True
+            return True
+        return False
+
+    def _unlearn(self, r: _Resident, began: float, ended: float) -> None:
+        """Take back what the silence from ``began`` to ``ended`` taught (as :meth:`_moved`
+        learnt it, so the same values): its day parts, and the whole of any night it reached
+        into (that night is no pattern, whatever else it held)."""
+        for start, silence in self._day_parts(began, ended):
+            self._drop(r, self._bin(start), self._local(start).toordinal(), silence)
+        night = self._night_part(began, ended)
+        if night is not None:
+            self._drop(r, NIGHT, self._local(self._wakes(night[1] - 1.0)).toordinal(), None)
+        r.limit_memo = (float("nan"), 0.0)
+        r.night_memo = None
+
+    @staticmethod
+    def _drop(r: _Resident, key: int, day: int, silence: float | None) -> None:
+        """Remove the latest silence kept under ``key`` from ``day`` (equal to ``silence``,
+        unless None), if any."""
+        silences, days = r.silences.get(key), r.silence_days.get(key)
+        if not silences or not days:
+            return
+        for i in range(len(silences) - 1, -1, -1):
+            if days[i] == day and (silence is None or silences[i] == silence):
+                del silences[i]
+                del days[i]
+                return
 
     def _learn_night(self, r: _Resident, silence: float, stopped: float) -> None:
         """Keep each night's longest silence, as the night check saw it."""
@@ -460,7 +526,8 @@ class InactivityDetector:
                 s: {"last_movement": r.last_movement, "at_home": r.at_home, "raised": r.raised,
                     "silences": {str(b): list(v) for b, v in r.silences.items()},
                     "silence_days": {str(b): list(v) for b, v in r.silence_days.items()},
-                    "day": r.day.snapshot(), "unusual": r.unusual}
+                    "day": r.day.snapshot(), "unusual": r.unusual,
+                    "alarmed": [list(a) for a in r.alarmed], "forget_current": r.forget_current}
                 for s, r in self._residents.items()
             },
         }
@@ -493,5 +560,8 @@ class InactivityDetector:
                 silence_days={int(b): deque(v, maxlen=config.remembered)
                               for b, v in (days or {}).items()} if learnt else {},
                 unusual=None if unusual is None else (unusual[0], unusual[1]),
+                alarmed=deque(((a[0], a[1]) for a in r.get("alarmed", ()) if learnt),
+                              maxlen=ALARMED_KEPT),
+                forget_current=bool(r.get("forget_current", False)),
             )
         return detector

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from detection.inactivity import (
+    NIGHT,
     Clock,
     InactivityConfig,
     InactivityDetector,
@@ -263,6 +264,108 @@ def test_an_early_sleepers_nights_loosen_the_night_limit() -> None:
     assert _early_nights(20, [9.0 + 0.01 * n for n in range(20)]).limit("r1", night) == 11 * H
     # learning: nine nights are not enough
     assert _early_nights(9, still[:9]).limit("r1", night) == 11 * H
+
+
+def _life(d: InactivityDetector, start: float, end: float) -> list[InactivityFinding]:
+    """r1 moves every five minutes from ``start`` to ``end`` (a clock tick with each)."""
+    return d.update([item for t in np.arange(start, end, 300.0).tolist()
+                     for item in (Movement(timestamp=t, subject="r1"), Clock(timestamp=t))])
+
+
+def _still(d: InactivityDetector, start: float, end: float) -> list[InactivityFinding]:
+    """r1 is still from ``start`` to ``end``: clock ticks every minute, a movement at the end."""
+    found = d.update([Clock(timestamp=t) for t in np.arange(start, end, 60.0).tolist()])
+    return found + d.update([Movement(timestamp=end, subject="r1"), Clock(timestamp=end)])
+
+
+def _learnt(d: InactivityDetector) -> dict[int, tuple[list[float], list[int]]]:
+    r = d._residents["r1"]
+    return {k: (list(v), list(r.silence_days[k])) for k, v in r.silences.items() if v}
+
+
+def _regular_days(days: int) -> InactivityDetector:
+    """r1 moves every five minutes from 07:00 to 22:00 but sits 40 to 58 minutes from noon:
+    the noon bin's limit tightens to the 2 h floor."""
+    d = InactivityDetector()
+    for day in range(days):
+        noon = DAY0 + day * 24 * H + 12 * H
+        _life(d, noon - 5 * H, noon + 1)
+        _still(d, noon, noon + (40 + 2 * day) * 60)
+        _life(d, noon + (41 + 2 * day) * 60, noon + 10 * H)
+    return d
+
+
+def test_an_operators_genuine_outcome_unlearns_the_alarmed_silence() -> None:
+    """A resident whose noon sittings last under an hour is found on the floor at noon, 3.5 h
+    after collapsing, on two days. Learnt, the first such silence lifts the noon limit from the
+    2 h floor to the 4 h default, and the second collapse raises no alarm at all; forgotten on
+    the operator's outcome, the bin holds exactly what it held before, and both are called
+    after two hours."""
+    learnt, forgotten = _regular_days(10), _regular_days(10)
+    before = _learnt(forgotten)
+    later = DAY0 + 30 * 24 * H + 12 * H
+    assert forgotten.limit("r1", later) == 2 * H
+    called: dict[str, list[float]] = {"learnt": [], "forgotten": []}
+    for day in (10, 11):
+        noon = DAY0 + day * 24 * H + 12 * H
+        for name, d in (("learnt", learnt), ("forgotten", forgotten)):
+            _life(d, noon - 5 * H, noon + 1)
+            alarms = [f for f in _still(d, noon, noon + 3.5 * H) if f.kind == "inactivity"]
+            called[name] += [round((f.timestamp - noon) / H, 2) for f in alarms]
+            if name == "forgotten":
+                assert d.forget("r1", alarms[0].timestamp)
+            _life(d, noon + 3.5 * H, noon + 10 * H)
+    assert called == {"learnt": [2.02], "forgotten": [2.02, 2.02]}
+    assert learnt.limit("r1", later) == 4 * H
+    kept = _learnt(forgotten)
+    assert kept[6] == before[6]  # the noon bin; the two nights since are learnt as ever
+    assert {k for k, v in _learnt(learnt).items() if v != kept[k]} == {6}
+    assert forgotten.limit("r1", later) == 2 * H
+    # given again (a restarted ingest re-reads the week's outcomes): nothing more changes
+    last = DAY0 + 11 * 24 * H + 14.02 * H
+    assert not forgotten.forget("r1", last)
+    assert _learnt(forgotten) == kept
+    # no alarmed silence at that time, or no such resident: nothing to forget
+    assert not learnt.forget("r1", DAY0 + 11 * 24 * H + 9 * H)
+    assert not learnt.forget("r9", last)
+
+
+def test_an_outcome_given_while_the_silence_lasts_keeps_it_from_being_learnt() -> None:
+    """The operator closes the call as genuine before the watch moves again (the resident went
+    to hospital without it, and a daughter picks it up at 18:00): that silence is not learnt,
+    across a restart too, while the same silence without the outcome would be."""
+    noon = DAY0 + 10 * 24 * H + 12 * H
+    outcomes = []
+    for give in (True, False):
+        d = _regular_days(10)
+        before = _learnt(d)
+        _life(d, noon - 5 * H, noon + 1)
+        found = d.update([Clock(timestamp=t) for t in np.arange(noon, noon + 2.5 * H, 60.0)])
+        assert [round((f.timestamp - noon) / H, 2) for f in found] == [2.02]
+        d = InactivityDetector.restore(json.loads(json.dumps(d.snapshot())))
+        if give:
+            assert d.forget("r1", found[0].timestamp)
+            d = InactivityDetector.restore(json.loads(json.dumps(d.snapshot())))
+        d.update([Movement(timestamp=noon + 6 * H, subject="r1")])
+        outcomes.append(_learnt(d)[6] == before[6])
+    assert outcomes == [True, False]
+
+
+def test_a_forgotten_silence_through_the_night_takes_its_evening_night_and_morning() -> None:
+    """Still from 20:30 until 11:30 next day, found by the morning's check: the evening's part,
+    the night and the morning's part are all taken back, and a restored detector does the same."""
+    d = _regular_days(3)
+    evening = DAY0 + 3 * 24 * H + 20.5 * H
+    _life(d, evening - 12 * H, evening + 1)
+    before = _learnt(d)
+    alarms = [f for f in _still(d, evening + 1, evening + 15 * H) if f.kind == "inactivity"]
+    assert len(alarms) == 1
+    grew = _learnt(d)
+    assert {k for k in grew if grew[k] != before.get(k)} == {10, NIGHT, 3}
+    restored = InactivityDetector.restore(json.loads(json.dumps(d.snapshot())))
+    for detector in (d, restored):
+        assert detector.forget("r1", alarms[0].timestamp)
+        assert _learnt(detector) == before
 
 
 def test_regression_silences_stored_without_their_days_are_relearnt() -> None:
