@@ -56,7 +56,7 @@ from ingest.mqtt import Incoming
 from ingest.ratelimit import LIMITED, RateLimiter
 from ingest.welfare import WelfareStage
 from store import batch as store_batch
-from store import detector_state
+from store import detector_state, outcomes
 from store.batch import AlarmCancel, Batch, DeadLetter, DeviceSeen, FallOutcome, PendingFall
 from store.registry import DeviceRef, active_device, active_devices
 
@@ -69,6 +69,15 @@ WELFARE = "welfare"
 WELFARE_SAVE_EVERY_S = 300.0
 """Baselines are learnt over days and pending falls have their own table, so five minutes of
 learning is all a crash can cost; the snapshot holds every resident and is written inline."""
+OUTCOMES_EVERY_S = 60.0
+"""How often ingest reads back operators' outcomes for the welfare detectors (store/outcomes.py):
+an outcome comes minutes to hours after the silence it judges, so a minute late is nothing."""
+OUTCOMES_LOOKBACK_S = 7 * 86400.0
+"""How far back the first read after a start goes: outcomes given while ingest was down, or
+after its last snapshot, are given again (giving one twice changes nothing)."""
+OUTCOMES_OVERLAP = dt.timedelta(minutes=5)
+"""Each read starts this long before the latest resolution seen: an incident resolved in a
+transaction that committed after a later one is still read."""
 UNKNOWN_MAX = 100_000
 """How many unregistered device ids ingest remembers not to look up again (for 30 s each)."""
 TICK_S = 1.0
@@ -164,6 +173,8 @@ class Ingest:
         self._events_only = events_only
         self._welfare = None if events_only else welfare or WelfareStage()
         self._welfare_saved = 0.0
+        self._outcomes_read = -1e18
+        self._outcomes_since: dt.datetime | None = None
         self._saving: asyncio.Task[None] | None = None
         self._state_name = state_name
         """Where the welfare detectors' snapshot is kept: one per ingest worker."""
@@ -225,11 +236,37 @@ class Ingest:
         parts = await self._prepare(items)
         if parts:
             await self._store(parts)
+        if self._welfare is not None and self._clock() - self._outcomes_read >= OUTCOMES_EVERY_S:
+            await self.read_outcomes()
         if self._welfare is not None and self._clock() - self._welfare_saved > WELFARE_SAVE_EVERY_S \
                 and (self._saving is None or self._saving.done()):
             await self.save_state(wait=False)
         self._source.ack_all(items)
         self.stats.batches += 1
+
+    async def read_outcomes(self) -> int:
+        """Have the welfare detectors unlearn the silences operators found were no ordinary
+        life (store/outcomes.py); how many they found. A failed read is retried at the next
+        interval and never stops the lane."""
+        if self._welfare is None:
+            return 0
+        self._outcomes_read = self._clock()
+        since = self._outcomes_since or _utc(self._clock() - OUTCOMES_LOOKBACK_S)
+        try:
+            async with self._pool.connection() as conn:
+                found = await outcomes.not_ordinary_silences(conn, since)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as err:
+            log.warning("could not read operators' outcomes (%s); will retry", err)
+            return 0
+        except Exception:
+            log.exception("could not read operators' outcomes")
+            return 0
+        forgotten = self._welfare.forget_silences(found)
+        if found:
+            self._outcomes_since = max(since, found[-1].resolved_at - OUTCOMES_OVERLAP)
+        if forgotten:
+            log.info("unlearnt %d alarmed silences that operators found genuine", forgotten)
+        return forgotten
 
     async def save_state(self, *, wait: bool = True) -> None:
         """Keep the welfare detectors' baselines in PostgreSQL (they outlive a restart).

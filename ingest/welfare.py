@@ -24,6 +24,7 @@ from alerts.raising import AlarmTrigger
 from detection import device_health, flap, geofence, inactivity, vitals
 from ingest.codec import Envelope
 from ingest.contract import Accel, Checkin, Event, Location, Status, Telemetry
+from store.outcomes import SilenceOutcome
 from store.registry import DeviceRef
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,12 @@ class WelfareStage:
             source_seq=int(merged.timestamp * 1000),
             occurred_ts=merged.timestamp,
             details={**merged.data, "count": merged.count, "first_ts": merged.first_timestamp})
+
+    def forget_silences(self, found: Sequence[SilenceOutcome]) -> int:
+        """Unlearn each alarmed silence an operator found was no ordinary life (store/outcomes.py);
+        how many were found here (another worker's residents, or ones already forgotten, are
+        not)."""
+        return sum(any([self.inactivity.forget(o.resident_id, at) for at in o.at]) for o in found)
 
     def snapshot(self) -> dict[str, Any]:
         return {"vitals": self.vitals.snapshot(), "inactivity": self.inactivity.snapshot(),

@@ -173,3 +173,79 @@ async def test_the_periodic_snapshot_is_written_while_the_lane_goes_on(
     await restarted.process([source2.add(topic, encode(Telemetry(seq=3, ts=_ms(clock.t), hr=150,
                                                                 steps=100, worn=True)))])
     assert [a["kind"] for a in await _alarms(pool)] == ["vitals_critical"]
+
+
+async def test_an_inactivity_alarm_resolved_genuine_is_not_learnt_as_ordinary_life(
+        pool: AsyncConnectionPool) -> None:
+    """09:00 the watch's steps stop; the 4 h default raises an inactivity alarm at 13:00; help
+    comes and the steps go on at 14:00, which teaches the 08:00-10:00 bin a 5 h silence; the
+    operator resolves the incident as genuine, and within a minute ingest has it unlearnt. A
+    restart from a snapshot taken before that unlearns it again from the week's outcomes; a
+    false alarm's silence stays learnt."""
+    from alerts import lifecycle
+    from ingest.pipeline import OUTCOMES_EVERY_S
+
+    await _seed(pool)
+    morning = NIGHT + 7 * 3600  # 09:00 in Shanghai
+    clock = Clock(morning)
+    ingest, source = await _ingest(pool, clock)
+    topic = f"eldercare/v1/{SITE}/watch-1/telemetry"
+
+    sent = [0]
+
+    async def steps(count: int) -> None:
+        sent[0] += 1
+        body = Telemetry(seq=sent[0], ts=_ms(clock.t), hr=70, steps=count, worn=True)
+        await ingest.process([source.add(topic, encode(body))])
+
+    async def still(since: float, count: int) -> None:
+        """Five hours without a step, the watch reporting every ten minutes."""
+        for minutes in range(10, 5 * 60, 10):
+            clock.t = since + 60 * minutes
+            await steps(count)
+
+    def learnt(at: Ingest) -> list[float]:
+        assert at._welfare is not None
+        return list(at._welfare.inactivity._residents["r1"].silences.get(4, ()))
+
+    async def resolve(outcome: str) -> None:
+        async with pool.connection() as conn:
+            cur = await conn.execute("SELECT id FROM incidents WHERE kind = 'inactivity'"
+                                     " AND status <> 'resolved'")
+            (row,) = await cur.fetchall()
+            user = {"username": "sup", "role": "supervisor"}
+            now = dt.datetime.fromtimestamp(clock.t, dt.UTC)
+            await lifecycle.apply(conn, row["id"], action="claim", user=user, now=now)
+            await lifecycle.apply(conn, row["id"], action="resolve", user=user, now=now,
+                                  outcome=outcome)
+
+    await steps(100)
+    await steps(120)  # 09:00: moving
+    await still(morning, 120)
+    assert [a["kind"] for a in await _alarms(pool)] == ["inactivity"]
+    clock.t = morning + 5 * 3600
+    await steps(140)
+    assert learnt(ingest) == [5 * 3600.0]
+    await ingest.save_state()  # the snapshot a restart will resume from
+    await resolve("genuine")
+    clock.t += OUTCOMES_EVERY_S
+    await ingest.process([])
+    assert learnt(ingest) == []
+
+    restarted, source = await _ingest(pool, clock)
+    assert learnt(restarted) == [5 * 3600.0]
+    ingest = restarted
+    await ingest.process([])
+    assert learnt(ingest) == []
+
+    # the next day: the same silence, resolved as a false alarm, stays learnt
+    morning += 24 * 3600
+    clock.t = morning
+    await steps(200)
+    await still(morning, 200)
+    clock.t = morning + 5 * 3600
+    await steps(220)
+    await resolve("false_alarm")
+    clock.t += OUTCOMES_EVERY_S
+    await ingest.process([])
+    assert learnt(ingest) == [5 * 3600.0]
