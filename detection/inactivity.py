@@ -111,6 +111,8 @@ class InactivityFinding:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InactivityConfig:
     tz: str = "Asia/Shanghai"
+    """The centre's zone: residents' day and night are local to it unless they were given their
+    own (:meth:`InactivityDetector.set_zones`; ingest gives each resident their site's)."""
     day_limit: float = 4 * HOUR
     night_limit: float = 11 * HOUR
     """The night's silence limit, and its least: a resident's nights may loosen it (return level
@@ -200,6 +202,8 @@ def return_level(silences: np.ndarray, days: int, period: float) -> float:
 class _Resident:
     last_movement: float
     day: DayShape
+    tz: str
+    """The resident's time zone (their site's): their day, night and bins are local to it."""
     at_home: bool = True
     raised: bool = False
     silences: dict[int, deque[float]] = field(default_factory=dict)
@@ -227,6 +231,20 @@ class InactivityDetector:
 
     config: InactivityConfig = field(default_factory=InactivityConfig)
     _residents: dict[str, _Resident] = field(default_factory=dict)
+    _zones: dict[str, str] = field(default_factory=dict)
+    """Residents' own time zones (:meth:`set_zones`); the others live in ``config.tz``."""
+
+    def set_zones(self, zones: dict[str, str]) -> None:
+        """Each resident's time zone (their site's), for those not in ``config.tz``. A resident
+        whose zone changes (a site's zone corrected) keeps what was learnt, as local times."""
+        for tz in set(zones.values()):
+            ZoneInfo(tz)  # an unknown zone is refused here, not at the next clock tick
+        self._zones = dict(zones)
+        for subject, r in self._residents.items():
+            tz = self._zones.get(subject, self.config.tz)
+            if r.tz != tz:
+                r.tz = r.day.tz = tz
+                r.limit_memo, r.night_memo = (float("nan"), 0.0), None
 
     def update(self, batch: Sequence[Movement | Presence | Clock]) -> list[InactivityFinding]:
         found: list[InactivityFinding] = []
@@ -246,8 +264,9 @@ class InactivityDetector:
         resident = self._residents.get(subject)
         if resident is not None:
             return resident, False
-        day = DayShape(self.config.routine, self.config.tz)
-        resident = self._residents[subject] = _Resident(last_movement=timestamp, day=day)
+        tz = self._zones.get(subject, self.config.tz)
+        day = DayShape(self.config.routine, tz)
+        resident = self._residents[subject] = _Resident(last_movement=timestamp, day=day, tz=tz)
         return resident, True
 
     def _day(self, subject: str, r: _Resident, now: float) -> list[InactivityFinding]:
@@ -268,11 +287,12 @@ class InactivityDetector:
         day what the silences that began in that bin of the day taught (or the default)."""
         c = self.config
         resident = self._residents.get(subject)
-        if self._is_night(began):
+        tz = self._zones.get(subject, c.tz) if resident is None else resident.tz
+        if self._is_night(began, tz):
             return c.night_limit if resident is None else self._night_limit(resident)
         if resident is None:
             return c.day_limit
-        learnt = self._learnt(resident, self._bin(began), c.day_limit,
+        learnt = self._learnt(resident, self._bin(began, tz), c.day_limit,
                               c.false_alarm_days * c.day_bins())
         return c.day_limit if learnt is None else min(max(learnt, c.floor), c.ceiling)
 
@@ -319,77 +339,78 @@ class InactivityDetector:
     def _measure(self, subject: str, r: _Resident, now: float) -> tuple[float, float]:
         """(silence, its limit) now: at night the whole silence against the night limit; by day
         the silence since the last movement or this morning's wake hour, whichever is later."""
-        if self._is_night(now):
+        if self._is_night(now, r.tz):
             return now - r.last_movement, self._night_limit(r)
-        began = max(r.last_movement, self._woke(now))
+        began = max(r.last_movement, self._woke(now, r.tz))
         return now - began, self.limit(subject, began)
 
-    def _woke(self, timestamp: float) -> float:
+    def _woke(self, timestamp: float, tz: str) -> float:
         """The latest wake hour at or before ``timestamp`` (local)."""
-        local = self._local(timestamp)
+        local = self._local(timestamp, tz)
         woke = local.replace(hour=self.config.wake_hour, minute=0, second=0, microsecond=0)
         return (woke if woke <= local else woke - timedelta(days=1)).timestamp()
 
-    def _sleeps(self, timestamp: float) -> float:
+    def _sleeps(self, timestamp: float, tz: str) -> float:
         """The first sleep hour after ``timestamp`` (local)."""
-        local = self._local(timestamp)
+        local = self._local(timestamp, tz)
         night = local.replace(hour=self.config.sleep_hour, minute=0, second=0, microsecond=0)
         return (night if night > local else night + timedelta(days=1)).timestamp()
 
-    def _in_day(self, began: float, ended: float) -> bool:
+    def _in_day(self, began: float, ended: float, tz: str) -> bool:
         """Whether a silence lay wholly in the day (no part of it at night)."""
-        if self._is_night(began) or self._is_night(ended):
+        if self._is_night(began, tz) or self._is_night(ended, tz):
             return False
-        return ended < self._sleeps(began)
+        return ended < self._sleeps(began, tz)
 
-    def _night_part(self, began: float, ended: float) -> tuple[float, float] | None:
+    def _night_part(self, began: float, ended: float, tz: str) -> tuple[float, float] | None:
         """(how long, when it stopped counting) the night check saw a silence last, if it
         reached into a night: from its start to its end or the wake hour, whichever came
         first."""
         if ended - began >= 24 * HOUR:
             return None
-        if not self._is_night(began):
-            night = self._sleeps(began)
+        if not self._is_night(began, tz):
+            night = self._sleeps(began, tz)
             if ended <= night:
                 return None
             began_night = night
         else:
             began_night = began
-        stopped = min(ended, self._wakes(began_night))
+        stopped = min(ended, self._wakes(began_night, tz))
         return stopped - began, stopped
 
-    def _wakes(self, timestamp: float) -> float:
+    def _wakes(self, timestamp: float, tz: str) -> float:
         """The first wake hour after ``timestamp`` (local)."""
-        local = self._local(timestamp)
+        local = self._local(timestamp, tz)
         woke = local.replace(hour=self.config.wake_hour, minute=0, second=0, microsecond=0)
         return (woke if woke > local else woke + timedelta(days=1)).timestamp()
 
-    def _day_parts(self, began: float, ended: float) -> list[tuple[float, float]]:
+    def _day_parts(self, began: float, ended: float, tz: str) -> list[tuple[float, float]]:
         """(start, length) of the parts of a silence that lay in the day, each what the check
         would have measured: a silence wholly in one day; else the evening's part up to the
         night (an early bedtime) and the morning's from the wake hour (a late rising). None of
         a silence of a day or more (a watch left off): not a pattern to learn."""
         if ended - began >= 24 * HOUR:
             return []
-        if self._in_day(began, ended):
+        if self._in_day(began, ended, tz):
             return [(began, ended - began)]
         parts = []
-        if not self._is_night(began):
-            parts.append((began, self._sleeps(began) - began))
-        if not self._is_night(ended):
-            woke = self._woke(ended)
+        if not self._is_night(began, tz):
+            parts.append((began, self._sleeps(began, tz) - began))
+        if not self._is_night(ended, tz):
+            woke = self._woke(ended, tz)
             parts.append((woke, ended - woke))
         return parts
 
-    def _is_night(self, timestamp: float) -> bool:
+    def _is_night(self, timestamp: float, tz: str) -> bool:
         c = self.config
-        hour = self._local(timestamp).hour
+        hour = self._local(timestamp, tz).hour
         if c.sleep_hour > c.wake_hour:
             return hour >= c.sleep_hour or hour < c.wake_hour
         return c.sleep_hour <= hour < c.wake_hour
 
-    def _local(self, timestamp: float) -> datetime:
-        return datetime.fromtimestamp(timestamp, UTC).astimezone(ZoneInfo(self.config.tz))
+    @staticmethod
+    def _local(timestamp: float, tz: str) -> datetime:
+        return datetime.fromtimestamp(timestamp, UTC).astimezone(ZoneInfo(tz))
 
     def _moved(self, subject: str, timestamp: float) -> list[InactivityFinding]:
         resident, new = self._resident(subject, timestamp)
@@ -401,10 +422,11 @@ class InactivityDetector:
         # most movements end a pause of seconds: nothing to learn, and no time zone to convert
         if (resident.at_home and timestamp - began >= self.config.learn_from
                 and not resident.forget_current):
-            for start, silence in self._day_parts(began, timestamp):
+            tz = resident.tz
+            for start, silence in self._day_parts(began, timestamp, tz):
                 if silence >= self.config.learn_from:
-                    self._learn(resident, self._bin(start), silence, start)
-            night = self._night_part(began, timestamp)
+                    self._learn(resident, self._bin(start, tz), silence, start)
+            night = self._night_part(began, timestamp, tz)
             if night is not None:
                 self._learn_night(resident, *night)
             if resident.raised:
@@ -441,11 +463,13 @@ class InactivityDetector:
         """Take back what the silence from ``began`` to ``ended`` taught (as :meth:`_moved`
         learnt it, so the same values): its day parts, and the whole of any night it reached
         into (that night is no pattern, whatever else it held)."""
-        for start, silence in self._day_parts(began, ended):
-            self._drop(r, self._bin(start), self._local(start).toordinal(), silence)
-        night = self._night_part(began, ended)
+        tz = r.tz
+        for start, silence in self._day_parts(began, ended, tz):
+            self._drop(r, self._bin(start, tz), self._local(start, tz).toordinal(), silence)
+        night = self._night_part(began, ended, tz)
         if night is not None:
-            self._drop(r, NIGHT, self._local(self._wakes(night[1] - 1.0)).toordinal(), None)
+            self._drop(r, NIGHT, self._local(self._wakes(night[1] - 1.0, tz), tz).toordinal(),
+                       None)
         r.limit_memo = (float("nan"), 0.0)
         r.night_memo = None
 
@@ -464,9 +488,9 @@ class InactivityDetector:
 
     def _learn_night(self, r: _Resident, silence: float, stopped: float) -> None:
         """Keep each night's longest silence, as the night check saw it."""
-        ends = self._wakes(stopped - 1.0)  # a night is known by the morning that ends it
+        ends = self._wakes(stopped - 1.0, r.tz)  # a night is known by the morning that ends it
         days = r.silence_days.get(NIGHT)
-        if days and days[-1] == self._local(ends).toordinal():
+        if days and days[-1] == self._local(ends, r.tz).toordinal():
             r.silences[NIGHT][-1] = max(r.silences[NIGHT][-1], silence)
         else:
             self._learn(r, NIGHT, silence, ends)
@@ -476,7 +500,7 @@ class InactivityDetector:
         kept = self.config.remembered
         r.silences.setdefault(key, deque(maxlen=kept)).append(silence)
         r.silence_days.setdefault(key, deque(maxlen=kept)).append(
-            self._local(day_of).toordinal())
+            self._local(day_of, r.tz).toordinal())
 
     def _presence(self, item: Presence) -> list[InactivityFinding]:
         resident, _ = self._resident(item.subject, item.timestamp)
@@ -491,15 +515,18 @@ class InactivityDetector:
         return found
 
     def _check(self, now: float) -> list[InactivityFinding]:
-        # Once a second over every resident: what depends only on ``now`` is worked out once,
-        # and each resident's limit only when its silence began anew (as ``_measure`` would).
+        # Once a second over every resident: what depends only on ``now`` is worked out once
+        # per time zone, and each resident's limit only when its silence began anew (as
+        # ``_measure`` would).
         found = []
-        night = self._is_night(now)
-        woke = 0.0 if night else self._woke(now)
+        zones: dict[str, float | None] = {}  # tz -> this morning's wake hour, None at night
         for subject, r in self._residents.items():
             if r.raised or not r.at_home:
                 continue
-            if night:
+            if r.tz not in zones:
+                zones[r.tz] = None if self._is_night(now, r.tz) else self._woke(now, r.tz)
+            woke = zones[r.tz]
+            if woke is None:
                 silent, limit = now - r.last_movement, self._night_limit(r)
             else:
                 began = max(r.last_movement, woke)
@@ -515,8 +542,8 @@ class InactivityDetector:
                                                score=r.unusual[1] if r.unusual and recent else None))
         return found
 
-    def _bin(self, timestamp: float) -> int:
-        return self._local(timestamp).hour // self.config.bin_hours
+    def _bin(self, timestamp: float, tz: str) -> int:
+        return self._local(timestamp, tz).hour // self.config.bin_hours
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -527,7 +554,8 @@ class InactivityDetector:
                     "silences": {str(b): list(v) for b, v in r.silences.items()},
                     "silence_days": {str(b): list(v) for b, v in r.silence_days.items()},
                     "day": r.day.snapshot(), "unusual": r.unusual,
-                    "alarmed": [list(a) for a in r.alarmed], "forget_current": r.forget_current}
+                    "alarmed": [list(a) for a in r.alarmed], "forget_current": r.forget_current,
+                    "tz": r.tz}
                 for s, r in self._residents.items()
             },
         }
@@ -548,12 +576,14 @@ class InactivityDetector:
         for subject, r in snap["residents"].items():
             days = r.get("silence_days")
             learnt = keep and (days is not None or config.limit_rule == "quantile")
-            # snapshots from before the day shape existed start it afresh
-            day = (DayShape.restore(r["day"], routine, config.tz) if "day" in r
-                   else DayShape(routine, config.tz))
+            # snapshots from before the day shape existed start it afresh; those from before
+            # residents had their own zones kept everyone in the configured one
+            tz = r.get("tz", config.tz)
+            day = (DayShape.restore(r["day"], routine, tz) if "day" in r
+                   else DayShape(routine, tz))
             unusual = r.get("unusual")
             detector._residents[subject] = _Resident(
-                last_movement=r["last_movement"], day=day, at_home=r["at_home"],
+                last_movement=r["last_movement"], day=day, tz=tz, at_home=r["at_home"],
                 raised=r["raised"],
                 silences={int(b): deque(v, maxlen=config.remembered)
                           for b, v in r["silences"].items()} if learnt else {},

@@ -38,8 +38,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from detection.anomaly import AnomalyConfig, AnomalyScore, AnomalyScorer, Sample
 from detection.baseline import PeriodMeans, TimeOfDayBaseline
@@ -271,6 +272,23 @@ class VitalsDetector:
 
     config: VitalsConfig = field(default_factory=VitalsConfig)
     _tracks: dict[str, _Track] = field(default_factory=dict)
+
+    def set_zones(self, zones: dict[str, str]) -> None:
+        """Residents' own time zones (their sites'), for those not in ``default_tz``: the zone
+        of their baselines' time-of-day bins and of drift's days. A track keeps the zone it
+        began in (its bins are local hours): a corrected zone applies to a resident's vitals
+        only once their tracks start afresh."""
+        for tz in set(zones.values()):
+            ZoneInfo(tz)  # an unknown zone is refused here, not at the next reading
+        c = self.config
+        profiles = {p.subject: p for p in c.residents}
+        for subject, p in list(profiles.items()):
+            if subject not in zones and p.tz != c.default_tz:
+                profiles[subject] = replace(p, tz=c.default_tz)
+        for subject, tz in zones.items():
+            profiles[subject] = replace(profiles.get(subject) or ResidentVitals(subject=subject),
+                                        tz=tz)
+        self.config = replace(c, residents=tuple(profiles.values()))
 
     def update(self, batch: Sequence[VitalReading]) -> list[VitalFinding]:
         found: list[VitalFinding] = []

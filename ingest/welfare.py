@@ -17,6 +17,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -68,6 +69,17 @@ _CLASSES = {"button": "button", "smoke": "smoke_detector", "wearable": "wearable
             "gateway": "hub"}
 
 
+def _known_zone(tz: str, centre: str) -> str:
+    """``tz`` if it names a time zone, else (with an error logged) the centre's: a site
+    registered with a misspelt zone must not stop its residents' detectors."""
+    try:
+        ZoneInfo(tz)
+    except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+        log.error("site time zone %r is unknown; its residents are judged in %s", tz, centre)
+        return centre
+    return tz
+
+
 class WelfareStage:
     def __init__(self) -> None:
         self.vitals = vitals.VitalsDetector()
@@ -83,16 +95,26 @@ class WelfareStage:
         """subject -> (device, seq) of its latest message: where a clock-driven finding lands."""
 
     def configure(self, devices: dict[str, DeviceRef]) -> None:
-        """Known devices, and a safe zone around each home whose elder wears a locating device."""
+        """Known devices; each resident's time zone (their site's: a care home in another zone
+        is not judged by the centre's clock); and a safe zone around each home whose elder
+        wears a locating device."""
         self._devices = devices
+        centre = self.inactivity.config.tz
+        tz = {ref.site_tz: _known_zone(ref.site_tz, centre)
+              for ref in devices.values() if ref.resident_id}
         zones = {}
         for ref in devices.values():
             if (ref.kind == "wearable" and ref.resident_id and ref.site_kind == "home"
                     and ref.site_lat is not None and ref.site_lon is not None):
                 zones[ref.resident_id] = geofence.SafeZone(
                     subject=ref.resident_id, lat=ref.site_lat, lon=ref.site_lon,
-                    radius_m=SAFE_RADIUS_M, tz=ref.site_tz)
+                    radius_m=SAFE_RADIUS_M, tz=tz[ref.site_tz])
         self.geofence.zones = tuple(zones.values())
+        local = {ref.resident_id: tz[ref.site_tz] for ref in devices.values()
+                 if ref.resident_id and tz[ref.site_tz] != centre}
+        self.inactivity.set_zones(local)
+        self.vitals.set_zones({s: z for s, z in local.items()
+                               if z != self.vitals.config.default_tz})
 
     @staticmethod
     def _subject(ref: DeviceRef) -> str:

@@ -368,6 +368,32 @@ def test_a_forgotten_silence_through_the_night_takes_its_evening_night_and_morni
         assert _learnt(detector) == before
 
 
+def test_a_resident_in_another_zone_sleeps_by_their_own_clock() -> None:
+    """A resident in London still from 22:30 (06:30 in Shanghai): judged by the centre's clock
+    they would be called at 03:00 their time (07:00 + 4 h in Shanghai); by their own, the
+    day's 4 h count from 07:00 London, and the call comes at 11:00. A snapshot keeps the zone;
+    a zone that does not exist is refused."""
+    bedtime = DAY0 + 22.5 * H + 8 * H  # 22:30 in London (winter: UTC), as Shanghai's midnight + 8
+    ticks = [Clock(timestamp=t) for t in np.arange(bedtime, bedtime + 14 * H, 600.0).tolist()]
+    called = {}
+    for zones in ({}, {"r1": "Europe/London"}):
+        d = InactivityDetector()
+        d.set_zones(zones)
+        d.update([Movement(timestamp=bedtime, subject="r1")])
+        d = InactivityDetector.restore(json.loads(json.dumps(d.snapshot())))
+        d.set_zones(zones)
+        called[bool(zones)] = [round((f.timestamp - bedtime) / H + 22.5 - 24, 2)
+                               for f in d.update(ticks) if f.kind == "inactivity"]
+    assert called == {False: [3.17], True: [11.17]}  # London hours, the first 10-minute tick
+    moved = InactivityDetector()
+    moved.update([Movement(timestamp=bedtime, subject="r1")])
+    moved.set_zones({"r1": "Europe/London"})  # a site's zone corrected: applies at once
+    assert [round((f.timestamp - bedtime) / H + 22.5 - 24, 2)
+            for f in moved.update(ticks) if f.kind == "inactivity"] == [11.17]
+    with pytest.raises(KeyError):
+        InactivityDetector().set_zones({"r1": "Mars/Olympus_Mons"})
+
+
 def test_regression_silences_stored_without_their_days_are_relearnt() -> None:
     """Snapshots from before the return level kept silences without the day they began: how
     many come a day is unknown, so they are dropped (the 4 h default until relearnt), unless

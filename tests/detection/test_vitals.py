@@ -395,3 +395,25 @@ def test_regression_a_young_bin_leans_on_a_typical_spread() -> None:
         assert any(begins <= t < begins + 1800.0 for t in deviations(shifted))
         assert any(begins <= t < begins + 1800.0
                    for t in deviations(shifted, spread_prior={})) == with_alone
+
+
+def test_set_zones_gives_new_tracks_the_residents_own_zone_and_keeps_their_bounds() -> None:
+    """A resident's own bounds survive being given a zone; their baseline's bins and drift's days
+    are then local to it; a resident no longer in another zone goes back to the default."""
+    tight = (VitalBounds(vital="heart_rate", low=45.0, high=110.0),)
+    d = VitalsDetector(VitalsConfig(residents=(ResidentVitals(subject="r1", bounds=tight),)))
+    d.set_zones({"r1": "Europe/London", "r2": "America/New_York"})
+    d.update([VitalReading(timestamp=1_700_000_000.0 + i, subject=s, vital="heart_rate",
+                           value=70.0) for i in range(3) for s in ("r1", "r2", "r3")])
+    zones = {k: t.baseline.tz for k, t in d._tracks.items()}
+    assert zones == {"r1|heart_rate": "Europe/London", "r2|heart_rate": "America/New_York",
+                     "r3|heart_rate": "Asia/Shanghai"}
+    drift = d._tracks["r2|heart_rate"].drift
+    assert drift is not None and drift.baseline.tz == "America/New_York"
+    assert {p.subject: (p.tz, p.bounds) for p in d.config.residents}["r1"] == (
+        "Europe/London", tight)
+    d.set_zones({})
+    assert {p.subject: p.tz for p in d.config.residents} == {
+        "r1": "Asia/Shanghai", "r2": "Asia/Shanghai"}
+    with pytest.raises(KeyError):
+        d.set_zones({"r1": "Europe/Lodnon"})
