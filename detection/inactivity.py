@@ -159,10 +159,26 @@ class InactivityConfig:
             raise ValueError(f"false_alarm_days must be positive, not {self.false_alarm_days!r}")
 
     def day_bins(self) -> int:
+        """How many time-of-day bins the configured day (``wake_hour`` to ``sleep_hour``)
+        touches."""
+        return Local(tz=self.tz, sleep_hour=self.sleep_hour,
+                     wake_hour=self.wake_hour).day_bins(self.bin_hours)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Local:
+    """Where and when a resident lives: their time zone and their night, [sleep_hour,
+    wake_hour) local."""
+
+    tz: str
+    sleep_hour: int
+    wake_hour: int
+
+    def day_bins(self, bin_hours: int) -> int:
         """How many time-of-day bins the day (``wake_hour`` to ``sleep_hour``) touches."""
         hours = range(self.wake_hour, self.sleep_hour if self.sleep_hour > self.wake_hour
                       else self.sleep_hour + 24)
-        return len({(h % 24) // self.bin_hours for h in hours})
+        return len({(h % 24) // bin_hours for h in hours})
 
 
 def return_level(silences: np.ndarray, days: int, period: float) -> float:
@@ -202,8 +218,8 @@ def return_level(silences: np.ndarray, days: int, period: float) -> float:
 class _Resident:
     last_movement: float
     day: DayShape
-    tz: str
-    """The resident's time zone (their site's): their day, night and bins are local to it."""
+    local: Local
+    """The resident's time zone (their site's) and night: their day, night and bins."""
     at_home: bool = True
     raised: bool = False
     silences: dict[int, deque[float]] = field(default_factory=dict)
@@ -233,6 +249,8 @@ class InactivityDetector:
     _residents: dict[str, _Resident] = field(default_factory=dict)
     _zones: dict[str, str] = field(default_factory=dict)
     """Residents' own time zones (:meth:`set_zones`); the others live in ``config.tz``."""
+    _nights: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Residents' own (sleep hour, wake hour) (:meth:`set_nights`); the others, the config's."""
 
     def set_zones(self, zones: dict[str, str]) -> None:
         """Each resident's time zone (their site's), for those not in ``config.tz``. A resident
@@ -240,10 +258,30 @@ class InactivityDetector:
         for tz in set(zones.values()):
             ZoneInfo(tz)  # an unknown zone is refused here, not at the next clock tick
         self._zones = dict(zones)
+        self._relocate()
+
+    def set_nights(self, nights: dict[str, tuple[int, int]]) -> None:
+        """Each resident's own night, (sleep hour, wake hour) local, for those whose carers
+        know it differs from ``config.sleep_hour`` to ``config.wake_hour``: someone asleep by
+        19:00 and up at 05:00 is judged by the night limit from 19:00, and by the day's from
+        05:00. What was learnt is kept."""
+        for subject, (sleep, wake) in nights.items():
+            if not (0 <= sleep <= 23 and 0 <= wake <= 23 and sleep != wake):
+                raise ValueError(f"{subject}: a night runs from one hour (0-23) to another, "
+                                 f"not {sleep} to {wake}")
+        self._nights = dict(nights)
+        self._relocate()
+
+    def _local_for(self, subject: str) -> Local:
+        c = self.config
+        sleep, wake = self._nights.get(subject, (c.sleep_hour, c.wake_hour))
+        return Local(tz=self._zones.get(subject, c.tz), sleep_hour=sleep, wake_hour=wake)
+
+    def _relocate(self) -> None:
         for subject, r in self._residents.items():
-            tz = self._zones.get(subject, self.config.tz)
-            if r.tz != tz:
-                r.tz = r.day.tz = tz
+            at = self._local_for(subject)
+            if r.local != at:
+                r.local, r.day.tz = at, at.tz
                 r.limit_memo, r.night_memo = (float("nan"), 0.0), None
 
     def update(self, batch: Sequence[Movement | Presence | Clock]) -> list[InactivityFinding]:
@@ -264,9 +302,9 @@ class InactivityDetector:
         resident = self._residents.get(subject)
         if resident is not None:
             return resident, False
-        tz = self._zones.get(subject, self.config.tz)
-        day = DayShape(self.config.routine, tz)
-        resident = self._residents[subject] = _Resident(last_movement=timestamp, day=day, tz=tz)
+        at = self._local_for(subject)
+        day = DayShape(self.config.routine, at.tz)
+        resident = self._residents[subject] = _Resident(last_movement=timestamp, day=day, local=at)
         return resident, True
 
     def _day(self, subject: str, r: _Resident, now: float) -> list[InactivityFinding]:
@@ -287,13 +325,13 @@ class InactivityDetector:
         day what the silences that began in that bin of the day taught (or the default)."""
         c = self.config
         resident = self._residents.get(subject)
-        tz = self._zones.get(subject, c.tz) if resident is None else resident.tz
-        if self._is_night(began, tz):
+        at = self._local_for(subject) if resident is None else resident.local
+        if self._is_night(began, at):
             return c.night_limit if resident is None else self._night_limit(resident)
         if resident is None:
             return c.day_limit
-        learnt = self._learnt(resident, self._bin(began, tz), c.day_limit,
-                              c.false_alarm_days * c.day_bins())
+        learnt = self._learnt(resident, self._bin(began, at), c.day_limit,
+                              c.false_alarm_days * at.day_bins(c.bin_hours))
         return c.day_limit if learnt is None else min(max(learnt, c.floor), c.ceiling)
 
     def _night_limit(self, r: _Resident) -> float:
@@ -339,74 +377,73 @@ class InactivityDetector:
     def _measure(self, subject: str, r: _Resident, now: float) -> tuple[float, float]:
         """(silence, its limit) now: at night the whole silence against the night limit; by day
         the silence since the last movement or this morning's wake hour, whichever is later."""
-        if self._is_night(now, r.tz):
+        if self._is_night(now, r.local):
             return now - r.last_movement, self._night_limit(r)
-        began = max(r.last_movement, self._woke(now, r.tz))
+        began = max(r.last_movement, self._woke(now, r.local))
         return now - began, self.limit(subject, began)
 
-    def _woke(self, timestamp: float, tz: str) -> float:
+    def _woke(self, timestamp: float, at: Local) -> float:
         """The latest wake hour at or before ``timestamp`` (local)."""
-        local = self._local(timestamp, tz)
-        woke = local.replace(hour=self.config.wake_hour, minute=0, second=0, microsecond=0)
+        local = self._local(timestamp, at.tz)
+        woke = local.replace(hour=at.wake_hour, minute=0, second=0, microsecond=0)
         return (woke if woke <= local else woke - timedelta(days=1)).timestamp()
 
-    def _sleeps(self, timestamp: float, tz: str) -> float:
+    def _sleeps(self, timestamp: float, at: Local) -> float:
         """The first sleep hour after ``timestamp`` (local)."""
-        local = self._local(timestamp, tz)
-        night = local.replace(hour=self.config.sleep_hour, minute=0, second=0, microsecond=0)
+        local = self._local(timestamp, at.tz)
+        night = local.replace(hour=at.sleep_hour, minute=0, second=0, microsecond=0)
         return (night if night > local else night + timedelta(days=1)).timestamp()
 
-    def _in_day(self, began: float, ended: float, tz: str) -> bool:
+    def _in_day(self, began: float, ended: float, at: Local) -> bool:
         """Whether a silence lay wholly in the day (no part of it at night)."""
-        if self._is_night(began, tz) or self._is_night(ended, tz):
+        if self._is_night(began, at) or self._is_night(ended, at):
             return False
-        return ended < self._sleeps(began, tz)
+        return ended < self._sleeps(began, at)
 
-    def _night_part(self, began: float, ended: float, tz: str) -> tuple[float, float] | None:
+    def _night_part(self, began: float, ended: float, at: Local) -> tuple[float, float] | None:
         """(how long, when it stopped counting) the night check saw a silence last, if it
         reached into a night: from its start to its end or the wake hour, whichever came
         first."""
         if ended - began >= 24 * HOUR:
             return None
-        if not self._is_night(began, tz):
-            night = self._sleeps(began, tz)
+        if not self._is_night(began, at):
+            night = self._sleeps(began, at)
             if ended <= night:
                 return None
             began_night = night
         else:
             began_night = began
-        stopped = min(ended, self._wakes(began_night, tz))
+        stopped = min(ended, self._wakes(began_night, at))
         return stopped - began, stopped
 
-    def _wakes(self, timestamp: float, tz: str) -> float:
+    def _wakes(self, timestamp: float, at: Local) -> float:
         """The first wake hour after ``timestamp`` (local)."""
-        local = self._local(timestamp, tz)
-        woke = local.replace(hour=self.config.wake_hour, minute=0, second=0, microsecond=0)
+        local = self._local(timestamp, at.tz)
+        woke = local.replace(hour=at.wake_hour, minute=0, second=0, microsecond=0)
         return (woke if woke > local else woke + timedelta(days=1)).timestamp()
 
-    def _day_parts(self, began: float, ended: float, tz: str) -> list[tuple[float, float]]:
+    def _day_parts(self, began: float, ended: float, at: Local) -> list[tuple[float, float]]:
         """(start, length) of the parts of a silence that lay in the day, each what the check
         would have measured: a silence wholly in one day; else the evening's part up to the
         night (an early bedtime) and the morning's from the wake hour (a late rising). None of
         a silence of a day or more (a watch left off): not a pattern to learn."""
         if ended - began >= 24 * HOUR:
             return []
-        if self._in_day(began, ended, tz):
+        if self._in_day(began, ended, at):
             return [(began, ended - began)]
         parts = []
-        if not self._is_night(began, tz):
-            parts.append((began, self._sleeps(began, tz) - began))
-        if not self._is_night(ended, tz):
-            woke = self._woke(ended, tz)
+        if not self._is_night(began, at):
+            parts.append((began, self._sleeps(began, at) - began))
+        if not self._is_night(ended, at):
+            woke = self._woke(ended, at)
             parts.append((woke, ended - woke))
         return parts
 
-    def _is_night(self, timestamp: float, tz: str) -> bool:
-        c = self.config
-        hour = self._local(timestamp, tz).hour
-        if c.sleep_hour > c.wake_hour:
-            return hour >= c.sleep_hour or hour < c.wake_hour
-        return c.sleep_hour <= hour < c.wake_hour
+    def _is_night(self, timestamp: float, at: Local) -> bool:
+        hour = self._local(timestamp, at.tz).hour
+        if at.sleep_hour > at.wake_hour:
+            return hour >= at.sleep_hour or hour < at.wake_hour
+        return at.sleep_hour <= hour < at.wake_hour
 
     @staticmethod
     def _local(timestamp: float, tz: str) -> datetime:
@@ -422,11 +459,11 @@ class InactivityDetector:
         # most movements end a pause of seconds: nothing to learn, and no time zone to convert
         if (resident.at_home and timestamp - began >= self.config.learn_from
                 and not resident.forget_current):
-            tz = resident.tz
-            for start, silence in self._day_parts(began, timestamp, tz):
+            at = resident.local
+            for start, silence in self._day_parts(began, timestamp, at):
                 if silence >= self.config.learn_from:
-                    self._learn(resident, self._bin(start, tz), silence, start)
-            night = self._night_part(began, timestamp, tz)
+                    self._learn(resident, self._bin(start, at), silence, start)
+            night = self._night_part(began, timestamp, at)
             if night is not None:
                 self._learn_night(resident, *night)
             if resident.raised:
@@ -463,12 +500,12 @@ class InactivityDetector:
         """Take back what the silence from ``began`` to ``ended`` taught (as :meth:`_moved`
         learnt it, so the same values): its day parts, and the whole of any night it reached
         into (that night is no pattern, whatever else it held)."""
-        tz = r.tz
-        for start, silence in self._day_parts(began, ended, tz):
-            self._drop(r, self._bin(start, tz), self._local(start, tz).toordinal(), silence)
-        night = self._night_part(began, ended, tz)
+        at = r.local
+        for start, silence in self._day_parts(began, ended, at):
+            self._drop(r, self._bin(start, at), self._local(start, at.tz).toordinal(), silence)
+        night = self._night_part(began, ended, at)
         if night is not None:
-            self._drop(r, NIGHT, self._local(self._wakes(night[1] - 1.0, tz), tz).toordinal(),
+            self._drop(r, NIGHT, self._local(self._wakes(night[1] - 1.0, at), at.tz).toordinal(),
                        None)
         r.limit_memo = (float("nan"), 0.0)
         r.night_memo = None
@@ -488,9 +525,9 @@ class InactivityDetector:
 
     def _learn_night(self, r: _Resident, silence: float, stopped: float) -> None:
         """Keep each night's longest silence, as the night check saw it."""
-        ends = self._wakes(stopped - 1.0, r.tz)  # a night is known by the morning that ends it
+        ends = self._wakes(stopped - 1.0, r.local)  # a night is known by the morning ending it
         days = r.silence_days.get(NIGHT)
-        if days and days[-1] == self._local(ends, r.tz).toordinal():
+        if days and days[-1] == self._local(ends, r.local.tz).toordinal():
             r.silences[NIGHT][-1] = max(r.silences[NIGHT][-1], silence)
         else:
             self._learn(r, NIGHT, silence, ends)
@@ -500,7 +537,7 @@ class InactivityDetector:
         kept = self.config.remembered
         r.silences.setdefault(key, deque(maxlen=kept)).append(silence)
         r.silence_days.setdefault(key, deque(maxlen=kept)).append(
-            self._local(day_of, r.tz).toordinal())
+            self._local(day_of, r.local.tz).toordinal())
 
     def _presence(self, item: Presence) -> list[InactivityFinding]:
         resident, _ = self._resident(item.subject, item.timestamp)
@@ -519,13 +556,13 @@ class InactivityDetector:
         # per time zone, and each resident's limit only when its silence began anew (as
         # ``_measure`` would).
         found = []
-        zones: dict[str, float | None] = {}  # tz -> this morning's wake hour, None at night
+        zones: dict[Local, float | None] = {}  # -> this morning's wake hour, None at night
         for subject, r in self._residents.items():
             if r.raised or not r.at_home:
                 continue
-            if r.tz not in zones:
-                zones[r.tz] = None if self._is_night(now, r.tz) else self._woke(now, r.tz)
-            woke = zones[r.tz]
+            if r.local not in zones:
+                zones[r.local] = None if self._is_night(now, r.local) else self._woke(now, r.local)
+            woke = zones[r.local]
             if woke is None:
                 silent, limit = now - r.last_movement, self._night_limit(r)
             else:
@@ -542,8 +579,8 @@ class InactivityDetector:
                                                score=r.unusual[1] if r.unusual and recent else None))
         return found
 
-    def _bin(self, timestamp: float, tz: str) -> int:
-        return self._local(timestamp, tz).hour // self.config.bin_hours
+    def _bin(self, timestamp: float, at: Local) -> int:
+        return self._local(timestamp, at.tz).hour // self.config.bin_hours
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -555,7 +592,7 @@ class InactivityDetector:
                     "silence_days": {str(b): list(v) for b, v in r.silence_days.items()},
                     "day": r.day.snapshot(), "unusual": r.unusual,
                     "alarmed": [list(a) for a in r.alarmed], "forget_current": r.forget_current,
-                    "tz": r.tz}
+                    "tz": r.local.tz, "night": [r.local.sleep_hour, r.local.wake_hour]}
                 for s, r in self._residents.items()
             },
         }
@@ -579,11 +616,13 @@ class InactivityDetector:
             # snapshots from before the day shape existed start it afresh; those from before
             # residents had their own zones kept everyone in the configured one
             tz = r.get("tz", config.tz)
+            sleep, wake = r.get("night", (config.sleep_hour, config.wake_hour))
             day = (DayShape.restore(r["day"], routine, tz) if "day" in r
                    else DayShape(routine, tz))
             unusual = r.get("unusual")
             detector._residents[subject] = _Resident(
-                last_movement=r["last_movement"], day=day, tz=tz, at_home=r["at_home"],
+                last_movement=r["last_movement"], day=day, at_home=r["at_home"],
+                local=Local(tz=tz, sleep_hour=sleep, wake_hour=wake),
                 raised=r["raised"],
                 silences={int(b): deque(v, maxlen=config.remembered)
                           for b, v in r["silences"].items()} if learnt else {},

@@ -394,6 +394,27 @@ def test_a_resident_in_another_zone_sleeps_by_their_own_clock() -> None:
         InactivityDetector().set_zones({"r1": "Mars/Olympus_Mons"})
 
 
+def test_a_residents_own_night_is_what_their_carers_set() -> None:
+    """Asleep by 19:00 and up at 05:00: still from 18:50, the configured night (22:00-07:00)
+    calls 11 h on (at the first tick past 05:50); with their own night the day's 4 h count
+    from 05:00 and the call comes after 09:00, after a restart too. An hour outside 0-23, or
+    a night that ends when it begins, is refused."""
+    bed = DAY0 + 18 * H + 50 * 60
+    ticks = [Clock(timestamp=t) for t in np.arange(bed + 600, bed + 16 * H, 600.0).tolist()]
+    called = {}
+    for nights in ({}, {"r1": (19, 5)}):
+        d = InactivityDetector()
+        d.set_nights(nights)
+        d.update([Movement(timestamp=bed, subject="r1")])
+        d = InactivityDetector.restore(json.loads(json.dumps(d.snapshot())))
+        called[bool(nights)] = [round((f.timestamp - DAY0) / H - 24, 2)
+                                for f in d.update(ticks) if f.kind == "inactivity"]
+    assert called == {False: [6.0], True: [9.17]}  # the first 10-minute tick past the limit
+    for wrong in ((19, 24), (-1, 5), (7, 7)):
+        with pytest.raises(ValueError, match="a night runs"):
+            InactivityDetector().set_nights({"r1": wrong})
+
+
 def test_regression_silences_stored_without_their_days_are_relearnt() -> None:
     """Snapshots from before the return level kept silences without the day they began: how
     many come a day is unknown, so they are dropped (the 4 h default until relearnt), unless

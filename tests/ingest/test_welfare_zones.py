@@ -55,4 +55,4 @@ def test_inactivity_and_vitals_follow_each_residents_own_zone(
     stage.configure(_devices({**SITES, "r2": ("care-typo", "Europe/London")}))
     assert {p.subject: p.tz for p in stage.vitals.config.residents} == {
         "r1": "Europe/London", "r2": "Europe/London"}
-    assert stage.inactivity._residents["r2"].tz == "Europe/London"
+    assert stage.inactivity._residents["r2"].local.tz == "Europe/London"
