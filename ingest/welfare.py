@@ -96,8 +96,9 @@ class WelfareStage:
 
     def configure(self, devices: dict[str, DeviceRef]) -> None:
         """Known devices; each resident's time zone (their site's: a care home in another zone
-        is not judged by the centre's clock); and a safe zone around each home whose elder
-        wears a locating device."""
+        is not judged by the centre's clock) and own night, if their carers set one (the
+        database's checks keep it whole; one that is not is left out, never stopping the
+        stage); and a safe zone around each home whose elder wears a locating device."""
         self._devices = devices
         centre = self.inactivity.config.tz
         tz = {ref.site_tz: _known_zone(ref.site_tz, centre)
@@ -113,6 +114,12 @@ class WelfareStage:
         local = {ref.resident_id: tz[ref.site_tz] for ref in devices.values()
                  if ref.resident_id and tz[ref.site_tz] != centre}
         self.inactivity.set_zones(local)
+        self.inactivity.set_nights({
+            ref.resident_id: (ref.resident_asleep_from, ref.resident_up_by)
+            for ref in devices.values()
+            if ref.resident_id and ref.resident_asleep_from is not None
+            and ref.resident_up_by is not None and ref.resident_asleep_from != ref.resident_up_by
+            and 0 <= ref.resident_asleep_from <= 23 and 0 <= ref.resident_up_by <= 23})
         self.vitals.set_zones({s: z for s, z in local.items()
                                if z != self.vitals.config.default_tz})
 

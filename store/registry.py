@@ -30,13 +30,17 @@ class DeviceRef:
     service_press: str = "none"
     """Which presses ask for a service (none, second_key, double_press): alerts.services."""
     service_type: str = "other"
+    resident_asleep_from: int | None = None
+    resident_up_by: int | None = None
+    """The resident's own night, local hours (migration 0017); None: the centre's."""
 
 
 _FIELDS = ("id", "site_id", "kind", "resident_id", "room_id", "site_kind", "floor", "site_routing",
-           "resident_routing", "site_lat", "site_lon", "site_tz", "service_press", "service_type")
+           "resident_routing", "site_lat", "site_lon", "site_tz", "service_press", "service_type",
+           "resident_asleep_from", "resident_up_by")
 _DEVICES = (
     "SELECT d.id, d.site_id, d.kind, d.resident_id, d.room_id, s.kind, r.floor, s.routing,"
-    " p.routing, s.lat, s.lon, s.tz, d.service_press, d.service_type"
+    " p.routing, s.lat, s.lon, s.tz, d.service_press, d.service_type, p.asleep_from, p.up_by"
     " FROM devices d JOIN sites s ON s.id = d.site_id"
     " LEFT JOIN rooms r ON r.id = d.room_id LEFT JOIN residents p ON p.id = d.resident_id"
     " WHERE d.retired_at IS NULL"

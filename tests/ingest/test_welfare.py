@@ -249,3 +249,28 @@ async def test_an_inactivity_alarm_resolved_genuine_is_not_learnt_as_ordinary_li
     clock.t += OUTCOMES_EVERY_S
     await ingest.process([])
     assert learnt(ingest) == [5 * 3600.0]
+
+
+async def test_a_resident_with_their_own_night_is_called_from_their_rising_not_at_dawn(
+        pool: AsyncConnectionPool) -> None:
+    """Carers set r1's night to 19:00-05:00 (migration 0017). Still from 18:50, the watch
+    reporting every ten minutes: the centre's night would call at 06:00, 11 h on; r1's own
+    night counts the day's 4 h from 05:00 and the call comes at the first report after 09:00."""
+    await _seed(pool)
+    async with pool.connection() as conn:
+        await conn.execute("UPDATE residents SET asleep_from = 19, up_by = 5 WHERE id = 'r1'")
+    evening = NIGHT - 7 * 3600 - 10 * 60  # 18:50 in Shanghai
+    clock = Clock(evening)
+    ingest, source = await _ingest(pool, clock)
+    topic = f"eldercare/v1/{SITE}/watch-1/telemetry"
+    for seq, minutes in enumerate(range(-10, 16 * 60, 10), start=1):
+        clock.t = evening + 60 * minutes
+        steps = 100 if minutes < 0 else 120  # a last walk at 18:50, then stillness
+        body = Telemetry(seq=seq, ts=_ms(clock.t), hr=62, steps=steps, worn=True)
+        await ingest.process([source.add(topic, encode(body))])
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT occurred_at FROM alarms WHERE kind = 'inactivity'")
+        rows = await cur.fetchall()
+    local = [r["occurred_at"].astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%H:%M")
+             for r in rows]
+    assert local == ["09:10"]
