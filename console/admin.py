@@ -6,11 +6,12 @@ from __future__ import annotations
 import csv
 import io
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.encoders import jsonable_encoder
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 
 from console.auth import CurrentUser, hash_password
 from store import admin as store_admin
@@ -23,6 +24,27 @@ CareSetting = Literal["home", "day_care", "care_home"]
 Need = Literal["high_age", "empty_nest", "living_alone", "disabled", "partly_disabled", "low_income",
                "five_guarantee"]
 BloodType = Literal["", "A", "B", "AB", "O", "A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"]
+
+
+def _known_zone(tz: str) -> str:
+    try:
+        ZoneInfo(tz)
+    except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+        raise ValueError(f"unknown time zone {tz!r}: an IANA name such as Asia/Shanghai") from None
+    return tz
+
+
+TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_known_zone)]
+Hour = Annotated[int, Field(ge=0, le=23)]
+"""A local hour, 0-23: a resident's own night (``asleep_from``, ``up_by``; migration 0017)."""
+
+
+def _whole_night(asleep_from: int | None, up_by: int | None) -> None:
+    if (asleep_from is None) != (up_by is None):
+        raise ValueError("asleep_from and up_by are set together: both hours, or neither "
+                         "(the centre's night)")
+    if asleep_from is not None and asleep_from == up_by:
+        raise ValueError("asleep_from and up_by cannot be the same hour")
 
 
 async def admin_user(user: CurrentUser) -> dict[str, Any]:
@@ -41,7 +63,7 @@ class SiteIn(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     address: Text = ""
     community: Text = ""
-    tz: Annotated[str, Field(max_length=64)] = "Asia/Shanghai"
+    tz: TimeZone = "Asia/Shanghai"
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
     lon: Annotated[float, Field(ge=-180, le=180)] | None = None
     node_id: Id | None = None
@@ -67,6 +89,15 @@ class ResidentIn(BaseModel):
     blood_type: BloodType = ""
     doctor: Annotated[str, Field(max_length=200)] = ""
     doctor_phone: Annotated[str, Field(max_length=32)] = ""
+    asleep_from: Hour | None = None
+    up_by: Hour | None = None
+    """The resident's own night, if it is not the centre's (22:00 to 07:00): judged by the
+    night's inactivity limit from ``asleep_from``, the day's allowance counted from ``up_by``."""
+
+    @model_validator(mode="after")
+    def _night(self) -> ResidentIn:
+        _whole_night(self.asleep_from, self.up_by)
+        return self
 
 
 class ResidentChange(BaseModel):
@@ -84,6 +115,18 @@ class ResidentChange(BaseModel):
     blood_type: BloodType | None = None
     doctor: Annotated[str, Field(max_length=200)] | None = None
     doctor_phone: Annotated[str, Field(max_length=32)] | None = None
+    asleep_from: Hour | None = None
+    up_by: Hour | None = None
+    """Sent together; both null gives the resident the centre's night again."""
+
+    @model_validator(mode="after")
+    def _night(self) -> ResidentChange:
+        sent = {"asleep_from", "up_by"} & self.model_fields_set
+        if sent == {"asleep_from"} or sent == {"up_by"}:
+            raise ValueError("asleep_from and up_by are changed together")
+        if sent:
+            _whole_night(self.asleep_from, self.up_by)
+        return self
 
 
 class ContactIn(BaseModel):

@@ -12,7 +12,7 @@ from store.errors import NotFound
 _PROFILE = ("SELECT p.id, p.site_id, p.room_id, p.name, p.birth_year, p.sex, p.phone, p.lang,"
             " p.conditions, p.medications, p.mobility, p.notes, p.routing, p.node_id,"
             " coalesce(n.path, '{}') AS node_path, p.care_setting, p.needs, p.allergies,"
-            " p.blood_type, p.doctor, p.doctor_phone"
+            " p.blood_type, p.doctor, p.doctor_phone, p.asleep_from, p.up_by"
             " FROM residents p LEFT JOIN org_nodes n ON n.id = p.node_id WHERE p.id = %s")
 
 

@@ -64,7 +64,14 @@ export function residentCard(resident, site, room) {
       field(t("resident.conditions"), list(resident.conditions)),
       field(t("resident.medications"), list(resident.medications)),
       field(t("resident.mobility"), label("mobility", resident.mobility)),
+      // their own night, set by carers: hours at the resident's home, not the viewer's
+      resident.asleep_from != null && resident.up_by != null
+        ? field(t("resident.night"), `${hour(resident.asleep_from)}–${hour(resident.up_by)}`) : null,
       field(t("resident.notes"), resident.notes)));
+}
+
+function hour(h) {
+  return `${String(h).padStart(2, "0")}:00`;
 }
 
 export function contactsCard(contacts) {

@@ -130,6 +130,47 @@ async def test_admin_creates_validates_and_imports(console: Platform) -> None:
         assert (await fam2.get("/api/v1/me")).json()["user"]["lang"] == "en"
 
 
+async def test_a_residents_own_night_is_set_whole_and_a_sites_zone_must_exist(
+        console: Platform) -> None:
+    """Carers set an early sleeper's night (19:00 to 05:00): both hours or neither, never the
+    same; operators see it on the resident's card; a running ingest is told at once (NOTIFY
+    registry). A site whose zone does not exist is refused, not stored for the detectors to
+    trip on."""
+    async with signed_in(console, "admin") as admin:
+        base = "/api/v1/admin/residents/r-h0001"
+        r = await admin.put(base, json={"asleep_from": 19})
+        assert r.status_code == 422 and "together" in r.json()["detail"]
+        r = await admin.put(base, json={"asleep_from": 19, "up_by": 19})
+        assert r.status_code == 422 and "same hour" in r.json()["detail"]
+        r = await admin.put(base, json={"asleep_from": 24, "up_by": 5})
+        assert r.status_code == 422 and "asleep_from" in r.json()["detail"]
+        r = await admin.post("/api/v1/admin/residents", json={
+            "id": "r-early", "site_id": "home-0001", "name": "钱桂英", "up_by": 5})
+        assert r.status_code == 422 and "together" in r.json()["detail"]
+        r = await admin.post("/api/v1/admin/sites", json={
+            "id": "home-away", "kind": "home", "name": "x", "tz": "Europe/Lodnon"})
+        assert r.status_code == 422 and "unknown time zone" in r.json()["detail"]
+        r = await admin.post("/api/v1/admin/sites", json={
+            "id": "home-away", "kind": "home", "name": "x", "tz": "Europe/London"})
+        assert r.status_code == 201
+        assert console.pool is not None
+        async with console.pool.connection() as listen:
+            await listen.set_autocommit(True)
+            await listen.execute("LISTEN registry")
+            r = await admin.put(base, json={"asleep_from": 19, "up_by": 5})
+            assert r.status_code == 200, r.text
+            told = await anext(listen.notifies(timeout=5))
+            assert told.payload == "residents"
+    async with signed_in(console, "op1") as op:
+        resident = (await op.get("/api/v1/residents/r-h0001")).json()
+        assert (resident["resident"]["asleep_from"], resident["resident"]["up_by"]) == (19, 5)
+    async with signed_in(console, "admin") as admin:
+        r = await admin.put(base, json={"asleep_from": None, "up_by": None})
+        assert r.status_code == 200
+    rows = await _sql(console, "SELECT asleep_from, up_by FROM residents WHERE id = 'r-h0001'")
+    assert rows == [{"asleep_from": None, "up_by": None}]
+
+
 async def test_family_sets_notification_preferences_and_contacts_can_be_added(
         console: Platform) -> None:
     async with signed_in(console, "family1") as family:

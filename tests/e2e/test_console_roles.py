@@ -303,3 +303,19 @@ async def test_admin_import_reports_the_bad_row_and_forms_show_server_errors(
         await page.fill("#residents-filter", "r-imp-")
         await page.wait_for_selector("#residents-table tr[data-key='r-imp-1']", timeout=WAIT_MS)
         assert await page.locator("#residents-table tr[data-key='r-imp-2']").count() == 0
+
+        # Her own night: one hour alone is refused with the server's reason; both are saved.
+        await page.fill("#residents-edit-resident_id", "r-imp-1")
+        await page.fill("#residents-edit-asleep_from", "19")
+        await page.click("#residents-edit button[type=submit]")
+        error = page.locator("#residents-edit-error")
+        await error.wait_for(timeout=WAIT_MS)
+        assert "together" in (await error.text_content() or "")
+        await page.fill("#residents-edit-up_by", "5")
+        await page.click("#residents-edit button[type=submit]")
+        await page.locator("#residents-edit-ok").wait_for(timeout=WAIT_MS)
+        assert c.platform.pool is not None
+        async with c.platform.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT asleep_from, up_by FROM residents WHERE id = 'r-imp-1'")
+            assert [dict(r) for r in await cur.fetchall()] == [{"asleep_from": 19, "up_by": 5}]

@@ -22,6 +22,9 @@ export const ENTITIES = [
       { name: "sex", options: SEX },
       { name: "phone", type: "tel" },
       { name: "room_id" },
+      // the resident's own night, if not the centre's 22:00-07:00 (both or neither)
+      { name: "asleep_from", type: "number", min: 0, max: 23 },
+      { name: "up_by", type: "number", min: 0, max: 23 },
     ],
     // Extra forms that act on one existing record, addressed by its id.
     subforms: [{
@@ -38,6 +41,8 @@ export const ENTITIES = [
         { name: "medications", type: "list" },
         { name: "mobility" },
         { name: "notes" },
+        { name: "asleep_from", type: "number", min: 0, max: 23 },
+        { name: "up_by", type: "number", min: 0, max: 23 },
       ],
     }, {
       name: "contact",
