@@ -28,6 +28,10 @@ silence passed about once in D days, :func:`detection.inactivity.return_level`).
     PYTHONPATH=. .venv/bin/python bench/inactivity_limits.py [--seed 2] [--wearers 60]
         [--days 30] [--models ordinary,films] [--rules quantile,return_level:100]
 
+``--own-nights`` gives the ``early`` and ``late`` wearers the nights their carers would set
+(:data:`OWN_NIGHTS`; :meth:`InactivityDetector.set_nights`); "at night" still means 22:00 to
+07:00 in the figures.
+
 Prints one row per model and rule: false alarms per wearer-day by day (and how many of them
 came in the first four days, while the day bins learn under the 4 h default) and at night;
 collapses found by the next morning; and the hours from collapse to alarm (median, 90th
@@ -61,6 +65,9 @@ MODELS = ("ordinary", "sedentary", "films", "regular", "early", "late")
 SLEEP_HOURS = {"early": (19.5, 29.0), "late": (24.0, 33.0)}
 """(bed, up) in hours from the midnight before the evening: early to bed at 19:30 and up at
 05:00, late to bed at midnight and up at 09:00."""
+OWN_NIGHTS = {"early": (19, 5), "late": (23, 9)}
+"""The nights carers would set for these models (``--own-nights``, migration 0017): asleep from
+19:00 to 05:00, or from 23:00 to 09:00."""
 SLEEP_SD_H = 0.5
 FILM_SHARE = 0.12
 FILM_MEDIAN_S = 35 * 60.0
@@ -163,7 +170,7 @@ def config_for(rule: str) -> InactivityConfig:
 
 
 def run(*, seed: int, wearers: int, days: int, model: str, rule: str,
-        collapse_from: int = 8) -> Outcome:
+        collapse_from: int = 8, own_nights: bool = False) -> Outcome:
     draw = np.random.default_rng([seed, 999])
     collapses = [START + int(draw.integers(collapse_from, days - 1)) * DAY
                  + float(draw.uniform(8, 18)) * HOUR for _ in range(wearers)]
@@ -171,6 +178,8 @@ def run(*, seed: int, wearers: int, days: int, model: str, rule: str,
              for i in range(wearers)]
     timeline = sorted((t, i) for i, ts in enumerate(moves) for t in ts)
     detector = InactivityDetector(config_for(rule))
+    if own_nights and model in OWN_NIGHTS:
+        detector.set_nights({f"r{i}": OWN_NIGHTS[model] for i in range(wearers)})
     found: list[InactivityFinding] = []
     k = 0
     for minute in range(int(days * DAY // 60)):
@@ -220,6 +229,8 @@ def main() -> None:
                         help="the earliest day (from 0) of a collapse")
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--rules", default="fixed,quantile,return_level:30,return_level:100")
+    parser.add_argument("--own-nights", action="store_true",
+                        help="give early and late sleepers the nights carers would set")
     args = parser.parse_args()
     if args.days < args.collapse_from + 2:
         parser.error("--days must leave a day after --collapse-from")
@@ -243,7 +254,8 @@ def main() -> None:
         for rule in args.rules.split(","):
             began = time.perf_counter()
             outcome = run(seed=args.seed, wearers=args.wearers, days=args.days, model=model,
-                          rule=rule, collapse_from=args.collapse_from)
+                          rule=rule, collapse_from=args.collapse_from,
+                          own_nights=args.own_nights)
             print(row(model, rule, outcome, wearer_days)
                   + f"   ({time.perf_counter() - began:.0f} s)", flush=True)
 
