@@ -1,7 +1,11 @@
 """The inactivity detector's learnt limits on simulated days (``bench/inactivity_limits.py``):
-fewer false alarms than the former quantile rule, and every collapse still found by day."""
+fewer false alarms than the former quantile rule, and every collapse still found by day; what
+an early sleeper's own night costs; and what operators' outcomes save a repeat faller
+(``bench/inactivity_outcomes.py``)."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -64,3 +68,18 @@ def test_regression_a_repeat_fallers_genuine_outcomes_keep_the_limit_tight() -> 
         longest = max(max(h) for h in later)
         assert (longest > 5.0) if not outcomes else (longest < 4.02)
     assert means == {False: [3.06, 3.05, 3.13], True: [2.76, 2.68, 2.8]}
+
+
+def test_regression_an_early_sleepers_own_night_trades_calls_for_evening_collapses() -> None:
+    """The early sleepers above with the night their carers would set (19:00 to 05:00,
+    ``--own-nights``): false daytime calls 4, 6, 8 → 0, 0, 2 and night calls 13, 10, 4 → 2, 3,
+    4; but collapses in the hours before 19:00 are left to the night limit: the slowest is
+    found after 11.6 and 11.8 h, and two of ten on seed 3 only after 06:00 next morning
+    (docs/detectors.md, "A resident's own night")."""
+    runs = [run(seed=seed, wearers=10, days=21, model="early", rule="return_level:100",
+                own_nights=True) for seed in SEEDS]
+    assert [o.false_day for o in runs] == [0, 0, 2]
+    assert [o.false_night for o in runs] == [2, 3, 4]
+    longest = [max(o.delays_h) for o in runs]
+    assert [round(x, 2) for x in longest[:2]] == [11.63, 11.84] and longest[2] == math.inf
+    assert sum(math.isinf(d) for d in runs[2].delays_h) == 2
