@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -67,6 +68,11 @@ FINDINGS: dict[str, _Rule] = {
 _VITALS = (("hr", "heart_rate"), ("spo2", "spo2"), ("skin_temp", "skin_temperature"))
 _CLASSES = {"button": "button", "smoke": "smoke_detector", "wearable": "wearable",
             "gateway": "hub"}
+
+
+def _iso(ts: float) -> str:
+    """UTC, as the console reads times (and shows them in the viewer's zone)."""
+    return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
 def _known_zone(tz: str, centre: str) -> str:
@@ -208,7 +214,7 @@ class WelfareStage:
             unusual = {} if i.score is None else {"unusual_day_score": round(i.score, 3)}
             add(i.timestamp, i.subject, i.kind, None,
                 {"silent_h": round(i.silent_for / 3600, 2), "limit_h": round(i.limit / 3600, 2),
-                 **unusual}, i.score)
+                 "last_movement_at": _iso(i.last_movement), **unusual}, i.score)
         for g in self.geofence.update(fixes):
             add(g.timestamp, g.subject, g.kind, None,
                 {"distance_m": round(g.distance_m), "lat": g.fix.lat, "lon": g.fix.lon})

@@ -7,10 +7,37 @@ import { magnitudeCanvas } from "./chart.js";
 
 // Detail keys that get their own labelled line; anything else the server adds is still listed
 // under its raw key, so no information is silently hidden from the operator.
+// Hours as "3 h 05 min", the same in both languages.
+function hoursText(v) {
+  const minutes = Math.round(Number(v) * 60);
+  if (!Number.isFinite(minutes)) return String(v);
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+}
+
+// Wearables' vitals and self check-ups (alerts/checkups.py uses the same detail keys).
+const UNITS = { heart_rate: "bpm", spo2: "%", skin_temperature: "°C", bp_systolic: "mmHg",
+  bp_diastolic: "mmHg", glucose: "mmol/L", weight: "kg", temperature: "°C" };
+
+// What the welfare detectors put in an alarm's details, in words and in the viewer's zone; a
+// `hide` rule leaves out what says nothing (a count of one). Keys not listed are shown raw.
 const KNOWN_DETAILS = [
   { key: "peak_g", label: "alarm.peakG", format: (v) => `${Number(v).toFixed(2)} g` },
   { key: "confidence", label: "alarm.confidence", format: (v) => (v <= 1 ? `${Math.round(v * 100)} %` : `${v}`) },
   { key: "cancelled_at", label: "alarm.cancelledAt", format: formatTime },
+  { key: "last_movement_at", label: "alarm.lastMovement", format: formatTime },
+  { key: "silent_h", label: "alarm.silentFor", format: hoursText },
+  { key: "limit_h", label: "alarm.limit", format: hoursText },
+  { key: "unusual_day_score", label: "alarm.unusualDay", format: (v) => Number(v).toFixed(2) },
+  { key: "vital", label: "alarm.vital", format: (v) => label("vital", v) },
+  { key: "value", label: "alarm.value", format: (v, d) => `${v}${UNITS[d.vital] ? ` ${UNITS[d.vital]}` : ""}` },
+  { key: "finding", label: "alarm.finding", format: (v) => label("finding", v) },
+  { key: "anomaly_score", label: "alarm.anomalyScore", format: (v) => Number(v).toFixed(2) },
+  { key: "distance_m", label: "alarm.distance", format: (v) => `${Math.round(Number(v))} m` },
+  { key: "problem", label: "alarm.problem", format: (v) => label("problem", v) },
+  { key: "detail", label: "alarm.detail", format: String },
+  { key: "count", label: "alarm.count", format: String, hide: (v) => Number(v) <= 1 },
+  { key: "first_ts", label: "alarm.firstAt", format: (v) => formatTime(new Date(Number(v) * 1000).toISOString()),
+    hide: (v, d) => !Number.isFinite(Number(v)) || Number(d.count ?? 1) <= 1 },
 ];
 
 export function field(name, ...value) {
@@ -155,8 +182,9 @@ export function alarmCard(alarm, snippet) {
   const details = alarm.details ?? {};
   const rows = [];
   for (const known of KNOWN_DETAILS) {
-    if (details[known.key] !== undefined && details[known.key] !== null) {
-      rows.push(field(t(known.label), known.format(details[known.key])));
+    const v = details[known.key];
+    if (v !== undefined && v !== null && !known.hide?.(v, details)) {
+      rows.push(field(t(known.label), known.format(v, details)));
     }
   }
   const position = lastLocation(details.last_location, alarm.occurred_at);

@@ -28,7 +28,9 @@ export const TERMS = {
     responder: { family: "家属", community_responder: "社区应急员", care_staff: "护理员", ambulance_120: "120 急救", fire_119: "119 消防", police_110: "110 报警" },
     action: { claim: "接手", release: "放回队列", call: "回拨", dispatch: "派遣", on_site: "到场", resolve: "结案", reopen: "重新打开", note: "备注", opened: "事件发起", alarm_joined: "又一条报警", unclaimed_60s: "60 秒无人接手，已通知班长", unclaimed_180s: "180 秒无人接手，再次升级", family_window_over: "家属未处理，转中心", help_did_not_arrive: "救援未按时到达" },
     detector: { clear: "正常", smoke: "烟雾", fault: "故障", test: "测试" },
-    problem: { battery_low: "电量低", no_checkin: "未签到", fault: "故障", tamper: "被拆", offline: "离线" },
+    problem: { battery_low: "电量低", no_checkin: "未签到", fault: "故障", tamper: "被拆", offline: "离线", low_battery: "电量低" },
+    vital: { heart_rate: "心率", spo2: "血氧", skin_temperature: "皮肤温度", bp_systolic: "收缩压", bp_diastolic: "舒张压", glucose: "血糖", weight: "体重", temperature: "体温" },
+    finding: { above_bound: "高于上限", below_bound: "低于下限", deviation: "偏离本人常态", drift_up: "缓慢上升", drift_down: "缓慢下降" },
     channel: { sms: "短信", email: "邮件" },
   },
   en: {
@@ -46,7 +48,9 @@ export const TERMS = {
     responder: { family: "Family", community_responder: "Community responder", care_staff: "Care staff", ambulance_120: "Ambulance (120)", fire_119: "Fire brigade (119)", police_110: "Police (110)" },
     action: { claim: "Claimed", release: "Released", call: "Called back", dispatch: "Dispatched", on_site: "On site", resolve: "Resolved", reopen: "Reopened", note: "Note", opened: "Opened", alarm_joined: "Another alarm joined", unclaimed_60s: "Unclaimed 60 s, supervisor alerted", unclaimed_180s: "Unclaimed 180 s, escalated again", family_window_over: "Family did not act, passed to the centre", help_did_not_arrive: "Help did not arrive in time" },
     detector: { clear: "clear", smoke: "SMOKE", fault: "fault", test: "test" },
-    problem: { battery_low: "Battery low", no_checkin: "No check-in", fault: "Fault", tamper: "Tamper", offline: "Offline" },
+    problem: { battery_low: "Battery low", no_checkin: "No check-in", fault: "Fault", tamper: "Tamper", offline: "Offline", low_battery: "Battery low" },
+    vital: { heart_rate: "Heart rate", spo2: "SpO2", skin_temperature: "Skin temperature", bp_systolic: "Systolic", bp_diastolic: "Diastolic", glucose: "Blood glucose", weight: "Weight", temperature: "Temperature" },
+    finding: { above_bound: "above the limit", below_bound: "below the limit", deviation: "away from their own normal", drift_up: "slowly rising", drift_down: "slowly falling" },
     channel: { sms: "SMS", email: "Email" },
   },
 };

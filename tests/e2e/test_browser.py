@@ -115,6 +115,21 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
             "noFix": "No position in the 24 h before the alarm",
             "button": None,
         }
+        welfare = await _welfare_cards(page)
+        # times in the viewer's zone (the date is shown too: not today; its format is the locale's)
+        assert welfare["en"].pop("Last movement").endswith("11:58:00")
+        assert welfare["enRepeats"].pop("First at").endswith("10:00:00")
+        assert welfare == {
+            "en": {"Still for": "2 h 02 min", "Usual limit at that hour": "2 h 00 min",
+                   "Unusual day (score)": "0.83"},
+            "enRepeats": {"Repeats merged": "3"},
+            "zh": {"已静止": "2 h 02 min", "该时段通常上限": "2 h 00 min"},
+            "vitals": {"Vital sign": "Heart rate", "Reading": "150 bpm",
+                       "Finding": "above the limit"},
+            "checkup": {"Vital sign": "Systolic", "Reading": "195 mmHg"},
+            "raw": [],
+            "once": [],
+        }
         publisher.close()
         await browser.close()
         assert errors == []
@@ -144,6 +159,43 @@ async def _fix_stored(publisher: Publisher, sim: Simulation, device_id: str, at:
             assert time.monotonic() < deadline, "the fix was not stored"
             await asyncio.sleep(0.05)
     return fix
+
+
+async def _welfare_cards(page: Any) -> Any:
+    """Alarm cards for what the welfare detectors and check-ups put in details: labelled in the
+    interface language, hours as hours, times in the viewer's zone (the page runs in Shanghai:
+    03:58 UTC is 11:58), a count of one and its first time left out."""
+    return await page.evaluate("""async () => {
+        const cards = await import('/static/detail.js');
+        const i18n = await import('/static/i18n.js');
+        const card = (details) => cards.alarmCard({ device_id: 'w-1', device_kind: 'wearable',
+            occurred_at: '2026-03-01T06:00:00Z', raised_at: '2026-03-01T06:00:01Z', details });
+        const rows = (node) => Object.fromEntries([...node.querySelectorAll('dt')]
+            .map((dt) => [dt.textContent, dt.nextElementSibling.textContent]));
+        const pick = (all, keys) => Object.fromEntries(keys.map((k) => [k, all[k]]));
+        const still = { silent_h: 2.03, limit_h: 2.0, last_movement_at: '2026-03-01T03:58:00+00:00',
+                        unusual_day_score: 0.834, count: 1, first_ts: 1772330400 };
+        const before = i18n.lang();
+        i18n.setLang('en');
+        const en = rows(card(still));
+        const again = rows(card({ ...still, count: 3 }));
+        const vitals = rows(card({ vital: 'heart_rate', value: 150, finding: 'above_bound' }));
+        const checkup = rows(card({ vital: 'bp_systolic', value: 195, finding: 'above_bound' }));
+        i18n.setLang('zh-CN');
+        const zh = rows(card(still));
+        i18n.setLang(before);
+        return {
+            en: pick(en, ['Last movement', 'Still for', 'Usual limit at that hour',
+                          'Unusual day (score)']),
+            enRepeats: pick(again, ['Repeats merged', 'First at']),
+            zh: pick(zh, ['已静止', '该时段通常上限']),
+            vitals: pick(vitals, ['Vital sign', 'Reading', 'Finding']),
+            checkup: pick(checkup, ['Vital sign', 'Reading']),
+            raw: ['silent_h', 'limit_h', 'count', 'first_ts', 'vital', 'value', 'last_movement_at']
+                .filter((k) => k in en || k in again || k in vitals),
+            once: ['Repeats merged', 'First at'].filter((k) => k in en),
+        };
+    }""")
 
 
 async def _cards(page: Any) -> Any:

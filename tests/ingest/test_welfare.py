@@ -222,7 +222,12 @@ async def test_an_inactivity_alarm_resolved_genuine_is_not_learnt_as_ordinary_li
     await steps(100)
     await steps(120)  # 09:00: moving
     await still(morning, 120)
-    assert [a["kind"] for a in await _alarms(pool)] == ["inactivity"]
+    alarms = await _alarms(pool)
+    assert [a["kind"] for a in alarms] == ["inactivity"]
+    # what the operator's card shows: since when, how long, against what usual limit
+    details = alarms[0]["details"]
+    assert details["last_movement_at"] == dt.datetime.fromtimestamp(morning, dt.UTC).isoformat()
+    assert (details["limit_h"], details["count"]) == (4.0, 1) and details["silent_h"] > 4.0
     clock.t = morning + 5 * 3600
     await steps(140)
     assert learnt(ingest) == [5 * 3600.0]
