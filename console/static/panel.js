@@ -150,9 +150,13 @@ export class IncidentPanel {
     w.onSite = h("button", { type: "button", id: "onsite-button", onclick: () => this.step("on_site") }, t("work.onSite"));
     w.resolve = h("button", { type: "button", id: "resolve-button", class: "primary", onclick: () => this.step("resolve", { outcome: w.outcome.value }) }, t("work.resolve"));
     w.addNote = h("button", { type: "button", id: "note-button", onclick: () => this.addNote() }, t("work.addNote"));
+    // The outcome of an inactivity alarm teaches the detector (docs/detectors.md, "What an
+    // operator's outcome takes back"): say so where the operator chooses it.
+    w.outcomeHint = h("p", { id: "outcome-hint", class: "muted small", hidden: true }, t("work.outcomeHint.inactivity"));
     w.steps = h("div", { class: "work-steps" },
       h("div", { class: "work-row" }, h("label", { for: "dispatch-responder" }, t("work.responder")), w.responder, w.dispatch, w.onSite),
-      h("div", { class: "work-row" }, h("label", { for: "resolve-outcome" }, t("work.outcome")), w.outcome, w.resolve));
+      h("div", { class: "work-row" }, h("label", { for: "resolve-outcome" }, t("work.outcome")), w.outcome, w.resolve),
+      w.outcomeHint);
     w.notes = h("div", { class: "work-row notes" }, h("label", { for: "note-text" }, t("work.note")), w.note, w.addNote);
     this.work = w;
     this.parts.work.replaceChildren(w.steps, w.notes);
@@ -169,6 +173,8 @@ export class IncidentPanel {
     w.onSite.disabled = this.busy || inc.status !== "dispatched";
     w.resolve.disabled = this.busy || !ACTIVE.includes(inc.status);
     w.addNote.disabled = this.busy;
+    const kinds = [inc.kind, ...(this.data?.detail?.alarms ?? []).map((a) => a.kind)];
+    w.outcomeHint.hidden = !kinds.includes("inactivity");
   }
 
   renderBody() {

@@ -293,6 +293,7 @@ export const EN = {
   "work.dispatch": "Dispatch",
   "work.onSite": "Help on site",
   "work.outcome": "Outcome",
+  "work.outcomeHint.inactivity": "Inactivity: Genuine or Device fault keeps this stillness from being learnt as the resident’s normal; any other outcome lets it teach the usual limit.",
   "work.resolve": "Resolve",
   "work.note": "Note",
   "work.addNote": "Add note",

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from alerts.raising import AlarmTrigger, new_alarm
 from eldercare.platform import Platform, seed_district
 from eldercare.settings import Settings
 from ingest.codec import encode
@@ -24,7 +25,9 @@ from simulators.district import District
 from simulators.publisher import Publisher
 from simulators.scenario import DEMO
 from simulators.simulation import Simulation
+from store.batch import Batch, write
 from store.database import prepare
+from store.registry import active_device
 from tests.e2e.chromium import CHROMIUM, launch
 from tests.e2e.test_commands import FakeDetector
 from tests.servers import Mosquitto, free_port
@@ -141,6 +144,7 @@ async def test_operator_claims_dispatches_and_resolves_with_the_keyboard_and_for
 
         button_id = c.press("r-h0001")
         incident_id, row = await waiting_incident(page)
+        sos_incident = incident_id
         assert await row.get_attribute("data-alarm-id"), "rows keep the first alarm's id"
         assert await page.text_content("#waiting-count") == "1"
         await page.screenshot(path=str(SHOTS / "operator-queue.png"))
@@ -161,6 +165,8 @@ async def test_operator_claims_dispatches_and_resolves_with_the_keyboard_and_for
         await page.click("#onsite-button")
         await page.wait_for_selector(".timeline li[data-action=on_site]", timeout=WAIT_MS)
         await page.screenshot(path=str(SHOTS / "operator-on-site.png"))
+        # an SOS's outcome teaches no detector: no word about learning beside it
+        assert sos_incident and await page.locator("#outcome-hint").is_hidden()
         await page.select_option("#resolve-outcome", "genuine")
         await page.click("#resolve-button")
         await page.wait_for_selector(".timeline li[data-action=resolve]", timeout=WAIT_MS)
@@ -177,6 +183,38 @@ async def test_operator_claims_dispatches_and_resolves_with_the_keyboard_and_for
 
         await page.keyboard.press("Escape")
         await page.wait_for_selector("#detail .placeholder")
+
+
+async def test_an_inactivity_alarm_says_what_its_outcome_teaches(
+        mosquitto: Mosquitto, db_url: str) -> None:
+    """An operator resolving an inactivity alarm is told, beside the outcome, that genuine or
+    device fault keep the stillness from being learnt (docs/detectors.md); the alarm card says
+    how long the resident has been still, against what limit."""
+    async with running(mosquitto, db_url, care_homes=0) as c:
+        page = await c.page("op1")
+        watch = next(d for d in c.district.devices if d.kind == "wearable")
+        assert c.platform.pool is not None
+        async with c.platform.pool.connection() as conn:
+            ref = await active_device(conn, watch.id)
+            assert ref is not None
+            now = time.time()
+            trigger = AlarmTrigger(kind="inactivity", device_id=watch.id,
+                                   source_seq=int(now * 1000), occurred_ts=now,
+                                   details={"silent_h": 4.1, "limit_h": 4.0, "count": 1,
+                                            "last_movement_at": "2026-03-01T01:00:00+00:00"})
+            await write(conn, Batch(alarms=[new_alarm(trigger, ref, now=now)]))
+        incident_id, _ = await waiting_incident(page)
+        await page.keyboard.press("n")
+        await page.wait_for_selector("#detail #ack-button", timeout=WAIT_MS)
+        await page.keyboard.press("c")
+        await page.wait_for_selector(f"#mine [data-incident-id='{incident_id}']", timeout=WAIT_MS)
+        hint = page.locator("#outcome-hint")
+        await hint.wait_for(state="visible", timeout=WAIT_MS)
+        assert "Genuine or Device fault" in (await hint.text_content() or "")
+        card = await page.text_content("#detail [data-card='section.alarm']") or ""
+        assert "Still for4 h 06 min" in card and "Usual limit at that hour4 h 00 min" in card
+        await page.locator("#detail .work-steps").screenshot(
+            path=str(SHOTS / "operator-inactivity-outcome.png"))
 
 
 async def test_family_sees_the_outcome_and_no_other_elder(
