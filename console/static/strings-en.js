@@ -512,6 +512,7 @@ export const EN = {
   "field.scope_resident": "Resident (family)",
   "field.lang": "Language",
   "admin.sub.edit": "Change a resident",
+  "admin.sub.night": "A resident's own night (both empty: the centre's 22:00–07:00)",
   "field.conditions": "Conditions (comma-separated)",
   "field.medications": "Medications (comma-separated)",
   "field.mobility": "Mobility",

@@ -512,6 +512,7 @@ export const ZH = {
   "field.scope_resident": "关联老人（家属）",
   "field.lang": "语言",
   "admin.sub.edit": "修改老人信息",
+  "admin.sub.night": "老人自己的夜间时段（两项都留空：使用中心默认的 22:00–07:00）",
   "field.conditions": "疾病（用逗号分隔）",
   "field.medications": "用药（用逗号分隔）",
   "field.mobility": "行动能力",

@@ -342,18 +342,29 @@ async def test_admin_import_reports_the_bad_row_and_forms_show_server_errors(
         await page.wait_for_selector("#residents-table tr[data-key='r-imp-1']", timeout=WAIT_MS)
         assert await page.locator("#residents-table tr[data-key='r-imp-2']").count() == 0
 
-        # Her own night: one hour alone is refused with the server's reason; both are saved.
-        await page.fill("#residents-edit-resident_id", "r-imp-1")
-        await page.fill("#residents-edit-asleep_from", "19")
-        await page.click("#residents-edit button[type=submit]")
-        error = page.locator("#residents-edit-error")
+        # Her own night: one hour alone is refused with the server's reason; both are saved;
+        # both emptied give her the centre's night back.
+        async def night() -> list[dict[str, Any]]:
+            assert c.platform.pool is not None
+            async with c.platform.pool.connection() as conn:
+                cur = await conn.execute(
+                    "SELECT asleep_from, up_by FROM residents WHERE id = 'r-imp-1'")
+                return [dict(r) for r in await cur.fetchall()]
+
+        await page.fill("#residents-night-resident_id", "r-imp-1")
+        await page.fill("#residents-night-asleep_from", "19")
+        await page.click("#residents-night button[type=submit]")
+        error = page.locator("#residents-night-error")
         await error.wait_for(timeout=WAIT_MS)
         assert "together" in (await error.text_content() or "")
-        await page.fill("#residents-edit-up_by", "5")
-        await page.click("#residents-edit button[type=submit]")
-        await page.locator("#residents-edit-ok").wait_for(timeout=WAIT_MS)
-        assert c.platform.pool is not None
-        async with c.platform.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT asleep_from, up_by FROM residents WHERE id = 'r-imp-1'")
-            assert [dict(r) for r in await cur.fetchall()] == [{"asleep_from": 19, "up_by": 5}]
+        await page.fill("#residents-night-up_by", "5")
+        await page.click("#residents-night button[type=submit]")
+        await page.locator("#residents-night-ok").wait_for(timeout=WAIT_MS)
+        assert await night() == [{"asleep_from": 19, "up_by": 5}]
+        await page.fill("#residents-night-resident_id", "r-imp-1")
+        await page.fill("#residents-night-asleep_from", "")
+        await page.fill("#residents-night-up_by", "")
+        await page.click("#residents-night button[type=submit]")
+        await page.wait_for_function(
+            "!document.querySelector('#residents-night-ok').hidden", timeout=WAIT_MS)
+        assert await night() == [{"asleep_from": None, "up_by": None}]  # answered after commit

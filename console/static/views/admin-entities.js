@@ -41,6 +41,16 @@ export const ENTITIES = [
         { name: "medications", type: "list" },
         { name: "mobility" },
         { name: "notes" },
+      ],
+    }, {
+      // The resident's own night, apart: both hours empty give back the centre's night
+      // (22:00-07:00), which the "edit" form's "empty changes nothing" could not say.
+      name: "night",
+      path: (id) => `/api/v1/admin/residents/${encodeURIComponent(id)}`,
+      method: "PUT",
+      nullable: true,
+      fields: [
+        { name: "resident_id", required: true, target: true },
         { name: "asleep_from", type: "number", min: 0, max: 23 },
         { name: "up_by", type: "number", min: 0, max: 23 },
       ],
