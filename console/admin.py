@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.encoders import jsonable_encoder
@@ -14,6 +13,7 @@ from psycopg.types.json import Jsonb
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 
 from console.auth import CurrentUser, hash_password
+from detection.zones import known_zone
 from store import admin as store_admin
 from store.errors import Conflict, Invalid, NotFound
 
@@ -27,10 +27,7 @@ BloodType = Literal["", "A", "B", "AB", "O", "A+", "A-", "B+", "B-", "AB+", "AB-
 
 
 def _known_zone(tz: str) -> str:
-    try:
-        ZoneInfo(tz)
-    except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
-        raise ValueError(f"unknown time zone {tz!r}: an IANA name such as Asia/Shanghai") from None
+    known_zone(tz)
     return tz
 
 

@@ -18,6 +18,7 @@ from alerts.report_csv import render_csv
 from alerts.report_html import render_html
 from console.auth import CurrentUser
 from console.scope import scope_of
+from detection.zones import known_zone
 from store import org
 from store import reports as store_reports
 from store.errors import NotFound
@@ -34,9 +35,9 @@ _HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; ba
 
 def _zone(tz: str) -> ZoneInfo:
     try:
-        return ZoneInfo(tz)
-    except Exception:
-        raise HTTPException(422, f"unknown time zone {tz!r}") from None
+        return known_zone(tz)
+    except ValueError as err:
+        raise HTTPException(422, str(err)) from None
 
 
 def period(start: dt.datetime | None, end: dt.datetime | None, *, zone: ZoneInfo,

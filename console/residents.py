@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
@@ -13,6 +12,7 @@ from psycopg.types.json import Jsonb
 
 from console.auth import CurrentUser
 from console.scope import resident_visible, scope_of
+from detection.zones import known_zone
 from store import org
 from store import residents as store_residents
 from store.errors import NotFound
@@ -118,9 +118,9 @@ async def status(request: Request, user: CurrentUser, resident_id: ResidentId,
                  tz: Annotated[str, Query(max_length=64)] = "Asia/Shanghai") -> dict[str, Any]:
     await _in_scope(request, user, resident_id)
     try:
-        zone = ZoneInfo(tz)
-    except Exception:
-        raise HTTPException(422, f"unknown time zone {tz!r}") from None
+        zone = known_zone(tz)
+    except ValueError as err:
+        raise HTTPException(422, str(err)) from None
     local_midnight = dt.datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     async with request.app.state.pool.connection() as conn:
         result = await store_residents.status(conn, resident_id, local_midnight)

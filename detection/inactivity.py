@@ -60,6 +60,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from detection.routine import DayShape, RoutineConfig
+from detection.zones import known_zone
 
 HOUR = 3600.0
 LIMIT_RULES = ("return_level", "quantile")
@@ -181,6 +182,11 @@ class Local(NamedTuple):
         return len({(h % 24) // bin_hours for h in hours})
 
 
+def valid_night(sleep_hour: int, wake_hour: int) -> bool:
+    """Whether a night runs from one local hour (0-23) to another."""
+    return 0 <= sleep_hour <= 23 and 0 <= wake_hour <= 23 and sleep_hour != wake_hour
+
+
 def return_level(silences: np.ndarray, days: int, period: float) -> float:
     """The silence that silences like ``silences`` (seen on ``days`` distinct days) pass about
     once in ``period`` days.
@@ -256,7 +262,7 @@ class InactivityDetector:
         """Each resident's time zone (their site's), for those not in ``config.tz``. A resident
         whose zone changes (a site's zone corrected) keeps what was learnt, as local times."""
         for tz in set(zones.values()):
-            ZoneInfo(tz)  # an unknown zone is refused here, not at the next clock tick
+            known_zone(tz)  # an unknown zone is refused here, not at the next clock tick
         self._zones = dict(zones)
         self._relocate()
 
@@ -266,7 +272,7 @@ class InactivityDetector:
         19:00 and up at 05:00 is judged by the night limit from 19:00, and by the day's from
         05:00. What was learnt is kept."""
         for subject, (sleep, wake) in nights.items():
-            if not (0 <= sleep <= 23 and 0 <= wake <= 23 and sleep != wake):
+            if not valid_night(sleep, wake):
                 raise ValueError(f"{subject}: a night runs from one hour (0-23) to another, "
                                  f"not {sleep} to {wake}")
         self._nights = dict(nights)

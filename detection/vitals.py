@@ -40,11 +40,11 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from detection.anomaly import AnomalyConfig, AnomalyScore, AnomalyScorer, Sample
 from detection.baseline import PeriodMeans, TimeOfDayBaseline
 from detection.drift import DriftConfig, DriftReport, SlowDrift
+from detection.zones import known_zone
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -279,7 +279,7 @@ class VitalsDetector:
         began in (its bins are local hours): a corrected zone applies to a resident's vitals
         only once their tracks start afresh."""
         for tz in set(zones.values()):
-            ZoneInfo(tz)  # an unknown zone is refused here, not at the next reading
+            known_zone(tz)  # an unknown zone is refused here, not at the next reading
         c = self.config
         profiles = {p.subject: p for p in c.residents}
         for subject, p in list(profiles.items()):

@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from alerts.raising import AlarmTrigger
 from detection import device_health, flap, geofence, inactivity, vitals
+from detection.zones import known_zone
 from ingest.codec import Envelope
 from ingest.contract import Accel, Checkin, Event, Location, Status, Telemetry
 from store.outcomes import SilenceOutcome
@@ -79,9 +79,9 @@ def _known_zone(tz: str, centre: str) -> str:
     """``tz`` if it names a time zone, else (with an error logged) the centre's: a site
     registered with a misspelt zone must not stop its residents' detectors."""
     try:
-        ZoneInfo(tz)
-    except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
-        log.error("site time zone %r is unknown; its residents are judged in %s", tz, centre)
+        known_zone(tz)
+    except ValueError as err:
+        log.error("site %s; its residents are judged in %s", err, centre)
         return centre
     return tz
 
@@ -124,8 +124,8 @@ class WelfareStage:
             ref.resident_id: (ref.resident_asleep_from, ref.resident_up_by)
             for ref in devices.values()
             if ref.resident_id and ref.resident_asleep_from is not None
-            and ref.resident_up_by is not None and ref.resident_asleep_from != ref.resident_up_by
-            and 0 <= ref.resident_asleep_from <= 23 and 0 <= ref.resident_up_by <= 23})
+            and ref.resident_up_by is not None
+            and inactivity.valid_night(ref.resident_asleep_from, ref.resident_up_by)})
         self.vitals.set_zones({s: z for s, z in local.items()
                                if z != self.vitals.config.default_tz})
 

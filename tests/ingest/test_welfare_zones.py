@@ -37,7 +37,7 @@ def test_inactivity_and_vitals_follow_each_residents_own_zone(
     stage = WelfareStage()
     with caplog.at_level(logging.ERROR, logger="ingest.welfare"):
         stage.configure(_devices(SITES))
-    assert "'Europe/Lodnon' is unknown" in caplog.text
+    assert "unknown time zone 'Europe/Lodnon'" in caplog.text
     for seq, steps in ((1, 10), (2, 20)):  # all three walk at 22:30 London
         stage.process([_steps(r, seq, BEDTIME + seq, steps) for r in SITES], now=BEDTIME + seq)
     called: dict[str, float] = {}
