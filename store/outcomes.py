@@ -11,10 +11,13 @@ changes nothing, so a missed read or a restart costs nothing.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+
+log = logging.getLogger(__name__)
 
 UNLEARN_OUTCOMES = ("genuine", "device_fault")
 """Outcomes that say an alarmed silence was not the resident's ordinary life. ``false_alarm``,
@@ -36,7 +39,8 @@ async def not_ordinary_silences(conn: psycopg.AsyncConnection[Any],
     """Inactivity alarms whose incident was resolved after ``since`` with an outcome in
     :data:`UNLEARN_OUTCOMES`, oldest resolution first."""
     cur = await conn.execute(
-        "SELECT a.resident_id, a.occurred_at, a.details->>'first_ts' AS first_ts, i.resolved_at"
+        "SELECT a.id, a.resident_id, a.occurred_at, a.details->>'first_ts' AS first_ts,"
+        " i.resolved_at"
         " FROM incidents i JOIN alarms a ON a.incident_id = i.id"
         " WHERE i.resolved_at > %s AND i.outcome = ANY(%s) AND a.kind = 'inactivity'"
         " AND a.resident_id IS NOT NULL ORDER BY i.resolved_at, a.id",
@@ -44,11 +48,12 @@ async def not_ordinary_silences(conn: psycopg.AsyncConnection[Any],
     found = []
     for row in await cur.fetchall():
         at = [row["occurred_at"].timestamp()]
-        try:
-            if row["first_ts"] is not None:
+        if row["first_ts"] is not None:
+            try:
                 at.append(float(row["first_ts"]))
-        except ValueError:
-            pass  # details are the alarm's own; a malformed one still has its occurred time
+            except ValueError:  # ingest writes a number; the alarm's own time still serves
+                log.warning("alarm %s has a first_ts that is no time (%r); using its own time",
+                            row["id"], row["first_ts"])
         found.append(SilenceOutcome(resident_id=row["resident_id"], at=tuple(dict.fromkeys(at)),
                                     resolved_at=row["resolved_at"]))
     return found
