@@ -24,7 +24,9 @@ judged apart, because sleep is not a long daytime pause.
 * What an alarmed silence taught is taken back when the operator finds it was no ordinary
   silence (:meth:`InactivityDetector.forget`; ingest gives it the outcomes "genuine" and
   "device_fault"): else a resident found on the floor once has the limit loosened for the
-  next time. A false alarm's silence stays learnt: it is what stops the next false call.
+  next time. A false alarm's silence stays learnt: it is what stops the next false call. So is
+  the silence a genuine fall or SOS call began (the time on the floor until help came), when
+  no inactivity alarm was needed to find it.
 
 Keying by the bin where a silence *began* is what makes a limit fit the silence it judges: a
 silence that began at 22:10 is sleep, not one of the evening's short pauses that *ended*
@@ -69,6 +71,10 @@ NIGHT = -1
 ALARMED_KEPT = 8
 """Alarmed silences remembered per resident, for an operator's outcome to unlearn (an outcome
 comes within hours; eight is weeks of alarms for the most alarmed resident)."""
+RECENT_KEPT = 24
+"""Learnt silences remembered per resident, alarmed or not, for the outcome of a fall or an SOS
+call to unlearn the silence it began (a day has a handful of silences over ``learn_from``: 24
+is two days or more, and such a call is resolved within hours)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,6 +188,33 @@ class Local(NamedTuple):
         return len({(h % 24) // bin_hours for h in hours})
 
 
+Cause = int | float | str
+"""What an outcome is known by: ingest gives the alarm's id, so that one call's outcome changed
+undoes what that call's outcome did and no other's."""
+
+
+def _holds(silence: tuple[float, float], when: float) -> bool:
+    return silence[0] <= when <= silence[1]
+
+
+@dataclass(slots=True)
+class _Taken:
+    """A silence an outcome took back (or kept from being learnt), and the outcomes that said so:
+    it is learnt again only when every one of them is changed (:meth:`InactivityDetector.
+    relearn`)."""
+
+    silence: tuple[float, float]
+    causes: set[Cause]
+
+
+def _causes(saved: object) -> tuple[Cause, ...]:
+    """A snapshot's outcomes for the silence in progress (before 2026-12-07 a flag: true kept
+    it from being learnt, with no outcome named)."""
+    if isinstance(saved, list):
+        return tuple(saved)
+    return ("unnamed",) if saved else ()
+
+
 def valid_night(sleep_hour: int, wake_hour: int) -> bool:
     """Whether a night runs from one local hour (0-23) to another."""
     return 0 <= sleep_hour <= 23 and 0 <= wake_hour <= 23 and sleep_hour != wake_hour
@@ -242,9 +275,15 @@ class _Resident:
         default_factory=lambda: deque(maxlen=ALARMED_KEPT))
     """(began, ended) of the latest silences that raised an alarm and were learnt: what an
     operator's outcome can still unlearn (:meth:`InactivityDetector.forget`)."""
-    forget_current: bool = False
-    """The silence in progress raised an alarm that an operator found was no ordinary
-    silence: it is not learnt when it ends."""
+    recent: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=RECENT_KEPT))
+    """(began, ended) of the latest silences learnt, alarmed or not: what a genuine fall's or
+    SOS call's outcome can still unlearn."""
+    forgotten: deque[_Taken] = field(default_factory=lambda: deque(maxlen=ALARMED_KEPT))
+    """The latest silences an outcome unlearnt or kept from being learnt: the same outcome given
+    again finds them and changes nothing, and a changed one can have them learnt again."""
+    forget_current: tuple[Cause, ...] = ()
+    """The outcomes that found the silence in progress was no ordinary silence (none: it is
+    learnt when it ends, as every silence is)."""
 
 
 @dataclass(slots=True)
@@ -463,43 +502,103 @@ class InactivityDetector:
             return found  # first seen, or late: a newer movement is already known
         began = resident.last_movement
         # most movements end a pause of seconds: nothing to learn, and no time zone to convert
-        if (resident.at_home and timestamp - began >= self.config.learn_from
-                and not resident.forget_current):
-            at = resident.local
-            for start, silence in self._day_parts(began, timestamp, at):
-                if silence >= self.config.learn_from:
-                    self._learn(resident, self._bin(start, at), silence, start)
-            night = self._night_part(began, timestamp, at)
-            if night is not None:
-                self._learn_night(resident, *night)
-            if resident.raised:
-                resident.alarmed.append((began, timestamp))
+        if resident.at_home and timestamp - began >= self.config.learn_from:
+            if resident.forget_current:
+                resident.forgotten.append(_Taken((began, timestamp), set(resident.forget_current)))
+            else:
+                self._learn_silence(resident, began, timestamp)
+                if resident.raised:
+                    resident.alarmed.append((began, timestamp))
         resident.last_movement = timestamp
-        resident.raised = resident.forget_current = False
+        resident.raised = False
+        resident.forget_current = ()
         return found
 
-    def forget(self, subject: str, at: float) -> bool:
-        """An operator found that the alarmed silence in progress at ``at`` was no ordinary
-        one (the resident had collapsed; the watch had failed): unlearn what it taught, or,
-        while it lasts, never learn it. Whether such a silence was found.
+    def _learn_silence(self, r: _Resident, began: float, ended: float) -> None:
+        """Learn the silence from ``began`` to ``ended``: its day parts in the bins where they
+        began, and its night part."""
+        at = r.local
+        for start, silence in self._day_parts(began, ended, at):
+            if silence >= self.config.learn_from:
+                self._learn(r, self._bin(start, at), silence, start)
+        night = self._night_part(began, ended, at)
+        if night is not None:
+            self._learn_night(r, *night)
+        r.recent.append((began, ended))
+
+    def forget(self, subject: str, at: float, *, after: float = 0.0,
+               cause: Cause | None = None) -> bool:
+        """An operator found that the silence in progress ``after`` seconds after ``at`` was no
+        ordinary one (the resident had collapsed; the watch had failed): unlearn what it
+        taught, or, while it lasts, never learn it. Whether such a silence was found.
 
         Without this, the residents who are found on the floor most often are the ones whose
         limits loosen: two genuine four-hour silences on two days lift a bin's cap to four
         hours and feed the tail its return level is drawn from. A false alarm's silence stays
         learnt: it was this resident's ordinary life, and learning it is what stops the next
         call. Forgetting twice changes nothing more, so outcomes may be given again (ingest
-        gives the last week's again after a restart)."""
+        gives the last week's again after a restart).
+
+        An inactivity alarm's time lies in the silence it found (``after`` 0). A fall or an SOS
+        call comes at the start of one, and a watch may count a step as its wearer goes down or
+        reaches for the button, so its outcome is given with ``after`` a few minutes: the
+        silence then in progress is the time on the floor. (A wearer up and walking again by
+        then had no long silence to forget, and none is.)
+
+        ``cause`` names the outcome (ingest: the alarm's id; by default ``at``), for
+        :meth:`relearn`."""
         r = self._residents.get(subject)
         if r is None:
             return False
-        for i, (began, ended) in enumerate(r.alarmed):
-            if began <= at <= ended:
-                del r.alarmed[i]
-                self._unlearn(r, began, ended)
+        cause = at if cause is None else cause
+        when = at + after
+        for taken in r.forgotten:
+            if _holds(taken.silence, when):  # taken back already: by this outcome, or another
+                taken.causes.add(cause)
+                return False
+        if (r.raised or after > 0) and r.last_movement <= when:
+            known = bool(r.forget_current)
+            if cause not in r.forget_current:
+                r.forget_current += (cause,)
+            return not known
+        for kept in (r.alarmed, r.recent):
+            for silence in kept:
+                if _holds(silence, when):
+                    for other in (r.alarmed, r.recent):  # an alarmed silence is in both
+                        if silence in other:
+                            other.remove(silence)
+                    r.forgotten.append(_Taken(silence, {cause}))
+                    self._unlearn(r, *silence)
+                    return True
+        return False
+
+    def relearn(self, subject: str, at: float, *, after: float = 0.0,
+                cause: Cause | None = None) -> bool:
+        """Undo what :meth:`forget` did for ``cause``: the operator's outcome was changed (the
+        incident was reopened and resolved as a false alarm, say), so the silence that outcome
+        took back was ordinary life after all, and is learnt again (or, while it lasts, will
+        be) unless another outcome still says otherwise (a fall and its inactivity alarm on the
+        same floor). Whether it was; relearning twice changes nothing more."""
+        r = self._residents.get(subject)
+        if r is None:
+            return False
+        cause = at if cause is None else cause
+        when = at + after
+        if r.forget_current and r.last_movement <= when:
+            if cause not in r.forget_current:
+                return False
+            r.forget_current = tuple(c for c in r.forget_current if c != cause)
+            return not r.forget_current
+        for taken in r.forgotten:
+            if _holds(taken.silence, when) and cause in taken.causes:
+                taken.causes.discard(cause)
+                if taken.causes:
+                    return False
+                r.forgotten.remove(taken)
+                self._learn_silence(r, *taken.silence)
+                r.limit_memo = (float("nan"), 0.0)
+                r.night_memo = None
                 return True
-        if r.raised and r.last_movement <= at:
-            r.forget_current = True
-            return True
         return False
 
     def _unlearn(self, r: _Resident, began: float, ended: float) -> None:
@@ -553,6 +652,7 @@ class InactivityDetector:
             # back home: the silence restarts now, and the time away is not a silence
             resident.last_movement = max(resident.last_movement, item.timestamp)
             resident.raised = False
+            resident.forget_current = ()
         else:
             resident.day.away()
         return found
@@ -597,7 +697,10 @@ class InactivityDetector:
                     "silences": {str(b): list(v) for b, v in r.silences.items()},
                     "silence_days": {str(b): list(v) for b, v in r.silence_days.items()},
                     "day": r.day.snapshot(), "unusual": r.unusual,
-                    "alarmed": [list(a) for a in r.alarmed], "forget_current": r.forget_current,
+                    "alarmed": [list(a) for a in r.alarmed],
+                    "recent": [list(a) for a in r.recent],
+                    "forgotten": [[*t.silence, sorted(t.causes, key=str)] for t in r.forgotten],
+                    "forget_current": list(r.forget_current),
                     "tz": r.local.tz, "night": [r.local.sleep_hour, r.local.wake_hour]}
                 for s, r in self._residents.items()
             },
@@ -637,6 +740,10 @@ class InactivityDetector:
                 unusual=None if unusual is None else (unusual[0], unusual[1]),
                 alarmed=deque(((a[0], a[1]) for a in r.get("alarmed", ()) if learnt),
                               maxlen=ALARMED_KEPT),
-                forget_current=bool(r.get("forget_current", False)),
+                recent=deque(((a[0], a[1]) for a in r.get("recent", ()) if learnt),
+                             maxlen=RECENT_KEPT),
+                forgotten=deque((_Taken((t[0], t[1]), set(t[2])) for t in r.get("forgotten", ())),
+                                maxlen=ALARMED_KEPT),
+                forget_current=_causes(r.get("forget_current", ())),
             )
         return detector

@@ -351,6 +351,94 @@ def test_an_outcome_given_while_the_silence_lasts_keeps_it_from_being_learnt() -
     assert outcomes == [True, False]
 
 
+def _falls(give: bool, *, while_down: bool = False) -> tuple[InactivityDetector, list[bool]]:
+    """``_regular_days(10)``, then on three days r1 sits 40 minutes from noon, stands, falls a
+    minute later (the watch counts a step as they go down) and lies 1.5 h until help comes:
+    under the 2 h noon limit, so no inactivity alarm, only the fall's. With ``give`` the fall
+    is resolved genuine: after help came, or with ``while_down`` while r1 is still down; each
+    outcome is given twice and what ``forget`` answered is returned."""
+    d = _regular_days(10)
+    answers = []
+    for day in (10, 11, 12):
+        noon = DAY0 + day * 24 * H + 12 * H
+        _life(d, noon - 5 * H, noon + 1)
+        _still(d, noon, noon + 40 * 60)
+        fell = noon + 41 * 60
+        d.update([Movement(timestamp=fell, subject="r1"), Clock(timestamp=fell)])
+        if give and while_down:
+            d.update([Clock(timestamp=fell + 0.5 * H)])
+            answers += [d.forget("r1", fell, after=300), d.forget("r1", fell, after=300)]
+        assert not [f for f in _still(d, fell, fell + 1.5 * H) if f.kind == "inactivity"]
+        if give and not while_down:
+            answers += [d.forget("r1", fell, after=300), d.forget("r1", fell, after=300)]
+        _life(d, fell + 1.5 * H + 60, noon + 10 * H)
+    return d, answers
+
+
+def test_a_genuine_falls_time_on_the_floor_is_not_learnt() -> None:
+    """Three falls with 1.5 h on the floor, found by the fall detector, lift r1's noon limit from
+    the 2 h floor to 3.7 h when learnt as ordinary sittings: the next collapse the watch does
+    not feel as a fall would wait that long. Resolved genuine (given the fall's time and five
+    minutes for the silence on the floor to begin), the floor's silences are taken back, after
+    help came or while r1 was still down, across a restart; the 40-minute sittings before each
+    fall stay learnt, and giving an outcome again changes nothing."""
+    later = DAY0 + 30 * 24 * H + 12 * H
+    learnt, _ = _falls(False)
+    assert learnt.limit("r1", later) > 3.5 * H
+    assert len(_learnt(learnt)[6][0]) == 16
+    for while_down in (False, True):
+        d, answers = _falls(True, while_down=while_down)
+        assert answers == [True, False] * 3
+        assert d.limit("r1", later) == 2 * H
+        noon_bin = _learnt(d)[6][0]
+        assert len(noon_bin) == 13 and noon_bin[-3:] == [40 * 60.0] * 3
+    # kept across a restart: the same outcome given again finds the floor's silence forgotten
+    restored = InactivityDetector.restore(json.loads(json.dumps(d.snapshot())))
+    fell = DAY0 + 12 * 24 * H + 12 * H + 41 * 60
+    assert not restored.forget("r1", fell, after=300)
+    assert _learnt(restored) == _learnt(d)
+    # one fall's outcome takes back that fall's floor only: the other two still loosen the limit
+    one = InactivityDetector.restore(json.loads(json.dumps(learnt.snapshot())))
+    assert one.forget("r1", fell, after=300)
+    assert len(_learnt(one)[6][0]) == 15
+    assert one.limit("r1", later) > 2 * H
+
+
+def test_a_changed_outcome_has_the_silence_learnt_again_unless_another_still_holds() -> None:
+    """A supervisor reopens a fall resolved genuine and resolves it as a false alarm: the floor's
+    silence it took back is learnt again, exactly as before, across a restart. Where a second
+    call's outcome took back the same silence (its SOS press, say), changing one of the two
+    leaves it taken back; changing both relearns it. While the silence lasts the same holds
+    for the one in progress. An outcome that took nothing back relearns nothing."""
+    later = DAY0 + 30 * 24 * H + 12 * H
+    learnt, _ = _falls(False)
+    d, _ = _falls(True)
+    fell = DAY0 + 12 * 24 * H + 12 * H + 41 * 60
+    assert d.forget("r1", fell + 60, after=240, cause="sos-7") is False  # the same floor
+    d = InactivityDetector.restore(json.loads(json.dumps(d.snapshot())))
+    assert not d.relearn("r1", fell, after=300, cause="never-given")
+    assert not d.relearn("r1", fell, after=300)  # the SOS's outcome still holds
+    taken_back = _learnt(d)[6][0]
+    assert len(taken_back) == 13
+    assert d.relearn("r1", fell + 60, after=240, cause="sos-7")
+    assert not d.relearn("r1", fell + 60, after=240, cause="sos-7")
+    assert sorted(_learnt(d)[6][0]) == sorted([*taken_back, 1.5 * H])
+    for day in (10, 11):
+        assert d.relearn("r1", DAY0 + day * 24 * H + 12 * H + 41 * 60, after=300)
+    assert sorted(_learnt(d)[6][0]) == sorted(_learnt(learnt)[6][0])
+    assert d.limit("r1", later) == learnt.limit("r1", later)
+    # while r1 is still down: changed before help comes, the silence is learnt when it ends
+    down, answers = _falls(True, while_down=True)
+    assert answers == [True, False] * 3
+    noon = DAY0 + 13 * 24 * H + 12 * H
+    _life(down, noon - 5 * H, noon + 1)
+    down.update([Clock(timestamp=noon + 0.5 * H)])
+    assert down.forget("r1", noon, after=300)
+    assert down.relearn("r1", noon, after=300)
+    _still(down, noon + 0.5 * H, noon + 1.5 * H)
+    assert _learnt(down)[6][0][-1] == 1.5 * H
+
+
 def test_a_forgotten_silence_through_the_night_takes_its_evening_night_and_morning() -> None:
     """Still from 20:30 until 11:30 next day, found by the morning's check: the evening's part,
     the night and the morning's part are all taken back, and a restored detector does the same."""
