@@ -244,29 +244,31 @@ class Ingest:
         self._source.ack_all(items)
         self.stats.batches += 1
 
-    async def read_outcomes(self) -> int:
-        """Have the welfare detectors unlearn the silences operators found were no ordinary
-        life (store/outcomes.py); how many they found. A failed read is retried at the next
-        interval and never stops the lane."""
+    async def read_outcomes(self) -> tuple[int, int]:
+        """Hand operators' outcomes to the welfare detectors (store/outcomes.py): unlearn the
+        silences found to be no ordinary life, and learn again what a changed outcome had
+        taken back; how many of each. A failed read is retried at the next interval and never
+        stops the lane."""
         if self._welfare is None:
-            return 0
+            return 0, 0
         self._outcomes_read = self._clock()
         since = self._outcomes_since or _utc(self._clock() - OUTCOMES_LOOKBACK_S)
         try:
             async with self._pool.connection() as conn:
-                found = await outcomes.not_ordinary_silences(conn, since)
+                found = await outcomes.silence_outcomes(conn, since)
         except (psycopg.OperationalError, psycopg.InterfaceError) as err:
             log.warning("could not read operators' outcomes (%s); will retry", err)
-            return 0
+            return 0, 0
         except Exception:
             log.exception("could not read operators' outcomes")
-            return 0
-        forgotten = self._welfare.forget_silences(found)
+            return 0, 0
+        forgotten, relearnt = self._welfare.apply_outcomes(found)
         if found:
             self._outcomes_since = max(since, found[-1].resolved_at - OUTCOMES_OVERLAP)
-        if forgotten:
-            log.info("unlearnt %d alarmed silences that operators found genuine", forgotten)
-        return forgotten
+        if forgotten or relearnt:
+            log.info("operators' outcomes: %d silences taken back as no ordinary life, %d learnt"
+                     " again on a changed outcome", forgotten, relearnt)
+        return forgotten, relearnt
 
     async def save_state(self, *, wait: bool = True) -> None:
         """Keep the welfare detectors' baselines in PostgreSQL (they outlive a restart).

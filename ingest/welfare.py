@@ -238,11 +238,19 @@ class WelfareStage:
             occurred_ts=merged.timestamp,
             details={**merged.data, "count": merged.count, "first_ts": merged.first_timestamp})
 
-    def forget_silences(self, found: Sequence[SilenceOutcome]) -> int:
-        """Unlearn each alarmed silence an operator found was no ordinary life (store/outcomes.py);
-        how many were found here (another worker's residents, or ones already forgotten, are
-        not)."""
-        return sum(any([self.inactivity.forget(o.resident_id, at) for at in o.at]) for o in found)
+    def apply_outcomes(self, found: Sequence[SilenceOutcome]) -> tuple[int, int]:
+        """Hand operators' outcomes (store/outcomes.py) to the inactivity detector: unlearn each
+        silence one found was no ordinary life (an alarmed one, or the time on the floor after
+        a genuine fall or SOS call), and learn again what a changed outcome had taken back.
+        How many were taken back, and how many learnt again, here (another worker's
+        residents, or outcomes given before, count in neither)."""
+        forgotten = relearnt = 0
+        for o in found:
+            act = self.inactivity.forget if o.unlearn else self.inactivity.relearn
+            done = any([act(o.resident_id, at, after=o.after, cause=o.alarm_id) for at in o.at])
+            forgotten += done and o.unlearn
+            relearnt += done and not o.unlearn
+        return forgotten, relearnt
 
     def snapshot(self) -> dict[str, Any]:
         return {"vitals": self.vitals.snapshot(), "inactivity": self.inactivity.snapshot(),

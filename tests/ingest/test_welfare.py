@@ -55,6 +55,21 @@ def _ms(t: float) -> int:
     return int(t * 1000)
 
 
+async def _resolve(pool: AsyncConnectionPool, kind: str, outcome: str, *, at: float) -> None:
+    """A supervisor claims the open ``kind`` incident and resolves it with ``outcome``."""
+    from alerts import lifecycle
+
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT id FROM incidents WHERE kind = %s"
+                                 " AND status <> 'resolved'", (kind,))
+        (row,) = await cur.fetchall()
+        user = {"username": "sup", "role": "supervisor"}
+        now = dt.datetime.fromtimestamp(at, dt.UTC)
+        await lifecycle.apply(conn, row["id"], action="claim", user=user, now=now)
+        await lifecycle.apply(conn, row["id"], action="resolve", user=user, now=now,
+                              outcome=outcome)
+
+
 async def test_heart_rate_over_the_bound_at_rest_raises_one_p2_alarm(
         pool: AsyncConnectionPool) -> None:
     await _seed(pool)
@@ -182,7 +197,6 @@ async def test_an_inactivity_alarm_resolved_genuine_is_not_learnt_as_ordinary_li
     operator resolves the incident as genuine, and within a minute ingest has it unlearnt. A
     restart from a snapshot taken before that unlearns it again from the week's outcomes; a
     false alarm's silence stays learnt."""
-    from alerts import lifecycle
     from ingest.pipeline import OUTCOMES_EVERY_S
 
     await _seed(pool)
@@ -209,15 +223,7 @@ async def test_an_inactivity_alarm_resolved_genuine_is_not_learnt_as_ordinary_li
         return list(at._welfare.inactivity._residents["r1"].silences.get(4, ()))
 
     async def resolve(outcome: str) -> None:
-        async with pool.connection() as conn:
-            cur = await conn.execute("SELECT id FROM incidents WHERE kind = 'inactivity'"
-                                     " AND status <> 'resolved'")
-            (row,) = await cur.fetchall()
-            user = {"username": "sup", "role": "supervisor"}
-            now = dt.datetime.fromtimestamp(clock.t, dt.UTC)
-            await lifecycle.apply(conn, row["id"], action="claim", user=user, now=now)
-            await lifecycle.apply(conn, row["id"], action="resolve", user=user, now=now,
-                                  outcome=outcome)
+        await _resolve(pool, "inactivity", outcome, at=clock.t)
 
     await steps(100)
     await steps(120)  # 09:00: moving
@@ -254,6 +260,75 @@ async def test_an_inactivity_alarm_resolved_genuine_is_not_learnt_as_ordinary_li
     clock.t += OUTCOMES_EVERY_S
     await ingest.process([])
     assert learnt(ingest) == [5 * 3600.0]
+
+
+async def test_the_time_on_the_floor_after_a_genuine_sos_is_not_learnt(
+        pool: AsyncConnectionPool) -> None:
+    """11:00 r1 stops walking and at 11:02 presses the pendant from the floor; the watch's report
+    at 11:03 counts two steps (the fall); help gets them up at 12:30 (steps again), under the
+    4 h default, so no inactivity alarm: the 10:00-12:00 bin learns the 87 minutes from the
+    last step. The SOS call resolved genuine, ingest unlearns it within a minute;
+    the next day's, resolved as an accidental press, stays learnt. Both outcomes corrected by a
+    supervisor (reopened, resolved otherwise): the detector follows."""
+    from ingest.pipeline import OUTCOMES_EVERY_S
+
+    await _seed(pool)
+    clock = Clock(NIGHT + 9 * 3600)  # 11:00 in Shanghai
+    ingest, source = await _ingest(pool, clock)
+    sent = [0, 0]
+
+    async def steps(count: int) -> None:
+        sent[0] += 1
+        body = Telemetry(seq=sent[0], ts=_ms(clock.t), hr=70, steps=count, worn=True)
+        await ingest.process([source.add(f"eldercare/v1/{SITE}/watch-1/telemetry",
+                                         encode(body))])
+
+    def learnt() -> list[float]:
+        assert ingest._welfare is not None
+        return list(ingest._welfare.inactivity._residents["r1"].silences.get(5, ()))
+
+    floor = 5400.0 - 180
+    for day, outcome, kept in ((0, "genuine", []), (1, "accidental", [floor])):
+        eleven = NIGHT + 9 * 3600 + day * 24 * 3600
+        clock.t = eleven - 60
+        await steps(1000 * day + 100)
+        clock.t = eleven
+        await steps(1000 * day + 120)
+        clock.t = eleven + 120
+        sent[1] += 1
+        await ingest.process([source.add(
+            f"eldercare/v1/{SITE}/btn-1/event",
+            encode(Event(seq=sent[1], ts=_ms(clock.t), type=EventType.SOS)))])
+        clock.t = eleven + 180
+        await steps(1000 * day + 122)
+        for minutes in range(10, 90, 10):
+            clock.t = eleven + 60 * minutes
+            await steps(1000 * day + 122)
+        clock.t = eleven + 5400
+        await steps(1000 * day + 140)
+        assert learnt() == [floor]
+        assert [a["kind"] for a in await _alarms(pool)][day:] == ["sos"]
+        await _resolve(pool, "sos", outcome, at=clock.t)
+        clock.t += OUTCOMES_EVERY_S
+        await ingest.process([])
+        assert learnt() == kept
+
+    # a supervisor corrects both: the first was a false alarm after all, the second genuine;
+    # within a minute the detector holds the latest outcomes
+    from alerts import lifecycle
+
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT id FROM incidents WHERE kind = 'sos' ORDER BY id")
+        first, second = [r["id"] for r in await cur.fetchall()]
+    for incident, outcome in ((first, "false_alarm"), (second, "genuine")):
+        async with pool.connection() as conn:
+            user = {"username": "sup", "role": "supervisor"}
+            now = dt.datetime.fromtimestamp(clock.t, dt.UTC)
+            await lifecycle.apply(conn, incident, action="reopen", user=user, now=now)
+        await _resolve(pool, "sos", outcome, at=clock.t)
+        clock.t += OUTCOMES_EVERY_S
+        await ingest.process([])
+        assert learnt() == {"false_alarm": [floor, floor], "genuine": [floor]}[outcome]
 
 
 async def test_a_resident_with_their_own_night_is_called_from_their_rising_not_at_dawn(
