@@ -150,9 +150,10 @@ export class IncidentPanel {
     w.onSite = h("button", { type: "button", id: "onsite-button", onclick: () => this.step("on_site") }, t("work.onSite"));
     w.resolve = h("button", { type: "button", id: "resolve-button", class: "primary", onclick: () => this.step("resolve", { outcome: w.outcome.value }) }, t("work.resolve"));
     w.addNote = h("button", { type: "button", id: "note-button", onclick: () => this.addNote() }, t("work.addNote"));
-    // The outcome of an inactivity alarm teaches the detector (docs/detectors.md, "What an
-    // operator's outcome takes back"): say so where the operator chooses it.
-    w.outcomeHint = h("p", { id: "outcome-hint", class: "muted small", hidden: true }, t("work.outcomeHint.inactivity"));
+    // The outcome of an inactivity alarm, a fall or an SOS call teaches the inactivity detector
+    // (docs/detectors.md, "What an operator's outcome takes back"): say so where the operator
+    // chooses it.
+    w.outcomeHint = h("p", { id: "outcome-hint", class: "muted small", hidden: true });
     w.steps = h("div", { class: "work-steps" },
       h("div", { class: "work-row" }, h("label", { for: "dispatch-responder" }, t("work.responder")), w.responder, w.dispatch, w.onSite),
       h("div", { class: "work-row" }, h("label", { for: "resolve-outcome" }, t("work.outcome")), w.outcome, w.resolve),
@@ -174,7 +175,10 @@ export class IncidentPanel {
     w.resolve.disabled = this.busy || !ACTIVE.includes(inc.status);
     w.addNote.disabled = this.busy;
     const kinds = [inc.kind, ...(this.data?.detail?.alarms ?? []).map((a) => a.kind)];
-    w.outcomeHint.hidden = !kinds.includes("inactivity");
+    const taught = kinds.includes("inactivity") ? "inactivity"
+      : kinds.some((k) => k === "fall" || k === "sos") ? "call" : null;
+    w.outcomeHint.hidden = taught === null;
+    if (taught) w.outcomeHint.textContent = t(`work.outcomeHint.${taught}`);
   }
 
   renderBody() {

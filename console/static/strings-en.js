@@ -293,6 +293,7 @@ export const EN = {
   "work.dispatch": "Dispatch",
   "work.onSite": "Help on site",
   "work.outcome": "Outcome",
+  "work.outcomeHint.call": "Fall or SOS: Genuine keeps the stillness after this call, until help came, from being learnt as the resident’s normal (if they wear a watch); any other outcome lets it teach the usual limit.",
   "work.outcomeHint.inactivity": "Inactivity: Genuine or Device fault keeps this stillness from being learnt as the resident’s normal; any other outcome lets it teach the usual limit.",
   "work.resolve": "Resolve",
   "work.note": "Note",

@@ -293,6 +293,7 @@ export const ZH = {
   "work.dispatch": "派遣",
   "work.onSite": "救援已到场",
   "work.outcome": "处理结果",
+  "work.outcomeHint.call": "跌倒或紧急呼叫：选“真实求助”，呼叫之后直到救助到达的静止不会被当作老人的日常习惯学习（如老人佩戴手表）；选其他结果则会计入其通常上限。",
   "work.outcomeHint.inactivity": "长时间无活动：选“真实求助”或“设备故障”，这段静止不会被当作老人的日常习惯学习；选其他结果则会计入其通常上限。",
   "work.resolve": "结案",
   "work.note": "备注",

@@ -164,9 +164,10 @@ async def test_operator_claims_dispatches_and_resolves_with_the_keyboard_and_for
         await page.click("#onsite-button")
         await page.wait_for_selector(".timeline li[data-action=on_site]", timeout=WAIT_MS)
         await page.screenshot(path=str(SHOTS / "operator-on-site.png"))
-        # an SOS's outcome teaches no detector: no word about learning beside it
+        # an SOS's outcome decides whether the stillness after it is learnt: said beside it
         hint = page.locator("#outcome-hint")
-        assert await hint.count() == 1 and await hint.is_hidden()
+        await hint.wait_for(state="visible", timeout=WAIT_MS)
+        assert (await hint.text_content() or "").startswith("Fall or SOS: Genuine keeps")
         await page.select_option("#resolve-outcome", "genuine")
         await page.click("#resolve-button")
         await page.wait_for_selector(".timeline li[data-action=resolve]", timeout=WAIT_MS)
@@ -189,20 +190,25 @@ async def test_an_inactivity_alarm_says_what_its_outcome_teaches(
         mosquitto: Mosquitto, db_url: str) -> None:
     """An operator resolving an inactivity alarm is told, beside the outcome, that genuine or
     device fault keep the stillness from being learnt (docs/detectors.md); the alarm card says
-    how long the resident has been still, against what limit."""
+    how long the resident has been still, against what limit. A vital sign's alarm says nothing
+    of learning."""
     async with running(mosquitto, db_url, care_homes=0) as c:
         page = await c.page("op1")
-        watch = next(d for d in c.district.devices if d.kind == "wearable")
-        assert c.platform.pool is not None
-        async with c.platform.pool.connection() as conn:
-            ref = await active_device(conn, watch.id)
-            assert ref is not None
-            now = time.time()
-            trigger = AlarmTrigger(kind="inactivity", device_id=watch.id,
-                                   source_seq=int(now * 1000), occurred_ts=now,
-                                   details={"silent_h": 4.1, "limit_h": 4.0, "count": 1,
-                                            "last_movement_at": "2026-03-01T01:00:00+00:00"})
-            await write(conn, Batch(alarms=[new_alarm(trigger, ref, now=now)]))
+        watch, other = [d for d in c.district.devices if d.kind == "wearable"][:2]
+
+        async def alarm(device_id: str, kind: str, details: dict[str, object]) -> None:
+            """A welfare detector's alarm, as ingest writes it."""
+            assert c.platform.pool is not None
+            async with c.platform.pool.connection() as conn:
+                ref = await active_device(conn, device_id)
+                assert ref is not None
+                now = time.time()
+                trigger = AlarmTrigger(kind=kind, device_id=device_id, source_seq=int(now * 1000),
+                                       occurred_ts=now, details=details)
+                await write(conn, Batch(alarms=[new_alarm(trigger, ref, now=now)]))
+
+        await alarm(watch.id, "inactivity", {"silent_h": 4.1, "limit_h": 4.0, "count": 1,
+                                             "last_movement_at": "2026-03-01T01:00:00+00:00"})
         incident_id, _ = await waiting_incident(page)
         await page.keyboard.press("n")
         await page.wait_for_selector("#detail #ack-button", timeout=WAIT_MS)
@@ -215,6 +221,18 @@ async def test_an_inactivity_alarm_says_what_its_outcome_teaches(
         assert "Still for4 h 06 min" in card and "Usual limit at that hour4 h 00 min" in card
         await page.locator("#detail .work-steps").screenshot(
             path=str(SHOTS / "operator-inactivity-outcome.png"))
+
+        # a vital sign's outcome teaches no silence: no word about learning beside it
+        await alarm(other.id, "vitals_critical", {"vital": "heart_rate", "value": 150})
+        incident_id, _ = await waiting_incident(page)
+        await page.keyboard.press("n")
+        await page.wait_for_function(
+            "document.querySelector('#detail')?.textContent.includes('150')", timeout=WAIT_MS)
+        await page.keyboard.press("c")
+        await page.wait_for_selector(f"#mine [data-incident-id='{incident_id}']", timeout=WAIT_MS)
+        await page.wait_for_selector("#detail .work-steps:not([hidden])", timeout=WAIT_MS)
+        await hint.wait_for(state="hidden", timeout=WAIT_MS)
+        assert await hint.count() == 1
 
 
 async def test_family_sees_the_outcome_and_no_other_elder(
