@@ -53,7 +53,7 @@ and its score rides on an ``inactivity`` finding that follows within ``unusual_c
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -689,21 +689,27 @@ class InactivityDetector:
         return self._local(timestamp, at.tz).hour // self.config.bin_hours
 
     def snapshot(self) -> dict[str, Any]:
+        return {**self.snapshot_head(), "residents": self.snapshot_residents(list(self._residents))}
+
+    def snapshot_head(self) -> dict[str, Any]:
+        """The snapshot without its residents (:meth:`snapshot_residents`): for a snapshot taken
+        in parts, between which the caller lets other work run (``ingest.welfare``)."""
+        return {"config": asdict(self.config), "silences_by": "start"}
+
+    def snapshot_residents(self, subjects: Iterable[str]) -> dict[str, Any]:
+        """The snapshot's ``residents`` for ``subjects`` (those no longer kept are left out)."""
+        kept = self._residents
         return {
-            "config": asdict(self.config),
-            "silences_by": "start",
-            "residents": {
-                s: {"last_movement": r.last_movement, "at_home": r.at_home, "raised": r.raised,
-                    "silences": {str(b): list(v) for b, v in r.silences.items()},
-                    "silence_days": {str(b): list(v) for b, v in r.silence_days.items()},
-                    "day": r.day.snapshot(), "unusual": r.unusual,
-                    "alarmed": [list(a) for a in r.alarmed],
-                    "recent": [list(a) for a in r.recent],
-                    "forgotten": [[*t.silence, sorted(t.causes, key=str)] for t in r.forgotten],
-                    "forget_current": list(r.forget_current),
-                    "tz": r.local.tz, "night": [r.local.sleep_hour, r.local.wake_hour]}
-                for s, r in self._residents.items()
-            },
+            s: {"last_movement": r.last_movement, "at_home": r.at_home, "raised": r.raised,
+                "silences": {str(b): list(v) for b, v in r.silences.items()},
+                "silence_days": {str(b): list(v) for b, v in r.silence_days.items()},
+                "day": r.day.snapshot(), "unusual": r.unusual,
+                "alarmed": [list(a) for a in r.alarmed],
+                "recent": [list(a) for a in r.recent],
+                "forgotten": [[*t.silence, sorted(t.causes, key=str)] for t in r.forgotten],
+                "forget_current": list(r.forget_current),
+                "tz": r.local.tz, "night": [r.local.sleep_hour, r.local.wake_hour]}
+            for s in subjects if (r := kept.get(s)) is not None
         }
 
     @classmethod

@@ -37,7 +37,7 @@ Readings not at rest are checked against the low bounds only, and do not feed th
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -351,10 +351,17 @@ class VitalsDetector:
         return found
 
     def snapshot(self) -> dict[str, Any]:
-        return {
-            "config": asdict(self.config),
-            "tracks": {key: t.snapshot() for key, t in self._tracks.items()},
-        }
+        return {**self.snapshot_head(), "tracks": self.snapshot_tracks(list(self._tracks))}
+
+    def snapshot_head(self) -> dict[str, Any]:
+        """The snapshot without its tracks (:meth:`snapshot_tracks`): for a snapshot taken in
+        parts, between which the caller lets other work run (``ingest.welfare``)."""
+        return {"config": asdict(self.config)}
+
+    def snapshot_tracks(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The snapshot's ``tracks`` for ``keys`` (those no longer kept are left out)."""
+        tracks = self._tracks
+        return {key: tracks[key].snapshot() for key in keys if key in tracks}
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> VitalsDetector:

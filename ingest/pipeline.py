@@ -29,7 +29,6 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -68,7 +67,8 @@ plain readings; check-ins, status and battery changes are always written."""
 WELFARE = "welfare"
 WELFARE_SAVE_EVERY_S = 300.0
 """Baselines are learnt over days and pending falls have their own table, so five minutes of
-learning is all a crash can cost; the snapshot holds every resident and is written inline."""
+learning is all a crash can cost. The snapshot holds every resident; it is taken in pieces
+between which the lane goes on (:meth:`Ingest.save_state`)."""
 OUTCOMES_EVERY_S = 60.0
 """How often ingest reads back operators' outcomes for the welfare detectors (store/outcomes.py):
 an outcome comes minutes to hours after the silence it judges, so a minute late is nothing."""
@@ -273,33 +273,52 @@ class Ingest:
     async def save_state(self, *, wait: bool = True) -> None:
         """Keep the welfare detectors' baselines in PostgreSQL (they outlive a restart).
 
-        The snapshot is taken and encoded here, on the event loop, so that it is consistent;
-        writing it (hundreds of MB for a large district, which PostgreSQL then parses) goes on in
-        a task while the lane goes on ingesting, unless ``wait`` (at shutdown)."""
+        The snapshot is taken in pieces (:meth:`WelfareStage.snapshot_pieces`) in a task, which
+        yields the event loop after each so that the lane goes on ingesting between them, and
+        then written (hundreds of MB for a large district, which PostgreSQL then parses), unless
+        ``wait`` (at shutdown), when this returns once it is written."""
         if self._welfare is None:
             return
         if self._saving is not None and not self._saving.done():
-            await self._saving  # one write at a time: two would race for the same rows
-        started = time.monotonic()
-        # Millions of fresh dicts and lists, none in a cycle: without this the collector walks
-        # the whole heap of baselines several times over (a third of the time at 8,000 wearers).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            body = msgspec.json.encode(self._welfare.snapshot())
-        finally:
-            if collecting:
-                gc.enable()
-        took = time.monotonic() - started
-        # It holds up this lane while it runs: say so when that is long enough to matter.
-        (log.warning if took > 0.5 else log.debug)(
-            "welfare snapshot of %.1f MB taken in %.2f s", len(body) / 1e6, took)
+            await self._saving  # one at a time: two would race for the same rows
         self._welfare_saved = self._clock()  # a failed write is retried at the next interval
-        self._saving = asyncio.create_task(self._write_state(body), name="welfare-save")
+        self._saving = asyncio.create_task(self._take_and_write_state(), name="welfare-save")
         if wait:
             await self._saving
 
-    async def _write_state(self, body: bytes) -> None:
+    async def _take_and_write_state(self) -> None:
+        assert self._welfare is not None
+        started = time.monotonic()
+        pieces: list[bytes] = []
+        longest = 0.0
+        collecting = gc.isenabled()
+        try:
+            for_each = iter(self._welfare.snapshot_pieces())
+            while True:
+                took = time.monotonic()
+                # Thousands of fresh dicts and lists a piece, none in a cycle: without this the
+                # collector walks the whole heap of baselines over and over.
+                gc.disable()
+                try:
+                    piece = next(for_each, None)
+                finally:
+                    if collecting:
+                        gc.enable()
+                longest = max(longest, time.monotonic() - took)
+                if piece is None:
+                    break
+                pieces.append(piece)
+                await asyncio.sleep(0)  # the lane's turn
+        except Exception:  # a detector's snapshot bug: say it, keep ingesting, try again later
+            log.exception("could not take the welfare snapshot")
+            return
+        # A piece holds up this lane while it is taken: say so when that is long enough to matter.
+        (log.warning if longest > 0.5 else log.debug)(
+            "welfare snapshot of %.1f MB taken in %.2f s, the lane held at most %.3f s at once",
+            sum(map(len, pieces)) / 1e6, time.monotonic() - started, longest)
+        await self._write_state(pieces)
+
+    async def _write_state(self, body: list[bytes]) -> None:
         started = time.monotonic()
         try:
             async with self._pool.connection() as conn:

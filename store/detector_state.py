@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -28,14 +29,36 @@ async def save(conn: psycopg.AsyncConnection[Any], name: str, snapshot: dict[str
     await save_encoded(conn, name, msgspec.json.encode(snapshot))
 
 
-async def save_encoded(conn: psycopg.AsyncConnection[Any], name: str, body: bytes) -> None:
+async def save_encoded(conn: psycopg.AsyncConnection[Any], name: str,
+                       body: bytes | Sequence[bytes]) -> None:
     """Replace ``name``'s snapshot with ``body`` (JSON, as ingest encodes it with msgspec before
-    it writes in a task), in parts, in one transaction: a reader sees the old one or the new."""
+    it writes in a task; or the pieces that join into it), in parts, in one transaction: a
+    reader sees the old one or the new. Each part is joined just before it is sent, so the
+    event loop is held for one part's copy at a time, never the whole snapshot's."""
     async with conn.transaction(), conn.cursor() as cur:
         await cur.execute("DELETE FROM detector_state_parts WHERE name = %s", (name,))
         await cur.execute("DELETE FROM detector_state WHERE name = %s", (name,))
-        view = memoryview(body)
-        await cur.executemany(
-            "INSERT INTO detector_state_parts (name, part, body) VALUES (%s, %s, %s)",
-            [(name, i, view[at:at + PART_BYTES])
-             for i, at in enumerate(range(0, max(len(body), 1), PART_BYTES))])
+        for i, part in enumerate(_parts([body] if isinstance(body, bytes) else body)):
+            await cur.execute(
+                "INSERT INTO detector_state_parts (name, part, body) VALUES (%s, %s, %s)",
+                (name, i, part))
+
+
+def _parts(pieces: Sequence[bytes]) -> Iterator[bytes]:
+    """The bytes of ``pieces``, in order, in parts of :data:`PART_BYTES` (the last shorter;
+    one empty part for no bytes at all)."""
+    current: list[memoryview] = []
+    size = 0
+    sent = False
+    for piece in pieces:
+        view = memoryview(piece)
+        while len(view):
+            take = view[:PART_BYTES - size]
+            current.append(take)
+            size += len(take)
+            view = view[len(take):]
+            if size == PART_BYTES:
+                yield b"".join(current)
+                current, size, sent = [], 0, True
+    if current or not sent:
+        yield b"".join(current)

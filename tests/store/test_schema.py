@@ -4,7 +4,9 @@ trail cannot be changed, seeding twice is harmless."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
+import msgspec
 import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
@@ -100,3 +102,23 @@ async def test_a_snapshot_larger_than_a_part_is_stored_in_parts_and_read_back_wh
         await detector_state.save(conn, "w", {"small": 1})  # fewer parts: no stale ones left
         assert await detector_state.load(conn, "w") == {"small": 1}
         assert await detector_state.load(conn, "nobody") is None
+        # as ingest gives it: the pieces the snapshot was taken in, of any sizes
+        body = msgspec.json.encode(snapshot)
+        cuts = [0, 1, 7, 999, 1000, 2500, 2501, 6100, len(body)]
+        await detector_state.save_encoded(conn, "w",
+                                          [body[a:b] for a, b in itertools.pairwise(cuts)])
+        cur = await conn.execute("SELECT length(body) AS n FROM detector_state_parts"
+                                 " WHERE name = 'w' ORDER BY part")
+        sizes = [r["n"] for r in await cur.fetchall()]
+        assert sizes[:-1] == [1000] * (len(sizes) - 1) and 0 < sizes[-1] <= 1000
+        assert await detector_state.load(conn, "w") == snapshot
+
+
+def test_pieces_become_parts_of_the_part_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    from store import detector_state
+
+    monkeypatch.setattr(detector_state, "PART_BYTES", 4)
+    assert list(detector_state._parts([b"ab", b"", b"cdefghi", b"j"])) == [b"abcd", b"efgh",
+                                                                          b"ij"]
+    assert list(detector_state._parts([b"abcd"])) == [b"abcd"]
+    assert list(detector_state._parts([])) == [b""]  # an empty snapshot is still one part
