@@ -116,6 +116,79 @@ class InactivityFinding:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class InactivitySummary:
+    """What the detector holds for one resident, as their carers and family are shown it
+    (ingest keeps it in ``resident_welfare``, migration 0018)."""
+
+    last_movement: float
+    at_home: bool
+    tz: str
+    sleep_hour: int
+    wake_hour: int
+    bin_hours: int
+    day_limits: tuple[float | None, ...]
+    """Per bin of the local day from 00:00, the silence (seconds) allowed to one that begins in
+    it by day; None for a bin wholly in the night."""
+    learnt: tuple[bool, ...]
+    """Per bin, whether its limit was learnt from this resident's days (else the default)."""
+    night_limit: float
+
+
+class AllowedNow(NamedTuple):
+    """How long the silence in progress may last (:func:`allowed_now`)."""
+
+    still_since: float
+    """Since when the silence is counted: the last movement, or by day this morning's wake
+    hour if that is later."""
+    limit: float
+    learnt: bool
+    night: bool
+
+
+def allowed_now(s: InactivitySummary, now: float) -> AllowedNow:
+    """What the check at ``now`` holds the resident's silence to, from their summary: as
+    :meth:`InactivityDetector._measure` does, so a summary kept elsewhere (the console reads it
+    from the database) says what the detector would."""
+    local = datetime.fromtimestamp(now, UTC).astimezone(ZoneInfo(s.tz))
+    if _night_hour(local.hour, s.sleep_hour, s.wake_hour):
+        return AllowedNow(s.last_movement, s.night_limit, False, True)
+    woke = local.replace(hour=s.wake_hour, minute=0, second=0, microsecond=0)
+    if woke > local:
+        woke -= timedelta(days=1)
+    since = max(s.last_movement, woke.timestamp())
+    key = datetime.fromtimestamp(since, UTC).astimezone(ZoneInfo(s.tz)).hour // s.bin_hours
+    limit = s.day_limits[key]
+    return AllowedNow(since, s.night_limit if limit is None else limit, s.learnt[key], False)
+
+
+def next_call(s: InactivitySummary, now: float) -> tuple[float, AllowedNow]:
+    """When the check would first find the resident's silence too long if they stay still from
+    ``now`` (``now`` itself if it already is), and the rule that would find it. Not simply
+    :func:`allowed_now`'s limit from its start: a silence that outlasts the evening is judged
+    by the night limit from the sleep hour, and one that outlasts the night by the day's
+    allowance counted from the wake hour."""
+    t = now
+    for _ in range(4):  # a day, a night, a day: one of them ends the silence
+        allowed = allowed_now(s, t)
+        due = allowed.still_since + allowed.limit
+        local = datetime.fromtimestamp(t, UTC).astimezone(ZoneInfo(s.tz))
+        switch = local.replace(hour=s.wake_hour if allowed.night else s.sleep_hour, minute=0,
+                               second=0, microsecond=0)
+        if switch <= local:
+            switch += timedelta(days=1)
+        if due < switch.timestamp():
+            return max(due, t), allowed
+        t = switch.timestamp()
+    return t, allowed_now(s, t)
+
+
+def _night_hour(hour: int, sleep_hour: int, wake_hour: int) -> bool:
+    if sleep_hour > wake_hour:
+        return hour >= sleep_hour or hour < wake_hour
+    return sleep_hour <= hour < wake_hour
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InactivityConfig:
     tz: str = "Asia/Shanghai"
     """The centre's zone: residents' day and night are local to it unless they were given their
@@ -183,9 +256,13 @@ class Local(NamedTuple):
 
     def day_bins(self, bin_hours: int) -> int:
         """How many time-of-day bins the day (``wake_hour`` to ``sleep_hour``) touches."""
+        return len(self.day_bin_keys(bin_hours))
+
+    def day_bin_keys(self, bin_hours: int) -> set[int]:
+        """The time-of-day bins the day touches."""
         hours = range(self.wake_hour, self.sleep_hour if self.sleep_hour > self.wake_hour
                       else self.sleep_hour + 24)
-        return len({(h % 24) // bin_hours for h in hours})
+        return {(h % 24) // bin_hours for h in hours}
 
 
 Cause = int | float | str
@@ -271,6 +348,9 @@ class _Resident:
     does (a movement, which is also when silences are learnt, or a new morning)."""
     night_memo: float | None = None
     """The resident's night limit, worked out again when a night is learnt."""
+    limits_memo: tuple[tuple[float | None, ...], tuple[bool, ...]] | None = None
+    """Every day bin's limit and whether it was learnt (:meth:`InactivityDetector.summary`),
+    worked out again when a silence is learnt or taken back, or the resident's clock moves."""
     alarmed: deque[tuple[float, float]] = field(
         default_factory=lambda: deque(maxlen=ALARMED_KEPT))
     """(began, ended) of the latest silences that raised an alarm and were learnt: what an
@@ -327,7 +407,7 @@ class InactivityDetector:
             at = self._local_for(subject)
             if r.local != at:
                 r.local, r.day.tz = at, at.tz
-                r.limit_memo, r.night_memo = (float("nan"), 0.0), None
+                r.limit_memo, r.night_memo, r.limits_memo = (float("nan"), 0.0), None, None
 
     def update(self, batch: Sequence[Movement | Presence | Clock]) -> list[InactivityFinding]:
         found: list[InactivityFinding] = []
@@ -375,9 +455,32 @@ class InactivityDetector:
             return c.night_limit if resident is None else self._night_limit(resident)
         if resident is None:
             return c.day_limit
-        learnt = self._learnt(resident, self._bin(began, at), c.day_limit,
-                              c.false_alarm_days * at.day_bins(c.bin_hours))
-        return c.day_limit if learnt is None else min(max(learnt, c.floor), c.ceiling)
+        return self._bin_limit(resident, self._bin(began, at))[0]
+
+    def _bin_limit(self, r: _Resident, key: int) -> tuple[float, bool]:
+        """A day bin's limit, and whether it was learnt (else the default)."""
+        c = self.config
+        learnt = self._learnt(r, key, c.day_limit,
+                              c.false_alarm_days * r.local.day_bins(c.bin_hours))
+        return (c.day_limit, False) if learnt is None else (min(max(learnt, c.floor), c.ceiling),
+                                                            True)
+
+    def summary(self, subject: str) -> InactivitySummary | None:
+        """What is held for ``subject``: their last movement, whether they are home, their clock
+        and every limit, by day bin and at night (None: never seen)."""
+        r = self._residents.get(subject)
+        if r is None:
+            return None
+        at, hours = r.local, self.config.bin_hours
+        if r.limits_memo is None:
+            day = at.day_bin_keys(hours)
+            found = [self._bin_limit(r, b) if b in day else (None, False)
+                     for b in range(24 // hours)]
+            r.limits_memo = (tuple(f[0] for f in found), tuple(f[1] for f in found))
+        return InactivitySummary(
+            last_movement=r.last_movement, at_home=r.at_home, tz=at.tz, sleep_hour=at.sleep_hour,
+            wake_hour=at.wake_hour, bin_hours=hours, day_limits=r.limits_memo[0],
+            learnt=r.limits_memo[1], night_limit=self._night_limit(r))
 
     def _night_limit(self, r: _Resident) -> float:
         """The night limit, loosened (never tightened) as far as this resident's nights teach:
@@ -485,10 +588,7 @@ class InactivityDetector:
         return parts
 
     def _is_night(self, timestamp: float, at: Local) -> bool:
-        hour = self._local(timestamp, at.tz).hour
-        if at.sleep_hour > at.wake_hour:
-            return hour >= at.sleep_hour or hour < at.wake_hour
-        return at.sleep_hour <= hour < at.wake_hour
+        return _night_hour(self._local(timestamp, at.tz).hour, at.sleep_hour, at.wake_hour)
 
     @staticmethod
     def _local(timestamp: float, tz: str) -> datetime:
@@ -622,6 +722,7 @@ class InactivityDetector:
         silences, days = r.silences.get(key), r.silence_days.get(key)
         if not silences or not days:
             return
+        r.limits_memo = None
         for i in range(len(silences) - 1, -1, -1):
             if days[i] == day and (silence is None or silences[i] == silence):
                 del silences[i]
@@ -639,6 +740,7 @@ class InactivityDetector:
         r.night_memo = None
 
     def _learn(self, r: _Resident, key: int, silence: float, day_of: float) -> None:
+        r.limits_memo = None
         kept = self.config.remembered
         r.silences.setdefault(key, deque(maxlen=kept)).append(silence)
         r.silence_days.setdefault(key, deque(maxlen=kept)).append(

@@ -17,6 +17,8 @@ from detection.inactivity import (
     InactivityFinding,
     Movement,
     Presence,
+    allowed_now,
+    next_call,
     return_level,
 )
 from tests.detection.cases_inactivity import CONFIG, MIDNIGHT_SHANGHAI, routine_days, week_of_days
@@ -532,3 +534,75 @@ def test_docstring_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_the_summary_says_what_is_learnt_and_follows_what_changes_it() -> None:
+    """r1's noon bin is learnt to the 2 h floor; the other day bins have too few silences and
+    keep the 4 h default; the bins wholly in the night (00-06, 22-24) have none. A learnt silence
+    changes the summary, and so does their own night."""
+    assert InactivityDetector().summary("r1") is None
+    d = _regular_days(10)
+    s = d.summary("r1")
+    assert s is not None
+    assert (s.tz, s.sleep_hour, s.wake_hour, s.bin_hours) == ("Asia/Shanghai", 22, 7, 2)
+    assert s.day_limits == (None,) * 3 + (4 * H,) * 3 + (2 * H,) + (4 * H,) * 4 + (None,)
+    assert s.learnt == (False,) * 6 + (True,) + (False,) * 5
+    assert s.night_limit == 11 * H and s.at_home
+    assert s.last_movement == d._residents["r1"].last_movement
+    # the 3.5 h collapses of the outcome test, learnt: the noon bin loosens to the default
+    for day in (10, 11):
+        noon = DAY0 + day * 24 * H + 12 * H
+        _life(d, noon - 5 * H, noon + 1)
+        _still(d, noon, noon + 3.5 * H)
+    loosened = d.summary("r1")
+    assert loosened is not None and loosened.day_limits[6] == 4 * H and loosened.learnt[6]
+    d.set_nights({"r1": (19, 5)})
+    early = d.summary("r1")
+    assert early is not None and (early.sleep_hour, early.wake_hour) == (19, 5)
+    assert early.day_limits[:2] == (None, None) and early.day_limits[2] == 4 * H
+    assert early.day_limits[9:] == (4 * H, None, None)  # 18-20 touches the day; 20-24 does not
+
+
+@pytest.mark.parametrize("night", [None, (19, 5), (1, 9)])
+def test_what_the_summary_allows_now_is_what_the_check_measures(
+        night: tuple[int, int] | None) -> None:
+    """The console works out from the kept summary how long the silence in progress may last:
+    at every quarter hour of two days, by day and at night, it is what the detector holds it
+    to."""
+    d = _regular_days(10)
+    if night is not None:
+        d.set_nights({"r1": night})
+    start = DAY0 + 10 * 24 * H + 8 * H
+    _life(d, start, start + 4.5 * H + 1)  # last moves at 12:30, in the learnt noon bin
+    r = d._residents["r1"]
+    summary = d.summary("r1")
+    assert summary is not None
+    kinds = set()
+    for now in np.arange(start + 900, start + 48 * H, 900.0).tolist():
+        silence, limit = d._measure("r1", r, now)
+        allowed = allowed_now(summary, now)
+        assert (allowed.still_since, allowed.limit) == (now - silence, limit), now
+        kinds.add((allowed.night, allowed.learnt))
+    assert kinds == {(True, False), (False, False), (False, True)}
+
+
+@pytest.mark.parametrize("night", [None, (19, 5)])
+@pytest.mark.parametrize("last", [9.0, 12.5, 18.5, 20.5, 23.0])
+def test_the_next_call_is_when_the_check_first_finds_the_silence(
+        last: float, night: tuple[int, int] | None) -> None:
+    """r1 last moves at ``last`` o'clock and stays still: the call the summary foretells, an
+    hour after that movement, is the detector's own first inactivity finding, to its minute
+    ticks; through the evening into the night and out of it into the next day's allowance."""
+    d = _regular_days(10)
+    if night is not None:
+        d.set_nights({"r1": night})
+    moved = DAY0 + 10 * 24 * H + last * H
+    _life(d, moved - 2 * H, moved + 1)
+    moved = d._residents["r1"].last_movement
+    summary = d.summary("r1")
+    assert summary is not None
+    at, rule = next_call(summary, moved + H)
+    ticks = [Clock(timestamp=t) for t in np.arange(moved + 60, moved + 36 * H, 60.0).tolist()]
+    first = next(f for f in d.update(ticks) if f.kind == "inactivity")
+    assert at <= first.timestamp <= at + 60  # the check calls past the limit, at a tick
+    assert rule.limit == first.limit
