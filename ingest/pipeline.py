@@ -36,6 +36,7 @@ from psycopg_pool import AsyncConnectionPool
 from alerts.lifecycle import tell_family_of_alarm
 from alerts.raising import new_alarm
 from alerts.services import button_ticket, route
+from detection.inactivity import InactivitySummary
 from ingest.checkup import CheckupStage
 from ingest.codec import ContractViolation, Decoder, Envelope
 from ingest.contract import (
@@ -55,7 +56,7 @@ from ingest.mqtt import Incoming
 from ingest.ratelimit import LIMITED, RateLimiter
 from ingest.welfare import WelfareStage
 from store import batch as store_batch
-from store import detector_state, outcomes
+from store import detector_state, outcomes, resident_welfare
 from store.batch import AlarmCancel, Batch, DeadLetter, DeviceSeen, FallOutcome, PendingFall
 from store.registry import DeviceRef, active_device, active_devices
 
@@ -69,6 +70,9 @@ WELFARE_SAVE_EVERY_S = 300.0
 """Baselines are learnt over days and pending falls have their own table, so five minutes of
 learning is all a crash can cost. The snapshot holds every resident; it is taken in pieces
 between which the lane goes on (:meth:`Ingest.save_state`)."""
+SUMMARIES_EVERY_S = 60.0
+"""How often ingest keeps the residents' inactivity summaries for the console
+(store/resident_welfare.py): the changed ones only."""
 OUTCOMES_EVERY_S = 60.0
 """How often ingest reads back operators' outcomes for the welfare detectors (store/outcomes.py):
 an outcome comes minutes to hours after the silence it judges, so a minute late is nothing."""
@@ -174,6 +178,10 @@ class Ingest:
         self._welfare = None if events_only else welfare or WelfareStage()
         self._welfare_saved = 0.0
         self._outcomes_read = -1e18
+        self._summaries_kept = -1e18
+        self._summaries: dict[str, InactivitySummary] = {}
+        """The summaries last written, by resident."""
+        self._keeping: asyncio.Task[None] | None = None
         self._outcomes_since: dt.datetime | None = None
         self._saving: asyncio.Task[None] | None = None
         self._state_name = state_name
@@ -238,6 +246,9 @@ class Ingest:
             await self._store(parts)
         if self._welfare is not None and self._clock() - self._outcomes_read >= OUTCOMES_EVERY_S:
             await self.read_outcomes()
+        if self._welfare is not None and self._clock() - self._summaries_kept >= SUMMARIES_EVERY_S \
+                and (self._keeping is None or self._keeping.done()):
+            self.keep_summaries()
         if self._welfare is not None and self._clock() - self._welfare_saved > WELFARE_SAVE_EVERY_S \
                 and (self._saving is None or self._saving.done()):
             await self.save_state(wait=False)
@@ -269,6 +280,37 @@ class Ingest:
             log.info("operators' outcomes: %d silences taken back as no ordinary life, %d learnt"
                      " again on a changed outcome", forgotten, relearnt)
         return forgotten, relearnt
+
+    def keep_summaries(self) -> asyncio.Task[None] | None:
+        """Start writing the residents' inactivity summaries that changed since they were last
+        written (store/resident_welfare.py), in a task, so the lane goes on; the task, if there
+        was anything to write. A failed write is logged, and those residents are written at the
+        next interval."""
+        if self._welfare is None:
+            return None
+        self._summaries_kept = self._clock()
+        detector, kept = self._welfare.inactivity, self._summaries
+        rows = []
+        for resident in list(detector._residents):
+            summary = detector.summary(resident)
+            if summary is not None and resident_welfare.changed(kept.get(resident), summary):
+                rows.append((resident, summary))
+        if not rows:
+            return None
+        self._keeping = asyncio.create_task(self._write_summaries(rows), name="welfare-summaries")
+        return self._keeping
+
+    async def _write_summaries(self, rows: list[tuple[str, InactivitySummary]]) -> None:
+        try:
+            async with self._pool.connection() as conn:
+                await resident_welfare.write(conn, rows, _utc(self._clock()))
+        except (psycopg.OperationalError, psycopg.InterfaceError) as err:
+            log.warning("could not keep residents' inactivity summaries (%s); will retry", err)
+            return
+        except Exception:  # never an unobserved task error
+            log.exception("could not keep residents' inactivity summaries")
+            return
+        self._summaries.update(rows)
 
     async def save_state(self, *, wait: bool = True) -> None:
         """Keep the welfare detectors' baselines in PostgreSQL (they outlive a restart).

@@ -354,3 +354,57 @@ async def test_a_resident_with_their_own_night_is_called_from_their_rising_not_a
     local = [r["occurred_at"].astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%H:%M")
              for r in rows]
     assert local == ["09:10"]
+
+
+async def test_residents_inactivity_summaries_are_kept_for_the_console(
+        pool: AsyncConnectionPool) -> None:
+    """Once a minute ingest writes the summaries that changed: r1's first step at 09:00 with the
+    programme's limits; a step two minutes on is not worth a write, one ten minutes on is; a
+    night set by carers is written at once. The row reads back as the detector holds it."""
+    from ingest.pipeline import SUMMARIES_EVERY_S
+    from store import resident_welfare
+
+    await _seed(pool)
+    nine = NIGHT + 7 * 3600
+    clock = Clock(nine)
+    ingest, source = await _ingest(pool, clock)
+    sent = [0]
+
+    async def step(at: float, count: int) -> None:
+        clock.t = at
+        sent[0] += 1
+        body = Telemetry(seq=sent[0], ts=_ms(at), hr=70, steps=count, worn=True)
+        await ingest.process([source.add(f"eldercare/v1/{SITE}/watch-1/telemetry",
+                                         encode(body))])
+
+    async def kept() -> tuple[Any, dt.datetime] | None:
+        if ingest._keeping is not None:
+            await ingest._keeping
+        async with pool.connection() as conn:
+            return await resident_welfare.read(conn, "r1")
+
+    await step(nine - 60, 100)
+    await step(nine, 120)
+    assert ingest._welfare is not None
+    held = ingest._welfare.inactivity.summary("r1")
+    assert held is not None and held.last_movement == nine
+    ingest.keep_summaries()  # the first batch's turn came before r1 moved
+    found = await kept()
+    assert found is not None and found[0] == held
+    assert found[0].day_limits[4] == 4 * 3600 and found[0].night_limit == 11 * 3600
+    assert found[1] == dt.datetime.fromtimestamp(nine, dt.UTC)
+
+    await step(nine + SUMMARIES_EVERY_S + 60, 130)  # two minutes on: not worth a write
+    assert ingest._keeping is None or ingest._keeping.done()
+    assert (await kept() or (None, None))[0] == held
+    await step(nine + 10 * 60, 140)
+    await step(nine + 10 * 60 + SUMMARIES_EVERY_S, 140)
+    found = await kept()
+    assert found is not None and found[0].last_movement == nine + 10 * 60
+
+    async with pool.connection() as conn:
+        await conn.execute("UPDATE residents SET asleep_from = 19, up_by = 5 WHERE id = 'r1'")
+    await ingest.load_registry()
+    await step(nine + 10 * 60 + 2 * SUMMARIES_EVERY_S, 140)
+    found = await kept()
+    assert found is not None and (found[0].sleep_hour, found[0].wake_hour) == (19, 5)
