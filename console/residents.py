@@ -4,6 +4,7 @@ Every read of a resident's health record is written to the audit trail."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -12,8 +13,9 @@ from psycopg.types.json import Jsonb
 
 from console.auth import CurrentUser
 from console.scope import resident_visible, scope_of
+from detection.inactivity import InactivitySummary, allowed_now, next_call
 from detection.zones import known_zone
-from store import org
+from store import org, resident_welfare
 from store import residents as store_residents
 from store.errors import NotFound
 
@@ -124,4 +126,27 @@ async def status(request: Request, user: CurrentUser, resident_id: ResidentId,
     local_midnight = dt.datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     async with request.app.state.pool.connection() as conn:
         result = await store_residents.status(conn, resident_id, local_midnight)
+        kept = await resident_welfare.read(conn, resident_id)
+    result["inactivity"] = None if kept is None else inactivity_now(*kept, time.time())
     return dict(jsonable_encoder(result))
+
+
+def inactivity_now(summary: InactivitySummary, updated_at: dt.datetime,
+                   now: float) -> dict[str, Any]:
+    """What the inactivity check holds the resident to, from the summary ingest kept: since when
+    their silence is counted now; when the centre would be called if they stay still (none
+    while they are away from home), by which limit (seconds; at night or by day, and whether
+    learnt from their own days); and the limit at night."""
+    calls_at, rule = next_call(summary, now)
+    at = dt.datetime.fromtimestamp
+    return {
+        "last_movement_at": at(summary.last_movement, dt.UTC),
+        "at_home": summary.at_home,
+        "still_since": at(allowed_now(summary, now).still_since, dt.UTC),
+        "calls_at": at(calls_at, dt.UTC) if summary.at_home else None,
+        "limit_s": rule.limit,
+        "learnt": rule.learnt,
+        "night": rule.night,
+        "night_limit_s": summary.night_limit,
+        "updated_at": updated_at,
+    }

@@ -8,7 +8,7 @@ import { magnitudeCanvas } from "./chart.js";
 // Detail keys that get their own labelled line; anything else the server adds is still listed
 // under its raw key, so no information is silently hidden from the operator.
 // Hours as "3 h 05 min", the same in both languages.
-function hoursText(v) {
+export function hoursText(v) {
   const minutes = Math.round(Number(v) * 60);
   if (!Number.isFinite(minutes)) return String(v);
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 
 from alerts.raising import AlarmTrigger, new_alarm
+from detection.inactivity import InactivitySummary
 from eldercare.platform import Platform, seed_district
 from eldercare.settings import Settings
 from ingest.codec import encode
@@ -25,6 +28,7 @@ from simulators.district import District
 from simulators.publisher import Publisher
 from simulators.scenario import DEMO
 from simulators.simulation import Simulation
+from store import resident_welfare
 from store.batch import Batch, write
 from store.database import prepare
 from store.registry import active_device
@@ -244,6 +248,14 @@ async def test_family_sees_the_outcome_and_no_other_elder(
         base = c.platform.console_url + f"/api/v1/incidents/{incident_id}"
         await post(operator, base + "/claim")
         await post(operator, base + "/resolve", {"outcome": "false_alarm"})
+        # what ingest keeps of the inactivity check (store/resident_welfare.py); the press may
+        # have it write its own for r-h0001 meanwhile, so any of the limits' reasons will do
+        assert c.platform.pool is not None
+        async with c.platform.pool.connection() as conn:
+            await resident_welfare.write(conn, [("r-h0001", InactivitySummary(
+                last_movement=time.time() - 1800, at_home=True, tz="Asia/Shanghai",
+                sleep_hour=22, wake_hour=7, bin_hours=2, day_limits=(2 * 3600.0,) * 12,
+                learnt=(True,) * 12, night_limit=11 * 3600.0))], dt.datetime.now(dt.UTC))
 
         page = await c.page("family1")
         outcome = page.locator(f"#alert-history tr[data-incident-id='{incident_id}'] .outcome")
@@ -251,7 +263,19 @@ async def test_family_sees_the_outcome_and_no_other_elder(
         assert await outcome.text_content() == "False alarm"
         resident = next(r for r in c.district.residents if r.id == "r-h0001")
         assert await page.text_content("#elder-name") == resident.name
+        call = await page.text_content("#welfare-call") or ""
+        assert re.fullmatch(r"at .+, after \d+ h \d\d min without moving \((a limit learnt from "
+                            r"their own days|the daytime limit|the night limit)\)", call), call
+        assert "Last movement" in (await page.text_content("[data-card='section.status']") or "")
         await page.screenshot(path=str(SHOTS / "family-history.png"), full_page=True)
+        await page.click("#lang-toggle")
+        await page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+        call = await page.text_content("#welfare-call") or ""
+        assert re.fullmatch(r".+，无活动 \d+ h \d\d min 后"
+                            r"（(根据老人自己的作息学习的上限|白天默认上限|夜间上限)）", call), call
+        assert "最近活动" in (await page.text_content("[data-card='section.status']") or "")
+        await page.click("#lang-toggle")
+        await page.wait_for_function("document.documentElement.lang === 'en'")
 
         # Another elder: the page says so, and the API answers "not found" rather than 403.
         await page.goto(c.platform.console_url + "/#/resident/r-h0002")

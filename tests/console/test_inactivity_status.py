@@ -1,0 +1,77 @@
+"""What a resident's status says of the inactivity check: since when their silence counts, how
+long it may last now, and so when the centre would be called, from the summary ingest kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import replace
+
+import pytest
+
+from console.residents import inactivity_now
+from detection.inactivity import InactivitySummary
+from simulators.district import District
+from store import resident_welfare
+from tests.console.district_console import district_console, signed_in
+
+H = 3600.0
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+NOON = dt.datetime(2026, 3, 2, 12, 30, tzinfo=SHANGHAI).timestamp()
+SUMMARY = InactivitySummary(
+    last_movement=NOON, at_home=True, tz="Asia/Shanghai", sleep_hour=22, wake_hour=7,
+    bin_hours=2, day_limits=(None,) * 3 + (4 * H,) * 3 + (2 * H,) + (4 * H,) * 4 + (None,),
+    learnt=(False,) * 6 + (True,) + (False,) * 5, night_limit=11 * H)
+KEPT = dt.datetime(2026, 3, 2, 4, 31, tzinfo=dt.UTC)
+
+
+def _at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 3, day, hour, minute, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize(("moved", "now", "since", "calls", "limit", "learnt", "night"), [
+    # still since 12:30, in the noon bin this resident's days taught: called at 14:30
+    (_at(2, 12, 30), _at(2, 13), _at(2, 12, 30), _at(2, 14, 30), 2 * H, True, False),
+    # at night the whole silence counts against the night limit
+    (_at(2, 12, 30), _at(2, 23), _at(2, 12, 30), _at(2, 23, 30), 11 * H, False, True),
+    # the next morning, not having moved: the day's allowance counts from 07:00, the default
+    (_at(2, 12, 30), _at(3, 9), _at(3, 7), _at(3, 11), 4 * H, False, False),
+    # still from 20:30: night comes before the evening's 4 h are up, and the night's 11 h
+    # outlast it, so the call is the next day's, 4 h from 07:00
+    (_at(2, 20, 30), _at(2, 21), _at(2, 20, 30), _at(3, 11), 4 * H, False, False),
+])
+def test_the_status_says_when_the_centre_would_be_called(
+        moved: dt.datetime, now: dt.datetime, since: dt.datetime, calls: dt.datetime,
+        limit: float, learnt: bool, night: bool) -> None:
+    summary = replace(SUMMARY, last_movement=moved.timestamp())
+    found = inactivity_now(summary, KEPT, now.timestamp())
+    assert found["last_movement_at"] == moved
+    assert (found["still_since"], found["calls_at"]) == (since, calls)
+    assert (found["limit_s"], found["learnt"], found["night"]) == (limit, learnt, night)
+    assert found["night_limit_s"] == 11 * H and found["updated_at"] == KEPT
+
+
+def test_away_from_home_nobody_is_called() -> None:
+    found = inactivity_now(replace(SUMMARY, at_home=False), KEPT, NOON + 600)
+    assert found["at_home"] is False and found["calls_at"] is None
+
+
+@pytest.mark.db
+async def test_a_family_member_reads_it_in_their_elders_status(db_url: str) -> None:
+    async with district_console(db_url, District.generate(seed=21, homes=2, care_homes=0)) as p:
+        async with signed_in(p, "family1") as family:
+            status = (await family.get("/api/v1/residents/r-h0001/status")).json()
+            assert status["inactivity"] is None  # nothing kept yet: the page says so
+            assert p.pool is not None
+            moved = time.time() - 1800
+            async with p.pool.connection() as conn:
+                await resident_welfare.write(conn, [("r-h0001", replace(SUMMARY,
+                                                                         last_movement=moved))],
+                                             dt.datetime.now(dt.UTC))
+            found = (await family.get("/api/v1/residents/r-h0001/status")).json()["inactivity"]
+            assert dt.datetime.fromisoformat(found["last_movement_at"]).timestamp() == \
+                pytest.approx(moved, abs=1e-3)
+            since = dt.datetime.fromisoformat(found["still_since"])
+            calls = dt.datetime.fromisoformat(found["calls_at"])
+            assert since.timestamp() >= moved - 1e-3 and calls > since
+            assert found["limit_s"] in (2 * H, 4 * H, 11 * H)
