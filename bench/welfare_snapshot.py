@@ -14,7 +14,10 @@ simulating each. Then the snapshot is taken ``--repeat`` times each way:
         [--per-piece 100,250,1000] [--repeat 3]
 
 Prints, per way, the size, the time held at most at once, and the whole time (the median of the
-repeats, and their range). 8,000 wearers take about 4 GB of memory and two minutes to build.
+repeats, and their range); then what working out every resident's inactivity summary costs
+(ingest keeps them for the console once a minute): the first time, when every day bin's limit
+is worked out, as after a restart, and again. ``--days 14`` gives every day bin enough silences
+to be learnt. 8,000 wearers take about 4 GB of memory and two minutes to build.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from bench.welfare_false_alarms import (
     WEARER_DAYS_KEY,
     _Wearer,
 )
+from ingest.pipeline import SUMMARIES_PIECE
 from ingest.welfare import WelfareStage
 from simulators.vitals import ORDINARY_DAYS, WearerDays
 from store.registry import DeviceRef
@@ -120,6 +124,27 @@ def in_pieces(stage: WelfareStage, per_piece: int) -> tuple[int, float, float]:
     return len(body), longest, time.perf_counter() - began
 
 
+def summaries(stage: WelfareStage, per_piece: int) -> tuple[float, float, float]:
+    """Every resident's inactivity summary, as ingest keeps them (``Ingest._keep_summaries``):
+    the longest piece of ``per_piece`` residents and the whole, the first time (every bin's
+    limit worked out, as after a restart), then the whole again (every bin remembered)."""
+    detector = stage.inactivity
+    residents = list(detector._residents)
+    for r in detector._residents.values():
+        r.bin_memo.clear()
+    longest, began = 0.0, time.perf_counter()
+    for at in range(0, len(residents), per_piece):
+        piece = time.perf_counter()
+        for resident in residents[at:at + per_piece]:
+            detector.summary(resident)
+        longest = max(longest, time.perf_counter() - piece)
+    first = time.perf_counter() - began
+    began = time.perf_counter()
+    for resident in residents:
+        detector.summary(resident)
+    return longest, first, time.perf_counter() - began
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--wearers", type=int, default=8000)
@@ -149,6 +174,13 @@ def main() -> None:
         print(f"{name:<18}{runs[0][0] / 1e6:>6.0f}"
               f"{statistics.median(held):>10.3f} ({min(held):.3f}-{max(held):.3f})"
               f"{statistics.median(whole):>9.2f} ({min(whole):.2f}-{max(whole):.2f})", flush=True)
+    gc.freeze()  # as ingest does once its state is loaded (ingest/gctune.py)
+    learnt = sum(1 for r in stage.inactivity._residents.values() for key, v in r.silences.items()
+                 if key >= 0 and len(v) >= stage.inactivity.config.min_silences)
+    longest, first, again = summaries(stage, SUMMARIES_PIECE)
+    print(f"inactivity summaries ({learnt} learnt day bins): pieces of {SUMMARIES_PIECE} held "
+          f"the loop at most {longest:.3f} s, {first:.2f} s in all the first time, "
+          f"{again:.3f} s with every bin remembered")
 
 
 if __name__ == "__main__":

@@ -348,9 +348,10 @@ class _Resident:
     does (a movement, which is also when silences are learnt, or a new morning)."""
     night_memo: float | None = None
     """The resident's night limit, worked out again when a night is learnt."""
-    limits_memo: tuple[tuple[float | None, ...], tuple[bool, ...]] | None = None
-    """Every day bin's limit and whether it was learnt (:meth:`InactivityDetector.summary`),
-    worked out again when a silence is learnt or taken back, or the resident's clock moves."""
+    bin_memo: dict[int, tuple[float, bool]] = field(default_factory=dict)
+    """Day bins' limits and whether each was learnt, worked out again when a silence is learnt
+    into the bin or taken back from it, or the resident's clock moves (a summary asks for every
+    bin, once a minute)."""
     alarmed: deque[tuple[float, float]] = field(
         default_factory=lambda: deque(maxlen=ALARMED_KEPT))
     """(began, ended) of the latest silences that raised an alarm and were learnt: what an
@@ -407,7 +408,8 @@ class InactivityDetector:
             at = self._local_for(subject)
             if r.local != at:
                 r.local, r.day.tz = at, at.tz
-                r.limit_memo, r.night_memo, r.limits_memo = (float("nan"), 0.0), None, None
+                r.limit_memo, r.night_memo = (float("nan"), 0.0), None
+                r.bin_memo.clear()
 
     def update(self, batch: Sequence[Movement | Presence | Clock]) -> list[InactivityFinding]:
         found: list[InactivityFinding] = []
@@ -459,11 +461,14 @@ class InactivityDetector:
 
     def _bin_limit(self, r: _Resident, key: int) -> tuple[float, bool]:
         """A day bin's limit, and whether it was learnt (else the default)."""
-        c = self.config
-        learnt = self._learnt(r, key, c.day_limit,
-                              c.false_alarm_days * r.local.day_bins(c.bin_hours))
-        return (c.day_limit, False) if learnt is None else (min(max(learnt, c.floor), c.ceiling),
-                                                            True)
+        found = r.bin_memo.get(key)
+        if found is None:
+            c = self.config
+            learnt = self._learnt(r, key, c.day_limit,
+                                  c.false_alarm_days * r.local.day_bins(c.bin_hours))
+            found = r.bin_memo[key] = ((c.day_limit, False) if learnt is None
+                                       else (min(max(learnt, c.floor), c.ceiling), True))
+        return found
 
     def summary(self, subject: str) -> InactivitySummary | None:
         """What is held for ``subject``: their last movement, whether they are home, their clock
@@ -472,15 +477,12 @@ class InactivityDetector:
         if r is None:
             return None
         at, hours = r.local, self.config.bin_hours
-        if r.limits_memo is None:
-            day = at.day_bin_keys(hours)
-            found = [self._bin_limit(r, b) if b in day else (None, False)
-                     for b in range(24 // hours)]
-            r.limits_memo = (tuple(f[0] for f in found), tuple(f[1] for f in found))
+        day = at.day_bin_keys(hours)
+        found = [self._bin_limit(r, b) if b in day else (None, False) for b in range(24 // hours)]
         return InactivitySummary(
             last_movement=r.last_movement, at_home=r.at_home, tz=at.tz, sleep_hour=at.sleep_hour,
-            wake_hour=at.wake_hour, bin_hours=hours, day_limits=r.limits_memo[0],
-            learnt=r.limits_memo[1], night_limit=self._night_limit(r))
+            wake_hour=at.wake_hour, bin_hours=hours, day_limits=tuple(f[0] for f in found),
+            learnt=tuple(f[1] for f in found), night_limit=self._night_limit(r))
 
     def _night_limit(self, r: _Resident) -> float:
         """The night limit, loosened (never tightened) as far as this resident's nights teach:
@@ -722,7 +724,7 @@ class InactivityDetector:
         silences, days = r.silences.get(key), r.silence_days.get(key)
         if not silences or not days:
             return
-        r.limits_memo = None
+        r.bin_memo.pop(key, None)
         for i in range(len(silences) - 1, -1, -1):
             if days[i] == day and (silence is None or silences[i] == silence):
                 del silences[i]
@@ -740,7 +742,7 @@ class InactivityDetector:
         r.night_memo = None
 
     def _learn(self, r: _Resident, key: int, silence: float, day_of: float) -> None:
-        r.limits_memo = None
+        r.bin_memo.pop(key, None)
         kept = self.config.remembered
         r.silences.setdefault(key, deque(maxlen=kept)).append(silence)
         r.silence_days.setdefault(key, deque(maxlen=kept)).append(

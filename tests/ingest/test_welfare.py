@@ -395,7 +395,6 @@ async def test_residents_inactivity_summaries_are_kept_for_the_console(
     assert found[1] == dt.datetime.fromtimestamp(nine, dt.UTC)
 
     await step(nine + SUMMARIES_EVERY_S + 60, 130)  # two minutes on: not worth a write
-    assert ingest._keeping is None or ingest._keeping.done()
     assert (await kept() or (None, None))[0] == held
     await step(nine + 10 * 60, 140)
     await step(nine + 10 * 60 + SUMMARIES_EVERY_S, 140)
