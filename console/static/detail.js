@@ -71,7 +71,22 @@ export function ageOf(resident) {
 
 // resident: from GET /residents/{id} (with site and room) or the alarm detail's resident; site
 // and room come from the alarm detail when the resident record does not carry them.
-export function residentCard(resident, site, room) {
+// When the centre would be called if the resident stays still: the inactivity check's limit
+// (learnt from their own days, the daytime default, or the night's), from GET .../status.
+export function welfareCall(still) {
+  if (!still) return null;
+  const why = still.night ? "still.callNight" : still.learnt ? "still.callLearnt" : "still.callDefault";
+  return h("span", { class: "welfare-call" }, still.at_home
+    ? t(why, { time: formatTime(still.calls_at), limit: hoursText(still.limit_s / 3600) }) : t("still.callAway"));
+}
+
+// "Last movement" and "If still, the centre is called": both empty until ingest kept a summary.
+export function stillFields(still) {
+  return [field(t("still.lastMovement"), still ? formatTime(still.last_movement_at) : null),
+    field(t("still.call"), welfareCall(still))];
+}
+
+export function residentCard(resident, site, room, still) {
   if (!resident) return section("section.resident", muted("resident.none"));
   const age = ageOf(resident);
   const headline = [age !== null ? t("resident.age", { age }) : null, sexLabel(resident.sex)].filter(Boolean).join(" · ");
@@ -94,6 +109,7 @@ export function residentCard(resident, site, room) {
       // their own night, set by carers: hours at the resident's home, not the viewer's
       resident.asleep_from != null && resident.up_by != null
         ? field(t("resident.night"), `${hour(resident.asleep_from)}–${hour(resident.up_by)}`) : null,
+      ...(still === undefined ? [] : stillFields(still)),
       field(t("resident.notes"), resident.notes)));
 }
 

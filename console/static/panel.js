@@ -215,12 +215,13 @@ export class IncidentPanel {
       this.parts[name] = node;
     };
     const guard = (p) => p.catch((err) => (err.status === 401 ? this.onUnauthorized() : null));
-    const [record, vitals, places] = await Promise.all([
+    const [record, vitals, places, status] = await Promise.all([
       guard(optional(base)), guard(optional(`${base}/vitals?hours=${HOURS}`)), guard(optional(`${base}/locations?hours=${HOURS}`)),
+      guard(optional(`${base}/status`)),
     ]);
     if (record?.resident) {
       const a = this.data.alarmDetail;
-      swap("resident", cards.residentCard(record.resident, a?.site, a?.room));
+      swap("resident", cards.residentCard(record.resident, a?.site, a?.room, status?.inactivity ?? null));
       swap("devices", cards.devicesCard(record.devices));
     }
     const pts = vitals?.points ?? [];

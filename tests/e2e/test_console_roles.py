@@ -213,6 +213,15 @@ async def test_an_inactivity_alarm_says_what_its_outcome_teaches(
 
         await alarm(watch.id, "inactivity", {"silent_h": 4.1, "limit_h": 4.0, "count": 1,
                                              "last_movement_at": "2026-03-01T01:00:00+00:00"})
+        # what ingest keeps of the check: the resident card says when the centre would call
+        assert c.platform.pool is not None
+        async with c.platform.pool.connection() as conn:
+            ref = await active_device(conn, watch.id)
+            assert ref is not None and ref.resident_id is not None
+            await resident_welfare.write(conn, [(ref.resident_id, InactivitySummary(
+                last_movement=time.time() - 4.1 * 3600, at_home=False, tz="Asia/Shanghai",
+                sleep_hour=22, wake_hour=7, bin_hours=2, day_limits=(4 * 3600.0,) * 12,
+                learnt=(False,) * 12, night_limit=11 * 3600.0))], dt.datetime.now(dt.UTC))
         incident_id, _ = await waiting_incident(page)
         await page.keyboard.press("n")
         await page.wait_for_selector("#detail #ack-button", timeout=WAIT_MS)
@@ -223,6 +232,11 @@ async def test_an_inactivity_alarm_says_what_its_outcome_teaches(
         assert "Genuine or Device fault" in (await hint.text_content() or "")
         card = await page.text_content("#detail [data-card='section.alarm']") or ""
         assert "Still for4 h 06 min" in card and "Usual limit at that hour4 h 00 min" in card
+        resident = page.locator("#detail [data-card='section.resident']")
+        await resident.locator(".welfare-call").wait_for(timeout=WAIT_MS)
+        text = await resident.text_content() or ""
+        assert "Last movement" in text and "If still, the centre is called" in text
+        assert await resident.locator(".welfare-call").text_content() == "not while away from home"
         await page.locator("#detail .work-steps").screenshot(
             path=str(SHOTS / "operator-inactivity-outcome.png"))
 
@@ -263,14 +277,14 @@ async def test_family_sees_the_outcome_and_no_other_elder(
         assert await outcome.text_content() == "False alarm"
         resident = next(r for r in c.district.residents if r.id == "r-h0001")
         assert await page.text_content("#elder-name") == resident.name
-        call = await page.text_content("#welfare-call") or ""
+        call = await page.text_content(".welfare-call") or ""
         assert re.fullmatch(r"at .+, after \d+ h \d\d min without moving \((a limit learnt from "
                             r"their own days|the daytime limit|the night limit)\)", call), call
         assert "Last movement" in (await page.text_content("[data-card='section.status']") or "")
         await page.screenshot(path=str(SHOTS / "family-history.png"), full_page=True)
         await page.click("#lang-toggle")
         await page.wait_for_function("document.documentElement.lang === 'zh-CN'")
-        call = await page.text_content("#welfare-call") or ""
+        call = await page.text_content(".welfare-call") or ""
         assert re.fullmatch(r".+，无活动 \d+ h \d\d min 后"
                             r"（(根据老人自己的作息学习的上限|白天默认上限|夜间上限)）", call), call
         assert "最近活动" in (await page.text_content("[data-card='section.status']") or "")

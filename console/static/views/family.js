@@ -6,7 +6,7 @@ import { api, optional } from "../api.js";
 import { h } from "../dom.js";
 import { t, label } from "../i18n.js";
 import { formatTime } from "../clock.js";
-import { devicesCard, field, hoursText, muted, section } from "../detail.js";
+import { devicesCard, field, muted, section, stillFields } from "../detail.js";
 import { vitalsCanvas } from "../vitals.js";
 import { errorText } from "../panel.js";
 import { prefsForm } from "./prefs.js";
@@ -34,15 +34,6 @@ function historyTable(incidents) {
 function lastSeen(devices) {
   const times = (devices ?? []).map((d) => d.last_seen).filter(Boolean).sort();
   return times.length ? formatTime(times[times.length - 1]) : null;
-}
-
-// When the centre would be called if the elder stays still: the inactivity check's limit at this
-// hour (learnt from their own days, the daytime default, or the night's), from GET .../status.
-function welfareCall(still) {
-  if (!still) return null;
-  if (!still.at_home) return t("family.callAway");
-  const why = still.night ? "family.callNight" : still.learnt ? "family.callLearnt" : "family.callDefault";
-  return h("span", { id: "welfare-call" }, t(why, { time: formatTime(still.calls_at), limit: hoursText(still.limit_s / 3600) }));
 }
 
 export function mountFamily(ctx) {
@@ -111,8 +102,7 @@ export function mountFamily(ctx) {
             field(t("family.lastSeen"), lastSeen(status.devices)),
             field(t("family.lastHr"), hr ? t("family.hrAt", { hr: hr.hr, time: formatTime(hr.ts) }) : null),
             field(t("family.steps"), status.steps_today ?? null),
-            field(t("family.lastMovement"), status.inactivity ? formatTime(status.inactivity.last_movement_at) : null),
-            field(t("family.welfareCall"), welfareCall(status.inactivity))) : muted("detail.unavailable")),
+            ...stillFields(status.inactivity)) : muted("detail.unavailable")),
         devicesCard(status?.devices ?? record.devices),
         section("section.vitals", points.length > 1 ? vitalsCanvas(points) : muted(vitals ? "vitals.none" : "detail.unavailable")),
         section("section.history", history ? historyTable(history.incidents ?? []) : muted("detail.unavailable")),
