@@ -45,6 +45,7 @@ from bench.welfare_false_alarms import (
 from ingest.pipeline import SUMMARIES_PIECE
 from ingest.welfare import WelfareStage
 from simulators.vitals import ORDINARY_DAYS, WearerDays
+from store import detector_state
 from store.registry import DeviceRef
 
 NAME = "zz-00000"
@@ -91,7 +92,7 @@ def district(wearers: int, days: float, seed: int) -> WelfareStage:
     return stage
 
 
-def at_once(stage: WelfareStage) -> tuple[int, float, float]:
+def at_once(stage: WelfareStage) -> tuple[int, float, float, str]:
     gc.disable()
     try:
         began = time.perf_counter()
@@ -99,13 +100,15 @@ def at_once(stage: WelfareStage) -> tuple[int, float, float]:
         took = time.perf_counter() - began
     finally:
         gc.enable()
-    return len(body), took, took
+    return len(body), took, took, "all of it"
 
 
-def in_pieces(stage: WelfareStage, per_piece: int) -> tuple[int, float, float]:
-    """As ingest's ``_take_and_write_state`` takes it, without the loop turns between."""
+def in_pieces(stage: WelfareStage, per_piece: int) -> tuple[int, float, float, str]:
+    """As ingest's ``_take_and_write_state`` takes it and its write joins it into parts, without
+    the loop turns and the database between; also what held the loop longest."""
     began = time.perf_counter()
-    pieces, longest = [], 0.0
+    pieces: list[bytes] = []
+    longest, what = 0.0, ""
     for_each = iter(stage.snapshot_pieces(per_piece))
     while True:
         gc.disable()
@@ -114,14 +117,24 @@ def in_pieces(stage: WelfareStage, per_piece: int) -> tuple[int, float, float]:
             piece = next(for_each, None)
         finally:
             gc.enable()
-        longest = max(longest, time.perf_counter() - took)
+        held = time.perf_counter() - took
         if piece is None:
             break
+        if held > longest:
+            longest, what = held, f"piece {len(pieces)} {piece[:24]!r}"
         pieces.append(piece)
-    join = time.perf_counter()
-    body = b"".join(pieces)
-    longest = max(longest, time.perf_counter() - join)
-    return len(body), longest, time.perf_counter() - began
+    size = 0
+    parts = detector_state._parts(pieces)  # as the write joins them, a part before each INSERT
+    while True:
+        join = time.perf_counter()
+        part = next(parts, None)
+        held = time.perf_counter() - join
+        if part is None:
+            break
+        if held > longest:
+            longest, what = held, "joining a part"
+        size += len(part)
+    return size, longest, time.perf_counter() - began, what
 
 
 def summaries(stage: WelfareStage, per_piece: int) -> tuple[float, float, float]:
@@ -173,7 +186,8 @@ def main() -> None:
         held, whole = [r[1] for r in runs], [r[2] for r in runs]
         print(f"{name:<18}{runs[0][0] / 1e6:>6.0f}"
               f"{statistics.median(held):>10.3f} ({min(held):.3f}-{max(held):.3f})"
-              f"{statistics.median(whole):>9.2f} ({min(whole):.2f}-{max(whole):.2f})", flush=True)
+              f"{statistics.median(whole):>9.2f} ({min(whole):.2f}-{max(whole):.2f})"
+              f"   longest: {'; '.join(r[3] for r in runs)}", flush=True)
     gc.freeze()  # as ingest does once its state is loaded (ingest/gctune.py)
     learnt = sum(1 for r in stage.inactivity._residents.values() for key, v in r.silences.items()
                  if key >= 0 and len(v) >= stage.inactivity.config.min_silences)

@@ -18,7 +18,7 @@ transmission path" and the periodic test signals of social-alarm standard EN 501
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
@@ -182,13 +182,22 @@ class DeviceHealthDetector:
                              detail=detail)
 
     def snapshot(self) -> dict[str, Any]:
-        return {
-            "classes": [asdict(c) for c in self.classes],
-            "grace": self.grace,
-            "hysteresis": self.hysteresis,
-            "devices": {k: asdict(d) for k, d in self._devices.items()},
-            "unprotected": sorted(self._unprotected),
-        }
+        return {**self.snapshot_head(), "devices": self.snapshot_part(self.snapshot_keys())}
+
+    def snapshot_head(self) -> dict[str, Any]:
+        """The snapshot without its devices (:meth:`snapshot_part`): for a snapshot taken in
+        parts, between which the caller lets other work run (``ingest.welfare``)."""
+        return {"classes": [asdict(c) for c in self.classes], "grace": self.grace,
+                "hysteresis": self.hysteresis, "unprotected": sorted(self._unprotected)}
+
+    def snapshot_keys(self) -> list[str]:
+        """The keys of the snapshot's ``devices``, as they are now."""
+        return list(self._devices)
+
+    def snapshot_part(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The snapshot's ``devices`` for ``keys`` (those no longer kept are left out)."""
+        devices = self._devices
+        return {k: asdict(d) for k in keys if (d := devices.get(k)) is not None}
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> DeviceHealthDetector:

@@ -21,7 +21,7 @@ The last fix of each resident is kept so an SOS can carry a location.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -137,17 +137,24 @@ class GeofenceDetector:
         return out
 
     def snapshot(self) -> dict[str, Any]:
-        return {
-            "zones": [asdict(z) for z in self.zones],
-            "margin_m": self.margin_m,
-            "max_accuracy_m": self.max_accuracy_m,
-            "confirm": self.confirm,
-            "states": {
-                s: {"outside": st.outside, "outside_run": st.outside_run,
+        return {**self.snapshot_head(), "states": self.snapshot_part(self.snapshot_keys())}
+
+    def snapshot_head(self) -> dict[str, Any]:
+        """The snapshot without its states (:meth:`snapshot_part`): for a snapshot taken in
+        parts, between which the caller lets other work run (``ingest.welfare``)."""
+        return {"zones": [asdict(z) for z in self.zones], "margin_m": self.margin_m,
+                "max_accuracy_m": self.max_accuracy_m, "confirm": self.confirm}
+
+    def snapshot_keys(self) -> list[str]:
+        """The keys of the snapshot's ``states``, as they are now."""
+        return list(self._states)
+
+    def snapshot_part(self, subjects: Iterable[str]) -> dict[str, Any]:
+        """The snapshot's ``states`` for ``subjects`` (those no longer kept are left out)."""
+        states = self._states
+        return {s: {"outside": st.outside, "outside_run": st.outside_run,
                     "wandering": st.wandering, "last": asdict(st.last) if st.last else None}
-                for s, st in self._states.items()
-            },
-        }
+                for s in subjects if (st := states.get(s)) is not None}
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> GeofenceDetector:

@@ -793,14 +793,18 @@ class InactivityDetector:
         return self._local(timestamp, at.tz).hour // self.config.bin_hours
 
     def snapshot(self) -> dict[str, Any]:
-        return {**self.snapshot_head(), "residents": self.snapshot_residents(list(self._residents))}
+        return {**self.snapshot_head(), "residents": self.snapshot_part(self.snapshot_keys())}
 
     def snapshot_head(self) -> dict[str, Any]:
-        """The snapshot without its residents (:meth:`snapshot_residents`): for a snapshot taken
+        """The snapshot without its residents (:meth:`snapshot_part`): for a snapshot taken
         in parts, between which the caller lets other work run (``ingest.welfare``)."""
         return {"config": asdict(self.config), "silences_by": "start"}
 
-    def snapshot_residents(self, subjects: Iterable[str]) -> dict[str, Any]:
+    def snapshot_keys(self) -> list[str]:
+        """The keys of the snapshot's ``residents``, as they are now."""
+        return list(self._residents)
+
+    def snapshot_part(self, subjects: Iterable[str]) -> dict[str, Any]:
         """The snapshot's ``residents`` for ``subjects`` (those no longer kept are left out)."""
         kept = self._residents
         return {

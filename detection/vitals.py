@@ -351,14 +351,18 @@ class VitalsDetector:
         return found
 
     def snapshot(self) -> dict[str, Any]:
-        return {**self.snapshot_head(), "tracks": self.snapshot_tracks(list(self._tracks))}
+        return {**self.snapshot_head(), "tracks": self.snapshot_part(self.snapshot_keys())}
 
     def snapshot_head(self) -> dict[str, Any]:
-        """The snapshot without its tracks (:meth:`snapshot_tracks`): for a snapshot taken in
+        """The snapshot without its tracks (:meth:`snapshot_part`): for a snapshot taken in
         parts, between which the caller lets other work run (``ingest.welfare``)."""
         return {"config": asdict(self.config)}
 
-    def snapshot_tracks(self, keys: Iterable[str]) -> dict[str, Any]:
+    def snapshot_keys(self) -> list[str]:
+        """The keys of the snapshot's ``tracks``, as they are now."""
+        return list(self._tracks)
+
+    def snapshot_part(self, keys: Iterable[str]) -> dict[str, Any]:
         """The snapshot's ``tracks`` for ``keys`` (those no longer kept are left out)."""
         tracks = self._tracks
         return {key: tracks[key].snapshot() for key in keys if key in tracks}

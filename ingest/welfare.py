@@ -14,10 +14,10 @@ so a restart does not forget a resident's baseline.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 import numpy as np
@@ -39,9 +39,10 @@ MOVING_SD_G = 0.05
 gives 0.1-0.3 g; a still body about 0.01 g)."""
 _MOVEMENT_EVERY_S = 60.0
 TICK_EVERY_S = 1.0
-SNAPSHOT_PIECE = 250
-"""Tracks or residents per piece of a snapshot taken in pieces (:meth:`WelfareStage.
-snapshot_pieces`): about 40 ms of a stream worker's event loop for 250 vitals tracks."""
+SNAPSHOT_PIECE = 100
+"""Tracks, residents, states or devices per piece of a snapshot taken in pieces
+(:meth:`WelfareStage.snapshot_pieces`): 100 vitals tracks hold a stream worker's event loop
+about 20 ms (``bench/welfare_snapshot.py``: 250 held it up to 0.11 s, 1000 0.15 s)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -263,7 +264,8 @@ class WelfareStage:
 
     def snapshot_pieces(self, per_piece: int = SNAPSHOT_PIECE) -> Iterator[bytes]:
         """:meth:`snapshot` as JSON (msgspec), in pieces that join into one document: the
-        vitals tracks and the inactivity residents ``per_piece`` at a time, each piece taken
+        vitals tracks, inactivity residents, geofence states and devices' health ``per_piece``
+        at a time, each piece taken
         and encoded when it is asked for. The caller may let other work run between pieces
         (ingest processes batches): each track and each resident is whole as of the moment its
         piece was taken, a track or resident first seen after its part began waits for the
@@ -272,17 +274,13 @@ class WelfareStage:
 
         Taken at once, the snapshot held a stream worker's event loop for 3-4 s at 8,000
         wearers (``bench/welfare_snapshot.py``), and with it the falls felt meanwhile."""
-        yield b'{"vitals":'
-        yield from _object_in_pieces(self.vitals.snapshot_head(), "tracks",
-                                     list(self.vitals._tracks),
-                                     lambda keys: self.vitals.snapshot_tracks(keys), per_piece)
-        yield b',"inactivity":'
-        yield from _object_in_pieces(self.inactivity.snapshot_head(), "residents",
-                                     list(self.inactivity._residents),
-                                     lambda keys: self.inactivity.snapshot_residents(keys),
-                                     per_piece)
-        yield b',"geofence":' + msgspec.json.encode(self.geofence.snapshot())
-        yield b',"health":' + msgspec.json.encode(self.health.snapshot())
+        parts: tuple[tuple[str, _InPieces, str], ...] = (
+            ("vitals", self.vitals, "tracks"), ("inactivity", self.inactivity, "residents"),
+            ("geofence", self.geofence, "states"), ("health", self.health, "devices"))
+        for i, (name, detector, key) in enumerate(parts):
+            yield (b"," if i else b"{") + msgspec.json.encode(name) + b":"
+            yield from _object_in_pieces(detector.snapshot_head(), key, detector.snapshot_keys(),
+                                         detector.snapshot_part, per_piece)
         yield (b',"flap":' + msgspec.json.encode(self.flap.snapshot())
                + b',"steps":' + msgspec.json.encode(self._last_steps) + b"}")
 
@@ -300,8 +298,18 @@ class WelfareStage:
             log.error("could not restore the welfare detectors (%s); starting afresh", err)
 
 
+class _InPieces(Protocol):
+    """A detector whose snapshot is a head and one large mapping, taken a few keys at a time."""
+
+    def snapshot_head(self) -> dict[str, Any]: ...
+
+    def snapshot_keys(self) -> list[str]: ...
+
+    def snapshot_part(self, keys: Iterable[str], /) -> dict[str, Any]: ...
+
+
 def _object_in_pieces(head: dict[str, Any], key: str, keys: list[str],
-                      take: Callable[[list[str]], dict[str, Any]], per_piece: int
+                      take: Callable[[Iterable[str]], dict[str, Any]], per_piece: int
                       ) -> Iterator[bytes]:
     """JSON for ``{**head, key: take(keys)}``, the latter taken ``per_piece`` keys at a time."""
     opening = msgspec.json.encode(head)[:-1]
