@@ -265,15 +265,15 @@ class WelfareStage:
     def snapshot_pieces(self, per_piece: int = SNAPSHOT_PIECE) -> Iterator[bytes]:
         """:meth:`snapshot` as JSON (msgspec), in pieces that join into one document: the
         vitals tracks, inactivity residents, geofence states and devices' health ``per_piece``
-        at a time, each piece taken
-        and encoded when it is asked for. The caller may let other work run between pieces
-        (ingest processes batches): each track and each resident is whole as of the moment its
-        piece was taken, a track or resident first seen after its part began waits for the
-        next snapshot, and the parts are from moments up to the whole take apart (as a restart
-        from a five-minute-old snapshot already is).
+        at a time, each piece taken and encoded when it is asked for. The caller may let other
+        work run between pieces (ingest processes batches): each track and each resident is
+        whole as of the moment its piece was taken, a track or resident first seen after its
+        part began waits for the next snapshot, and the parts are from moments up to the whole
+        take apart (as a restart from a five-minute-old snapshot already is).
 
-        Taken at once, the snapshot held a stream worker's event loop for 3-4 s at 8,000
-        wearers (``bench/welfare_snapshot.py``), and with it the falls felt meanwhile."""
+        Taken at once, the snapshot held a stream worker's event loop for 3-6 s at 8,000
+        wearers (``bench/welfare_snapshot.py``), and with it the falls felt meanwhile; in
+        pieces of 100, 20-30 ms at a time."""
         parts: tuple[tuple[str, _InPieces, str], ...] = (
             ("vitals", self.vitals, "tracks"), ("inactivity", self.inactivity, "residents"),
             ("geofence", self.geofence, "states"), ("health", self.health, "devices"))
