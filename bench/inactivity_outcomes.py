@@ -11,9 +11,10 @@ as until 2026-12-06, it learns each collapse as an ordinary silence.
 
 With ``--felt P`` the fall detector feels each collapse with probability P: its alarm comes at
 the collapse, help ``--help-after`` hours after it, and no inactivity alarm is needed. The time
-on the floor is then under the limit, and until 2026-12-07 it was learnt as a sitting even when
-the fall was resolved genuine; the rows "inactivity" give back only inactivity alarms' outcomes
-(as before), "all" the falls' too (store/outcomes.py, five minutes for the silence to begin).
+on the floor is then under the limit, and until 2026-12-06 (seventh session) it was learnt as a
+sitting even when the fall was resolved genuine; the rows "inactivity" give back only inactivity
+alarms' outcomes (as before), "all" the falls' too (store/outcomes.py, five minutes for the
+silence to begin).
 
     PYTHONPATH=. .venv/bin/python bench/inactivity_outcomes.py [--seed 2] [--wearers 60]
         [--days 30] [--collapses 5] [--every 4] [--felt 0.5] [--models ordinary,sedentary,films]

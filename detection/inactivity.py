@@ -285,8 +285,8 @@ class _Taken:
 
 
 def _causes(saved: object) -> tuple[Cause, ...]:
-    """A snapshot's outcomes for the silence in progress (before 2026-12-07 a flag: true kept
-    it from being learnt, with no outcome named)."""
+    """A snapshot's outcomes for the silence in progress (in snapshots taken before the seventh
+    session, 2026-12-06, a flag: true kept it from being learnt, with no outcome named)."""
     if isinstance(saved, list):
         return tuple(saved)
     return ("unnamed",) if saved else ()

@@ -288,7 +288,7 @@ class Ingest:
 
     def keep_summaries(self) -> asyncio.Task[None] | None:
         """Start writing the residents' inactivity summaries that changed since they were last
-        written (store/resident_welfare.py), in a task that works them out a few hundred at a
+        written (store/resident_welfare.py), in a task that works them out a hundred at a
         time and lets the lane go on between; the task. A failed write is logged, and those
         residents are written at the next interval."""
         if self._welfare is None:
