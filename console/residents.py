@@ -136,7 +136,8 @@ def inactivity_now(summary: InactivitySummary, updated_at: dt.datetime,
     """What the inactivity check holds the resident to, from the summary ingest kept: since when
     their silence is counted now; when the centre would be called if they stay still (none
     while they are away from home), by which limit (seconds; at night or by day, and whether
-    learnt from their own days); and the limit at night."""
+    learnt from their own days, or the morning's for a silence carried over from the night); and
+    the limits at night and in the morning."""
     calls_at, rule = next_call(summary, now)
     at = dt.datetime.fromtimestamp
     return {
@@ -147,6 +148,8 @@ def inactivity_now(summary: InactivitySummary, updated_at: dt.datetime,
         "limit_s": rule.limit,
         "learnt": rule.learnt,
         "night": rule.night,
+        "morning": rule.morning,
         "night_limit_s": summary.night_limit,
+        "morning_limit_s": summary.morning_limit,
         "updated_at": updated_at,
     }

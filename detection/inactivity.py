@@ -21,6 +21,11 @@ judged apart, because sleep is not a long daytime pause.
   silence, as the night check saw it, is kept too, and after ten nights the night limit is
   loosened (never tightened) to their return level: an early sleeper still from 19:00 to 06:30
   is not called every morning at 06:00.
+* In the morning a silence carried over from the night is held to the day's allowance from
+  the wake hour and, once ten of the resident's nights are known, to the morning limit as a
+  whole, whichever is passed first (:meth:`InactivityDetector._morning_limit`): the night
+  limit, loosened as far as each night's longest silence, whole, teaches. Until then a
+  silence from 20:30 passed 11 h at 07:30 and was called at 11:00.
 * What an alarmed silence taught is taken back when the operator finds it was no ordinary
   silence (:meth:`InactivityDetector.forget`; ingest gives it the outcomes "genuine" and
   "device_fault"): else a resident found on the floor once has the limit loosened for the
@@ -52,6 +57,7 @@ and its score rides on an ``inactivity`` finding that follows within ``unusual_c
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -68,6 +74,9 @@ HOUR = 3600.0
 LIMIT_RULES = ("return_level", "quantile")
 NIGHT = -1
 """Where a resident's night silences are kept beside the day bins."""
+MORNING = -2
+"""Where each night's longest silence is kept whole, to the movement that ended it: what the
+morning's check of a silence carried over from the night learns from."""
 ALARMED_KEPT = 8
 """Alarmed silences remembered per resident, for an operator's outcome to unlearn (an outcome
 comes within hours; eight is weeks of alarms for the most alarmed resident)."""
@@ -132,6 +141,10 @@ class InactivitySummary:
     learnt: tuple[bool, ...]
     """Per bin, whether its limit was learnt from this resident's days (else the default)."""
     night_limit: float
+    morning_limit: float | None
+    """The whole silence a resident still since before the wake hour may reach in the morning
+    before the centre is called, unless the day's allowance from the wake hour calls first
+    (None until ten of their nights are known: the day's allowance alone, as before)."""
 
 
 class AllowedNow(NamedTuple):
@@ -143,6 +156,9 @@ class AllowedNow(NamedTuple):
     limit: float
     learnt: bool
     night: bool
+    morning: bool = False
+    """By day, whether it is the whole silence carried over from the night, held to the
+    morning limit (else the silence since the wake hour, held to the day's allowance)."""
 
 
 def allowed_now(s: InactivitySummary, now: float) -> AllowedNow:
@@ -158,15 +174,19 @@ def allowed_now(s: InactivitySummary, now: float) -> AllowedNow:
     since = max(s.last_movement, woke.timestamp())
     key = datetime.fromtimestamp(since, UTC).astimezone(ZoneInfo(s.tz)).hour // s.bin_hours
     limit = s.day_limits[key]
-    return AllowedNow(since, s.night_limit if limit is None else limit, s.learnt[key], False)
+    day = AllowedNow(since, s.night_limit if limit is None else limit, s.learnt[key], False)
+    if (s.morning_limit is not None and s.last_movement < since
+            and s.last_movement + s.morning_limit < since + day.limit):
+        return AllowedNow(s.last_movement, s.morning_limit, False, False, True)
+    return day
 
 
 def next_call(s: InactivitySummary, now: float) -> tuple[float, AllowedNow]:
     """When the check would first find the resident's silence too long if they stay still from
     ``now`` (``now`` itself if it already is), and the rule that would find it. Not simply
     :func:`allowed_now`'s limit from its start: a silence that outlasts the evening is judged
-    by the night limit from the sleep hour, and one that outlasts the night by the day's
-    allowance counted from the wake hour."""
+    by the night limit from the sleep hour, and one that outlasts the night by the morning
+    limit or the day's allowance counted from the wake hour, whichever calls first."""
     t = now
     for _ in range(4):  # a day, a night, a day: one of them ends the silence
         allowed = allowed_now(s, t)
@@ -348,6 +368,8 @@ class _Resident:
     does (a movement, which is also when silences are learnt, or a new morning)."""
     night_memo: float | None = None
     """The resident's night limit, worked out again when a night is learnt."""
+    morning_memo: float | None = None
+    """The resident's morning limit, worked out again when a night is learnt."""
     bin_memo: dict[int, tuple[float, bool]] = field(default_factory=dict)
     """Day bins' limits and whether each was learnt, worked out again when a silence is learnt
     into the bin or taken back from it, or the resident's clock moves (a summary asks for every
@@ -408,7 +430,7 @@ class InactivityDetector:
             at = self._local_for(subject)
             if r.local != at:
                 r.local, r.day.tz = at, at.tz
-                r.limit_memo, r.night_memo = (float("nan"), 0.0), None
+                r.limit_memo, r.night_memo, r.morning_memo = (float("nan"), 0.0), None, None
                 r.bin_memo.clear()
 
     def update(self, batch: Sequence[Movement | Presence | Clock]) -> list[InactivityFinding]:
@@ -482,7 +504,8 @@ class InactivityDetector:
         return InactivitySummary(
             last_movement=r.last_movement, at_home=r.at_home, tz=at.tz, sleep_hour=at.sleep_hour,
             wake_hour=at.wake_hour, bin_hours=hours, day_limits=tuple(f[0] for f in found),
-            learnt=tuple(f[1] for f in found), night_limit=self._night_limit(r))
+            learnt=tuple(f[1] for f in found), night_limit=self._night_limit(r),
+            morning_limit=None if math.isinf(morning := self._morning_limit(r)) else morning)
 
     def _night_limit(self, r: _Resident) -> float:
         """The night limit, loosened (never tightened) as far as this resident's nights teach:
@@ -501,6 +524,31 @@ class InactivityDetector:
                 learnt = return_level(np.array(nights), len(nights), c.false_alarm_days)
             r.night_memo = min(max(learnt, c.night_limit), c.ceiling)
         return r.night_memo
+
+    def _morning_limit(self, r: _Resident) -> float:
+        """How long a silence that began before this morning's wake hour may last, whole, in the
+        morning: the night limit, loosened as far as this resident's whole nights (each night's
+        longest silence, to the movement that ended it) teach, by the night limit's rule; inf
+        (none) until ``min_silences`` of them are known besides the longest.
+
+        The morning's check holds such a silence to this and to the day's allowance from the
+        wake hour, whichever is passed first. Without it, a silence from 20:30 passed the 11 h
+        night limit at 07:30, but the night check had stopped at 07:00 and the day's allowance
+        called at 11:00, 14.5 h after the last movement. Unlike the night limit it waits for
+        the resident's own nights: a step-only watch sees a late or long sleeper still for 11 h
+        or more most mornings (from the last walk of the evening to the first of the morning),
+        and the 11 h default called the bench's long sleepers (20:30 to 08:00) on 6 or 7 of
+        their first 11 mornings; waiting costs a new resident nothing the centre did not do
+        before. There is no ceiling: the day's allowance calls anyway."""
+        if r.morning_memo is None:
+            c = self.config
+            nights = sorted(r.silences.get(MORNING, ()))[:-1]
+            learnt = math.inf
+            if c.limit_rule == "return_level" and len(nights) >= c.min_silences:
+                learnt = max(return_level(np.array(nights), len(nights), c.false_alarm_days),
+                             self._night_limit(r))
+            r.morning_memo = learnt
+        return r.morning_memo
 
     def _learnt(self, r: _Resident, key: int, default: float, period: float) -> float | None:
         """What the silences kept under ``key`` teach, or None until there are enough."""
@@ -526,11 +574,16 @@ class InactivityDetector:
 
     def _measure(self, subject: str, r: _Resident, now: float) -> tuple[float, float]:
         """(silence, its limit) now: at night the whole silence against the night limit; by day
-        the silence since the last movement or this morning's wake hour, whichever is later."""
+        the silence since the last movement or this morning's wake hour, whichever is later,
+        against the day's allowance, or a silence carried over from the night whole against
+        the morning limit if that is passed first."""
         if self._is_night(now, r.local):
             return now - r.last_movement, self._night_limit(r)
         began = max(r.last_movement, self._woke(now, r.local))
-        return now - began, self.limit(subject, began)
+        limit = self.limit(subject, began)
+        if r.last_movement < began and r.last_movement + self._morning_limit(r) < began + limit:
+            return now - r.last_movement, self._morning_limit(r)
+        return now - began, limit
 
     def _woke(self, timestamp: float, at: Local) -> float:
         """The latest wake hour at or before ``timestamp`` (local)."""
@@ -625,7 +678,8 @@ class InactivityDetector:
                 self._learn(r, self._bin(start, at), silence, start)
         night = self._night_part(began, ended, at)
         if night is not None:
-            self._learn_night(r, *night)
+            self._learn_night(r, NIGHT, *night)
+            self._learn_night(r, MORNING, ended - began, night[1])
         r.recent.append((began, ended))
 
     def forget(self, subject: str, at: float, *, after: float = 0.0,
@@ -699,7 +753,7 @@ class InactivityDetector:
                 r.forgotten.remove(taken)
                 self._learn_silence(r, *taken.silence)
                 r.limit_memo = (float("nan"), 0.0)
-                r.night_memo = None
+                r.night_memo = r.morning_memo = None
                 return True
         return False
 
@@ -712,10 +766,11 @@ class InactivityDetector:
             self._drop(r, self._bin(start, at), self._local(start, at.tz).toordinal(), silence)
         night = self._night_part(began, ended, at)
         if night is not None:
-            self._drop(r, NIGHT, self._local(self._wakes(night[1] - 1.0, at), at.tz).toordinal(),
-                       None)
+            morning = self._local(self._wakes(night[1] - 1.0, at), at.tz).toordinal()
+            self._drop(r, NIGHT, morning, None)
+            self._drop(r, MORNING, morning, None)
         r.limit_memo = (float("nan"), 0.0)
-        r.night_memo = None
+        r.night_memo = r.morning_memo = None
 
     @staticmethod
     def _drop(r: _Resident, key: int, day: int, silence: float | None) -> None:
@@ -731,15 +786,17 @@ class InactivityDetector:
                 del days[i]
                 return
 
-    def _learn_night(self, r: _Resident, silence: float, stopped: float) -> None:
-        """Keep each night's longest silence, as the night check saw it."""
+    def _learn_night(self, r: _Resident, key: int, silence: float, stopped: float) -> None:
+        """Keep each night's longest silence under ``key``: as the night check saw it
+        (``NIGHT``), or whole (``MORNING``). ``stopped``: when the night check stopped counting
+        it."""
         ends = self._wakes(stopped - 1.0, r.local)  # a night is known by the morning ending it
-        days = r.silence_days.get(NIGHT)
+        days = r.silence_days.get(key)
         if days and days[-1] == self._local(ends, r.local.tz).toordinal():
-            r.silences[NIGHT][-1] = max(r.silences[NIGHT][-1], silence)
+            r.silences[key][-1] = max(r.silences[key][-1], silence)
         else:
-            self._learn(r, NIGHT, silence, ends)
-        r.night_memo = None
+            self._learn(r, key, silence, ends)
+        r.night_memo = r.morning_memo = None
 
     def _learn(self, r: _Resident, key: int, silence: float, day_of: float) -> None:
         r.bin_memo.pop(key, None)
@@ -780,6 +837,10 @@ class InactivityDetector:
                 if r.limit_memo[0] != began:
                     r.limit_memo = (began, self.limit(subject, began))
                 silent, limit = now - began, r.limit_memo[1]
+                if r.last_movement < began:  # still since the night: the morning limit too
+                    whole = self._morning_limit(r)
+                    if r.last_movement + whole < began + limit:
+                        silent, limit = now - r.last_movement, whole
             if silent > limit:
                 r.raised = True
                 recent = r.unusual is not None and now - r.unusual[0] <= self.config.unusual_context

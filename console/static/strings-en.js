@@ -526,6 +526,7 @@ export const EN = {
   "still.callLearnt": "at {time}, after {limit} without moving (a limit learnt from their own days)",
   "still.callDefault": "at {time}, after {limit} without moving (the daytime limit)",
   "still.callNight": "at {time}, after {limit} without moving (the night limit)",
+  "still.callMorning": "at {time}, after {limit} without moving since the night (the morning limit)",
   "still.callAway": "not while away from home",
   "family.lastSeen": "Last heard from a device",
   "family.back": "Back to {name}",

@@ -526,6 +526,7 @@ export const ZH = {
   "still.callLearnt": "{time}，无活动 {limit} 后（根据老人自己的作息学习的上限）",
   "still.callDefault": "{time}，无活动 {limit} 后（白天默认上限）",
   "still.callNight": "{time}，无活动 {limit} 后（夜间上限）",
+  "still.callMorning": "{time}，自夜间起无活动 {limit} 后（晨间上限）",
   "still.callAway": "外出期间不呼叫",
   "family.lastSeen": "设备最近有信号",
   "family.back": "返回 {name}",

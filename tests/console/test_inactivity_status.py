@@ -21,7 +21,7 @@ NOON = dt.datetime(2026, 3, 2, 12, 30, tzinfo=SHANGHAI).timestamp()
 SUMMARY = InactivitySummary(
     last_movement=NOON, at_home=True, tz="Asia/Shanghai", sleep_hour=22, wake_hour=7,
     bin_hours=2, day_limits=(None,) * 3 + (4 * H,) * 3 + (2 * H,) + (4 * H,) * 4 + (None,),
-    learnt=(False,) * 6 + (True,) + (False,) * 5, night_limit=11 * H)
+    learnt=(False,) * 6 + (True,) + (False,) * 5, night_limit=11 * H, morning_limit=11 * H)
 KEPT = dt.datetime(2026, 3, 2, 4, 31, tzinfo=dt.UTC)
 
 
@@ -29,26 +29,40 @@ def _at(day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, 3, day, hour, minute, tzinfo=SHANGHAI)
 
 
-@pytest.mark.parametrize(("moved", "now", "since", "calls", "limit", "learnt", "night"), [
-    # still since 12:30, in the noon bin this resident's days taught: called at 14:30
-    (_at(2, 12, 30), _at(2, 13), _at(2, 12, 30), _at(2, 14, 30), 2 * H, True, False),
-    # at night the whole silence counts against the night limit
-    (_at(2, 12, 30), _at(2, 23), _at(2, 12, 30), _at(2, 23, 30), 11 * H, False, True),
-    # the next morning, not having moved: the day's allowance counts from 07:00, the default
-    (_at(2, 12, 30), _at(3, 9), _at(3, 7), _at(3, 11), 4 * H, False, False),
-    # still from 20:30: night comes before the evening's 4 h are up, and the night's 11 h
-    # outlast it, so the call is the next day's, 4 h from 07:00
-    (_at(2, 20, 30), _at(2, 21), _at(2, 20, 30), _at(3, 11), 4 * H, False, False),
-])
+@pytest.mark.parametrize(
+    ("moved", "now", "since", "calls", "limit", "learnt", "rule", "morning_limit"), [
+        # still since 12:30, in the noon bin this resident's days taught: called at 14:30
+        (_at(2, 12, 30), _at(2, 13), _at(2, 12, 30), _at(2, 14, 30), 2 * H, True, "day", 11),
+        # at night the whole silence counts against the night limit
+        (_at(2, 12, 30), _at(2, 23), _at(2, 12, 30), _at(2, 23, 30), 11 * H, False, "night", 11),
+        # still since 05:00 (in the night): the day's allowance counts from 07:00, the default,
+        # and calls before the morning limit (16:00)
+        (_at(3, 5), _at(3, 9), _at(3, 7), _at(3, 11), 4 * H, False, "day", 11),
+        # still from 20:30: night comes before the evening's 4 h are up, and the night's 11 h
+        # are up at 07:30, before the day's allowance from 07:00 (11:00): the morning limit
+        (_at(2, 20, 30), _at(2, 21), _at(2, 20, 30), _at(3, 7, 30), 11 * H, False, "morning",
+         11),
+        # whole nights of a long sleeper taught 13 h: 09:30, still before 11:00 ...
+        (_at(2, 20, 30), _at(3, 2), _at(2, 20, 30), _at(3, 9, 30), 13 * H, False, "morning",
+         13),
+        # ... 15 h: the day's allowance calls first, as it did for everyone before the morning
+        # limit (until 2026-12-06)
+        (_at(2, 20, 30), _at(3, 2), _at(2, 20, 30), _at(3, 11), 4 * H, False, "day", 15),
+        # the next morning, not having moved since noon: past the night and the morning limits
+        # since 23:30 (when the night check called); the status says so, the call is now
+        (_at(2, 12, 30), _at(3, 9), _at(2, 12, 30), _at(3, 9), 11 * H, False, "morning", 11),
+    ])
 def test_the_status_says_when_the_centre_would_be_called(
         moved: dt.datetime, now: dt.datetime, since: dt.datetime, calls: dt.datetime,
-        limit: float, learnt: bool, night: bool) -> None:
-    summary = replace(SUMMARY, last_movement=moved.timestamp())
+        limit: float, learnt: bool, rule: str, morning_limit: float) -> None:
+    summary = replace(SUMMARY, last_movement=moved.timestamp(), morning_limit=morning_limit * H)
     found = inactivity_now(summary, KEPT, now.timestamp())
     assert found["last_movement_at"] == moved
     assert (found["still_since"], found["calls_at"]) == (since, calls)
-    assert (found["limit_s"], found["learnt"], found["night"]) == (limit, learnt, night)
-    assert found["night_limit_s"] == 11 * H and found["updated_at"] == KEPT
+    assert (found["limit_s"], found["learnt"]) == (limit, learnt)
+    assert (found["night"], found["morning"]) == (rule == "night", rule == "morning")
+    assert found["night_limit_s"] == 11 * H and found["morning_limit_s"] == morning_limit * H
+    assert found["updated_at"] == KEPT
 
 
 def test_away_from_home_nobody_is_called() -> None:
@@ -75,3 +89,4 @@ async def test_a_family_member_reads_it_in_their_elders_status(db_url: str) -> N
             calls = dt.datetime.fromisoformat(found["calls_at"])
             assert since.timestamp() >= moved - 1e-3 and calls > since
             assert found["limit_s"] in (2 * H, 4 * H, 11 * H)
+            assert (found["night_limit_s"], found["morning_limit_s"]) == (11 * H, 11 * H)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from detection.inactivity import (
+    MORNING,
     NIGHT,
     Clock,
     InactivityConfig,
@@ -51,13 +52,54 @@ def test_movement_rearms() -> None:
 
 def test_night_sleep_is_not_inactivity_but_a_silent_morning_is() -> None:
     d = InactivityDetector()
-    d.update([Movement(timestamp=DAY0 + 21.5 * H, subject="r1")])
-    assert d.update([Clock(timestamp=DAY0 + 24 * H + 6.5 * H)]) == []  # 06:30, 9 h asleep
+    d.update([Movement(timestamp=DAY0 + 2 * H, subject="r1")])  # up at 02:00, back to bed
+    assert d.update([Clock(timestamp=DAY0 + 6.5 * H)]) == []  # 06:30, 4.5 h asleep
     # the day's 4 h count from 07:00: 10:55 is fine, 11:05 is not
-    assert d.update([Clock(timestamp=DAY0 + 24 * H + 10.9 * H)]) == []
-    found = d.update([Clock(timestamp=DAY0 + 24 * H + 11.1 * H)])
+    assert d.update([Clock(timestamp=DAY0 + 10.9 * H)]) == []
+    found = d.update([Clock(timestamp=DAY0 + 11.1 * H)])
     assert [f.kind for f in found] == ["inactivity"]
-    assert found[0].silent_for == 13.6 * H
+    assert (found[0].silent_for, found[0].limit) == (9.1 * H, 4 * H)
+
+
+@pytest.mark.parametrize(("last", "calls"), [(18.0, 5.0), (20.0, 7.0), (20.5, 7.5), (21.5, 8.5),
+                                             (23.5, 10.5), (24.5, 11.0), (26.0, 11.0)])
+def test_a_silence_carried_over_from_the_night_is_held_to_the_night_limit_in_the_morning(
+        last: float, calls: float) -> None:
+    """After twelve nights of 9 h (still from 22:00 to 07:00), r1 is still from ``last``
+    o'clock: the night limit (11 h of the whole silence) calls, at night or, as the morning
+    limit, in the morning, unless the day's 4 h from 07:00 call first (from midnight on).
+    Until 2026-12-06 the night check stopped at 07:00 and the day's allowance counted afresh,
+    so a silence from 20:00 to 23:00 was called at 11:00, up to 15 h after the last movement;
+    it still is until ten nights are known."""
+    for nights in (12, 0):
+        d = _regular_days(nights)
+        day = DAY0 + nights * 24 * H
+        _life(d, day + 7 * H, day + last * H + 1)
+        at = calls if nights or calls < 7 else 11.0  # before 07:00 it is the night check's
+        due = day + 24 * H + at * H
+        ticks = np.arange(day + last * H + 60, due, 60.0).tolist()
+        assert [f.kind for f in d.update([Clock(timestamp=t) for t in ticks])] == []
+        found = [f for f in d.update([Clock(timestamp=due + 60)]) if f.kind == "inactivity"]
+        assert [f.limit for f in found] == [4 * H if at == 11.0 else 11 * H]
+
+
+def test_a_long_sleepers_nights_loosen_the_morning_limit() -> None:
+    """Still from 20:30 to 09:00 (12.5 h) every night, as a step-only watch sees a long
+    sleeper: the morning limit waits for ten nights, then loosens to them, so their mornings are
+    not called; an ordinary night's is the night limit, 11 h."""
+    d = InactivityDetector()
+    for day in range(13):
+        start = DAY0 + day * 24 * H
+        assert _life(d, start + 9 * H, start + 20.5 * H + 1) == []
+        if day < 12:
+            assert [f for f in _still(d, start + 20.5 * H + 60, start + 33 * H)
+                    if f.kind == "inactivity"] == []
+        summary = d.summary("r1")
+        assert summary is not None
+        assert (summary.morning_limit is None) == (day < 10)  # 11 nights, 10 besides the longest
+    assert summary.morning_limit is not None and summary.morning_limit >= 12.5 * H
+    ordinary = _regular_days(12).summary("r1")
+    assert ordinary is not None and ordinary.morning_limit == 11 * H
 
 
 def test_away_from_home_suspends_the_check() -> None:
@@ -148,10 +190,11 @@ def test_silences_reaching_into_the_night_teach_their_day_and_night_parts() -> N
     # 11:00-21:30 (bin 10-12); 21:30-06:30 until the night, 22:00, and 21:00-23:00 until then
     # (bin 20-22); 06:30-07:30 from the wake hour, 07:00, and 07:30-08:00 (bin 06-08);
     # 08:00-21:00 (bin 08-10); and the longest silence the night check saw each night (-1):
-    # 21:30-06:30 (then 06:30 to the wake hour, shorter), 21:00-23:00
+    # 21:30-06:30 (then 06:30 to the wake hour, shorter), 21:00-23:00; and each night's
+    # longest whole (-2): the same two
     assert {b: list(v) for b, v in d._residents["r1"].silences.items()} == {
         5: [H, 10.5 * H], 10: [0.5 * H, H], 3: [0.5 * H, 0.5 * H], 4: [13 * H],
-        -1: [9 * H, 2 * H]}
+        -1: [9 * H, 2 * H], -2: [9 * H, 2 * H]}
 
 
 def test_a_day_or_more_of_silence_teaches_nothing() -> None:
@@ -443,7 +486,8 @@ def test_a_changed_outcome_has_the_silence_learnt_again_unless_another_still_hol
 
 def test_a_forgotten_silence_through_the_night_takes_its_evening_night_and_morning() -> None:
     """Still from 20:30 until 11:30 next day, found by the morning's check: the evening's part,
-    the night and the morning's part are all taken back, and a restored detector does the same."""
+    the night (as the night check saw it, and whole) and the morning's part are all taken
+    back, and a restored detector does the same."""
     d = _regular_days(3)
     evening = DAY0 + 3 * 24 * H + 20.5 * H
     _life(d, evening - 12 * H, evening + 1)
@@ -451,7 +495,7 @@ def test_a_forgotten_silence_through_the_night_takes_its_evening_night_and_morni
     alarms = [f for f in _still(d, evening + 1, evening + 15 * H) if f.kind == "inactivity"]
     assert len(alarms) == 1
     grew = _learnt(d)
-    assert {k for k in grew if grew[k] != before.get(k)} == {10, NIGHT, 3}
+    assert {k for k in grew if grew[k] != before.get(k)} == {10, NIGHT, MORNING, 3}
     restored = InactivityDetector.restore(json.loads(json.dumps(d.snapshot())))
     for detector in (d, restored):
         assert detector.forget("r1", alarms[0].timestamp)
@@ -485,11 +529,11 @@ def test_a_resident_in_another_zone_sleeps_by_their_own_clock() -> None:
 
 
 def test_a_residents_own_night_is_what_their_carers_set() -> None:
-    """Asleep by 19:00 and up at 05:00: still from 18:50, the configured night (22:00-07:00)
-    calls 11 h on (at the first tick past 05:50); with their own night the day's 4 h count
-    from 05:00 and the call comes after 09:00, after a restart too. An hour outside 0-23, or
-    a night that ends when it begins, is refused."""
-    bed = DAY0 + 18 * H + 50 * 60
+    """Asleep by 19:00 and up at 05:00: still from 05:10, the configured night (22:00-07:00)
+    counts it as the night's, and the day's 4 h from 07:00 call after 11:00; with their own
+    night the day's 4 h count from 05:10 and the call comes after 09:10, after a restart too. An
+    hour outside 0-23, or a night that ends when it begins, is refused."""
+    bed = DAY0 + 24 * H + 5 * H + 10 * 60
     ticks = [Clock(timestamp=t) for t in np.arange(bed + 600, bed + 16 * H, 600.0).tolist()]
     called = {}
     for nights in ({}, {"r1": (19, 5)}):
@@ -499,7 +543,7 @@ def test_a_residents_own_night_is_what_their_carers_set() -> None:
         d = InactivityDetector.restore(json.loads(json.dumps(d.snapshot())))
         called[bool(nights)] = [round((f.timestamp - DAY0) / H - 24, 2)
                                 for f in d.update(ticks) if f.kind == "inactivity"]
-    assert called == {False: [6.0], True: [9.17]}  # the first 10-minute tick past the limit
+    assert called == {False: [11.17], True: [9.33]}  # the first 10-minute tick past the limit
     for wrong in ((19, 24), (-1, 5), (7, 7)):
         with pytest.raises(ValueError, match="a night runs"):
             InactivityDetector().set_nights({"r1": wrong})
@@ -563,16 +607,17 @@ def test_the_summary_says_what_is_learnt_and_follows_what_changes_it() -> None:
     assert early.day_limits[9:] == (4 * H, None, None)  # 18-20 touches the day; 20-24 does not
 
 
+@pytest.mark.parametrize("days", [10, 12])
 @pytest.mark.parametrize("night", [None, (19, 5), (1, 9)])
 def test_what_the_summary_allows_now_is_what_the_check_measures(
-        night: tuple[int, int] | None) -> None:
+        night: tuple[int, int] | None, days: int) -> None:
     """The console works out from the kept summary how long the silence in progress may last:
     at every quarter hour of two days, by day and at night, it is what the detector holds it
-    to."""
-    d = _regular_days(10)
+    to; in the mornings, once the nights are learnt (12 days), by the morning limit."""
+    d = _regular_days(days)
     if night is not None:
         d.set_nights({"r1": night})
-    start = DAY0 + 10 * 24 * H + 8 * H
+    start = DAY0 + days * 24 * H + 8 * H
     _life(d, start, start + 4.5 * H + 1)  # last moves at 12:30, in the learnt noon bin
     r = d._residents["r1"]
     summary = d.summary("r1")
@@ -582,21 +627,24 @@ def test_what_the_summary_allows_now_is_what_the_check_measures(
         silence, limit = d._measure("r1", r, now)
         allowed = allowed_now(summary, now)
         assert (allowed.still_since, allowed.limit) == (now - silence, limit), now
-        kinds.add((allowed.night, allowed.learnt))
-    assert kinds == {(True, False), (False, False), (False, True)}
+        kinds.add((allowed.night, allowed.morning, allowed.learnt))
+    morning = (False, True, False) if days == 12 else (False, False, False)
+    assert kinds == {(True, False, False), morning, (False, False, True)}
 
 
+@pytest.mark.parametrize("days", [10, 12])
 @pytest.mark.parametrize("night", [None, (19, 5)])
 @pytest.mark.parametrize("last", [9.0, 12.5, 18.5, 20.5, 23.0])
 def test_the_next_call_is_when_the_check_first_finds_the_silence(
-        last: float, night: tuple[int, int] | None) -> None:
+        last: float, night: tuple[int, int] | None, days: int) -> None:
     """r1 last moves at ``last`` o'clock and stays still: the call the summary foretells, an
     hour after that movement, is the detector's own first inactivity finding, to its minute
-    ticks; through the evening into the night and out of it into the next day's allowance."""
-    d = _regular_days(10)
+    ticks; through the evening into the night and out of it into the morning limit (once the
+    nights are learnt, 12 days) or the next day's allowance."""
+    d = _regular_days(days)
     if night is not None:
         d.set_nights({"r1": night})
-    moved = DAY0 + 10 * 24 * H + last * H
+    moved = DAY0 + days * 24 * H + last * H
     _life(d, moved - 2 * H, moved + 1)
     moved = d._residents["r1"].last_movement
     summary = d.summary("r1")
@@ -606,3 +654,8 @@ def test_the_next_call_is_when_the_check_first_finds_the_silence(
     first = next(f for f in d.update(ticks) if f.kind == "inactivity")
     assert at <= first.timestamp <= at + 60  # the check calls past the limit, at a tick
     assert rule.limit == first.limit
+    # the morning limit calls a silence that passes 11 h before the day's 4 h from the wake
+    # hour are up: from 20:30 or 23:00 (07:30, 10:00), or for the early sleeper from 18:30 or
+    # 20:30 (05:30, 07:30, before 09:00)
+    carried = (20.5, 23.0) if night is None else (18.5, 20.5)
+    assert rule.morning == (days == 12 and last in carried)

@@ -221,7 +221,8 @@ async def test_an_inactivity_alarm_says_what_its_outcome_teaches(
             await resident_welfare.write(conn, [(ref.resident_id, InactivitySummary(
                 last_movement=time.time() - 4.1 * 3600, at_home=False, tz="Asia/Shanghai",
                 sleep_hour=22, wake_hour=7, bin_hours=2, day_limits=(4 * 3600.0,) * 12,
-                learnt=(False,) * 12, night_limit=11 * 3600.0))], dt.datetime.now(dt.UTC))
+                learnt=(False,) * 12, night_limit=11 * 3600.0,
+                morning_limit=11 * 3600.0))], dt.datetime.now(dt.UTC))
         incident_id, _ = await waiting_incident(page)
         await page.keyboard.press("n")
         await page.wait_for_selector("#detail #ack-button", timeout=WAIT_MS)
@@ -269,7 +270,8 @@ async def test_family_sees_the_outcome_and_no_other_elder(
             await resident_welfare.write(conn, [("r-h0001", InactivitySummary(
                 last_movement=time.time() - 1800, at_home=True, tz="Asia/Shanghai",
                 sleep_hour=22, wake_hour=7, bin_hours=2, day_limits=(2 * 3600.0,) * 12,
-                learnt=(True,) * 12, night_limit=11 * 3600.0))], dt.datetime.now(dt.UTC))
+                learnt=(True,) * 12, night_limit=11 * 3600.0,
+                morning_limit=11 * 3600.0))], dt.datetime.now(dt.UTC))
 
         page = await c.page("family1")
         outcome = page.locator(f"#alert-history tr[data-incident-id='{incident_id}'] .outcome")
@@ -278,15 +280,17 @@ async def test_family_sees_the_outcome_and_no_other_elder(
         resident = next(r for r in c.district.residents if r.id == "r-h0001")
         assert await page.text_content("#elder-name") == resident.name
         call = await page.text_content(".welfare-call") or ""
-        assert re.fullmatch(r"at .+, after \d+ h \d\d min without moving \((a limit learnt from "
-                            r"their own days|the daytime limit|the night limit)\)", call), call
+        assert re.fullmatch(r"at .+, after \d+ h \d\d min without moving( since the night)? "
+                            r"\((a limit learnt from their own days|the daytime limit|the night "
+                            r"limit|the morning limit)\)", call), call
         assert "Last movement" in (await page.text_content("[data-card='section.status']") or "")
         await page.screenshot(path=str(SHOTS / "family-history.png"), full_page=True)
         await page.click("#lang-toggle")
         await page.wait_for_function("document.documentElement.lang === 'zh-CN'")
         call = await page.text_content(".welfare-call") or ""
-        assert re.fullmatch(r".+，无活动 \d+ h \d\d min 后"
-                            r"（(根据老人自己的作息学习的上限|白天默认上限|夜间上限)）", call), call
+        assert re.fullmatch(r".+，(自夜间起)?无活动 \d+ h \d\d min 后"
+                            r"（(根据老人自己的作息学习的上限|白天默认上限|夜间上限|晨间上限)）",
+                            call), call
         assert "最近活动" in (await page.text_content("[data-card='section.status']") or "")
         await page.click("#lang-toggle")
         await page.wait_for_function("document.documentElement.lang === 'en'")

@@ -392,6 +392,7 @@ async def test_residents_inactivity_summaries_are_kept_for_the_console(
     found = await kept()
     assert found is not None and found[0] == held
     assert found[0].day_limits[4] == 4 * 3600 and found[0].night_limit == 11 * 3600
+    assert found[0].morning_limit is None  # no night known yet: the day's allowance alone
     assert found[1] == dt.datetime.fromtimestamp(nine, dt.UTC)
 
     await step(nine + SUMMARIES_EVERY_S + 60, 130)  # two minutes on: not worth a write
