@@ -136,8 +136,8 @@ def inactivity_now(summary: InactivitySummary, updated_at: dt.datetime,
     """What the inactivity check holds the resident to, from the summary ingest kept: since when
     their silence is counted now; when the centre would be called if they stay still (none
     while they are away from home), by which limit (seconds; at night or by day, and whether
-    learnt from their own days, or the morning's for a silence carried over from the night); and
-    the limits at night and in the morning."""
+    learnt from their own days, or the morning's or evening's for a silence carried over from the
+    night or the evening); and the limits at night and in the morning."""
     calls_at, rule = next_call(summary, now)
     at = dt.datetime.fromtimestamp
     return {
@@ -149,6 +149,7 @@ def inactivity_now(summary: InactivitySummary, updated_at: dt.datetime,
         "learnt": rule.learnt,
         "night": rule.night,
         "morning": rule.morning,
+        "evening": rule.evening,
         "night_limit_s": summary.night_limit,
         "morning_limit_s": summary.morning_limit,
         "updated_at": updated_at,

@@ -26,6 +26,11 @@ judged apart, because sleep is not a long daytime pause.
   whole, whichever is passed first (:meth:`InactivityDetector._morning_limit`): the night
   limit, loosened as far as each night's longest silence, whole, teaches. Until then a
   silence from 20:30 passed 11 h at 07:30 and was called at 11:00.
+* A silence that began by day, earlier than this resident goes to bed (:meth:`InactivityDetector.
+  _bedtime_from`, learnt from when their nights' silences began), is held to its day limit
+  at night and the next morning too: the day's check does not stop at the sleep hour for
+  it. Before, someone still from 19:00 whose 4 h would have been up at 23:00 was left to the
+  night limit, 06:00.
 * What an alarmed silence taught is taken back when the operator finds it was no ordinary
   silence (:meth:`InactivityDetector.forget`; ingest gives it the outcomes "genuine" and
   "device_fault"): else a resident found on the floor once has the limit loosened for the
@@ -71,12 +76,17 @@ from detection.routine import DayShape, RoutineConfig
 from detection.zones import known_zone
 
 HOUR = 3600.0
+DAY_S = 24 * HOUR
 LIMIT_RULES = ("return_level", "quantile")
 NIGHT = -1
 """Where a resident's night silences are kept beside the day bins."""
 MORNING = -2
 """Where each night's longest silence is kept whole, to the movement that ended it: what the
 morning's check of a silence carried over from the night learns from."""
+BEDTIME = -3
+"""Where the time of day (seconds from local midnight) each silence that began by day and
+reached into the night began is kept (one a night at most): when this resident goes to
+bed."""
 ALARMED_KEPT = 8
 """Alarmed silences remembered per resident, for an operator's outcome to unlearn (an outcome
 comes within hours; eight is weeks of alarms for the most alarmed resident)."""
@@ -145,6 +155,11 @@ class InactivitySummary:
     """The whole silence a resident still since before the wake hour may reach in the morning
     before the centre is called, unless the day's allowance from the wake hour calls first
     (None until ten of their nights are known: the day's allowance alone, as before)."""
+    bedtime_from: float | None = None
+    """Seconds after the wake hour (local) before which a silence that began by day is no
+    bedtime: at night and the next morning it is still held to its bin's day limit (None:
+    until ten nights are known, the night and morning limits alone; inf: the resident has
+    not been seen going to bed by day)."""
 
 
 class AllowedNow(NamedTuple):
@@ -159,6 +174,30 @@ class AllowedNow(NamedTuple):
     morning: bool = False
     """By day, whether it is the whole silence carried over from the night, held to the
     morning limit (else the silence since the wake hour, held to the day's allowance)."""
+    evening: bool = False
+    """Whether it is the whole silence carried over from before the resident's bedtime, held
+    to the day limit of the bin it began in (at night, or the next morning)."""
+
+
+def _clock(local: datetime) -> float:
+    """Seconds from local midnight."""
+    return local.hour * HOUR + local.minute * 60 + local.second + local.microsecond / 1e6
+
+
+def _since_wake(local: datetime, wake_hour: int) -> float:
+    """Seconds from the latest wake hour at or before ``local`` (local clock time)."""
+    return (_clock(local) - wake_hour * HOUR) % DAY_S
+
+
+def _evening_of(s: InactivitySummary) -> float:
+    """The day limit the silence in progress is still held to after the sleep hour because it
+    began before the resident's bedtime (inf: none)."""
+    local = datetime.fromtimestamp(s.last_movement, UTC).astimezone(ZoneInfo(s.tz))
+    if (s.bedtime_from is None or _night_hour(local.hour, s.sleep_hour, s.wake_hour)
+            or _since_wake(local, s.wake_hour) >= s.bedtime_from):
+        return math.inf
+    found = s.day_limits[local.hour // s.bin_hours]
+    return s.night_limit if found is None else found
 
 
 def allowed_now(s: InactivitySummary, now: float) -> AllowedNow:
@@ -167,6 +206,9 @@ def allowed_now(s: InactivitySummary, now: float) -> AllowedNow:
     from the database) says what the detector would."""
     local = datetime.fromtimestamp(now, UTC).astimezone(ZoneInfo(s.tz))
     if _night_hour(local.hour, s.sleep_hour, s.wake_hour):
+        evening = _evening_of(s)
+        if evening < s.night_limit:
+            return AllowedNow(s.last_movement, evening, False, True, evening=True)
         return AllowedNow(s.last_movement, s.night_limit, False, True)
     woke = local.replace(hour=s.wake_hour, minute=0, second=0, microsecond=0)
     if woke > local:
@@ -175,9 +217,13 @@ def allowed_now(s: InactivitySummary, now: float) -> AllowedNow:
     key = datetime.fromtimestamp(since, UTC).astimezone(ZoneInfo(s.tz)).hour // s.bin_hours
     limit = s.day_limits[key]
     day = AllowedNow(since, s.night_limit if limit is None else limit, s.learnt[key], False)
-    if (s.morning_limit is not None and s.last_movement < since
-            and s.last_movement + s.morning_limit < since + day.limit):
-        return AllowedNow(s.last_movement, s.morning_limit, False, False, True)
+    if s.last_movement < since:
+        morning = math.inf if s.morning_limit is None else s.morning_limit
+        evening = _evening_of(s)
+        whole = min(morning, evening)
+        if s.last_movement + whole < since + day.limit:
+            return AllowedNow(s.last_movement, whole, False, False, morning=morning <= evening,
+                              evening=evening < morning)
     return day
 
 
@@ -243,6 +289,12 @@ class InactivityConfig:
     (bench/welfare_false_alarms.py)."""
     ceiling: float = 14 * HOUR
     """Never wait longer than this, however long the silences learnt."""
+    bedtime_margin: float = HOUR
+    """How much earlier than the earliest bedtime a resident's nights teach a silence must begin
+    to be held to its day limit after the sleep hour (:meth:`InactivityDetector._bedtime_from`):
+    a step-only watch sees bed as the evening's last walk, which the few nights learnt
+    understate the spread of. Without it, 0.013 false calls per wearer-night on the bench's
+    ordinary days; with 1 h, see docs/detectors.md."""
     remembered: int = 60
     """Silences kept per bin (about two months of one a day)."""
     learn_from: float = 10 * 60.0
@@ -370,6 +422,11 @@ class _Resident:
     """The resident's night limit, worked out again when a night is learnt."""
     morning_memo: float | None = None
     """The resident's morning limit, worked out again when a night is learnt."""
+    evening_memo: tuple[float, float] = (float("nan"), math.inf)
+    """(last movement, the day limit its silence is held to after the sleep hour), worked out
+    again when the last movement changes or a silence is learnt or taken back."""
+    bedtime_memo: float | None = None
+    """:meth:`InactivityDetector._bedtime_from`, worked out again when a night is learnt."""
     bin_memo: dict[int, tuple[float, bool]] = field(default_factory=dict)
     """Day bins' limits and whether each was learnt, worked out again when a silence is learnt
     into the bin or taken back from it, or the resident's clock moves (a summary asks for every
@@ -431,6 +488,7 @@ class InactivityDetector:
             if r.local != at:
                 r.local, r.day.tz = at, at.tz
                 r.limit_memo, r.night_memo, r.morning_memo = (float("nan"), 0.0), None, None
+                r.evening_memo, r.bedtime_memo = (float("nan"), math.inf), None
                 r.bin_memo.clear()
 
     def update(self, batch: Sequence[Movement | Presence | Clock]) -> list[InactivityFinding]:
@@ -505,7 +563,8 @@ class InactivityDetector:
             last_movement=r.last_movement, at_home=r.at_home, tz=at.tz, sleep_hour=at.sleep_hour,
             wake_hour=at.wake_hour, bin_hours=hours, day_limits=tuple(f[0] for f in found),
             learnt=tuple(f[1] for f in found), night_limit=self._night_limit(r),
-            morning_limit=None if math.isinf(morning := self._morning_limit(r)) else morning)
+            morning_limit=None if math.isinf(morning := self._morning_limit(r)) else morning,
+            bedtime_from=None if (bed := self._bedtime_from(r)) < 0 else bed)
 
     def _night_limit(self, r: _Resident) -> float:
         """The night limit, loosened (never tightened) as far as this resident's nights teach:
@@ -550,6 +609,52 @@ class InactivityDetector:
             r.morning_memo = learnt
         return r.morning_memo
 
+    def _bedtime_from(self, r: _Resident) -> float:
+        """Seconds after the wake hour before which a silence that began by day is no bedtime
+        for this resident: the earliest their silences that reached into the night began, as
+        the return level of how much earlier than their latest such start each began (once in
+        ``false_alarm_days`` nights, leaving the earliest out: one evening collapse learnt
+        teaches nothing), less ``bedtime_margin``; inf if none began by day (they go to bed
+        after the sleep hour), -1 (not known) until ``min_silences`` nights are known besides
+        the longest.
+
+        Without it the night check held a silence that began by day to the night limit alone:
+        someone still from 19:00, whose day limit would have called at 23:00, waited for
+        06:00. A first version held such a silence to a limit learnt per day bin from the
+        silences from that bin that reached the night; an early sleeper's bedtimes fall in two
+        or three bins, too few in each, and it called them on 7 % of nights."""
+        if r.bedtime_memo is None:
+            r.bedtime_memo = self._bedtime(r)
+        return r.bedtime_memo
+
+    def _bedtime(self, r: _Resident) -> float:
+        c = self.config
+        nights = r.silence_days.get(MORNING)
+        if c.limit_rule != "return_level" or nights is None or len(nights) <= c.min_silences:
+            return -1.0
+        first = nights[0] - 1  # the evening before the first night still kept
+        wake = r.local.wake_hour * HOUR
+        kept = zip(r.silences.get(BEDTIME, ()), r.silence_days.get(BEDTIME, ()), strict=True)
+        began = sorted((clock - wake) % DAY_S for clock, day in kept if day >= first)[1:]
+        if not began:
+            return math.inf
+        latest = began[-1]
+        earlier = np.array([latest - b for b in began])
+        return latest - return_level(earlier, len(nights), c.false_alarm_days) - c.bedtime_margin
+
+    def _evening_now(self, r: _Resident) -> float:
+        """The day limit the silence in progress is still held to after the sleep hour because
+        it began by day before the resident's bedtime (inf: none), worked out again when the
+        last movement changes or something is learnt."""
+        if r.evening_memo[0] != r.last_movement:
+            at, last = r.local, r.last_movement
+            value = math.inf
+            if (not self._is_night(last, at)
+                    and _since_wake(self._local(last, at.tz), at.wake_hour) < self._bedtime_from(r)):
+                value = self._bin_limit(r, self._bin(last, at))[0]
+            r.evening_memo = (last, value)
+        return r.evening_memo[1]
+
     def _learnt(self, r: _Resident, key: int, default: float, period: float) -> float | None:
         """What the silences kept under ``key`` teach, or None until there are enough."""
         c = self.config
@@ -578,11 +683,12 @@ class InactivityDetector:
         against the day's allowance, or a silence carried over from the night whole against
         the morning limit if that is passed first."""
         if self._is_night(now, r.local):
-            return now - r.last_movement, self._night_limit(r)
+            return now - r.last_movement, min(self._night_limit(r), self._evening_now(r))
         began = max(r.last_movement, self._woke(now, r.local))
         limit = self.limit(subject, began)
-        if r.last_movement < began and r.last_movement + self._morning_limit(r) < began + limit:
-            return now - r.last_movement, self._morning_limit(r)
+        whole = min(self._morning_limit(r), self._evening_now(r))
+        if r.last_movement < began and r.last_movement + whole < began + limit:
+            return now - r.last_movement, whole
         return now - began, limit
 
     def _woke(self, timestamp: float, at: Local) -> float:
@@ -680,6 +786,8 @@ class InactivityDetector:
         if night is not None:
             self._learn_night(r, NIGHT, *night)
             self._learn_night(r, MORNING, ended - began, night[1])
+            if not self._is_night(began, at):
+                self._learn(r, BEDTIME, _clock(self._local(began, at.tz)), began)
         r.recent.append((began, ended))
 
     def forget(self, subject: str, at: float, *, after: float = 0.0,
@@ -769,6 +877,9 @@ class InactivityDetector:
             morning = self._local(self._wakes(night[1] - 1.0, at), at.tz).toordinal()
             self._drop(r, NIGHT, morning, None)
             self._drop(r, MORNING, morning, None)
+            if not self._is_night(began, at):
+                local = self._local(began, at.tz)
+                self._drop(r, BEDTIME, local.toordinal(), _clock(local))
         r.limit_memo = (float("nan"), 0.0)
         r.night_memo = r.morning_memo = None
 
@@ -780,6 +891,7 @@ class InactivityDetector:
         if not silences or not days:
             return
         r.bin_memo.pop(key, None)
+        r.evening_memo, r.bedtime_memo = (float("nan"), math.inf), None
         for i in range(len(silences) - 1, -1, -1):
             if days[i] == day and (silence is None or silences[i] == silence):
                 del silences[i]
@@ -800,6 +912,7 @@ class InactivityDetector:
 
     def _learn(self, r: _Resident, key: int, silence: float, day_of: float) -> None:
         r.bin_memo.pop(key, None)
+        r.evening_memo, r.bedtime_memo = (float("nan"), math.inf), None
         kept = self.config.remembered
         r.silences.setdefault(key, deque(maxlen=kept)).append(silence)
         r.silence_days.setdefault(key, deque(maxlen=kept)).append(
@@ -832,13 +945,14 @@ class InactivityDetector:
             woke = zones[r.local]
             if woke is None:
                 silent, limit = now - r.last_movement, self._night_limit(r)
+                limit = min(limit, self._evening_now(r))  # still since the evening
             else:
                 began = max(r.last_movement, woke)
                 if r.limit_memo[0] != began:
                     r.limit_memo = (began, self.limit(subject, began))
                 silent, limit = now - began, r.limit_memo[1]
                 if r.last_movement < began:  # still since the night: the morning limit too
-                    whole = self._morning_limit(r)
+                    whole = min(self._morning_limit(r), self._evening_now(r))
                     if r.last_movement + whole < began + limit:
                         silent, limit = now - r.last_movement, whole
             if silent > limit:

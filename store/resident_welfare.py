@@ -26,9 +26,9 @@ def changed(old: InactivitySummary | None, new: InactivitySummary) -> bool:
     return (old is None or new.last_movement - old.last_movement >= MOVED_ON_S
             or new.last_movement < old.last_movement
             or (new.at_home, new.tz, new.sleep_hour, new.wake_hour, new.day_limits, new.learnt,
-                new.night_limit, new.morning_limit)
+                new.night_limit, new.morning_limit, new.bedtime_from)
             != (old.at_home, old.tz, old.sleep_hour, old.wake_hour, old.day_limits, old.learnt,
-                old.night_limit, old.morning_limit))
+                old.night_limit, old.morning_limit, old.bedtime_from))
 
 
 async def write(conn: psycopg.AsyncConnection[Any],
@@ -37,16 +37,18 @@ async def write(conn: psycopg.AsyncConnection[Any],
         await cur.executemany(
             "INSERT INTO resident_welfare (resident_id, last_movement_at, at_home, tz,"
             " asleep_from, up_by, bin_hours, day_limits_s, learnt, night_limit_s,"
-            " morning_limit_s, updated_at)"
-            " VALUES (%s, to_timestamp(%s), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " morning_limit_s, bedtime_from_s, updated_at)"
+            " VALUES (%s, to_timestamp(%s), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (resident_id) DO UPDATE SET last_movement_at = excluded.last_movement_at,"
             " at_home = excluded.at_home, tz = excluded.tz, asleep_from = excluded.asleep_from,"
             " up_by = excluded.up_by, bin_hours = excluded.bin_hours,"
             " day_limits_s = excluded.day_limits_s, learnt = excluded.learnt,"
             " night_limit_s = excluded.night_limit_s,"
-            " morning_limit_s = excluded.morning_limit_s, updated_at = excluded.updated_at",
+            " morning_limit_s = excluded.morning_limit_s,"
+            " bedtime_from_s = excluded.bedtime_from_s, updated_at = excluded.updated_at",
             [(resident, s.last_movement, s.at_home, s.tz, s.sleep_hour, s.wake_hour, s.bin_hours,
-              list(s.day_limits), list(s.learnt), s.night_limit, s.morning_limit, now)
+              list(s.day_limits), list(s.learnt), s.night_limit, s.morning_limit,
+              s.bedtime_from, now)
              for resident, s in summaries])
 
 
@@ -62,4 +64,5 @@ async def read(conn: psycopg.AsyncConnection[Any],
         sleep_hour=row["asleep_from"], wake_hour=row["up_by"], bin_hours=row["bin_hours"],
         day_limits=tuple(row["day_limits_s"]), learnt=tuple(row["learnt"]),
         night_limit=row["night_limit_s"],
-        morning_limit=row["morning_limit_s"]), row["updated_at"]
+        morning_limit=row["morning_limit_s"],
+        bedtime_from=row["bedtime_from_s"]), row["updated_at"]

@@ -72,12 +72,13 @@ export function ageOf(resident) {
 // resident: from GET /residents/{id} (with site and room) or the alarm detail's resident; site
 // and room come from the alarm detail when the resident record does not carry them.
 // When the centre would be called if the resident stays still: the inactivity check's limit
-// (learnt from their own days, the daytime default, the night's, or the morning's for a
-// silence carried over from the night), from GET .../status.
+// (learnt from their own days, the daytime default, the night's, the morning's for a silence
+// carried over from the night, or the day's still for one that began before their usual
+// bedtime), from GET .../status.
 export function welfareCall(still) {
   if (!still) return null;
-  const why = still.night ? "still.callNight" : still.morning ? "still.callMorning"
-    : still.learnt ? "still.callLearnt" : "still.callDefault";
+  const why = still.evening ? "still.callEvening" : still.night ? "still.callNight"
+    : still.morning ? "still.callMorning" : still.learnt ? "still.callLearnt" : "still.callDefault";
   return h("span", { class: "welfare-call" }, still.at_home
     ? t(why, { time: formatTime(still.calls_at), limit: hoursText(still.limit_s / 3600) }) : t("still.callAway"));
 }

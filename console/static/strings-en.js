@@ -527,6 +527,7 @@ export const EN = {
   "still.callDefault": "at {time}, after {limit} without moving (the daytime limit)",
   "still.callNight": "at {time}, after {limit} without moving (the night limit)",
   "still.callMorning": "at {time}, after {limit} without moving since the night (the morning limit)",
+  "still.callEvening": "at {time}, after {limit} without moving since before their usual bedtime (the daytime limit)",
   "still.callAway": "not while away from home",
   "family.lastSeen": "Last heard from a device",
   "family.back": "Back to {name}",

@@ -527,6 +527,7 @@ export const ZH = {
   "still.callDefault": "{time}，无活动 {limit} 后（白天默认上限）",
   "still.callNight": "{time}，无活动 {limit} 后（夜间上限）",
   "still.callMorning": "{time}，自夜间起无活动 {limit} 后（晨间上限）",
+  "still.callEvening": "{time}，自平时就寝前起无活动 {limit} 后（白天上限）",
   "still.callAway": "外出期间不呼叫",
   "family.lastSeen": "设备最近有信号",
   "family.back": "返回 {name}",

@@ -4,6 +4,7 @@ long it may last now, and so when the centre would be called, from the summary i
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from dataclasses import replace
 
@@ -65,6 +66,23 @@ def test_the_status_says_when_the_centre_would_be_called(
     assert found["updated_at"] == KEPT
 
 
+def test_a_silence_from_before_bedtime_is_called_by_its_day_limit_at_night() -> None:
+    """The resident goes to bed from 20:00 (13 h after 07:00) at the earliest. Still from 19:00,
+    before that: the 18:00-20:00 bin's 4 h go on past 22:00, and the call is at 23:00, not at
+    06:00 by the night limit. From 20:30, a bedtime: the morning limit's 07:30."""
+    summary = replace(SUMMARY, last_movement=_at(2, 19).timestamp(), bedtime_from=13 * H)
+    found = inactivity_now(summary, KEPT, _at(2, 21).timestamp())
+    assert (found["calls_at"], found["limit_s"]) == (_at(2, 23), 4 * H)
+    assert (found["evening"], found["night"], found["morning"]) == (True, True, False)
+    later = replace(summary, last_movement=_at(2, 20, 30).timestamp())
+    found = inactivity_now(later, KEPT, _at(2, 21).timestamp())
+    assert (found["calls_at"], found["limit_s"]) == (_at(3, 7, 30), 11 * H)
+    assert (found["evening"], found["morning"]) == (False, True)
+    # not known yet (ten nights): the night limit, as before
+    found = inactivity_now(replace(summary, bedtime_from=None), KEPT, _at(2, 21).timestamp())
+    assert (found["calls_at"], found["evening"]) == (_at(3, 6), False)
+
+
 def test_away_from_home_nobody_is_called() -> None:
     found = inactivity_now(replace(SUMMARY, at_home=False), KEPT, NOON + 600)
     assert found["at_home"] is False and found["calls_at"] is None
@@ -90,3 +108,14 @@ async def test_a_family_member_reads_it_in_their_elders_status(db_url: str) -> N
             assert since.timestamp() >= moved - 1e-3 and calls > since
             assert found["limit_s"] in (2 * H, 4 * H, 11 * H)
             assert (found["night_limit_s"], found["morning_limit_s"]) == (11 * H, 11 * H)
+            # a bedtime goes through the row too, never seen by day ('Infinity'): still since
+            # yesterday's 20:30, the 20:00-22:00 bin's 4 h went on into the night
+            evening = dt.datetime.now(SHANGHAI).replace(hour=20, minute=30, second=0,
+                                                        microsecond=0) - dt.timedelta(days=1)
+            async with p.pool.connection() as conn:
+                await resident_welfare.write(conn, [("r-h0001", replace(
+                    SUMMARY, last_movement=evening.timestamp(), morning_limit=None,
+                    bedtime_from=math.inf))], dt.datetime.now(dt.UTC))
+            found = (await family.get("/api/v1/residents/r-h0001/status")).json()["inactivity"]
+            assert found["evening"] is True and found["limit_s"] == 4 * H
+            assert found["morning_limit_s"] is None

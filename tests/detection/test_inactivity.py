@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from detection.inactivity import (
+    BEDTIME,
     MORNING,
     NIGHT,
     Clock,
@@ -61,26 +62,86 @@ def test_night_sleep_is_not_inactivity_but_a_silent_morning_is() -> None:
     assert (found[0].silent_for, found[0].limit) == (9.1 * H, 4 * H)
 
 
-@pytest.mark.parametrize(("last", "calls"), [(18.0, 5.0), (20.0, 7.0), (20.5, 7.5), (21.5, 8.5),
-                                             (23.5, 10.5), (24.5, 11.0), (26.0, 11.0)])
+@pytest.mark.parametrize(("last", "calls"), [(22.5, 9.5), (23.5, 10.5), (24.5, 11.0),
+                                             (26.0, 11.0)])
 def test_a_silence_carried_over_from_the_night_is_held_to_the_night_limit_in_the_morning(
         last: float, calls: float) -> None:
     """After twelve nights of 9 h (still from 22:00 to 07:00), r1 is still from ``last``
-    o'clock: the night limit (11 h of the whole silence) calls, at night or, as the morning
+    o'clock, in the night: the night limit (11 h of the whole silence) calls, as the morning
     limit, in the morning, unless the day's 4 h from 07:00 call first (from midnight on).
     Until 2026-12-06 the night check stopped at 07:00 and the day's allowance counted afresh,
-    so a silence from 20:00 to 23:00 was called at 11:00, up to 15 h after the last movement;
-    it still is until ten nights are known."""
+    so such a silence was called at 11:00; it still is until ten nights are known."""
     for nights in (12, 0):
         d = _regular_days(nights)
         day = DAY0 + nights * 24 * H
         _life(d, day + 7 * H, day + last * H + 1)
-        at = calls if nights or calls < 7 else 11.0  # before 07:00 it is the night check's
-        due = day + 24 * H + at * H
+        due = day + 24 * H + (calls if nights else 11.0) * H
         ticks = np.arange(day + last * H + 60, due, 60.0).tolist()
         assert [f.kind for f in d.update([Clock(timestamp=t) for t in ticks])] == []
         found = [f for f in d.update([Clock(timestamp=due + 60)]) if f.kind == "inactivity"]
-        assert [f.limit for f in found] == [4 * H if at == 11.0 else 11 * H]
+        assert [f.limit for f in found] == [4 * H if calls == 11.0 or not nights else 11 * H]
+
+
+@pytest.mark.parametrize("last", [18.0, 19.5, 20.5, 21.5])
+def test_a_silence_from_before_bedtime_is_held_to_its_day_limit_at_night(last: float) -> None:
+    """After twelve nights still from about 21:57 to 07:00, r1 is still from ``last`` o'clock.
+    An hour or more before any of their bedtimes (``bedtime_margin``), from 18:00 to 20:30,
+    the day's 4 h go on past 22:00, and the call comes at 22:00 to 00:30, not at 05:00 to
+    07:30 by the night or morning limit; from 21:30, a bedtime, the morning limit's 08:30.
+    Until ten nights are known, the night limit, or after 07:00 the day's 4 h, as before."""
+    for nights in (12, 0):
+        d = _regular_days(nights)
+        day = DAY0 + nights * 24 * H
+        _life(d, day + 7 * H, day + last * H + 1)
+        summary = d.summary("r1")
+        assert summary is not None
+        if nights:
+            assert summary.bedtime_from is not None
+            assert 13.5 * H < summary.bedtime_from < 14 * H  # 20:30 to 21:00
+            due, limit = (day + (last + 4) * H, 4 * H) if last < 21 else (day + 32.5 * H, 11 * H)
+        else:  # the night limit before 07:00, else the day's 4 h from 07:00
+            assert summary.bedtime_from is None
+            due = day + (last + 11) * H if last + 11 < 31 else day + 35 * H
+            limit = 11 * H if last + 11 < 31 else 4 * H
+        ticks = np.arange(day + last * H + 60, due, 60.0).tolist()
+        assert [f.kind for f in d.update([Clock(timestamp=t) for t in ticks])] == []
+        found = [f for f in d.update([Clock(timestamp=due + 60)]) if f.kind == "inactivity"]
+        assert [f.limit for f in found] == [limit]
+
+
+def _early_bedtimes(d: InactivityDetector, nights: int) -> None:
+    """r1 moves every five minutes from 05:30 until a bedtime from 18:30 to 19:40 (ten
+    minutes later each night, round again after eight), then is still until 05:30."""
+    for night in range(nights):
+        start = DAY0 + night * 24 * H
+        bed = start + 18.5 * H + (night % 8) * 600
+        assert _life(d, start + 5.5 * H, bed + 1) == []
+        assert [f for f in _still(d, bed + 60, start + 29.5 * H)
+                if f.kind == "inactivity"] == []
+
+
+@pytest.mark.parametrize(("last", "carried"), [(15.0, True), (16.0, True), (18.25, False),
+                                               (19.5, False)])
+def test_an_early_sleepers_bedtime_is_learnt(last: float, carried: bool) -> None:
+    """An early sleeper, in bed from 18:30 to 19:40 (the centre's night from 22:00): after
+    twelve such nights, a silence from 15:00 or 16:00, an hour or more before their earliest
+    bedtime, is called by the day's 4 h at 19:00 or 20:00; one from 18:15 or 19:30 waits for
+    the night limit, 11 h or what their nights taught. None of the twelve nights was
+    called."""
+    d = InactivityDetector()
+    _early_bedtimes(d, 12)
+    day = DAY0 + 12 * 24 * H
+    _life(d, day + 5.5 * H, day + last * H + 1)
+    summary = d.summary("r1")
+    assert summary is not None and summary.bedtime_from is not None
+    assert 9 * H < summary.bedtime_from < 10 * H  # 16:00 to 17:00
+    ticks = np.arange(day + last * H + 60, day + (last + 20) * H, 60.0).tolist()
+    first = next(f for f in d.update([Clock(timestamp=t) for t in ticks])
+                 if f.kind == "inactivity")
+    if carried:
+        assert first.limit == 4 * H and 0 < first.timestamp - (day + (last + 4) * H) <= 60
+    else:
+        assert first.limit >= 11 * H and first.timestamp > day + (last + 11) * H
 
 
 def test_a_long_sleepers_nights_loosen_the_morning_limit() -> None:
@@ -190,11 +251,12 @@ def test_silences_reaching_into_the_night_teach_their_day_and_night_parts() -> N
     # 11:00-21:30 (bin 10-12); 21:30-06:30 until the night, 22:00, and 21:00-23:00 until then
     # (bin 20-22); 06:30-07:30 from the wake hour, 07:00, and 07:30-08:00 (bin 06-08);
     # 08:00-21:00 (bin 08-10); and the longest silence the night check saw each night (-1):
-    # 21:30-06:30 (then 06:30 to the wake hour, shorter), 21:00-23:00; and each night's
-    # longest whole (-2): the same two
+    # 21:30-06:30 (then 06:30 to the wake hour, shorter), 21:00-23:00; each night's longest
+    # whole (-2): the same two; and when those that began by day and reached the night began
+    # (-3, seconds from midnight): 21:30, 21:00
     assert {b: list(v) for b, v in d._residents["r1"].silences.items()} == {
         5: [H, 10.5 * H], 10: [0.5 * H, H], 3: [0.5 * H, 0.5 * H], 4: [13 * H],
-        -1: [9 * H, 2 * H], -2: [9 * H, 2 * H]}
+        -1: [9 * H, 2 * H], -2: [9 * H, 2 * H], -3: [21.5 * H, 21 * H]}
 
 
 def test_a_day_or_more_of_silence_teaches_nothing() -> None:
@@ -486,8 +548,8 @@ def test_a_changed_outcome_has_the_silence_learnt_again_unless_another_still_hol
 
 def test_a_forgotten_silence_through_the_night_takes_its_evening_night_and_morning() -> None:
     """Still from 20:30 until 11:30 next day, found by the morning's check: the evening's part,
-    the night (as the night check saw it, and whole) and the morning's part are all taken
-    back, and a restored detector does the same."""
+    the night (as the night check saw it, and whole), when it began (a bedtime) and the
+    morning's part are all taken back, and a restored detector does the same."""
     d = _regular_days(3)
     evening = DAY0 + 3 * 24 * H + 20.5 * H
     _life(d, evening - 12 * H, evening + 1)
@@ -495,7 +557,7 @@ def test_a_forgotten_silence_through_the_night_takes_its_evening_night_and_morni
     alarms = [f for f in _still(d, evening + 1, evening + 15 * H) if f.kind == "inactivity"]
     assert len(alarms) == 1
     grew = _learnt(d)
-    assert {k for k in grew if grew[k] != before.get(k)} == {10, NIGHT, MORNING, 3}
+    assert {k for k in grew if grew[k] != before.get(k)} == {10, NIGHT, MORNING, BEDTIME, 3}
     restored = InactivityDetector.restore(json.loads(json.dumps(d.snapshot())))
     for detector in (d, restored):
         assert detector.forget("r1", alarms[0].timestamp)
@@ -613,7 +675,8 @@ def test_what_the_summary_allows_now_is_what_the_check_measures(
         night: tuple[int, int] | None, days: int) -> None:
     """The console works out from the kept summary how long the silence in progress may last:
     at every quarter hour of two days, by day and at night, it is what the detector holds it
-    to; in the mornings, once the nights are learnt (12 days), by the morning limit."""
+    to; once the nights are learnt (12 days), at night and the next morning, the evening limit
+    of the noon bin the silence began in."""
     d = _regular_days(days)
     if night is not None:
         d.set_nights({"r1": night})
@@ -627,9 +690,14 @@ def test_what_the_summary_allows_now_is_what_the_check_measures(
         silence, limit = d._measure("r1", r, now)
         allowed = allowed_now(summary, now)
         assert (allowed.still_since, allowed.limit) == (now - silence, limit), now
-        kinds.add((allowed.night, allowed.morning, allowed.learnt))
-    morning = (False, True, False) if days == 12 else (False, False, False)
-    assert kinds == {(True, False, False), morning, (False, False, True)}
+        kinds.add((allowed.night, allowed.morning, allowed.evening, allowed.learnt))
+    if days == 12:  # held to the noon bin's evening limit: its day limit, no noon silence
+        # having reached a night; long passed, as the day check found at 14:30
+        assert kinds == {(True, False, True, False), (False, False, True, False),
+                         (False, False, False, True)}
+    else:
+        assert kinds == {(True, False, False, False), (False, False, False, False),
+                         (False, False, False, True)}
 
 
 @pytest.mark.parametrize("days", [10, 12])
@@ -654,8 +722,11 @@ def test_the_next_call_is_when_the_check_first_finds_the_silence(
     first = next(f for f in d.update(ticks) if f.kind == "inactivity")
     assert at <= first.timestamp <= at + 60  # the check calls past the limit, at a tick
     assert rule.limit == first.limit
-    # the morning limit calls a silence that passes 11 h before the day's 4 h from the wake
-    # hour are up: from 20:30 or 23:00 (07:30, 10:00), or for the early sleeper from 18:30 or
-    # 20:30 (05:30, 07:30, before 09:00)
-    carried = (20.5, 23.0) if night is None else (18.5, 20.5)
-    assert rule.morning == (days == 12 and last in carried)
+    # once the nights are learnt (all began about 21:57): a silence from 18:30 or 20:30 began
+    # before bedtime and is held to its day limit at night, called at 22:30 or 00:30; one
+    # from 23:00, in the night, to the morning limit (10:00, before 11:00). With their own
+    # night (19-05) 18:30 is by day (22:30 again), and 20:30 in their night: the morning
+    # limit calls at 07:30, before 09:00
+    evening, morning = ((18.5, 20.5), (23.0,)) if night is None else ((18.5,), (20.5,))
+    assert rule.evening == (days == 12 and last in evening)
+    assert rule.morning == (days == 12 and last in morning)

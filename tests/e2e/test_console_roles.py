@@ -280,16 +280,16 @@ async def test_family_sees_the_outcome_and_no_other_elder(
         resident = next(r for r in c.district.residents if r.id == "r-h0001")
         assert await page.text_content("#elder-name") == resident.name
         call = await page.text_content(".welfare-call") or ""
-        assert re.fullmatch(r"at .+, after \d+ h \d\d min without moving( since the night)? "
-                            r"\((a limit learnt from their own days|the daytime limit|the night "
-                            r"limit|the morning limit)\)", call), call
+        assert re.fullmatch(r"at .+, after \d+ h \d\d min without moving( since the night| since "
+                            r"before their usual bedtime)? \((a limit learnt from their own days|"
+                            r"the daytime limit|the night limit|the morning limit)\)", call), call
         assert "Last movement" in (await page.text_content("[data-card='section.status']") or "")
         await page.screenshot(path=str(SHOTS / "family-history.png"), full_page=True)
         await page.click("#lang-toggle")
         await page.wait_for_function("document.documentElement.lang === 'zh-CN'")
         call = await page.text_content(".welfare-call") or ""
-        assert re.fullmatch(r".+，(自夜间起)?无活动 \d+ h \d\d min 后"
-                            r"（(根据老人自己的作息学习的上限|白天默认上限|夜间上限|晨间上限)）",
+        assert re.fullmatch(r".+，(自夜间起|自平时就寝前起)?无活动 \d+ h \d\d min 后"
+                            r"（(根据老人自己的作息学习的上限|白天默认上限|夜间上限|晨间上限|白天上限)）",
                             call), call
         assert "最近活动" in (await page.text_content("[data-card='section.status']") or "")
         await page.click("#lang-toggle")

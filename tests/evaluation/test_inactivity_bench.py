@@ -74,15 +74,15 @@ def test_regression_an_early_sleepers_own_night_trades_calls_for_evening_collaps
     """The early sleepers above with the night their carers would set (19:00 to 05:00,
     ``--own-nights``): false daytime calls 4, 6, 8 → 0, 0, 2 and night calls 13, 10, 4 → 2, 3,
     4; but collapses in the hours before 19:00 are left to the night limit: the slowest is
-    found after 11.6 and 11.8 h, and one of ten on seed 3 only after 06:00 next morning (two
-    until the morning limit, 2026-12-06, found the other after 13.4 h; docs/detectors.md, "A
-    resident's own night")."""
+    found after 11.0 and 11.8 h (11.6 on seed 1 until the bedtime was learnt, 2026-12-06), and
+    one of ten on seed 3 only after 06:00 next morning (two until the morning limit found the
+    other after 13.4 h; docs/detectors.md, "A resident's own night")."""
     runs = [run(seed=seed, wearers=10, days=21, model="early", rule="return_level:100",
                 own_nights=True) for seed in SEEDS]
     assert [o.false_day for o in runs] == [0, 0, 2]
     assert [o.false_night for o in runs] == [2, 3, 4]
     longest = [max(o.delays_h) for o in runs]
-    assert [round(x, 2) for x in longest[:2]] == [11.63, 11.84] and longest[2] == math.inf
+    assert [round(x, 2) for x in longest[:2]] == [11.01, 11.84] and longest[2] == math.inf
     assert sum(math.isinf(d) for d in runs[2].delays_h) == 1
     assert round(sorted(runs[2].delays_h)[-2], 2) == 13.39
 
@@ -94,11 +94,30 @@ def test_regression_an_evening_collapse_is_found_by_the_morning_limit() -> None:
     11.59, 11.81 and 11.46 h, the slowest after 14.44, 14.50 and 14.54 h. Once ten nights are
     known the whole silence is held to the morning limit (the night's 11 h, for these
     sleepers) too: 11.01, 10.83 and 10.17 h, the slowest 12.15, 12.05 h, and 14.54 h on seed 3
-    for a collapse on day 9, before ten nights were known. No false call more: 1, 3, 1."""
+    for a collapse on day 9, before ten nights were known; and one from an hour or more before
+    the wearer's earliest bedtime to its day limit after 22:00 as well: 10.67, 10.42, 10.17 h.
+    No false call more: 1, 3, 1."""
     runs = [run(seed=seed, wearers=10, days=21, model="ordinary", rule="return_level:100",
                 collapse_hours=(18.0, 24.0), up_at=14.0) for seed in SEEDS]
     assert [o.false_day for o in runs] == [1, 3, 1]
     assert [o.false_night for o in runs] == [0, 0, 0]
     delays = [np.array(o.delays_h) for o in runs]
-    assert [round(float(np.median(d)), 2) for d in delays] == [11.01, 10.83, 10.17]
+    assert [round(float(np.median(d)), 2) for d in delays] == [10.67, 10.42, 10.17]
     assert [round(float(d.max()), 2) for d in delays] == [12.15, 12.05, 14.54]
+
+
+def test_regression_a_collapse_before_bedtime_is_found_by_the_day_limit() -> None:
+    """Ten wearers × 21 days of the sedentary and the film-watching models, three seeds each,
+    collapsing once from day 12 (after ten nights are known) between 16:00 and 22:00. A
+    collapse whose day limit was not up by 22:00 was left to the night limit, 11 h; now one
+    that came an hour or more before the earliest bedtime the wearer's nights show is held to
+    its day limit after 22:00 too. Found within 6 h: 1, 3, 2 and 2, 3, 2 of ten before, 3, 4,
+    3 and 3, 5, 3 now; the same false calls, by day and at night."""
+    found = []
+    for model in ("sedentary", "films"):
+        for seed in SEEDS:
+            o = run(seed=seed, wearers=10, days=21, model=model, rule="return_level:100",
+                    collapse_from=12, collapse_hours=(16.0, 22.0), up_at=14.0)
+            assert all(math.isfinite(d) for d in o.delays_h)
+            found.append((sum(d < 6.0 for d in o.delays_h), o.false_day, o.false_night))
+    assert found == [(3, 8, 1), (4, 4, 2), (3, 5, 4), (3, 5, 3), (5, 10, 5), (3, 8, 2)]
