@@ -26,11 +26,11 @@ judged apart, because sleep is not a long daytime pause.
   whole, whichever is passed first (:meth:`InactivityDetector._morning_limit`): the night
   limit, loosened as far as each night's longest silence, whole, teaches. Until then a
   silence from 20:30 passed 11 h at 07:30 and was called at 11:00.
-* A silence that began by day, earlier than this resident goes to bed (:meth:`InactivityDetector.
-  _bedtime_from`, learnt from when their nights' silences began), is held to its day limit
-  at night and the next morning too: the day's check does not stop at the sleep hour for
-  it. Before, someone still from 19:00 whose 4 h would have been up at 23:00 was left to the
-  night limit, 06:00.
+* A silence that began by day, an hour or more before this resident goes to bed at the
+  earliest (:meth:`InactivityDetector._bedtime_from`, learnt from when their nights'
+  silences began), is held to its day limit at night and the next morning too: the day's
+  check does not stop at the sleep hour for it. Before, someone still from 19:00 whose 4 h
+  would have been up at 23:00 was left to the night limit, 06:00.
 * What an alarmed silence taught is taken back when the operator finds it was no ordinary
   silence (:meth:`InactivityDetector.forget`; ingest gives it the outcomes "genuine" and
   "device_fault"): else a resident found on the floor once has the limit loosened for the
