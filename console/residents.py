@@ -136,8 +136,9 @@ def inactivity_now(summary: InactivitySummary, updated_at: dt.datetime,
     """What the inactivity check holds the resident to, from the summary ingest kept: since when
     their silence is counted now; when the centre would be called if they stay still (none
     while they are away from home), by which limit (seconds; at night or by day, and whether
-    learnt from their own days, or the morning's or evening's for a silence carried over from the
-    night or the evening); and the limits at night and in the morning."""
+    learnt from their own days; the morning limit for a silence carried over from the night, or
+    still the day's for one that began before the resident's bedtime); and the limits at night
+    and in the morning."""
     calls_at, rule = next_call(summary, now)
     at = dt.datetime.fromtimestamp
     return {

@@ -678,10 +678,12 @@ class InactivityDetector:
         return min(learnt, max(default, twice))
 
     def _measure(self, subject: str, r: _Resident, now: float) -> tuple[float, float]:
-        """(silence, its limit) now: at night the whole silence against the night limit; by day
-        the silence since the last movement or this morning's wake hour, whichever is later,
+        """(silence, its limit) now: at night the whole silence against the night limit, or its
+        day limit if it began before the resident's bedtime and that is shorter; by day the
+        silence since the last movement or this morning's wake hour, whichever is later,
         against the day's allowance, or a silence carried over from the night whole against
-        the morning limit if that is passed first."""
+        the morning limit (or the day limit it was held to at night) if that is passed
+        first."""
         if self._is_night(now, r.local):
             return now - r.last_movement, min(self._night_limit(r), self._evening_now(r))
         began = max(r.last_movement, self._woke(now, r.local))

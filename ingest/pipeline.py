@@ -300,7 +300,7 @@ class Ingest:
     async def _keep_summaries(self) -> None:
         assert self._welfare is not None
         detector, kept = self._welfare.inactivity, self._summaries
-        residents = list(detector._residents)
+        residents = detector.snapshot_keys()
         rows = []
         for at in range(0, len(residents), SUMMARIES_PIECE):
             for resident in residents[at:at + SUMMARIES_PIECE]:
