@@ -1,5 +1,9 @@
 """Incidents in PostgreSQL: the queue, one incident with its alarms and timeline, guarded state
-changes, due timers and the timestamps KPIs are computed from. SQL only; the rules are alerts/'s."""
+changes, due timers and the timestamps KPIs are computed from. SQL only; the rules are alerts/'s.
+
+An incident's ``room_name`` is where staff go: the room of its first alarm's device (a pull cord,
+a room's smoke detector), else its resident's own room (a pendant or a watch goes where they
+go), else none."""
 
 from __future__ import annotations
 
@@ -21,7 +25,10 @@ SELECT i.id, i.kind, i.priority, i.status, i.route, i.site_id, s.name AS site_na
        i.family_until, i.claimed_by, i.claimed_at, i.first_claimed_at, i.dispatched_at,
        i.dispatched_to, i.on_site_at, i.resolved_at, i.outcome, i.escalation_level,
        i.help_missing, i.next_timer_at,
-       (SELECT min(a.id) FROM alarms a WHERE a.incident_id = i.id) AS first_alarm_id
+       (SELECT min(a.id) FROM alarms a WHERE a.incident_id = i.id) AS first_alarm_id,
+       COALESCE((SELECT rm.name FROM alarms a JOIN rooms rm ON rm.id = a.room_id
+                 WHERE a.incident_id = i.id ORDER BY a.id LIMIT 1),
+                (SELECT rm.name FROM rooms rm WHERE rm.id = p.room_id)) AS room_name
 FROM incidents i JOIN sites s ON s.id = i.site_id LEFT JOIN residents p ON p.id = i.resident_id
 """
 

@@ -35,9 +35,11 @@ export function priorityClass(incident) {
   return `p${p >= 1 && p <= 4 ? p : 4}`;
 }
 
-function place(incident) {
+// Where to go, as staff say it: the home, its floor and, when the incident knows it, the room.
+export function place(incident) {
   const floor = incident.floor !== null && incident.floor !== undefined ? t("location.floor", { floor: incident.floor }) : null;
-  return [incident.site_name, floor].filter(Boolean).join(" · ") || incident.site_id || t("none");
+  const room = incident.room_name ? t("row.room", { room: incident.room_name }) : null;
+  return [incident.site_name, floor, room].filter(Boolean).join(" · ") || incident.site_id || t("none");
 }
 
 // The badges that must never be cut off a row: help that did not arrive, a supervisor alerted.

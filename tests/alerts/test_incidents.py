@@ -84,6 +84,25 @@ async def test_smoke_on_one_floor_is_one_fire_other_floors_are_separate(
                     {"floor": 2, "alarm_count": 1, "route": "care_home", "priority": 1}]
 
 
+async def test_an_incident_names_the_room_staff_go_to(seeded: AsyncConnectionPool) -> None:
+    """A wall button's room; a pendant's wearer's own room (it goes where they go); a fire's
+    first detector's room; nothing for a home, which has no rooms."""
+    from store import incidents
+
+    wall = await _raise(seeded, "btn-care-01-101-1", 1)
+    async with seeded.connection() as conn:  # the button becomes a pendant: it has no room
+        await conn.execute("UPDATE devices SET room_id = NULL WHERE id = 'btn-care-01-102-1'")
+    pendant = await _raise(seeded, "btn-care-01-102-1", 1)
+    fire = await _raise(seeded, "smoke-care-01-201", 1, kind="smoke")
+    home = await _raise(seeded, "btn-0001", 1)
+    assert None not in (wall, pendant, fire, home)
+    async with seeded.connection() as conn:
+        rows = {i["id"]: i for i in await incidents.open_incidents(conn)}
+        one = await incidents.incident(conn, pendant)  # type: ignore[arg-type]
+    assert [rows[i]["room_name"] for i in (wall, pendant, fire, home)] == ["101", "102", "201", None]
+    assert one["room_name"] == "102"
+
+
 async def test_two_operators_claim_at_once_exactly_one_wins(seeded: AsyncConnectionPool,
                                                             db_url: str) -> None:
     from alerts.lifecycle import apply

@@ -346,6 +346,38 @@ async def test_care_home_floor_plan_shows_smoke_and_staff_acknowledge(
         await page.screenshot(path=str(SHOTS / "carehome-on-site.png"))
 
 
+async def test_care_home_staff_see_which_room_called(mosquitto: Mosquitto, db_url: str) -> None:
+    """A resident's call marks their room's tile with what and who, the incident names the room
+    (for staff and in the operator's queue), and the mark goes when staff resolve it."""
+    async with running(mosquitto, db_url, homes=1) as c:
+        resident = next(r for r in c.district.residents if r.room_id == "care-01-203")
+        page = await c.page("care1", TABLET)
+        operator = await c.page("op1")
+        tile = page.locator(".room-tile[data-room-id='care-01-203']")
+        await tile.wait_for(timeout=WAIT_MS)
+        assert await page.locator(".room-tile.call").count() == 0
+
+        c.press(resident.id)
+        await page.wait_for_selector(".room-tile.call[data-room-id='care-01-203']", timeout=WAIT_MS)
+        assert await page.locator(".room-tile.call").count() == 1
+        assert "p1" in (await tile.get_attribute("class") or "").split()
+        call = await tile.locator(".room-call").text_content() or ""
+        assert call == f"Emergency call (SOS) {resident.name}", call
+        item = page.locator(".care-incident").first
+        assert await item.locator(".incident-room").text_content() == "room 203"
+        await page.screenshot(path=str(SHOTS / "carehome-room-call.png"))
+        _, row = await waiting_incident(operator)
+        assert (await row.locator(".where").text_content() or "").endswith("floor 2 · room 203")
+
+        await item.locator("button.ack-onsite").click()
+        await page.wait_for_selector(".care-incident button.resolve", timeout=WAIT_MS)
+        await page.select_option(".care-incident select", "false_alarm")
+        await page.click(".care-incident button.resolve")
+        await page.wait_for_function("document.querySelectorAll('.room-tile.call').length === 0",
+                                     timeout=WAIT_MS)
+        assert await page.locator(".care-incident").count() == 0
+
+
 async def test_supervisor_sees_answer_time_kpis(mosquitto: Mosquitto, db_url: str) -> None:
     async with running(mosquitto, db_url, care_homes=0) as c:
         operator = await c.page("op1")

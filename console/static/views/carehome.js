@@ -1,6 +1,8 @@
 // The care home on a tablet: each floor as a grid of room tiles (detector states, residents),
 // the home's open incidents with "acknowledge" and "on site", and the maintenance list. A smoke
-// incident for this home reloads the floors at once, so the tile turns red within a second.
+// incident for this home reloads the floors at once, so the tile turns red within a second; a
+// resident's own call (a button, a fall, a silence) marks their room's tile with what it is and
+// who, and the incident names the room, so staff know which door to go to at a glance.
 import { api, optional } from "../api.js";
 import { h } from "../dom.js";
 import { t, label } from "../i18n.js";
@@ -47,12 +49,24 @@ function silenceControl(d, redraw) {
     status ? h("span", { class: ["command-status", status] }, ` ${t(`command.${status}`)}`) : null);
 }
 
-function tile(room, redraw = () => {}) {
+// The open incidents of the room's residents, most urgent first (maintenance is listed apart).
+function callsIn(room, incidents) {
+  const here = new Set((room.residents ?? []).map((r) => r.id));
+  return incidents.filter((i) => i.route !== "maintenance" && i.status !== "resolved" && here.has(i.resident_id))
+    .sort(byUrgency);
+}
+
+function tile(room, redraw = () => {}, incidents = []) {
   const detectors = room.detectors ?? [];
   const worst = STATES.find((s) => detectors.some((d) => d.state === s)) ?? "clear";
   const offline = detectors.some((d) => d.online === false);
-  return h("li", { class: ["room-tile", worst, offline ? "offline-dev" : null], dataset: { roomId: room.id } },
+  const calls = callsIn(room, incidents);
+  return h("li", { class: ["room-tile", worst, ...(calls.length ? ["call", priorityClass(calls[0])] : []), offline ? "offline-dev" : null],
+    dataset: { roomId: room.id } },
     h("span", { class: "room-name" }, room.name),
+    calls.length ? h("ul", { class: "room-calls" }, calls.map((i) =>
+      h("li", { class: "room-call", dataset: { incidentId: i.id } },
+        h("strong", null, label("kind", i.kind)), ` ${i.resident_name ?? ""}`))) : null,
     h("ul", { class: "detectors" }, detectors.map((d) =>
       h("li", { class: ["detector", d.state], dataset: { deviceId: d.id } },
         label("detector", d.state),
@@ -102,7 +116,7 @@ export function mountCareHome(ctx) {
     els.floors.replaceChildren(...lastFloors.map((f) =>
       h("section", { class: "floor", dataset: { floor: f.floor } },
         h("h4", null, t("location.floor", { floor: f.floor })),
-        h("ol", { class: "room-grid" }, (f.rooms ?? []).map((room) => tile(room, drawFloors))))));
+        h("ol", { class: "room-grid" }, (f.rooms ?? []).map((room) => tile(room, drawFloors, [...incidents.values()]))))));
   }
 
   async function loadFloors() {
@@ -185,7 +199,8 @@ export function mountCareHome(ctx) {
         h("strong", null, label("kind", inc.kind)),
         h("span", null, inc.floor !== null && inc.floor !== undefined ? t("location.floor", { floor: inc.floor }) : ""),
         inc.kind === "smoke" && smokeRooms.get(inc.floor)?.length
-          ? h("strong", { class: "smoke-rooms" }, smokeRooms.get(inc.floor).map((r) => t("row.room", { room: r })).join("、")) : null,
+          ? h("strong", { class: "smoke-rooms" }, smokeRooms.get(inc.floor).map((r) => t("row.room", { room: r })).join("、"))
+          : inc.room_name ? h("strong", { class: "incident-room" }, t("row.room", { room: inc.room_name })) : null,
         h("span", { class: "muted" }, inc.resident_name ?? ""),
         h("span", { class: "num care-age", dataset: { opened: inc.opened_at } }, formatAge(waited))),
       h("div", { class: "line" }, h("span", { class: "status" }, label("status", inc.status)),
@@ -201,6 +216,7 @@ export function mountCareHome(ctx) {
     const list = [...incidents.values()].filter((i) => i.status !== "resolved").sort(byUrgency);
     ctx.setWaiting(list.filter((i) => i.status === "new").length);
     els.incidents.replaceChildren(list.length ? h("ol", { class: "care-incidents" }, list.map(incidentItem)) : muted("care.noIncidents"));
+    drawFloors(); // the tiles of the rooms whose residents called
   }
 
   async function snapshot(alarms, list) {
