@@ -218,6 +218,8 @@ class Notifier:
                  batch_size: int = 20, max_idle: float = 1.0) -> None:
         self._pool = pool
         self._channels = dict(channels)
+        self.channels: Mapping[str, Channel] = self._channels
+        """The channels it sends through, by name (read only)."""
         self._policy = policy
         self._clock = clock
         self._batch_size = batch_size  # also bounds how many sends run concurrently

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from alerts.channels.outbox import OutboxChannel
 from eldercare.platform import DEMO_USERS, Platform, demo_password, seed_district
 from eldercare.settings import Settings, SettingsError
 from eldercare.watcher import watching
@@ -34,6 +35,7 @@ from simulators.scenario import SCENARIOS
 from simulators.simulation import Simulation
 from store import alarms as store_alarms
 from store.embedded import EmbeddedPostgres
+from store.notifications import notified_since
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +81,14 @@ async def run_demo(options: DemoOptions) -> int:
         district = District.generate(seed=options.seed, homes=options.homes,
                                      care_homes=options.care_homes, day_cares=True)
         password = os.environ.get("ELDERCARE_DEMO_PASSWORD") or demo_password()
+        # No SMS gateway or mail server here: what families would be told is written to a
+        # folder of this run's own, which outlives the run (the database does not).
+        outbox = (settings.data_dir / "demo-outbox"
+                  / started_at.strftime("%Y%m%d-%H%M%S")).absolute()
         platform = await stack.enter_async_context(Platform(
             settings=settings, db_url=db_url, broker_url=broker_url, port=options.port,
-            services=("ingest", "alerts", "commands", "console"), client_id="eldercare-demo-ingest"))
+            services=("ingest", "alerts", "commands", "console"), client_id="eldercare-demo-ingest",
+            outbox=outbox))
         await seed_district(db_url, district, demo_password=password)
         for _, ingest in platform.lanes:
             await ingest.load_registry()
@@ -91,6 +98,12 @@ async def run_demo(options: DemoOptions) -> int:
         print(f"console:  {platform.console_url}/")
         print("sign in as: " + ", ".join(f"{u['username']} ({u['role']})" for u in DEMO_USERS)
               + f" -- password: {password}", flush=True)
+        assert platform.notifier is not None
+        stand_ins = [c.name for c in platform.notifier.channels.values()
+                     if isinstance(c, OutboxChannel)]
+        if stand_ins:
+            print(f"family:   {' and '.join(stand_ins)} written to {outbox}"
+                  " (no gateway or mail server is configured)", flush=True)
 
         watcher = await stack.enter_async_context(
             watching(platform.console_url, "op1", password))
@@ -116,6 +129,10 @@ async def run_demo(options: DemoOptions) -> int:
                 break
             await asyncio.sleep(0.2)
         stats = platform.stats()
+        async with platform.pool.connection() as conn:
+            told = await notified_since(conn, started_at)
+        print("family notifications: " + (", ".join(f"{n} {status}" for status, n in told.items())
+                                          or "none"), flush=True)
         print(f"published {publisher.published} messages; ingest: {stats['stored']} stored,"
               f" {stats['duplicates']} duplicates, {stats['dead_letters']} dead letters;"
               f" simulated incidents: {dict(sim.counts)}; watcher saw {len(watcher.seen)} alarms")

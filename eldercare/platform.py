@@ -26,12 +26,13 @@ import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
 from alerts.channels.configured import configured_channels
+from alerts.channels.outbox import OUTBOX_CHANNELS, OutboxChannel
 from alerts.escalator import Escalator
 from alerts.notify import Notifier
 from console.app import create_app
 from console.auth import hash_password
 from console.live import Hub
-from eldercare.settings import Settings
+from eldercare.settings import Settings, SettingsError
 from ingest.commands import CommandRelay
 from ingest.contract import ALARM_LANE, STREAM_LANE, Kind
 from ingest.gctune import GcClock
@@ -154,7 +155,14 @@ class Platform:
     def __init__(self, *, settings: Settings, db_url: str, broker_url: str | None,
                  services: Sequence[str] = ("ingest", "console"), host: str = "127.0.0.1",
                  port: int = 8349, client_id: str | None = None,
-                 partition: Partition | None = None, lane: str = "all") -> None:
+                 partition: Partition | None = None, lane: str = "all",
+                 outbox: Path | None = None) -> None:
+        if outbox is not None and settings.production:
+            raise SettingsError("production refuses the demo's outbox: a message to a family"
+                                " that reaches no one must fail where operators see it")
+        self.outbox = outbox
+        """Where SMS and email go when no gateway or mail server is configured (the demo's;
+        alerts/channels/outbox.py), or None: those channels are then simply off."""
         self.settings = settings
         self.db_url = db_url
         self.broker_url = broker_url
@@ -250,6 +258,9 @@ class Platform:
             self.escalator = Escalator(self.pool)
             self._tasks.append(asyncio.create_task(self.escalator.run(), name="escalator"))
             channels = configured_channels(os.environ)
+            if self.outbox is not None:
+                for name in OUTBOX_CHANNELS:
+                    channels.setdefault(name, OutboxChannel(name, self.outbox))
             self.notifier = Notifier(self.pool, channels)
             self._tasks.append(asyncio.create_task(self.notifier.run(), name="notifier"))
             log.info("notification channels: %s", ", ".join(channels) or "none configured")

@@ -164,6 +164,13 @@ async def for_incident(conn: psycopg.AsyncConnection[Any], incident_id: int) -> 
     return [dict(r) for r in await cur.fetchall()]
 
 
+async def notified_since(conn: psycopg.AsyncConnection[Any], since: dt.datetime) -> dict[str, int]:
+    """How many notifications made since ``since`` are in each status (sent, given_up, ...)."""
+    cur = await conn.execute("SELECT status, count(*) AS n FROM notifications WHERE created_at >= %s"
+                             " GROUP BY status ORDER BY status", (since,))
+    return {row["status"]: int(row["n"]) for row in await cur.fetchall()}
+
+
 async def given_up(conn: psycopg.AsyncConnection[Any], *, limit: int = 100) -> list[dict[str, Any]]:
     """Notifications no channel could deliver, newest first: the console shows them so that an
     operator phones the family instead."""

@@ -23,6 +23,18 @@ from alerts.delivery_errors import DeliveryError
 _PHONE = re.compile(r"\+?[0-9][0-9 \-]{4,19}")
 
 
+def sms_number(address: str) -> str:
+    """The number a gateway is given: spaces and dashes dropped; DeliveryError (permanent) if
+    ``address`` is no phone number.
+
+    >>> sms_number("+86 138-0000-0000")
+    '+8613800000000'
+    """
+    if not _PHONE.fullmatch(address.strip()):
+        raise DeliveryError("invalid phone number", permanent=True)
+    return address.strip().replace(" ", "").replace("-", "")
+
+
 class SmsChannel:
     name = "sms"
 
@@ -40,9 +52,7 @@ class SmsChannel:
                    timeout=float(environ.get("ELDERCARE_SMS_TIMEOUT", "10")))
 
     async def send(self, message: Outgoing) -> None:
-        if not _PHONE.fullmatch(message.address.strip()):
-            raise DeliveryError("invalid phone number", permanent=True)
-        to = message.address.replace(" ", "").replace("-", "")
+        to = sms_number(message.address)
         body = json.dumps({"to": to, "text": message.short_text}, ensure_ascii=False).encode()
         headers = {"Idempotency-Key": f"eldercare-notification-{message.notification_id}"}
         if self._token:

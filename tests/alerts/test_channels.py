@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from aiosmtpd.controller import Controller
 from alerts.channels import Outgoing
 from alerts.channels.configured import configured_channels
 from alerts.channels.email import EmailChannel, SmtpSettings
+from alerts.channels.outbox import OutboxChannel
 from alerts.channels.sms import SmsChannel
 from alerts.channels.webhook import WebhookChannel, verify
 from alerts.delivery_errors import DeliveryError
@@ -293,8 +295,55 @@ def test_a_bad_tls_mode_fails_at_start() -> None:
         configured_channels({"ELDERCARE_SMTP_HOST": "h", "ELDERCARE_SMTP_TLS": "maybe"})
 
 
+# --- the demo's outbox ----------------------------------------------------------------------------
+
+
+async def test_the_outbox_writes_what_each_channel_would_send(tmp_path: Path) -> None:
+    folder = tmp_path / "outbox"  # made on the first message
+    await OutboxChannel("sms", folder).send(outgoing(address="+86 138-0000-0000"))
+    await OutboxChannel("email", folder).send(outgoing(notification_id=8))
+    assert sorted(p.name for p in folder.iterdir()) == ["7-sms.txt", "8-email.eml"]
+    assert (folder / "7-sms.txt").read_text() == (
+        "To: +8613800000000\n\n【12349】王秀英于11月22日 22:46发生跌倒\n")
+    mail = email.message_from_bytes((folder / "8-email.eml").read_bytes(), policy=email.policy.default)
+    assert isinstance(mail, EmailMessage)
+    assert mail["Subject"] == "【12349】王秀英：跌倒"
+    assert mail["To"] == "daughter@example.org"
+    assert "王秀英（幸福里小区）" in mail.get_content()
+
+
+async def test_the_outbox_refuses_what_the_real_channel_refuses(tmp_path: Path) -> None:
+    for name, address in (("sms", "call me"), ("email", "not-an-address")):
+        with pytest.raises(DeliveryError) as err:
+            await OutboxChannel(name, tmp_path).send(outgoing(address=address))
+        assert err.value.permanent
+    assert list(tmp_path.iterdir()) == []
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")  # the folder cannot be made: a failure worth retrying
+    with pytest.raises(DeliveryError) as err:
+        await OutboxChannel("sms", blocked / "outbox").send(outgoing(address="13800000000"))
+    assert not err.value.permanent
+    with pytest.raises(ValueError, match="stands in for"):
+        OutboxChannel("webhook", tmp_path)
+
+
 @pytest.mark.parametrize("module", ["alerts.channels", "alerts.channels.http", "alerts.channels.webhook",
                                     "alerts.channels.sms", "alerts.channels.email",
-                                    "alerts.channels.configured", "alerts.delivery_errors"])
+                                    "alerts.channels.configured", "alerts.channels.outbox",
+                                    "alerts.delivery_errors"])
 def test_docstring_examples(module: str) -> None:
     assert doctest.testmod(importlib.import_module(module)).failed == 0
+
+
+def test_production_refuses_the_outbox(tmp_path: Path) -> None:
+    """A message to a family that reaches no one must fail where operators see it, not land in
+    a folder."""
+    from eldercare.platform import Platform
+    from eldercare.settings import Settings, SettingsError
+
+    production = Settings(env="production", db_url="postgresql://db/x",
+                          broker_url="mqtt://u:secret-pw@broker:1883")
+    with pytest.raises(SettingsError, match="outbox"):
+        Platform(settings=production, db_url="postgresql://db/x", broker_url=None, outbox=tmp_path)
+    assert Platform(settings=Settings(), db_url="postgresql://db/x", broker_url=None,
+                    outbox=tmp_path).outbox == tmp_path

@@ -16,7 +16,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_demo_runs_and_every_alarm_reaches_the_console(tmp_path: Path) -> None:
-    env = {**os.environ, "ELDERCARE_ENV": "development", "TMPDIR": str(tmp_path)}
+    env = {**os.environ, "ELDERCARE_ENV": "development", "TMPDIR": str(tmp_path),
+           "ELDERCARE_DATA": str(tmp_path / "var")}
+    for name in ("ELDERCARE_SMS_URL", "ELDERCARE_SMTP_HOST"):
+        env.pop(name, None)
     os.chmod(tmp_path, 0o755)
     result = subprocess.run(
         [sys.executable, "-m", "eldercare.cli", "demo", "--for", "25", "--homes", "120",
@@ -31,6 +34,20 @@ def test_demo_runs_and_every_alarm_reaches_the_console(tmp_path: Path) -> None:
     assert messages > 1000  # 25 s of ~60 wearables streaming 1 s windows, plus the rest
     assert raised == delivered
     assert any("sign in as:" in line for line in lines)
+
+    # Without a gateway or a mail server, what families are told goes to the run's outbox, and
+    # the demo says where and how much of it there was.
+    [where] = [line for line in lines if line.startswith("family:   ")]
+    outbox = Path(where.split(" written to ")[1].split(" (")[0])
+    assert outbox.parent == tmp_path / "var" / "demo-outbox"
+    files = sorted(outbox.iterdir()) if outbox.exists() else []
+    [told] = [line for line in lines if line.startswith("family notifications: ")]
+    sent = re.search(r"(\d+) sent", told)
+    assert raised == 0 or sent, told  # every simulated elder has a contact with a phone
+    assert len(files) == (int(sent.group(1)) if sent else 0), (told, files)
+    assert "given_up" not in told
+    sms = [f for f in files if f.name.endswith("-sms.txt")]
+    assert sms == [] or re.match(r"To: \+?\d+\n\n【12349】", sms[0].read_text()), sms[0].read_text()
 
 
 def test_demo_refuses_production() -> None:
