@@ -37,8 +37,8 @@ def _figure_rows(f: Figures, lang: str) -> Iterator[tuple[str, str, str, Any, st
     for k in f.incidents.by_kind:
         for m, v in (("total", k.total), ("open", k.open), *k.outcomes.items()):
             yield "incidents", k.kind, m, v, f"{tr('kind.' + k.kind)} · {tr('outcome.' + m)}"
-    for m in ("incidents", "within_60s", "within_180s", "unanswered", "answered_60s",
-              "answered_180s", "median_answer_s"):
+    for m in ("incidents", "within_60s", "within_180s", "unanswered", "waiting_60s", "waiting_180s",
+              "answered_60s", "answered_180s", "median_answer_s"):
         yield "answer", "", m, getattr(f.answer, m), tr(f"m.answer.{m}")
     for m in ("resolved", "false_alarms", "rate"):
         yield "false_alarms", "", m, getattr(f.false_alarms, m), tr(f"m.false_alarms.{m}")

@@ -6,8 +6,10 @@ Definitions (docs/reports.md has them in full):
 
 - incidents: opened in [from, to), not on the maintenance route — the set ``alerts/kpis.py``
   measures, so the report and the supervisor's board agree;
-- answered within 60 s / 180 s: first claim − opening ≤ the limit, over all those incidents
-  (one never claimed counts as late), targets from :data:`alerts.kpis.TARGETS`;
+- answered within 60 s / 180 s: first claim − opening ≤ the limit, over those incidents whose
+  answer is known against the limit (one unanswered for longer than the limit counts as late;
+  one unanswered and younger than the limit at ``now`` is not late yet, and is left out:
+  ``waiting_60s``, ``waiting_180s``), targets from :data:`alerts.kpis.TARGETS`;
 - false-alarm rate by device model: outcome false_alarm or accidental ÷ resolved, by the model
   of the device whose alarm opened the incident;
 - coverage: residents in the node now with at least one working button or wearable (not
@@ -97,6 +99,9 @@ class Answer:
     within_60s: int = 0
     within_180s: int = 0
     unanswered: int = 0
+    waiting_60s: int = 0
+    """Unanswered, and opened no more than 60 s before the report's ``now``: not late yet."""
+    waiting_180s: int = 0
     answered_60s: float | None = None
     answered_180s: float | None = None
     median_answer_s: float | None = None
@@ -226,8 +231,9 @@ def assemble(node: Mapping[str, Any], raw: Mapping[str, list[dict[str, Any]]]) -
     n = int(a.get("incidents", 0))
     answer = Answer(incidents=n, within_60s=int(a.get("within_a", 0)),
                     within_180s=int(a.get("within_b", 0)), unanswered=int(a.get("unanswered", 0)),
-                    answered_60s=share(int(a.get("within_a", 0)), n),
-                    answered_180s=share(int(a.get("within_b", 0)), n),
+                    waiting_60s=int(a.get("waiting_a", 0)), waiting_180s=int(a.get("waiting_b", 0)),
+                    answered_60s=share(int(a.get("within_a", 0)), n - int(a.get("waiting_a", 0))),
+                    answered_180s=share(int(a.get("within_b", 0)), n - int(a.get("waiting_b", 0))),
                     median_answer_s=_median(a.get("median_answer_s")))
 
     models = tuple(sorted(
@@ -278,7 +284,8 @@ def counters(f: Figures) -> dict[str, int]:
         out[f"incidents.{k.kind}.open"] = k.open
         out |= {f"incidents.{k.kind}.{o}": n for o, n in k.outcomes.items()}
     out |= {f"answer.{name}": getattr(f.answer, name)
-            for name in ("incidents", "within_60s", "within_180s", "unanswered")}
+            for name in ("incidents", "within_60s", "within_180s", "unanswered", "waiting_60s",
+                         "waiting_180s")}
     out |= {"false_alarms.resolved": f.false_alarms.resolved,
             "false_alarms.false_alarms": f.false_alarms.false_alarms}
     for m in f.false_alarms.by_model:

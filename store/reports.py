@@ -65,6 +65,11 @@ _QUERIES: dict[str, str] = {
         " count(*) FILTER (WHERE extract(epoch FROM i.first_claimed_at - i.opened_at)"
         "                  <= %(limit_b)s) AS within_b,"
         " count(*) FILTER (WHERE i.first_claimed_at IS NULL) AS unanswered,"
+        # unanswered, but not for longer than the limit yet: not late yet (alerts/kpis.py)
+        " count(*) FILTER (WHERE i.first_claimed_at IS NULL"
+        "                  AND extract(epoch FROM %(now)s - i.opened_at) <= %(limit_a)s) AS waiting_a,"
+        " count(*) FILTER (WHERE i.first_claimed_at IS NULL"
+        "                  AND extract(epoch FROM %(now)s - i.opened_at) <= %(limit_b)s) AS waiting_b,"
         " percentile_cont(0.5) WITHIN GROUP"
         "   (ORDER BY extract(epoch FROM i.first_claimed_at - i.opened_at)) AS median_answer_s "
         + _INCIDENTS + " GROUP BY 1"),

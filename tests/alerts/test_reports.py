@@ -159,10 +159,11 @@ async def small(pool: AsyncConnectionPool) -> AsyncConnectionPool:
 
 
 async def _figures(pool: AsyncConnectionPool, nodes: list[str],
-                   start: dt.datetime = START, end: dt.datetime = END) -> dict[str, rep.Figures]:
+                   start: dt.datetime = START, end: dt.datetime = END,
+                   now: dt.datetime = NOW) -> dict[str, rep.Figures]:
     async with pool.connection() as conn:
         tree = {n["id"]: n for n in await store_reports.path_nodes(conn, ALL_NODES)}
-        raw = await store_reports.figures(conn, targets=nodes, start=start, end=end, now=NOW,
+        raw = await store_reports.figures(conn, targets=nodes, start=start, end=end, now=now,
                                           rules=rep.RULES)
     return {n: rep.assemble(tree[n], raw[n]) for n in nodes}
 
@@ -240,7 +241,8 @@ async def test_hand_computed_figures(small: AsyncConnectionPool) -> None:
     assert kinds == {"sos": (4, 1, {"genuine": 1, "accidental": 1, "test": 1}),
                      "fall": (1, 0, {"false_alarm": 1}), "smoke": (1, 0, {"false_alarm": 1})}
     assert asdict(city.answer) == {"incidents": 6, "within_60s": 3, "within_180s": 4,
-                                   "unanswered": 1, "answered_60s": 0.5, "answered_180s": 0.667,
+                                   "unanswered": 1, "waiting_60s": 0, "waiting_180s": 0,
+                                   "answered_60s": 0.5, "answered_180s": 0.667,
                                    "median_answer_s": 60.0}  # of 30, 45, 60, 90, 200
     models = {(m.kind, m.model): (m.resolved, m.false_alarms, m.rate)
               for m in city.false_alarms.by_model}
@@ -267,15 +269,25 @@ async def test_hand_computed_figures(small: AsyncConnectionPool) -> None:
     assert f["dist-01"].incidents.total == 5
 
 
-async def test_answer_shares_agree_with_the_supervisor_kpis(small: AsyncConnectionPool) -> None:
-    f = await _figures(small, ["city-01"])
+@pytest.mark.parametrize("now", [NOW, T0 + 3 * D + 100 * S])
+async def test_answer_shares_agree_with_the_supervisor_kpis(small: AsyncConnectionPool,
+                                                             now: dt.datetime) -> None:
+    f = await _figures(small, ["city-01"], now=now)
     async with small.connection() as conn:
-        board = kpis.compute(await store_incidents.kpi_rows(conn, START, END))["overall"]
+        board = kpis.compute(await store_incidents.kpi_rows(conn, START, END), now=now)["overall"]
     answer = f["city-01"].answer
     assert (answer.incidents, answer.answered_60s, answer.answered_180s, answer.unanswered,
-            answer.median_answer_s) == (board["incidents"], board["answered_60s"],
-                                        board["answered_180s"], board["unanswered"],
-                                        board["median_answer_s"])
+            answer.waiting_60s, answer.waiting_180s, answer.median_answer_s) == (
+        board["incidents"], board["answered_60s"], board["answered_180s"], board["unanswered"],
+        board["waiting_60s"], board["waiting_180s"], board["median_answer_s"])
+
+
+async def test_a_call_not_yet_due_is_not_counted_late(small: AsyncConnectionPool) -> None:
+    """The unanswered SOS of T0 + 3 days, 100 s after it opened: late against 60 s, not yet
+    against 180 s (before, it counted as late against both)."""
+    answer = (await _figures(small, ["city-01"], now=T0 + 3 * D + 100 * S))["city-01"].answer
+    assert (answer.unanswered, answer.waiting_60s, answer.waiting_180s) == (1, 0, 1)
+    assert (answer.answered_60s, answer.answered_180s) == (0.5, 0.8)  # 3 of 6; 4 of 5
 
 
 async def test_coverage_and_the_devices_not_reporting(small: AsyncConnectionPool) -> None:
