@@ -402,6 +402,7 @@ export const EN = {
   "kpi.unanswered": "Unanswered",
   "kpi.byOperator": "Per operator",
   "kpi.byShift": "Per shift",
+  "kpi.noAnswers": "No operator has answered an incident in this period",
   "kpi.noRows": "No incidents in this period",
   "hourly.heading": "Incidents by hour, last 24 hours",
   "hourly.aria": "{total} incidents in 24 hours; the busiest hour, {peak}, had {max}",

@@ -402,6 +402,7 @@ export const ZH = {
   "kpi.unanswered": "未接听",
   "kpi.byOperator": "按座席",
   "kpi.byShift": "按班次",
+  "kpi.noAnswers": "本时段还没有座席接听过事件",
   "kpi.noRows": "这段时间没有事件",
   "hourly.heading": "每小时事件数（最近 24 小时）",
   "hourly.aria": "24 小时内共 {total} 个事件；最忙的 {peak} 有 {max} 个",

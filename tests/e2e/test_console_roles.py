@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from alerts.kinds import KINDS
 from alerts.raising import AlarmTrigger, new_alarm
 from detection.inactivity import InactivitySummary
 from eldercare.platform import Platform, seed_district
@@ -145,6 +146,13 @@ async def test_operator_claims_dispatches_and_resolves_with_the_keyboard_and_for
             return out;
         }""")
         assert missing == []
+        # Every kind of alarm the server raises has a name in both languages (a raw
+        # "vitals_critical" or "wandering" reached the operator's queue before).
+        unnamed = await page.evaluate("""async (kinds) => {
+            const m = await import('/static/i18n.js');
+            return kinds.filter((k) => !(k in m.TERMS.en.kind) || !(k in m.TERMS['zh-CN'].kind));
+        }""", sorted(KINDS))
+        assert unnamed == []
 
         button_id = c.press("r-h0001")
         incident_id, row = await waiting_incident(page)

@@ -52,18 +52,18 @@ function kpiRow(name, row) {
     h("td", null, secs(row.median_resolve_s)));
 }
 
-function kpiTable(captionKey, rows) {
+function kpiTable(captionKey, rows, emptyKey = "kpi.noRows") {
   const heads = ["kpi.incidents", "kpi.within60", "kpi.within180", "kpi.unanswered", "kpi.medianAnswer", "kpi.medianDispatch", "kpi.medianResolve"];
-  if (rows.length === 0) return h("p", { class: "muted" }, t("kpi.noRows"));
-  return h("table", { class: "grid-table kpi-table" },
+  if (rows.length === 0) return h("p", { class: "muted", dataset: { empty: captionKey } }, t(emptyKey));
+  return h("div", { class: "table-scroll" }, h("table", { class: "grid-table kpi-table" },
     h("caption", null, t(captionKey)),
     h("thead", null, h("tr", null, h("th", { scope: "col" }, ""), heads.map((k) => h("th", { scope: "col" }, t(k))))),
-    h("tbody", null, rows.map(([name, row]) => kpiRow(name, row))));
+    h("tbody", null, rows.map(([name, row]) => kpiRow(name, row)))));
 }
 
 function incidentTable(incidents) {
   if (incidents.length === 0) return muted("sup.noOpen");
-  return h("table", { class: "grid-table incidents-table" },
+  return h("div", { class: "table-scroll" }, h("table", { class: "grid-table incidents-table" },
     h("thead", null, h("tr", null, ["sup.col.priority", "sup.col.kind", "sup.col.resident", "sup.col.status", "sup.col.holder", "sup.col.age"].map((k) => h("th", { scope: "col" }, t(k))))),
     h("tbody", null, incidents.map((i) => {
       const waited = now() - (parseTime(i.opened_at) ?? now());
@@ -75,7 +75,7 @@ function incidentTable(incidents) {
         h("td", null, label("status", i.status)),
         h("td", null, i.claimed_by ?? t("sup.nobody")),
         h("td", { class: "num" }, formatAge(waited)));
-    })));
+    }))));
 }
 
 export function mountSupervisor(ctx) {
@@ -130,7 +130,8 @@ export function mountSupervisor(ctx) {
           h("div", { class: "kpi" }, h("span", { class: "kpi-name" }, t("kpi.medianDispatch")), h("strong", { class: "kpi-value" }, secs(overall.median_dispatch_s))),
           h("div", { class: "kpi" }, h("span", { class: "kpi-name" }, t("kpi.medianResolve")), h("strong", { class: "kpi-value" }, secs(overall.median_resolve_s))),
           h("div", { class: "kpi" }, h("span", { class: "kpi-name" }, t("kpi.incidents")), h("strong", { class: "kpi-value", id: "kpi-incidents" }, String(overall.incidents ?? 0)))),
-        kpiTable("kpi.byOperator", Object.entries(kpis.by_operator ?? {})),
+        // an operator has a row once they answered one: none yet is not "no incidents"
+        kpiTable("kpi.byOperator", Object.entries(kpis.by_operator ?? {}), "kpi.noAnswers"),
         kpiTable("kpi.byShift", Object.entries(kpis.by_shift ?? {}))),
       h("section", { class: "card" },
         h("h3", null, t("sup.waiting", { n: waiting.length })), incidentTable(waiting),
