@@ -38,6 +38,23 @@ const KNOWN_DETAILS = [
   { key: "count", label: "alarm.count", format: String, hide: (v) => Number(v) <= 1 },
   { key: "first_ts", label: "alarm.firstAt", format: (v) => formatTime(new Date(Number(v) * 1000).toISOString()),
     hide: (v, d) => !Number.isFinite(Number(v)) || Number(d.count ?? 1) <= 1 },
+  // A device's own event: said only when it is not the alarm itself ("sos" on an SOS call).
+  { key: "event", label: "alarm.event", format: (v) => label("kind", v), hide: (v, d, alarm) => v === alarm.kind },
+  { key: "presses", label: "alarm.presses", format: String, hide: (v) => Number(v) <= 1 },
+  // What the fall detector saw around the impact (ingest/handoff.py evidence()).
+  { key: "impact_ts", label: "alarm.impactAt", format: (v) => formatTime(new Date(Number(v) * 1000).toISOString()),
+    hide: (v) => !Number.isFinite(Number(v)) },
+  { key: "posture_change_deg", label: "alarm.postureChange", format: (v) => `${Math.round(Number(v))}°` },
+  { key: "stillness", label: "alarm.stillness", format: (v) => `${Math.round(Number(v) * 100)} %` },
+  // Where a wanderer was found out of their zone.
+  { key: "lat", label: "alarm.position", format: (v, d) => `${Number(v).toFixed(5)}, ${Number(d.lon).toFixed(5)}`,
+    hide: (v, d) => !Number.isFinite(Number(v)) || !Number.isFinite(Number(d.lon)) },
+  { key: "lon", label: "alarm.position", format: String, hide: () => true },
+  // A self check-up's readings (alerts/checkups.py): each measure with its finding.
+  { key: "checkup", label: "alarm.checkup", format: (v) => label("device", v) },
+  { key: "findings", label: "alarm.findings", hide: (v) => !Array.isArray(v) || v.length === 0,
+    format: (v) => list(v.map((f) => `${label("vital", f.measure)} ${f.value}${f.unit ? ` ${f.unit}` : ""} ${label("finding", f.finding)}`)) },
+  { key: "entered_by", label: "alarm.enteredBy", format: String },
 ];
 
 export function field(name, ...value) {
@@ -202,7 +219,7 @@ export function alarmCard(alarm, snippet) {
   const rows = [];
   for (const known of KNOWN_DETAILS) {
     const v = details[known.key];
-    if (v !== undefined && v !== null && !known.hide?.(v, details)) {
+    if (v !== undefined && v !== null && !known.hide?.(v, details, alarm)) {
       rows.push(field(t(known.label), known.format(v, details)));
     }
   }

@@ -116,6 +116,8 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
             "button": None,
         }
         welfare = await _welfare_cards(page)
+        fall_impact = welfare["fall"]["Impact at"]  # 1772330400 is 2026-03-01 10:00 in Shanghai
+        assert fall_impact.endswith("10:00:00"), fall_impact
         # times in the viewer's zone (the date is shown too: not today; its format is the locale's)
         assert welfare["en"].pop("Last movement").endswith("11:58:00")
         assert welfare["enRepeats"].pop("First at").endswith("10:00:00")
@@ -126,7 +128,15 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
             "zh": {"已静止": "2 h 02 min", "该时段通常上限": "2 h 00 min"},
             "vitals": {"Vital sign": "Heart rate", "Reading": "150 bpm",
                        "Finding": "above the limit"},
-            "checkup": {"Vital sign": "Systolic", "Reading": "195 mmHg"},
+            "checkup": {"Vital sign": "Systolic", "Reading": "195 mmHg", "Check-up from": "Health kiosk",
+                        "Readings": "Systolic 195 mmHg above the limit, Blood glucose 3.1 mmol/L"
+                                    " below the limit", "Entered by": "nurse1"},
+            "fall": {"Peak acceleration": "3.14 g", "Confidence": "93 %", "Posture change": "85°",
+                     "Still afterwards": "91 %", "Impact at": fall_impact},
+            "wander": {"Distance from home": "412 m", "Position": "31.23000, 121.47000"},
+            "sos": [],  # the device's event is the alarm itself, one press is no news
+            "smokeTest": {"Device event": "Test", "Presses": "3"},
+            "zhFall": {"姿态变化": "85°", "撞击后静止程度": "91 %"},
             "raw": [],
             "once": [],
         }
@@ -168,8 +178,9 @@ async def _welfare_cards(page: Any) -> Any:
     return await page.evaluate("""async () => {
         const cards = await import('/static/detail.js');
         const i18n = await import('/static/i18n.js');
-        const card = (details) => cards.alarmCard({ device_id: 'w-1', device_kind: 'wearable',
-            occurred_at: '2026-03-01T06:00:00Z', raised_at: '2026-03-01T06:00:01Z', details });
+        const card = (details, kind = 'inactivity') => cards.alarmCard({ kind, device_id: 'w-1',
+            device_kind: 'wearable', occurred_at: '2026-03-01T06:00:00Z',
+            raised_at: '2026-03-01T06:00:01Z', details });
         const rows = (node) => Object.fromEntries([...node.querySelectorAll('dt')]
             .map((dt) => [dt.textContent, dt.nextElementSibling.textContent]));
         const pick = (all, keys) => Object.fromEntries(keys.map((k) => [k, all[k]]));
@@ -180,9 +191,19 @@ async def _welfare_cards(page: Any) -> Any:
         const en = rows(card(still));
         const again = rows(card({ ...still, count: 3 }));
         const vitals = rows(card({ vital: 'heart_rate', value: 150, finding: 'above_bound' }));
-        const checkup = rows(card({ vital: 'bp_systolic', value: 195, finding: 'above_bound' }));
+        const checkup = rows(card({ vital: 'bp_systolic', value: 195, finding: 'above_bound',
+            checkup: 'kiosk', entered_by: 'nurse1', findings: [
+                { measure: 'bp_systolic', finding: 'above_bound', value: 195, unit: 'mmHg' },
+                { measure: 'glucose', finding: 'below_bound', value: 3.1, unit: 'mmol/L' }] },
+            'vitals_critical'));
+        const fall = rows(card({ peak_g: 3.14, confidence: 0.93, posture_change_deg: 84.6,
+                                 stillness: 0.912, impact_ts: 1772330400 }, 'fall'));
+        const wander = rows(card({ distance_m: 412.3, lat: 31.23, lon: 121.47 }, 'wandering'));
+        const sos = rows(card({ event: 'sos', presses: 1 }, 'sos'));
+        const smokeTest = rows(card({ event: 'test', presses: 3 }, 'sos'));
         i18n.setLang('zh-CN');
         const zh = rows(card(still));
+        const zhFall = rows(card({ posture_change_deg: 84.6, stillness: 0.912 }, 'fall'));
         i18n.setLang(before);
         return {
             en: pick(en, ['Last movement', 'Still for', 'Usual limit at that hour',
@@ -190,9 +211,19 @@ async def _welfare_cards(page: Any) -> Any:
             enRepeats: pick(again, ['Repeats merged', 'First at']),
             zh: pick(zh, ['已静止', '该时段通常上限']),
             vitals: pick(vitals, ['Vital sign', 'Reading', 'Finding']),
-            checkup: pick(checkup, ['Vital sign', 'Reading']),
-            raw: ['silent_h', 'limit_h', 'count', 'first_ts', 'vital', 'value', 'last_movement_at']
-                .filter((k) => k in en || k in again || k in vitals),
+            checkup: pick(checkup, ['Vital sign', 'Reading', 'Check-up from', 'Readings',
+                                    'Entered by']),
+            fall: pick(fall, ['Peak acceleration', 'Confidence', 'Posture change', 'Still afterwards',
+                              'Impact at']),
+            wander: pick(wander, ['Distance from home', 'Position']),
+            sos: ['Device event', 'Presses'].filter((k) => k in sos),
+            smokeTest: pick(smokeTest, ['Device event', 'Presses']),
+            zhFall: pick(zhFall, ['姿态变化', '撞击后静止程度']),
+            raw: ['silent_h', 'limit_h', 'count', 'first_ts', 'vital', 'value', 'last_movement_at',
+                  'event', 'presses', 'impact_ts', 'posture_change_deg', 'stillness', 'lat', 'lon',
+                  'checkup', 'findings', 'entered_by']
+                .filter((k) => [en, again, vitals, checkup, fall, wander, sos, smokeTest]
+                    .some((r) => k in r)),
             once: ['Repeats merged', 'First at'].filter((k) => k in en),
         };
     }""")
