@@ -235,6 +235,8 @@ class Platform:
                 ingest = Ingest(pool=self.pool, source=source, detection=detection,
                                 welfare=welfare, max_batch=batch, observe=observe,
                                 events_only=self.lane == "alarms",
+                                # in one process the stream lane keeps the shared detectors
+                                welfare_chores=lane == "streams",
                                 limiter=RateLimiter(self.settings.rate_limit),
                                 state_name=f"welfare{suffix}")
                 await ingest.load_registry()

@@ -156,12 +156,18 @@ class Ingest:
         checkups: CheckupStage | None = None,
         observe: Collection[str] = (),
         events_only: bool = False,
+        welfare_chores: bool = True,
     ) -> None:
         """``observe``: kinds this ingest reads for its detectors only, storing and alarming on
         none of them (the stream lane in its own process reads the events that way: a cancel
         closes a fall's grace period, a press is movement and a sign of life; the alarm lane
         stores them). ``events_only``: run only the event rules (the alarm lane in its own
-        process): no welfare detectors, no fall grace periods resumed, no snapshot."""
+        process): no welfare detectors, no fall grace periods resumed, no snapshot.
+        ``welfare_chores``: this ingest restores the welfare detectors at start, saves their
+        snapshot, hands them operators' outcomes and keeps residents' summaries. Two lanes in one
+        process share one :class:`WelfareStage`, and only one of them may: both did, and took
+        and wrote the same snapshot twice every five minutes, the second write failing on the
+        first's rows whenever the two overlapped."""
         self._pool = pool
         self._source = source
         self._decoder = decoder or Decoder()
@@ -181,6 +187,7 @@ class Ingest:
         self._observe = frozenset(observe)
         self._events_only = events_only
         self._welfare = None if events_only else welfare or WelfareStage()
+        self._chores = self._welfare is not None and welfare_chores
         self._welfare_saved = 0.0
         self._outcomes_read = -1e18
         self._summaries_kept = -1e18
@@ -211,7 +218,7 @@ class Ingest:
             if not self._events_only:  # the alarm lane alone sees no motion: falls are not its
                 cur = await conn.execute("SELECT source_seq, deadline, finding FROM pending_falls")
                 pending = await cur.fetchall()
-                if not self._welfare_saved:
+                if self._chores and not self._welfare_saved:
                     welfare = await detector_state.load(conn, self._state_name)
         if self._welfare is not None:
             self._welfare.configure(self._devices)
@@ -249,12 +256,12 @@ class Ingest:
         parts = await self._prepare(items)
         if parts:
             await self._store(parts)
-        if self._welfare is not None and self._clock() - self._outcomes_read >= OUTCOMES_EVERY_S:
+        if self._chores and self._clock() - self._outcomes_read >= OUTCOMES_EVERY_S:
             await self.read_outcomes()
-        if self._welfare is not None and self._clock() - self._summaries_kept >= SUMMARIES_EVERY_S \
+        if self._chores and self._clock() - self._summaries_kept >= SUMMARIES_EVERY_S \
                 and (self._keeping is None or self._keeping.done()):
             self.keep_summaries()
-        if self._welfare is not None and self._clock() - self._welfare_saved > WELFARE_SAVE_EVERY_S \
+        if self._chores and self._clock() - self._welfare_saved > WELFARE_SAVE_EVERY_S \
                 and (self._saving is None or self._saving.done()):
             await self.save_state(wait=False)
         self._source.ack_all(items)

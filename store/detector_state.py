@@ -36,6 +36,11 @@ async def save_encoded(conn: psycopg.AsyncConnection[Any], name: str,
     reader sees the old one or the new. Each part is joined just before it is sent, so the
     event loop is held for one part's copy at a time, never the whole snapshot's."""
     async with conn.transaction(), conn.cursor() as cur:
+        # Two writers of one name (two lanes that both thought they kept it; two workers given
+        # the same name) take turns: without the lock the second's INSERT of part 0 met the
+        # first's row and failed with a unique violation.
+        await cur.execute("SELECT pg_advisory_xact_lock(hashtext('detector_state:' || %s))",
+                          (name,))
         await cur.execute("DELETE FROM detector_state_parts WHERE name = %s", (name,))
         await cur.execute("DELETE FROM detector_state WHERE name = %s", (name,))
         for i, part in enumerate(_parts([body] if isinstance(body, bytes) else body)):

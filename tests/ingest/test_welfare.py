@@ -190,6 +190,51 @@ async def test_the_periodic_snapshot_is_written_while_the_lane_goes_on(
     assert [a["kind"] for a in await _alarms(pool)] == ["vitals_critical"]
 
 
+async def test_two_lanes_sharing_the_detectors_keep_them_once(pool: AsyncConnectionPool) -> None:
+    """Lanes in one process share one WelfareStage (eldercare/platform.py): only the one with
+    the chores restores, saves and reads outcomes; the other still feeds the detectors. Both
+    used to save the same snapshot, and a second writer met the first's rows."""
+    from ingest.welfare import WelfareStage
+
+    await _seed(pool)
+    clock = Clock(NIGHT)
+    shared = WelfareStage()
+    alarms = Ingest(pool=pool, source=ListSource(), clock=clock, decoder=Decoder(clock=clock),
+                    welfare=shared, welfare_chores=False)
+    streams = Ingest(pool=pool, source=ListSource(), clock=clock, decoder=Decoder(clock=clock),
+                     welfare=shared)
+    for lane in (alarms, streams):
+        await lane.load_registry()
+    topic = f"eldercare/v1/{SITE}/watch-1/telemetry"
+    high = [ListSource().add(topic, encode(Telemetry(seq=i, ts=_ms(NIGHT + 10 * i), hr=150,
+                                                     steps=100, worn=True))) for i in (1, 2, 3)]
+    clock.t = NIGHT + 20
+    await alarms.process(high[:2])  # the lane without the chores still feeds the detectors
+    assert alarms._saving is None and alarms._outcomes_read < 0
+    clock.t = NIGHT + 30
+    await streams.process(high[2:])
+    assert streams._saving is not None
+    await streams._saving
+    assert [a["kind"] for a in await _alarms(pool)] == ["vitals_critical"]  # 3 of 5, across lanes
+
+
+async def test_two_writers_of_one_snapshot_take_turns(pool: AsyncConnectionPool) -> None:
+    import asyncio
+
+    bodies = [b'{"who": "first", "pad": "' + b"x" * 100 + b'"}',
+              b'{"who": "second", "pad": "' + b"y" * 100 + b'"}']
+
+    async def write(body: bytes) -> None:
+        async with pool.connection() as conn:
+            await detector_state.save_encoded(conn, "welfare", [body[:20], body[20:]])
+
+    for _ in range(5):
+        await asyncio.gather(*(write(b) for b in bodies))  # no unique violation
+        async with pool.connection() as conn:
+            saved = await detector_state.load(conn, "welfare")
+        assert saved is not None and saved["who"] in ("first", "second")  # one of them, whole
+
+
 async def test_an_inactivity_alarm_resolved_genuine_is_not_learnt_as_ordinary_life(
         pool: AsyncConnectionPool) -> None:
     """09:00 the watch's steps stop; the 4 h default raises an inactivity alarm at 13:00; help
