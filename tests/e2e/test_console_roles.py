@@ -313,6 +313,45 @@ async def test_family_sees_the_outcome_and_no_other_elder(
         await page.screenshot(path=str(SHOTS / "family-other-elder.png"))
 
 
+async def test_family_sees_what_is_happening_now(mosquitto: Mosquitto, db_url: str) -> None:
+    """While their elder's alert is open, the family page says first what is being done, step
+    by step as the operator takes it, and no longer once it is handled."""
+    async with running(mosquitto, db_url) as c:
+        operator = await c.page("op1")
+        page = await c.page("family1")
+        await page.wait_for_selector("#elder-name", timeout=WAIT_MS)
+        assert await page.locator("#family-now").count() == 0
+        c.press("r-h0001")
+        incident_id, _ = await waiting_incident(operator)
+        step = page.locator(f"#family-now [data-incident-id='{incident_id}'] .now-step")
+
+        async def says(text: str) -> str:
+            await page.wait_for_function(
+                "([sel, text]) => document.querySelector(sel)?.textContent.startsWith(text)",
+                arg=[f"#family-now [data-incident-id='{incident_id}'] .now-step", text],
+                timeout=WAIT_MS)
+            return await step.text_content() or ""
+
+        assert await says("The centre has the alarm and is answering it.")
+        assert (await page.text_content("#family-now strong") or "").startswith(
+            "Emergency call (SOS) at ")
+        base = c.platform.console_url + f"/api/v1/incidents/{incident_id}"
+        await post(operator, base + "/claim")
+        assert await says("A centre operator is handling it.")
+        await post(operator, base + "/dispatch", {"responder": "community_responder"})
+        sent = await says("Help is on the way: Community responder, sent at ")
+        assert re.fullmatch(r"Help is on the way: Community responder, sent at .*\d\d:\d\d:\d\d\.",
+                            sent), sent
+        await post(operator, base + "/on_site")
+        assert await says("Help arrived at ")
+        await page.screenshot(path=str(SHOTS / "family-now.png"), full_page=True)
+        await page.click("#lang-toggle")
+        await page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+        assert (await step.text_content() or "").startswith("救援人员已于 ")
+        await post(operator, base + "/resolve", {"outcome": "genuine"})
+        await page.locator("#family-now").wait_for(state="detached", timeout=WAIT_MS)
+
+
 async def test_care_home_floor_plan_shows_smoke_and_staff_acknowledge(
         mosquitto: Mosquitto, db_url: str) -> None:
     async with running(mosquitto, db_url, homes=1) as c:

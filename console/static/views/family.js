@@ -31,6 +31,27 @@ function historyTable(incidents) {
       h("td", null, i.resolved_at ? formatTime(i.resolved_at) : t("none")))))));
 }
 
+// What is happening now, at the top of the page, for each alert not yet handled: what a
+// daughter opening the page after the SMS wants first. Said in words a family uses: the centre
+// is answering, someone is handling it, help is on the way, help has arrived.
+function nowCard(open) {
+  if (open.length === 0) return null;
+  return h("section", { class: "card now-card", id: "family-now", role: "status", "aria-live": "polite" },
+    h("h3", null, t("family.now")),
+    h("ul", { class: "plain" }, open.map((i) => h("li", { class: ["now-item", `p${i.priority}`], dataset: { incidentId: i.id } },
+      h("strong", null, t("family.nowWhat", { what: label("kind", i.kind), time: formatTime(i.opened_at) })),
+      h("p", { class: "now-step" }, nowStep(i))))));
+}
+
+function nowStep(i) {
+  if (i.status === "on_site") return t("family.now.onSite", { time: formatTime(i.on_site_at) });
+  if (i.status === "dispatched") {
+    return t("family.now.dispatched", { who: label("responder", i.dispatched_to), time: formatTime(i.dispatched_at) });
+  }
+  if (i.status === "claimed" || i.status === "in_progress") return t("family.now.handling");
+  return t("family.now.new");
+}
+
 function lastSeen(devices) {
   const times = (devices ?? []).map((d) => d.last_seen).filter(Boolean).sort();
   return times.length ? formatTime(times[times.length - 1]) : null;
@@ -93,7 +114,9 @@ export function mountFamily(ctx) {
     const r = record.resident ?? {};
     const hr = status?.last_hr;
     const points = vitals?.points ?? [];
+    const open = (history?.incidents ?? []).filter((i) => i.status !== "resolved");
     body.replaceChildren(
+      nowCard(open),
       h("div", { class: "family-grid" },
         section("section.status",
           h("p", { class: "person" }, h("strong", { class: "name", id: "elder-name" }, r.name ?? record.id)),
