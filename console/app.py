@@ -22,6 +22,7 @@ from console import (
     devices,
     health,
     incidents,
+    intake,
     live,
     me,
     org,
@@ -59,6 +60,7 @@ def create_app(*, settings: Settings, pool: AsyncConnectionPool, hub: Hub) -> Fa
     app.include_router(reports.router)
     app.include_router(tickets.router)
     app.include_router(live.router)
+    app.include_router(intake.router)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

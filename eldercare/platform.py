@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ import psycopg.rows
 import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
+from alerts import intake
 from alerts.channels.configured import configured_channels
 from alerts.channels.outbox import OUTBOX_CHANNELS, OutboxChannel
 from alerts.escalator import Escalator
@@ -43,7 +45,7 @@ from ingest.pipeline import Ingest
 from ingest.ratelimit import RateLimiter
 from ingest.welfare import WelfareStage
 from simulators.district import District
-from store import registry
+from store import heartbeats, registry
 from store.database import open_pool, prepare
 from store.partitions import drop_older_than, ensure_partitions
 
@@ -149,6 +151,21 @@ async def end_tasks(tasks: list[asyncio.Task[Any]], *, again_every: float = 1.0,
             log.error("task %s had failed", task.get_name(), exc_info=task.exception())
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Beating:
+    """A service whose heartbeat the platform writes."""
+
+    name: str
+    role: str
+    task: asyncio.Task[None]
+    source: MqttSource | None = None
+    ingest: Ingest | None = None
+
+
+def _at(epoch: float | None) -> dt.datetime | None:
+    return None if epoch is None else dt.datetime.fromtimestamp(epoch, dt.UTC)
+
+
 class Platform:
     """Runs the chosen services until stopped. Use ``async with Platform(...) as p``."""
 
@@ -190,6 +207,10 @@ class Platform:
         self.notifier: Notifier | None = None
         self._server: uvicorn.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._beating: list[_Beating] = []
+        """The services whose heartbeat this process writes (alerts/intake.py)."""
+        self._host = f"{socket.gethostname()}:{os.getpid()}"
+        self._started_at = dt.datetime.now(dt.UTC)
 
     @property
     def console_url(self) -> str:
@@ -243,7 +264,10 @@ class Platform:
                 await source.start()
                 self.lanes.append((source, ingest))
                 self._lane_kinds.append((*kinds, *observe))
-                self._tasks.append(asyncio.create_task(ingest.run(), name=f"ingest-{lane}"))
+                task = asyncio.create_task(ingest.run(), name=f"ingest-{lane}")
+                self._tasks.append(task)
+                self._beating.append(_Beating(name=f"ingest-{lane}{suffix}", role=f"ingest-{lane}",
+                                              task=task, source=source, ingest=ingest))
             if not part.whole:
                 self._tasks.append(asyncio.create_task(self._follow_sites(set(sites)),
                                                        name="sites"))
@@ -258,14 +282,21 @@ class Platform:
                     await source.connected.wait()
         if "alerts" in self.services:
             self.escalator = Escalator(self.pool)
-            self._tasks.append(asyncio.create_task(self.escalator.run(), name="escalator"))
+            task = asyncio.create_task(self.escalator.run(), name="escalator")
+            self._tasks.append(task)
+            self._beating.append(_Beating(name="escalator", role="escalator", task=task))
             channels = configured_channels(os.environ)
             if self.outbox is not None:
                 for name in OUTBOX_CHANNELS:
                     channels.setdefault(name, OutboxChannel(name, self.outbox))
             self.notifier = Notifier(self.pool, channels)
-            self._tasks.append(asyncio.create_task(self.notifier.run(), name="notifier"))
+            task = asyncio.create_task(self.notifier.run(), name="notifier")
+            self._tasks.append(task)
+            self._beating.append(_Beating(name="notifier", role="notifier", task=task))
             log.info("notification channels: %s", ", ".join(channels) or "none configured")
+        if self._beating:
+            await self._beat()  # before anyone can ask: the console reads it at once
+            self._tasks.append(asyncio.create_task(self._heartbeat(), name="heartbeat"))
         if "console" in self.services:
             self.hub = Hub(url=self.db_url, pool=self.pool)
             self._tasks.append(asyncio.create_task(self.hub.run(), name="hub"))
@@ -282,6 +313,31 @@ class Platform:
             async with asyncio.timeout(30):
                 await self.hub.listening.wait()
         return self
+
+    async def _heartbeat(self) -> None:
+        """Say every few seconds what each service of this process is doing (alerts/intake.py
+        judges it for the console). A failed beat is logged and the next one tried: the beats
+        going stale is itself what tells operators."""
+        while True:
+            await asyncio.sleep(intake.BEAT_EVERY_S)
+            await self._beat()
+
+    async def _beat(self, *, stopping: bool = False) -> None:
+        assert self.pool is not None
+        beats = []
+        for b in self._beating:
+            stats = b.ingest.stats if b.ingest is not None else None
+            beats.append(heartbeats.Beat(
+                name=b.name, role=b.role, host=self._host, started_at=self._started_at,
+                running=not stopping and not b.task.done(),
+                connected=None if b.source is None else b.source.connected.is_set(),
+                processed_at=_at(stats.last_round_at) if stats else None,
+                last_message_at=_at(stats.last_message_at) if stats else None))
+        try:
+            async with asyncio.timeout(5), self.pool.connection() as conn:
+                await heartbeats.beat(conn, beats)
+        except Exception as err:  # the database away, or slow: the beats go stale, as they should
+            log.warning("could not write the services' heartbeat (%s)", err or type(err).__name__)
 
     async def _sites(self) -> list[str]:
         assert self.pool is not None
@@ -391,6 +447,8 @@ class Platform:
 
     async def __aexit__(self, *exc: object) -> None:
         self._gc.uninstall()
+        if self._beating and self.pool is not None:
+            await self._beat(stopping=True)  # "stopped" at once, not "silent" in 30 s
         if self._server is not None:
             self._server.should_exit = True
         for source, _ in self.lanes:

@@ -112,6 +112,10 @@ class IngestStats:
     observed: int = 0
     """Messages read only for the detectors (``observe``): not in ``received``."""
     dead_by_code: dict[str, int] = field(default_factory=dict)
+    last_round_at: float | None = None
+    """When the lane last finished a round of work (a batch, or the idle tick every second)."""
+    last_message_at: float | None = None
+    """When the lane last took a device message."""
 
 
 def _forwarded_rejection(env: Envelope, body: Rejected) -> DeadLetter:
@@ -253,6 +257,8 @@ class Ingest:
 
     async def process(self, items: list[Incoming]) -> None:
         """Validate, detect, store and acknowledge one batch of messages."""
+        if items:
+            self.stats.last_message_at = self._clock()
         parts = await self._prepare(items)
         if parts:
             await self._store(parts)
@@ -266,6 +272,7 @@ class Ingest:
             await self.save_state(wait=False)
         self._source.ack_all(items)
         self.stats.batches += 1
+        self.stats.last_round_at = self._clock()
 
     async def read_outcomes(self) -> tuple[int, int]:
         """Hand operators' outcomes to the welfare detectors (store/outcomes.py): unlearn the

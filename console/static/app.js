@@ -2,7 +2,8 @@
 // (GET /api/v1/me → user.role). Each view lives in views/ and gets a small context: the user,
 // setWaiting() for the header count and signedOut() for an expired session.
 import { api } from "./api.js";
-import { lang, onLangChange, setLang, t, toggleLang, translateStatic } from "./i18n.js";
+import { label, lang, onLangChange, setLang, t, toggleLang, translateStatic } from "./i18n.js";
+import { formatTime } from "./clock.js";
 import { LiveFeed } from "./live.js";
 import { errorText } from "./panel.js";
 import * as sound from "./beep.js";
@@ -18,6 +19,11 @@ import { mountProvider } from "./views/provider.js";
 // flapping socket never leaves anyone blind to new incidents.
 const FALLBACK_AFTER_MS = 5000;
 const FALLBACK_EVERY_MS = 10_000;
+// Whether the alarm path works (GET /api/v1/intake): asked this often by everyone who answers
+// alarms. The services beat every 5 s and are judged silent after 30 s, so a dead ingest shows
+// within 40 s on every screen.
+const INTAKE_EVERY_MS = 10_000;
+const ANSWERING = new Set(["operator", "supervisor", "admin", "care_staff"]);
 
 // Role → view: a table, so a new role is one line. Unknown roles get the family view's
 // "nothing to show" rather than an operator's powers on screen.
@@ -42,6 +48,8 @@ const state = {
   lastFallbackAt: 0,
   signinError: null, // { key } for our own messages (re-translated on switch) or { text }
   waiting: 0,
+  intake: null, // the last answer of GET /api/v1/intake, or null
+  intakeAt: 0,
 };
 
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/ws`;
@@ -100,6 +108,8 @@ function signedIn(user) {
   showView("console");
   mountView();
   feed.start();
+  state.intakeAt = 0;
+  checkIntake();
 }
 
 function mountView() {
@@ -116,6 +126,8 @@ function signedOut() {
   state.user = null;
   delete document.body.dataset.role;
   $("role-view").replaceChildren();
+  state.intake = null;
+  showIntake();
   setWaiting(0);
   showView("signin");
   $("username").focus();
@@ -156,6 +168,33 @@ async function signOut() {
   signedOut();
 }
 
+// "Alarm path fault: alarm intake not heard from since 07:41:12. ..." above every view, in red,
+// for as long as any service of the alarm path is in trouble (alerts/intake.py).
+function showIntake() {
+  const el = $("intake-alert");
+  const troubled = state.user && ANSWERING.has(state.user.role)
+    ? (state.intake?.services ?? []).filter((s) => s.problem) : [];
+  el.hidden = troubled.length === 0;
+  if (el.hidden) return el.replaceChildren();
+  const problems = troubled.map((s) => {
+    const service = label("service", s.role) + (s.name !== s.role ? ` (${s.name})` : "");
+    return t(`intake.problem.${s.problem}`, { service, time: s.since ? formatTime(s.since) : "" });
+  });
+  el.textContent = t("intake.fault", { problems: problems.join(lang() === "zh-CN" ? "；" : "; ") });
+}
+
+async function checkIntake() {
+  if (!state.user || !ANSWERING.has(state.user.role) || Date.now() - state.intakeAt < INTAKE_EVERY_MS) return;
+  state.intakeAt = Date.now();
+  try {
+    state.intake = await api("GET", "/api/v1/intake");
+  } catch (err) {
+    if (err.status === 401) return signedOut();
+    // the console itself unreachable: the connection state already says so
+  }
+  showIntake();
+}
+
 async function pollFallback() {
   if (!state.user || state.conn === "live" || !state.view?.poll) return;
   const stuck = Date.now() - state.reconnectingSince;
@@ -189,6 +228,7 @@ function retranslate() {
   showSigninError();
   if (!$("signin-submit").disabled) $("signin-submit").textContent = t("signin.submit");
   setWaiting(state.waiting);
+  showIntake();
   if (state.user) {
     $("user-role").textContent = t(`role.${state.user.role}`);
     // Views that can re-label in place do; the others are drawn afresh (they load their
@@ -217,6 +257,7 @@ async function boot() {
   setInterval(() => {
     state.view?.tick?.();
     pollFallback();
+    checkIntake();
   }, 1000);
 
   try {

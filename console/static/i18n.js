@@ -34,6 +34,7 @@ export const TERMS = {
     vital: { heart_rate: "心率", spo2: "血氧", skin_temperature: "皮肤温度", bp_systolic: "收缩压", bp_diastolic: "舒张压", glucose: "血糖", weight: "体重", temperature: "体温" },
     finding: { above_bound: "高于上限", below_bound: "低于下限", deviation: "偏离本人常态", drift_up: "缓慢上升", drift_down: "缓慢下降" },
     channel: { sms: "短信", email: "邮件" },
+    service: { "ingest-alarms": "报警接收", "ingest-streams": "设备数据流", escalator: "超时升级", notifier: "家属通知" },
   },
   en: {
     kind: {
@@ -57,6 +58,7 @@ export const TERMS = {
     vital: { heart_rate: "Heart rate", spo2: "SpO2", skin_temperature: "Skin temperature", bp_systolic: "Systolic", bp_diastolic: "Diastolic", glucose: "Blood glucose", weight: "Weight", temperature: "Temperature" },
     finding: { above_bound: "above the limit", below_bound: "below the limit", deviation: "away from their own normal", drift_up: "slowly rising", drift_down: "slowly falling" },
     channel: { sms: "SMS", email: "Email" },
+    service: { "ingest-alarms": "alarm intake", "ingest-streams": "device streams", escalator: "escalation", notifier: "family messages" },
   },
 };
 

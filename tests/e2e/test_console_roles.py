@@ -352,6 +352,40 @@ async def test_family_sees_what_is_happening_now(mosquitto: Mosquitto, db_url: s
         await page.locator("#family-now").wait_for(state="detached", timeout=WAIT_MS)
 
 
+async def test_every_screen_that_answers_alarms_says_when_the_alarm_path_is_broken(
+        mosquitto: Mosquitto, db_url: str) -> None:
+    """A stream worker that stopped beating (alerts/intake.py) puts a red line under the header
+    of every operator's and care-home tablet's screen, in their language, and it goes when the
+    worker is back; a family member is not shown it."""
+    async with running(mosquitto, db_url) as c:
+        operator = await c.page("op1")
+        care = await c.page("care1", TABLET)
+        family = await c.page("family1")
+        alert = operator.locator("#intake-alert")
+        assert await alert.is_hidden()
+        assert c.platform.pool is not None
+        async with c.platform.pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO service_heartbeats (name, role, host, started_at, beat_at, running,"
+                " connected, processed_at) VALUES ('ingest-streams-w1of2', 'ingest-streams',"
+                " 'box:1', now() - interval '1 hour', now() - interval '2 minutes', true, true,"
+                " now() - interval '2 minutes')")
+        for page in (operator, care):
+            await page.locator("#intake-alert").wait_for(state="visible", timeout=15_000)
+        text = await alert.text_content() or ""
+        assert re.fullmatch(r"Alarm path fault: device streams \(ingest-streams-w1of2\) not heard"
+                            r" from since .*\d\d:\d\d:\d\d\. Alarms or family messages may not be"
+                            r" getting through: call the on-call engineer\.", text), text
+        await operator.screenshot(path=str(SHOTS / "operator-intake-fault.png"))
+        await operator.click("#lang-toggle")
+        await operator.wait_for_function("document.documentElement.lang === 'zh-CN'")
+        assert (await alert.text_content() or "").startswith("报警链路故障：设备数据流")
+        assert await family.locator("#intake-alert").is_hidden()
+        async with c.platform.pool.connection() as conn:
+            await conn.execute("DELETE FROM service_heartbeats WHERE name = 'ingest-streams-w1of2'")
+        await alert.wait_for(state="hidden", timeout=15_000)
+
+
 async def test_care_home_floor_plan_shows_smoke_and_staff_acknowledge(
         mosquitto: Mosquitto, db_url: str) -> None:
     async with running(mosquitto, db_url, homes=1) as c:

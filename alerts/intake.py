@@ -1,0 +1,102 @@
+"""Is the alarm path working? The services' heartbeats (store/heartbeats.py) judged for the
+console, which tells every operator, supervisor and care-home tablet when alarms or family
+messages may not be getting through.
+
+Telecare's worst failure is the silent one: a console that says "live" while no alarm can reach
+it, because the ingest process died, hung, lost the broker or cannot write. Each process beats
+every :data:`BEAT_EVERY_S` seconds with what each of its services is doing; a service is in
+trouble when
+
+- ``silent``: no beat for :data:`SILENT_AFTER_S` (the process died, hung, or cannot reach the
+  database, which is where its alarms would go);
+- ``stopped``: its task ended (a bug; the process is still up);
+- ``disconnected``: an ingest lane has lost the broker;
+- ``stalled``: an ingest lane has done no round of work for :data:`STALLED_AFTER_S` (it takes one
+  every second even when no device speaks);
+
+and the path is broken when no alarm intake (``ingest-alarms``) has beaten at all. A service not
+heard from for :data:`FORGET_AFTER_S` is taken as retired (a stream worker scaled away) and no
+longer reported.
+
+>>> import datetime as dt
+>>> now = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
+>>> row = {"name": "ingest-alarms", "role": "ingest-alarms", "beat_at": now, "running": True,
+...        "connected": False, "processed_at": now, "last_message_at": None}
+>>> [(s.name, s.problem) for s in judge(now, [row]).troubled]
+[('ingest-alarms', 'disconnected')]
+>>> judge(now, []).troubled[0].problem
+'none'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+BEAT_EVERY_S = 5.0
+SILENT_AFTER_S = 30.0
+"""Six beats missed."""
+STALLED_AFTER_S = 60.0
+FORGET_AFTER_S = 24 * 3600.0
+ALARM_INTAKE = "ingest-alarms"
+"""The role without which no press, fall or smoke alarm is taken in."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceState:
+    name: str
+    role: str
+    problem: str | None
+    """None, ``silent``, ``stopped``, ``disconnected``, ``stalled``; ``none`` for the alarm
+    intake missing altogether."""
+    since: dt.datetime | None
+    """When the trouble began, as far as the heartbeats tell (the last good beat or round)."""
+    beat_at: dt.datetime | None = None
+    last_message_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Intake:
+    services: tuple[ServiceState, ...]
+
+    @property
+    def troubled(self) -> tuple[ServiceState, ...]:
+        return tuple(s for s in self.services if s.problem is not None)
+
+    @property
+    def ok(self) -> bool:
+        return not self.troubled
+
+
+def _problem(now: dt.datetime, row: Mapping[str, Any]) -> tuple[str | None, dt.datetime | None]:
+    beat_at: dt.datetime = row["beat_at"]
+    if (now - beat_at).total_seconds() > SILENT_AFTER_S:
+        return "silent", beat_at
+    if not row["running"]:
+        return "stopped", beat_at
+    if row.get("connected") is False:
+        return "disconnected", beat_at
+    processed = row.get("processed_at")
+    if processed is None and row.get("connected") is not None:  # a lane yet to do any work
+        processed = row.get("started_at")
+    if processed is not None and (now - processed).total_seconds() > STALLED_AFTER_S:
+        return "stalled", processed
+    return None, None
+
+
+def judge(now: dt.datetime, rows: Iterable[Mapping[str, Any]]) -> Intake:
+    """Each service's state at ``now`` (the database's clock, as the beats are)."""
+    states = []
+    for row in rows:
+        if (now - row["beat_at"]).total_seconds() > FORGET_AFTER_S:
+            continue
+        problem, since = _problem(now, row)
+        states.append(ServiceState(name=row["name"], role=row["role"], problem=problem,
+                                   since=since, beat_at=row["beat_at"],
+                                   last_message_at=row.get("last_message_at")))
+    if not any(s.role == ALARM_INTAKE for s in states):
+        states.insert(0, ServiceState(name=ALARM_INTAKE, role=ALARM_INTAKE, problem="none",
+                                      since=None))
+    return Intake(services=tuple(states))

@@ -1,0 +1,133 @@
+"""Is the alarm path working: the heartbeat rules (alerts/intake.py) on their own, then a real
+platform on mosquitto and PostgreSQL beating for its services and the console judging them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import doctest
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from alerts import intake
+from eldercare.platform import Platform, seed_district
+from eldercare.settings import Settings
+from simulators.district import District
+from store import heartbeats
+from store.database import prepare
+from tests.servers import Mosquitto, free_port
+
+NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
+S = dt.timedelta(seconds=1)
+
+
+def _row(name: str = "ingest-alarms", role: str | None = None, **changes: Any) -> dict[str, Any]:
+    return {"name": name, "role": role or name, "beat_at": NOW - 2 * S, "running": True,
+            "connected": True, "processed_at": NOW - S, "last_message_at": NOW - 3 * S} | changes
+
+
+def _problems(*rows: dict[str, Any]) -> dict[str, str | None]:
+    return {s.name: s.problem for s in intake.judge(NOW, rows).services}
+
+
+def test_a_working_path_is_ok() -> None:
+    found = intake.judge(NOW, [_row(), _row("ingest-streams"), _row("escalator", connected=None,
+                                                                  processed_at=None)])
+    assert found.ok and found.troubled == ()
+
+
+@pytest.mark.parametrize(("changes", "problem", "since"), [
+    ({"beat_at": NOW - 31 * S}, "silent", NOW - 31 * S),  # six beats missed and one more second
+    ({"running": False}, "stopped", NOW - 2 * S),
+    ({"connected": False}, "disconnected", NOW - 2 * S),
+    ({"processed_at": NOW - 61 * S}, "stalled", NOW - 61 * S),
+    ({"beat_at": NOW - 31 * S, "running": False}, "silent", NOW - 31 * S),  # the older news wins
+])
+def test_each_trouble_is_named_with_when_it_began(changes: dict[str, Any], problem: str,
+                                                  since: dt.datetime) -> None:
+    found = intake.judge(NOW, [_row(**changes)])
+    [state] = found.troubled
+    assert (state.name, state.problem, state.since) == ("ingest-alarms", problem, since)
+    assert not found.ok
+
+
+def test_a_lane_that_never_did_any_work_is_stalled() -> None:
+    assert _problems(_row(processed_at=None, started_at=NOW - 61 * S)) == {"ingest-alarms": "stalled"}
+    assert _problems(_row(processed_at=None, started_at=NOW - 5 * S)) == {"ingest-alarms": None}
+    assert _problems(_row("escalator", connected=None, processed_at=None,
+                          started_at=NOW - 3600 * S), _row()) == {"escalator": None,
+                                                                   "ingest-alarms": None}
+
+
+def test_just_inside_the_limits_is_no_trouble() -> None:
+    assert _problems(_row(beat_at=NOW - 30 * S, processed_at=NOW - 60 * S)) == {
+        "ingest-alarms": None}
+
+
+def test_no_alarm_intake_at_all_is_trouble_and_a_long_gone_worker_is_retired() -> None:
+    assert _problems(_row("escalator")) == {"ingest-alarms": "none", "escalator": None}
+    retired = _row("ingest-streams-w1of2", "ingest-streams", beat_at=NOW - 25 * 3600 * S)
+    assert _problems(_row(), retired) == {"ingest-alarms": None}
+    lately = _row("ingest-streams-w1of2", "ingest-streams", beat_at=NOW - 2 * 3600 * S)
+    assert _problems(_row(), lately) == {"ingest-alarms": None, "ingest-streams-w1of2": "silent"}
+
+
+def test_docstring_examples() -> None:
+    assert doctest.testmod(intake).failed == 0
+
+
+@contextlib.asynccontextmanager
+async def _platform(mosquitto: Mosquitto, db_url: str) -> AsyncIterator[Platform]:
+    await prepare(db_url)
+    await seed_district(db_url, District.generate(seed=3, homes=1, care_homes=1),
+                        demo_password="intake-pass-1")
+    async with Platform(settings=Settings(), db_url=db_url, broker_url=mosquitto.url,
+                        services=("ingest", "alerts", "console"), port=free_port(),
+                        client_id="intake-test") as platform:
+        yield platform
+
+
+async def _get(platform: Platform, user: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=platform.console_url,
+                                 headers={"X-Requested-With": "eldercare"}) as client:
+        r = await client.post("/api/v1/session", json={"username": user,
+                                                      "password": "intake-pass-1"})
+        assert r.status_code == 200, r.text
+        return await client.get("/api/v1/intake")
+
+
+@pytest.mark.db
+@pytest.mark.broker
+async def test_a_platform_beats_for_its_services_and_says_stopped_when_it_stops(
+        mosquitto: Mosquitto, db_url: str) -> None:
+    async with _platform(mosquitto, db_url) as platform:
+        r = await _get(platform, "op1")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["ok"] is True, body
+        assert {s["name"]: s["problem"] for s in body["services"]} == {
+            "ingest-alarms": None, "ingest-streams": None, "escalator": None, "notifier": None}
+        assert (await _get(platform, "care1")).status_code == 200  # care staff answer alarms
+        assert (await _get(platform, "family1")).status_code == 403
+        assert platform.pool is not None
+        for _ in range(80):  # the first beat comes before the lanes' first round; the next, 5 s on
+            async with platform.pool.connection() as conn:
+                _, rows = await heartbeats.read(conn)
+            lanes = [r for r in rows if r["role"].startswith("ingest-")]
+            if all(r["processed_at"] is not None for r in lanes):
+                break
+            await asyncio.sleep(0.1)
+        assert len(lanes) == 2
+        assert all(r["connected"] and r["processed_at"] is not None for r in lanes), lanes
+    # Stopped: its last beat says so at once, rather than going silent 30 s later.
+    async with await psycopg.AsyncConnection.connect(db_url, row_factory=dict_row) as conn:
+        now, rows = await heartbeats.read(conn)
+    assert {s.name: s.problem for s in intake.judge(now, rows).services} == {
+        "ingest-alarms": "stopped", "ingest-streams": "stopped", "escalator": "stopped",
+        "notifier": "stopped"}
