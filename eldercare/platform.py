@@ -210,6 +210,7 @@ class Platform:
         self._beating: list[_Beating] = []
         """The services whose heartbeat this process writes (alerts/intake.py)."""
         self._host = f"{socket.gethostname()}:{os.getpid()}"
+        self._beat_failing = False
         self._started_at = dt.datetime.now(dt.UTC)
 
     @property
@@ -337,7 +338,14 @@ class Platform:
             async with asyncio.timeout(5), self.pool.connection() as conn:
                 await heartbeats.beat(conn, beats)
         except Exception as err:  # the database away, or slow: the beats go stale, as they should
-            log.warning("could not write the services' heartbeat (%s)", err or type(err).__name__)
+            if not self._beat_failing:  # said once, not every 5 s of an outage
+                log.warning("could not write the services' heartbeat (%s); the console will show"
+                            " this process as silent", err or type(err).__name__)
+            self._beat_failing = True
+            return
+        if self._beat_failing:
+            log.info("the services' heartbeat is written again")
+        self._beat_failing = False
 
     async def _sites(self) -> list[str]:
         assert self.pool is not None
