@@ -66,8 +66,9 @@ async def locations(conn: psycopg.AsyncConnection[Any], resident_id: str,
 async def incidents(conn: psycopg.AsyncConnection[Any], resident_id: str,
                     since: dt.datetime) -> list[dict[str, Any]]:
     return await _all(
-        conn, "SELECT id, kind, priority, status, opened_at, claimed_by, dispatched_to, dispatched_at,"
-              " on_site_at, resolved_at, outcome, alarm_count FROM incidents"
+        conn, "SELECT id, kind, priority, status, route, family_until, opened_at, claimed_by,"
+              " dispatched_to, dispatched_at, on_site_at, resolved_at, outcome, alarm_count"
+              " FROM incidents"
               " WHERE resident_id = %s AND opened_at >= %s"
               " ORDER BY opened_at DESC LIMIT 500", resident_id, since)
 

@@ -454,6 +454,7 @@ export const EN = {
   "family.now": "Now",
   "family.nowWhat": "{what} at {time}",
   "family.now.new": "The centre has the alarm and is answering it.",
+  "family.now.familyFirst": "You are asked first: call them or go. The centre takes over at {time} if nobody has.",
   "family.now.handling": "A centre operator is handling it.",
   "family.now.dispatched": "Help is on the way: {who}, sent at {time}.",
   "family.now.onSite": "Help arrived at {time}.",

@@ -454,6 +454,7 @@ export const ZH = {
   "family.now": "正在处理",
   "family.nowWhat": "{time} {what}",
   "family.now.new": "服务中心已收到报警，正在接听。",
+  "family.now.familyFirst": "请您先处理：给老人打电话或前往查看。若 {time} 前无人处理，服务中心接手。",
   "family.now.handling": "服务中心座席正在处理。",
   "family.now.dispatched": "救援正在赶去：{who}，{time} 派出。",
   "family.now.onSite": "救援人员已于 {time} 到场。",

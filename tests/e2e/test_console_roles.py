@@ -313,6 +313,19 @@ async def test_family_sees_the_outcome_and_no_other_elder(
         await page.screenshot(path=str(SHOTS / "family-other-elder.png"))
 
 
+async def _ingest_routes(c: Console, resident_id: str, routing: dict[str, Any] | None) -> None:
+    """Wait until ingest has re-read the registry (NOTIFY registry) and routes the resident's
+    button as ``routing`` says."""
+    button = next(d.id for d in c.district.devices
+                  if d.kind == "button" and d.resident_id == resident_id)
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while (c.platform.ingest is None
+           or (ref := c.platform.ingest._devices.get(button)) is None
+           or ref.resident_routing != routing):
+        assert time.monotonic() < deadline, "ingest did not re-read the registry"
+        await asyncio.sleep(0.05)
+
+
 async def test_family_sees_what_is_happening_now(mosquitto: Mosquitto, db_url: str) -> None:
     """While their elder's alert is open, the family page says first what is being done, step
     by step as the operator takes it, and no longer once it is handled."""
@@ -321,18 +334,24 @@ async def test_family_sees_what_is_happening_now(mosquitto: Mosquitto, db_url: s
         page = await c.page("family1")
         await page.wait_for_selector("#elder-name", timeout=WAIT_MS)
         assert await page.locator("#family-now").count() == 0
+        assert c.platform.pool is not None
+        async with c.platform.pool.connection() as conn:  # her family is asked first
+            await conn.execute("UPDATE residents SET routing = %s WHERE id = 'r-h0001'",
+                               ('{"mode": "family_first", "family_accept_s": 120}',))
+        await _ingest_routes(c, "r-h0001", {"mode": "family_first", "family_accept_s": 120})
         c.press("r-h0001")
         incident_id, _ = await waiting_incident(operator)
         step = page.locator(f"#family-now [data-incident-id='{incident_id}'] .now-step")
 
-        async def says(text: str) -> str:
+        async def says(text: str, incident: str = incident_id) -> str:
             await page.wait_for_function(
                 "([sel, text]) => document.querySelector(sel)?.textContent.startsWith(text)",
-                arg=[f"#family-now [data-incident-id='{incident_id}'] .now-step", text],
+                arg=[f"#family-now [data-incident-id='{incident}'] .now-step", text],
                 timeout=WAIT_MS)
-            return await step.text_content() or ""
+            return await page.locator(
+                f"#family-now [data-incident-id='{incident}'] .now-step").text_content() or ""
 
-        assert await says("The centre has the alarm and is answering it.")
+        assert await says("You are asked first: call them or go. The centre takes over at ")
         assert (await page.text_content("#family-now strong") or "").startswith(
             "Emergency call (SOS) at ")
         base = c.platform.console_url + f"/api/v1/incidents/{incident_id}"
@@ -350,6 +369,17 @@ async def test_family_sees_what_is_happening_now(mosquitto: Mosquitto, db_url: s
         assert (await step.text_content() or "").startswith("救援人员已于 ")
         await post(operator, base + "/resolve", {"outcome": "genuine"})
         await page.locator("#family-now").wait_for(state="detached", timeout=WAIT_MS)
+
+        # The centre first (the 12349 default): it is answering.
+        async with c.platform.pool.connection() as conn:
+            await conn.execute("UPDATE residents SET routing = NULL WHERE id = 'r-h0001'")
+        await _ingest_routes(c, "r-h0001", None)
+        await page.click("#lang-toggle")
+        await page.wait_for_function("document.documentElement.lang === 'en'")
+        c.press("r-h0001")
+        second, _ = await waiting_incident(operator)
+        assert second != incident_id
+        assert await says("The centre has the alarm and is answering it.", second)
 
 
 async def test_every_screen_that_answers_alarms_says_when_the_alarm_path_is_broken(

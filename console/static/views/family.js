@@ -49,6 +49,8 @@ function nowStep(i) {
     return t("family.now.dispatched", { who: label("responder", i.dispatched_to), time: formatTime(i.dispatched_at) });
   }
   if (i.status === "claimed" || i.status === "in_progress") return t("family.now.handling");
+  // family first (alerts/routing): the family is asked before the centre, until family_until
+  if (i.route === "family_first" && i.family_until) return t("family.now.familyFirst", { time: formatTime(i.family_until) });
   return t("family.now.new");
 }
 
