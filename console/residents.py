@@ -4,6 +4,7 @@ Every read of a resident's health record is written to the audit trail."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from typing import Annotated, Any, Literal
 
@@ -153,5 +154,23 @@ def inactivity_now(summary: InactivitySummary, updated_at: dt.datetime,
         "evening": rule.evening,
         "night_limit_s": summary.night_limit,
         "morning_limit_s": summary.morning_limit,
+        **night_from(summary),
         "updated_at": updated_at,
     }
+
+
+def night_from(summary: InactivitySummary) -> dict[str, Any]:
+    """From what local clock time a stillness that begins is judged as the night's (the night
+    limit), while one that began earlier is still held to the day limit of its hour: the bedtime
+    learnt from the resident's nights (``InactivitySummary.bedtime_from``, seconds after their
+    wake hour), or their sleep hour when they were never seen going to bed before it. None
+    while it is not learnt (their first ten nights), when a stillness that began by day is
+    judged by the night limit from the sleep hour, as it was for everyone before. The
+    resident's own clock, as their night hours are."""
+    bedtime = summary.bedtime_from
+    if bedtime is None:
+        return {"night_from": None}
+    at = (summary.wake_hour * 3600 + bedtime) % 86400 if math.isfinite(bedtime) \
+        else summary.sleep_hour * 3600
+    minutes = int(at // 60)
+    return {"night_from": f"{minutes // 60:02d}:{minutes % 60:02d}"}

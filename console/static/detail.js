@@ -103,7 +103,10 @@ export function welfareCall(still) {
 // "Last movement" and "If still, the centre is called": both empty until ingest kept a summary.
 export function stillFields(still) {
   return [field(t("still.lastMovement"), still ? formatTime(still.last_movement_at) : null),
-    field(t("still.call"), welfareCall(still))];
+    field(t("still.call"), welfareCall(still)),
+    // when the night's rules take over: learnt from their nights, once ten are known
+    still?.night_from ? field(t("still.nightFrom"), h("span", { class: "night-from" },
+      t("still.nightFromLearnt", { time: still.night_from }))) : null];
 }
 
 export function residentCard(resident, site, room, still) {

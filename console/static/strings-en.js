@@ -551,6 +551,8 @@ export const EN = {
   "still.callNight": "at {time}, after {limit} without moving (the night limit)",
   "still.callMorning": "at {time}, after {limit} without moving since the night (the morning limit)",
   "still.callEvening": "at {time}, after {limit} without moving since before their usual bedtime (the daytime limit)",
+  "still.nightFrom": "Stillness counted as the night's from",
+  "still.nightFromLearnt": "{time} (learnt from their nights; earlier, the daytime limit holds)",
   "still.callAway": "not while away from home",
   "family.lastSeen": "Last heard from a device",
   "family.back": "Back to {name}",

@@ -551,6 +551,8 @@ export const ZH = {
   "still.callNight": "{time}，无活动 {limit} 后（夜间上限）",
   "still.callMorning": "{time}，自夜间起无活动 {limit} 后（晨间上限）",
   "still.callEvening": "{time}，自平时就寝前起无活动 {limit} 后（白天上限）",
+  "still.nightFrom": "按夜间计算的静止开始于",
+  "still.nightFromLearnt": "{time}（根据老人夜间作息学习；此前开始的静止按白天上限）",
   "still.callAway": "外出期间不呼叫",
   "family.lastSeen": "设备最近有信号",
   "family.back": "返回 {name}",

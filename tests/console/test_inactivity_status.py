@@ -83,6 +83,18 @@ def test_a_silence_from_before_bedtime_is_called_by_its_day_limit_at_night() -> 
     assert (found["calls_at"], found["evening"]) == (_at(3, 6), False)
 
 
+@pytest.mark.parametrize(("bedtime", "shown"), [
+    (13 * H + 10 * 60, "20:10"),  # 13 h 10 min after their 07:00
+    (None, None),  # not known yet (ten nights): nothing to say
+    (math.inf, "22:00"),  # never seen going to bed by day: from the sleep hour
+    (18 * H, "01:00"),  # past midnight on the clock
+])
+def test_the_status_says_from_when_stillness_counts_as_the_nights(
+        bedtime: float | None, shown: str | None) -> None:
+    found = inactivity_now(replace(SUMMARY, bedtime_from=bedtime), KEPT, NOON + 600)
+    assert found["night_from"] == shown
+
+
 def test_away_from_home_nobody_is_called() -> None:
     found = inactivity_now(replace(SUMMARY, at_home=False), KEPT, NOON + 600)
     assert found["at_home"] is False and found["calls_at"] is None
@@ -118,4 +130,5 @@ async def test_a_family_member_reads_it_in_their_elders_status(db_url: str) -> N
                     bedtime_from=math.inf))], dt.datetime.now(dt.UTC))
             found = (await family.get("/api/v1/residents/r-h0001/status")).json()["inactivity"]
             assert found["evening"] is True and found["limit_s"] == 4 * H
+            assert found["night_from"] == "22:00"
             assert found["morning_limit_s"] is None

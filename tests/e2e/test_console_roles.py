@@ -279,7 +279,7 @@ async def test_family_sees_the_outcome_and_no_other_elder(
                 last_movement=time.time() - 1800, at_home=True, tz="Asia/Shanghai",
                 sleep_hour=22, wake_hour=7, bin_hours=2, day_limits=(2 * 3600.0,) * 12,
                 learnt=(True,) * 12, night_limit=11 * 3600.0,
-                morning_limit=11 * 3600.0))], dt.datetime.now(dt.UTC))
+                morning_limit=11 * 3600.0, bedtime_from=13 * 3600.0))], dt.datetime.now(dt.UTC))
 
         page = await c.page("family1")
         outcome = page.locator(f"#alert-history tr[data-incident-id='{incident_id}'] .outcome")
@@ -292,6 +292,9 @@ async def test_family_sees_the_outcome_and_no_other_elder(
                             r"before their usual bedtime)? \((a limit learnt from their own days|"
                             r"the daytime limit|the night limit|the morning limit)\)", call), call
         assert "Last movement" in (await page.text_content("[data-card='section.status']") or "")
+        # the bedtime learnt from her nights: 13 h after her 07:00, on her own clock
+        assert await page.text_content(".night-from") == (
+            "20:00 (learnt from their nights; earlier, the daytime limit holds)")
         await page.screenshot(path=str(SHOTS / "family-history.png"), full_page=True)
         await page.click("#lang-toggle")
         await page.wait_for_function("document.documentElement.lang === 'zh-CN'")
@@ -300,6 +303,7 @@ async def test_family_sees_the_outcome_and_no_other_elder(
                             r"（(根据老人自己的作息学习的上限|白天默认上限|夜间上限|晨间上限|白天上限)）",
                             call), call
         assert "最近活动" in (await page.text_content("[data-card='section.status']") or "")
+        assert (await page.text_content(".night-from") or "").startswith("20:00（根据老人夜间作息学习")
         await page.click("#lang-toggle")
         await page.wait_for_function("document.documentElement.lang === 'en'")
 
