@@ -509,6 +509,14 @@ async def test_supervisor_sees_answer_time_kpis(mosquitto: Mosquitto, db_url: st
         held = page.locator(f".incidents-table tr[data-incident-id='{incident_id}']")
         assert "op1" in (await held.text_content() or "")
         await page.wait_for_selector(".hourly-chart[data-drawn=true]", timeout=WAIT_MS)
+        # the alarm path, service by service: both lanes took a message (the press, telemetry)
+        states = await page.eval_on_selector_all(
+            ".path-table tr[data-service]",
+            "rows => Object.fromEntries(rows.map((r) => [r.dataset.service,"
+            " r.querySelector('.path-state').textContent]))")
+        assert states == {"ingest-alarms": "working", "ingest-streams": "working"}, states
+        last = await page.text_content(".path-table tr[data-service='ingest-alarms'] td.num")
+        assert last and last != "—", last
         await page.screenshot(path=str(SHOTS / "supervisor-kpis.png"), full_page=True)
 
 

@@ -78,6 +78,22 @@ function incidentTable(incidents) {
     }))));
 }
 
+// Every service of the alarm path and how it is (alerts/intake.py): the red line under the
+// header says when something is wrong; this says what is right, and when each lane last took a
+// device message, so a supervisor can trust a quiet queue.
+function pathTable(path) {
+  if (!path) return muted("detail.unavailable");
+  return h("div", { class: "table-scroll" }, h("table", { class: "grid-table path-table" },
+    h("thead", null, h("tr", null, ["sup.path.service", "sup.path.state", "sup.path.lastMessage"].map((k) => h("th", { scope: "col" }, t(k))))),
+    h("tbody", null, (path.services ?? []).map((s) => h("tr", { class: s.problem ? "overdue-180" : null, dataset: { service: s.name } },
+      h("td", null, label("service", s.role), s.name !== s.role ? h("span", { class: "muted" }, ` (${s.name})`) : null),
+      h("td", { class: "path-state" }, s.problem
+        ? t(`intake.problem.${s.problem}`, { service: "", time: s.since ? formatTime(s.since) : "" }).trim()
+        : t("sup.path.ok")),
+      h("td", { class: "num" }, s.last_message_at
+        ? formatAge(Math.max(0, parseTime(path.now) - parseTime(s.last_message_at))) : t("none")))))));
+}
+
 export function mountSupervisor(ctx) {
   const root = ctx.root;
   let timer = null;
@@ -100,10 +116,11 @@ export function mountSupervisor(ctx) {
     const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || "Asia/Shanghai";
     const kq = `/api/v1/kpis?since=${encodeURIComponent(since.toISOString())}&until=${encodeURIComponent(until.toISOString())}&tz=${encodeURIComponent(tz)}`;
     try {
-      const [kpis, open, overview] = await Promise.all([
-        api("GET", kq), api("GET", "/api/v1/incidents?status=open"), optional("/api/v1/supervisor/overview")]);
+      const [kpis, open, overview, path] = await Promise.all([
+        api("GET", kq), api("GET", "/api/v1/incidents?status=open"), optional("/api/v1/supervisor/overview"),
+        optional("/api/v1/intake")]);
       if (stopped) return;
-      render(kpis, open.incidents ?? [], overview);
+      render(kpis, open.incidents ?? [], overview, path);
       status.textContent = t("sup.updated", { time: formatTime(until.toISOString()) });
     } catch (err) {
       if (err.status === 401) return ctx.signedOut();
@@ -111,7 +128,7 @@ export function mountSupervisor(ctx) {
     }
   }
 
-  function render(kpis, incidents, overview) {
+  function render(kpis, incidents, overview, path) {
     const targets = { ...DEFAULT_TARGETS, ...(kpis.targets ?? {}) };
     const overall = kpis.overall ?? {};
     const sorted = [...incidents].sort(byUrgency);
@@ -141,7 +158,8 @@ export function mountSupervisor(ctx) {
         online ? (online.length ? h("ul", { class: "plain" }, online.map((o) => h("li", null, o.display_name || o.username, h("span", { class: "muted" }, ` (${o.username})`)))) : muted("sup.nobodyOnline"))
           : muted("detail.unavailable"),
         h("h3", { class: "spaced" }, t("hourly.heading")),
-        overview?.hourly ? hourlyCanvas(overview.hourly) : muted("detail.unavailable")));
+        overview?.hourly ? hourlyCanvas(overview.hourly) : muted("detail.unavailable")),
+      h("section", { class: "card" }, h("h3", null, t("sup.path")), pathTable(path)));
   }
 
   function soon() {
