@@ -50,6 +50,7 @@ const state = {
   waiting: 0,
   intake: null, // the last answer of GET /api/v1/intake, or null
   intakeAt: 0,
+  intakeSounded: new Set(), // "name:problem" of the troubles already sounded
 };
 
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/ws`;
@@ -175,6 +176,10 @@ function showIntake() {
   const troubled = state.user && ANSWERING.has(state.user.role)
     ? (state.intake?.services ?? []).filter((s) => s.problem) : [];
   el.hidden = troubled.length === 0;
+  // a trouble not sounded yet sounds once (a re-translation or a repeat answer does not)
+  const troubles = new Set(troubled.map((s) => `${s.name}:${s.problem}`));
+  if ([...troubles].some((k) => !state.intakeSounded.has(k))) sound.fault();
+  state.intakeSounded = troubles;
   if (el.hidden) return el.replaceChildren();
   const problems = troubled.map((s) => {
     const service = label("service", s.role) + (s.name !== s.role ? ` (${s.name})` : "");

@@ -48,3 +48,23 @@ export function beep(count = 1) {
     osc.stop(t0 + 0.22);
   }
 }
+
+// The alarm path is broken (alerts/intake.py): two long low tones, unlike any alarm's, so an
+// operator looking away knows to look at the red line rather than the queue.
+export function fault() {
+  if (!enabled()) return;
+  const start = ctx.currentTime + 0.02;
+  for (let i = 0; i < 2; i++) {
+    const t0 = start + i * 0.8;
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.type = "triangle";
+    osc.frequency.value = 330;
+    gain.gain.setValueAtTime(0.0001, t0);
+    gain.gain.exponentialRampToValueAtTime(0.4, t0 + 0.04);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t0 + 0.6);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start(t0);
+    osc.stop(t0 + 0.62);
+  }
+}
