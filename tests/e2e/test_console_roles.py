@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import re
 import time
+import typing
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,9 @@ from typing import Any
 import pytest
 
 from alerts.kinds import KINDS
+from alerts.lifecycle import OUTCOMES, RESPONDERS
 from alerts.raising import AlarmTrigger, new_alarm
+from console.admin import DeviceIn
 from detection.inactivity import InactivitySummary
 from eldercare.platform import Platform, seed_district
 from eldercare.settings import Settings
@@ -148,10 +151,14 @@ async def test_operator_claims_dispatches_and_resolves_with_the_keyboard_and_for
         assert missing == []
         # Every kind of alarm the server raises has a name in both languages (a raw
         # "vitals_critical" or "wandering" reached the operator's queue before).
-        unnamed = await page.evaluate("""async (kinds) => {
+        unnamed = await page.evaluate("""async (groups) => {
             const m = await import('/static/i18n.js');
-            return kinds.filter((k) => !(k in m.TERMS.en.kind) || !(k in m.TERMS['zh-CN'].kind));
-        }""", sorted(KINDS))
+            return Object.entries(groups).flatMap(([group, names]) => names
+                .filter((k) => !(k in m.TERMS.en[group]) || !(k in m.TERMS['zh-CN'][group]))
+                .map((k) => group + '.' + k));
+        }""", {"kind": sorted(KINDS),
+               "device": list(typing.get_args(DeviceIn.model_fields["kind"].annotation)),
+               "outcome": list(OUTCOMES), "responder": list(RESPONDERS)})
         assert unnamed == []
 
         button_id = c.press("r-h0001")
