@@ -116,7 +116,7 @@ async def test_a_platform_beats_for_its_services_and_says_stopped_when_it_stops(
         assert (await _get(platform, "care1")).status_code == 200  # care staff answer alarms
         assert (await _get(platform, "family1")).status_code == 403
         assert platform.pool is not None
-        for _ in range(80):  # the first beat comes before the lanes' first round; the next, 5 s on
+        for _ in range(200):  # the first beat comes before the lanes' first round; the next, 5 s on
             async with platform.pool.connection() as conn:
                 _, rows = await heartbeats.read(conn)
             lanes = [r for r in rows if r["role"].startswith("ingest-")]
