@@ -29,24 +29,27 @@ export function arm() {
   notify();
 }
 
+// One tone from t0: a quick attack and an exponential release avoid the click of a
+// hard-switched tone.
+function tone(t0, { frequency, type, peak, length }) {
+  const osc = ctx.createOscillator();
+  const gain = ctx.createGain();
+  osc.type = type;
+  osc.frequency.value = frequency;
+  gain.gain.setValueAtTime(0.0001, t0);
+  gain.gain.exponentialRampToValueAtTime(peak, t0 + length / 10);
+  gain.gain.exponentialRampToValueAtTime(0.0001, t0 + length);
+  osc.connect(gain).connect(ctx.destination);
+  osc.start(t0);
+  osc.stop(t0 + length + 0.02);
+}
+
 // count short tones; P1 alarms get three so they are told apart by ear from across the room.
+// A5 (880 Hz) cuts through call-centre chatter without being shrill.
 export function beep(count = 1) {
   if (!enabled()) return;
   const start = ctx.currentTime + 0.02;
-  for (let i = 0; i < count; i++) {
-    const t0 = start + i * 0.3;
-    const osc = ctx.createOscillator();
-    const gain = ctx.createGain();
-    osc.type = "sine";
-    osc.frequency.value = 880; // A5: cuts through call-centre chatter without being shrill
-    // A quick attack and exponential release avoid the click of a hard-switched tone.
-    gain.gain.setValueAtTime(0.0001, t0);
-    gain.gain.exponentialRampToValueAtTime(0.35, t0 + 0.02);
-    gain.gain.exponentialRampToValueAtTime(0.0001, t0 + 0.2);
-    osc.connect(gain).connect(ctx.destination);
-    osc.start(t0);
-    osc.stop(t0 + 0.22);
-  }
+  for (let i = 0; i < count; i++) tone(start + i * 0.3, { frequency: 880, type: "sine", peak: 0.35, length: 0.2 });
 }
 
 // The alarm path is broken (alerts/intake.py): two long low tones, unlike any alarm's, so an
@@ -54,17 +57,5 @@ export function beep(count = 1) {
 export function fault() {
   if (!enabled()) return;
   const start = ctx.currentTime + 0.02;
-  for (let i = 0; i < 2; i++) {
-    const t0 = start + i * 0.8;
-    const osc = ctx.createOscillator();
-    const gain = ctx.createGain();
-    osc.type = "triangle";
-    osc.frequency.value = 330;
-    gain.gain.setValueAtTime(0.0001, t0);
-    gain.gain.exponentialRampToValueAtTime(0.4, t0 + 0.04);
-    gain.gain.exponentialRampToValueAtTime(0.0001, t0 + 0.6);
-    osc.connect(gain).connect(ctx.destination);
-    osc.start(t0);
-    osc.stop(t0 + 0.62);
-  }
+  for (let i = 0; i < 2; i++) tone(start + i * 0.8, { frequency: 330, type: "triangle", peak: 0.4, length: 0.6 });
 }
