@@ -218,12 +218,15 @@ class Notifier:
                  batch_size: int = 20, max_idle: float = 1.0) -> None:
         self._pool = pool
         self._channels = dict(channels)
-        self.channels: Mapping[str, Channel] = self._channels
-        """The channels it sends through, by name (read only)."""
         self._policy = policy
         self._clock = clock
         self._batch_size = batch_size  # also bounds how many sends run concurrently
         self._max_idle = max_idle  # a new notification waits at most this long to be seen
+
+    @property
+    def channels(self) -> Mapping[str, Channel]:
+        """The channels it sends through, by name."""
+        return self._channels
 
     async def run_once(self, now: float | None = None) -> list[Attempt]:
         """Send every notification due at ``now`` (default: the clock), at most one batch."""

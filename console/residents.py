@@ -154,12 +154,12 @@ def inactivity_now(summary: InactivitySummary, updated_at: dt.datetime,
         "evening": rule.evening,
         "night_limit_s": summary.night_limit,
         "morning_limit_s": summary.morning_limit,
-        **night_from(summary),
+        "night_from": night_from(summary),
         "updated_at": updated_at,
     }
 
 
-def night_from(summary: InactivitySummary) -> dict[str, Any]:
+def night_from(summary: InactivitySummary) -> str | None:
     """From what local clock time a stillness that begins is judged as the night's (the night
     limit), while one that began earlier is still held to the day limit of its hour: the bedtime
     learnt from the resident's nights (``InactivitySummary.bedtime_from``, seconds after their
@@ -169,8 +169,8 @@ def night_from(summary: InactivitySummary) -> dict[str, Any]:
     resident's own clock, as their night hours are."""
     bedtime = summary.bedtime_from
     if bedtime is None:
-        return {"night_from": None}
+        return None
     at = (summary.wake_hour * 3600 + bedtime) % 86400 if math.isfinite(bedtime) \
         else summary.sleep_hour * 3600
     minutes = int(at // 60)
-    return {"night_from": f"{minutes // 60:02d}:{minutes % 60:02d}"}
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"

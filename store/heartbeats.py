@@ -41,12 +41,9 @@ async def beat(conn: psycopg.AsyncConnection[Any], beats: Sequence[Beat]) -> Non
 
 async def read(conn: psycopg.AsyncConnection[Any]) -> tuple[dt.datetime, list[dict[str, Any]]]:
     """(the database's now, every service's last beat), by name."""
+    clock = await (await conn.execute("SELECT now() AS now")).fetchone()
+    assert clock is not None
     cur = await conn.execute(
-        "SELECT now() AS now, name, role, host, started_at, beat_at, running, connected,"
-        " processed_at, last_message_at FROM service_heartbeats ORDER BY name")
-    rows = [dict(r) for r in await cur.fetchall()]
-    if rows:
-        return rows[0].pop("now"), [{k: v for k, v in r.items() if k != "now"} for r in rows]
-    now = await (await conn.execute("SELECT now() AS now")).fetchone()
-    assert now is not None
-    return now["now"], []
+        "SELECT name, role, host, started_at, beat_at, running, connected, processed_at,"
+        " last_message_at FROM service_heartbeats ORDER BY name")
+    return clock["now"], [dict(r) for r in await cur.fetchall()]
