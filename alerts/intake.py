@@ -15,8 +15,10 @@ trouble when
   every second even when no device speaks);
 
 and the path is broken when no alarm intake (``ingest-alarms``) has beaten at all. A service not
-heard from for :data:`FORGET_AFTER_S` is taken as retired (a stream worker scaled away) and no
-longer reported.
+heard from for :data:`FORGET_AFTER_S` is taken as retired and no longer reported; so at once is
+a partitioned worker (``…-wKofN``) of a partitioning that was replaced: when a role's workers
+were restarted as ``wKofM`` (scaled up or down, or to one process), the ones beating for the
+newest start are the role's workers and the others' silence or stop is not news.
 
 >>> import datetime as dt
 >>> now = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
@@ -31,7 +33,8 @@ longer reported.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,11 +89,35 @@ def _problem(now: dt.datetime, row: Mapping[str, Any]) -> tuple[str | None, dt.d
     return None, None
 
 
+_WORKER = re.compile(r"-w\d+of(\d+)$")
+
+
+def _scheme(row: Mapping[str, Any]) -> int:
+    """How many workers share the row's role (1: not partitioned), from its name."""
+    found = _WORKER.search(row["name"])
+    return int(found.group(1)) if found else 1
+
+
+def _replaced(now: dt.datetime, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Names of workers whose partitioning was replaced: for each role, the scheme of the
+    newest start among the workers heard from lately is the role's current one."""
+    current: dict[str, tuple[dt.datetime, int]] = {}
+    for row in rows:
+        if (now - row["beat_at"]).total_seconds() <= SILENT_AFTER_S and row.get("started_at"):
+            known = current.get(row["role"])
+            if known is None or row["started_at"] > known[0]:
+                current[row["role"]] = (row["started_at"], _scheme(row))
+    return {row["name"] for row in rows
+            if row["role"] in current and _scheme(row) != current[row["role"]][1]}
+
+
 def judge(now: dt.datetime, rows: Iterable[Mapping[str, Any]]) -> Intake:
     """Each service's state at ``now`` (the database's clock, as the beats are)."""
+    rows = list(rows)
+    replaced = _replaced(now, rows)
     states = []
     for row in rows:
-        if (now - row["beat_at"]).total_seconds() > FORGET_AFTER_S:
+        if (now - row["beat_at"]).total_seconds() > FORGET_AFTER_S or row["name"] in replaced:
             continue
         problem, since = _problem(now, row)
         states.append(ServiceState(name=row["name"], role=row["role"], problem=problem,

@@ -78,6 +78,29 @@ def test_no_alarm_intake_at_all_is_trouble_and_a_long_gone_worker_is_retired() -
     assert _problems(_row(), lately) == {"ingest-alarms": None, "ingest-streams-w1of2": "silent"}
 
 
+def test_workers_of_a_replaced_partitioning_are_retired_at_once() -> None:
+    """Scaled from two stream workers to three: the two old ones stopped (or went quiet) and
+    are not news; a worker of the new partitioning that falls silent is."""
+    started, restarted = NOW - 3 * 3600 * S, NOW - 60 * S
+    old = [_row(f"ingest-streams-w{i}of2", "ingest-streams", started_at=started,
+                running=False, beat_at=NOW - 70 * S) for i in range(2)]
+    new = [_row(f"ingest-streams-w{i}of3", "ingest-streams", started_at=restarted)
+           for i in range(3)]
+    assert _problems(_row(), *old, *new) == {
+        "ingest-alarms": None, "ingest-streams-w0of3": None, "ingest-streams-w1of3": None,
+        "ingest-streams-w2of3": None}
+    new[1] = new[1] | {"beat_at": NOW - 40 * S}
+    assert _problems(_row(), *old, *new)["ingest-streams-w1of3"] == "silent"
+    # Back to one stream process: the three partitioned workers are retired in turn.
+    single = _row("ingest-streams", started_at=NOW - 5 * S)
+    assert _problems(_row(), *new, single) == {"ingest-alarms": None, "ingest-streams": None}
+    # Every worker of the newest start silent: nothing is current, so all of it is news.
+    gone = [r | {"beat_at": NOW - 40 * S} for r in new]
+    found = _problems(_row(), *old, *gone)
+    assert len(found) == 6 and set(found.values()) == {None, "silent"}, found
+    assert found["ingest-streams-w0of2"] == found["ingest-streams-w2of3"] == "silent"
+
+
 def test_docstring_examples() -> None:
     assert doctest.testmod(intake).failed == 0
 
