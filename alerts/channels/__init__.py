@@ -36,6 +36,14 @@ class Outgoing:
     payload: Mapping[str, Any]
     sent_at: float  # epoch seconds of this attempt (the webhook's signed timestamp)
     secret: str = field(default="", repr=False)  # the webhook's HMAC key
+    ref: str = ""
+    """What the message is, when it is no family notification (``intake-page-3``, a page to the
+    on-call engineer; alerts/oncall.py): its idempotency key and file name instead of the id."""
+
+    @property
+    def key(self) -> str:
+        """Unique per message, and the same on each retry of it."""
+        return self.ref or f"notification-{self.notification_id}"
 
 
 class Channel(Protocol):

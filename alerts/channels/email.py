@@ -70,8 +70,11 @@ class EmailChannel:
         mail["To"] = address
         mail["Subject"] = message.subject  # non-ASCII is RFC 2047-encoded by the email package
         mail["Date"] = formatdate(message.sent_at, localtime=False)
-        mail["Message-ID"] = make_msgid(idstring=f"n{message.notification_id}")
-        mail["X-Eldercare-Notification"] = str(message.notification_id)
+        mail["Message-ID"] = make_msgid(idstring=message.key)
+        if message.ref:
+            mail["X-Eldercare-Ref"] = message.ref
+        else:
+            mail["X-Eldercare-Notification"] = str(message.notification_id)
         mail["Content-Language"] = message.lang
         mail.set_content(message.body, charset="utf-8")
         return mail

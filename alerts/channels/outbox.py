@@ -45,8 +45,9 @@ class OutboxChannel:
         """(file name, content) of the message, or DeliveryError as the real channel raises it."""
         if self.name == "sms":
             text = f"To: {sms_number(message.address)}\n\n{message.short_text}\n"
-            return f"{message.notification_id}-sms.txt", text.encode()
-        return f"{message.notification_id}-email.eml", self._email.compose(message).as_bytes()
+            return f"{message.ref or message.notification_id}-sms.txt", text.encode()
+        return (f"{message.ref or message.notification_id}-email.eml",
+                self._email.compose(message).as_bytes())
 
     async def send(self, message: Outgoing) -> None:
         name, content = self.render(message)

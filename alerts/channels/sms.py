@@ -54,7 +54,7 @@ class SmsChannel:
     async def send(self, message: Outgoing) -> None:
         to = sms_number(message.address)
         body = json.dumps({"to": to, "text": message.short_text}, ensure_ascii=False).encode()
-        headers = {"Idempotency-Key": f"eldercare-notification-{message.notification_id}"}
+        headers = {"Idempotency-Key": f"eldercare-{message.key}"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         await post_json(self.url, body, headers=headers, timeout=self.timeout, what="SMS gateway")
