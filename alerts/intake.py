@@ -58,6 +58,8 @@ class ServiceState:
     """When the trouble began, as far as the heartbeats tell (the last good beat or round)."""
     beat_at: dt.datetime | None = None
     last_message_at: dt.datetime | None = None
+    host: str | None = None
+    """The machine and process it last beat from (for the engineer)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,7 +124,8 @@ def judge(now: dt.datetime, rows: Iterable[Mapping[str, Any]]) -> Intake:
         problem, since = _problem(now, row)
         states.append(ServiceState(name=row["name"], role=row["role"], problem=problem,
                                    since=since, beat_at=row["beat_at"],
-                                   last_message_at=row.get("last_message_at")))
+                                   last_message_at=row.get("last_message_at"),
+                                   host=row.get("host")))
     if not any(s.role == ALARM_INTAKE for s in states):
         states.insert(0, ServiceState(name=ALARM_INTAKE, role=ALARM_INTAKE, problem="none",
                                       since=None))

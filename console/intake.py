@@ -1,6 +1,8 @@
 """``GET /api/v1/intake``: is the alarm path working? For everyone who answers alarms (operators,
 supervisors, admins, care-home staff): each service's state from its heartbeat, judged by
-alerts/intake.py, so that every screen can say so when alarms may not be getting through."""
+alerts/intake.py, so that every screen can say so when alarms may not be getting through; and
+whether the on-call engineer was paged about it (alerts/oncall.py): ``page`` is the open
+episode (or null), ``pages`` the last ten, ``oncall`` whether this console pages anyone."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from alerts import intake
 from alerts.lifecycle import CENTRE_ROLES
 from console.auth import CurrentUser
-from store import heartbeats
+from store import heartbeats, intake_pages
 
 router = APIRouter(prefix="/api/v1", tags=["intake"])
 
@@ -26,6 +28,10 @@ async def alarm_path(request: Request, user: CurrentUser) -> dict[str, Any]:
         raise HTTPException(403, "the alarm path's state is for those who answer alarms")
     async with request.app.state.pool.connection() as conn:
         now, rows = await heartbeats.read(conn)
+        pages = await intake_pages.recent(conn)
     found = intake.judge(now, rows)
     return {"ok": found.ok, "now": jsonable_encoder(now),
-            "services": [jsonable_encoder(asdict(s)) for s in found.services]}
+            "services": [jsonable_encoder(asdict(s)) for s in found.services],
+            "oncall": bool(request.app.state.settings.oncall),
+            "page": next((jsonable_encoder(p) for p in pages if p["cleared_at"] is None), None),
+            "pages": jsonable_encoder(pages)}

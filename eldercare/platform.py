@@ -17,7 +17,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +27,12 @@ import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
 from alerts import intake
+from alerts.channels import Channel
 from alerts.channels.configured import configured_channels
 from alerts.channels.outbox import OUTBOX_CHANNELS, OutboxChannel
 from alerts.escalator import Escalator
 from alerts.notify import Notifier
+from alerts.oncall import OnCallPager, missing_channels
 from console.app import create_app
 from console.auth import hash_password
 from console.live import Hub
@@ -173,11 +175,17 @@ class Platform:
                  services: Sequence[str] = ("ingest", "console"), host: str = "127.0.0.1",
                  port: int = 8349, client_id: str | None = None,
                  partition: Partition | None = None, lane: str = "all",
-                 outbox: Path | None = None) -> None:
+                 outbox: Path | None = None,
+                 pager_options: Mapping[str, Any] | None = None) -> None:
         if outbox is not None and settings.production:
             raise SettingsError("production refuses the demo's outbox: a message to a family"
                                 " that reaches no one must fail where operators see it")
         self.outbox = outbox
+        self.pager_options = dict(pager_options or {})
+        """Timings of the on-call pager (alerts/oncall.py's OnCallPager keywords), for tests."""
+        self.pager: OnCallPager | None = None
+        """Pages the on-call engineer when the alarm path breaks (console service, when
+        ``settings.oncall`` names anyone)."""
         """Where SMS and email go when no gateway or mail server is configured (the demo's;
         alerts/channels/outbox.py), or None: those channels are then simply off."""
         self.settings = settings
@@ -231,6 +239,8 @@ class Platform:
         await prepare(self.db_url)
         self.pool = open_pool(self.db_url, max_size=10)
         await self.pool.open(wait=True, timeout=30)
+        if "console" in self.services:  # first: a production set-up that cannot page refuses
+            self._start_pager()
         if "ingest" in self.services:
             if self.broker_url is None:
                 raise ValueError("ingest needs a broker URL")
@@ -286,10 +296,7 @@ class Platform:
             task = asyncio.create_task(self.escalator.run(), name="escalator")
             self._tasks.append(task)
             self._beating.append(_Beating(name="escalator", role="escalator", task=task))
-            channels = configured_channels(os.environ)
-            if self.outbox is not None:
-                for name in OUTBOX_CHANNELS:
-                    channels.setdefault(name, OutboxChannel(name, self.outbox))
+            channels = self._channels()
             self.notifier = Notifier(self.pool, channels)
             task = asyncio.create_task(self.notifier.run(), name="notifier")
             self._tasks.append(task)
@@ -314,6 +321,34 @@ class Platform:
             async with asyncio.timeout(30):
                 await self.hub.listening.wait()
         return self
+
+    def _channels(self) -> dict[str, Channel]:
+        """The configured notification channels, and the demo's outbox for SMS and email when
+        they are not configured."""
+        channels = configured_channels(os.environ)
+        if self.outbox is not None:
+            for name in OUTBOX_CHANNELS:
+                channels.setdefault(name, OutboxChannel(name, self.outbox))
+        return channels
+
+    def _start_pager(self) -> None:
+        oncall = self.settings.oncall
+        if not oncall:
+            if self.settings.production:
+                log.warning("ELDERCARE_ONCALL is not set: a broken alarm path shows on every"
+                            " console screen, but no engineer is paged")
+            return
+        channels = self._channels()
+        if missing := missing_channels(oncall, channels):
+            message = (f"ELDERCARE_ONCALL names addresses for {', '.join(missing)}, which is not"
+                       " configured (docs/notifications.md): those engineers could not be paged")
+            if self.settings.production:
+                raise SettingsError(message)
+            log.warning("%s", message)
+        assert self.pool is not None
+        self.pager = OnCallPager(self.pool, channels, oncall, **self.pager_options)
+        self._tasks.append(asyncio.create_task(self.pager.run(), name="oncall"))
+        log.info("the on-call pager watches the alarm path for %d address(es)", len(oncall))
 
     async def _heartbeat(self) -> None:
         """Say every few seconds what each service of this process is doing (alerts/intake.py

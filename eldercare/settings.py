@@ -10,6 +10,9 @@ Environment variables (all optional in development):
 ``ELDERCARE_CLIENT_ID``    MQTT client id of this ingest process (its persistent session)
 ``ELDERCARE_RATE_LIMIT``   each device's stream budget, e.g. ``burst=50,per_s=10,bytes_per_token=4096``
                            (ingest/ratelimit.py; what is not given keeps its default)
+``ELDERCARE_ONCALL``       who is paged when the alarm path breaks: email addresses and phone
+                           numbers, comma-separated (alerts/oncall.py; the console sends by the
+                           configured email and SMS channels)
 =========================  ======================================================================
 
 Outside development an unsafe set-up refuses to start: no embedded database or broker, no broker
@@ -22,6 +25,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alerts.oncall import parse_oncall
 from ingest.broker import BrokerAddress
 from ingest.ratelimit import Budget
 
@@ -38,6 +42,7 @@ class Settings:
     data_dir: Path = Path("var")
     client_id: str = "eldercare-ingest"
     rate_limit: Budget = field(default_factory=Budget)
+    oncall: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -54,6 +59,10 @@ class Settings:
             budget = Budget.parse(os.environ.get("ELDERCARE_RATE_LIMIT", ""))
         except ValueError as err:
             raise SettingsError(f"ELDERCARE_RATE_LIMIT: {err}") from None
+        try:
+            oncall = parse_oncall(os.environ.get("ELDERCARE_ONCALL", ""))
+        except ValueError as err:
+            raise SettingsError(str(err)) from None
         settings = cls(
             env=env,
             broker_url=broker or os.environ.get("ELDERCARE_BROKER") or None,
@@ -61,6 +70,7 @@ class Settings:
             data_dir=Path(os.environ.get("ELDERCARE_DATA", "var")),
             client_id=os.environ.get("ELDERCARE_CLIENT_ID", "eldercare-ingest"),
             rate_limit=budget,
+            oncall=oncall,
         )
         settings.check()
         return settings

@@ -185,7 +185,10 @@ function showIntake() {
     const service = label("service", s.role) + (s.name !== s.role ? ` (${s.name})` : "");
     return t(`intake.problem.${s.problem}`, { service, time: s.since ? formatTime(s.since) : "" });
   });
-  el.textContent = t("intake.fault", { problems: problems.join(lang() === "zh-CN" ? "；" : "; ") });
+  // who was told (alerts/oncall.py): the engineer paged, or paging failed and the operator must call
+  const page = state.intake?.page;
+  const key = page?.delivered > 0 ? "intake.faultPaged" : page?.delivered === 0 ? "intake.faultPageFailed" : "intake.fault";
+  el.textContent = t(key, { problems: problems.join(lang() === "zh-CN" ? "；" : "; "), time: page ? formatTime(page.paged_at) : "" });
 }
 
 async function checkIntake() {

@@ -32,7 +32,7 @@ from simulators.district import District
 from simulators.publisher import Publisher
 from simulators.scenario import DEMO
 from simulators.simulation import Simulation
-from store import resident_welfare
+from store import heartbeats, resident_welfare
 from store.batch import Batch, write
 from store.database import prepare
 from store.registry import active_device
@@ -393,12 +393,38 @@ async def test_family_sees_what_is_happening_now(mosquitto: Mosquitto, db_url: s
         assert await says("The centre has the alarm and is answering it.", second)
 
 
+@contextlib.asynccontextmanager
+async def _beating(c: Console, name: str) -> AsyncIterator[None]:
+    """A stream worker ``name`` beating every second, started now, as another process would."""
+    assert c.platform.pool is not None
+    pool, started = c.platform.pool, dt.datetime.now(dt.UTC)
+
+    async def beat() -> None:
+        while True:
+            async with pool.connection() as conn:
+                await heartbeats.beat(conn, [heartbeats.Beat(
+                    name=name, role="ingest-streams", host="box:0", started_at=started,
+                    running=True, connected=True, processed_at=dt.datetime.now(dt.UTC))])
+            await asyncio.sleep(1)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 async def test_every_screen_that_answers_alarms_says_when_the_alarm_path_is_broken(
         mosquitto: Mosquitto, db_url: str) -> None:
     """A stream worker that stopped beating (alerts/intake.py) puts a red line under the header
     of every operator's and care-home tablet's screen, in their language, and it goes when the
-    worker is back; a family member is not shown it."""
-    async with running(mosquitto, db_url) as c:
+    worker is back; a family member is not shown it.
+
+    The streams were split between two workers since this platform started: w0of2 beats (from
+    this test), w1of2 fell silent, and the platform's own stream lane is of the partitioning
+    they replaced."""
+    async with running(mosquitto, db_url) as c, _beating(c, "ingest-streams-w0of2"):
         operator = await c.page("op1")
         care = await c.page("care1", TABLET)
         family = await c.page("family1")
@@ -409,7 +435,7 @@ async def test_every_screen_that_answers_alarms_says_when_the_alarm_path_is_brok
             await conn.execute(
                 "INSERT INTO service_heartbeats (name, role, host, started_at, beat_at, running,"
                 " connected, processed_at) VALUES ('ingest-streams-w1of2', 'ingest-streams',"
-                " 'box:1', now() - interval '1 hour', now() - interval '2 minutes', true, true,"
+                " 'box:1', now(), now() - interval '2 minutes', true, true,"
                 " now() - interval '2 minutes')")
         for page in (operator, care):
             await page.locator("#intake-alert").wait_for(state="visible", timeout=15_000)
@@ -422,6 +448,15 @@ async def test_every_screen_that_answers_alarms_says_when_the_alarm_path_is_brok
         await operator.wait_for_function("document.documentElement.lang === 'zh-CN'")
         assert (await alert.text_content() or "").startswith("报警链路故障：设备数据流")
         assert await family.locator("#intake-alert").is_hidden()
+        # the on-call engineer paged (alerts/oncall.py): the line says so, not "call them"
+        async with c.platform.pool.connection() as conn:
+            await conn.execute("INSERT INTO intake_pages (began_at, problems, recipients, delivered)"
+                               " VALUES (now() - interval '2 minutes', '[]', 1, 1)")
+        await operator.wait_for_function(
+            "document.querySelector('#intake-alert').textContent.includes('自动通知值班工程师')",
+            timeout=15_000)
+        assert re.search(r"已于 .*\d\d:\d\d:\d\d 自动通知值班工程师。$",
+                         await alert.text_content() or ""), await alert.text_content()
         async with c.platform.pool.connection() as conn:
             await conn.execute("DELETE FROM service_heartbeats WHERE name = 'ingest-streams-w1of2'")
         await alert.wait_for(state="hidden", timeout=15_000)
@@ -507,9 +542,21 @@ async def test_supervisor_sees_answer_time_kpis(mosquitto: Mosquitto, db_url: st
         incident_id, _ = await waiting_incident(operator)
         await post(operator, c.platform.console_url + f"/api/v1/incidents/{incident_id}/claim")
 
+        assert c.platform.pool is not None
+        async with c.platform.pool.connection() as conn:  # last night's page to the engineer
+            await conn.execute(
+                "INSERT INTO intake_pages (began_at, paged_at, problems, recipients, delivered,"
+                " cleared_at) VALUES (now() - interval '10 hours', now() - interval '10 hours',"
+                " '[{\"name\": \"ingest-alarms\", \"role\": \"ingest-alarms\","
+                " \"problem\": \"stopped\", \"since\": null}]', 2, 1,"
+                " now() - interval '9 hours')")
+
         page = await c.page("sup1")
         await page.wait_for_selector("#kpi-incidents", timeout=WAIT_MS)
         assert await page.text_content("#kpi-incidents") == "1"
+        cells = await page.eval_on_selector_all(
+            ".pages-table tr[data-page] td", "cells => cells.map((c) => c.textContent)")
+        assert cells[1:3] == ["alarm intake has stopped", "1 / 2"], cells
         within60 = page.locator("[data-kpi='kpi.within60'] .kpi-value")
         assert await within60.text_content() == "100.0 %"
         assert "op1" in (await page.text_content(".kpi-table") or "")

@@ -94,6 +94,21 @@ function pathTable(path) {
         ? formatAge(Math.max(0, parseTime(path.now) - parseTime(s.last_message_at))) : t("none")))))));
 }
 
+// Each time the on-call engineer was paged about the path (alerts/oncall.py), newest first.
+function pagesTable(path) {
+  if (!path) return null;
+  if (!path.oncall && !path.pages?.length) return muted("sup.pages.off");
+  if (!path.pages?.length) return muted("sup.pages.none");
+  return h("div", { class: "table-scroll" }, h("table", { class: "grid-table pages-table" },
+    h("thead", null, h("tr", null, ["sup.pages.paged", "sup.pages.trouble", "sup.pages.delivered", "sup.pages.cleared"].map((k) => h("th", { scope: "col" }, t(k))))),
+    h("tbody", null, path.pages.map((p) => h("tr", { class: p.cleared_at ? null : "overdue-180", dataset: { page: p.id } },
+      h("td", null, formatTime(p.paged_at)),
+      h("td", null, (p.problems ?? []).map((s) => t(`intake.problem.${s.problem}`, {
+        service: label("service", s.role), time: s.since ? formatTime(s.since) : "" })).join("; ")),
+      h("td", { class: "num" }, p.delivered === null ? t("sup.pages.sending") : `${p.delivered} / ${p.recipients}`),
+      h("td", null, p.cleared_at ? formatTime(p.cleared_at) : t("sup.pages.open")))))));
+}
+
 export function mountSupervisor(ctx) {
   const root = ctx.root;
   let timer = null;
@@ -159,7 +174,8 @@ export function mountSupervisor(ctx) {
           : muted("detail.unavailable"),
         h("h3", { class: "spaced" }, t("hourly.heading")),
         overview?.hourly ? hourlyCanvas(overview.hourly) : muted("detail.unavailable")),
-      h("section", { class: "card" }, h("h3", null, t("sup.path")), pathTable(path)));
+      h("section", { class: "card" }, h("h3", null, t("sup.path")), pathTable(path),
+        h("h3", { class: "spaced" }, t("sup.pages")), pagesTable(path)));
   }
 
   function soon() {

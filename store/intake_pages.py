@@ -1,0 +1,54 @@
+"""Pages to the on-call engineer about a broken alarm path (migration 0021): one row per episode.
+The rules for when to page are alerts/oncall.py's; this module only records them, so that
+several console processes page once between them and every screen can say who was told.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+_COLUMNS = "id, began_at, paged_at, problems, recipients, delivered, reminded_at, cleared_at"
+
+
+async def open_episode(conn: psycopg.AsyncConnection[Any], *, began_at: dt.datetime,
+                       problems: list[dict[str, Any]], recipients: int) -> dict[str, Any] | None:
+    """The new episode's row, or None when one is already open (another process pages it)."""
+    cur = await conn.execute(
+        "INSERT INTO intake_pages (began_at, problems, recipients) VALUES (%s, %s, %s)"
+        f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
+        (began_at, Jsonb(problems), recipients))
+    return await cur.fetchone()
+
+
+async def record_delivery(conn: psycopg.AsyncConnection[Any], page_id: int,
+                          delivered: int) -> None:
+    await conn.execute("UPDATE intake_pages SET delivered = %s WHERE id = %s", (delivered, page_id))
+
+
+async def due_reminder(conn: psycopg.AsyncConnection[Any], every: dt.timedelta,
+                       problems: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The open episode, marked reminded now, if its page or last reminder is ``every`` old;
+    else None. One process wins each reminder."""
+    cur = await conn.execute(
+        "UPDATE intake_pages SET reminded_at = now(), problems = %s"
+        " WHERE cleared_at IS NULL AND coalesce(reminded_at, paged_at) <= now() - %s"
+        f" RETURNING {_COLUMNS}", (Jsonb(problems), every))
+    return await cur.fetchone()
+
+
+async def clear(conn: psycopg.AsyncConnection[Any]) -> dict[str, Any] | None:
+    """Closes the open episode, if any, and returns it (the one process that closed it says so)."""
+    cur = await conn.execute(
+        f"UPDATE intake_pages SET cleared_at = now() WHERE cleared_at IS NULL RETURNING {_COLUMNS}")
+    return await cur.fetchone()
+
+
+async def recent(conn: psycopg.AsyncConnection[Any], limit: int = 10) -> list[dict[str, Any]]:
+    """The latest episodes, newest first (the open one, if any, among them)."""
+    cur = await conn.execute(f"SELECT {_COLUMNS} FROM intake_pages ORDER BY paged_at DESC LIMIT %s",
+                             (limit,))
+    return list(await cur.fetchall())

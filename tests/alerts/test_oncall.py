@@ -1,0 +1,222 @@
+"""Paging the on-call engineer when the alarm path breaks (alerts/oncall.py): the messages and
+settings on their own, then the pager in a real console process on PostgreSQL, sending through
+a real SMTP server (aiosmtpd), with nothing mocked."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import doctest
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from alerts import oncall
+from alerts.channels.email import EmailChannel
+from eldercare.platform import Platform, seed_district
+from eldercare.settings import Settings, SettingsError
+from simulators.district import District
+from store import heartbeats
+from store.database import prepare
+from tests.alerts.test_channels import SmtpServer, smtp_server
+from tests.servers import free_port
+
+AT = dt.datetime(2026, 12, 7, 3, 12, tzinfo=dt.UTC)
+SILENT = {"name": "ingest-alarms", "role": "ingest-alarms", "problem": "silent",
+          "since": AT.isoformat(), "host": "box:42"}
+FAST = {"grace_s": 1.0, "every_s": 0.2, "clear_after_s": 1.0, "retry_after_s": (0.1, 0.1)}
+
+
+def test_docstring_examples() -> None:
+    assert doctest.testmod(oncall).failed == 0
+
+
+def test_on_call_addresses_are_checked_at_start() -> None:
+    assert oncall.parse_oncall(" eng@centre.example ,, +8613800000000 ") == (
+        "eng@centre.example", "+8613800000000")
+    assert oncall.parse_oncall("") == ()
+    for bad in ("engineer", "eng@localhost", "@centre.example", "12ab"):
+        with pytest.raises(ValueError, match="ELDERCARE_ONCALL"):
+            oncall.parse_oncall(bad)
+
+
+def test_a_bad_on_call_setting_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ELDERCARE_ONCALL", "eng@centre.example,not a number")
+    with pytest.raises(SettingsError, match="not a number"):
+        Settings.from_env()
+    monkeypatch.setenv("ELDERCARE_ONCALL", "eng@centre.example,+86 138 0000 0000")
+    assert Settings.from_env().oncall == ("eng@centre.example", "+86 138 0000 0000")
+
+
+def test_the_page_says_what_broke_where_and_since_when_in_both_languages() -> None:
+    page = oncall.compose("opened", page_id=3, began_at=AT, now=AT + dt.timedelta(minutes=1),
+                          problems=[SILENT, {**SILENT, "name": "notifier", "role": "notifier",
+                                             "problem": "stopped", "host": "box:43"}])
+    assert page.ref == "intake-page-3-opened"
+    assert page.subject == "[12349] 报警链路故障 / Alarm path fault"
+    assert "- 报警接收 (box:42)：自 2026-12-07 11:12:00 (UTC+08:00) 起无响应" in page.body
+    assert "- alarm intake (box:42): not heard from since 2026-12-07 11:12:00 (UTC+08:00)" in page.body
+    assert "- family messages (box:43): has stopped" in page.body
+    reminder = oncall.compose("reminder", page_id=3, began_at=AT, problems=[SILENT],
+                              now=AT + dt.timedelta(minutes=95))
+    assert "Alarm path still broken (1 h 35 min)" in reminder.subject
+    assert reminder.ref != page.ref  # a gateway deduplicating on the key must not drop it
+    cleared = oncall.compose("cleared", page_id=3, began_at=AT, problems=[SILENT],
+                             now=AT + dt.timedelta(minutes=7))
+    assert "after a fault of 7 min" in cleared.body and "持续 7 分钟" in cleared.body
+
+
+def _mail(smtp: SmtpServer) -> EmailChannel:
+    return EmailChannel(smtp.settings())
+
+
+async def _wait(predicate: Callable[[], Any], timeout: float = 15.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {timeout} s")
+
+
+async def _beat_healthy(pool: AsyncConnectionPool) -> None:
+    """An alarm intake at work, beating every half second."""
+    started = dt.datetime.now(dt.UTC)
+    while True:
+        async with pool.connection() as conn:
+            await heartbeats.beat(conn, [heartbeats.Beat(
+                name="ingest-alarms", role="ingest-alarms", host="box:42", started_at=started,
+                running=True, connected=True, processed_at=dt.datetime.now(dt.UTC))])
+        await asyncio.sleep(0.5)
+
+
+@contextlib.asynccontextmanager
+async def _console(db_url: str, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch,
+                   oncall_to: tuple[str, ...]) -> AsyncIterator[Platform]:
+    await prepare(db_url)
+    await seed_district(db_url, District.generate(seed=5, homes=1, care_homes=0),
+                        demo_password="oncall-pass-1")
+    monkeypatch.setenv("ELDERCARE_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("ELDERCARE_SMTP_PORT", str(smtp.port))
+    monkeypatch.setenv("ELDERCARE_SMTP_TLS", "none")
+    monkeypatch.delenv("ELDERCARE_SMS_URL", raising=False)
+    async with Platform(settings=Settings(oncall=oncall_to), db_url=db_url, broker_url=None,
+                        services=("console",), port=free_port(), pager_options=FAST) as platform:
+        yield platform
+
+
+async def _intake(platform: Platform) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=platform.console_url,
+                                 headers={"X-Requested-With": "eldercare"}) as client:
+        r = await client.post("/api/v1/session", json={"username": "op1",
+                                                      "password": "oncall-pass-1"})
+        assert r.status_code == 200, r.text
+        r = await client.get("/api/v1/intake")
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+
+@pytest.mark.db
+async def test_the_engineer_is_paged_when_no_alarm_intake_runs_and_told_when_it_does(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A console with no alarm intake beating pages the on-call engineer by email once (not
+    at every check), says on the screens that it did, and sends the all-clear once ingest has
+    beaten for a while. The phone number cannot be paged (no SMS gateway) and that is counted."""
+    with smtp_server() as smtp:
+        async with _console(db_url, smtp, monkeypatch,
+                            ("eng@centre.example", "+8613800000000")) as platform:
+            assert platform.pager is not None and platform.pool is not None
+            await _wait(lambda: len(smtp.mailbox.messages) >= 1)
+            await asyncio.sleep(1.0)  # several more checks: still one page
+            [page] = smtp.mailbox.messages
+            assert page["To"] == "eng@centre.example"
+            assert page["Subject"] == "[12349] 报警链路故障 / Alarm path fault"
+            assert "- alarm intake: is not running" in page.get_content()
+            body = await _intake(platform)
+            assert body["ok"] is False and body["oncall"] is True
+            assert body["page"]["delivered"] == 1 and body["page"]["recipients"] == 2
+            assert body["page"]["problems"][0]["problem"] == "none"
+            assert (f"intake-page-{body['page']['id']}-opened", "+8613800000000",
+                    False) in platform.pager.sent
+
+            beating = asyncio.create_task(_beat_healthy(platform.pool))
+            try:
+                await _wait(lambda: len(smtp.mailbox.messages) >= 2)
+                cleared = smtp.mailbox.messages[1]
+                assert cleared["Subject"] == "[12349] 报警链路已恢复 / Alarm path working again"
+                body = await _intake(platform)
+                assert body["ok"] is True and body["page"] is None
+                assert body["pages"][0]["cleared_at"] is not None
+            finally:
+                beating.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beating
+
+
+@pytest.mark.db
+async def test_two_consoles_page_once_and_a_long_fault_is_recalled(
+        db_url: str, pool: AsyncConnectionPool) -> None:
+    """Two console processes watch one database: one page between them; while it lasts, a
+    reminder comes every ``remind_every_s`` (here 1 s), again only once each time."""
+    await prepare(db_url)
+    with smtp_server() as smtp:
+        channels = {"email": _mail(smtp)}
+        pagers = [oncall.OnCallPager(pool, channels, ["eng@centre.example"], remind_every_s=1.5,
+                                     **FAST) for _ in range(2)]
+        tasks = [asyncio.create_task(p.run()) for p in pagers]
+        try:
+            await _wait(lambda: len(smtp.mailbox.messages) >= 2)
+            await asyncio.sleep(0.4)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    subjects = [m["Subject"] for m in smtp.mailbox.messages]
+    assert subjects[0] == "[12349] 报警链路故障 / Alarm path fault"
+    assert subjects[1].startswith("[12349] 报警链路仍故障（已 1 分钟） / Alarm path still broken")
+    assert len(subjects) == 2, subjects
+    async with pool.connection() as conn:
+        rows = await (await conn.execute("SELECT * FROM intake_pages")).fetchall()
+    assert len(rows) == 1 and rows[0]["reminded_at"] is not None
+
+
+@pytest.mark.db
+async def test_a_database_the_console_cannot_reach_is_paged_and_cleared(
+        pool: AsyncConnectionPool) -> None:
+    """The console cannot read the beats, and ingest cannot store alarms either: that is paged
+    (from this process alone: there is no shared record), and cleared when it answers again."""
+    dead = AsyncConnectionPool(f"postgresql://nobody@127.0.0.1:{free_port()}/none", open=False,
+                               timeout=0.5, kwargs={"row_factory": dict_row})
+    await dead.open(wait=False)
+    with smtp_server() as smtp:
+        pager = oncall.OnCallPager(dead, {"email": _mail(smtp)}, ["eng@centre.example"], **FAST)
+        task = asyncio.create_task(pager.run())
+        try:
+            await _wait(lambda: len(smtp.mailbox.messages) >= 1)
+            page = smtp.mailbox.messages[0]
+            assert "- database: unreachable from the console since" in page.get_content()
+            pager.pool = pool  # the database answers again
+            await _wait(lambda: len(smtp.mailbox.messages) >= 2)
+            assert smtp.mailbox.messages[1]["Subject"] == (
+                "[12349] 报警链路已恢复 / Alarm path working again")
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await dead.close()
+
+
+def test_production_refuses_on_call_addresses_it_cannot_reach(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ELDERCARE_SMTP_HOST", raising=False)
+    monkeypatch.delenv("ELDERCARE_SMS_URL", raising=False)
+    production = Settings(env="production", db_url="postgresql://db/x",
+                          broker_url="mqtt://u:secret-1@b:1883", oncall=("eng@centre.example",))
+    platform = Platform(settings=production, db_url="postgresql://db/x", broker_url=None,
+                        services=("console",))
+    with pytest.raises(SettingsError, match="email, which is not configured"):
+        platform._start_pager()
