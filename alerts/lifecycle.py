@@ -8,6 +8,13 @@ One operator claims an incident; a second claim is refused (the database decides
 store.incidents.change). After the claim, only the claimer (or a supervisor) moves it on. Every
 step is written to the incident's append-only timeline and the audit trail with its actor.
 
+Family, on a family-first incident of their own elder, take it the way a keyholder responder
+does (:data:`FAMILY_ACTIONS`): ``accept`` ("I'm going": claimed and dispatched to the family
+at once, so the centre's 30-minute "help did not arrive" timer runs, and an accepted alarm
+nobody closes comes back to the centre's queue), ``on_site``, ``resolve``, or
+``hand_to_centre`` ("I can't go": the centre takes it now, not when the family window ends).
+Nothing else: a family claim without that timer would leave a fall with no one watching it.
+
 >>> TRANSITIONS["claim"].allowed_from
 ('new',)
 """
@@ -29,6 +36,10 @@ RESPONDERS = ("family", "community_responder", "care_staff", "ambulance_120", "f
 ACTIVE = ("claimed", "in_progress", "dispatched", "on_site")
 CENTRE_ROLES = frozenset({"operator", "supervisor", "admin"})
 """Roles that serve the whole centre."""
+FAMILY_ACTIONS = frozenset({"accept", "on_site", "resolve", "hand_to_centre"})
+"""What family may do on their elder's family-first incident."""
+HELP_ARRIVAL = dt.timedelta(minutes=30)
+"""After a dispatch (or a family's accept), when "help did not arrive" brings it back."""
 
 
 class TransitionError(ValueError):
@@ -52,6 +63,11 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     Transition(action="on_site", allowed_from=("dispatched",), to="on_site"),
     Transition(action="resolve", allowed_from=ACTIVE, to="resolved"),
     Transition(action="reopen", allowed_from=("resolved",), to="new", claimer_only=False),
+    Transition(action="accept", allowed_from=("new",), to="dispatched", claimer_only=False),
+    # from "new" nobody has claimed it; from "dispatched" or "on_site" only the family member
+    # who accepted it hands it on (apply() narrows the claimer check to those)
+    Transition(action="hand_to_centre", allowed_from=("new", "dispatched", "on_site"), to="new",
+               claimer_only=False),
 )}
 
 
@@ -66,6 +82,13 @@ def may_handle(user: dict[str, Any], incident: dict[str, Any]) -> bool:
         return bool(incident["resident_id"] == user.get("scope_resident")
                     and incident["route"] == "family_first")
     return False
+
+
+def may_take(user: dict[str, Any], action: str) -> bool:
+    """Whether the user's role may take this step at all (family: :data:`FAMILY_ACTIONS`; the
+    family steps are theirs alone)."""
+    family_only = action in ("accept", "hand_to_centre")
+    return (action in FAMILY_ACTIONS) if user["role"] == "family" else not family_only
 
 
 async def apply(conn: psycopg.AsyncConnection[Any], incident_id: int, *, action: str,
@@ -86,8 +109,17 @@ async def apply(conn: psycopg.AsyncConnection[Any], incident_id: int, *, action:
         if responder not in RESPONDERS:
             raise TransitionError(f"dispatch needs a responder: one of {', '.join(RESPONDERS)}")
         sets |= {"dispatched_at": now, "dispatched_to": responder, "on_site_at": None,
-                 "help_missing": False, "next_timer_at": now + dt.timedelta(minutes=30)}
+                 "help_missing": False, "next_timer_at": now + HELP_ARRIVAL}
         details["responder"] = responder
+    elif action == "accept":  # the family member goes: claimed and dispatched in one step
+        sets |= {"claimed_by": user["username"], "claimed_at": now, "dispatched_at": now,
+                 "dispatched_to": "family", "on_site_at": None, "help_missing": False,
+                 "next_timer_at": now + HELP_ARRIVAL}
+        details["responder"] = "family"
+    elif action == "hand_to_centre":  # the centre takes it now; its own timers start at once
+        sets |= {"route": "centre", "family_until": None, "claimed_by": None, "claimed_at": None,
+                 "dispatched_at": None, "dispatched_to": None, "on_site_at": None,
+                 "next_timer_at": now}
     elif action == "on_site":
         sets |= {"on_site_at": now, "next_timer_at": None}
     elif action == "resolve":
@@ -99,10 +131,19 @@ async def apply(conn: psycopg.AsyncConnection[Any], incident_id: int, *, action:
         sets |= {"resolved_at": None, "outcome": None, "claimed_by": None, "claimed_at": None,
                  "next_timer_at": None}
     claimer = None
+    allowed = transition.allowed_from
     if transition.claimer_only and user["role"] not in ("supervisor", "admin"):
         claimer = user["username"]
+    if action == "hand_to_centre":
+        # unclaimed, or accepted by this very person: the current state decides which, and the
+        # update's own condition re-checks it under the row lock
+        current = await store_incidents.incident(conn, incident_id)
+        if current["status"] != "new":
+            allowed, claimer = ("dispatched", "on_site"), user["username"]
+        else:
+            allowed = ("new",)
     return await store_incidents.change(
-        conn, incident_id, allowed=transition.allowed_from, sets=sets, actor=user["username"],
+        conn, incident_id, allowed=allowed, sets=sets, actor=user["username"],
         action=action, details=details, claimed_by=claimer,
         after=_AFTER.get(action))
 
@@ -121,7 +162,8 @@ async def _tell_family_it_was_handled(conn: psycopg.AsyncConnection[Any],
                          occurred_at=incident["opened_at"], outcome=incident["outcome"])
 
 
-_AFTER = {"claim": _acknowledge_alarms, "resolve": _tell_family_it_was_handled}
+_AFTER = {"claim": _acknowledge_alarms, "accept": _acknowledge_alarms,
+          "resolve": _tell_family_it_was_handled}
 
 
 async def tell_family_of_alarm(conn: psycopg.AsyncConnection[Any], incident_id: int,

@@ -1,5 +1,6 @@
 """REST routes for incidents: the queue, one incident with its alarms and timeline, lifecycle
-steps (claim, call, dispatch, on site, resolve, release, reopen) and the KPIs."""
+steps (claim, call, dispatch, on site, resolve, release, reopen; a family's accept and hand to
+the centre, alerts/lifecycle.py) and the KPIs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
 from alerts import kpis as alert_kpis
-from alerts.lifecycle import TRANSITIONS, TransitionError, apply, may_handle
+from alerts.lifecycle import TRANSITIONS, TransitionError, apply, may_handle, may_take
 from console.auth import CurrentUser
 from console.scope import visible
 from store import alarms as store_alarms
@@ -21,7 +22,8 @@ from store.errors import Conflict, NotFound
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
 IncidentId = Annotated[int, Path(ge=1, le=2**62, description="incident id")]
-Action = Literal["claim", "release", "call", "dispatch", "on_site", "resolve", "reopen"]
+Action = Literal["claim", "release", "call", "dispatch", "on_site", "resolve", "reopen", "accept",
+                 "hand_to_centre"]
 assert set(Action.__args__) == set(TRANSITIONS)  # type: ignore[attr-defined]
 
 
@@ -86,6 +88,10 @@ async def incident_step(request: Request, user: CurrentUser, incident_id: Incide
     row = await _incident(request, user, incident_id)
     if not may_handle(user, row):
         raise HTTPException(403, f"a {user['role']} cannot act on this incident")
+    if not may_take(user, action):
+        raise HTTPException(403, "family can accept the alarm, say they are there, close it or"
+                            " hand it to the centre" if user["role"] == "family"
+                            else f"{action} is the family's step")
     step = step or Step()
     async with request.app.state.pool.connection() as conn:
         try:

@@ -164,6 +164,81 @@ async def test_family_first_goes_to_the_centre_when_family_does_not_accept(
     assert row["route"] == "centre" and row["next_timer_at"] is not None  # the 60 s rule now runs
 
 
+async def _family_first(pool: AsyncConnectionPool) -> int:
+    """A fresh press of r-h0001's button (family1's elder), with family first for 90 s."""
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute("UPDATE residents SET routing = %s WHERE id = 'r-h0001'",
+                           ('{"mode": "family_first", "family_accept_s": 90}',))
+    incident_id = await _raise(pool, "btn-0001", int(time.time() * 1000))
+    assert incident_id is not None
+    return incident_id
+
+
+async def test_a_family_member_who_accepts_is_held_to_arriving_like_any_responder(
+        seeded: AsyncConnectionPool, db_url: str) -> None:
+    """"I'm going" is a claim and a dispatch to the family at once: the centre cannot claim it
+    over them, and if nobody says they are there or closes it within 30 min it comes back as
+    "help did not arrive" and goes to the centre. A family claim of the operators' kind, which
+    started no timer, is refused."""
+    incident_id = await _family_first(seeded)
+    async with _console(db_url) as platform, _signed_in(platform, "family1") as family, \
+            _signed_in(platform, "op1") as op1:
+        base = f"/api/v1/incidents/{incident_id}"
+        for step in ("claim", "call", "release"):
+            r = await family.post(f"{base}/{step}")
+            assert r.status_code == 403 and "accept" in r.json()["detail"], r.text
+        assert (await op1.post(f"{base}/accept")).status_code == 403  # the family's step
+        r = await family.post(f"{base}/accept")
+        assert r.status_code == 200, r.text
+        accepted = r.json()["incident"]
+        assert (accepted["status"], accepted["claimed_by"], accepted["dispatched_to"]) == (
+            "dispatched", "family1", "family")
+        assert (await op1.post(f"{base}/claim")).status_code == 409
+        [alarm] = await _rows(seeded, "SELECT status, acknowledged_by FROM alarms")
+        assert alarm == {"status": "acknowledged", "acknowledged_by": "family1"}
+    [row] = await _rows(seeded, "SELECT dispatched_at, next_timer_at FROM incidents")
+    assert row["next_timer_at"] == row["dispatched_at"] + dt.timedelta(minutes=30)
+    clock = Clock(row["next_timer_at"].timestamp() + 1)
+    escalator = Escalator(seeded, clock=clock)
+    assert await escalator.run_once() == [(incident_id, "help_did_not_arrive")]
+    assert await escalator.run_once() == [(incident_id, "family_window_over")]
+    [row] = await _rows(seeded, "SELECT status, route, help_missing, claimed_by FROM incidents")
+    assert row == {"status": "new", "route": "centre", "help_missing": True, "claimed_by": None}
+
+
+async def test_a_family_member_who_cannot_go_hands_the_alarm_to_the_centre_at_once(
+        seeded: AsyncConnectionPool, db_url: str) -> None:
+    """"I can't go": the centre takes it now, not when the 90 s family window ends, and its own
+    60 s rule runs; so too after accepting, by the one who accepted. Then it is the centre's:
+    the family can no longer act on it."""
+    incident_id = await _family_first(seeded)
+    async with _console(db_url) as platform, _signed_in(platform, "family1") as family, \
+            _signed_in(platform, "op1") as op1:
+        base = f"/api/v1/incidents/{incident_id}"
+        assert (await op1.post(f"{base}/hand_to_centre")).status_code == 403
+        assert (await family.post(f"{base}/accept")).status_code == 200
+        r = await family.post(f"{base}/hand_to_centre")
+        assert r.status_code == 200, r.text
+        handed = r.json()["incident"]
+        assert (handed["status"], handed["route"], handed["family_until"], handed["claimed_by"],
+                handed["dispatched_to"]) == ("new", "centre", None, None, None)
+        assert (await family.post(f"{base}/accept")).status_code == 403  # the centre's now
+        assert (await op1.post(f"{base}/claim")).json()["incident"]["status"] == "claimed"
+        r = await op1.post(f"{base}/resolve", json={"outcome": "false_alarm"})
+        assert r.status_code == 200, r.text
+    second = await _family_first(seeded)
+    async with _console(db_url) as platform, _signed_in(platform, "family1") as family:
+        r = await family.post(f"/api/v1/incidents/{second}/hand_to_centre")
+        assert r.json()["incident"]["route"] == "centre", r.text
+    [row] = await _rows(seeded, "SELECT opened_at FROM incidents WHERE id = %s", second)
+    clock = Clock(row["opened_at"].timestamp() + 61)
+    assert await Escalator(seeded, clock=clock).run_once() == [(second, "unclaimed_60s")]
+    timeline = await _rows(seeded, "SELECT actor, action FROM incident_timeline"
+                           " WHERE incident_id = %s ORDER BY id", incident_id)
+    assert [(t["actor"], t["action"]) for t in timeline][-4:] == [
+        ("family1", "accept"), ("family1", "hand_to_centre"), ("op1", "claim"), ("op1", "resolve")]
+
+
 @contextlib.asynccontextmanager
 async def _console(db_url: str) -> AsyncIterator[Platform]:
     async with Platform(settings=Settings(), db_url=db_url, broker_url=None,

@@ -393,6 +393,70 @@ async def test_family_sees_what_is_happening_now(mosquitto: Mosquitto, db_url: s
         assert await says("The centre has the alarm and is answering it.", second)
 
 
+async def test_family_answers_a_family_first_alert_from_their_page(
+        mosquitto: Mosquitto, db_url: str) -> None:
+    """Asked first, a daughter says "I'm going", "I'm there" and "all fine" with one button each
+    (alerts/lifecycle.py's family steps), told meanwhile when the centre takes it back if she
+    does not arrive; or "I can't go", and the centre has it at once."""
+    async with running(mosquitto, db_url, care_homes=0) as c:
+        operator = await c.page("op1")
+        page = await c.page("family1")
+        await page.wait_for_selector("#elder-name", timeout=WAIT_MS)
+        assert c.platform.pool is not None
+        routing = {"mode": "family_first", "family_accept_s": 120}
+        async with c.platform.pool.connection() as conn:
+            await conn.execute("UPDATE residents SET routing = %s WHERE id = 'r-h0001'",
+                               ('{"mode": "family_first", "family_accept_s": 120}',))
+        await _ingest_routes(c, "r-h0001", routing)
+        c.press("r-h0001")
+        incident_id, _ = await waiting_incident(operator)
+        item = f"#family-now [data-incident-id='{incident_id}']"
+
+        async def buttons() -> list[str]:
+            return await page.eval_on_selector_all(
+                f"{item} .now-actions button", "bs => bs.map((b) => b.dataset.act)")
+
+        async def says(text: str) -> str:
+            await page.wait_for_function(
+                "([sel, text]) => document.querySelector(sel)?.textContent.startsWith(text)",
+                arg=[f"{item} .now-step", text], timeout=WAIT_MS)
+            return await page.locator(f"{item} .now-step").text_content() or ""
+
+        await says("You are asked first")
+        assert await buttons() == ["accept", "hand_to_centre"]
+        await page.click(f"{item} button[data-act='accept']")
+        going = await says("You are on your way (since ")
+        assert re.fullmatch(r"You are on your way \(since .*\d\d:\d\d:\d\d\)\. Say when you are"
+                            r" there: if nobody has by .*\d\d:\d\d:\d\d, the centre takes the"
+                            r" alert back\.", going), going
+        assert await buttons() == ["on_site", "hand_to_centre"]
+        await page.click(f"{item} button[data-act='on_site']")
+        await says("You are there (since ")
+        assert await buttons() == ["resolve", "resolve", "hand_to_centre"]
+        await page.screenshot(path=str(SHOTS / "family-answers.png"), full_page=True)
+        await page.click(f"{item} button[data-outcome='false_alarm']")
+        await page.locator("#family-now").wait_for(state="detached", timeout=WAIT_MS)
+        row = page.locator(f"#alert-history tr[data-incident-id='{incident_id}'] .outcome")
+        assert await row.text_content() == "False alarm"
+        async with c.platform.pool.connection() as conn:
+            actions = [r["action"] for r in await (await conn.execute(
+                "SELECT action FROM incident_timeline WHERE incident_id = %s ORDER BY id",
+                (int(incident_id),))).fetchall()]
+        assert actions[-3:] == ["accept", "on_site", "resolve"], actions
+
+        # "I can't go": the centre has it now, and the family's buttons are gone.
+        c.press("r-h0001")
+        second, _ = await waiting_incident(operator)
+        item = f"#family-now [data-incident-id='{second}']"
+        await says("You are asked first")
+        await page.click(f"{item} button[data-act='hand_to_centre']")
+        await says("The centre has the alarm and is answering it.")
+        assert await buttons() == []
+        response = await operator.request.get(
+            c.platform.console_url + f"/api/v1/incidents/{second}")
+        assert (await response.json())["incident"]["route"] == "centre"
+
+
 @contextlib.asynccontextmanager
 async def _beating(c: Console, name: str) -> AsyncIterator[None]:
     """A stream worker ``name`` beating every second, started now, as another process would."""

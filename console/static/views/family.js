@@ -33,17 +33,49 @@ function historyTable(incidents) {
 
 // What is happening now, at the top of the page, for each alert not yet handled: what a
 // daughter opening the page after the SMS wants first. Said in words a family uses: the centre
-// is answering, someone is handling it, help is on the way, help has arrived.
-function nowCard(open) {
+// is answering, someone is handling it, help is on the way, help has arrived. When the family
+// is asked first, the buttons to answer it (alerts/lifecycle.py's family steps).
+function nowCard(open, me, act, refused) {
   if (open.length === 0) return null;
   return h("section", { class: "card now-card", id: "family-now", role: "status", "aria-live": "polite" },
     h("h3", null, t("family.now")),
     h("ul", { class: "plain" }, open.map((i) => h("li", { class: ["now-item", `p${i.priority}`], dataset: { incidentId: i.id } },
       h("strong", null, t("family.nowWhat", { what: label("kind", i.kind), time: formatTime(i.opened_at) })),
-      h("p", { class: "now-step" }, nowStep(i))))));
+      h("p", { class: "now-step" }, nowStep(i, me)),
+      nowActions(i, me, act),
+      refused.has(i.id) ? h("p", { class: "error now-error", role: "alert" }, refused.get(i.id)) : null))));
 }
 
-function nowStep(i) {
+// The centre's "help did not arrive" timer (alerts/lifecycle.py HELP_ARRIVAL) after an accept.
+const HELP_ARRIVAL_MS = 30 * 60 * 1000;
+
+function mine(i, me) {
+  return i.route === "family_first" && i.dispatched_to === "family" && i.claimed_by === me;
+}
+
+function nowActions(i, me, act) {
+  const button = (action, key, extra = {}) => h("button", {
+    type: "button", class: action === "hand_to_centre" ? null : "primary", dataset: extra.outcome ? { act: action, outcome: extra.outcome } : { act: action },
+    onclick: (e) => act(i.id, action, extra, e.currentTarget) }, t(key));
+  let buttons = [];
+  if (i.route === "family_first" && i.status === "new") {
+    buttons = [button("accept", "family.act.accept"), button("hand_to_centre", "family.act.cannotGo")];
+  } else if (mine(i, me) && i.status === "dispatched") {
+    buttons = [button("on_site", "family.act.arrived"), button("hand_to_centre", "family.act.centrePlease")];
+  } else if (mine(i, me) && i.status === "on_site") {
+    buttons = [button("resolve", "family.act.allFine", { outcome: "false_alarm" }),
+      button("resolve", "family.act.helped", { outcome: "genuine" }),
+      button("hand_to_centre", "family.act.centrePlease")];
+  }
+  return buttons.length ? h("div", { class: "now-actions" }, buttons) : null;
+}
+
+function nowStep(i, me) {
+  if (mine(i, me) && i.status === "on_site") return t("family.now.youOnSite", { time: formatTime(i.on_site_at) });
+  if (mine(i, me) && i.status === "dispatched") {
+    const until = new Date(Date.parse(i.dispatched_at) + HELP_ARRIVAL_MS).toISOString();
+    return t("family.now.youAccepted", { time: formatTime(i.dispatched_at), until: formatTime(until) });
+  }
   if (i.status === "on_site") return t("family.now.onSite", { time: formatTime(i.on_site_at) });
   if (i.status === "dispatched") {
     return t("family.now.dispatched", { who: label("responder", i.dispatched_to), time: formatTime(i.dispatched_at) });
@@ -118,7 +150,7 @@ export function mountFamily(ctx) {
     const points = vitals?.points ?? [];
     const open = (history?.incidents ?? []).filter((i) => i.status !== "resolved");
     body.replaceChildren(
-      nowCard(open),
+      nowCard(open, ctx.user.username, act, refused),
       h("div", { class: "family-grid" },
         section("section.status",
           h("p", { class: "person" }, h("strong", { class: "name", id: "elder-name" }, r.name ?? record.id)),
@@ -134,6 +166,21 @@ export function mountFamily(ctx) {
         tickets.el,
         prefsCard));
     tickets.load(record.resident?.id ?? current);
+  }
+
+  // A family step on an alert (accept, arrived, close, hand to the centre): the page is read
+  // again after it, and a refusal (the centre claimed it meanwhile) is said where it was asked.
+  const refused = new Map(); // incident id -> why the last step on it was refused
+  async function act(id, action, extra, button) {
+    button.closest(".now-item").querySelectorAll("button").forEach((b) => { b.disabled = true; });
+    refused.delete(id);
+    try {
+      await api("POST", `/api/v1/incidents/${id}/${action}`, extra.outcome ? { outcome: extra.outcome } : {});
+    } catch (err) {
+      if (err.status === 401) return ctx.signedOut();
+      refused.set(id, errorText(err));
+    }
+    load();
   }
 
   const onHash = () => load();
