@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import doctest
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +15,7 @@ import httpx
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
 
 from alerts import intake
 from eldercare.platform import Platform, seed_district
@@ -154,3 +156,29 @@ async def test_a_platform_beats_for_its_services_and_says_stopped_when_it_stops(
     assert {s.name: s.problem for s in intake.judge(now, rows).services} == {
         "ingest-alarms": "stopped", "ingest-streams": "stopped", "escalator": "stopped",
         "notifier": "stopped"}
+
+
+@pytest.mark.db
+async def test_a_heartbeat_that_cannot_be_written_is_logged_once_not_every_five_seconds(
+        pool: AsyncConnectionPool, caplog: pytest.LogCaptureFixture) -> None:
+    """An outage of the database would otherwise fill the log with a line every 5 s; its end is
+    said once too."""
+    platform = Platform(settings=Settings(), db_url="postgresql://unused/x", broker_url=None,
+                        services=())
+    dead = AsyncConnectionPool(f"postgresql://nobody@127.0.0.1:{free_port()}/none", open=False,
+                               timeout=0.3)
+    await dead.open(wait=False)
+    try:
+        platform.pool = dead
+        with caplog.at_level(logging.INFO, logger="eldercare.platform"):
+            for _ in range(3):
+                await platform._beat()
+            platform.pool = pool
+            for _ in range(2):
+                await platform._beat()
+    finally:
+        await dead.close()
+    said = [r.getMessage() for r in caplog.records if r.name == "eldercare.platform"]
+    assert len(said) == 2, said
+    assert said[0].startswith("could not write the services' heartbeat")
+    assert said[1] == "the services' heartbeat is written again"

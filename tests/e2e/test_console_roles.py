@@ -424,6 +424,13 @@ async def test_family_answers_a_family_first_alert_from_their_page(
 
         await says("You are asked first")
         assert await buttons() == ["accept", "hand_to_centre"]
+        # a daughter reads it on her phone: nothing reaches past the screen's edge
+        await page.set_viewport_size({"width": 390, "height": 844})
+        over = await page.evaluate(
+            "() => [...document.querySelectorAll('#role-view *')].filter((e) =>"
+            " !e.closest('.table-scroll, .table-wrap')"
+            " && e.getBoundingClientRect().right > window.innerWidth + 0.5).map((e) => e.tagName)")
+        assert over == [], over
         await page.click(f"{item} button[data-act='accept']")
         going = await says("You are on your way (since ")
         assert re.fullmatch(r"You are on your way \(since .*\d\d:\d\d:\d\d\)\. Say when you are"
@@ -494,6 +501,16 @@ async def test_every_screen_that_answers_alarms_says_when_the_alarm_path_is_brok
         family = await c.page("family1")
         alert = operator.locator("#intake-alert")
         assert await alert.is_hidden()
+        # what the page plays (beep.js): each oscillator's wave and pitch as it starts
+        assert await operator.text_content("#sound-state") == "Sound on"
+        await operator.evaluate("""() => {
+            window.tones = [];
+            const start = OscillatorNode.prototype.start;
+            OscillatorNode.prototype.start = function (...args) {
+                window.tones.push([this.type, this.frequency.value]);
+                return start.apply(this, args);
+            };
+        }""")
         assert c.platform.pool is not None
         async with c.platform.pool.connection() as conn:
             await conn.execute(
@@ -503,6 +520,8 @@ async def test_every_screen_that_answers_alarms_says_when_the_alarm_path_is_brok
                 " now() - interval '2 minutes')")
         for page in (operator, care):
             await page.locator("#intake-alert").wait_for(state="visible", timeout=15_000)
+        # the fault tone: two long low tones, unlike an alarm's 880 Hz beeps
+        assert await operator.evaluate("window.tones") == [["triangle", 330], ["triangle", 330]]
         text = await alert.text_content() or ""
         assert re.fullmatch(r"Alarm path fault: device streams \(ingest-streams-w1of2\) not heard"
                             r" from since .*\d\d:\d\d:\d\d\. Alarms or family messages may not be"
@@ -512,6 +531,7 @@ async def test_every_screen_that_answers_alarms_says_when_the_alarm_path_is_brok
         await operator.wait_for_function("document.documentElement.lang === 'zh-CN'")
         assert (await alert.text_content() or "").startswith("报警链路故障：设备数据流")
         assert await family.locator("#intake-alert").is_hidden()
+        assert len(await operator.evaluate("window.tones")) == 2  # the same trouble: not again
         # the on-call engineer paged (alerts/oncall.py): the line says so, not "call them"
         async with c.platform.pool.connection() as conn:
             await conn.execute("INSERT INTO intake_pages (began_at, problems, recipients, delivered)"
@@ -601,6 +621,25 @@ async def test_care_home_staff_see_which_room_called(mosquitto: Mosquitto, db_ur
 
 async def test_supervisor_sees_answer_time_kpis(mosquitto: Mosquitto, db_url: str) -> None:
     async with running(mosquitto, db_url, care_homes=0) as c:
+        # before anyone answered, on a phone: said so, and the board does not scroll sideways
+        # (its wide tables scroll inside their cards)
+        phone = await c.page("sup1", {"width": 390, "height": 844})
+        empty = phone.locator("[data-empty='kpi.byOperator']")
+        await empty.wait_for(timeout=WAIT_MS)
+        assert await empty.text_content() == "No operator has answered an incident in this period"
+        await phone.wait_for_selector(".path-table", timeout=WAIT_MS)
+        # nothing outside the wide tables' own scrolling boxes reaches past the screen's edge
+        # (until 2026-12-07 the report charts' 22rem grid columns did, by 4 px)
+        over = await phone.evaluate(
+            "() => [...document.querySelectorAll('#role-view *')].filter((e) =>"
+            " !e.closest('.table-scroll, .table-wrap')"
+            " && e.getBoundingClientRect().right > window.innerWidth + 0.5).map((e) => e.tagName)")
+        assert over == [], over
+        assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        # the KPI tables are wider than a phone: they scroll inside their cards
+        assert await phone.evaluate(
+            "() => [...document.querySelectorAll('.table-scroll')].some((e) =>"
+            " e.scrollWidth > e.clientWidth && getComputedStyle(e).overflowX === 'auto')")
         operator = await c.page("op1")
         c.press("r-h0001")
         incident_id, _ = await waiting_incident(operator)
