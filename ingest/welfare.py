@@ -104,6 +104,12 @@ class WelfareStage:
         self._last_tick = -1e18
         self._last_message: dict[str, tuple[str, int]] = {}
         """subject -> (device, seq) of its latest message: where a clock-driven finding lands."""
+        self._off_wrist: dict[str, float] = {}
+        """subject -> since when their watch says it is off the wrist (its latest telemetry said
+        ``worn: false``). An inactivity alarm says so: a watch on the bedside table cannot see
+        its wearer move, and the operator phones rather than sends help first. Not kept in the
+        snapshot: after a restart the next telemetry (every minute or so) says it again, with
+        the time of that message."""
 
     def configure(self, devices: dict[str, DeviceRef]) -> None:
         """Known devices; each resident's time zone (their site's: a care home in another zone
@@ -153,6 +159,10 @@ class WelfareStage:
             status = "message"
             if isinstance(body, Telemetry):
                 battery = body.battery
+                if body.worn is False:
+                    self._off_wrist.setdefault(subject, ts)
+                elif body.worn:
+                    self._off_wrist.pop(subject, None)
                 steps = body.steps
                 at_rest = steps is None or steps <= self._last_steps.get(env.device, steps)
                 if steps is not None:
@@ -217,9 +227,11 @@ class WelfareStage:
                 log.info("unusual day for %s (score %.2f): %s", i.subject, i.score or 0.0,
                          i.detail)
             unusual = {} if i.score is None else {"unusual_day_score": round(i.score, 3)}
+            off = self._off_wrist.get(i.subject)
+            worn = {} if off is None else {"watch_off_since": _iso(off)}
             add(i.timestamp, i.subject, i.kind, None,
                 {"silent_h": round(i.silent_for / 3600, 2), "limit_h": round(i.limit / 3600, 2),
-                 "last_movement_at": _iso(i.last_movement), **unusual}, i.score)
+                 "last_movement_at": _iso(i.last_movement), **worn, **unusual}, i.score)
         for g in self.geofence.update(fixes):
             add(g.timestamp, g.subject, g.kind, None,
                 {"distance_m": round(g.distance_m), "lat": g.fix.lat, "lon": g.fix.lon})

@@ -27,6 +27,8 @@ const KNOWN_DETAILS = [
   { key: "last_movement_at", label: "alarm.lastMovement", format: formatTime },
   { key: "silent_h", label: "alarm.silentFor", format: hoursText },
   { key: "limit_h", label: "alarm.limit", format: hoursText },
+  // the watch said it was off the wrist (ingest/welfare.py): it cannot see its wearer move
+  { key: "watch_off_since", label: "alarm.watchOff", format: formatTime },
   { key: "unusual_day_score", label: "alarm.unusualDay", format: (v) => Number(v).toFixed(2) },
   { key: "vital", label: "alarm.vital", format: (v) => label("vital", v) },
   { key: "value", label: "alarm.value", format: (v, d) => `${v}${UNITS[d.vital] ? ` ${UNITS[d.vital]}` : ""}` },

@@ -341,6 +341,7 @@ export const EN = {
   "alarm.cancelledAt": "Cancelled on device at",
   "alarm.lastMovement": "Last movement",
   "alarm.silentFor": "Still for",
+  "alarm.watchOff": "Watch off the wrist since",
   "alarm.limit": "Usual limit at that hour",
   "alarm.unusualDay": "Unusual day (score)",
   "alarm.vital": "Vital sign",

@@ -341,6 +341,7 @@ export const ZH = {
   "alarm.cancelledAt": "设备端取消时间",
   "alarm.lastMovement": "最后一次活动",
   "alarm.silentFor": "已静止",
+  "alarm.watchOff": "手表摘下于",
   "alarm.limit": "该时段通常上限",
   "alarm.unusualDay": "异常日（评分）",
   "alarm.vital": "生命体征",

@@ -120,6 +120,8 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
         assert fall_impact.endswith("10:00:00"), fall_impact
         # times in the viewer's zone (the date is shown too: not today; its format is the locale's)
         assert welfare["en"].pop("Last movement").endswith("11:58:00")
+        assert welfare["en"].pop("Watch off the wrist since").endswith("09:30:00")
+        assert welfare.pop("zhWatch").endswith("09:30:00")
         assert welfare["enRepeats"].pop("First at").endswith("10:00:00")
         assert welfare == {
             "en": {"Still for": "2 h 02 min", "Usual limit at that hour": "2 h 00 min",
@@ -185,7 +187,8 @@ async def _welfare_cards(page: Any) -> Any:
             .map((dt) => [dt.textContent, dt.nextElementSibling.textContent]));
         const pick = (all, keys) => Object.fromEntries(keys.map((k) => [k, all[k]]));
         const still = { silent_h: 2.03, limit_h: 2.0, last_movement_at: '2026-03-01T03:58:00+00:00',
-                        unusual_day_score: 0.834, count: 1, first_ts: 1772330400 };
+                        unusual_day_score: 0.834, count: 1, first_ts: 1772330400,
+                        watch_off_since: '2026-03-01T01:30:00+00:00' };
         const before = i18n.lang();
         i18n.setLang('en');
         const en = rows(card(still));
@@ -207,9 +210,10 @@ async def _welfare_cards(page: Any) -> Any:
         i18n.setLang(before);
         return {
             en: pick(en, ['Last movement', 'Still for', 'Usual limit at that hour',
-                          'Unusual day (score)']),
+                          'Unusual day (score)', 'Watch off the wrist since']),
             enRepeats: pick(again, ['Repeats merged', 'First at']),
             zh: pick(zh, ['已静止', '该时段通常上限']),
+            zhWatch: zh['手表摘下于'],
             vitals: pick(vitals, ['Vital sign', 'Reading', 'Finding']),
             checkup: pick(checkup, ['Vital sign', 'Reading', 'Check-up from', 'Readings',
                                     'Entered by']),
@@ -220,6 +224,7 @@ async def _welfare_cards(page: Any) -> Any:
             smokeTest: pick(smokeTest, ['Device event', 'Presses']),
             zhFall: pick(zhFall, ['姿态变化', '撞击后静止程度']),
             raw: ['silent_h', 'limit_h', 'count', 'first_ts', 'vital', 'value', 'last_movement_at',
+                  'watch_off_since',
                   'event', 'presses', 'impact_ts', 'posture_change_deg', 'stillness', 'lat', 'lon',
                   'checkup', 'findings', 'entered_by']
                 .filter((k) => [en, again, vitals, checkup, fall, wander, sos, smokeTest]

@@ -279,6 +279,7 @@ async def test_an_inactivity_alarm_resolved_genuine_is_not_learnt_as_ordinary_li
     details = alarms[0]["details"]
     assert details["last_movement_at"] == dt.datetime.fromtimestamp(morning, dt.UTC).isoformat()
     assert (details["limit_h"], details["count"]) == (4.0, 1) and details["silent_h"] > 4.0
+    assert "watch_off_since" not in details  # worn all along: the stillness is the wearer's
     clock.t = morning + 5 * 3600
     await steps(140)
     assert learnt(ingest) == [5 * 3600.0]
@@ -305,6 +306,43 @@ async def test_an_inactivity_alarm_resolved_genuine_is_not_learnt_as_ordinary_li
     clock.t += OUTCOMES_EVERY_S
     await ingest.process([])
     assert learnt(ingest) == [5 * 3600.0]
+
+
+async def test_an_inactivity_alarm_says_since_when_the_watch_was_off_the_wrist(
+        pool: AsyncConnectionPool) -> None:
+    """Moving at 09:00, the watch taken off at 09:30 (its telemetry says ``worn: false`` from
+    then on): at 13:00 the 4 h limit is passed and the alarm says since when the watch is off,
+    so the operator knows the stillness may be the watch's; put back on, it is not said."""
+    await _seed(pool)
+    morning = NIGHT + 7 * 3600  # 09:00 in Shanghai
+    clock = Clock(morning)
+    ingest, source = await _ingest(pool, clock)
+    topic = f"eldercare/v1/{SITE}/watch-1/telemetry"
+    seq = iter(range(1, 10_000))
+
+    async def telemetry(steps: int, *, worn: bool | None) -> None:
+        body = Telemetry(seq=next(seq), ts=_ms(clock.t), steps=steps, worn=worn,
+                         hr=70 if worn else None)
+        await ingest.process([source.add(topic, encode(body))])
+
+    await telemetry(100, worn=True)
+    await telemetry(120, worn=True)
+    for minutes in range(30, 5 * 60, 10):
+        clock.t = morning + 60 * minutes
+        await telemetry(120, worn=False if minutes < 280 else None)  # no word either way
+    [alarm] = await _alarms(pool)
+    assert alarm["kind"] == "inactivity"
+    assert alarm["details"]["watch_off_since"] == dt.datetime.fromtimestamp(
+        morning + 30 * 60, dt.UTC).isoformat()
+    await _resolve(pool, "inactivity", "false_alarm", at=clock.t)
+    # back on the wrist at 14:00 and moving; still again from 14:10: worn, so not said
+    clock.t = morning + 5 * 3600
+    await telemetry(130, worn=True)
+    for minutes in range(10, 5 * 60, 10):
+        clock.t = morning + 5 * 3600 + 60 * minutes
+        await telemetry(140, worn=True)
+    second = (await _alarms(pool))[1]
+    assert second["kind"] == "inactivity" and "watch_off_since" not in second["details"]
 
 
 async def test_the_time_on_the_floor_after_a_genuine_sos_is_not_learnt(
