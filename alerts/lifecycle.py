@@ -162,7 +162,23 @@ async def _tell_family_it_was_handled(conn: psycopg.AsyncConnection[Any],
                          occurred_at=incident["opened_at"], outcome=incident["outcome"])
 
 
-_AFTER = {"claim": _acknowledge_alarms, "accept": _acknowledge_alarms,
+async def _family_going(conn: psycopg.AsyncConnection[Any], incident: dict[str, Any]) -> None:
+    """An accept: its alarms are answered, and the elder's other contacts hear who is going."""
+    await _acknowledge_alarms(conn, incident)
+    cur = await conn.execute(
+        "SELECT u.contact_id, coalesce(c.name, u.display_name) AS name FROM users u"
+        " LEFT JOIN contacts c ON c.id = u.contact_id WHERE u.username = %s",
+        (incident["claimed_by"],))
+    who = await cur.fetchone()
+    await notify.enqueue(conn, incident_id=incident["id"], site_id=incident["site_id"],
+                         resident_id=incident["resident_id"], kind="accepted",
+                         priority=incident["priority"], alarm_kind=incident["kind"],
+                         occurred_at=incident["opened_at"],
+                         by=who["name"] if who else incident["claimed_by"],
+                         skip_contact=who["contact_id"] if who else None)
+
+
+_AFTER = {"claim": _acknowledge_alarms, "accept": _family_going,
           "resolve": _tell_family_it_was_handled}
 
 

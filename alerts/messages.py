@@ -1,4 +1,5 @@
-"""What families are told: 'alarm' and 'handled' messages in zh-CN and English, as data.
+"""What families are told: 'alarm', 'escalated', 'accepted' and 'handled' messages in zh-CN and
+English, as data.
 
 Each (kind, language) has one template with an email subject, an email body and a short text
 that must fit a single SMS: 70 characters when any character needs UCS-2 (every Chinese text),
@@ -46,12 +47,13 @@ def sms_length(text: str) -> tuple[int, int]:
 class Facts:
     """What happened, independent of language."""
 
-    kind: str  # 'alarm' or 'handled'
+    kind: str  # 'alarm', 'handled', 'escalated' or 'accepted'
     alarm_kind: str  # sos, fall, smoke, ... (alerts/kinds.py)
     resident_name: str
     site_name: str
     occurred_at: dt.datetime
     outcome: str | None = None  # for 'handled': an outcome code or the operator's own words
+    by: str | None = None  # for 'accepted': who of the family is going
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +129,11 @@ TEMPLATES: dict[tuple[str, str], Template] = {
         body="您好，\n\n{resident}（{site}）于{long_time}发生{alarm}，服务中心仍在联系中。\n"
              "如您方便，请立即给老人打电话或前往查看，并拨打12349告知情况。\n",
         short="【12349】紧急：{resident}于{time}发生{alarm}，中心仍在联系，请尽快致电或前往。"),
+    ("accepted", "zh-CN"): Template(
+        subject="【12349】{by}正在前往{resident}处",
+        body="您好，\n\n{resident}（{site}）于{long_time}发生{alarm}。\n"
+             "{by}已确认前往处理，您无需再前往。若30分钟内无人确认到达，服务中心将接手。\n",
+        short="【12349】{resident}于{time}发生{alarm}，{by}已前往处理。"),
     ("alarm", "en"): Template(
         subject="[12349] {alarm}: {resident}",
         body="Hello,\n\n{alarm} for {resident} ({site}) at {long_time}.\n"
@@ -140,6 +147,12 @@ TEMPLATES: dict[tuple[str, str], Template] = {
              "still trying to reach them.\nIf you can, call or go to them now, and call 12349 to "
              "tell us.\n",
         short="12349 URGENT: {alarm}, {resident}, {time}. Please call or go now."),
+    ("accepted", "en"): Template(
+        subject="[12349] {by} is going to {resident}",
+        body="Hello,\n\n{alarm} for {resident} ({site}) at {long_time}.\n"
+             "{by} has said they are going; you need not go too. If nobody says they are there "
+             "within 30 minutes, the 12349 centre takes over.\n",
+        short="12349: {alarm}, {resident}, {time}. {by} is on the way."),
     ("handled", "en"): Template(
         subject="[12349] Handled: {alarm} for {resident}",
         body="Hello,\n\nThe alarm \"{alarm}\" for {resident} ({site}) at {long_time} has been "
@@ -164,6 +177,7 @@ def render(facts: Facts, *, lang: str, tz: str = DEFAULT_TZ) -> Rendered:
         "alarm": words.title(kind) if kind else facts.alarm_kind,
         "time": words.short_time(local), "long_time": words.long_time(local),
         "outcome": words.outcomes.get(facts.outcome or "", facts.outcome or ""),
+        "by": facts.by or "",
     }
     return Rendered(lang=words.code, subject=template.subject.format(**values),
                     body=template.body.format(**values),
@@ -175,7 +189,7 @@ def _fit(template: str, values: dict[str, str], ellipsis: str) -> str:
     values = dict(values)
     text = template.format(**values)
     while sms_length(text)[0] > sms_length(text)[1]:
-        field = max(("resident", "outcome"), key=lambda f: len(values[f]))
+        field = max(("resident", "outcome", "by"), key=lambda f: len(values[f]))
         kept = values[field].removesuffix(ellipsis)
         if not kept:
             return text[:sms_length(text)[1]]  # only a template itself too long ends here

@@ -38,8 +38,9 @@ from store import notifications as outbox
 log = logging.getLogger(__name__)
 
 DEFAULT_KINDS = ("alarm", "handled")
-ALL_KINDS = (*DEFAULT_KINDS, "escalated")
-"""'escalated' is not a preference: an unanswered P1 reaches every contact who can be reached."""
+ALL_KINDS = (*DEFAULT_KINDS, "escalated", "accepted")
+"""'escalated' is not a preference: an unanswered P1 reaches every contact who can be reached.
+Nor is 'accepted' (one of the family is going): it goes to those who want the alarm itself."""
 DEFAULT_CHANNELS = ("sms", "email")  # SMS first: it reaches an old phone, and it is read at once
 QUIET_EXEMPT_PRIORITY = 1  # life at risk now: a fall or a fire wakes the family, whatever they asked
 
@@ -96,8 +97,12 @@ def _preferences(contact: Mapping[str, Any], *, site_tz: str) -> Preferences:
 
 async def enqueue(conn: AsyncConnection[Any], *, incident_id: int, site_id: str, resident_id: str | None,
                   kind: str, priority: int, alarm_kind: str, occurred_at: dt.datetime,
-                  outcome: str | None = None, now: dt.datetime | None = None) -> int:
+                  outcome: str | None = None, now: dt.datetime | None = None,
+                  by: str | None = None, skip_contact: int | None = None) -> int:
     """Write the notifications of one incident event in the caller's transaction.
+
+    ``by`` names who is going (an 'accepted' message), and ``skip_contact`` is that person's own
+    contact, who needs no message about themselves.
 
     Recipients: the resident's contacts who want ``kind`` ('alarm' or 'handled'), each with the
     channels they chose and have an address for, in their language; and the site's active
@@ -113,7 +118,8 @@ async def enqueue(conn: AsyncConnection[Any], *, incident_id: int, site_id: str,
     # A care home's smoke alarm may concern no one resident: the site's name stands in.
     name = subject["resident_name"] or subject["site_name"]
     facts = Facts(kind=kind, alarm_kind=alarm_kind, resident_name=name,
-                  site_name=subject["site_name"], occurred_at=occurred_at, outcome=outcome)
+                  site_name=subject["site_name"], occurred_at=occurred_at, outcome=outcome,
+                  by=by)
     facts_json = payload(facts, incident_id=incident_id, priority=priority,
                          resident_id=resident_id, site_id=site_id)
     common: dict[str, Any] = {"incident_id": incident_id, "kind": kind, "priority": priority,
@@ -122,7 +128,8 @@ async def enqueue(conn: AsyncConnection[Any], *, incident_id: int, site_id: str,
     contacts = await outbox.contacts_with_prefs(conn, resident_id) if resident_id else []
     for contact in contacts:
         prefs = _preferences(contact, site_tz=site_tz)
-        if kind not in prefs.kinds and kind != "escalated":
+        wanted = "alarm" if kind == "accepted" else kind
+        if (wanted not in prefs.kinds and kind != "escalated") or contact["id"] == skip_contact:
             continue
         chain = tuple(c for c in prefs.channels if contact.get(ADDRESS_FIELD[c]))
         text = render(facts, lang=contact["lang"], tz=prefs.tz)

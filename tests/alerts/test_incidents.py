@@ -180,6 +180,9 @@ async def test_a_family_member_who_accepts_is_held_to_arriving_like_any_responde
     over them, and if nobody says they are there or closes it within 30 min it comes back as
     "help did not arrive" and goes to the centre. A family claim of the operators' kind, which
     started no timer, is refused."""
+    async with seeded.connection() as conn:  # her brother is a contact too
+        await conn.execute("INSERT INTO contacts (resident_id, name, relation, phone)"
+                           " VALUES ('r-h0001', '张伟', 'son', '+8613900000000')")
     incident_id = await _family_first(seeded)
     async with _console(db_url) as platform, _signed_in(platform, "family1") as family, \
             _signed_in(platform, "op1") as op1:
@@ -196,6 +199,13 @@ async def test_a_family_member_who_accepts_is_held_to_arriving_like_any_responde
         assert (await op1.post(f"{base}/claim")).status_code == 409
         [alarm] = await _rows(seeded, "SELECT status, acknowledged_by FROM alarms")
         assert alarm == {"status": "acknowledged", "acknowledged_by": "family1"}
+        # her brother hears she is going; she is not told about herself
+        told = await _rows(seeded, "SELECT c.name, n.short_text FROM notifications n"
+                           " JOIN contacts c ON c.id = n.contact_id WHERE n.kind = 'accepted'")
+        [me] = await _rows(seeded, "SELECT c.name FROM users u JOIN contacts c"
+                           " ON c.id = u.contact_id WHERE u.username = 'family1'")
+        assert [t["name"] for t in told] == ["张伟"], told
+        assert told[0]["short_text"].endswith(f"{me['name']}已前往处理。"), told
     [row] = await _rows(seeded, "SELECT dispatched_at, next_timer_at FROM incidents")
     assert row["next_timer_at"] == row["dispatched_at"] + dt.timedelta(minutes=30)
     clock = Clock(row["next_timer_at"].timestamp() + 1)

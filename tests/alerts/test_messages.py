@@ -12,6 +12,7 @@ import pytest
 import alerts.messages
 from alerts.kinds import KINDS
 from alerts.messages import LANGUAGES, TEMPLATES, Facts, render, sms_length
+from alerts.notify import ALL_KINDS
 
 FALL = Facts(kind="alarm", alarm_kind="fall", resident_name="王秀英", site_name="幸福里小区",
              occurred_at=dt.datetime(2026, 11, 22, 14, 46, tzinfo=dt.UTC))
@@ -22,7 +23,7 @@ def test_docstring_examples() -> None:
 
 
 def test_every_kind_has_a_template_in_every_language() -> None:
-    assert set(TEMPLATES) == {(k, lang) for k in ("alarm", "handled", "escalated") for lang in LANGUAGES}
+    assert set(TEMPLATES) == {(k, lang) for k in ALL_KINDS for lang in LANGUAGES}
 
 
 def test_zh_alarm_names_the_resident_the_alarm_and_the_local_time() -> None:
@@ -65,11 +66,13 @@ def test_sms_length_counts_gsm_septets_and_ucs2_characters() -> None:
 
 
 @pytest.mark.parametrize(("kind", "lang"),
-                         list(itertools.product(("alarm", "handled", "escalated"), LANGUAGES)))
+                         list(itertools.product(("alarm", "handled", "escalated", "accepted"),
+                                                LANGUAGES)))
 def test_every_short_text_fits_one_sms_even_with_long_names_and_outcomes(kind: str, lang: str) -> None:
     for alarm_kind, name in itertools.product(KINDS, ("王秀英", "欧阳" * 12, "Margaret " * 10)):
         facts = dataclasses.replace(FALL, kind=kind, alarm_kind=alarm_kind, resident_name=name,
-                                    outcome="老人由女儿陪同前往医院检查，一切平安" * 3)
+                                    outcome="老人由女儿陪同前往医院检查，一切平安" * 3,
+                                    by="欧阳娜娜" * 5)
         text = render(facts, lang=lang).short_text
         used, allowed = sms_length(text)
         assert used <= allowed, text
