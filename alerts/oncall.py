@@ -41,7 +41,7 @@ from alerts.channels import Channel, Outgoing
 from alerts.channels.sms import sms_number
 from alerts.delivery_errors import DeliveryError
 from alerts.messages import DEFAULT_TZ
-from store import heartbeats, intake_pages
+from store import intake_pages
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,9 @@ _PROBLEM = {"silent": ("自 {since} 起无响应", "not heard from since {since}
             "disconnected": ("与消息服务器断开", "has lost the message broker"),
             "stalled": ("自 {since} 起停滞", "stuck since {since}"),
             "none": ("未运行", "is not running"),
-            "unreachable": ("自 {since} 起控制台无法连接", "unreachable from the console since {since}")}
+            "unreachable": ("自 {since} 起控制台无法连接", "unreachable from the console since {since}"),
+            "quieter": ("自 {since} 起只收到 {devices} 台设备的消息（通常 {usual} 台）",
+                        "hears {devices} devices since {since}, usually {usual}")}
 
 
 def parse_oncall(value: str) -> tuple[str, ...]:
@@ -108,7 +110,8 @@ def _duration(seconds: float) -> tuple[str, str]:
 
 def _as_json(state: intake.ServiceState) -> dict[str, Any]:
     return {"name": state.name, "role": state.role, "problem": state.problem, "host": state.host,
-            "since": None if state.since is None else state.since.isoformat()}
+            "since": None if state.since is None else state.since.isoformat(),
+            "devices": state.devices, "usual_devices": state.usual_devices}
 
 
 def _lines(problems: Sequence[Mapping[str, Any]], zone: ZoneInfo) -> tuple[list[str], list[str]]:
@@ -120,8 +123,9 @@ def _lines(problems: Sequence[Mapping[str, Any]], zone: ZoneInfo) -> tuple[list[
         where = ", ".join(x for x in (p["name"] if p["name"] != p["role"] else "", p.get("host"))
                           if x)
         where = f" ({where})" if where else ""
-        zh.append(f"- {names[0]}{where}：{words[0].format(since=since)}")
-        en.append(f"- {names[1]}{where}: {words[1].format(since=since)}")
+        counts = {"devices": p.get("devices"), "usual": round(p.get("usual_devices") or 0)}
+        zh.append(f"- {names[0]}{where}：{words[0].format(since=since, **counts)}")
+        en.append(f"- {names[1]}{where}: {words[1].format(since=since, **counts)}")
     return zh, en
 
 
@@ -211,13 +215,12 @@ class OnCallPager:
         mono = time.monotonic()
         try:
             async with asyncio.timeout(10), self.pool.connection() as conn:
-                now, rows = await heartbeats.read(conn)
+                now, found = await intake.look(conn)
         except Exception as err:  # whatever it is, the beats cannot be seen
             await self._database_away(mono, err)
             return
         if self._db_away is not None:
             await self._database_back(now)
-        found = intake.judge(now, rows)
         if found.ok:
             self._troubled_since = None
             self._ok_since = mono if self._ok_since is None else self._ok_since

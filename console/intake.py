@@ -15,7 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from alerts import intake
 from alerts.lifecycle import CENTRE_ROLES
 from console.auth import CurrentUser
-from store import heartbeats, intake_pages
+from store import intake_pages
 
 router = APIRouter(prefix="/api/v1", tags=["intake"])
 
@@ -27,9 +27,8 @@ async def alarm_path(request: Request, user: CurrentUser) -> dict[str, Any]:
     if user["role"] not in ANSWERING_ROLES:
         raise HTTPException(403, "the alarm path's state is for those who answer alarms")
     async with request.app.state.pool.connection() as conn:
-        now, rows = await heartbeats.read(conn)
+        now, found = await intake.look(conn)
         pages = await intake_pages.recent(conn)
-    found = intake.judge(now, rows)
     return {"ok": found.ok, "now": jsonable_encoder(now),
             "services": [jsonable_encoder(asdict(s)) for s in found.services],
             "oncall": bool(request.app.state.settings.oncall),

@@ -37,6 +37,7 @@ from console.app import create_app
 from console.auth import hash_password
 from console.live import Hub
 from eldercare.settings import Settings, SettingsError
+from ingest.activity import SLOT_S
 from ingest.commands import CommandRelay
 from ingest.contract import ALARM_LANE, STREAM_LANE, Kind
 from ingest.gctune import GcClock
@@ -176,12 +177,15 @@ class Platform:
                  port: int = 8349, client_id: str | None = None,
                  partition: Partition | None = None, lane: str = "all",
                  outbox: Path | None = None,
-                 pager_options: Mapping[str, Any] | None = None) -> None:
+                 pager_options: Mapping[str, Any] | None = None,
+                 activity_slot_s: float = SLOT_S) -> None:
         if outbox is not None and settings.production:
             raise SettingsError("production refuses the demo's outbox: a message to a family"
                                 " that reaches no one must fail where operators see it")
         self.outbox = outbox
         self.pager_options = dict(pager_options or {})
+        self.activity_slot_s = activity_slot_s
+        """The lanes' activity slot (ingest/activity.py); shorter only in tests."""
         """Timings of the on-call pager (alerts/oncall.py's OnCallPager keywords), for tests."""
         self.pager: OnCallPager | None = None
         """Pages the on-call engineer when the alarm path breaks (console service, when
@@ -270,7 +274,8 @@ class Platform:
                                 # in one process the stream lane keeps the shared detectors
                                 welfare_chores=lane == "streams",
                                 limiter=RateLimiter(self.settings.rate_limit),
-                                state_name=f"welfare{suffix}")
+                                state_name=f"welfare{suffix}",
+                                activity_slot_s=self.activity_slot_s)
                 await ingest.load_registry()
                 await source.start()
                 self.lanes.append((source, ingest))
@@ -372,6 +377,12 @@ class Platform:
         try:
             async with asyncio.timeout(5), self.pool.connection() as conn:
                 await heartbeats.beat(conn, beats)
+                for b in self._beating:  # the devices each lane heard (ingest/activity.py)
+                    if b.ingest is not None and (slots := list(b.ingest.activity.pending)):
+                        await heartbeats.record_activity(conn, b.name, [
+                            (dt.datetime.fromtimestamp(s.start, dt.UTC), s.devices, s.messages)
+                            for s in slots])
+                        b.ingest.activity.written(len(slots))
         except Exception as err:  # the database away, or slow: the beats go stale, as they should
             if not self._beat_failing:  # said once, not every 5 s of an outage
                 log.warning("could not write the services' heartbeat (%s); the console will show"

@@ -37,6 +37,7 @@ from alerts.lifecycle import tell_family_of_alarm
 from alerts.raising import new_alarm
 from alerts.services import button_ticket, route
 from detection.inactivity import InactivitySummary
+from ingest.activity import SLOT_S, Activity
 from ingest.checkup import CheckupStage
 from ingest.codec import ContractViolation, Decoder, Envelope
 from ingest.contract import (
@@ -161,6 +162,7 @@ class Ingest:
         observe: Collection[str] = (),
         events_only: bool = False,
         welfare_chores: bool = True,
+        activity_slot_s: float = SLOT_S,
     ) -> None:
         """``observe``: kinds this ingest reads for its detectors only, storing and alarming on
         none of them (the stream lane in its own process reads the events that way: a cancel
@@ -175,6 +177,8 @@ class Ingest:
         self._pool = pool
         self._source = source
         self._decoder = decoder or Decoder()
+        self.activity = Activity(slot_s=activity_slot_s, started=clock())
+        """Devices heard per slot (ingest/activity.py), written with the heartbeat."""
         self._detection = detection or DetectionStage()
         self._max_batch = max_batch
         self._seen = SeenSequences()
@@ -259,6 +263,7 @@ class Ingest:
         """Validate, detect, store and acknowledge one batch of messages."""
         if items:
             self.stats.last_message_at = self._clock()
+        self.activity.heard(self._clock(), [i.topic for i in items])
         parts = await self._prepare(items)
         if parts:
             await self._store(parts)

@@ -183,7 +183,7 @@ function showIntake() {
   if (el.hidden) return el.replaceChildren();
   const problems = troubled.map((s) => {
     const service = label("service", s.role) + (s.name !== s.role ? ` (${s.name})` : "");
-    return t(`intake.problem.${s.problem}`, { service, time: s.since ? formatTime(s.since) : "" });
+    return t(`intake.problem.${s.problem}`, { service, time: s.since ? formatTime(s.since) : "", devices: s.devices, usual: Math.round(s.usual_devices ?? 0) });
   });
   // who was told (alerts/oncall.py): the engineer paged, or paging failed and the operator must call
   const page = state.intake?.page;

@@ -460,6 +460,7 @@ export const EN = {
   "intake.problem.disconnected": "{service} has lost the message broker",
   "intake.problem.stalled": "{service} stuck since {time}",
   "intake.problem.none": "no alarm intake is running",
+  "intake.problem.quieter": "{service} hears only {devices} devices since {time}, usually {usual}",
   "family.heading": "My family",
   "family.elders": "Family members",
   "family.noElder": "No family member is linked to this account",

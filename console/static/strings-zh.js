@@ -460,6 +460,7 @@ export const ZH = {
   "intake.problem.disconnected": "{service}与消息服务器断开",
   "intake.problem.stalled": "{service}自 {time} 起停滞",
   "intake.problem.none": "报警接收服务未运行",
+  "intake.problem.quieter": "{service}自 {time} 起只收到 {devices} 台设备的消息（通常 {usual} 台）",
   "family.heading": "我的家人",
   "family.elders": "家人",
   "family.noElder": "该账号未关联老人",

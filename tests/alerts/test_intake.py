@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 import doctest
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,7 +21,11 @@ from psycopg_pool import AsyncConnectionPool
 from alerts import intake
 from eldercare.platform import Platform, seed_district
 from eldercare.settings import Settings
+from ingest.codec import encode
+from ingest.contract import Checkin, Event, EventType, Telemetry
+from simulators.devices import Outgoing
 from simulators.district import District
+from simulators.publisher import Publisher
 from store import heartbeats
 from store.database import prepare
 from tests.servers import Mosquitto, free_port
@@ -103,18 +108,74 @@ def test_workers_of_a_replaced_partitioning_are_retired_at_once() -> None:
     assert found["ingest-streams-w0of2"] == found["ingest-streams-w2of3"] == "silent"
 
 
+SLOT = dt.timedelta(minutes=5)
+LATEST = NOW - 2 * 60 * S  # the latest whole slot began 11:58 (ended 12:03 on the lanes' clock)
+
+
+def _activity(now: list[int], usual: list[list[int]], lane: str = "ingest-streams"
+              ) -> list[dict[str, Any]]:
+    """The three latest slots' device counts, and theirs on each day before (newest day first)."""
+    rows = []
+    for days, counts in enumerate([now, *usual]):
+        for back, devices in enumerate(reversed(counts)):
+            rows.append({"lane": lane, "devices": devices,
+                         "slot_start": LATEST - back * SLOT - days * dt.timedelta(days=1)})
+    return rows
+
+
+def test_a_lane_that_hears_far_fewer_devices_than_on_the_days_before_is_quieter() -> None:
+    """Half the district's watches silenced (an ACL change): 410 devices where the same slots
+    heard about 820 on each of the last seven days."""
+    week = [[811, 818, 822], [809, 805, 830], [822, 840, 812], [817, 799, 826], [820, 821, 819],
+            [806, 830, 801], [829, 812, 835]]
+    lanes = [_row(), _row("ingest-streams")]
+    found = intake.judge(NOW, lanes, _activity([420, 430, 410], week))
+    [state] = found.troubled
+    assert (state.name, state.problem, state.since) == (
+        "ingest-streams", "quieter", LATEST - 2 * SLOT)
+    assert (state.devices, state.usual_devices) == (410, 822.0)
+    # two quiet slots are not enough; nor is a drop within a lane's ordinary ups and downs
+    assert intake.judge(NOW, lanes, _activity([800, 430, 410], week)).ok
+    assert intake.judge(NOW, lanes, _activity([560, 560, 560], week)).ok
+    # a small lane: 2 of a usual 6 could be chance (P about 0.06), 0 of a usual 30 cannot
+    assert intake.judge(NOW, lanes, _activity([2, 2, 2], [[6, 6, 6]] * 7)).ok
+    assert [s.problem for s in intake.judge(
+        NOW, lanes, _activity([0, 0, 0], [[30, 30, 30]] * 7)).troubled] == ["quieter"]
+    # no history at this time of day (a new lane's first day): not judged
+    assert intake.judge(NOW, lanes, _activity([0, 0, 0], [])).ok
+    # a lane in worse trouble says that instead
+    silent = _row("ingest-streams", beat_at=NOW - 40 * S)
+    assert _problems_with(silent, _activity([420, 430, 410], week)) == {
+        "ingest-alarms": "none", "ingest-streams": "silent"}
+
+
+def test_the_usual_count_is_the_median_of_the_days_there_are() -> None:
+    """Two days known, one of them a holiday with half the watches off: the median is the
+    midpoint, and a count that is low against the ordinary day alone is not called."""
+    found = intake.quieter(_activity([500, 500, 480], [[1000, 1000, 1000], [520, 520, 510]]))
+    assert found == {}
+    found = intake.quieter(_activity([200, 200, 190], [[1000, 1000, 1000], [520, 520, 510]]))
+    assert found["ingest-streams"].usual == 755.0
+
+
+def _problems_with(row: dict[str, Any], activity: list[dict[str, Any]]) -> dict[str, str | None]:
+    return {s.name: s.problem for s in intake.judge(NOW, [row], activity).services}
+
+
 def test_docstring_examples() -> None:
     assert doctest.testmod(intake).failed == 0
 
 
+DISTRICT = District.generate(seed=3, homes=6, care_homes=1)
+
+
 @contextlib.asynccontextmanager
-async def _platform(mosquitto: Mosquitto, db_url: str) -> AsyncIterator[Platform]:
+async def _platform(mosquitto: Mosquitto, db_url: str, **options: Any) -> AsyncIterator[Platform]:
     await prepare(db_url)
-    await seed_district(db_url, District.generate(seed=3, homes=1, care_homes=1),
-                        demo_password="intake-pass-1")
+    await seed_district(db_url, DISTRICT, demo_password="intake-pass-1")
     async with Platform(settings=Settings(), db_url=db_url, broker_url=mosquitto.url,
                         services=("ingest", "alerts", "console"), port=free_port(),
-                        client_id="intake-test") as platform:
+                        client_id="intake-test", **options) as platform:
         yield platform
 
 
@@ -182,3 +243,76 @@ async def test_a_heartbeat_that_cannot_be_written_is_logged_once_not_every_five_
     assert len(said) == 2, said
     assert said[0].startswith("could not write the services' heartbeat")
     assert said[1] == "the services' heartbeat is written again"
+
+
+@pytest.mark.db
+@pytest.mark.broker
+async def test_each_lane_writes_how_many_devices_it_heard_in_each_whole_slot(
+        mosquitto: Mosquitto, db_url: str) -> None:
+    """Three watches' telemetry and, once, a button's check-in and its test press, through
+    mosquitto: the stream lane writes slots that heard the three watches (four with the
+    button's check-in), the alarm lane one that heard the button (slots of a second here; five
+    minutes in service)."""
+    watches = [d for d in DISTRICT.devices if d.kind == "wearable"][:3]
+    button = next(d for d in DISTRICT.devices if d.kind == "button")
+    publisher = Publisher(mosquitto.url, client_id="activity-test")
+    publisher.connect()
+    try:
+        async with _platform(mosquitto, db_url, activity_slot_s=1.0) as platform:
+            assert platform.pool is not None
+            await asyncio.sleep(1.1)  # past the partial slot the lanes started in
+            for seq in range(1, 30):  # about three seconds of watches, ten messages a second
+                now = time.time()
+                publisher.publish([Outgoing(
+                    topic=f"eldercare/v1/{w.site_id}/{w.id}/telemetry",
+                    payload=encode(Telemetry(seq=seq, ts=round(now * 1000), hr=70, worn=True)))
+                    for w in watches])
+                if seq == 15:
+                    at = f"eldercare/v1/{button.site_id}/{button.id}"
+                    publisher.publish([
+                        Outgoing(topic=f"{at}/checkin",
+                                 payload=encode(Checkin(seq=1, ts=round(now * 1000), battery=90))),
+                        Outgoing(topic=f"{at}/event", payload=encode(Event(
+                            seq=2, ts=round(now * 1000), type=EventType.TEST)))])
+                await asyncio.sleep(0.1)
+            rows: list[dict[str, Any]] = []
+            for _ in range(100):  # written with the next heartbeat, within 5 s
+                async with platform.pool.connection() as conn:
+                    cur = await conn.execute("SELECT lane, devices, messages FROM lane_activity")
+                    rows = [dict(r) for r in await cur.fetchall()]
+                if any(r["lane"] == "ingest-alarms" and r["devices"] for r in rows) and \
+                        sum(r["lane"] == "ingest-streams" and r["devices"] == 3 for r in rows) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        publisher.close()
+    streams = [r for r in rows if r["lane"] == "ingest-streams"]
+    assert max(r["devices"] for r in streams) == 4, streams
+    assert sum(r["devices"] >= 3 for r in streams) >= 2, streams
+    assert all(r["messages"] >= r["devices"] for r in rows)
+    assert [r["devices"] for r in rows if r["lane"] == "ingest-alarms" and r["devices"]] == [1]
+
+
+@pytest.mark.db
+async def test_the_console_says_when_a_lane_hears_fewer_devices_than_on_the_days_before(
+        pool: AsyncConnectionPool) -> None:
+    """The store's read finds the latest three slots and the same ones on the days before; with
+    a working lane beating, half its usual devices in all three is "quieter"; slots over eight
+    days old are forgotten as the next ones are written."""
+    async with pool.connection() as conn:
+        now = (await (await conn.execute("SELECT now() AS now")).fetchone())["now"]
+        latest = dt.datetime.fromtimestamp((now.timestamp() // 300 - 1) * 300, dt.UTC)
+        slots = [(latest - k * dt.timedelta(days=1) - s * dt.timedelta(minutes=5),
+                  (400 if k == 0 else 800) + s, 9000) for k in range(9) for s in range(3)]
+        await heartbeats.record_activity(conn, "ingest-streams", slots)
+        started = now - dt.timedelta(hours=1)
+        await heartbeats.beat(conn, [heartbeats.Beat(
+            name=name, role=name, host="box:1", started_at=started, running=True,
+            connected=True, processed_at=now) for name in ("ingest-alarms", "ingest-streams")])
+        _, found = await intake.look(conn)
+        kept = (await (await conn.execute("SELECT count(*) AS n FROM lane_activity")).fetchone())["n"]
+    [state] = found.troubled
+    assert (state.name, state.problem, state.devices, state.usual_devices) == (
+        "ingest-streams", "quieter", 400, 800.0)
+    assert state.since == latest - dt.timedelta(minutes=10)
+    assert kept == 24  # today and seven days before; the eighth day's three slots are gone

@@ -62,6 +62,13 @@ def test_the_page_says_what_broke_where_and_since_when_in_both_languages() -> No
     assert "- 报警接收 (box:42)：自 2026-12-07 11:12:00 (UTC+08:00) 起无响应" in page.body
     assert "- alarm intake (box:42): not heard from since 2026-12-07 11:12:00 (UTC+08:00)" in page.body
     assert "- family messages (box:43): has stopped" in page.body
+    quiet = oncall.compose("opened", page_id=4, began_at=AT, now=AT, problems=[{
+        **SILENT, "name": "ingest-streams", "role": "ingest-streams", "problem": "quieter",
+        "devices": 410, "usual_devices": 822.0}])
+    assert ("- device streams (box:42): hears 410 devices since 2026-12-07 11:12:00 (UTC+08:00),"
+            " usually 822") in quiet.body
+    assert ("- 设备数据流 (box:42)：自 2026-12-07 11:12:00 (UTC+08:00) 起只收到 410 台设备的消息"
+            "（通常 822 台）") in quiet.body
     reminder = oncall.compose("reminder", page_id=3, began_at=AT, problems=[SILENT],
                               now=AT + dt.timedelta(minutes=95))
     assert "Alarm path still broken (1 h 35 min)" in reminder.subject

@@ -545,6 +545,19 @@ async def test_every_screen_that_answers_alarms_says_when_the_alarm_path_is_brok
             await conn.execute("DELETE FROM service_heartbeats WHERE name = 'ingest-streams-w1of2'")
         await alert.wait_for(state="hidden", timeout=15_000)
 
+        # w0of2 at work, but hearing half the devices it heard at this time on the days before
+        # (ingest/activity.py; the page was switched to Chinese above)
+        async with c.platform.pool.connection() as conn:
+            now = (await (await conn.execute("SELECT now() AS now")).fetchone())["now"]
+            latest = dt.datetime.fromtimestamp((now.timestamp() // 300 - 1) * 300, dt.UTC)
+            await heartbeats.record_activity(conn, "ingest-streams-w0of2", [
+                (latest - k * dt.timedelta(days=1) - s * dt.timedelta(minutes=5),
+                 400 if k == 0 else 800, 5000) for k in range(8) for s in range(3)])
+        await alert.wait_for(state="visible", timeout=15_000)
+        text = await alert.text_content() or ""
+        assert re.match(r"报警链路故障：设备数据流 \(ingest-streams-w0of2\)自 .*\d\d:\d\d:\d\d 起只收到"
+                        r" 400 台设备的消息（通常 800 台）。", text), text
+
 
 async def test_care_home_floor_plan_shows_smoke_and_staff_acknowledge(
         mosquitto: Mosquitto, db_url: str) -> None:

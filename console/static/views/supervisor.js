@@ -88,7 +88,7 @@ function pathTable(path) {
     h("tbody", null, (path.services ?? []).map((s) => h("tr", { class: s.problem ? "overdue-180" : null, dataset: { service: s.name } },
       h("td", null, label("service", s.role), s.name !== s.role ? h("span", { class: "muted" }, ` (${s.name})`) : null),
       h("td", { class: "path-state" }, s.problem
-        ? t(`intake.problem.${s.problem}`, { service: "", time: s.since ? formatTime(s.since) : "" }).trim()
+        ? t(`intake.problem.${s.problem}`, { service: "", time: s.since ? formatTime(s.since) : "", devices: s.devices, usual: Math.round(s.usual_devices ?? 0) }).trim()
         : t("sup.path.ok")),
       h("td", { class: "num" }, s.last_message_at
         ? formatAge(Math.max(0, parseTime(path.now) - parseTime(s.last_message_at))) : t("none")))))));
@@ -104,7 +104,7 @@ function pagesTable(path) {
     h("tbody", null, path.pages.map((p) => h("tr", { class: p.cleared_at ? null : "overdue-180", dataset: { page: p.id } },
       h("td", null, formatTime(p.paged_at)),
       h("td", null, (p.problems ?? []).map((s) => t(`intake.problem.${s.problem}`, {
-        service: label("service", s.role), time: s.since ? formatTime(s.since) : "" })).join("; ")),
+        service: label("service", s.role), time: s.since ? formatTime(s.since) : "", devices: s.devices, usual: Math.round(s.usual_devices ?? 0) })).join("; ")),
       h("td", { class: "num" }, p.delivered === null ? t("sup.pages.sending") : `${p.delivered} / ${p.recipients}`),
       h("td", null, p.cleared_at ? formatTime(p.cleared_at) : t("sup.pages.open")))))));
 }
