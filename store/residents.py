@@ -43,9 +43,23 @@ async def contacts(conn: psycopg.AsyncConnection[Any], resident_id: str) -> list
 
 
 async def devices(conn: psycopg.AsyncConnection[Any], resident_id: str) -> list[dict[str, Any]]:
-    return await _all(conn, "SELECT id, kind, model, battery, last_checkin, last_seen, online"
-                            " FROM devices WHERE resident_id = %s AND retired_at IS NULL ORDER BY id",
-                      resident_id)
+    """The resident's devices; for a wearable also whether its latest telemetry of the last
+    week said it is worn (``worn``), and if not, since when it has been off the wrist
+    (``off_since``: the first of its telemetry since it was last worn, within that week)."""
+    return await _all(
+        conn,
+        "SELECT d.id, d.kind, d.model, d.battery, d.last_checkin, d.last_seen, d.online,"
+        " w.worn, w.off_since FROM devices d"
+        " LEFT JOIN LATERAL (SELECT l.worn, CASE WHEN NOT l.worn THEN"
+        "   (SELECT min(o.ts) FROM telemetry o WHERE o.device_id = d.id AND NOT o.worn"
+        "     AND o.ts > greatest(now() - interval '7 days', coalesce(("
+        "       SELECT max(p.ts) FROM telemetry p WHERE p.device_id = d.id AND p.worn"
+        "       AND p.ts > now() - interval '7 days'), '-infinity')))"
+        "   END AS off_since"
+        "  FROM (SELECT t.worn FROM telemetry t WHERE t.device_id = d.id AND t.worn IS NOT NULL"
+        "   AND t.ts > now() - interval '7 days' ORDER BY t.ts DESC LIMIT 1) l) w"
+        " ON d.kind = 'wearable'"
+        " WHERE d.resident_id = %s AND d.retired_at IS NULL ORDER BY d.id", resident_id)
 
 
 async def vitals(conn: psycopg.AsyncConnection[Any], resident_id: str,

@@ -180,7 +180,10 @@ export function devicesCard(devices) {
         // A button that has not checked in yet may still have been heard from (a press).
         h("td", null, d.last_checkin ? formatTime(d.last_checkin)
           : d.last_seen ? h("span", { class: "muted" }, t("device.seenAt", { time: formatTime(d.last_seen) })) : t("none")),
-        h("td", null, online(d) ?? t("none"))))))));
+        // a watch off the wrist cannot see its wearer fall or move (ingest/welfare.py)
+        h("td", null, d.worn === false
+          ? h("span", { class: "offline off-wrist" }, t("device.offWrist", { time: formatTime(d.off_since) }))
+          : online(d) ?? t("none"))))))));
 }
 
 // A fix taken more than this long before the alarm is flagged: in a quarter of an hour an elder

@@ -570,6 +570,7 @@ export const EN = {
   "field.asleep_from": "Usually asleep from (hour, 0–23)",
   "field.up_by": "Usually up by (hour, 0–23)",
   "device.seenAt": "seen {time}",
+  "device.offWrist": "off the wrist since {time}",
   "still.lastMovement": "Last movement",
   "still.call": "If still, the centre is called",
   "still.callLearnt": "at {time}, after {limit} without moving (a limit learnt from their own days)",

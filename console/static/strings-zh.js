@@ -570,6 +570,7 @@ export const ZH = {
   "field.asleep_from": "通常入睡时间（几点，0–23）",
   "field.up_by": "通常起床时间（几点，0–23）",
   "device.seenAt": "{time} 有信号",
+  "device.offWrist": "{time} 起未佩戴",
   "still.lastMovement": "最近活动",
   "still.call": "若一直无活动，中心呼叫时间",
   "still.callLearnt": "{time}，无活动 {limit} 后（根据老人自己的作息学习的上限）",

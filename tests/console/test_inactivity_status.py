@@ -7,7 +7,9 @@ import datetime as dt
 import math
 import time
 from dataclasses import replace
+from typing import Any
 
+import httpx
 import pytest
 
 from console.residents import inactivity_now
@@ -132,3 +134,38 @@ async def test_a_family_member_reads_it_in_their_elders_status(db_url: str) -> N
             assert found["evening"] is True and found["limit_s"] == 4 * H
             assert found["night_from"] == "22:00"
             assert found["morning_limit_s"] is None
+
+
+async def test_a_family_member_sees_since_when_the_watch_is_off_the_wrist(db_url: str) -> None:
+    """Worn two hours ago, off the wrist from 90 minutes ago: the elder's status says since
+    when (the devices card shows it to the family and the operator); worn again, it does not."""
+    async with district_console(db_url, District.generate(seed=2, homes=2, care_homes=0)) as p:
+        pool = p.pool
+        assert pool is not None
+        now = dt.datetime.now(dt.UTC)
+
+        async def telemetry(minutes_ago: int, worn: bool | None) -> None:
+            async with pool.connection() as conn:
+                await conn.execute(
+                    "INSERT INTO telemetry (device_id, seq, ts, steps, worn)"
+                    " VALUES (%s, %s, %s, 0, %s)",
+                    ("watch-0001", 10_000 - minutes_ago, now - dt.timedelta(minutes=minutes_ago),
+                     worn))
+
+        async def watch(family: httpx.AsyncClient) -> dict[str, Any]:
+            status = (await family.get("/api/v1/residents/r-h0001/status")).json()
+            found: dict[str, Any] = next(d for d in status["devices"] if d["id"] == "watch-0001")
+            return found
+
+        for minutes_ago, worn in ((120, True), (90, False), (60, None), (30, False)):
+            await telemetry(minutes_ago, worn)
+        async with signed_in(p, "family1") as family:
+            found = await watch(family)
+            assert found["worn"] is False
+            assert dt.datetime.fromisoformat(found["off_since"]) == now - dt.timedelta(minutes=90)
+            await telemetry(1, True)
+            found = await watch(family)
+            assert (found["worn"], found["off_since"]) == (True, None)
+            button = next(d for d in (await family.get(
+                "/api/v1/residents/r-h0001/status")).json()["devices"] if d["kind"] == "button")
+            assert (button["worn"], button["off_since"]) == (None, None)

@@ -399,10 +399,15 @@ async def test_family_answers_a_family_first_alert_from_their_page(
     (alerts/lifecycle.py's family steps), told meanwhile when the centre takes it back if she
     does not arrive; or "I can't go", and the centre has it at once."""
     async with running(mosquitto, db_url, care_homes=0) as c:
+        assert c.platform.pool is not None
+        async with c.platform.pool.connection() as conn:  # her watch is on the table
+            await conn.execute("INSERT INTO telemetry (device_id, seq, ts, steps, worn)"
+                               " VALUES ('watch-0001', 1, now() - interval '40 minutes', 0, false)")
         operator = await c.page("op1")
         page = await c.page("family1")
         await page.wait_for_selector("#elder-name", timeout=WAIT_MS)
-        assert c.platform.pool is not None
+        off = await page.text_content("tr[data-device-id='watch-0001'] .off-wrist") or ""
+        assert re.fullmatch(r"off the wrist since .*\d\d:\d\d:\d\d", off), off
         routing = {"mode": "family_first", "family_accept_s": 120}
         async with c.platform.pool.connection() as conn:
             await conn.execute("UPDATE residents SET routing = %s WHERE id = 'r-h0001'",
