@@ -16,6 +16,16 @@ export const OUTCOMES = ["genuine", "false_alarm", "test", "accidental", "no_ans
 const ACTIVE = ["claimed", "in_progress", "dispatched", "on_site"];
 const HOURS = 6; // the vitals and location history shown: the morning or the night so far
 
+// A family member pressed "I'm going" on a family-first alarm (alerts/lifecycle.py accept): the
+// operator reads who, and when the centre takes it back if nobody says they are there.
+const HELP_ARRIVAL_MS = 30 * 60 * 1000;
+function familyGoing(inc) {
+  if (inc.route !== "family_first" || inc.dispatched_to !== "family" || inc.status !== "dispatched" || !inc.claimed_by) return null;
+  const until = new Date(Date.parse(inc.dispatched_at) + HELP_ARRIVAL_MS).toISOString();
+  return h("p", { class: "family-going" }, t("detail.familyGoing", {
+    who: inc.claimed_by, time: formatTime(inc.dispatched_at), until: formatTime(until) }));
+}
+
 export class IncidentPanel {
   // me: the signed-in user; onChange(incident): the server answered a step with a new state.
   constructor({ root, me, onChange, onUnauthorized }) {
@@ -132,7 +142,8 @@ export class IncidentPanel {
         h("p", { class: "subtitle" }, title || t("none")),
         h("p", { class: "status-line" }, status, badges(inc)),
         h("p", { class: "muted small" }, t("detail.opened", { time: formatTime(inc.opened_at) }),
-          inc.dispatched_to ? ` · ${t("detail.dispatchedTo", { who: label("responder", inc.dispatched_to) })}` : "")),
+          inc.dispatched_to ? ` · ${t("detail.dispatchedTo", { who: label("responder", inc.dispatched_to) })}` : ""),
+        familyGoing(inc)),
       h("div", { class: "head-actions" }, actions,
         this.error ? h("p", { id: "ack-error", class: "error", role: "alert" }, this.error) : null));
     if (hadFocus) (document.getElementById(hadFocus) ?? this.root).focus({ preventScroll: true });

@@ -286,6 +286,7 @@ export const EN = {
   "detail.heldBy": "held by {who}",
   "detail.opened": "Opened {time}",
   "detail.dispatchedTo": "dispatched: {who}",
+  "detail.familyGoing": "The family ({who}) said at {time} they are going; if nobody says they are there by {until}, it comes back to the queue.",
   "detail.status.new": "Waiting",
   "detail.raised": "Raised",
   "detail.occurred": "Occurred",

@@ -286,6 +286,7 @@ export const ZH = {
   "detail.heldBy": "由 {who} 处理",
   "detail.opened": "{time} 发起",
   "detail.dispatchedTo": "已派：{who}",
+  "detail.familyGoing": "家属（{who}）于 {time} 确认前往；若 {until} 前无人确认到达，将退回待处理队列。",
   "detail.status.new": "等待处理",
   "detail.raised": "报警时间",
   "detail.occurred": "发生时间",

@@ -414,7 +414,9 @@ async def test_family_answers_a_family_first_alert_from_their_page(
                                ('{"mode": "family_first", "family_accept_s": 120}',))
         await _ingest_routes(c, "r-h0001", routing)
         c.press("r-h0001")
-        incident_id, _ = await waiting_incident(operator)
+        incident_id, row = await waiting_incident(operator)
+        await row.click()  # the operator has it open while the family answers
+        await operator.wait_for_selector("#detail #ack-button", timeout=WAIT_MS)
         item = f"#family-now [data-incident-id='{incident_id}']"
 
         async def buttons() -> list[str]:
@@ -442,6 +444,11 @@ async def test_family_answers_a_family_first_alert_from_their_page(
                             r" there: if nobody has by .*\d\d:\d\d:\d\d, the centre takes the"
                             r" alert back\.", going), going
         assert await buttons() == ["on_site", "hand_to_centre"]
+        going = operator.locator("#detail .family-going")
+        await going.wait_for(timeout=WAIT_MS)
+        assert re.fullmatch(r"The family \(family1\) said at .*\d\d:\d\d:\d\d they are going; if"
+                            r" nobody says they are there by .*\d\d:\d\d:\d\d, it comes back to"
+                            r" the queue\.", await going.text_content() or "")
         await page.click(f"{item} button[data-act='on_site']")
         await says("You are there (since ")
         assert await buttons() == ["resolve", "resolve", "hand_to_centre"]
