@@ -187,6 +187,9 @@ async def tell_family_of_alarm(conn: psycopg.AsyncConnection[Any], incident_id: 
     """For store.batch.write's ``on_opened``: the family hears of a new incident at once."""
     if alarm.incident is not None and alarm.incident.route == "maintenance":
         return
+    plan = alarm.incident
     await notify.enqueue(conn, incident_id=incident_id, site_id=alarm.site_id,
                          resident_id=alarm.resident_id, kind="alarm", priority=alarm.priority,
-                         alarm_kind=alarm.kind, occurred_at=alarm.occurred_at)
+                         alarm_kind=alarm.kind, occurred_at=alarm.occurred_at,
+                         family_until=plan.family_until if plan is not None
+                         and plan.route == "family_first" else None)

@@ -54,6 +54,9 @@ class Facts:
     occurred_at: dt.datetime
     outcome: str | None = None  # for 'handled': an outcome code or the operator's own words
     by: str | None = None  # for 'accepted': who of the family is going
+    family_until: dt.datetime | None = None
+    """For 'alarm' on the family-first route: the family is asked first, until then. The
+    message says so, not that the centre is handling it (it is waiting for them)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,6 +122,13 @@ TEMPLATES: dict[tuple[str, str], Template] = {
              "12349为老服务中心已收到报警，正在处理，处理结果将另行通知。\n"
              "如需联系服务中心，请拨打12349。\n",
         short="【12349】{resident}于{time}发生{alarm}，服务中心正在处理，请保持电话畅通。"),
+    ("alarm_family_first", "zh-CN"): Template(
+        subject="【12349】请您先处理：{resident}{alarm}",
+        body="您好，\n\n{resident}（{site}）于{long_time}发生{alarm}。\n"
+             "按老人的设置，先由家属处理：请立即给老人打电话或前往查看，并在12349家属页面点"
+             "“我去处理”，去不了请点“我去不了，请中心处理”。\n"
+             "若{until}前无人处理，12349为老服务中心将接手。\n",
+        short="【12349】{resident}于{time}发生{alarm}，请您先致电或前往；{until}前无人处理则由中心接手。"),
     ("handled", "zh-CN"): Template(
         subject="【12349】{resident}的{alarm}已处理",
         body="您好，\n\n{resident}（{site}）于{long_time}发生的{alarm}已由12349为老服务中心处理。\n"
@@ -141,6 +151,14 @@ TEMPLATES: dict[tuple[str, str], Template] = {
              "the outcome.\nTo reach the centre, call 12349.\n",
         # Short enough for 70 UCS-2 characters: a Chinese name makes the whole SMS UCS-2.
         short="12349: {alarm}, {resident}, {time}. Centre is responding."),
+    ("alarm_family_first", "en"): Template(
+        subject="[12349] You are asked first: {alarm}, {resident}",
+        body="Hello,\n\n{alarm} for {resident} ({site}) at {long_time}.\n"
+             "As set for them, the family is asked first: call or go to them now, and press "
+             "\"I'm going\" on the 12349 family page (or \"I can't go: centre, please\").\n"
+             "If nobody has by {until}, the 12349 elderly-service centre takes over.\n",
+        short="12349: {alarm}, {resident}, {time}. Asked first: call or go; centre takes over"
+              " {until}."),
     ("escalated", "en"): Template(
         subject="[12349] Urgent: {alarm} for {resident} not yet answered",
         body="Hello,\n\n{alarm} for {resident} ({site}) at {long_time}: the 12349 centre is "
@@ -169,8 +187,10 @@ def language(lang: str) -> Language:
 def render(facts: Facts, *, lang: str, tz: str = DEFAULT_TZ) -> Rendered:
     """The message in ``lang`` with times in ``tz``; the short text fits one SMS."""
     words = language(lang)
-    template = TEMPLATES[(facts.kind, words.code)]
-    local = facts.occurred_at.astimezone(ZoneInfo(tz))
+    variant = "alarm_family_first" if facts.kind == "alarm" and facts.family_until else facts.kind
+    template = TEMPLATES[(variant, words.code)]
+    zone = ZoneInfo(tz)
+    local = facts.occurred_at.astimezone(zone)
     kind = KINDS.get(facts.alarm_kind)
     values = {
         "resident": facts.resident_name, "site": facts.site_name,
@@ -178,6 +198,7 @@ def render(facts: Facts, *, lang: str, tz: str = DEFAULT_TZ) -> Rendered:
         "time": words.short_time(local), "long_time": words.long_time(local),
         "outcome": words.outcomes.get(facts.outcome or "", facts.outcome or ""),
         "by": facts.by or "",
+        "until": "" if facts.family_until is None else f"{facts.family_until.astimezone(zone):%H:%M}",
     }
     return Rendered(lang=words.code, subject=template.subject.format(**values),
                     body=template.body.format(**values),

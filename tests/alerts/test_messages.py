@@ -23,7 +23,8 @@ def test_docstring_examples() -> None:
 
 
 def test_every_kind_has_a_template_in_every_language() -> None:
-    assert set(TEMPLATES) == {(k, lang) for k in ALL_KINDS for lang in LANGUAGES}
+    assert set(TEMPLATES) == {(k, lang) for k in (*ALL_KINDS, "alarm_family_first")
+                              for lang in LANGUAGES}
 
 
 def test_zh_alarm_names_the_resident_the_alarm_and_the_local_time() -> None:
@@ -86,3 +87,23 @@ def test_a_shortened_name_is_marked_with_an_ellipsis() -> None:
     text = render(dataclasses.replace(FALL, resident_name="欧阳" * 30), lang="zh-CN").short_text
     assert "欧阳欧阳" in text and "…" in text
     assert sms_length(text)[0] <= 70
+
+
+def test_a_family_first_alarm_asks_the_family_to_act_and_says_until_when() -> None:
+    """The family is asked first (family-first routing): the message must not say the centre
+    is handling it, which it is not yet; it says to call or go, and when the centre takes
+    over (22:48 in Shanghai), in one SMS whatever the alarm."""
+    until = FALL.occurred_at + dt.timedelta(minutes=2)
+    zh = render(dataclasses.replace(FALL, family_until=until), lang="zh-CN")
+    assert zh.short_text == "【12349】王秀英于11月22日 22:46发生跌倒，请您先致电或前往；22:48前无人处理则由中心接手。"
+    assert "正在处理" not in zh.short_text + zh.body and "我去处理" in zh.body
+    en = render(dataclasses.replace(FALL, family_until=until, resident_name="Wang Xiuying"),
+                lang="en")
+    assert en.short_text == ("12349: Fall, Wang Xiuying, 22 Nov 22:46. Asked first: call or go;"
+                             " centre takes over 22:48.")
+    assert "responding" not in en.body and "I'm going" in en.body
+    for alarm_kind, name in itertools.product(KINDS, ("王秀英", "欧阳" * 12)):
+        text = render(dataclasses.replace(FALL, family_until=until, alarm_kind=alarm_kind,
+                                          resident_name=name), lang="zh-CN").short_text
+        assert sms_length(text)[0] <= 70 and "22:48前无人处理" in text, text
+        assert LANGUAGES["zh-CN"].title(KINDS[alarm_kind]) in text

@@ -431,6 +431,13 @@ async def test_family_answers_a_family_first_alert_from_their_page(
 
         await says("You are asked first")
         assert await buttons() == ["accept", "hand_to_centre"]
+        # her SMS asked her to act, and did not say the centre was handling it
+        async with c.platform.pool.connection() as conn:
+            told = [r["short_text"] for r in await (await conn.execute(
+                "SELECT short_text FROM notifications WHERE kind = 'alarm' AND incident_id = %s",
+                (int(incident_id),))).fetchall()]
+        assert told and all("请您先致电或前往" in text and "正在处理" not in text
+                            for text in told), told
         # a daughter reads it on her phone: nothing reaches past the screen's edge
         await page.set_viewport_size({"width": 390, "height": 844})
         over = await page.evaluate(
