@@ -95,7 +95,8 @@ def test_a_family_first_alarm_asks_the_family_to_act_and_says_until_when() -> No
     over (22:48 in Shanghai), in one SMS whatever the alarm."""
     until = FALL.occurred_at + dt.timedelta(minutes=2)
     zh = render(dataclasses.replace(FALL, family_until=until), lang="zh-CN")
-    assert zh.short_text == "【12349】王秀英于11月22日 22:46发生跌倒，请您先致电或前往；22:48前无人处理则由中心接手。"
+    assert zh.short_text == ("【12349】王秀英于11月22日 22:46发生跌倒，请您先致电或前往；"
+                             "22:48前无人处理则由中心接手。")
     assert "正在处理" not in zh.short_text + zh.body and "我去处理" in zh.body
     en = render(dataclasses.replace(FALL, family_until=until, resident_name="Wang Xiuying"),
                 lang="en")
