@@ -154,22 +154,33 @@ async def _acknowledge_alarms(conn: psycopg.AsyncConnection[Any],
     await store_incidents.acknowledge_alarms(conn, incident["id"], by=incident["claimed_by"])
 
 
+async def _family_member(conn: psycopg.AsyncConnection[Any],
+                         username: str | None) -> dict[str, Any] | None:
+    """A family user's own contact and name (None for anyone else)."""
+    cur = await conn.execute(
+        "SELECT u.contact_id, coalesce(c.name, u.display_name) AS name FROM users u"
+        " LEFT JOIN contacts c ON c.id = u.contact_id WHERE u.username = %s AND u.role = 'family'",
+        (username,))
+    return await cur.fetchone()
+
+
 async def _tell_family_it_was_handled(conn: psycopg.AsyncConnection[Any],
                                       incident: dict[str, Any]) -> None:
+    """The "handled" message; when one of the family closed it, it says who (not the centre),
+    and that person is not told of their own step."""
+    who = await _family_member(conn, incident["claimed_by"])
     await notify.enqueue(conn, incident_id=incident["id"], site_id=incident["site_id"],
                          resident_id=incident["resident_id"], kind="handled",
                          priority=incident["priority"], alarm_kind=incident["kind"],
-                         occurred_at=incident["opened_at"], outcome=incident["outcome"])
+                         occurred_at=incident["opened_at"], outcome=incident["outcome"],
+                         by=None if who is None else who["name"],
+                         skip_contact=None if who is None else who["contact_id"])
 
 
 async def _family_going(conn: psycopg.AsyncConnection[Any], incident: dict[str, Any]) -> None:
     """An accept: its alarms are answered, and the elder's other contacts hear who is going."""
     await _acknowledge_alarms(conn, incident)
-    cur = await conn.execute(
-        "SELECT u.contact_id, coalesce(c.name, u.display_name) AS name FROM users u"
-        " LEFT JOIN contacts c ON c.id = u.contact_id WHERE u.username = %s",
-        (incident["claimed_by"],))
-    who = await cur.fetchone()
+    who = await _family_member(conn, incident["claimed_by"])
     await notify.enqueue(conn, incident_id=incident["id"], site_id=incident["site_id"],
                          resident_id=incident["resident_id"], kind="accepted",
                          priority=incident["priority"], alarm_kind=incident["kind"],

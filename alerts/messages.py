@@ -53,7 +53,7 @@ class Facts:
     site_name: str
     occurred_at: dt.datetime
     outcome: str | None = None  # for 'handled': an outcome code or the operator's own words
-    by: str | None = None  # for 'accepted': who of the family is going
+    by: str | None = None  # for 'accepted' and 'handled': who of the family is going, or closed it
     family_until: dt.datetime | None = None
     """For 'alarm' on the family-first route: the family is asked first, until then. The
     message says so, not that the centre is handling it (it is waiting for them)."""
@@ -134,6 +134,11 @@ TEMPLATES: dict[tuple[str, str], Template] = {
         body="您好，\n\n{resident}（{site}）于{long_time}发生的{alarm}已由12349为老服务中心处理。\n"
              "处理结果：{outcome}\n",
         short="【12349】{resident}于{time}的{alarm}已处理：{outcome}。"),
+    ("handled_by_family", "zh-CN"): Template(
+        subject="【12349】{resident}的{alarm}已由{by}处理",
+        body="您好，\n\n{resident}（{site}）于{long_time}发生的{alarm}已由{by}处理。\n"
+             "处理结果：{outcome}\n",
+        short="【12349】{resident}于{time}的{alarm}已由{by}处理：{outcome}。"),
     ("escalated", "zh-CN"): Template(
         subject="【12349】紧急：{resident}的{alarm}尚未接通",
         body="您好，\n\n{resident}（{site}）于{long_time}发生{alarm}，服务中心仍在联系中。\n"
@@ -171,6 +176,11 @@ TEMPLATES: dict[tuple[str, str], Template] = {
              "{by} has said they are going; you need not go too. If nobody says they are there "
              "within 30 minutes, the 12349 centre takes over.\n",
         short="12349: {alarm}, {resident}, {time}. {by} is on the way."),
+    ("handled_by_family", "en"): Template(
+        subject="[12349] Handled by {by}: {alarm} for {resident}",
+        body="Hello,\n\nThe alarm \"{alarm}\" for {resident} ({site}) at {long_time} has been "
+             "handled by {by}.\nOutcome: {outcome}\n",
+        short="12349: {alarm}, {resident}, {time}, handled by {by}: {outcome}."),
     ("handled", "en"): Template(
         subject="[12349] Handled: {alarm} for {resident}",
         body="Hello,\n\nThe alarm \"{alarm}\" for {resident} ({site}) at {long_time} has been "
@@ -187,7 +197,8 @@ def language(lang: str) -> Language:
 def render(facts: Facts, *, lang: str, tz: str = DEFAULT_TZ) -> Rendered:
     """The message in ``lang`` with times in ``tz``; the short text fits one SMS."""
     words = language(lang)
-    variant = "alarm_family_first" if facts.kind == "alarm" and facts.family_until else facts.kind
+    variant = ("alarm_family_first" if facts.kind == "alarm" and facts.family_until
+               else "handled_by_family" if facts.kind == "handled" and facts.by else facts.kind)
     template = TEMPLATES[(variant, words.code)]
     zone = ZoneInfo(tz)
     local = facts.occurred_at.astimezone(zone)

@@ -23,7 +23,8 @@ def test_docstring_examples() -> None:
 
 
 def test_every_kind_has_a_template_in_every_language() -> None:
-    assert set(TEMPLATES) == {(k, lang) for k in (*ALL_KINDS, "alarm_family_first")
+    assert set(TEMPLATES) == {(k, lang)
+                              for k in (*ALL_KINDS, "alarm_family_first", "handled_by_family")
                               for lang in LANGUAGES}
 
 

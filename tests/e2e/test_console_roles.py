@@ -403,6 +403,8 @@ async def test_family_answers_a_family_first_alert_from_their_page(
         async with c.platform.pool.connection() as conn:  # her watch is on the table
             await conn.execute("INSERT INTO telemetry (device_id, seq, ts, steps, worn)"
                                " VALUES ('watch-0001', 1, now() - interval '40 minutes', 0, false)")
+            await conn.execute("INSERT INTO contacts (resident_id, name, relation, phone)"
+                               " VALUES ('r-h0001', '张伟', 'son', '+8613900000000')")
         operator = await c.page("op1")
         page = await c.page("family1")
         await page.wait_for_selector("#elder-name", timeout=WAIT_MS)
@@ -469,6 +471,22 @@ async def test_family_answers_a_family_first_alert_from_their_page(
                 "SELECT action FROM incident_timeline WHERE incident_id = %s ORDER BY id",
                 (int(incident_id),))).fetchall()]
         assert actions[-3:] == ["accept", "on_site", "resolve"], actions
+        # the other contacts (her brother among them) heard she was going, then that she
+        # handled it; she is told neither
+        async with c.platform.pool.connection() as conn:
+            told = [(r["kind"], r["contact_id"], r["short_text"]) for r in await (await conn.execute(
+                "SELECT kind, contact_id, short_text FROM notifications WHERE incident_id = %s"
+                " AND kind <> 'alarm' ORDER BY id", (int(incident_id),))).fetchall()]
+            her = (await (await conn.execute(
+                "SELECT u.contact_id, c.name FROM users u JOIN contacts c ON c.id = u.contact_id"
+                " WHERE u.username = 'family1'")).fetchone())
+            others = {r["id"] for r in await (await conn.execute(
+                "SELECT id FROM contacts WHERE resident_id = 'r-h0001' AND id <> %s",
+                (her["contact_id"],))).fetchall()}
+        assert len(others) >= 2 and sorted((k, who) for k, who, _ in told) == sorted(
+            [("accepted", o) for o in others] + [("handled", o) for o in others]), told
+        handled = [text for kind, _, text in told if kind == "handled"]
+        assert all(f"已由{her['name']}处理：误报，老人平安" in t for t in handled), handled
 
         # "I can't go": the centre has it now, and the family's buttons are gone.
         c.press("r-h0001")
