@@ -9,3 +9,5 @@ CREATE TABLE lane_activity (
     messages    integer NOT NULL,
     PRIMARY KEY (lane, slot_start)
 );
+-- The console's read starts from each lane's latest slot, by time across all lanes.
+CREATE INDEX lane_activity_recent ON lane_activity (slot_start);
