@@ -485,6 +485,7 @@ export const EN = {
   "family.act.centrePlease": "Centre, please take over",
   "family.act.allFine": "All fine: a false alarm",
   "family.act.helped": "Handled: help was needed",
+  "family.act.taken": "The alert had already moved on (the centre may have taken it): see what it says now.",
   "family.noHistory": "No alerts so far",
   "family.col.when": "When",
   "family.col.what": "What",

@@ -485,6 +485,7 @@ export const ZH = {
   "family.act.centrePlease": "请中心接手",
   "family.act.allFine": "一切正常（误报）",
   "family.act.helped": "已处理（确需帮助）",
+  "family.act.taken": "此报警已有新进展（可能已由服务中心接手），请查看当前状态。",
   "family.noHistory": "暂无报警",
   "family.col.when": "时间",
   "family.col.what": "类型",

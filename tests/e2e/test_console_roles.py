@@ -500,6 +500,28 @@ async def test_family_answers_a_family_first_alert_from_their_page(
             c.platform.console_url + f"/api/v1/incidents/{second}")
         assert (await response.json())["incident"]["route"] == "centre"
 
+        # The centre claims the next one while her page still offers "I'm going": her press is
+        # refused in words a family reads, without the operator's name.
+        base = c.platform.console_url + f"/api/v1/incidents/{second}"
+        await post(operator, base + "/claim")
+        await post(operator, base + "/resolve", {"outcome": "false_alarm"})
+        c.press("r-h0001")
+        third = second
+        while third == second:
+            third, _ = await waiting_incident(operator)
+            await asyncio.sleep(0.1)
+        item = f"#family-now [data-incident-id='{third}']"
+        await says("You are asked first")
+        stale = await page.query_selector(f"{item} button[data-act='accept']")
+        assert stale is not None
+        await post(operator, c.platform.console_url + f"/api/v1/incidents/{third}/claim")
+        await says("A centre operator is handling it.")
+        await stale.evaluate("(b) => b.click()")  # the button she saw before the page moved on
+        refusal = page.locator(f"{item} .now-error")
+        await refusal.wait_for(timeout=WAIT_MS)
+        assert (await refusal.text_content() or "").startswith("The alert had already moved on")
+        assert "op1" not in (await refusal.text_content() or "")
+
 
 @contextlib.asynccontextmanager
 async def _beating(c: Console, name: str) -> AsyncIterator[None]:

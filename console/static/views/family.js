@@ -178,7 +178,8 @@ export function mountFamily(ctx) {
       await api("POST", `/api/v1/incidents/${id}/${action}`, extra.outcome ? { outcome: extra.outcome } : {});
     } catch (err) {
       if (err.status === 401) return ctx.signedOut();
-      refused.set(id, errorText(err));
+      // 409: someone moved it on meanwhile (the centre claimed it); who is not the family's to read
+      refused.set(id, err.status === 409 ? t("family.act.taken") : errorText(err));
     }
     load();
   }
