@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
+from alerts.intake import look as look_at_intake
 from console import (
     admin,
     alarms,
@@ -79,6 +80,22 @@ def create_app(*, settings: Settings, pool: AsyncConnectionPool, hub: Hub) -> Fa
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:
         return {"ok": True, "listening": hub.listening.is_set(), "clients": hub.clients}
+
+    @app.get("/healthz/alarm-path", include_in_schema=False)
+    async def alarm_path_health() -> JSONResponse:
+        """For a monitoring system, without signing in: 200 when the alarm path works, 503 with
+        each troubled service's name and problem when not (no hosts: the public may ask)."""
+        try:
+            async with pool.connection(timeout=10) as conn:
+                _, found = await look_at_intake(conn)
+        except Exception:  # whatever it is, nothing can be stored or judged
+            return JSONResponse({"ok": False, "troubled": [
+                {"service": "database", "problem": "unreachable"}]}, status_code=503)
+        troubled = [{"service": s.name, "problem": s.problem,
+                     "since": None if s.since is None else s.since.isoformat()}
+                    for s in found.troubled]
+        return JSONResponse({"ok": found.ok, "troubled": troubled},
+                            status_code=200 if found.ok else 503)
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

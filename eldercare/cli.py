@@ -7,6 +7,7 @@
     eldercare simulate --broker URL [--seed N] [--homes N] [--care-homes N] [--scenario S]
     eldercare seed     --db URL [--seed N] [--homes N] [--care-homes N]
     eldercare migrate  --db URL
+    eldercare check    --db URL                         (the alarm path, for monitoring: exit 0/2)
     eldercare eval falls --data DIR [--hz 50] [--json]
     eldercare eval nab --data DIR --labels FILE [--results-dir OUT] [--json] [--jobs N]
     eldercare contract --schemas DIR
@@ -91,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("--db")
+
+    check = sub.add_parser("check", help="is the alarm path working? (exit 0: yes, 2: no)")
+    check.add_argument("--db")
 
     evaluate = sub.add_parser("eval", help="evaluate detectors on recorded data")
     evaluate.add_argument("dataset", choices=("falls", "nab"))
@@ -251,6 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "simulate": lambda: _simulate(args, settings),
             "seed": lambda: _seed(args, settings),
             "migrate": lambda: _migrate(settings),
+            "check": lambda: _check(settings),
         }
         result: object = asyncio.run(commands[args.command]())  # type: ignore[arg-type]
         return int(result) if isinstance(result, int) else 0
@@ -274,6 +279,34 @@ async def _migrate(settings: Settings) -> None:
 
     await prepare(_need(settings.db_url, "--db / ELDERCARE_DB"))
     print("migrate: schema is up to date")
+
+
+async def _check(settings: Settings) -> int:
+    """The alarm path as the console judges it (alerts/intake.py), one line a service, for a
+    monitoring system's check (Nagios' codes: 0 OK, 2 CRITICAL, also when the database cannot
+    be reached)."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from alerts import intake
+
+    url = _need(settings.db_url, "--db / ELDERCARE_DB")
+    try:
+        async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row,
+                                                         connect_timeout=10) as conn:
+            _, found = await intake.look(conn)
+    except psycopg.Error as err:
+        print(f"CRITICAL: the database cannot be reached ({type(err).__name__}): alarms cannot"
+              " be stored")
+        return 2
+    for s in found.services:
+        since = f" since {s.since:%Y-%m-%d %H:%M:%S} UTC" if s.since else ""
+        counts = (f" ({s.devices} devices, usually {s.usual_devices:.0f})"
+                  if s.devices is not None and s.usual_devices is not None else "")
+        print(f"{s.name}: {s.problem or 'working'}{since}{counts}")
+    print("OK: the alarm path is working" if found.ok
+          else f"CRITICAL: {len(found.troubled)} service(s) of the alarm path in trouble")
+    return 0 if found.ok else 2
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import doctest
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -116,6 +118,13 @@ async def _console(db_url: str, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatc
         yield platform
 
 
+async def _check(db_url: str) -> subprocess.CompletedProcess[str]:
+    """``eldercare check``, as a monitoring system runs it."""
+    return await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "eldercare.cli", "check", "--db", db_url],
+        capture_output=True, text=True, timeout=60, check=False)
+
+
 async def _intake(platform: Platform) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=platform.console_url,
                                  headers={"X-Requested-With": "eldercare"}) as client:
@@ -150,6 +159,13 @@ async def test_the_engineer_is_paged_when_no_alarm_intake_runs_and_told_when_it_
             assert body["page"]["problems"][0]["problem"] == "none"
             assert (f"intake-page-{body['page']['id']}-opened", "+8613800000000",
                     False) in platform.pager.sent
+            # what a monitoring system asks, without signing in, and its command-line twin
+            async with httpx.AsyncClient(base_url=platform.console_url) as anyone:
+                r = await anyone.get("/healthz/alarm-path")
+            assert r.status_code == 503 and r.json()["troubled"] == [
+                {"service": "ingest-alarms", "problem": "none", "since": None}], r.text
+            check = await _check(db_url)
+            assert check.returncode == 2 and "ingest-alarms: none" in check.stdout, check
 
             beating = asyncio.create_task(_beat_healthy(platform.pool))
             try:
@@ -159,6 +175,12 @@ async def test_the_engineer_is_paged_when_no_alarm_intake_runs_and_told_when_it_
                 body = await _intake(platform)
                 assert body["ok"] is True and body["page"] is None
                 assert body["pages"][0]["cleared_at"] is not None
+                async with httpx.AsyncClient(base_url=platform.console_url) as anyone:
+                    r = await anyone.get("/healthz/alarm-path")
+                assert r.status_code == 200 and r.json() == {"ok": True, "troubled": []}
+                check = await _check(db_url)
+                assert check.returncode == 0, check
+                assert check.stdout.splitlines()[-1] == "OK: the alarm path is working"
             finally:
                 beating.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
