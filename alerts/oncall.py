@@ -8,7 +8,8 @@ addresses and phone numbers, by the configured email and SMS channels) one messa
 trouble has lasted :data:`GRACE_S`, a reminder every :data:`REMIND_EVERY_S` while it lasts, and
 an all-clear once the path has worked for :data:`CLEAR_AFTER_S`. The grace keeps a restart
 (a few seconds without ingest, never judged silent) from paging anyone; the all-clear's delay
-keeps a flapping service from paging on each flap.
+keeps a flapping service from paging on each flap. Another service falling into trouble while
+the page is open is said at once ("spreading"), with every trouble as it now stands.
 
 Several console processes page once between them: the episode is a row of ``intake_pages``
 (store/intake_pages.py), and only the process whose insert opened it sends. A console that
@@ -140,7 +141,8 @@ class Message:
 def compose(what: str, *, page_id: int | str, began_at: dt.datetime,
             problems: Sequence[Mapping[str, Any]], now: dt.datetime,
             tz: str = DEFAULT_TZ) -> Message:
-    """The page (``what`` = "opened"), a reminder ("reminder") or the all-clear ("cleared").
+    """The page (``what`` = "opened"), more trouble ("worse"), a reminder ("reminder") or the
+    all-clear ("cleared").
 
     >>> at = dt.datetime(2026, 12, 7, 3, 12, tzinfo=dt.UTC)
     >>> m = compose("opened", page_id=3, began_at=at, now=at, problems=[{"name": "ingest-alarms",
@@ -163,17 +165,19 @@ def compose(what: str, *, page_id: int | str, began_at: dt.datetime,
                   f"The alarm path is working again ({_clock(now, zone)}), after a fault of"
                   f" {lasted_en} that began {began}.\n"),
             short_text=f"12349 报警链路已恢复 Alarm path working again, after {lasted_en}")
-    still = what == "reminder"
+    still = what in ("reminder", "worse")
     lasted_zh, lasted_en = _duration((now - began_at).total_seconds())
-    head_zh = f"报警链路仍故障（已 {lasted_zh}）" if still else "报警链路故障"
-    head_en = f"Alarm path still broken ({lasted_en})" if still else "Alarm path fault"
+    head_zh, head_en = {
+        "reminder": (f"报警链路仍故障（已 {lasted_zh}）", f"Alarm path still broken ({lasted_en})"),
+        "worse": (f"报警链路故障扩大（已 {lasted_zh}）", f"Alarm path fault spreading ({lasted_en})"),
+    }.get(what, ("报警链路故障", "Alarm path fault"))
     body = "\n".join([
         f"{head_zh}，自 {began} 起：", *zh,
         "报警或家属通知可能无法送达。各控制台屏幕正显示此故障。", "",
         f"{head_en} since {began}:", *en,
         "Alarms or family messages may not be getting through. Every console screen shows it.",
         "", runbook, ""])
-    return Message(ref=f"intake-page-{page_id}-reminder-{int(now.timestamp())}" if still
+    return Message(ref=f"intake-page-{page_id}-{what}-{int(now.timestamp())}" if still
                    else f"intake-page-{page_id}-opened",
                    subject=f"[12349] {head_zh} / {head_en}",
                    body=body, short_text=f"12349 {head_zh} {head_en} since {began}: {names}")
@@ -251,8 +255,15 @@ class OnCallPager:
                 await intake_pages.record_delivery(conn, opened["id"], delivered)
             return
         async with self.pool.connection() as conn:
-            due = await intake_pages.due_reminder(conn, self.remind_every, problems)
-        if due is not None:
+            worse = await intake_pages.worsened(conn, problems)
+            due = None if worse is not None else await intake_pages.due_reminder(
+                conn, self.remind_every, problems)
+        if worse is not None:  # another service in trouble: said at once, not at the reminder
+            log.error("the alarm path is worse (%s): telling the on-call engineer",
+                      ", ".join(f"{s.name} {s.problem}" for s in found.troubled))
+            await self._send(compose("worse", page_id=worse["id"], began_at=worse["began_at"],
+                                     problems=problems, now=now, tz=self.tz))
+        elif due is not None:
             await self._send(compose("reminder", page_id=due["id"], began_at=due["began_at"],
                                      problems=problems, now=now, tz=self.tz))
 

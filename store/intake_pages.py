@@ -40,6 +40,25 @@ async def due_reminder(conn: psycopg.AsyncConnection[Any], every: dt.timedelta,
     return await cur.fetchone()
 
 
+async def worsened(conn: psycopg.AsyncConnection[Any],
+                   problems: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The open episode, its problems replaced by ``problems`` and marked reminded now, when
+    ``problems`` has a (service, problem) the page did not; else None. One process wins it
+    (the update re-checks the problems it read)."""
+    cur = await conn.execute(f"SELECT {_COLUMNS} FROM intake_pages WHERE cleared_at IS NULL")
+    episode = await cur.fetchone()
+    if episode is None:
+        return None
+    known = {(p["name"], p["problem"]) for p in episode["problems"]}
+    if {(p["name"], p["problem"]) for p in problems} <= known:
+        return None
+    cur = await conn.execute(
+        "UPDATE intake_pages SET problems = %s, reminded_at = now()"
+        f" WHERE id = %s AND problems = %s RETURNING {_COLUMNS}",
+        (Jsonb(problems), episode["id"], Jsonb(episode["problems"])))
+    return await cur.fetchone()
+
+
 async def clear(conn: psycopg.AsyncConnection[Any]) -> dict[str, Any] | None:
     """Closes the open episode, if any, and returns it (the one process that closed it says so)."""
     cur = await conn.execute(

@@ -215,6 +215,32 @@ async def test_two_consoles_page_once_and_a_long_fault_is_recalled(
 
 
 @pytest.mark.db
+async def test_another_service_in_trouble_is_said_at_once_not_at_the_next_reminder(
+        pool: AsyncConnectionPool) -> None:
+    """Paged for a missing alarm intake; then the notifier stops too: the engineer hears of it
+    at once, with both troubles, and once (not at every check)."""
+    with smtp_server() as smtp:
+        pager = oncall.OnCallPager(pool, {"email": _mail(smtp)}, ["eng@centre.example"], **FAST)
+        task = asyncio.create_task(pager.run())
+        try:
+            await _wait(lambda: len(smtp.mailbox.messages) >= 1)
+            async with pool.connection() as conn:
+                await heartbeats.beat(conn, [heartbeats.Beat(
+                    name="notifier", role="notifier", host="box:7",
+                    started_at=dt.datetime.now(dt.UTC), running=False)])
+            await _wait(lambda: len(smtp.mailbox.messages) >= 2)
+            await asyncio.sleep(1.0)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    first, worse = smtp.mailbox.messages
+    assert "- family messages" not in first.get_content()
+    assert worse["Subject"].startswith("[12349] 报警链路故障扩大（已 1 分钟） / Alarm path fault spreading")
+    body = worse.get_content()
+    assert "- alarm intake: is not running" in body and "- family messages (box:7): has stopped" in body
+
+
+@pytest.mark.db
 async def test_a_database_the_console_cannot_reach_is_paged_and_cleared(
         pool: AsyncConnectionPool) -> None:
     """The console cannot read the beats, and ingest cannot store alarms either: that is paged
