@@ -9,7 +9,9 @@ Defaults follow the 12349 console's needs and the telecare code of practice's an
 (TEC Services Association: 97.5% of calls answered within 60 s, 99% within 180 s):
 
 * family-first and not accepted in time: the centre takes it;
-* an unclaimed P1 after 60 s: to the supervisor, and the next notification channel;
+* an unclaimed P1 60 s after it reached the centre: to the supervisor, and the next
+  notification channel (an incident reaches the centre when it opens, or, family-first, when
+  the family window ends or the family hands it over: ``centre_from``);
 * still unclaimed at 180 s: a second escalation;
 * dispatched but nobody on site within 30 min: back to the queue as "help did not arrive".
 
@@ -46,6 +48,9 @@ class IncidentState:
     escalation_level: int
     family_until: dt.datetime | None = None
     dispatched_at: dt.datetime | None = None
+    centre_from: dt.datetime | None = None
+    """When it reached the centre's queue (None: the opening, or still the family's): the
+    centre's 60 s and 180 s count from here, not from a family window it never saw."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +67,10 @@ def _after(t: dt.datetime | None, seconds: float) -> dt.datetime | None:
     return None if t is None else t + dt.timedelta(seconds=seconds)
 
 
+def _centre_from(s: IncidentState) -> dt.datetime:
+    return s.centre_from or s.opened_at
+
+
 def _waiting_for_centre(s: IncidentState) -> bool:
     return s.status == "new" and s.route != "maintenance" and not (
         s.route == "family_first" and s.family_until is not None)
@@ -74,10 +83,10 @@ STEPS: tuple[Step, ...] = (
          due=lambda s, t: s.family_until, effect="to_centre"),
     Step(name="unclaimed_60s",
          applies=lambda s: _waiting_for_centre(s) and s.priority == 1 and s.escalation_level == 0,
-         due=lambda s, t: _after(s.opened_at, t.unclaimed_first_s), effect="escalate"),
+         due=lambda s, t: _after(_centre_from(s), t.unclaimed_first_s), effect="escalate"),
     Step(name="unclaimed_180s",
          applies=lambda s: _waiting_for_centre(s) and s.priority <= 2 and s.escalation_level <= 1,
-         due=lambda s, t: _after(s.opened_at, t.unclaimed_second_s), effect="escalate"),
+         due=lambda s, t: _after(_centre_from(s), t.unclaimed_second_s), effect="escalate"),
     Step(name="help_did_not_arrive",
          applies=lambda s: s.status == "dispatched",
          due=lambda s, t: _after(s.dispatched_at, t.help_arrival_s), effect="help_missing"),

@@ -30,12 +30,15 @@ log = logging.getLogger(__name__)
 def _state(row: dict[str, Any]) -> IncidentState:
     return IncidentState(status=row["status"], priority=row["priority"], route=row["route"],
                          opened_at=row["opened_at"], escalation_level=row["escalation_level"],
-                         family_until=row["family_until"], dispatched_at=row["dispatched_at"])
+                         family_until=row["family_until"], dispatched_at=row["dispatched_at"],
+                         centre_from=row["centre_from"])
 
 
 _EFFECTS: dict[str, Callable[[dict[str, Any], dt.datetime], dict[str, Any]]] = {
-    # The centre takes over: clear the family window so the centre's own timers start.
-    "to_centre": lambda row, now: {"route": "centre", "family_until": None},
+    # The centre takes over: clear the family window so the centre's own timers start, from
+    # now; a claim before it was the family's (an accept that nobody followed), not the centre's.
+    "to_centre": lambda row, now: {"route": "centre", "family_until": None, "centre_from": now,
+                                   "first_claimed_at": None},
     "escalate": lambda row, now: {"escalation_level": row["escalation_level"] + 1},
     # Closed loop: help that did not arrive brings the incident back to the queue, unclaimed.
     "help_missing": lambda row, now: {"status": "new", "help_missing": True, "claimed_by": None,

@@ -119,7 +119,7 @@ async def apply(conn: psycopg.AsyncConnection[Any], incident_id: int, *, action:
     elif action == "hand_to_centre":  # the centre takes it now; its own timers start at once
         sets |= {"route": "centre", "family_until": None, "claimed_by": None, "claimed_at": None,
                  "dispatched_at": None, "dispatched_to": None, "on_site_at": None,
-                 "next_timer_at": now}
+                 "next_timer_at": now, "centre_from": now, "first_claimed_at": None}
     elif action == "on_site":
         sets |= {"on_site_at": now, "next_timer_at": None}
     elif action == "resolve":

@@ -24,7 +24,7 @@ SELECT i.id, i.kind, i.priority, i.status, i.route, i.site_id, s.name AS site_na
        i.resident_id, p.name AS resident_name, i.floor, i.opened_at, i.last_alarm_at, i.alarm_count,
        i.family_until, i.claimed_by, i.claimed_at, i.first_claimed_at, i.dispatched_at,
        i.dispatched_to, i.on_site_at, i.resolved_at, i.outcome, i.escalation_level,
-       i.help_missing, i.next_timer_at,
+       i.help_missing, i.next_timer_at, i.centre_from,
        (SELECT min(a.id) FROM alarms a WHERE a.incident_id = i.id) AS first_alarm_id,
        COALESCE((SELECT rm.name FROM alarms a JOIN rooms rm ON rm.id = a.room_id
                  WHERE a.incident_id = i.id ORDER BY a.id LIMIT 1),
@@ -158,7 +158,7 @@ async def apply_timer(conn: psycopg.AsyncConnection[Any], incident_id: int, *,
 async def kpi_rows(conn: psycopg.AsyncConnection[Any], since: dt.datetime,
                    until: dt.datetime) -> list[dict[str, Any]]:
     cur = await conn.execute(
-        "SELECT id, priority, route, opened_at, first_claimed_at, claimed_by, dispatched_at,"
-        " resolved_at, outcome FROM incidents WHERE opened_at >= %s AND opened_at < %s"
+        "SELECT id, priority, route, opened_at, centre_from, first_claimed_at, claimed_by,"
+        " dispatched_at, resolved_at, outcome FROM incidents WHERE opened_at >= %s AND opened_at < %s"
         " AND route <> 'maintenance' ORDER BY opened_at", (since, until))
     return [dict(r) for r in await cur.fetchall()]

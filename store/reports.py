@@ -59,19 +59,20 @@ _QUERIES: dict[str, str] = {
         "SELECT t.id AS node, i.kind, coalesce(i.outcome, 'open') AS outcome, count(*) AS n "
         + _INCIDENTS + " GROUP BY 1, 2, 3"),
     "answer": (
-        "SELECT t.id AS node, count(*) AS incidents,"
-        " count(*) FILTER (WHERE extract(epoch FROM i.first_claimed_at - i.opened_at)"
+        "SELECT t.id AS node, count(*) FILTER (WHERE i.centre_from IS NOT NULL) AS incidents,"
+        " count(*) FILTER (WHERE extract(epoch FROM i.first_claimed_at - i.centre_from)"
         "                  <= %(limit_a)s) AS within_a,"
-        " count(*) FILTER (WHERE extract(epoch FROM i.first_claimed_at - i.opened_at)"
+        " count(*) FILTER (WHERE extract(epoch FROM i.first_claimed_at - i.centre_from)"
         "                  <= %(limit_b)s) AS within_b,"
-        " count(*) FILTER (WHERE i.first_claimed_at IS NULL) AS unanswered,"
+        " count(*) FILTER (WHERE i.first_claimed_at IS NULL AND i.centre_from IS NOT NULL)"
+        " AS unanswered,"
         # unanswered, but not for longer than the limit yet: not late yet (alerts/kpis.py)
         " count(*) FILTER (WHERE i.first_claimed_at IS NULL"
-        "                  AND extract(epoch FROM %(now)s - i.opened_at) <= %(limit_a)s) AS waiting_a,"
+        "                  AND extract(epoch FROM %(now)s - i.centre_from) <= %(limit_a)s) AS waiting_a,"
         " count(*) FILTER (WHERE i.first_claimed_at IS NULL"
-        "                  AND extract(epoch FROM %(now)s - i.opened_at) <= %(limit_b)s) AS waiting_b,"
+        "                  AND extract(epoch FROM %(now)s - i.centre_from) <= %(limit_b)s) AS waiting_b,"
         " percentile_cont(0.5) WITHIN GROUP"
-        "   (ORDER BY extract(epoch FROM i.first_claimed_at - i.opened_at)) AS median_answer_s "
+        "   (ORDER BY extract(epoch FROM i.first_claimed_at - i.centre_from)) AS median_answer_s "
         + _INCIDENTS + " GROUP BY 1"),
     # The model of the device whose alarm opened the incident (its lowest alarm id).
     "models": (

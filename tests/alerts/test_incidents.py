@@ -156,12 +156,21 @@ async def test_family_first_goes_to_the_centre_when_family_does_not_accept(
         await conn.execute("UPDATE residents SET routing = %s WHERE id = 'r-h0004'",
                            ('{"mode": "family_first", "family_accept_s": 90}',))
     incident_id = await _raise(seeded, "btn-0004", 1)
-    [row] = await _rows(seeded, "SELECT route, family_until, opened_at FROM incidents")
+    [row] = await _rows(seeded, "SELECT route, family_until, opened_at, centre_from FROM incidents")
     assert row["route"] == "family_first"
+    assert row["centre_from"] is None  # the family's first: not the centre's yet
     clock = Clock(row["family_until"].timestamp() + 1)
-    assert await Escalator(seeded, clock=clock).run_once() == [(incident_id, "family_window_over")]
-    [row] = await _rows(seeded, "SELECT route, next_timer_at FROM incidents")
-    assert row["route"] == "centre" and row["next_timer_at"] is not None  # the 60 s rule now runs
+    escalator = Escalator(seeded, clock=clock)
+    assert await escalator.run_once() == [(incident_id, "family_window_over")]
+    [row] = await _rows(seeded, "SELECT route, next_timer_at, centre_from FROM incidents")
+    # the centre's 60 s run from now, not from the opening 91 s ago: no "not yet answered" to
+    # the supervisor and the family the moment it reaches the centre
+    assert row["route"] == "centre" and row["centre_from"] is not None
+    assert row["next_timer_at"] == row["centre_from"] + dt.timedelta(seconds=60)
+    clock.t += 59
+    assert await escalator.run_once() == []
+    clock.t += 2
+    assert await escalator.run_once() == [(incident_id, "unclaimed_60s")]
 
 
 async def _family_first(pool: AsyncConnectionPool) -> int:
@@ -240,8 +249,12 @@ async def test_a_family_member_who_cannot_go_hands_the_alarm_to_the_centre_at_on
     async with _console(db_url) as platform, _signed_in(platform, "family1") as family:
         r = await family.post(f"/api/v1/incidents/{second}/hand_to_centre")
         assert r.json()["incident"]["route"] == "centre", r.text
-    [row] = await _rows(seeded, "SELECT opened_at FROM incidents WHERE id = %s", second)
-    clock = Clock(row["opened_at"].timestamp() + 61)
+    [row] = await _rows(seeded, "SELECT opened_at, centre_from FROM incidents WHERE id = %s",
+                        second)
+    assert row["centre_from"] > row["opened_at"]  # it reached the centre when handed over
+    clock = Clock(row["centre_from"].timestamp() + 59)
+    assert await Escalator(seeded, clock=clock).run_once() == []
+    clock.t += 2
     assert await Escalator(seeded, clock=clock).run_once() == [(second, "unclaimed_60s")]
     timeline = await _rows(seeded, "SELECT actor, action FROM incident_timeline"
                            " WHERE incident_id = %s ORDER BY id", incident_id)

@@ -370,3 +370,29 @@ async def test_the_printable_page_has_charts_and_speaks_the_readers_language(
     assert "Service report" not in zh
     assert '<html lang="en">' in en and "Service report" in en and "服务统计报表" not in en
     assert "示范市" in en  # names are data, never translated
+
+
+async def test_the_centre_is_timed_from_when_a_family_first_alarm_reached_it(
+        small: AsyncConnectionPool) -> None:
+    """Two family-first SOS calls of r1's: one the family took (it never reached the centre:
+    not counted), one the centre got when the 120 s family window ended and claimed 30 s later
+    (answered within 60 s, not 150 s late). The report and the supervisor's board agree."""
+    before = (await _figures(small, ["city-01"]))["city-01"].answer
+    taken = await _incident(small, resident="r1", site="home-1", kind="sos", device="b1",
+                            opened=T0 + 5 * D, claimed_after=10 * S, outcome="false_alarm",
+                            route="family_first", seq=901)
+    reached = await _incident(small, resident="r1", site="home-1", kind="sos", device="b1",
+                              opened=T0 + 6 * D, claimed_after=150 * S, outcome="genuine",
+                              route="family_first", seq=902)
+    async with small.connection() as conn:
+        await conn.execute("UPDATE incidents SET route = 'centre', centre_from = opened_at + %s"
+                           " WHERE id = %s", (120 * S, reached))
+        rows = await (await conn.execute("SELECT id, centre_from FROM incidents WHERE id = ANY(%s)"
+                                         " ORDER BY id", ([taken, reached],))).fetchall()
+    assert rows[0]["centre_from"] is None  # the trigger leaves a family-first opening alone
+    after = (await _figures(small, ["city-01"]))["city-01"].answer
+    assert after.incidents == before.incidents + 1
+    assert (after.within_60s, after.within_180s) == (before.within_60s + 1, before.within_180s + 1)
+    async with small.connection() as conn:
+        board = kpis.compute(await store_incidents.kpi_rows(conn, START, END), now=NOW)["overall"]
+    assert (board["incidents"], board["answered_60s"]) == (after.incidents, after.answered_60s)
