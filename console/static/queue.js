@@ -89,13 +89,16 @@ export class QueueView {
       const button = h("button", { type: "button", class: "row" });
       button.addEventListener("click", () => this.onOpen(incident.id));
       const li = h("li", { class: "alarm incident", dataset: { incidentId: incident.id } }, button);
-      row = { li, button, age: null, key: null, openedMs: null, waiting: false };
+      row = { li, button, age: null, key: null, openedMs: null, centreMs: null, waiting: false };
       this.rows.set(incident.id, row);
     }
     if (row.key !== key) {
       row.button.replaceChildren(...rowContent(incident));
       row.age = row.button.querySelector(".age");
       row.openedMs = parseTime(incident.opened_at);
+      // The answer targets run from when it reached the centre (alerts/escalation.py): not
+      // during a family-first window, whatever the elder's wait already is.
+      row.centreMs = incident.centre_from ? parseTime(incident.centre_from) : incident.route === "family_first" ? null : row.openedMs;
       row.waiting = isWaiting(incident);
       row.key = key;
       if (incident.first_alarm_id) row.li.dataset.alarmId = incident.first_alarm_id;
@@ -162,7 +165,7 @@ export class QueueView {
       if (!row.waiting || row.openedMs === null) continue;
       const waited = at - row.openedMs;
       row.age.textContent = t("row.waiting", { age: formatAge(waited) });
-      for (const o of OVERDUE) row.li.classList.toggle(o.cls, waited >= o.afterMs);
+      for (const o of OVERDUE) row.li.classList.toggle(o.cls, row.centreMs !== null && at - row.centreMs >= o.afterMs);
     }
   }
 }

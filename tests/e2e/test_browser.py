@@ -115,6 +115,9 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
             "noFix": "No position in the 24 h before the alarm",
             "button": None,
         }
+        # the queue's answer-time colours run from when an incident reached the centre
+        assert await _overdue(page) == {"centre": ["overdue-60", "overdue-180"],
+                                        "familyWindow": [], "reached70sAgo": ["overdue-60"]}
         welfare = await _welfare_cards(page)
         fall_impact = welfare["fall"]["Impact at"]  # 1772330400 is 2026-03-01 10:00 in Shanghai
         assert fall_impact.endswith("10:00:00"), fall_impact
@@ -231,6 +234,30 @@ async def _welfare_cards(page: Any) -> Any:
                     .some((r) => k in r)),
             once: ['Repeats merged', 'First at'].filter((k) => k in en),
         };
+    }""")
+
+
+async def _overdue(page: Any) -> Any:
+    """The overdue classes the operator's queue gives three incidents opened five minutes ago:
+    the centre's own, a family-first one still in its family window, and a family-first one
+    that reached the centre 70 s ago."""
+    return await page.evaluate("""async () => {
+        const { QueueView } = await import('/static/queue.js');
+        const { now } = await import('/static/clock.js');
+        const ago = (s) => new Date(now() - s * 1000).toISOString();
+        const base = { status: 'new', priority: 1, kind: 'sos', opened_at: ago(300),
+                       site_name: 'x', resident_name: 'y' };
+        const incidents = {
+            centre: { ...base, id: 9001, route: 'centre', centre_from: ago(300) },
+            familyWindow: { ...base, id: 9002, route: 'family_first', centre_from: null },
+            reached70sAgo: { ...base, id: 9003, route: 'centre', centre_from: ago(70) },
+        };
+        const view = new QueueView({ lists: { waiting: document.createElement('ol') },
+                                     onOpen: () => {} });
+        view.render({ waiting: Object.values(incidents) }, { selectedId: null, openId: null });
+        view.tick();
+        return Object.fromEntries(Object.entries(incidents).map(([name, i]) => [name,
+            ['overdue-60', 'overdue-180'].filter((c) => view.rows.get(i.id).li.classList.contains(c))]));
     }""")
 
 

@@ -67,7 +67,9 @@ function incidentTable(incidents) {
     h("thead", null, h("tr", null, ["sup.col.priority", "sup.col.kind", "sup.col.resident", "sup.col.status", "sup.col.holder", "sup.col.age"].map((k) => h("th", { scope: "col" }, t(k))))),
     h("tbody", null, incidents.map((i) => {
       const waited = now() - (parseTime(i.opened_at) ?? now());
-      const cls = i.status === "new" ? (waited >= 180_000 ? "overdue-180" : waited >= 60_000 ? "overdue-60" : null) : null;
+      // the answer targets run from when it reached the centre; a family-first window is not late
+      const reached = i.centre_from ? now() - (parseTime(i.centre_from) ?? now()) : i.route === "family_first" ? 0 : waited;
+      const cls = i.status === "new" ? (reached >= 180_000 ? "overdue-180" : reached >= 60_000 ? "overdue-60" : null) : null;
       return h("tr", { class: cls, dataset: { incidentId: i.id } },
         h("td", null, h("span", { class: ["prio", priorityClass(i)] }, `P${i.priority}`)),
         h("td", null, label("kind", i.kind), " ", badges(i)),
