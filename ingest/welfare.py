@@ -107,9 +107,8 @@ class WelfareStage:
         self._off_wrist: dict[str, float] = {}
         """subject -> since when their watch says it is off the wrist (its latest telemetry said
         ``worn: false``). An inactivity alarm says so: a watch on the bedside table cannot see
-        its wearer move, and the operator phones rather than sends help first. Not kept in the
-        snapshot: after a restart the next telemetry (every minute or so) says it again, with
-        the time of that message."""
+        its wearer move, and the operator phones rather than sends help first. Kept in the
+        snapshot, so a restart does not move the time on."""
 
     def configure(self, devices: dict[str, DeviceRef]) -> None:
         """Known devices; each resident's time zone (their site's: a care home in another zone
@@ -272,7 +271,8 @@ class WelfareStage:
     def snapshot(self) -> dict[str, Any]:
         return {"vitals": self.vitals.snapshot(), "inactivity": self.inactivity.snapshot(),
                 "geofence": self.geofence.snapshot(), "health": self.health.snapshot(),
-                "flap": self.flap.snapshot(), "steps": dict(self._last_steps)}
+                "flap": self.flap.snapshot(), "steps": dict(self._last_steps),
+                "off_wrist": dict(self._off_wrist)}
 
     def snapshot_pieces(self, per_piece: int = SNAPSHOT_PIECE) -> Iterator[bytes]:
         """:meth:`snapshot` as JSON (msgspec), in pieces that join into one document: the
@@ -294,7 +294,8 @@ class WelfareStage:
             yield from _object_in_pieces(detector.snapshot_head(), key, detector.snapshot_keys(),
                                          detector.snapshot_part, per_piece)
         yield (b',"flap":' + msgspec.json.encode(self.flap.snapshot())
-               + b',"steps":' + msgspec.json.encode(self._last_steps) + b"}")
+               + b',"steps":' + msgspec.json.encode(self._last_steps)
+               + b',"off_wrist":' + msgspec.json.encode(self._off_wrist) + b"}")
 
     def restore(self, snap: dict[str, Any]) -> None:
         try:
@@ -306,6 +307,8 @@ class WelfareStage:
             self.health = device_health.DeviceHealthDetector.restore(snap["health"])
             self.flap = flap.FlapControl.restore(snap["flap"])
             self._last_steps = {k: int(v) for k, v in snap.get("steps", {}).items()}
+            # snapshots from before 2026-12-07 have none: the next telemetry says it again
+            self._off_wrist = {k: float(v) for k, v in snap.get("off_wrist", {}).items()}
         except (KeyError, TypeError, ValueError) as err:
             log.error("could not restore the welfare detectors (%s); starting afresh", err)
 

@@ -96,3 +96,22 @@ def test_work_between_the_pieces_leaves_a_snapshot_whole_for_each_resident() -> 
     restored = WelfareStage()
     restored.restore(joined)
     assert set(restored.vitals._tracks) == set(tracks)
+
+
+def test_since_when_a_watch_is_off_the_wrist_survives_a_restart() -> None:
+    """The off-wrist time an inactivity alarm shows (ingest/welfare.py) is in the snapshot,
+    whole or in pieces; a snapshot from before it was kept restores with none."""
+    stage, people = WelfareStage(), _wearers(2)
+    _configure(stage, people)
+    _live(stage, people, range(3))
+    off = people[0].telemetry(START + 200.0)
+    off.body = msgspec.structs.replace(off.body, worn=False)  # taken off the wrist
+    stage.process([off], now=START + 200.0)
+    whole = stage.snapshot()
+    assert whole["off_wrist"] == {"rwatch-0": START + 200.0}
+    restored = WelfareStage()
+    restored.restore(msgspec.json.decode(b"".join(stage.snapshot_pieces(1))))
+    assert restored.snapshot() == whole
+    older = {k: v for k, v in whole.items() if k != "off_wrist"}
+    restored.restore(json.loads(json.dumps(older)))
+    assert restored.snapshot()["off_wrist"] == {}
