@@ -33,6 +33,9 @@ _ALL: tuple[AlarmKind, ...] = (
               title_zh="生命体征异常"),
     AlarmKind(name="welfare_check", priority=3, title_en="All emergency devices silent",
               title_zh="紧急设备全部失联"),
+    # many devices of one site silent together: its network or gateway (detection.device_health)
+    AlarmKind(name="site_silent", priority=2, title_en="Site's devices silent",
+              title_zh="场所设备集体失联"),
     AlarmKind(name="maintenance", priority=4, title_en="Device maintenance", title_zh="设备维护"),
 )
 KINDS: dict[str, AlarmKind] = {kind.name: kind for kind in _ALL}

@@ -41,6 +41,8 @@ def correlation_key(*, kind: str, device_id: str, site_id: str, site_kind: str,
                     resident_id: str | None, floor: int | None) -> str:
     if kind == "maintenance":
         return f"maintenance:{device_id}"  # upkeep never merges into an elder's emergency
+    if kind == "site_silent":
+        return f"silent:{site_id}"  # the site's fault, never one elder's incident
     if kind == "smoke" and site_kind != "home" and floor is not None:
         return f"floor:{site_id}:{floor}"
     if kind == "smoke":

@@ -10,6 +10,18 @@ wearable) of one elder is silent or offline, the elder gets a ``welfare_check``:
 raise their alarm now. (Check-in supervision as in EN 50136-1's "supervision of the
 transmission path" and the periodic test signals of social-alarm standard EN 50134-7.)
 
+Many devices of one site falling silent together is one fault, not many: a care home's network
+or gateway is down. When at least ``outage_min`` of a site's devices are silent or offline,
+their silences began within ``outage_window`` of each other, and they are at least
+``outage_share`` of the site's devices that could have been heard since (those silent, plus
+those heard after the first of these silences began: a battery button that reports once a day
+says nothing either way), the site gets one ``site_silent`` finding, and while it lasts its
+devices' ``no_checkin`` and ``offline`` and its elders' ``welfare_check`` are held back: the
+site's finding stands for them (the parent-and-child rule of network monitoring, Nagios'
+"unreachable", inferred here from the timing, since the registry does not say which devices
+sit behind which gateway). When the site is heard again, what is still true of the held ones
+is reported then.
+
 >>> d = DeviceHealthDetector()
 >>> _ = d.update([DeviceEvent(timestamp=0.0, device="b1", subject="r1", device_class="button")])
 >>> [f.kind for f in d.update([Clock(timestamp=40 * 3600.0)])]  # 1.5 x 25 h
@@ -55,6 +67,8 @@ class DeviceEvent(NamedTuple):
     device_class: str
     status: str = "message"  # message, offline (last will), online
     battery_pct: float | None = None
+    site: str = ""
+    """Where the device is (the site outage check; "" for none)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,7 +81,7 @@ class HealthFinding:
     timestamp: float
     subject: str
     device: str | None  # None for an elder-level finding
-    kind: str  # no_checkin, offline, low_battery, welfare_check
+    kind: str  # no_checkin, offline, low_battery, welfare_check, site_silent
     detail: str
 
 
@@ -79,6 +93,7 @@ class _Device:
     offline: bool = False
     overdue: bool = False
     low: bool = False
+    site: str = ""
 
 
 @dataclass(slots=True)
@@ -89,6 +104,9 @@ class DeviceHealthDetector:
     grace: float = 1.5
     """Multiples of the interval before a silence counts (one lost check-in is normal radio)."""
     hysteresis: float = 10.0
+    outage_min: int = 5
+    outage_share: float = 0.6
+    outage_window: float = 15 * 60.0
     _devices: dict[str, _Device] = field(default_factory=dict)
     _unprotected: set[str] = field(default_factory=set)
     _by_subject: dict[str, set[str]] = field(default_factory=dict)
@@ -96,6 +114,11 @@ class DeviceHealthDetector:
     (scanning every device on every message made a district's ingest quadratic)."""
     _judged: tuple[DeviceClass, ...] | None = field(default=None, repr=False, compare=False)
     """The classes every elder was last judged with (None: not yet, e.g. after a restore)."""
+    _by_site: dict[str, set[str]] = field(default_factory=dict)
+    _sites_down: dict[str, float] = field(default_factory=dict)
+    """Site -> when the silence its ``site_silent`` finding stands for began."""
+    _held: set[str] = field(default_factory=set)
+    """Devices whose ``no_checkin`` or ``offline`` a site's outage holds back."""
 
     def update(self, batch: Sequence[DeviceEvent | Clock]) -> list[HealthFinding]:
         found: list[HealthFinding] = []
@@ -103,17 +126,23 @@ class DeviceHealthDetector:
         for item in batch:
             if isinstance(item, Clock):
                 overdue = self._overdue(item.timestamp, table)
-                found.extend(overdue)
+                sites = {self._devices[f.device].site for f in overdue if f.device}
+                outages, back = self._outages(item.timestamp, sites | set(self._sites_down))
+                found.extend(outages)
+                found.extend(self._hold(overdue))
                 # Only devices that just fell silent change an elder's protection; all elders
-                # are judged after a restore or a change of classes.
+                # are judged after a restore or a change of classes, and a site's when it is
+                # heard again.
                 everyone = self._judged is not self.classes
                 self._judged = self.classes
+                touched = {f.subject for f in overdue} | {
+                    self._devices[i].subject for s in back for i in self._by_site.get(s, ())}
                 found.extend(self._welfare(item.timestamp, table,
-                                           None if everyone else {f.subject for f in overdue}))
+                                           None if everyone else touched))
             elif item.device_class in table:
                 d = self._devices.get(item.device)
                 before = None if d is None else (d.offline, d.overdue, d.subject)
-                found.extend(self._event(item, table[item.device_class]))
+                found.extend(self._hold(self._event(item, table[item.device_class])))
                 d = self._devices[item.device]
                 if before != (d.offline, d.overdue, d.subject):
                     # Only a device's silence, return or move changes its elder's protection:
@@ -131,7 +160,11 @@ class DeviceHealthDetector:
         if d.subject != e.subject:
             self._by_subject.get(d.subject, set()).discard(e.device)
         self._by_subject.setdefault(e.subject, set()).add(e.device)
-        d.last_seen, d.subject = e.timestamp, e.subject
+        if d.site != e.site:
+            self._by_site.get(d.site, set()).discard(e.device)
+        if e.site:
+            self._by_site.setdefault(e.site, set()).add(e.device)
+        d.last_seen, d.subject, d.site = e.timestamp, e.subject, e.site
         found = []
         if e.status == "offline":
             if not d.offline:
@@ -140,6 +173,7 @@ class DeviceHealthDetector:
             d.offline = True
             return found
         d.offline = d.overdue = False
+        self._held.discard(e.device)
         if e.battery_pct is not None and cls.low_battery_pct is not None:
             if e.battery_pct <= cls.low_battery_pct and not d.low:
                 d.low = True
@@ -159,6 +193,64 @@ class DeviceHealthDetector:
                                            f"silent {(now - d.last_seen) / HOUR:.1f} h"))
         return found
 
+    def _outages(self, now: float, sites: set[str]) -> tuple[list[HealthFinding], list[str]]:
+        """``site_silent`` for each of ``sites`` that just went down, and the sites heard again
+        (whose held findings are then reported by :meth:`_release`)."""
+        found, back = [], []
+        for site in sorted(s for s in sites if s):
+            devices = [(i, self._devices[i]) for i in self._by_site.get(site, ())]
+            silent = [(i, d) for i, d in devices if d.offline or d.overdue]
+            began = None
+            if len(silent) >= self.outage_min:
+                latest = max(d.last_seen for _, d in silent)
+                cluster = [(i, d) for i, d in silent if d.last_seen >= latest - self.outage_window]
+                start = min(d.last_seen for _, d in cluster)
+                heard = sum(1 for _, d in devices
+                            if not (d.offline or d.overdue) and d.last_seen > start)
+                if (len(cluster) >= self.outage_min
+                        and len(cluster) >= self.outage_share * (len(cluster) + heard)):
+                    began = start
+            if began is not None and site not in self._sites_down:
+                # what was reported before the site went down stays reported; what falls silent
+                # from now on is held (_hold)
+                self._sites_down[site] = began
+                first = min(i for i, d in silent if d.last_seen >= began)
+                found.append(HealthFinding(
+                    timestamp=now, subject=f"site:{site}", device=first, kind="site_silent",
+                    detail=f"{len(silent)} of {len(devices)} devices silent or offline since"
+                           f" {(now - began) / 60:.0f} min ago"))
+            elif began is None and site in self._sites_down:
+                del self._sites_down[site]
+                back.append(site)
+                found.extend(self._release(now, site))
+        return found, back
+
+    def _hold(self, found: list[HealthFinding]) -> list[HealthFinding]:
+        """``found`` without the device findings a site's outage stands for (they are held)."""
+        kept = []
+        for f in found:
+            d = self._devices.get(f.device) if f.device else None
+            if (d is not None and f.kind in ("no_checkin", "offline")
+                    and d.site in self._sites_down):
+                self._held.add(f.device)  # type: ignore[arg-type]
+            else:
+                kept.append(f)
+        return kept
+
+    def _release(self, now: float, site: str) -> list[HealthFinding]:
+        """The held findings of a site heard again that are still true."""
+        found = []
+        for i in sorted(self._held & self._by_site.get(site, set())):
+            d = self._devices[i]
+            self._held.discard(i)
+            if d.offline:
+                found.append(self._finding(now, d, i, "offline", "still offline after its site"
+                                           " was heard again"))
+            elif d.overdue:
+                found.append(self._finding(now, d, i, "no_checkin", f"silent"
+                                           f" {(now - d.last_seen) / HOUR:.1f} h"))
+        return found
+
     def _welfare(self, now: float, table: dict[str, DeviceClass],
                  touched: set[str] | None) -> list[HealthFinding]:
         subjects = touched if touched is not None else {d.subject for d in self._devices.values()}
@@ -167,6 +259,8 @@ class DeviceHealthDetector:
             guards = [d for d in (self._devices[i] for i in self._by_subject.get(subject, ()))
                       if d.subject == subject and table[d.device_class].emergency]
             silent = bool(guards) and all(d.offline or d.overdue for d in guards)
+            if silent and all(d.site in self._sites_down for d in guards):
+                continue  # the site's outage stands for it; judged again when it is heard
             if silent and subject not in self._unprotected:
                 self._unprotected.add(subject)
                 found.append(HealthFinding(
@@ -188,7 +282,9 @@ class DeviceHealthDetector:
         """The snapshot without its devices (:meth:`snapshot_part`): for a snapshot taken in
         parts, between which the caller lets other work run (``ingest.welfare``)."""
         return {"classes": [asdict(c) for c in self.classes], "grace": self.grace,
-                "hysteresis": self.hysteresis, "unprotected": sorted(self._unprotected)}
+                "hysteresis": self.hysteresis, "unprotected": sorted(self._unprotected),
+                "outage": [self.outage_min, self.outage_share, self.outage_window],
+                "sites_down": dict(self._sites_down), "held": sorted(self._held)}
 
     def snapshot_keys(self) -> list[str]:
         """The keys of the snapshot's ``devices``, as they are now."""
@@ -201,10 +297,18 @@ class DeviceHealthDetector:
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> DeviceHealthDetector:
+        # snapshots from before 2026-12-07 have no outage state: the defaults, nothing down
+        minimum, share, window = snap.get("outage", [5, 0.6, 15 * 60.0])
         detector = cls(classes=tuple(DeviceClass(**c) for c in snap["classes"]),
-                       grace=snap["grace"], hysteresis=snap["hysteresis"])
+                       grace=snap["grace"], hysteresis=snap["hysteresis"],
+                       outage_min=int(minimum), outage_share=float(share),
+                       outage_window=float(window))
         detector._devices = {k: _Device(**d) for k, d in snap["devices"].items()}
         detector._unprotected = set(snap["unprotected"])
+        detector._sites_down = {k: float(v) for k, v in snap.get("sites_down", {}).items()}
+        detector._held = set(snap.get("held", ()))
         for device_id, d in detector._devices.items():
             detector._by_subject.setdefault(d.subject, set()).add(device_id)
+            if d.site:
+                detector._by_site.setdefault(d.site, set()).add(device_id)
         return detector

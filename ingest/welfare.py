@@ -69,6 +69,7 @@ FINDINGS: dict[str, _Rule] = {
     "offline": _Rule(alarm="maintenance"),
     "low_battery": _Rule(alarm="maintenance"),
     "welfare_check": _Rule(alarm="welfare_check"),
+    "site_silent": _Rule(alarm="site_silent"),
 }
 _VITALS = (("hr", "heart_rate"), ("spo2", "spo2"), ("skin_temp", "skin_temperature"))
 _CLASSES = {"button": "button", "smoke": "smoke_detector", "wearable": "wearable",
@@ -196,7 +197,7 @@ class WelfareStage:
                 health.append(device_health.DeviceEvent(
                     timestamp=ts, device=env.device, subject=subject,
                     device_class=device_class, status=status,
-                    battery_pct=None if battery is None else float(battery)))
+                    battery_pct=None if battery is None else float(battery), site=ref.site_id))
         if now - self._last_tick >= TICK_EVERY_S:
             # Timers scan every resident and device: once a second is plenty for silences
             # measured in minutes and hours.

@@ -94,6 +94,70 @@ def test_a_restored_detector_judges_every_elder_at_its_first_tick() -> None:
     assert restored.update([Clock(timestamp=21.0)]) == []  # said once
 
 
+def _home(d: DeviceHealthDetector, t: float, rooms: range, *, site: str = "care-1") -> list[HealthFinding]:
+    """Each room's wall button (mains, every 10 min) and its elder's battery pendant."""
+    return d.update([e for r in rooms for e in (
+        DeviceEvent(timestamp=t, device=f"wall-{r}", subject=f"r{r}", device_class="wall_button",
+                    site=site),
+        DeviceEvent(timestamp=t, device=f"pendant-{r}", subject=f"r{r}", device_class="button",
+                    site=site))])
+
+
+def test_a_care_home_gone_silent_is_one_finding_not_one_per_device_and_elder() -> None:
+    """Twelve rooms; the home's network drops at 00:05 (every wall button last heard then),
+    but the pendants would not be due for a day. At 15 min the first wall buttons are overdue:
+    one ``site_silent``, and none of the twelve ``no_checkin`` (the pendants are still
+    'heard', so no elder is unprotected yet). Back at 01:00, the one wall button still silent
+    is reported then, as itself."""
+    d = DeviceHealthDetector()
+    for minute in range(0, 6, 1):
+        _home(d, minute * 60.0, range(12))
+    found = _run(d, [[Clock(timestamp=t * 60.0)] for t in range(6, 25)])
+    assert [(f.subject, f.kind) for f in found] == [("site:care-1", "site_silent")], found
+    assert found[0].device == "wall-0" and found[0].detail.startswith("12 of 24 devices")
+    # while it lasts, nothing else about the site (and more elders do not change that)
+    assert _run(d, [[Clock(timestamp=t * 60.0)] for t in range(25, 60)]) == []
+    heard = [DeviceEvent(timestamp=3600.0, device=f"wall-{r}", subject=f"r{r}",
+                         device_class="wall_button", site="care-1") for r in range(11)]
+    back = _run(d, [heard, [Clock(timestamp=3601.0)]])
+    assert [(f.device, f.kind) for f in back] == [("wall-11", "no_checkin")], back
+
+
+def test_one_devices_silence_is_its_own_and_a_site_still_heard_is_not_down() -> None:
+    """Four wall buttons of twelve fall silent together while the other eight go on: too few to
+    be the site, each is its own ``no_checkin``. Five of twenty, with fifteen still heard, is
+    no outage either."""
+    d = DeviceHealthDetector()
+    _home(d, 0.0, range(12))
+    for minute in range(1, 40):  # rooms 0-3 fall silent at minute 0
+        d.update([DeviceEvent(timestamp=minute * 60.0, device=f"wall-{r}", subject=f"r{r}",
+                              device_class="wall_button", site="care-1") for r in range(4, 12)])
+    found = d.update([Clock(timestamp=40 * 60.0)])
+    assert sorted(f.device for f in found if f.kind == "no_checkin") == [
+        "wall-0", "wall-1", "wall-2", "wall-3"]
+    assert not [f for f in found if f.kind == "site_silent"]
+    d2 = DeviceHealthDetector()
+    _home(d2, 0.0, range(20))
+    for minute in range(1, 40):  # 5 silent, 15 still heard: 5 of 20 is no outage
+        d2.update([DeviceEvent(timestamp=minute * 60.0, device=f"wall-{r}", subject=f"r{r}",
+                               device_class="wall_button", site="care-1") for r in range(5, 20)])
+    found = d2.update([Clock(timestamp=40 * 60.0)])
+    assert [f.kind for f in found].count("no_checkin") == 5 and "site_silent" not in {
+        f.kind for f in found}
+
+
+def test_an_outage_and_its_held_findings_survive_a_restart() -> None:
+    d = DeviceHealthDetector()
+    _home(d, 0.0, range(8))
+    _run(d, [[Clock(timestamp=t * 60.0)] for t in range(1, 20)])
+    assert d._sites_down == {"care-1": 0.0}
+    restored = DeviceHealthDetector.restore(json.loads(json.dumps(d.snapshot())))
+    assert restored._sites_down == d._sites_down and restored._held == d._held
+    assert restored.update([Clock(timestamp=30 * 60.0)]) == d.update([Clock(timestamp=30 * 60.0)])
+    older = {k: v for k, v in d.snapshot().items() if k not in ("outage", "sites_down", "held")}
+    assert DeviceHealthDetector.restore(older)._sites_down == {}
+
+
 def test_low_battery_once_with_hysteresis() -> None:
     d = DeviceHealthDetector()
     levels = [25, 20, 21, 19, 20, 28, 31, 18]

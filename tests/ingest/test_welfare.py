@@ -141,6 +141,39 @@ async def test_a_silent_button_and_a_fault_are_maintenance_not_the_operators_que
     assert [dict(r) for r in rows] == [{"alarm_count": 2, "priority": 4}]
 
 
+async def test_a_care_home_whose_call_buttons_fall_silent_together_is_one_alarm(
+        pool: AsyncConnectionPool) -> None:
+    """Six rooms' wall buttons (mains, every 10 min) last heard at 08:00: the home's network is
+    down. At 08:16 one P2 ``site_silent`` alarm for the home, routed to its staff and the
+    centre, about no one elder; not six maintenance items and six welfare checks."""
+    async with pool.connection() as conn:
+        await registry.seed(conn, {
+            "sites": [{"id": "care-9", "kind": "care_home", "name": "home 9", "lat": 31.2,
+                       "lon": 121.4}],
+            "residents": [{"id": f"c{i}", "site_id": "care-9", "name": f"resident {i}"}
+                          for i in range(6)],
+            "devices": [{"id": f"wall-{i}", "site_id": "care-9", "kind": "button",
+                         "resident_id": f"c{i}"} for i in range(6)],
+        })
+    morning = NIGHT + 6 * 3600  # 08:00 in Shanghai
+    clock = Clock(morning)
+    ingest, source = await _ingest(pool, clock)
+    await ingest.process([source.add(f"eldercare/v1/care-9/wall-{i}/checkin",
+                                     encode(Checkin(seq=1, ts=_ms(morning), battery=100)))
+                          for i in range(6)])
+    for minutes in range(1, 17):
+        clock.t = morning + 60 * minutes
+        await ingest.process([])
+    alarms = await _alarms(pool)
+    assert [(a["kind"], a["priority"], a["route"]) for a in alarms] == [
+        ("site_silent", 2, "care_home")], alarms
+    assert alarms[0]["details"]["detail"].startswith("6 of 6 devices silent")
+    async with pool.connection() as conn:
+        [incident] = await (await conn.execute(
+            "SELECT resident_id, correlation_key FROM incidents")).fetchall()
+    assert (incident["resident_id"], incident["correlation_key"]) == (None, "silent:care-9")
+
+
 async def test_welfare_state_is_kept_across_a_restart(pool: AsyncConnectionPool) -> None:
     await _seed(pool)
     clock = Clock(NIGHT)
