@@ -30,6 +30,7 @@ is reported then.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
@@ -119,6 +120,8 @@ class DeviceHealthDetector:
     """Site -> when the silence its ``site_silent`` finding stands for began."""
     _held: set[str] = field(default_factory=set)
     """Devices whose ``no_checkin`` or ``offline`` a site's outage holds back."""
+    _excused_until: float = -math.inf
+    """The end of the last time the platform itself could not hear (:meth:`excuse`)."""
 
     def update(self, batch: Sequence[DeviceEvent | Clock]) -> list[HealthFinding]:
         found: list[HealthFinding] = []
@@ -192,6 +195,22 @@ class DeviceHealthDetector:
                 found.append(self._finding(now, d, name, "no_checkin",
                                            f"silent {(now - d.last_seen) / HOUR:.1f} h"))
         return found
+
+    def excuse(self, start: float, end: float) -> None:
+        """The platform could not hear any device from ``start`` to ``end`` (ingest had lost
+        the broker): that time does not count against any device's check-in. Each silence is
+        shortened by its overlap with it, so a 20-minute broker outage does not turn every
+        wall button into a ``no_checkin`` (and every care home into a ``site_silent``) the
+        moment the broker is back. Overlapping calls (two lanes losing the broker together)
+        excuse each moment once. Call it before the first :class:`Clock` after ``end``; no
+        :class:`Clock` should be given while the platform cannot hear."""
+        start = max(start, self._excused_until)
+        if end <= start:
+            return
+        for d in self._devices.values():
+            if d.last_seen < end:
+                d.last_seen += end - max(start, d.last_seen)
+        self._excused_until = end
 
     def _outages(self, now: float, sites: set[str]) -> tuple[list[HealthFinding], list[str]]:
         """``site_silent`` for each of ``sites`` that just went down, and the sites heard again
@@ -284,7 +303,8 @@ class DeviceHealthDetector:
         return {"classes": [asdict(c) for c in self.classes], "grace": self.grace,
                 "hysteresis": self.hysteresis, "unprotected": sorted(self._unprotected),
                 "outage": [self.outage_min, self.outage_share, self.outage_window],
-                "sites_down": dict(self._sites_down), "held": sorted(self._held)}
+                "sites_down": dict(self._sites_down), "held": sorted(self._held),
+                "excused_until": None if math.isinf(self._excused_until) else self._excused_until}
 
     def snapshot_keys(self) -> list[str]:
         """The keys of the snapshot's ``devices``, as they are now."""
@@ -307,6 +327,8 @@ class DeviceHealthDetector:
         detector._unprotected = set(snap["unprotected"])
         detector._sites_down = {k: float(v) for k, v in snap.get("sites_down", {}).items()}
         detector._held = set(snap.get("held", ()))
+        excused = snap.get("excused_until")
+        detector._excused_until = -math.inf if excused is None else float(excused)
         for device_id, d in detector._devices.items():
             detector._by_subject.setdefault(d.subject, set()).add(device_id)
             if d.site:

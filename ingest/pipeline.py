@@ -178,6 +178,8 @@ class Ingest:
         self._source = source
         self._decoder = decoder or Decoder()
         self.activity = Activity(slot_s=activity_slot_s, started=clock())
+        self._deaf_since: float | None = None
+        """Since when this lane has not held the broker (None: it has)."""
         """Devices heard per slot (ingest/activity.py), written with the heartbeat."""
         self._detection = detection or DetectionStage()
         self._max_batch = max_batch
@@ -278,6 +280,21 @@ class Ingest:
         self._source.ack_all(items)
         self.stats.batches += 1
         self.stats.last_round_at = self._clock()
+
+    def _hearing(self, now: float) -> bool:
+        """Whether this lane holds the broker now; when it gets it back, the time it could not
+        hear is excused to the devices' check-ins (WelfareStage.excuse)."""
+        connected = getattr(self._source, "connected", None)  # MqttSource's; test sources: none
+        hearing = connected is None or connected.is_set()
+        if not hearing and self._deaf_since is None:
+            self._deaf_since = now
+        elif hearing and self._deaf_since is not None:
+            assert self._welfare is not None
+            log.info("the broker is back after %.0f s: that time is not held against the"
+                     " devices' check-ins", now - self._deaf_since)
+            self._welfare.excuse(self._deaf_since, now)
+            self._deaf_since = None
+        return hearing
 
     async def read_outcomes(self) -> tuple[int, int]:
         """Hand operators' outcomes to the welfare detectors (store/outcomes.py): unlearn the
@@ -507,7 +524,9 @@ class Ingest:
             handoff.cancels[:] = [c for c in handoff.cancels if c not in observed_at]
         if self._welfare is not None:
             try:
-                handoff.triggers.extend(self._welfare.process(accepted, now=now))
+                hearing = self._hearing(now)
+                handoff.triggers.extend(self._welfare.process(accepted, now=now,
+                                                              hearing=hearing))
             except Exception:  # a detector bug must not stop SOS and smoke from being stored
                 log.exception("welfare detectors failed on a batch of %d messages", len(accepted))
         for trigger in handoff.triggers:

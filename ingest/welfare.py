@@ -144,7 +144,16 @@ class WelfareStage:
     def _subject(ref: DeviceRef) -> str:
         return ref.resident_id or f"device:{ref.id}"
 
-    def process(self, envelopes: Sequence[Envelope], *, now: float) -> list[AlarmTrigger]:
+    def excuse(self, start: float, end: float) -> None:
+        """Ingest could not hear from ``start`` to ``end`` (it had lost the broker): the devices'
+        check-ins are not judged on that time (``DeviceHealthDetector.excuse``). The elders'
+        own silences still are: an outage of hours would reach the inactivity limits (not done)."""
+        self.health.excuse(start, end)
+
+    def process(self, envelopes: Sequence[Envelope], *, now: float,
+                hearing: bool = True) -> list[AlarmTrigger]:
+        """``hearing``: whether ingest can hear devices now; while it cannot, devices'
+        check-ins are not judged (their silence may be ours)."""
         readings: list[vitals.VitalReading] = []
         moves: list[inactivity.Movement | inactivity.Presence | inactivity.Clock] = []
         fixes: list[geofence.LocationFix] = []
@@ -203,7 +212,8 @@ class WelfareStage:
             # measured in minutes and hours.
             self._last_tick = now
             moves.append(inactivity.Clock(timestamp=now))
-            health.append(device_health.Clock(timestamp=now))
+            if hearing:
+                health.append(device_health.Clock(timestamp=now))
         found: list[flap.Finding] = []
 
         def add(timestamp: float, subject: str, kind: str, device: str | None,

@@ -158,6 +158,23 @@ def test_an_outage_and_its_held_findings_survive_a_restart() -> None:
     assert DeviceHealthDetector.restore(older)._sites_down == {}
 
 
+def test_the_time_the_platform_could_not_hear_is_not_held_against_a_device() -> None:
+    """A wall button heard at 0, the platform deaf from 5 to 25 min: at 26 min the button has
+    been silent 6 min of the time it could be heard, not 26. Two lanes excusing the same outage
+    excuse it once; a device that really stopped is called 20 min later than it would have
+    been, not never."""
+    d = DeviceHealthDetector()
+    d.update([_e(0.0, "wall", "wall_button")])
+    d.excuse(5 * 60.0, 25 * 60.0)
+    d.excuse(5 * 60.0, 25 * 60.0)
+    assert d.update([Clock(timestamp=26 * 60.0)]) == []
+    assert d.update([Clock(timestamp=34 * 60.0)]) == []
+    assert [f.kind for f in d.update([Clock(timestamp=36 * 60.0)])] == [
+        "no_checkin", "welfare_check"]
+    restored = DeviceHealthDetector.restore(json.loads(json.dumps(d.snapshot())))
+    assert restored._excused_until == 25 * 60.0
+
+
 def test_low_battery_once_with_hysteresis() -> None:
     d = DeviceHealthDetector()
     levels = [25, 20, 21, 19, 20, 28, 31, 18]

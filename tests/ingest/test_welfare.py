@@ -4,6 +4,7 @@ routing; off-wrist readings never do; the detectors' state is kept across a rest
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -172,6 +173,48 @@ async def test_a_care_home_whose_call_buttons_fall_silent_together_is_one_alarm(
         [incident] = await (await conn.execute(
             "SELECT resident_id, correlation_key FROM incidents")).fetchall()
     assert (incident["resident_id"], incident["correlation_key"]) == (None, "silent:care-9")
+
+
+class HearingSource(ListSource):
+    """A test source that, like an MqttSource, says whether it holds the broker."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.connected = asyncio.Event()
+
+
+async def test_a_broker_outage_is_not_held_against_the_devices(pool: AsyncConnectionPool) -> None:
+    """The care home's six wall buttons are heard at 08:00; at 08:05 ingest loses the broker
+    for twenty minutes. Nothing is called while it cannot hear, nor when it hears again: the
+    outage was the platform's. Still silent fifteen minutes of hearing later, the home is."""
+    async with pool.connection() as conn:
+        await registry.seed(conn, {
+            "sites": [{"id": "care-9", "kind": "care_home", "name": "home 9", "lat": 31.2,
+                       "lon": 121.4}],
+            "residents": [{"id": f"c{i}", "site_id": "care-9", "name": f"resident {i}"}
+                          for i in range(6)],
+            "devices": [{"id": f"wall-{i}", "site_id": "care-9", "kind": "button",
+                         "resident_id": f"c{i}"} for i in range(6)],
+        })
+    morning = NIGHT + 6 * 3600
+    clock = Clock(morning)
+    source = HearingSource()
+    ingest = Ingest(pool=pool, source=source, clock=clock, decoder=Decoder(clock=clock))
+    await ingest.load_registry()
+    source.connected.set()
+    await ingest.process([source.add(f"eldercare/v1/care-9/wall-{i}/checkin",
+                                     encode(Checkin(seq=1, ts=_ms(morning), battery=100)))
+                          for i in range(6)])
+    for minutes in range(1, 41):
+        clock.t = morning + 60 * minutes
+        if minutes == 5:
+            source.connected.clear()
+        if minutes == 25:
+            source.connected.set()
+        await ingest.process([])
+        if minutes == 34:
+            assert await _alarms(pool) == []  # 08:34: 9 min of hearing since 08:25, + 5 before
+    assert [a["kind"] for a in await _alarms(pool)] == ["site_silent"]  # by 08:40
 
 
 async def test_welfare_state_is_kept_across_a_restart(pool: AsyncConnectionPool) -> None:
