@@ -142,11 +142,8 @@ async def test_a_silent_button_and_a_fault_are_maintenance_not_the_operators_que
     assert [dict(r) for r in rows] == [{"alarm_count": 2, "priority": 4}]
 
 
-async def test_a_care_home_whose_call_buttons_fall_silent_together_is_one_alarm(
-        pool: AsyncConnectionPool) -> None:
-    """Six rooms' wall buttons (mains, every 10 min) last heard at 08:00: the home's network is
-    down. At 08:16 one P2 ``site_silent`` alarm for the home, routed to its staff and the
-    centre, about no one elder; not six maintenance items and six welfare checks."""
+async def _seed_care_home(pool: AsyncConnectionPool) -> None:
+    """Care home care-9: six rooms' elders, each with a wall button (mains, every 10 min)."""
     async with pool.connection() as conn:
         await registry.seed(conn, {
             "sites": [{"id": "care-9", "kind": "care_home", "name": "home 9", "lat": 31.2,
@@ -156,6 +153,14 @@ async def test_a_care_home_whose_call_buttons_fall_silent_together_is_one_alarm(
             "devices": [{"id": f"wall-{i}", "site_id": "care-9", "kind": "button",
                          "resident_id": f"c{i}"} for i in range(6)],
         })
+
+
+async def test_a_care_home_whose_call_buttons_fall_silent_together_is_one_alarm(
+        pool: AsyncConnectionPool) -> None:
+    """Six rooms' wall buttons (mains, every 10 min) last heard at 08:00: the home's network is
+    down. At 08:16 one P2 ``site_silent`` alarm for the home, routed to its staff and the
+    centre, about no one elder; not six maintenance items and six welfare checks."""
+    await _seed_care_home(pool)
     morning = NIGHT + 6 * 3600  # 08:00 in Shanghai
     clock = Clock(morning)
     ingest, source = await _ingest(pool, clock)
@@ -187,15 +192,7 @@ async def test_a_broker_outage_is_not_held_against_the_devices(pool: AsyncConnec
     """The care home's six wall buttons are heard at 08:00; at 08:05 ingest loses the broker
     for twenty minutes. Nothing is called while it cannot hear, nor when it hears again: the
     outage was the platform's. Still silent fifteen minutes of hearing later, the home is."""
-    async with pool.connection() as conn:
-        await registry.seed(conn, {
-            "sites": [{"id": "care-9", "kind": "care_home", "name": "home 9", "lat": 31.2,
-                       "lon": 121.4}],
-            "residents": [{"id": f"c{i}", "site_id": "care-9", "name": f"resident {i}"}
-                          for i in range(6)],
-            "devices": [{"id": f"wall-{i}", "site_id": "care-9", "kind": "button",
-                         "resident_id": f"c{i}"} for i in range(6)],
-        })
+    await _seed_care_home(pool)
     morning = NIGHT + 6 * 3600
     clock = Clock(morning)
     source = HearingSource()
