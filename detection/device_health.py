@@ -236,8 +236,8 @@ class DeviceHealthDetector:
                 first = min(i for i, d in silent if d.last_seen >= began)
                 found.append(HealthFinding(
                     timestamp=now, subject=f"site:{site}", device=first, kind="site_silent",
-                    detail=f"{len(silent)} of {len(devices)} devices silent or offline since"
-                           f" {(now - began) / 60:.0f} min ago"))
+                    detail=f"{len(silent)} of {len(devices)} devices silent or offline, together"
+                           f" for {(now - began) / 60:.0f} min"))
             elif began is None and site in self._sites_down:
                 del self._sites_down[site]
                 back.append(site)
