@@ -12,8 +12,8 @@ Only whole slots are reported: the one a lane started in, and the one it stops i
 and would look like a drop.
 
 >>> a = Activity(slot_s=300.0, started=0.0)
->>> a.heard(10.0, ["eldercare/v1/home-1/watch-1/telemetry", "eldercare/v1/home-1/watch-1/accel"])
->>> a.heard(310.0, ["eldercare/v1/home-2/watch-2/telemetry"])
+>>> a.heard(10.0, ["watch-1", "watch-1"])  # two messages of one device
+>>> a.heard(310.0, ["watch-2"])
 >>> [(s.start, s.devices, s.messages) for s in a.pending]
 [(0.0, 1, 2)]
 """
@@ -37,12 +37,6 @@ class Slot:
     messages: int
 
 
-def device_of(topic: str) -> str:
-    """The device a topic names (``<root>/<version>/<site>/<device>/<kind>``), or the topic."""
-    parts = topic.rsplit("/", 2)
-    return parts[1] if len(parts) == 3 else topic
-
-
 @dataclass(slots=True)
 class Activity:
     slot_s: float = SLOT_S
@@ -54,8 +48,9 @@ class Activity:
     _devices: set[str] = field(default_factory=set)
     _messages: int = 0
 
-    def heard(self, now: float, topics: Iterable[str]) -> None:
-        """The lane took these messages at ``now`` (or none: the clock alone closes a slot)."""
+    def heard(self, now: float, devices: Iterable[str]) -> None:
+        """The lane took a message from each of ``devices`` (a device once per message) at
+        ``now``, or none: the clock alone closes a slot."""
         slot = math.floor(now / self.slot_s)
         if slot != self._slot:
             if self._slot is not None and self._slot * self.slot_s >= self.started:
@@ -63,8 +58,8 @@ class Activity:
                                          devices=len(self._devices), messages=self._messages))
                 del self.pending[:-KEEP]  # the database away for a day: the latest day's slots
             self._slot, self._devices, self._messages = slot, set(), 0
-        for topic in topics:
-            self._devices.add(device_of(topic))
+        for device in devices:
+            self._devices.add(device)
             self._messages += 1
 
     def written(self, count: int) -> None:

@@ -265,7 +265,6 @@ class Ingest:
         """Validate, detect, store and acknowledge one batch of messages."""
         if items:
             self.stats.last_message_at = self._clock()
-        self.activity.heard(self._clock(), [i.topic for i in items])
         parts = await self._prepare(items)
         if parts:
             await self._store(parts)
@@ -456,11 +455,13 @@ class Ingest:
         arrived = self._clock()
         observed: set[tuple[str, int]] = set()
         observed_at: set[tuple[str, float]] = set()
+        heard: list[str] = []  # the devices of well-formed messages (ingest/activity.py)
         for item in items:
             part = Batch()
             parts.append((item, part))
             try:
                 env = self._decoder.decode(item.topic, item.payload)
+                heard.append(env.device)
             except ContractViolation as err:
                 if _kind_of(item.topic) in self._observe:
                     self.stats.observed += 1
@@ -512,6 +513,7 @@ class Ingest:
             accepted.append(env)
             where[(env.device, env.seq)] = part
             last_of_device[env.device] = part
+        self.activity.heard(arrived, heard)  # also closes a slot when nothing came
         for device_id, dropped in over_budget.items():
             self._rate_limited(device_id, dropped)
         now = self._clock()
