@@ -19,6 +19,9 @@ class AlarmKind:
     priority: int
     title_en: str
     title_zh: str
+    about_site: bool = False
+    """About a whole site, not the elder or room of the device that raised it: one incident per
+    site, routed by the site's routing, and no family is told (alerts/raising.py, routing.py)."""
 
 
 _ALL: tuple[AlarmKind, ...] = (
@@ -35,7 +38,7 @@ _ALL: tuple[AlarmKind, ...] = (
               title_zh="紧急设备全部失联"),
     # many devices of one site silent together: its network or gateway (detection.device_health)
     AlarmKind(name="site_silent", priority=2, title_en="Site's devices silent",
-              title_zh="场所设备集体失联"),
+              title_zh="场所设备集体失联", about_site=True),
     AlarmKind(name="maintenance", priority=4, title_en="Device maintenance", title_zh="设备维护"),
 )
 KINDS: dict[str, AlarmKind] = {kind.name: kind for kind in _ALL}

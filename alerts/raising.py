@@ -30,7 +30,7 @@ class AlarmTrigger:
 def incident_plan(*, kind: str, priority: int, device: DeviceRef, now: float) -> IncidentPlan:
     """Which incident the alarm belongs to, where it is routed and when to look at it again."""
     # a whole site's fault goes by the site's routing, not that of the elder whose device it is
-    resident_routing = None if kind == "site_silent" else device.resident_routing
+    resident_routing = None if KINDS[kind].about_site else device.resident_routing
     route = route_for(priority=priority, site_kind=device.site_kind,
                       site_routing=device.site_routing, resident_routing=resident_routing)
     opened = dt.datetime.fromtimestamp(now, dt.UTC)
@@ -52,7 +52,7 @@ def new_alarm(trigger: AlarmTrigger, device: DeviceRef, *, now: float | None = N
     if trigger.snippet is not None:
         hz, t0, samples = trigger.snippet
         snippet = (hz, dt.datetime.fromtimestamp(t0, dt.UTC), samples)
-    whole_site = kind.name == "site_silent"  # about the site, not the device's elder or room
+    whole_site = kind.about_site  # not the device's elder or room
     return NewAlarm(
         kind=kind.name,
         priority=kind.priority,

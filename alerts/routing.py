@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from alerts.kinds import KINDS
+
 DEFAULT_FAMILY_ACCEPT_S = 120.0
 """How long family has to accept in family-first routing unless the resident's policy says."""
 MAX_FAMILY_ACCEPT_S = 600.0
@@ -41,8 +43,8 @@ def correlation_key(*, kind: str, device_id: str, site_id: str, site_kind: str,
                     resident_id: str | None, floor: int | None) -> str:
     if kind == "maintenance":
         return f"maintenance:{device_id}"  # upkeep never merges into an elder's emergency
-    if kind == "site_silent":
-        return f"silent:{site_id}"  # the site's fault, never one elder's incident
+    if (about := KINDS.get(kind)) is not None and about.about_site:
+        return f"{kind}:{site_id}"  # the site's fault, never one elder's incident
     if kind == "smoke" and site_kind != "home" and floor is not None:
         return f"floor:{site_id}:{floor}"
     if kind == "smoke":

@@ -177,7 +177,7 @@ async def test_a_care_home_whose_call_buttons_fall_silent_together_is_one_alarm(
     async with pool.connection() as conn:
         [incident] = await (await conn.execute(
             "SELECT resident_id, correlation_key FROM incidents")).fetchall()
-    assert (incident["resident_id"], incident["correlation_key"]) == (None, "silent:care-9")
+    assert (incident["resident_id"], incident["correlation_key"]) == (None, "site_silent:care-9")
 
 
 class HearingSource(ListSource):
