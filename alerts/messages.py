@@ -77,7 +77,7 @@ class Language:
     ellipsis: str
 
 
-def _offset(t: dt.datetime) -> str:
+def utc_offset(t: dt.datetime) -> str:
     """'UTC+08:00': unambiguous, unlike the abbreviation 'CST' (China, Cuba and US Central)."""
     return f"UTC{t:%z}"[:-2] + ":" + f"{t:%z}"[-2:]
 
@@ -88,7 +88,7 @@ LANGUAGES: dict[str, Language] = {
     "zh-CN": Language(
         code="zh-CN", title=lambda k: k.title_zh,
         short_time=lambda t: f"{t.month}月{t.day}日 {t:%H:%M}",
-        long_time=lambda t: f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}（{_offset(t)}）",
+        long_time=lambda t: f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}（{utc_offset(t)}）",
         outcomes={  # the outcome codes of incidents (store/migrations/0004_incidents.sql)
             "genuine": "确有紧急情况，已妥善处置", "false_alarm": "误报，老人平安",
             "test": "测试报警", "accidental": "误触，老人平安",
@@ -98,7 +98,7 @@ LANGUAGES: dict[str, Language] = {
     "en": Language(
         code="en", title=lambda k: k.title_en,
         short_time=lambda t: f"{t.day} {_MONTHS[t.month - 1]} {t:%H:%M}",
-        long_time=lambda t: f"{t.day} {_MONTHS[t.month - 1]} {t.year}, {t:%H:%M} ({_offset(t)})",
+        long_time=lambda t: f"{t.day} {_MONTHS[t.month - 1]} {t.year}, {t:%H:%M} ({utc_offset(t)})",
         outcomes={
             "genuine": "real emergency, help given", "false_alarm": "false alarm, all is well",
             "test": "test alarm", "accidental": "pressed by accident, all is well",

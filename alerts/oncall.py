@@ -41,7 +41,7 @@ from alerts import intake
 from alerts.channels import Channel, Outgoing
 from alerts.channels.sms import sms_number
 from alerts.delivery_errors import DeliveryError
-from alerts.messages import DEFAULT_TZ
+from alerts.messages import DEFAULT_TZ, utc_offset
 from store import intake_pages
 
 log = logging.getLogger(__name__)
@@ -97,8 +97,7 @@ def missing_channels(addresses: Sequence[str], channels: Mapping[str, Channel]) 
 
 def _clock(at: dt.datetime, zone: ZoneInfo) -> str:
     local = at.astimezone(zone)
-    offset = local.strftime("%z")
-    return f"{local:%Y-%m-%d %H:%M:%S} (UTC{offset[:3]}:{offset[3:]})"
+    return f"{local:%Y-%m-%d %H:%M:%S} ({utc_offset(local)})"
 
 
 def _duration(seconds: float) -> tuple[str, str]:
@@ -156,8 +155,8 @@ def compose(what: str, *, page_id: int | str, began_at: dt.datetime,
     names = "; ".join(" ".join((*_SERVICE.get(p["role"], (p["role"],) * 2), p["problem"]))
                       for p in problems)
     runbook = 'Runbook / 处理步骤: docs/operations.md, "Is the alarm path working?"'
+    lasted_zh, lasted_en = _duration((now - began_at).total_seconds())
     if what == "cleared":
-        lasted_zh, lasted_en = _duration((now - began_at).total_seconds())
         return Message(
             ref=f"intake-page-{page_id}-cleared",
             subject="[12349] 报警链路已恢复 / Alarm path working again",
@@ -166,7 +165,6 @@ def compose(what: str, *, page_id: int | str, began_at: dt.datetime,
                   f" {lasted_en} that began {began}.\n"),
             short_text=f"12349 报警链路已恢复 Alarm path working again, after {lasted_en}")
     still = what in ("reminder", "worse")
-    lasted_zh, lasted_en = _duration((now - began_at).total_seconds())
     head_zh, head_en = {
         "reminder": (f"报警链路仍故障（已 {lasted_zh}）", f"Alarm path still broken ({lasted_en})"),
         "worse": (f"报警链路故障扩大（已 {lasted_zh}）", f"Alarm path fault spreading ({lasted_en})"),

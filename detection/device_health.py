@@ -248,10 +248,11 @@ class DeviceHealthDetector:
         """``found`` without the device findings a site's outage stands for (they are held)."""
         kept = []
         for f in found:
-            d = self._devices.get(f.device) if f.device else None
-            if (d is not None and f.kind in ("no_checkin", "offline")
+            device = f.device
+            d = None if device is None else self._devices.get(device)
+            if (device is not None and d is not None and f.kind in ("no_checkin", "offline")
                     and d.site in self._sites_down):
-                self._held.add(f.device)  # type: ignore[arg-type]
+                self._held.add(device)
             else:
                 kept.append(f)
         return kept

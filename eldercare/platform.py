@@ -183,15 +183,15 @@ class Platform:
             raise SettingsError("production refuses the demo's outbox: a message to a family"
                                 " that reaches no one must fail where operators see it")
         self.outbox = outbox
+        """Where SMS and email go when no gateway or mail server is configured (the demo's;
+        alerts/channels/outbox.py), or None: those channels are then simply off."""
         self.pager_options = dict(pager_options or {})
+        """Timings of the on-call pager (alerts/oncall.py's OnCallPager keywords), for tests."""
         self.activity_slot_s = activity_slot_s
         """The lanes' activity slot (ingest/activity.py); shorter only in tests."""
-        """Timings of the on-call pager (alerts/oncall.py's OnCallPager keywords), for tests."""
         self.pager: OnCallPager | None = None
         """Pages the on-call engineer when the alarm path breaks (console service, when
         ``settings.oncall`` names anyone)."""
-        """Where SMS and email go when no gateway or mail server is configured (the demo's;
-        alerts/channels/outbox.py), or None: those channels are then simply off."""
         self.settings = settings
         self.db_url = db_url
         self.broker_url = broker_url

@@ -16,6 +16,13 @@ const OVERDUE = [
 ];
 const FRESH_MS = 4000; // how long a newly arrived row stays highlighted
 
+// When the centre's answer targets started for an incident (alerts/escalation.py centre_from):
+// its opening, or when a family-first window ended; null while it is still the family's.
+export function centreSince(incident) {
+  if (incident.centre_from) return parseTime(incident.centre_from);
+  return incident.route === "family_first" ? null : parseTime(incident.opened_at);
+}
+
 export function isWaiting(incident) {
   return incident.status === "new";
 }
@@ -96,9 +103,8 @@ export class QueueView {
       row.button.replaceChildren(...rowContent(incident));
       row.age = row.button.querySelector(".age");
       row.openedMs = parseTime(incident.opened_at);
-      // The answer targets run from when it reached the centre (alerts/escalation.py): not
-      // during a family-first window, whatever the elder's wait already is.
-      row.centreMs = incident.centre_from ? parseTime(incident.centre_from) : incident.route === "family_first" ? null : row.openedMs;
+      // the answer targets run from when it reached the centre, whatever the elder's wait
+      row.centreMs = centreSince(incident);
       row.waiting = isWaiting(incident);
       row.key = key;
       if (incident.first_alarm_id) row.li.dataset.alarmId = incident.first_alarm_id;

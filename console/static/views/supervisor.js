@@ -7,7 +7,7 @@ import { h } from "../dom.js";
 import { t, label } from "../i18n.js";
 import { formatAge, formatTime, now, parseTime } from "../clock.js";
 import { hourlyCanvas } from "../bars.js";
-import { badges, byUrgency, priorityClass } from "../queue.js";
+import { badges, byUrgency, centreSince, priorityClass } from "../queue.js";
 import { errorText } from "../panel.js";
 import { muted } from "../detail.js";
 import { mountReports } from "./reports.js";
@@ -68,7 +68,8 @@ function incidentTable(incidents) {
     h("tbody", null, incidents.map((i) => {
       const waited = now() - (parseTime(i.opened_at) ?? now());
       // the answer targets run from when it reached the centre; a family-first window is not late
-      const reached = i.centre_from ? now() - (parseTime(i.centre_from) ?? now()) : i.route === "family_first" ? 0 : waited;
+      const since = centreSince(i);
+      const reached = since === null ? 0 : now() - since;
       const cls = i.status === "new" ? (reached >= 180_000 ? "overdue-180" : reached >= 60_000 ? "overdue-60" : null) : null;
       return h("tr", { class: cls, dataset: { incidentId: i.id } },
         h("td", null, h("span", { class: ["prio", priorityClass(i)] }, `P${i.priority}`)),
