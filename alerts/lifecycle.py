@@ -148,10 +148,10 @@ async def apply(conn: psycopg.AsyncConnection[Any], incident_id: int, *, action:
         after=_AFTER.get(action))
 
 
-async def _acknowledge_alarms(conn: psycopg.AsyncConnection[Any],
-                              incident: dict[str, Any]) -> None:
+async def _acknowledge_alarms(conn: psycopg.AsyncConnection[Any], incident: dict[str, Any],
+                              actor: str) -> None:
     """Claiming an incident answers every alarm waiting in it."""
-    await store_incidents.acknowledge_alarms(conn, incident["id"], by=incident["claimed_by"])
+    await store_incidents.acknowledge_alarms(conn, incident["id"], by=actor)
 
 
 async def _family_member(conn: psycopg.AsyncConnection[Any],
@@ -165,10 +165,11 @@ async def _family_member(conn: psycopg.AsyncConnection[Any],
 
 
 async def _tell_family_it_was_handled(conn: psycopg.AsyncConnection[Any],
-                                      incident: dict[str, Any]) -> None:
+                                      incident: dict[str, Any], actor: str) -> None:
     """The "handled" message; when one of the family closed it, it says who (not the centre),
-    and that person is not told of their own step."""
-    who = await _family_member(conn, incident["claimed_by"])
+    and that person is not told of their own step. Who closed it is the actor, not whoever had
+    it: a supervisor who closes an incident a daughter accepted is the centre, and she is told."""
+    who = await _family_member(conn, actor)
     await notify.enqueue(conn, incident_id=incident["id"], site_id=incident["site_id"],
                          resident_id=incident["resident_id"], kind="handled",
                          priority=incident["priority"], alarm_kind=incident["kind"],
@@ -177,15 +178,16 @@ async def _tell_family_it_was_handled(conn: psycopg.AsyncConnection[Any],
                          skip_contact=None if who is None else who["contact_id"])
 
 
-async def _family_going(conn: psycopg.AsyncConnection[Any], incident: dict[str, Any]) -> None:
+async def _family_going(conn: psycopg.AsyncConnection[Any], incident: dict[str, Any],
+                        actor: str) -> None:
     """An accept: its alarms are answered, and the elder's other contacts hear who is going."""
-    await _acknowledge_alarms(conn, incident)
-    who = await _family_member(conn, incident["claimed_by"])
+    await _acknowledge_alarms(conn, incident, actor)
+    who = await _family_member(conn, actor)
     await notify.enqueue(conn, incident_id=incident["id"], site_id=incident["site_id"],
                          resident_id=incident["resident_id"], kind="accepted",
                          priority=incident["priority"], alarm_kind=incident["kind"],
                          occurred_at=incident["opened_at"],
-                         by=who["name"] if who else incident["claimed_by"],
+                         by=who["name"] if who else actor,
                          skip_contact=who["contact_id"] if who else None)
 
 

@@ -66,11 +66,12 @@ async def change(conn: psycopg.AsyncConnection[Any], incident_id: int, *, allowe
                  sets: dict[str, Any], actor: str, action: str,
                  details: dict[str, Any] | None = None,
                  claimed_by: str | None = None,
-                 after: Callable[[psycopg.AsyncConnection[Any], dict[str, Any]], Awaitable[object]]
-                 | None = None) -> dict[str, Any]:
+                 after: Callable[[psycopg.AsyncConnection[Any], dict[str, Any], str],
+                                 Awaitable[object]] | None = None) -> dict[str, Any]:
     """Apply ``sets`` if the incident is in one of the ``allowed`` states (and, when given, claimed
     by ``claimed_by``), and append the step to the timeline — in one transaction. PostgreSQL
-    checks the condition under the row lock, so of two concurrent changes exactly one wins."""
+    checks the condition under the row lock, so of two concurrent changes exactly one wins.
+    ``after`` gets the changed incident and the actor, in the same transaction."""
     assignments = sql.SQL(", ").join(
         sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in sets)
     condition: sql.Composable = sql.SQL("id = %(id)s AND status = ANY(%(allowed)s)")
@@ -95,7 +96,7 @@ async def change(conn: psycopg.AsyncConnection[Any], incident_id: int, *, allowe
         await conn.execute("INSERT INTO audit (actor, action, target, details) VALUES (%s, %s, %s, %s)",
                            (actor, action, f"incident:{incident_id}", Jsonb(details or {})))
         if after is not None:  # in the same transaction: the step and its consequences together
-            await after(conn, await incident(conn, incident_id))
+            await after(conn, await incident(conn, incident_id), actor)
         async with conn.cursor() as notify:
             await notify_incident(notify, incident_id)
     return await incident(conn, incident_id)

@@ -225,6 +225,28 @@ async def test_a_family_member_who_accepts_is_held_to_arriving_like_any_responde
     assert row == {"status": "new", "route": "centre", "help_missing": True, "claimed_by": None}
 
 
+async def test_a_supervisor_who_closes_what_the_family_accepted_is_the_centre_in_the_message(
+        seeded: AsyncConnectionPool, db_url: str) -> None:
+    """The "handled" message names who closed it: here the centre, not the daughter who had
+    accepted it, and she is told like everyone else (she did not close it herself)."""
+    incident_id = await _family_first(seeded)
+    async with _console(db_url) as platform, _signed_in(platform, "family1") as family, \
+            _signed_in(platform, "sup1") as sup:
+        base = f"/api/v1/incidents/{incident_id}"
+        assert (await family.post(f"{base}/accept")).status_code == 200
+        r = await sup.post(f"{base}/resolve", json={"outcome": "false_alarm"})
+        assert r.status_code == 200, r.text
+    handled = await _rows(seeded, "SELECT c.name, n.short_text FROM notifications n"
+                          " JOIN contacts c ON c.id = n.contact_id WHERE n.kind = 'handled'")
+    [me] = await _rows(seeded, "SELECT c.name FROM users u JOIN contacts c"
+                       " ON c.id = u.contact_id WHERE u.username = 'family1'")
+    assert me["name"] in [h["name"] for h in handled], handled
+    assert all("已由" not in h["short_text"] and "handled by" not in h["short_text"]
+               for h in handled), handled
+    assert all("误报，老人平安" in h["short_text"] or "false alarm" in h["short_text"]
+               for h in handled), handled
+
+
 async def test_a_family_member_who_cannot_go_hands_the_alarm_to_the_centre_at_once(
         seeded: AsyncConnectionPool, db_url: str) -> None:
     """"I can't go": the centre takes it now, not when the 90 s family window ends, and its own
