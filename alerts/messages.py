@@ -4,8 +4,10 @@ English, as data.
 Each (kind, language) has one template with an email subject, an email body and a short text
 that must fit a single SMS: 70 characters when any character needs UCS-2 (every Chinese text),
 160 when all are in the GSM 03.38 alphabet (3GPP TS 23.038). Too long a short text is fitted by
-shortening the resident's name and the outcome, never the kind of alarm or the time. Times are
-shown in the recipient's zone.
+shortening the resident's name and the outcome, never the kind of alarm or the time. An English
+text naming a Chinese elder is UCS-2 too, so its 160 become 70: English templates have a compact
+form for that case, with the kinds' short SMS titles (alerts/kinds.py), which keeps the name.
+Times are shown in the recipient's zone.
 
 >>> facts = Facts(kind="alarm", alarm_kind="fall", resident_name="王秀英", site_name="幸福里",
 ...               occurred_at=dt.datetime(2026, 11, 22, 14, 46, tzinfo=dt.UTC))
@@ -71,6 +73,7 @@ class Rendered:
 class Language:
     code: str
     title: Callable[[AlarmKind], str]
+    sms_title: Callable[[AlarmKind], str]
     short_time: Callable[[dt.datetime], str]
     long_time: Callable[[dt.datetime], str]
     outcomes: dict[str, str]
@@ -86,7 +89,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 LANGUAGES: dict[str, Language] = {
     "zh-CN": Language(
-        code="zh-CN", title=lambda k: k.title_zh,
+        code="zh-CN", title=lambda k: k.title_zh, sms_title=lambda k: k.title_zh,
         short_time=lambda t: f"{t.month}月{t.day}日 {t:%H:%M}",
         long_time=lambda t: f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}（{utc_offset(t)}）",
         outcomes={  # the outcome codes of incidents (store/migrations/0004_incidents.sql)
@@ -96,12 +99,12 @@ LANGUAGES: dict[str, Language] = {
         },
         ellipsis="…"),
     "en": Language(
-        code="en", title=lambda k: k.title_en,
+        code="en", title=lambda k: k.title_en, sms_title=lambda k: k.sms_en or k.title_en,
         short_time=lambda t: f"{t.day} {_MONTHS[t.month - 1]} {t:%H:%M}",
         long_time=lambda t: f"{t.day} {_MONTHS[t.month - 1]} {t.year}, {t:%H:%M} ({utc_offset(t)})",
         outcomes={
             "genuine": "real emergency, help given", "false_alarm": "false alarm, all is well",
-            "test": "test alarm", "accidental": "pressed by accident, all is well",
+            "test": "test alarm", "accidental": "all is well, pressed by accident",
             "no_answer_escalated": "no answer, help sent", "device_fault": "device fault, repair arranged",
         },
         ellipsis="..."),
@@ -113,6 +116,9 @@ class Template:
     subject: str
     body: str
     short: str
+    compact: str = ""
+    """The short text when ``short`` does not fit: {alarm} is the kind's SMS title, {clock} the
+    time without the date (for messages sent as it happens). Needed by English only."""
 
 
 TEMPLATES: dict[tuple[str, str], Template] = {
@@ -155,7 +161,8 @@ TEMPLATES: dict[tuple[str, str], Template] = {
              "The 12349 elderly-service centre has the alarm and is responding; we will tell you "
              "the outcome.\nTo reach the centre, call 12349.\n",
         # Short enough for 70 UCS-2 characters: a Chinese name makes the whole SMS UCS-2.
-        short="12349: {alarm}, {resident}, {time}. Centre is responding."),
+        short="12349: {alarm}, {resident}, {time}. Centre is responding.",
+        compact="12349: {alarm}, {resident}, {time}. Centre is responding."),
     ("alarm_family_first", "en"): Template(
         subject="[12349] You are asked first: {alarm}, {resident}",
         body="Hello,\n\n{alarm} for {resident} ({site}) at {long_time}.\n"
@@ -163,29 +170,34 @@ TEMPLATES: dict[tuple[str, str], Template] = {
              "\"I'm going\" on the 12349 family page (or \"I can't go: centre, please\").\n"
              "If nobody has by {until}, the 12349 elderly-service centre takes over.\n",
         short="12349: {alarm}, {resident}, {time}. Asked first: call or go; centre takes over"
-              " {until}."),
+              " {until}.",
+        compact="12349: {alarm}, {resident}, {clock}. Call/go now; centre from {until}."),
     ("escalated", "en"): Template(
         subject="[12349] Urgent: {alarm} for {resident} not yet answered",
         body="Hello,\n\n{alarm} for {resident} ({site}) at {long_time}: the 12349 centre is "
              "still trying to reach them.\nIf you can, call or go to them now, and call 12349 to "
              "tell us.\n",
-        short="12349 URGENT: {alarm}, {resident}, {time}. Please call or go now."),
+        short="12349 URGENT: {alarm}, {resident}, {time}. Please call or go now.",
+        compact="12349 URGENT: {alarm}, {resident}, {time}. Call or go now."),
     ("accepted", "en"): Template(
         subject="[12349] {by} is going to {resident}",
         body="Hello,\n\n{alarm} for {resident} ({site}) at {long_time}.\n"
              "{by} has said they are going; you need not go too. If nobody says they are there "
              "within 30 minutes, the 12349 centre takes over.\n",
-        short="12349: {alarm}, {resident}, {time}. {by} is on the way."),
+        short="12349: {alarm}, {resident}, {time}. {by} is on the way.",
+        compact="12349: {alarm}, {resident}, {clock}. {by} is on the way."),
     ("handled_by_family", "en"): Template(
         subject="[12349] Handled by {by}: {alarm} for {resident}",
         body="Hello,\n\nThe alarm \"{alarm}\" for {resident} ({site}) at {long_time} has been "
              "handled by {by}.\nOutcome: {outcome}\n",
-        short="12349: {alarm}, {resident}, {time}, handled by {by}: {outcome}."),
+        short="12349: {alarm}, {resident}, {time}, handled by {by}: {outcome}.",
+        compact="12349: {alarm}, {resident}, {time}, by {by}: {outcome}"),
     ("handled", "en"): Template(
         subject="[12349] Handled: {alarm} for {resident}",
         body="Hello,\n\nThe alarm \"{alarm}\" for {resident} ({site}) at {long_time} has been "
              "handled by the 12349 elderly-service centre.\nOutcome: {outcome}\n",
-        short="12349: {alarm}, {resident}, {time}, handled: {outcome}."),
+        short="12349: {alarm}, {resident}, {time}, handled: {outcome}.",
+        compact="12349: {alarm}, {resident}, {time}, handled: {outcome}"),
 }
 
 
@@ -211,21 +223,41 @@ def render(facts: Facts, *, lang: str, tz: str = DEFAULT_TZ) -> Rendered:
         "by": facts.by or "",
         "until": "" if facts.family_until is None else f"{facts.family_until.astimezone(zone):%H:%M}",
     }
+    if _fits(template.short.format(**values)) or not template.compact:
+        short = _fit(template.short, values, words.ellipsis)
+    else:
+        short = _fit(template.compact, values | {
+            "alarm": words.sms_title(kind) if kind else facts.alarm_kind,
+            "clock": f"{local:%H:%M}"}, words.ellipsis)
     return Rendered(lang=words.code, subject=template.subject.format(**values),
-                    body=template.body.format(**values),
-                    short_text=_fit(template.short, values, words.ellipsis))
+                    body=template.body.format(**values), short_text=short)
+
+
+def _fits(text: str) -> bool:
+    used, allowed = sms_length(text)
+    return used <= allowed
+
+
+# What shortening leaves of each free-length field at least: two characters of a name and one
+# of who is going tell a family which of them; eight of an outcome say which way it went.
+_KEEP = {"resident": 2, "by": 1, "outcome": 8}
 
 
 def _fit(template: str, values: dict[str, str], ellipsis: str) -> str:
-    """Shorten the free-length fields (name, outcome), longest first, until the text fits."""
+    """Shorten the free-length fields (name, outcome, who), longest first, until the text fits.
+
+    A field is never shortened below ``_KEEP``: a name cut to nothing would also turn a Chinese
+    name's UCS-2 text into GSM and hide the cut."""
     values = dict(values)
     text = template.format(**values)
-    while sms_length(text)[0] > sms_length(text)[1]:
-        field = max(("resident", "outcome", "by"), key=lambda f: len(values[f]))
-        kept = values[field].removesuffix(ellipsis)
-        if not kept:
+    if sms_length(text)[1] == 70:
+        ellipsis = "…"  # UCS-2 already: one character, not three
+    while not _fits(text):
+        room = [f for f in _KEEP if len(values[f].removesuffix(ellipsis)) > _KEEP[f]]
+        if not room:
             return text[:sms_length(text)[1]]  # only a template itself too long ends here
-        values[field] = kept[:-1] + ellipsis
+        field = max(room, key=lambda f: len(values[f]))
+        values[field] = values[field].removesuffix(ellipsis)[:-1] + ellipsis
         text = template.format(**values)
     return text
 

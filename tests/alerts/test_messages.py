@@ -78,10 +78,42 @@ def test_every_short_text_fits_one_sms_even_with_long_names_and_outcomes(kind: s
         text = render(facts, lang=lang).short_text
         used, allowed = sms_length(text)
         assert used <= allowed, text
-        # What must survive shortening: which alarm, and when.
-        assert LANGUAGES[lang].title(KINDS[alarm_kind]) in text
-        assert LANGUAGES[lang].short_time(FALL.occurred_at.astimezone(
-            dt.timezone(dt.timedelta(hours=8)))) in text
+        # What must survive shortening: which alarm, and when, and a name's beginning.
+        words = LANGUAGES[lang]
+        assert (words.title(KINDS[alarm_kind]) in text
+                or words.sms_title(KINDS[alarm_kind]) in text), text
+        assert "22:46" in text, text
+        assert name[:2] in text, text
+
+
+@pytest.mark.parametrize("kind", ["alarm", "alarm_family_first", "handled", "handled_by_family",
+                                  "escalated", "accepted"])
+def test_an_english_sms_about_a_chinese_elder_keeps_her_whole_name_and_every_time(
+        kind: str) -> None:
+    """A daughter abroad reads English; her mother's name is Chinese, which makes the SMS UCS-2
+    (70 characters, not 160). The text then takes its compact form: the kind's SMS title, the
+    whole name, the time, the takeover time, and the outcome's first words. Before, the name was
+    cut to nothing (which made the text GSM again, so it "fitted") or the takeover time cut off."""
+    for alarm_kind, name in itertools.product(KINDS, ("王秀英", "欧阳秀英")):
+        facts = dataclasses.replace(
+            FALL, kind="alarm" if kind == "alarm_family_first" else kind.removesuffix("_by_family"),
+            alarm_kind=alarm_kind, resident_name=name, outcome="accidental",
+            by="王小明" if kind in ("accepted", "handled_by_family") else None,
+            family_until=FALL.occurred_at + dt.timedelta(minutes=10)
+            if kind == "alarm_family_first" else None)
+        text = render(facts, lang="en").short_text
+        assert sms_length(text) <= (70, 70), text
+        assert name in text and "22:46" in text, text
+        assert KINDS[alarm_kind].title_en in text or KINDS[alarm_kind].sms_en in text, text
+        if kind == "alarm_family_first":
+            assert text.endswith("centre from 22:56."), text
+        if kind.startswith("handled"):
+            assert "22 Nov" in text and "all is well" in text, text
+        if facts.by:
+            assert "王小明" in text, text
+    assert render(dataclasses.replace(FALL, alarm_kind="sos", outcome="false_alarm", kind="handled"),
+                  lang="en").short_text == (
+        "12349: SOS, 王秀英, 22 Nov 22:46, handled: false alarm, all is well")
 
 
 def test_a_shortened_name_is_marked_with_an_ellipsis() -> None:
