@@ -58,11 +58,21 @@ export function badges(incident) {
   ];
 }
 
+// Who has an incident in hand, when it is not the viewer: a colleague, or the family member
+// who said they are going.
+export function holder(incident, me) {
+  if (!incident.claimed_by || incident.claimed_by === me) return "";
+  return incident.dispatched_to === "family"
+    ? t("row.familyHolds", { who: incident.claimed_by })
+    : t("row.heldBy", { who: incident.claimed_by });
+}
+
 // Three lines, each with the most important thing on the left and a time on the right:
 // kind (+ alarm count) | opened at, resident | waiting or status, site (+ badges).
-function rowContent(incident) {
+function rowContent(incident, me) {
   const count = Number(incident.alarm_count) > 1 ? ` ×${incident.alarm_count}` : "";
-  const right = isWaiting(incident) ? "" : label("status", incident.status);
+  const right = isWaiting(incident) ? "" : [label("status", incident.status), holder(incident, me)]
+    .filter(Boolean).join(" · ");
   return [
     h("span", { class: ["prio", priorityClass(incident)] }, `P${incident.priority ?? "?"}`),
     h("span", { class: "main" },
@@ -80,8 +90,9 @@ function rowContent(incident) {
 
 export class QueueView {
   // lists: { name: <ol> }; render() gets the incidents for each list by the same names.
-  constructor({ lists, onOpen }) {
+  constructor({ lists, onOpen, me = null }) {
     this.lists = lists;
+    this.me = me;
     this.onOpen = onOpen;
     this.rows = new Map(); // id -> { li, button, age, key, openedMs, waiting }
   }
@@ -100,7 +111,7 @@ export class QueueView {
       this.rows.set(incident.id, row);
     }
     if (row.key !== key) {
-      row.button.replaceChildren(...rowContent(incident));
+      row.button.replaceChildren(...rowContent(incident, this.me));
       row.age = row.button.querySelector(".age");
       row.openedMs = parseTime(incident.opened_at);
       // the answer targets run from when it reached the centre, whatever the elder's wait

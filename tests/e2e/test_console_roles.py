@@ -458,6 +458,13 @@ async def test_family_answers_a_family_first_alert_from_their_page(
         assert re.fullmatch(r"The family \(family1\) said at .*\d\d:\d\d:\d\d they are going; if"
                             r" nobody says they are there by .*\d\d:\d\d:\d\d, it comes back to"
                             r" the queue\.", await going.text_content() or "")
+        # and it is still on the operator's screen, under "In other hands", saying who is going
+        other = operator.locator(f"#others li[data-incident-id='{incident_id}'] .age")
+        await other.wait_for(timeout=WAIT_MS)
+        assert await other.text_content() == "Dispatched · family (family1) on the way"
+        assert await operator.locator(f"#queue li[data-incident-id='{incident_id}']").count() == 0
+        assert await operator.text_content("#others-count") == "(1)"
+        await operator.screenshot(path=str(SHOTS / "operator-in-other-hands.png"))
         await page.click(f"{item} button[data-act='on_site']")
         await says("You are there (since ")
         assert await buttons() == ["resolve", "resolve", "hand_to_centre"]

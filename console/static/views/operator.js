@@ -1,5 +1,7 @@
 // The operator's workspace: the live queue of waiting incidents (#queue), "my active incidents"
-// (#mine) and the incident panel (#detail), with the keyboard shortcuts of the help line.
+// (#mine), those in other hands (#others: colleagues', and the families' who said they are
+// going, so a second call about the same elder finds who is on it) and the incident panel
+// (#detail), with the keyboard shortcuts of the help line.
 import { api } from "../api.js";
 import { IncidentPanel } from "../panel.js";
 import { QueueView, byUrgency, isWaiting } from "../queue.js";
@@ -21,7 +23,10 @@ export function mountOperator(ctx) {
   // Everyday service calls (a meal, a repair) are logged here but never join the emergency queue.
   const serviceCall = serviceCallForm(ctx);
   document.querySelector("#console-view .queue-pane").append(serviceCall.el);
-  const queue = new QueueView({ lists: { waiting: $("queue"), mine: $("mine") }, onOpen: (id) => open(id) });
+  const queue = new QueueView({
+    lists: { waiting: $("queue"), mine: $("mine"), others: $("others") }, me: ctx.user.username,
+    onOpen: (id) => open(id),
+  });
   const panel = new IncidentPanel({
     root: $("detail"), me: ctx.user, onUnauthorized: ctx.signedOut,
     onChange: (incident) => apply([incident]),
@@ -32,12 +37,16 @@ export function mountOperator(ctx) {
     // Maintenance work (a flat battery) is the care homes' and admins', not a call to answer.
     const waiting = all.filter((i) => isWaiting(i) && i.route !== "maintenance").sort(byUrgency);
     const mine = all.filter((i) => ACTIVE.has(i.status) && i.claimed_by === ctx.user.username).sort(byUrgency);
-    return { waiting, mine };
+    const others = all.filter((i) => ACTIVE.has(i.status) && i.claimed_by !== ctx.user.username
+      && i.route !== "maintenance").sort(byUrgency);
+    return { waiting, mine, others };
   }
 
   function render() {
-    const { waiting, mine } = lists();
-    queue.render({ waiting, mine }, { selectedId: state.selectedId, openId: panel.id });
+    const { waiting, mine, others } = lists();
+    queue.render({ waiting, mine, others }, { selectedId: state.selectedId, openId: panel.id });
+    $("others-count").textContent = `(${others.length})`;
+    $("others-empty").hidden = others.length > 0;
     for (const [id, alarmId] of state.firstAlarm) queue.setAlarmId(id, alarmId);
     ctx.setWaiting(waiting.length);
     $("queue-empty").hidden = waiting.length > 0;
