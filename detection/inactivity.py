@@ -527,6 +527,11 @@ class InactivityDetector:
                        f"usually {u.usual:g}"))
         return found
 
+    def last_movement(self, subject: str) -> float | None:
+        """When ``subject`` last moved, as far as this detector knows (None: never seen)."""
+        r = self._residents.get(subject)
+        return None if r is None else r.last_movement
+
     def limit(self, subject: str, began: float) -> float:
         """The silence allowed to ``subject`` from ``began`` on: at night the night limit, by
         day what the silences that began in that bin of the day taught (or the default)."""

@@ -9,11 +9,27 @@ noticed even when nothing arrives. Findings pass through flap control, so a resi
 
 The detectors' state is snapshotted (``snapshot``/``restore``) and kept in PostgreSQL by ingest,
 so a restart does not forget a resident's baseline.
+
+Silences are judged on what the platform heard, not on its own outages:
+
+* while ingest cannot hear (it has lost the broker) no silence is judged: the detectors' clock
+  stops where hearing stopped;
+* a backlog (what the broker's persistent session kept while ingest was away or restarting) is
+  judged at its own time: while a batch's messages are, in the median, more than
+  ``CATCHING_UP_AFTER_S`` old, the clock given to the detectors is the wall clock less that
+  lag, so an elder's movement still in the queue is not taken for stillness, nor a wall
+  button's check-in still in the queue for a missed one;
+* after such a time (and after a restart, from the time the snapshot was judged to), an
+  inactivity finding whose silence began before hearing came back is held until its elder is
+  heard again, for ``HEARD_AGAIN_WITHIN_S`` at most: their movement in the lost time then shows
+  (a watch's step count rose) and the finding is dropped, or it does not and the alarm is
+  raised. Such a silence is not learnt: it may hold movement nobody heard.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +54,14 @@ MOVING_SD_G = 0.05
 """Spread of the acceleration magnitude over a window above which the wearer is moving (walking
 gives 0.1-0.3 g; a still body about 0.01 g)."""
 _MOVEMENT_EVERY_S = 60.0
+CATCHING_UP_AFTER_S = 120.0
+"""A batch whose messages are older than this in the median is a backlog being worked through.
+Two minutes: far above a watch's or a gateway's ordinary delay (seconds), far below the
+limits it protects (a wall button's 10-minute check-in, hours of inactivity)."""
+HEARD_AGAIN_WITHIN_S = 10 * 60.0
+"""How long an inactivity finding that an outage of the platform's own may have made waits for
+its elder to be heard again: two of a watch's telemetry periods, and short beside the hours of
+silence the finding is about."""
 TICK_EVERY_S = 1.0
 SNAPSHOT_PIECE = 100
 """Tracks, residents, states or devices per piece of a snapshot taken in pieces
@@ -102,9 +126,25 @@ class WelfareStage:
         self._last_steps: dict[str, int] = {}
         self._last_movement: dict[str, float] = {}
         self._devices: dict[str, DeviceRef] = {}
+        self._resident_device: dict[str, str] = {}
+        """resident -> a device of theirs (a wearable if they have one): where a clock-driven
+        finding lands when none of their messages has been taken in since a restart."""
         self._last_tick = -1e18
         self._last_message: dict[str, tuple[str, int]] = {}
         """subject -> (device, seq) of its latest message: where a clock-driven finding lands."""
+        self._judged = -math.inf
+        """The time the silences were last judged at (see the module's doc): the wall clock,
+        or a backlog's time while one is worked through; it never goes back."""
+        self._back: tuple[float, float] | None = None
+        """The latest time ingest could not hear, (from, to), once it hears again."""
+        self._heard_at: dict[str, float] = {}
+        """subject -> when (by the wall clock) a message of theirs was last taken in."""
+        self._held: dict[str, dict[str, Any]] = {}
+        """subject -> an inactivity finding held until its elder is heard again after an outage
+        (its time, detail and score, the silence's start, and from and until when it waits)."""
+        self._restored_judged: float | None = None
+        """The snapshot's judged time, until the first batch after a restart excuses the time
+        from it to then."""
         self._off_wrist: dict[str, float] = {}
         """subject -> since when their watch says it is off the wrist (its latest telemetry said
         ``worn: false``). An inactivity alarm says so: a watch on the bedside table cannot see
@@ -117,6 +157,10 @@ class WelfareStage:
         database's checks keep it whole; one that is not is left out, never stopping the
         stage); and a safe zone around each home whose elder wears a locating device."""
         self._devices = devices
+        self._resident_device = {}
+        for device_id, ref in sorted(devices.items(), key=lambda d: d[1].kind != "wearable"):
+            if ref.resident_id:
+                self._resident_device.setdefault(ref.resident_id, device_id)
         centre = self.inactivity.config.tz
         tz = {ref.site_tz: _known_zone(ref.site_tz, centre)
               for ref in devices.values() if ref.resident_id}
@@ -145,15 +189,22 @@ class WelfareStage:
         return ref.resident_id or f"device:{ref.id}"
 
     def excuse(self, start: float, end: float) -> None:
-        """Ingest could not hear from ``start`` to ``end`` (it had lost the broker): the devices'
-        check-ins are not judged on that time (``DeviceHealthDetector.excuse``). The elders'
-        own silences still are: an outage of hours would reach the inactivity limits (not done)."""
+        """Ingest could not hear from ``start`` to ``end`` (it had lost the broker, or was not
+        running): the devices' check-ins are not judged on that time
+        (``DeviceHealthDetector.excuse``), and an elder's silence that began before ``end``
+        waits to be heard again before it is an alarm (the module's doc)."""
         self.health.excuse(start, end)
+        if end - start >= CATCHING_UP_AFTER_S:  # seconds hide no movement worth waiting for
+            self._back = (start, end)
 
     def process(self, envelopes: Sequence[Envelope], *, now: float,
                 hearing: bool = True) -> list[AlarmTrigger]:
-        """``hearing``: whether ingest can hear devices now; while it cannot, devices'
-        check-ins are not judged (their silence may be ours)."""
+        """``hearing``: whether ingest can hear devices now; while it cannot, no silence is
+        judged (it may be ours). A backlog is judged at its own time (the module's doc)."""
+        if self._restored_judged is not None:  # the time ingest was down, from the snapshot on
+            if now > self._restored_judged:
+                self.excuse(self._restored_judged, now)
+            self._restored_judged = None
         readings: list[vitals.VitalReading] = []
         moves: list[inactivity.Movement | inactivity.Presence | inactivity.Clock] = []
         fixes: list[geofence.LocationFix] = []
@@ -164,6 +215,7 @@ class WelfareStage:
                 continue
             subject, body, ts = self._subject(ref), env.body, env.ts
             self._last_message[subject] = (env.device, env.seq)
+            self._heard_at[subject] = now
             battery: float | None = None
             status = "message"
             if isinstance(body, Telemetry):
@@ -211,9 +263,10 @@ class WelfareStage:
             # Timers scan every resident and device: once a second is plenty for silences
             # measured in minutes and hours.
             self._last_tick = now
-            moves.append(inactivity.Clock(timestamp=now))
             if hearing:
-                health.append(device_health.Clock(timestamp=now))
+                at = self._judge_at(envelopes, now)
+                moves.append(inactivity.Clock(timestamp=at))
+                health.append(device_health.Clock(timestamp=at))
         found: list[flap.Finding] = []
 
         def add(timestamp: float, subject: str, kind: str, device: str | None,
@@ -239,9 +292,14 @@ class WelfareStage:
             unusual = {} if i.score is None else {"unusual_day_score": round(i.score, 3)}
             off = self._off_wrist.get(i.subject)
             worn = {} if off is None else {"watch_off_since": _iso(off)}
-            add(i.timestamp, i.subject, i.kind, None,
-                {"silent_h": round(i.silent_for / 3600, 2), "limit_h": round(i.limit / 3600, 2),
-                 "last_movement_at": _iso(i.last_movement), **worn, **unusual}, i.score)
+            detail = {"silent_h": round(i.silent_for / 3600, 2),
+                      "limit_h": round(i.limit / 3600, 2),
+                      "last_movement_at": _iso(i.last_movement), **worn, **unusual}
+            if i.kind == "inactivity" and self._hold(i, detail, now):
+                continue
+            add(i.timestamp, i.subject, i.kind, None, detail, i.score)
+        for subject, held in self._heard_again(now):
+            add(held["timestamp"], subject, "inactivity", None, held["detail"], held["score"])
         for g in self.geofence.update(fixes):
             add(g.timestamp, g.subject, g.kind, None,
                 {"distance_m": round(g.distance_m), "lat": g.fix.lat, "lon": g.fix.lon})
@@ -250,12 +308,60 @@ class WelfareStage:
         found_all = self.flap.update([*found, flap.Clock(timestamp=now)])
         return [t for m in found_all if (t := self._trigger(m)) is not None]
 
+    def _judge_at(self, envelopes: Sequence[Envelope], now: float) -> float:
+        """The time to judge silences at: ``now``, or while a backlog is worked through the
+        backlog's own time (its messages' median); never earlier than the last."""
+        at = now
+        if envelopes:
+            lag = float(np.median(np.fromiter((now - env.ts for env in envelopes), float,
+                                              count=len(envelopes))))
+            if lag > CATCHING_UP_AFTER_S:
+                at = now - lag
+        self._judged = max(self._judged, at)
+        return self._judged
+
+    def _hold(self, finding: inactivity.InactivityFinding, detail: dict[str, Any],
+              now: float) -> bool:
+        """Hold ``finding`` if its silence began before the platform heard again after its own
+        outage and its elder has not been heard since; whether it was held. The silence is
+        not learnt: it may hold movement nobody heard."""
+        if self._back is None:
+            return False
+        start, end = self._back
+        if (finding.last_movement >= end or now >= end + HEARD_AGAIN_WITHIN_S
+                or self._heard_at.get(finding.subject, -math.inf) >= end):
+            return False
+        self._held[finding.subject] = {
+            "timestamp": finding.timestamp, "detail": detail, "score": finding.score,
+            "last_movement": finding.last_movement, "since": end,
+            "until": end + HEARD_AGAIN_WITHIN_S}
+        self.inactivity.forget(finding.subject, finding.last_movement, cause=f"outage:{start}")
+        log.info("%s: silent %.1f h, but the platform could not hear from %s to %s: waiting to"
+                 " hear them again before an alarm", finding.subject, finding.silent_for / 3600,
+                 _iso(start), _iso(end))
+        return True
+
+    def _heard_again(self, now: float) -> list[tuple[str, dict[str, Any]]]:
+        """The held findings whose wait is over: the elder was heard again without having
+        moved, or was not heard in time. One who moved meanwhile is dropped."""
+        out = []
+        for subject, held in list(self._held.items()):
+            moved = self.inactivity.last_movement(subject)
+            if moved is not None and moved > held["last_movement"]:
+                log.info("%s moved while the platform could not hear: no inactivity alarm",
+                         subject)
+                del self._held[subject]
+            elif self._heard_at.get(subject, -math.inf) >= held["since"] or now >= held["until"]:
+                out.append((subject, self._held.pop(subject)))
+        return out
+
     def _trigger(self, merged: flap.Merged) -> AlarmTrigger | None:
         """The alarm for a finding out of flap control, with the details of the finding it shows
         (a summary of held repeats included: they travel with flap control, not with this call)."""
         kind, _, device_key = merged.kind.partition(":")
         rule = FINDINGS.get(kind)
-        device = device_key or self._last_message.get(merged.subject, (None, 0))[0]
+        device = (device_key or self._last_message.get(merged.subject, (None, 0))[0]
+                  or self._resident_device.get(merged.subject))
         if rule is None or rule.alarm is None or device is None or device not in self._devices:
             return None
         return AlarmTrigger(
@@ -283,7 +389,11 @@ class WelfareStage:
         return {"vitals": self.vitals.snapshot(), "inactivity": self.inactivity.snapshot(),
                 "geofence": self.geofence.snapshot(), "health": self.health.snapshot(),
                 "flap": self.flap.snapshot(), "steps": dict(self._last_steps),
-                "off_wrist": dict(self._off_wrist)}
+                "off_wrist": dict(self._off_wrist), **self._outage_snapshot()}
+
+    def _outage_snapshot(self) -> dict[str, Any]:
+        return {"judged": None if math.isinf(self._judged) else self._judged,
+                "held_inactivity": self._held}
 
     def snapshot_pieces(self, per_piece: int = SNAPSHOT_PIECE) -> Iterator[bytes]:
         """:meth:`snapshot` as JSON (msgspec), in pieces that join into one document: the
@@ -306,7 +416,8 @@ class WelfareStage:
                                          detector.snapshot_part, per_piece)
         yield (b',"flap":' + msgspec.json.encode(self.flap.snapshot())
                + b',"steps":' + msgspec.json.encode(self._last_steps)
-               + b',"off_wrist":' + msgspec.json.encode(self._off_wrist) + b"}")
+               + b',"off_wrist":' + msgspec.json.encode(self._off_wrist)
+               + b"," + msgspec.json.encode(self._outage_snapshot())[1:])
 
     def restore(self, snap: dict[str, Any]) -> None:
         try:
@@ -320,6 +431,11 @@ class WelfareStage:
             self._last_steps = {k: int(v) for k, v in snap.get("steps", {}).items()}
             # snapshots from before 2026-12-07 have none: the next telemetry says it again
             self._off_wrist = {k: float(v) for k, v in snap.get("off_wrist", {}).items()}
+            # snapshots from before 2026-12-07 have neither: nothing held, no time excused
+            self._held = {k: dict(v) for k, v in snap.get("held_inactivity", {}).items()}
+            judged = snap.get("judged")
+            self._restored_judged = None if judged is None else float(judged)
+            self._judged = -math.inf if judged is None else float(judged)
         except (KeyError, TypeError, ValueError) as err:
             log.error("could not restore the welfare detectors (%s); starting afresh", err)
 

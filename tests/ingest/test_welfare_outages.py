@@ -1,0 +1,191 @@
+"""The platform's own outages are not the elders' silences (ingest/welfare.py's module doc):
+nothing is judged while ingest cannot hear, a backlog is judged at its own time, and a silence
+an outage may have made waits for its elder to be heard again before it is an alarm."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from ingest.codec import Decoder, encode
+from ingest.contract import Checkin, Telemetry
+from ingest.pipeline import Ingest
+from ingest.welfare import HEARD_AGAIN_WITHIN_S
+from store import registry
+from tests.clock import Clock
+from tests.ingest.test_welfare import HearingSource
+
+pytestmark = pytest.mark.db
+
+# 09:00 in Shanghai: daytime, where a new resident's inactivity limit is the default 4 h.
+MORNING = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))).timestamp()
+H = 3600.0
+
+
+async def _seed(pool: AsyncConnectionPool) -> None:
+    """Three elders at home with a watch each (r1..r3), and care home care-9 whose six rooms
+    have mains wall buttons that check in every ten minutes."""
+    async with pool.connection() as conn:
+        await registry.seed(conn, {
+            "sites": [*({"id": f"home-{i}", "kind": "home", "name": f"home {i}", "lat": 31.2,
+                         "lon": 121.4} for i in (1, 2, 3)),
+                      {"id": "care-9", "kind": "care_home", "name": "home 9", "lat": 31.2,
+                       "lon": 121.4}],
+            "residents": [*({"id": f"r{i}", "site_id": f"home-{i}", "name": f"elder {i}"}
+                            for i in (1, 2, 3)),
+                          *({"id": f"c{i}", "site_id": "care-9", "name": f"room {i}"}
+                            for i in range(6))],
+            "devices": [*({"id": f"watch-{i}", "site_id": f"home-{i}", "kind": "wearable",
+                           "resident_id": f"r{i}"} for i in (1, 2, 3)),
+                        *({"id": f"wall-{i}", "site_id": "care-9", "kind": "button",
+                           "resident_id": f"c{i}"} for i in range(6))],
+        })
+
+
+async def _alarms(pool: AsyncConnectionPool) -> list[dict[str, Any]]:
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT a.kind, i.resident_id, a.occurred_at FROM alarms a"
+                                 " JOIN incidents i ON i.id = a.incident_id ORDER BY a.id")
+        return [dict(r) for r in await cur.fetchall()]
+
+
+class _Home:
+    """Messages as the devices send them, numbered per device."""
+
+    def __init__(self, source: HearingSource) -> None:
+        self.source, self.seq = source, dict[str, int]()
+
+    def watch(self, i: int, at: float, steps: int) -> Any:
+        return self._add(f"home-{i}", f"watch-{i}", "telemetry",
+                         Telemetry(seq=self._next(f"watch-{i}"), ts=int(at * 1000), steps=steps,
+                                   hr=70, worn=True))
+
+    def wall(self, i: int, at: float) -> Any:
+        return self._add("care-9", f"wall-{i}", "checkin",
+                         Checkin(seq=self._next(f"wall-{i}"), ts=int(at * 1000)))
+
+    def _next(self, device: str) -> int:
+        self.seq[device] = self.seq.get(device, 0) + 1
+        return self.seq[device]
+
+    def _add(self, site: str, device: str, kind: str, body: Any) -> Any:
+        return self.source.add(f"eldercare/v1/{site}/{device}/{kind}", encode(body))
+
+
+async def _ingest(pool: AsyncConnectionPool, clock: Clock) -> tuple[Ingest, HearingSource]:
+    source = HearingSource()
+    ingest = Ingest(pool=pool, source=source, clock=clock, decoder=Decoder(clock=clock))
+    await ingest.load_registry()
+    source.connected.set()
+    return ingest, source
+
+
+async def _morning_before_the_outage(ingest: Ingest, home: _Home, clock: Clock) -> None:
+    """All three walk at 09:01, then sit still (their step counts stay) until 11:00."""
+    for minutes in range(0, 121, 10):
+        clock.t = MORNING + 60 * max(minutes, 1)
+        steps = 100 if minutes == 0 else 120
+        await ingest.process([home.watch(i, clock.t, steps) for i in (1, 2, 3)])
+
+
+@pytest.mark.parametrize("outage", ["broker", "restart"])
+async def test_an_elder_who_moved_while_the_platform_could_not_hear_is_not_called(
+        pool: AsyncConnectionPool, outage: str) -> None:
+    """Still since 09:01; from 11:00 to 14:00 the platform hears nothing (ingest has lost the
+    broker, or is down and restarts from its snapshot) and what the watches sent meanwhile is
+    lost. The 4 h limit passed at 13:01, in the dark: nobody is called then. Heard again at
+    14:01, r1's step count has risen (they walked in the lost hours): no alarm; r2's has not:
+    called at once; r3's watch is not heard at all: called when the wait is over (14:10)."""
+    await _seed(pool)
+    clock = Clock(MORNING)
+    ingest, source = await _ingest(pool, clock)
+    home = _Home(source)
+    await _morning_before_the_outage(ingest, home, clock)
+    if outage == "broker":
+        source.connected.clear()
+        for minutes in range(1, 181):
+            clock.t = MORNING + 2 * H + 60 * minutes
+            await ingest.process([])
+        assert await _alarms(pool) == []  # 14:00, not heard since 11:00: nothing judged
+        source.connected.set()
+    else:
+        await ingest.save_state()
+        clock.t = MORNING + 5 * H
+        ingest, source = await _ingest(pool, clock)
+        home = _Home(source)
+        home.seq = {f"watch-{i}": 20 for i in (1, 2, 3)}
+    clock.t = MORNING + 5 * H
+    await ingest.process([])  # 14:00: hearing again; 5 h silent, but some of it unheard
+    assert await _alarms(pool) == []
+    clock.t += 60
+    await ingest.process([home.watch(1, clock.t, 400), home.watch(2, clock.t, 120)])
+    alarms = await _alarms(pool)
+    assert [(a["kind"], a["resident_id"]) for a in alarms] == [("inactivity", "r2")], alarms
+    waited_until = MORNING + 5 * H + HEARD_AGAIN_WITHIN_S
+    while clock.t < waited_until + 60:
+        if clock.t < waited_until:  # r3 is waited for till then
+            assert len(await _alarms(pool)) == 1
+        clock.t += 60
+        await ingest.process([home.watch(1, clock.t, 400), home.watch(2, clock.t, 120)])
+    alarms = await _alarms(pool)
+    assert [(a["kind"], a["resident_id"]) for a in alarms] == [
+        ("inactivity", "r2"), ("inactivity", "r3")], alarms
+    # it says when its silence was found passing the limit (as hearing came back), not when
+    # the wait ended
+    assert alarms[1]["occurred_at"].timestamp() <= MORNING + 5 * H + 60
+
+
+async def test_a_backlog_is_judged_at_its_own_time(pool: AsyncConnectionPool) -> None:
+    """Ingest is away from 09:10 to 14:00; the broker's persistent session keeps what came
+    meanwhile and hands it over at 14:00, half an hour of it a second. r1 sat still from 09:01
+    and walked at 12:30 (3.5 h: within the 4 h limit); the care home's wall buttons checked in
+    every ten minutes throughout. Judged at the wall clock, the first batch (09:10-09:30) was
+    five hours of silence: an inactivity alarm for r1 and every wall button "not checking in"
+    (a site_silent for the home). Judged at the backlog's time, nothing is wrong, nor is it
+    once the backlog is through."""
+    await _seed(pool)
+    clock = Clock(MORNING)
+    ingest, source = await _ingest(pool, clock)
+    home = _Home(source)
+    clock.t = MORNING + 60
+    await ingest.process([home.watch(1, MORNING, 100), home.watch(1, clock.t, 120),
+                          *(home.wall(i, clock.t) for i in range(6))])
+    backlog = [[*(home.watch(1, at, 120 if at < MORNING + 3.5 * H else 200),),
+                *(home.wall(i, at) for i in range(6))]
+               for at in (MORNING + 60 * m for m in range(10, 5 * 60 + 1, 10))]
+    clock.t = MORNING + 5 * H
+    for at in range(0, len(backlog), 3):  # three ten-minute slots a batch, a batch a second
+        clock.t += 1
+        await ingest.process([m for slot in backlog[at:at + 3] for m in slot])
+    for _ in range(30):  # then live again, for half an hour
+        clock.t += 60
+        await ingest.process([home.watch(1, clock.t, 210), *(home.wall(i, clock.t)
+                                                            for i in range(6))])
+    assert await _alarms(pool) == []
+
+
+async def test_an_elder_not_heard_since_a_restart_is_still_called(
+        pool: AsyncConnectionPool) -> None:
+    """r3 walked at 09:01 and their watch then went flat. Ingest restarts at 09:30 (a minute's
+    gap: nothing to excuse). At 13:01 their silence passes the limit: the alarm must land on
+    a device of theirs even though no message of theirs came since the restart (before, it
+    had nowhere to land and was lost, and the detector, having found it, never found it
+    again)."""
+    await _seed(pool)
+    clock = Clock(MORNING)
+    ingest, source = await _ingest(pool, clock)
+    home = _Home(source)
+    clock.t = MORNING + 60
+    await ingest.process([home.watch(3, MORNING, 100), home.watch(3, clock.t, 120)])
+    clock.t = MORNING + 29 * 60
+    await ingest.save_state()
+    clock.t = MORNING + 30 * 60
+    ingest, source = await _ingest(pool, clock)
+    while clock.t < MORNING + 4 * H + 5 * 60:
+        clock.t += 60
+        await ingest.process([])
+    alarms = await _alarms(pool)  # its silent watch is a maintenance item too (from 10:02)
+    assert [a["resident_id"] for a in alarms if a["kind"] == "inactivity"] == ["r3"], alarms
