@@ -19,6 +19,12 @@ cleared when the database answers again. Messages are in Chinese and English, wi
 centre's zone; each is tried up to three times, a few seconds apart, and what was delivered is
 recorded, so the screens can say "on-call engineer paged at 03:13" or that paging failed.
 
+An engineer who is on it says so on the console (the red line's "I'm on it", for admins and
+supervisors; console/intake.py): the screens then say who is on it since when, every on-call
+address is told once that it is taken (so the others need not come), and the reminders slow to
+every :data:`REMIND_TAKEN_EVERY_S` (a fault still there two hours after it was taken is news
+again; one taken is never left unreminded, in case its taker was called away).
+
 >>> addresses = parse_oncall("ops@centre.example, +86 138-0000-0000")
 >>> [channel_for(a) for a in addresses]
 ['email', 'sms']
@@ -50,6 +56,7 @@ GRACE_S = 60.0
 """How long the path must be seen broken (after intake's own 30 s of silence) before a page."""
 CHECK_EVERY_S = 10.0
 REMIND_EVERY_S = 1800.0
+REMIND_TAKEN_EVERY_S = 7200.0
 CLEAR_AFTER_S = 60.0
 RETRY_AFTER_S = (3.0, 10.0)
 """Pauses between a message's three tries."""
@@ -139,9 +146,10 @@ class Message:
 
 def compose(what: str, *, page_id: int | str, began_at: dt.datetime,
             problems: Sequence[Mapping[str, Any]], now: dt.datetime,
-            tz: str = DEFAULT_TZ) -> Message:
-    """The page (``what`` = "opened"), more trouble ("worse"), a reminder ("reminder") or the
-    all-clear ("cleared").
+            tz: str = DEFAULT_TZ, taken: tuple[str, dt.datetime] | None = None) -> Message:
+    """The page (``what`` = "opened"), more trouble ("worse"), a reminder ("reminder"), the
+    all-clear ("cleared"), or that an engineer took it ("taken"; ``taken`` = who, when; a
+    reminder of a taken page says it too).
 
     >>> at = dt.datetime(2026, 12, 7, 3, 12, tzinfo=dt.UTC)
     >>> m = compose("opened", page_id=3, began_at=at, now=at, problems=[{"name": "ingest-alarms",
@@ -156,6 +164,16 @@ def compose(what: str, *, page_id: int | str, began_at: dt.datetime,
                       for p in problems)
     runbook = 'Runbook / 处理步骤: docs/operations.md, "Is the alarm path working?"'
     lasted_zh, lasted_en = _duration((now - began_at).total_seconds())
+    if what == "taken" and taken is not None:
+        who, at = taken
+        return Message(
+            ref=f"intake-page-{page_id}-taken",
+            subject=f"[12349] 报警链路故障已由 {who} 处理 / Alarm path fault taken by {who}",
+            body=(f"{who} 于 {_clock(at, zone)} 确认正在处理自 {began} 起的报警链路故障，"
+                  "其他值班工程师无需前往。\n\n"
+                  f"{who} said at {_clock(at, zone)} they are on the alarm path fault that began"
+                  f" {began}; the other on-call engineers need not come.\n"),
+            short_text=f"12349 报警链路故障 {who} 已在处理 Alarm path fault: {who} is on it")
     if what == "cleared":
         return Message(
             ref=f"intake-page-{page_id}-cleared",
@@ -169,12 +187,16 @@ def compose(what: str, *, page_id: int | str, began_at: dt.datetime,
         "reminder": (f"报警链路仍故障（已 {lasted_zh}）", f"Alarm path still broken ({lasted_en})"),
         "worse": (f"报警链路故障扩大（已 {lasted_zh}）", f"Alarm path fault spreading ({lasted_en})"),
     }.get(what, ("报警链路故障", "Alarm path fault"))
+    taken_zh = taken_en = []
+    if taken is not None:
+        taken_zh = [f"{taken[0]} 已于 {_clock(taken[1], zone)} 确认处理。"]
+        taken_en = [f"{taken[0]} has been on it since {_clock(taken[1], zone)}."]
     body = "\n".join([
         f"{head_zh}，自 {began} 起：", *zh,
-        "报警或家属通知可能无法送达。各控制台屏幕正显示此故障。", "",
+        "报警或家属通知可能无法送达。各控制台屏幕正显示此故障。", *taken_zh, "",
         f"{head_en} since {began}:", *en,
         "Alarms or family messages may not be getting through. Every console screen shows it.",
-        "", runbook, ""])
+        *taken_en, "", runbook, ""])
     return Message(ref=f"intake-page-{page_id}-{what}-{int(now.timestamp())}" if still
                    else f"intake-page-{page_id}-opened",
                    subject=f"[12349] {head_zh} / {head_en}",
@@ -187,6 +209,7 @@ class OnCallPager:
     def __init__(self, pool: AsyncConnectionPool, channels: Mapping[str, Channel],
                  addresses: Sequence[str], *, grace_s: float = GRACE_S,
                  every_s: float = CHECK_EVERY_S, remind_every_s: float = REMIND_EVERY_S,
+                 remind_taken_every_s: float = REMIND_TAKEN_EVERY_S,
                  clear_after_s: float = CLEAR_AFTER_S,
                  retry_after_s: Sequence[float] = RETRY_AFTER_S, tz: str = DEFAULT_TZ) -> None:
         self.pool = pool
@@ -194,6 +217,7 @@ class OnCallPager:
         self.addresses = tuple(addresses)
         self.grace_s, self.every_s = grace_s, every_s
         self.remind_every = dt.timedelta(seconds=remind_every_s)
+        self.remind_taken_every = dt.timedelta(seconds=remind_taken_every_s)
         self.clear_after_s = clear_after_s
         self.retry_after_s = tuple(retry_after_s)
         self.tz = tz
@@ -255,15 +279,24 @@ class OnCallPager:
         async with self.pool.connection() as conn:
             worse = await intake_pages.worsened(conn, problems)
             due = None if worse is not None else await intake_pages.due_reminder(
-                conn, self.remind_every, problems)
+                conn, self.remind_every, problems, taken_every=self.remind_taken_every)
+            taken = await intake_pages.taken_to_tell(conn)
+        if taken is not None:  # every on-call address: the others need not come
+            log.info("the alarm path fault was taken by %s", taken["taken_by"])
+            await self._send(compose("taken", page_id=taken["id"], began_at=taken["began_at"],
+                                     problems=problems, now=now, tz=self.tz,
+                                     taken=(taken["taken_by"], taken["taken_at"])))
+        episode = worse or due
+        taker = None if episode is None or episode["taken_at"] is None else (
+            episode["taken_by"], episode["taken_at"])
         if worse is not None:  # another service in trouble: said at once, not at the reminder
             log.error("the alarm path is worse (%s): telling the on-call engineer",
                       ", ".join(f"{s.name} {s.problem}" for s in found.troubled))
             await self._send(compose("worse", page_id=worse["id"], began_at=worse["began_at"],
-                                     problems=problems, now=now, tz=self.tz))
+                                     problems=problems, now=now, tz=self.tz, taken=taker))
         elif due is not None:
             await self._send(compose("reminder", page_id=due["id"], began_at=due["began_at"],
-                                     problems=problems, now=now, tz=self.tz))
+                                     problems=problems, now=now, tz=self.tz, taken=taker))
 
     async def _database_away(self, mono: float, err: BaseException) -> None:
         if self._db_away is None:

@@ -2,7 +2,11 @@
 supervisors, admins, care-home staff): each service's state from its heartbeat, judged by
 alerts/intake.py, so that every screen can say so when alarms may not be getting through; and
 whether the on-call engineer was paged about it (alerts/oncall.py): ``page`` is the open
-episode (or null), ``pages`` the last ten, ``oncall`` whether this console pages anyone."""
+episode (or null), ``pages`` the last ten, ``oncall`` whether this console pages anyone.
+
+``POST /api/v1/intake/pages/{id}/take``: "I'm on it", from an admin (the engineers) or a
+supervisor (who may record it for an engineer on the phone): the screens say who is on it, the
+on-call engineers are told, and the reminders slow (alerts/oncall.py)."""
 
 from __future__ import annotations
 
@@ -34,3 +38,20 @@ async def alarm_path(request: Request, user: CurrentUser) -> dict[str, Any]:
             "oncall": bool(request.app.state.settings.oncall),
             "page": next((jsonable_encoder(p) for p in pages if p["cleared_at"] is None), None),
             "pages": jsonable_encoder(pages)}
+
+
+TAKING_ROLES = frozenset({"admin", "supervisor"})
+
+
+@router.post("/intake/pages/{page_id}/take")
+async def take_page(page_id: int, request: Request, user: CurrentUser) -> dict[str, Any]:
+    if user["role"] not in TAKING_ROLES:
+        raise HTTPException(403, "taking a page is for the engineers (admins) and supervisors")
+    async with request.app.state.pool.connection() as conn, conn.transaction():
+        try:
+            page = await intake_pages.take(conn, page_id, user["username"])
+        except LookupError as err:
+            raise HTTPException(404, str(err)) from None
+        except ValueError as err:
+            raise HTTPException(409, str(err)) from None
+    return {"page": jsonable_encoder(page)}

@@ -11,7 +11,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-_COLUMNS = "id, began_at, paged_at, problems, recipients, delivered, reminded_at, cleared_at"
+_COLUMNS = ("id, began_at, paged_at, problems, recipients, delivered, reminded_at, cleared_at,"
+            " taken_at, taken_by")
 
 
 async def open_episode(conn: psycopg.AsyncConnection[Any], *, began_at: dt.datetime,
@@ -30,13 +31,48 @@ async def record_delivery(conn: psycopg.AsyncConnection[Any], page_id: int,
 
 
 async def due_reminder(conn: psycopg.AsyncConnection[Any], every: dt.timedelta,
-                       problems: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The open episode, marked reminded now, if its page or last reminder is ``every`` old;
-    else None. One process wins each reminder."""
+                       problems: list[dict[str, Any]], *,
+                       taken_every: dt.timedelta | None = None) -> dict[str, Any] | None:
+    """The open episode, marked reminded now, if its page or last reminder is ``every`` old
+    (``taken_every`` once an engineer has taken it, counted from then at the earliest); else
+    None. One process wins each reminder."""
     cur = await conn.execute(
-        "UPDATE intake_pages SET reminded_at = now(), problems = %s"
-        " WHERE cleared_at IS NULL AND coalesce(reminded_at, paged_at) <= now() - %s"
-        f" RETURNING {_COLUMNS}", (Jsonb(problems), every))
+        "UPDATE intake_pages SET reminded_at = now(), problems = %(problems)s"
+        " WHERE cleared_at IS NULL AND CASE WHEN taken_at IS NULL"
+        " THEN coalesce(reminded_at, paged_at) <= now() - %(every)s"
+        " ELSE greatest(reminded_at, taken_at) <= now() - %(taken_every)s END"
+        f" RETURNING {_COLUMNS}",
+        {"problems": Jsonb(problems), "every": every, "taken_every": taken_every or every})
+    return await cur.fetchone()
+
+
+async def take(conn: psycopg.AsyncConnection[Any], page_id: int, by: str) -> dict[str, Any]:
+    """``by`` is on it: the open episode ``page_id``, taken now. LookupError for no such
+    episode; ValueError (saying why) for one that is over or taken already."""
+    cur = await conn.execute(
+        "UPDATE intake_pages SET taken_at = now(), taken_by = %s"
+        f" WHERE id = %s AND cleared_at IS NULL AND taken_at IS NULL RETURNING {_COLUMNS}",
+        (by, page_id))
+    row = await cur.fetchone()
+    if row is not None:
+        await conn.execute("INSERT INTO audit (actor, action, target) VALUES (%s, 'take_page', %s)",
+                           (by, f"intake_page:{page_id}"))
+        return dict(row)
+    cur = await conn.execute(f"SELECT {_COLUMNS} FROM intake_pages WHERE id = %s", (page_id,))
+    found = await cur.fetchone()
+    if found is None:
+        raise LookupError(f"no page {page_id}")
+    if found["cleared_at"] is not None:
+        raise ValueError(f"page {page_id} is over: the alarm path works again")
+    raise ValueError(f"page {page_id} was taken by {found['taken_by']} already")
+
+
+async def taken_to_tell(conn: psycopg.AsyncConnection[Any]) -> dict[str, Any] | None:
+    """The open episode, if it was taken and the on-call engineers have not been told yet,
+    marked told now (one process tells them)."""
+    cur = await conn.execute(
+        "UPDATE intake_pages SET taken_told_at = now() WHERE cleared_at IS NULL"
+        f" AND taken_at IS NOT NULL AND taken_told_at IS NULL RETURNING {_COLUMNS}")
     return await cur.fetchone()
 
 

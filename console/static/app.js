@@ -2,6 +2,7 @@
 // (GET /api/v1/me → user.role). Each view lives in views/ and gets a small context: the user,
 // setWaiting() for the header count and signedOut() for an expired session.
 import { api } from "./api.js";
+import { h } from "./dom.js";
 import { label, lang, onLangChange, setLang, t, toggleLang, translateStatic } from "./i18n.js";
 import { formatTime } from "./clock.js";
 import { LiveFeed } from "./live.js";
@@ -24,6 +25,7 @@ const FALLBACK_EVERY_MS = 10_000;
 // within 40 s on every screen.
 const INTAKE_EVERY_MS = 10_000;
 const ANSWERING = new Set(["operator", "supervisor", "admin", "care_staff"]);
+const TAKING = new Set(["admin", "supervisor"]); // who may say "I'm on it" to a page
 
 // Role → view: a table, so a new role is one line. Unknown roles get the family view's
 // "nothing to show" rather than an operator's powers on screen.
@@ -185,10 +187,31 @@ function showIntake() {
     const service = label("service", s.role) + (s.name !== s.role ? ` (${s.name})` : "");
     return t(`intake.problem.${s.problem}`, { service, time: s.since ? formatTime(s.since) : "", devices: s.devices, usual: Math.round(s.usual_devices ?? 0) });
   });
-  // who was told (alerts/oncall.py): the engineer paged, or paging failed and the operator must call
+  // who was told (alerts/oncall.py): the engineer paged, or paging failed and the operator must
+  // call; once an engineer has said "I'm on it", who and since when
   const page = state.intake?.page;
-  const key = page?.delivered > 0 ? "intake.faultPaged" : page?.delivered === 0 ? "intake.faultPageFailed" : "intake.fault";
-  el.textContent = t(key, { problems: problems.join(lang() === "zh-CN" ? "；" : "; "), time: page ? formatTime(page.paged_at) : "" });
+  const key = page?.taken_at ? "intake.faultTaken" : page?.delivered > 0 ? "intake.faultPaged"
+    : page?.delivered === 0 ? "intake.faultPageFailed" : "intake.fault";
+  const text = t(key, {
+    problems: problems.join(lang() === "zh-CN" ? "；" : "; "),
+    time: page ? formatTime(page.taken_at ?? page.paged_at) : "", who: page?.taken_by ?? "",
+  });
+  // the engineers (admins) and supervisors can say someone is on it (console/intake.py)
+  const canTake = Boolean(page && !page.taken_at && TAKING.has(state.user.role));
+  el.replaceChildren(...[h("span", { class: "intake-text" }, text),
+    canTake && h("button", { type: "button", class: "intake-take", onclick: () => takePage(page.id) }, t("intake.take"))]
+    .filter(Boolean));
+}
+
+async function takePage(id) {
+  try {
+    await api("POST", `/api/v1/intake/pages/${id}/take`);
+  } catch (err) {
+    if (err.status === 401) return signedOut();
+    // taken by someone else meanwhile, or over: the next look shows which
+  }
+  state.intakeAt = 0;
+  await checkIntake();
 }
 
 async function checkIntake() {

@@ -105,7 +105,8 @@ async def _beat_healthy(pool: AsyncConnectionPool) -> None:
 
 @contextlib.asynccontextmanager
 async def _console(db_url: str, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch,
-                   oncall_to: tuple[str, ...]) -> AsyncIterator[Platform]:
+                   oncall_to: tuple[str, ...],
+                   pager: dict[str, Any] | None = None) -> AsyncIterator[Platform]:
     await prepare(db_url)
     await seed_district(db_url, District.generate(seed=5, homes=1, care_homes=0),
                         demo_password="oncall-pass-1")
@@ -114,7 +115,8 @@ async def _console(db_url: str, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("ELDERCARE_SMTP_TLS", "none")
     monkeypatch.delenv("ELDERCARE_SMS_URL", raising=False)
     async with Platform(settings=Settings(oncall=oncall_to), db_url=db_url, broker_url=None,
-                        services=("console",), port=free_port(), pager_options=FAST) as platform:
+                        services=("console",), port=free_port(),
+                        pager_options=FAST | (pager or {})) as platform:
         yield platform
 
 
@@ -125,12 +127,18 @@ async def _check(db_url: str) -> subprocess.CompletedProcess[str]:
         capture_output=True, text=True, timeout=60, check=False)
 
 
-async def _intake(platform: Platform) -> dict[str, Any]:
+@contextlib.asynccontextmanager
+async def _signed_in(platform: Platform, username: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=platform.console_url,
                                  headers={"X-Requested-With": "eldercare"}) as client:
-        r = await client.post("/api/v1/session", json={"username": "op1",
+        r = await client.post("/api/v1/session", json={"username": username,
                                                       "password": "oncall-pass-1"})
         assert r.status_code == 200, r.text
+        yield client
+
+
+async def _intake(platform: Platform) -> dict[str, Any]:
+    async with _signed_in(platform, "op1") as client:
         r = await client.get("/api/v1/intake")
         assert r.status_code == 200, r.text
         body: dict[str, Any] = r.json()
@@ -238,6 +246,49 @@ async def test_another_service_in_trouble_is_said_at_once_not_at_the_next_remind
     assert worse["Subject"].startswith("[12349] 报警链路故障扩大（已 1 分钟） / Alarm path fault spreading")
     body = worse.get_content()
     assert "- alarm intake: is not running" in body and "- family messages (box:7): has stopped" in body
+
+
+@pytest.mark.db
+async def test_an_engineer_who_takes_the_page_is_said_to_all_and_the_reminders_slow(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two engineers paged; one says "I'm on it" on the console (an admin; an operator may
+    not). Both are told who took it, once; the screens say who since when; the 30-minute
+    reminders (here 1 s) stop, and the slower ones for a taken page (here 2 s) come instead."""
+    with smtp_server() as smtp:
+        async with _console(db_url, smtp, monkeypatch, ("eng@centre.example", "eng2@centre.example"),
+                            {"remind_every_s": 1.0, "remind_taken_every_s": 2.5}) as platform:
+            await _wait(lambda: len(smtp.mailbox.messages) >= 2)
+            page = (await _intake(platform))["page"]
+            assert page["taken_at"] is None
+            async with _signed_in(platform, "op1") as op1, _signed_in(platform, "admin") as admin:
+                r = await op1.post(f"/api/v1/intake/pages/{page['id']}/take")
+                assert r.status_code == 403, r.text
+                r = await admin.post(f"/api/v1/intake/pages/{page['id']}/take")
+                assert r.status_code == 200, r.text
+                taken_at = dt.datetime.fromisoformat(r.json()["page"]["taken_at"])
+                r = await admin.post(f"/api/v1/intake/pages/{page['id']}/take")
+                assert r.status_code == 409 and "taken by admin already" in r.json()["detail"]
+                r = await admin.post(f"/api/v1/intake/pages/{page['id'] + 99}/take")
+                assert r.status_code == 404, r.text
+            told = lambda: [m for m in smtp.mailbox.messages  # noqa: E731
+                            if "taken by" in m["Subject"]]
+            await _wait(lambda: len(told()) >= 2)
+            assert sorted(m["To"] for m in told()) == ["eng2@centre.example", "eng@centre.example"]
+            assert told()[0]["Subject"] == (
+                "[12349] 报警链路故障已由 admin 处理 / Alarm path fault taken by admin")
+            assert "the other on-call engineers need not come" in told()[0].get_content()
+            body = await _intake(platform)
+            assert body["page"]["taken_by"] == "admin" and body["pages"][0]["taken_by"] == "admin"
+            # a reminder came about every second before; taken, none for 2.5 s, then one each
+            seen = len(smtp.mailbox.messages)
+            await asyncio.sleep(max(0.0, 2.0 - (dt.datetime.now(dt.UTC) - taken_at)
+                                    .total_seconds()))
+            assert len(smtp.mailbox.messages) == seen, [m["Subject"] for m in
+                                                        smtp.mailbox.messages[seen:]]
+            await _wait(lambda: len(smtp.mailbox.messages) >= seen + 2)
+            reminder = smtp.mailbox.messages[seen]
+            assert "still broken" in reminder["Subject"], reminder["Subject"]
+            assert "admin has been on it since" in reminder.get_content()
 
 
 @pytest.mark.db

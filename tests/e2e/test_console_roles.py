@@ -607,6 +607,26 @@ async def test_every_screen_that_answers_alarms_says_when_the_alarm_path_is_brok
             timeout=15_000)
         assert re.search(r"已于 .*\d\d:\d\d:\d\d 自动通知值班工程师。$",
                          await alert.text_content() or ""), await alert.text_content()
+        # a supervisor (or an engineer signed in as admin) says someone is on it; an operator
+        # cannot; then every screen says who, and the button is gone
+        supervisor = await c.page("sup1")
+        take = supervisor.locator("#intake-alert .intake-take")
+        await take.wait_for(timeout=15_000)
+        assert await take.text_content() == "I'm on it"
+        assert await operator.locator("#intake-alert .intake-take").count() == 0
+        await supervisor.screenshot(path=str(SHOTS / "supervisor-intake-take.png"))
+        await take.click()
+        await take.wait_for(state="detached", timeout=15_000)
+        assert re.search(r"The on-call engineer is on it \(sup1, since .*\d\d:\d\d:\d\d\)\.$",
+                         await supervisor.text_content("#intake-alert") or "")
+        await operator.wait_for_function(
+            "document.querySelector('#intake-alert').textContent.includes('值班工程师已在处理（sup1，')",
+            timeout=15_000)
+        taken = supervisor.locator(".pages-table tbody tr td:nth-child(4)")
+        await supervisor.wait_for_function(
+            "document.querySelector('.pages-table tbody tr td:nth-child(4)')"
+            "?.textContent.startsWith('sup1 · ')", timeout=30_000)
+        assert re.fullmatch(r"sup1 · .*\d\d:\d\d:\d\d", await taken.text_content() or "")
         async with c.platform.pool.connection() as conn:
             await conn.execute("DELETE FROM service_heartbeats WHERE name = 'ingest-streams-w1of2'")
         await alert.wait_for(state="hidden", timeout=15_000)

@@ -103,12 +103,13 @@ function pagesTable(path) {
   if (!path.oncall && !path.pages?.length) return muted("sup.pages.off");
   if (!path.pages?.length) return muted("sup.pages.none");
   return h("div", { class: "table-scroll" }, h("table", { class: "grid-table pages-table" },
-    h("thead", null, h("tr", null, ["sup.pages.paged", "sup.pages.trouble", "sup.pages.delivered", "sup.pages.cleared"].map((k) => h("th", { scope: "col" }, t(k))))),
+    h("thead", null, h("tr", null, ["sup.pages.paged", "sup.pages.trouble", "sup.pages.delivered", "sup.pages.taken", "sup.pages.cleared"].map((k) => h("th", { scope: "col" }, t(k))))),
     h("tbody", null, path.pages.map((p) => h("tr", { class: p.cleared_at ? null : "overdue-180", dataset: { page: p.id } },
       h("td", null, formatTime(p.paged_at)),
       h("td", null, (p.problems ?? []).map((s) => t(`intake.problem.${s.problem}`, {
         service: label("service", s.role), time: s.since ? formatTime(s.since) : "", devices: s.devices, usual: Math.round(s.usual_devices ?? 0) })).join("; ")),
       h("td", { class: "num" }, p.delivered === null ? t("sup.pages.sending") : `${p.delivered} / ${p.recipients}`),
+      h("td", null, p.taken_at ? `${p.taken_by} · ${formatTime(p.taken_at)}` : "—"),
       h("td", null, p.cleared_at ? formatTime(p.cleared_at) : t("sup.pages.open")))))));
 }
 
