@@ -28,9 +28,14 @@ SELECT i.id, i.kind, i.priority, i.status, i.route, i.site_id, s.name AS site_na
        (SELECT min(a.id) FROM alarms a WHERE a.incident_id = i.id) AS first_alarm_id,
        COALESCE((SELECT rm.name FROM alarms a JOIN rooms rm ON rm.id = a.room_id
                  WHERE a.incident_id = i.id ORDER BY a.id LIMIT 1),
-                (SELECT rm.name FROM rooms rm WHERE rm.id = p.room_id)) AS room_name
+                (SELECT rm.name FROM rooms rm WHERE rm.id = p.room_id)) AS room_name,
+       (SELECT coalesce(c.name, u.display_name) || coalesce(' (' || c.relation || ')', '')
+        FROM users u LEFT JOIN contacts c ON c.id = u.contact_id
+        WHERE u.username = i.claimed_by AND u.role = 'family') AS family_holder
 FROM incidents i JOIN sites s ON s.id = i.site_id LEFT JOIN residents p ON p.id = i.resident_id
 """
+# family_holder: when one of the family has the incident (they said "I'm going"), who they are
+# as the operator would phone them: "张丽 (daughter)", not their username.
 
 
 async def open_incidents(conn: psycopg.AsyncConnection[Any]) -> list[dict[str, Any]]:

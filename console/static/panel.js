@@ -23,7 +23,7 @@ function familyGoing(inc) {
   if (inc.route !== "family_first" || inc.dispatched_to !== "family" || inc.status !== "dispatched" || !inc.claimed_by) return null;
   const until = new Date(Date.parse(inc.dispatched_at) + HELP_ARRIVAL_MS).toISOString();
   return h("p", { class: "family-going" }, t("detail.familyGoing", {
-    who: inc.claimed_by, time: formatTime(inc.dispatched_at), until: formatTime(until) }));
+    who: inc.family_holder || inc.claimed_by, time: formatTime(inc.dispatched_at), until: formatTime(until) }));
 }
 
 export class IncidentPanel {
@@ -124,7 +124,7 @@ export class IncidentPanel {
       ? h("span", { class: "status waiting" }, t("detail.status.new"))
       : h("span", { class: ["status", inc.status === "resolved" ? "resolved" : "acked"] },
         label("status", inc.status),
-        inc.claimed_by ? ` · ${t("detail.heldBy", { who: inc.claimed_by })}` : "",
+        inc.claimed_by ? ` · ${t("detail.heldBy", { who: inc.family_holder || inc.claimed_by })}` : "",
         inc.outcome ? ` · ${label("outcome", inc.outcome)}` : "");
     const button = (id, key, action, extra) => h("button", {
       type: "button", id, class: extra, disabled: this.busy, onclick: () => this.step(action),

@@ -63,7 +63,7 @@ export function badges(incident) {
 export function holder(incident, me) {
   if (!incident.claimed_by || incident.claimed_by === me) return "";
   return incident.dispatched_to === "family"
-    ? t("row.familyHolds", { who: incident.claimed_by })
+    ? t("row.familyHolds", { who: incident.family_holder || incident.claimed_by })
     : t("row.heldBy", { who: incident.claimed_by });
 }
 

@@ -455,13 +455,19 @@ async def test_family_answers_a_family_first_alert_from_their_page(
         assert await buttons() == ["on_site", "hand_to_centre"]
         going = operator.locator("#detail .family-going")
         await going.wait_for(timeout=WAIT_MS)
-        assert re.fullmatch(r"The family \(family1\) said at .*\d\d:\d\d:\d\d they are going; if"
-                            r" nobody says they are there by .*\d\d:\d\d:\d\d, it comes back to"
-                            r" the queue\.", await going.text_content() or "")
+        # she is named as the operator would phone her, not by her username
+        async with c.platform.pool.connection() as conn:
+            me = await (await conn.execute(
+                "SELECT c.name || ' (' || c.relation || ')' AS who FROM users u JOIN contacts c"
+                " ON c.id = u.contact_id WHERE u.username = 'family1'")).fetchone()
+        assert re.fullmatch(re.escape(f"Family member {me['who']} said at ") + r".*\d\d:\d\d:\d\d"
+                            r" they are going; if nobody says they are there by"
+                            r" .*\d\d:\d\d:\d\d, it comes back to the queue\.",
+                            await going.text_content() or ""), await going.text_content()
         # and it is still on the operator's screen, under "In other hands", saying who is going
         other = operator.locator(f"#others li[data-incident-id='{incident_id}'] .age")
         await other.wait_for(timeout=WAIT_MS)
-        assert await other.text_content() == "Dispatched · family (family1) on the way"
+        assert await other.text_content() == f"Dispatched · family: {me['who']}, on the way"
         assert await operator.locator(f"#queue li[data-incident-id='{incident_id}']").count() == 0
         assert await operator.text_content("#others-count") == "(1)"
         await operator.screenshot(path=str(SHOTS / "operator-in-other-hands.png"))
