@@ -62,6 +62,9 @@ class SimDevice:
     """The wearer's day and hour effects on heart rate and SpO2 (Scenario.day_to_day)."""
     steps: int = 0
     worn: bool = True
+    off_until: float = 0.0
+    """Taken off (to charge, to wash) until then: ``worn`` false, the accelerometer still on a
+    table, no vital signs, no steps, the battery charging."""
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -100,10 +103,16 @@ def checkin(dev: SimDevice, t: float, rng: np.random.Generator) -> Outgoing:
 
 
 def wearable_second(dev: SimDevice, t: float, rng: np.random.Generator,
-                    scenario: Scenario) -> list[Outgoing]:
-    """One second of a wearable: an accel window, and telemetry/location when due."""
+                    scenario: Scenario, *, off_rng: np.random.Generator | None = None
+                    ) -> list[Outgoing]:
+    """One second of a wearable: an accel window, and telemetry/location when due. While it is
+    off the wrist (``off_until``) its samples are a still watch on a table, drawn from
+    ``off_rng``; the wearer's own draws from ``rng`` go on as if it were worn, so a seed's
+    other events stay where they were."""
     hz = scenario.accel_hz
     out: list[Outgoing] = []
+    if not dev.worn and t >= dev.off_until:
+        dev.worn = True  # back on the wrist
     if dev.pending:
         samples = dev.pending.popleft()
         moving = False
@@ -112,8 +121,11 @@ def wearable_second(dev: SimDevice, t: float, rng: np.random.Generator,
             dev.activity, dev.activity_until = next_activity(t, rng)
         samples = motion.synth_activity(dev.activity, 1.0, hz, rng, rot=dev.rot)
         moving = dev.activity == "walking"
-    if moving:
-        dev.steps += int(rng.poisson(1.8))
+    if not dev.worn:
+        samples = motion.synth_activity("on_table", 1.0, hz, off_rng or rng, rot=dev.rot)
+    steps = int(rng.poisson(1.8)) if moving else 0
+    if dev.worn:
+        dev.steps += steps
     out.append(dev.message(Kind.ACCEL, Accel(
         seq=dev.next_seq(), ts=_ms(t), hz=hz, range_g=8, scale=ACCEL_SCALE, n=len(samples),
         data=pack_samples(samples, ACCEL_SCALE))))
@@ -121,12 +133,12 @@ def wearable_second(dev: SimDevice, t: float, rng: np.random.Generator,
     if second % int(scenario.telemetry_s) == 0:
         hr = heart_rate(dev.hr_base, t, moving, rng)
         spo2 = float(rng.normal(97, 1))
+        skin = round(float(rng.normal(33.2, 0.3)), 1)  # drawn worn or not: see the docstring
         if dev.days is not None:
             hr, spo2 = dev.days.apply(t, hr, spo2)
         out.append(dev.message(Kind.TELEMETRY, Telemetry(
             seq=dev.next_seq(), ts=_ms(t), hr=round(hr) if dev.worn else None,
-            spo2=saturation(spo2) if dev.worn else None,
-            skin_temp=round(float(rng.normal(33.2, 0.3)), 1) if dev.worn else None,
+            spo2=saturation(spo2) if dev.worn else None, skin_temp=skin if dev.worn else None,
             steps=dev.steps, battery=max(0, int(dev.battery)), worn=dev.worn)))
     if second % int(scenario.location_s) == 0:
         out.append(dev.message(Kind.LOCATION, Location(

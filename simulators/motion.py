@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
-ACTIVITIES = ("standing", "walking", "sitting", "lying", "sleeping")
+ACTIVITIES = ("standing", "walking", "sitting", "lying", "sleeping", "on_table")
 
 # Trunk pitch (degrees from upright) of each posture: sitting leans back a little, lying is flat.
-_PITCH = {"standing": 0.0, "walking": 5.0, "sitting": 20.0, "lying": 90.0, "sleeping": 90.0}
+_PITCH = {"standing": 0.0, "walking": 5.0, "sitting": 20.0, "lying": 90.0, "sleeping": 90.0,
+          "on_table": 90.0}
 _NOISE_G = 0.015  # sensor noise plus micro-movement of a still body
+_TABLE_NOISE_G = 0.003  # a watch taken off and put down: sensor noise alone, no body
 
 
 def mount(rng: np.random.Generator) -> np.ndarray:
@@ -70,7 +72,7 @@ def _activity_body(activity: str, n: int, hz: float, rng: np.random.Generator) -
         for start in rng.uniform(0, max(t[-1], 0.0), size=max(0, int(t[-1] // 60))):
             mask = (t >= start) & (t < start + 2.0)
             body[mask] = _up(np.full(mask.sum(), 90.0), roll + 40 * np.sin(np.pi * (t[mask] - start) / 2))
-    body += rng.normal(0.0, _NOISE_G, size=body.shape)
+    body += rng.normal(0.0, _TABLE_NOISE_G if activity == "on_table" else _NOISE_G, size=body.shape)
     return body
 
 

@@ -29,6 +29,12 @@ class Scenario:
     service_presses_per_hour: float = 0.0
     """Double presses asking for a service (meal, housekeeping...), from the buttons configured
     for it (``service_press='double_press'``); drawn from a stream of their own."""
+    watch_off_per_hour: float = 0.0
+    """A wearer taking their watch off (to charge it, to wash) for ``watch_off_s``; drawn from a
+    stream of its own."""
+    watch_off_s: tuple[float, float] = (20 * 60.0, 90 * 60.0)
+    charge_per_hour: float = 60.0
+    """Battery percent a watch gains per hour off the wrist (on its charger)."""
     checkups_per_kiosk_hour: float = 0.25
     """Self check-ups at each community kiosk (a few a day; districts with ``day_cares``)."""
     checkup_abnormal_share: float = 0.02
@@ -52,11 +58,12 @@ class Scenario:
 
 DEMO = Scenario(sos_per_hour=240.0, accidental_per_hour=90.0, falls_per_hour=120.0,
                 smoke_per_hour=12.0, smoke_tests_per_hour=30.0, faults_per_hour=6.0,
-                dropouts_per_hour=12.0, service_presses_per_hour=24.0,
+                dropouts_per_hour=12.0, service_presses_per_hour=24.0, watch_off_per_hour=12.0,
                 checkups_per_kiosk_hour=30.0, checkup_abnormal_share=0.1)
 
 REALISTIC = Scenario(sos_per_hour=0.02, accidental_per_hour=0.05, falls_per_hour=0.005,
                      smoke_per_hour=0.0005, smoke_tests_per_hour=0.01, faults_per_hour=0.001,
-                     dropouts_per_hour=0.05, service_presses_per_hour=0.1)
+                     dropouts_per_hour=0.05, service_presses_per_hour=0.1,
+                     watch_off_per_hour=0.5)
 
 SCENARIOS = {"demo": DEMO, "realistic": REALISTIC}

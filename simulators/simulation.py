@@ -57,6 +57,8 @@ class Simulation:
         # Service presses draw on their own stream: adding them left every other event of a
         # seed as it was.
         self._service_rng = np.random.default_rng([seed, 12349])
+        # So do watches taken off, and what a watch on a table reads.
+        self._watch_rng = np.random.default_rng([seed, 12351])
         sites = {s.id: s for s in district.sites}
         seq_base = int(start * 1000) << 20  # boot time in the high bits: see docs/device-api.md
         self.devices: list[SimDevice] = []
@@ -83,6 +85,8 @@ class Simulation:
         self._later: list[_Later] = []
         self._order = 0
         self.counts: Counter[str] = Counter()
+        self.watches_off: list[tuple[str, float, float]] = []
+        """(watch, taken off at, back on at) of each time a watch was taken off."""
         self._started = False
         self.kiosks = Kiosks(district, scenario, seed=seed, start=start, counts=self.counts)
 
@@ -148,7 +152,10 @@ class Simulation:
         for _ in range(self._occurrences(s.falls_per_hour)):
             dev = self._pick("wearable")
             if dev is not None and start_fall(dev, self._rng, s):
-                self.counts["falls"] += 1
+                if dev.worn:
+                    self.counts["falls"] += 1
+                else:  # on the table: nothing to feel (its samples stand in for the fall's,
+                    self.counts["falls_unworn"] += 1  # drawn all the same: wearable_second)
         for _ in range(self._occurrences(s.smoke_per_hour)):
             if (dev := self._pick("smoke")) is not None:
                 out += self._smoke(dev)
@@ -165,7 +172,19 @@ class Simulation:
             kind = ("button", "smoke", "wearable")[int(self._rng.integers(3))]
             if (dev := self._pick(kind)) is not None:
                 out += self._dropout(dev)
-        return out + self._service_presses()
+        return out + self._service_presses() + self._watches_off()
+
+    def _watches_off(self) -> list[Outgoing]:
+        rng, s = self._watch_rng, self.scenario
+        for _ in range(int(rng.poisson(s.watch_off_per_hour / 3600.0))):
+            ready = [d for d in self._by_kind["wearable"]
+                     if d.worn and not d.pending and d.silent_until <= self.now]
+            if ready:
+                dev = ready[int(rng.integers(len(ready)))]
+                dev.worn, dev.off_until = False, self.now + float(rng.uniform(*s.watch_off_s))
+                self.counts["watch_off"] += 1
+                self.watches_off.append((dev.device.id, self.now, dev.off_until))
+        return []
 
     def _service_presses(self) -> list[Outgoing]:
         rng, out = self._service_rng, []
@@ -189,14 +208,18 @@ class Simulation:
             if dev.silent_until > self.now:
                 continue
             kind = dev.device.kind
-            dev.battery -= self.scenario.drain(kind) / 3600.0
+            if kind == "wearable" and not dev.worn:
+                dev.battery = min(100.0, dev.battery + self.scenario.charge_per_hour / 3600.0)
+            else:
+                dev.battery -= self.scenario.drain(kind) / 3600.0
             if self.now >= dev.next_checkin:
                 dev.next_checkin += self.scenario.checkin_interval(kind)
                 out.append(checkin(dev, self.now, self._rng))
                 if dev.battery < 15 and int(dev.battery * 10) % 10 == 0:
                     out.append(event(dev, self.now, EventType.BATTERY_LOW))
             if kind == "wearable":
-                out += wearable_second(dev, self.now, self._rng, self.scenario)
+                out += wearable_second(dev, self.now, self._rng, self.scenario,
+                                       off_rng=self._watch_rng)
         out += self.kiosks.step(self.now)
         self.counts["messages"] += len(out)
         self.now += 1.0

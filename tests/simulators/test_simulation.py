@@ -68,3 +68,51 @@ def test_press_is_an_sos_from_that_device() -> None:
     [message] = sim.press("btn-0002")
     env = Decoder(clock=lambda: START).decode(message.topic, message.payload)
     assert env.device == "btn-0002" and isinstance(env.body, Event) and env.body.type == "sos"
+
+
+def test_a_watch_taken_off_reads_still_says_so_and_charges_and_the_rest_stays_put() -> None:
+    """Watches taken off (Scenario.watch_off_per_hour, here often): while off, their telemetry
+    says ``worn: false`` with no vital signs and no new steps, their accelerometer reads a watch
+    at rest on a table (too still to pass for a moving wearer: ingest.welfare.MOVING_SD_G), and
+    their battery rises; then they go back on. Drawn from streams of their own: every message
+    from the district's other devices is the same, byte for byte, as without them."""
+    import dataclasses
+
+    import numpy as np
+
+    from ingest.codec import Envelope
+    from ingest.contract import Accel, Telemetry
+    from ingest.welfare import MOVING_SD_G
+
+    district = District.generate(seed=6, homes=20, care_homes=0)
+    runs = {}
+    for name, rate in (("often", 300.0), ("never", 0.0)):
+        sim = Simulation(district, dataclasses.replace(DEMO, watch_off_per_hour=rate,
+                                                       watch_off_s=(60.0, 120.0)),
+                         seed=6, start=START)
+        runs[name] = (sim, [m for _ in range(300) for m in sim.step()])
+    sim, messages = runs["often"]
+    decoder = Decoder(clock=lambda: START + 300)
+    envelopes = [decoder.decode(m.topic, m.payload) for m in messages]
+    back_on = [(w, on, off) for w, on, off in sim.watches_off if off < START + 290]
+    assert len(back_on) >= 3, sim.watches_off
+
+    def during(device: str, since: float, until: float) -> list[Envelope]:
+        return [e for e in envelopes if e.device == device and since <= e.ts < until]
+
+    for watch, off, on in back_on:
+        telemetry = [e.body for e in during(watch, off + 1, on) if isinstance(e.body, Telemetry)]
+        assert telemetry and all(t.worn is False and t.hr is None and t.spo2 is None
+                                 and t.skin_temp is None for t in telemetry)
+        assert len({t.steps for t in telemetry}) == 1  # no steps while off
+        assert telemetry[-1].battery is not None and telemetry[0].battery is not None
+        assert telemetry[-1].battery >= telemetry[0].battery  # charging, not draining
+        windows = [e.accel for e in during(watch, off + 1, on)
+                   if isinstance(e.body, Accel) and e.accel is not None]
+        assert max(float(np.linalg.norm(w, axis=1).std()) for w in windows) < MOVING_SD_G / 3
+        after = [e.body for e in during(watch, on + 1, on + 20) if isinstance(e.body, Telemetry)]
+        assert after and after[0].worn is True and after[0].hr is not None
+    # the other devices' messages are the same, byte for byte
+    others = {name: [(m.topic, m.payload) for m in run if "/watch-" not in m.topic]
+              for name, (_, run) in runs.items()}
+    assert others["often"] == others["never"]
