@@ -6,7 +6,9 @@ tablet may be face down, and the engineer who can restart ingest hears nothing. 
 process watches the same heartbeats and sends the engineers named in ``ELDERCARE_ONCALL`` (email
 addresses and phone numbers, by the configured email and SMS channels) one message when the
 trouble has lasted :data:`GRACE_S`, a reminder every :data:`REMIND_EVERY_S` while it lasts, and
-an all-clear once the path has worked for :data:`CLEAR_AFTER_S`. The grace keeps a restart
+an all-clear once the path has worked for :data:`CLEAR_AFTER_S`. A trouble that ends while
+another goes on is said too ("partly working again"), with what is left, once it has been over
+for :data:`CLEAR_AFTER_S` (a flapping service is not said at each flap). The grace keeps a restart
 (a few seconds without ingest, never judged silent) from paging anyone; the all-clear's delay
 keeps a flapping service from paging on each flap. Another service falling into trouble while
 the page is open is said at once ("spreading"), with every trouble as it now stands.
@@ -147,9 +149,9 @@ class Message:
 def compose(what: str, *, page_id: int | str, began_at: dt.datetime,
             problems: Sequence[Mapping[str, Any]], now: dt.datetime,
             tz: str = DEFAULT_TZ, taken: tuple[str, dt.datetime] | None = None) -> Message:
-    """The page (``what`` = "opened"), more trouble ("worse"), a reminder ("reminder"), the
-    all-clear ("cleared"), or that an engineer took it ("taken"; ``taken`` = who, when; a
-    reminder of a taken page says it too).
+    """The page (``what`` = "opened"), more trouble ("worse"), less ("better": some trouble
+    over, some not), a reminder ("reminder"), the all-clear ("cleared"), or that an engineer
+    took it ("taken"; ``taken`` = who, when; a reminder of a taken page says it too).
 
     >>> at = dt.datetime(2026, 12, 7, 3, 12, tzinfo=dt.UTC)
     >>> m = compose("opened", page_id=3, began_at=at, now=at, problems=[{"name": "ingest-alarms",
@@ -182,10 +184,12 @@ def compose(what: str, *, page_id: int | str, began_at: dt.datetime,
                   f"The alarm path is working again ({_clock(now, zone)}), after a fault of"
                   f" {lasted_en} that began {began}.\n"),
             short_text=f"12349 报警链路已恢复 Alarm path working again, after {lasted_en}")
-    still = what in ("reminder", "worse")
+    still = what in ("reminder", "worse", "better")
     head_zh, head_en = {
         "reminder": (f"报警链路仍故障（已 {lasted_zh}）", f"Alarm path still broken ({lasted_en})"),
         "worse": (f"报警链路故障扩大（已 {lasted_zh}）", f"Alarm path fault spreading ({lasted_en})"),
+        "better": (f"报警链路部分恢复，仍有故障（已 {lasted_zh}）",
+                   f"Alarm path partly working again, still faulty ({lasted_en})"),
     }.get(what, ("报警链路故障", "Alarm path fault"))
     taken_zh = taken_en = []
     if taken is not None:
@@ -228,6 +232,8 @@ class OnCallPager:
         self._db_away: tuple[float, dt.datetime] | None = None
         """(monotonic, wall clock) since the database has not answered."""
         self._db_paged_at: float | None = None
+        self._seen: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        """(service, problem) -> (monotonic, the problem) when it was last seen."""
 
     async def run(self) -> None:
         while True:
@@ -264,6 +270,11 @@ class OnCallPager:
         if mono - self._troubled_since < self.grace_s:
             return
         problems = [_as_json(s) for s in found.troubled]
+        for p in problems:
+            self._seen[(p["name"], p["problem"])] = (mono, p)
+        self._seen = {k: v for k, v in self._seen.items() if mono - v[0] < self.clear_after_s}
+        # what narrowing compares: a trouble over for less than clear_after_s still counts
+        lingering = [p for _, p in self._seen.values()]
         began = min((s.since for s in found.troubled if s.since is not None), default=now)
         async with self.pool.connection() as conn:
             opened = await intake_pages.open_episode(conn, began_at=began, problems=problems,
@@ -280,13 +291,15 @@ class OnCallPager:
             worse = await intake_pages.worsened(conn, problems)
             due = None if worse is not None else await intake_pages.due_reminder(
                 conn, self.remind_every, problems, taken_every=self.remind_taken_every)
+            better = None if worse is not None or due is not None else \
+                await intake_pages.narrowed(conn, lingering)
             taken = await intake_pages.taken_to_tell(conn)
         if taken is not None:  # every on-call address: the others need not come
             log.info("the alarm path fault was taken by %s", taken["taken_by"])
             await self._send(compose("taken", page_id=taken["id"], began_at=taken["began_at"],
                                      problems=problems, now=now, tz=self.tz,
                                      taken=(taken["taken_by"], taken["taken_at"])))
-        episode = worse or due
+        episode = worse or due or better
         taker = None if episode is None or episode["taken_at"] is None else (
             episode["taken_by"], episode["taken_at"])
         if worse is not None:  # another service in trouble: said at once, not at the reminder
@@ -297,6 +310,12 @@ class OnCallPager:
         elif due is not None:
             await self._send(compose("reminder", page_id=due["id"], began_at=due["began_at"],
                                      problems=problems, now=now, tz=self.tz, taken=taker))
+        elif better is not None:  # part of it is over: what is left, at once
+            log.warning("the alarm path is partly working again; still: %s",
+                        ", ".join(f"{s.name} {s.problem}" for s in found.troubled))
+            await self._send(compose("better", page_id=better["id"],
+                                     began_at=better["began_at"], problems=problems, now=now,
+                                     tz=self.tz, taken=taker))
 
     async def _database_away(self, mono: float, err: BaseException) -> None:
         if self._db_away is None:

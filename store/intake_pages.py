@@ -95,6 +95,25 @@ async def worsened(conn: psycopg.AsyncConnection[Any],
     return await cur.fetchone()
 
 
+async def narrowed(conn: psycopg.AsyncConnection[Any],
+                   problems: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The open episode, its problems replaced by ``problems``, when some (service, problem)
+    of the page is over but others go on (``problems`` holds none it did not: that is
+    :func:`worsened`'s); else None. One process wins it."""
+    cur = await conn.execute(f"SELECT {_COLUMNS} FROM intake_pages WHERE cleared_at IS NULL")
+    episode = await cur.fetchone()
+    if episode is None or not problems:
+        return None
+    known = {(p["name"], p["problem"]) for p in episode["problems"]}
+    now = {(p["name"], p["problem"]) for p in problems}
+    if not now < known:
+        return None
+    cur = await conn.execute(
+        f"UPDATE intake_pages SET problems = %s WHERE id = %s AND problems = %s"
+        f" RETURNING {_COLUMNS}", (Jsonb(problems), episode["id"], Jsonb(episode["problems"])))
+    return await cur.fetchone()
+
+
 async def clear(conn: psycopg.AsyncConnection[Any]) -> dict[str, Any] | None:
     """Closes the open episode, if any, and returns it (the one process that closed it says so)."""
     cur = await conn.execute(

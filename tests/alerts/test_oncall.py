@@ -249,6 +249,43 @@ async def test_another_service_in_trouble_is_said_at_once_not_at_the_next_remind
 
 
 @pytest.mark.db
+async def test_a_trouble_that_ends_while_another_goes_on_is_said_with_what_is_left(
+        pool: AsyncConnectionPool) -> None:
+    """Paged for a missing alarm intake and a stopped notifier; the notifier comes back: once
+    it has been back for ``clear_after_s`` the engineer hears the path is partly working again,
+    with what is left (the alarm intake), once, and not the all-clear."""
+    started = dt.datetime.now(dt.UTC)
+
+    async def notifier(running: bool) -> None:
+        async with pool.connection() as conn:
+            await heartbeats.beat(conn, [heartbeats.Beat(
+                name="notifier", role="notifier", host="box:7", started_at=started,
+                running=running, connected=True, processed_at=dt.datetime.now(dt.UTC))])
+
+    await notifier(False)
+    with smtp_server() as smtp:
+        pager = oncall.OnCallPager(pool, {"email": _mail(smtp)}, ["eng@centre.example"], **FAST)
+        task = asyncio.create_task(pager.run())
+        try:
+            await _wait(lambda: len(smtp.mailbox.messages) >= 1)
+            assert "- family messages (box:7): has stopped" in smtp.mailbox.messages[0].get_content()
+            back = asyncio.get_running_loop().time()
+            await notifier(True)
+            await _wait(lambda: len(smtp.mailbox.messages) >= 2)
+            assert asyncio.get_running_loop().time() - back >= FAST["clear_after_s"]
+            await asyncio.sleep(1.0)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    assert len(smtp.mailbox.messages) == 2, [m["Subject"] for m in smtp.mailbox.messages]
+    better = smtp.mailbox.messages[1]
+    assert better["Subject"].startswith("[12349] 报警链路部分恢复，仍有故障（已 1 分钟） / Alarm path"
+                                        " partly working again, still faulty"), better["Subject"]
+    body = better.get_content()
+    assert "- alarm intake: is not running" in body and "- family messages" not in body
+
+
+@pytest.mark.db
 async def test_an_engineer_who_takes_the_page_is_said_to_all_and_the_reminders_slow(
         db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two engineers paged; one says "I'm on it" on the console (an admin; an operator may
