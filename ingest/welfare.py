@@ -322,20 +322,22 @@ class WelfareStage:
 
     def _hold(self, finding: inactivity.InactivityFinding, detail: dict[str, Any],
               now: float) -> bool:
-        """Hold ``finding`` if its silence began before the platform heard again after its own
-        outage and its elder has not been heard since; whether it was held. The silence is
-        not learnt: it may hold movement nobody heard."""
-        if self._back is None:
+        """For a finding whose silence spans the platform's latest outage: say so in
+        ``detail`` (the operator reads which part nobody could hear), do not learn the silence
+        (it may hold movement nobody heard), and hold it if its elder has not been heard since
+        hearing came back (for ``HEARD_AGAIN_WITHIN_S`` at most). Whether it was held."""
+        if self._back is None or finding.last_movement >= self._back[1]:
             return False
         start, end = self._back
-        if (finding.last_movement >= end or now >= end + HEARD_AGAIN_WITHIN_S
-                or self._heard_at.get(finding.subject, -math.inf) >= end):
+        detail |= {"unheard_from": _iso(start), "unheard_to": _iso(end)}
+        self.inactivity.forget(finding.subject, finding.last_movement, cause=f"outage:{start}")
+        if now >= end + HEARD_AGAIN_WITHIN_S or self._heard_at.get(finding.subject,
+                                                                     -math.inf) >= end:
             return False
         self._held[finding.subject] = {
             "timestamp": finding.timestamp, "detail": detail, "score": finding.score,
             "last_movement": finding.last_movement, "since": end,
             "until": end + HEARD_AGAIN_WITHIN_S}
-        self.inactivity.forget(finding.subject, finding.last_movement, cause=f"outage:{start}")
         log.info("%s: silent %.1f h, but the platform could not hear from %s to %s: waiting to"
                  " hear them again before an alarm", finding.subject, finding.silent_for / 3600,
                  _iso(start), _iso(end))

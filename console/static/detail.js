@@ -29,6 +29,9 @@ const KNOWN_DETAILS = [
   { key: "limit_h", label: "alarm.limit", format: hoursText },
   // the watch said it was off the wrist (ingest/welfare.py): it cannot see its wearer move
   { key: "watch_off_since", label: "alarm.watchOff", format: formatTime },
+  // part of the silence was the platform's own outage (ingest/welfare.py): said, with when
+  { key: "unheard_from", label: "alarm.unheard", format: (v, d) => `${formatTime(v)} – ${formatTime(d.unheard_to)}` },
+  { key: "unheard_to", label: "alarm.unheard", hide: () => true, format: formatTime },
   { key: "unusual_day_score", label: "alarm.unusualDay", format: (v) => Number(v).toFixed(2) },
   { key: "vital", label: "alarm.vital", format: (v) => label("vital", v) },
   { key: "value", label: "alarm.value", format: (v, d) => `${v}${UNITS[d.vital] ? ` ${UNITS[d.vital]}` : ""}` },

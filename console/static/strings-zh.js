@@ -347,6 +347,7 @@ export const ZH = {
   "alarm.lastMovement": "最后一次活动",
   "alarm.silentFor": "已静止",
   "alarm.watchOff": "手表摘下于",
+  "alarm.unheard": "平台自身故障、未能接收数据的时段",
   "alarm.limit": "该时段通常上限",
   "alarm.unusualDay": "异常日（评分）",
   "alarm.vital": "生命体征",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,8 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
         assert welfare["en"].pop("Last movement").endswith("11:58:00")
         assert welfare["en"].pop("Watch off the wrist since").endswith("09:30:00")
         assert welfare.pop("zhWatch").endswith("09:30:00")
+        unheard = welfare["en"].pop("The platform could not hear (its own outage)")
+        assert re.fullmatch(r".*10:00:00 – .*13:00:00", unheard), unheard
         assert welfare["enRepeats"].pop("First at").endswith("10:00:00")
         assert welfare == {
             "en": {"Still for": "2 h 02 min", "Usual limit at that hour": "2 h 00 min",
@@ -191,7 +194,9 @@ async def _welfare_cards(page: Any) -> Any:
         const pick = (all, keys) => Object.fromEntries(keys.map((k) => [k, all[k]]));
         const still = { silent_h: 2.03, limit_h: 2.0, last_movement_at: '2026-03-01T03:58:00+00:00',
                         unusual_day_score: 0.834, count: 1, first_ts: 1772330400,
-                        watch_off_since: '2026-03-01T01:30:00+00:00' };
+                        watch_off_since: '2026-03-01T01:30:00+00:00',
+                        unheard_from: '2026-03-01T02:00:00+00:00',
+                        unheard_to: '2026-03-01T05:00:00+00:00' };
         const before = i18n.lang();
         i18n.setLang('en');
         const en = rows(card(still));
@@ -213,7 +218,8 @@ async def _welfare_cards(page: Any) -> Any:
         i18n.setLang(before);
         return {
             en: pick(en, ['Last movement', 'Still for', 'Usual limit at that hour',
-                          'Unusual day (score)', 'Watch off the wrist since']),
+                          'Unusual day (score)', 'Watch off the wrist since',
+                          'The platform could not hear (its own outage)']),
             enRepeats: pick(again, ['Repeats merged', 'First at']),
             zh: pick(zh, ['已静止', '该时段通常上限']),
             zhWatch: zh['手表摘下于'],
@@ -227,7 +233,7 @@ async def _welfare_cards(page: Any) -> Any:
             smokeTest: pick(smokeTest, ['Device event', 'Presses']),
             zhFall: pick(zhFall, ['姿态变化', '撞击后静止程度']),
             raw: ['silent_h', 'limit_h', 'count', 'first_ts', 'vital', 'value', 'last_movement_at',
-                  'watch_off_since',
+                  'watch_off_since', 'unheard_from', 'unheard_to',
                   'event', 'presses', 'impact_ts', 'posture_change_deg', 'stillness', 'lat', 'lon',
                   'checkup', 'findings', 'entered_by']
                 .filter((k) => [en, again, vitals, checkup, fall, wander, sos, smokeTest]

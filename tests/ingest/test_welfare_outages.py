@@ -47,7 +47,8 @@ async def _seed(pool: AsyncConnectionPool) -> None:
 
 async def _alarms(pool: AsyncConnectionPool) -> list[dict[str, Any]]:
     async with pool.connection() as conn:
-        cur = await conn.execute("SELECT a.kind, i.resident_id, a.occurred_at FROM alarms a"
+        cur = await conn.execute("SELECT a.kind, i.resident_id, a.occurred_at, a.details"
+                                 " FROM alarms a"
                                  " JOIN incidents i ON i.id = a.incident_id ORDER BY a.id")
         return [dict(r) for r in await cur.fetchall()]
 
@@ -134,8 +135,16 @@ async def test_an_elder_who_moved_while_the_platform_could_not_hear_is_not_calle
     assert [(a["kind"], a["resident_id"]) for a in alarms] == [
         ("inactivity", "r2"), ("inactivity", "r3")], alarms
     # it says when its silence was found passing the limit (as hearing came back), not when
-    # the wait ended
+    # the wait ended, and which part of it the platform could not hear
     assert alarms[1]["occurred_at"].timestamp() <= MORNING + 5 * H + 60
+    unheard_from = MORNING + 2 * H + 60 if outage == "broker" else None  # first seen deaf
+    for alarm in alarms:
+        details = alarm["details"]
+        assert details["unheard_to"] == dt.datetime.fromtimestamp(MORNING + 5 * H,
+                                                                   dt.UTC).isoformat()
+        if unheard_from is not None:
+            assert details["unheard_from"] == dt.datetime.fromtimestamp(
+                unheard_from, dt.UTC).isoformat()
 
 
 async def test_a_backlog_is_judged_at_its_own_time(pool: AsyncConnectionPool) -> None:
