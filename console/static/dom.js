@@ -14,6 +14,14 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+// replaceChildren as h() fills an element: null, undefined and false are left out (the DOM's
+// own replaceChildren writes them as the text "null").
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
 function append(el, children) {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;

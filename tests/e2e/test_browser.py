@@ -24,11 +24,11 @@ from simulators.scenario import DEMO
 from simulators.simulation import Simulation
 from store.database import prepare
 from tests.e2e.chromium import CHROMIUM, launch
+from tests.e2e.shots import SHOTS, shoot
 from tests.servers import Mosquitto, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.db, pytest.mark.broker]
 
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 PASSWORD = "browser-pass-1"
 
 
@@ -59,7 +59,7 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
         await page.fill("#password", PASSWORD)
         await page.click("#signin-submit")
         await page.wait_for_selector("#conn-state[data-state=live]", timeout=10_000)
-        await page.screenshot(path=str(SHOTS / "operator-empty-queue.png"))
+        await shoot(page, "operator-empty-queue.png")
 
         sim = Simulation(district, DEMO, seed=2, start=time.time())
         publisher = Publisher(mosquitto.url, client_id="browser-device")
@@ -71,18 +71,18 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
         await row.wait_for(timeout=5_000)
         assert resident.name in (await row.locator(".resident").text_content() or "")
         assert await page.text_content("#waiting-count") == "1"
-        await page.screenshot(path=str(SHOTS / "operator-alarm-arrived.png"))
+        await shoot(page, "operator-alarm-arrived.png")
 
         await row.click()
         await page.wait_for_selector("#detail #ack-button", timeout=5_000)
         detail_text = await page.text_content("#detail") or ""
         assert button.id in detail_text
-        await page.screenshot(path=str(SHOTS / "operator-alarm-detail.png"))
+        await shoot(page, "operator-alarm-detail.png")
         await page.click("#ack-button")
         await page.wait_for_function(
             "document.querySelectorAll('#queue .alarm').length === 0", timeout=5_000)
         assert await page.text_content("#waiting-count") == "0"
-        await page.screenshot(path=str(SHOTS / "operator-acknowledged.png"))
+        await shoot(page, "operator-acknowledged.png")
 
         # Another elder's watch: a fix from 20 minutes before the SOS rides on the alarm, shown
         # in the viewer's zone and flagged as old.

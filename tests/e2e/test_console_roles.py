@@ -37,12 +37,12 @@ from store.batch import Batch, write
 from store.database import prepare
 from store.registry import active_device
 from tests.e2e.chromium import CHROMIUM, launch
+from tests.e2e.shots import SHOTS, shoot, stray_words
 from tests.e2e.test_commands import FakeDetector
 from tests.servers import Mosquitto, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.db, pytest.mark.broker]
 
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 PASSWORD = "roles-pass-1"
 DESKTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 1024, "height": 768}
@@ -165,7 +165,7 @@ async def test_operator_claims_dispatches_and_resolves_with_the_keyboard_and_for
         incident_id, row = await waiting_incident(page)
         assert await row.get_attribute("data-alarm-id"), "rows keep the first alarm's id"
         assert await page.text_content("#waiting-count") == "1"
-        await page.screenshot(path=str(SHOTS / "operator-queue.png"))
+        await shoot(page, "operator-queue.png")
 
         # n opens the next waiting incident, c claims it: the row moves to "my active".
         await page.keyboard.press("n")
@@ -182,7 +182,7 @@ async def test_operator_claims_dispatches_and_resolves_with_the_keyboard_and_for
         await page.wait_for_selector("#onsite-button:not([disabled])", timeout=WAIT_MS)
         await page.click("#onsite-button")
         await page.wait_for_selector(".timeline li[data-action=on_site]", timeout=WAIT_MS)
-        await page.screenshot(path=str(SHOTS / "operator-on-site.png"))
+        await shoot(page, "operator-on-site.png")
         # an SOS's outcome decides whether the stillness after it is learnt: said beside it
         hint = page.locator("#outcome-hint")
         await hint.wait_for(state="visible", timeout=WAIT_MS)
@@ -199,7 +199,7 @@ async def test_operator_claims_dispatches_and_resolves_with_the_keyboard_and_for
         assert "neighbour Wang has the key" in timeline
         assert "Resolved" in (await page.text_content("#detail .status-line") or "")
         await page.wait_for_function("document.querySelectorAll('#mine .incident').length === 0")
-        await page.screenshot(path=str(SHOTS / "operator-resolved.png"))
+        await shoot(page, "operator-resolved.png")
 
         await page.keyboard.press("Escape")
         await page.wait_for_selector("#detail .placeholder")
@@ -299,10 +299,11 @@ async def test_family_sees_the_outcome_and_no_other_elder(
                             r"before their usual bedtime)? \((a limit learnt from their own days|"
                             r"the daytime limit|the night limit|the morning limit)\)", call), call
         assert "Last movement" in (await page.text_content("[data-card='section.status']") or "")
+        assert await stray_words(page) == []  # nothing open: no "now" card, and no "null"
         # the bedtime learnt from her nights: 13 h after her 07:00, on her own clock
         assert await page.text_content(".night-from") == (
             "20:00 (learnt from their nights; earlier, the daytime limit holds)")
-        await page.screenshot(path=str(SHOTS / "family-history.png"), full_page=True)
+        await shoot(page, "family-history.png", full_page=True)
         await page.click("#lang-toggle")
         await page.wait_for_function("document.documentElement.lang === 'zh-CN'")
         call = await page.text_content(".welfare-call") or ""
@@ -321,7 +322,8 @@ async def test_family_sees_the_outcome_and_no_other_elder(
         assert other.name not in (await page.text_content("#role-view") or "")
         response = await page.request.get(c.platform.console_url + "/api/v1/residents/r-h0002")
         assert response.status == 404
-        await page.screenshot(path=str(SHOTS / "family-other-elder.png"))
+        assert await stray_words(page) == []
+        await shoot(page, "family-other-elder.png")
 
 
 async def _ingest_routes(c: Console, resident_id: str, routing: dict[str, Any] | None) -> None:
@@ -374,7 +376,7 @@ async def test_family_sees_what_is_happening_now(mosquitto: Mosquitto, db_url: s
                             sent), sent
         await post(operator, base + "/on_site")
         assert await says("Help arrived at ")
-        await page.screenshot(path=str(SHOTS / "family-now.png"), full_page=True)
+        await shoot(page, "family-now.png", full_page=True)
         await page.click("#lang-toggle")
         await page.wait_for_function("document.documentElement.lang === 'zh-CN'")
         assert (await step.text_content() or "").startswith("救援人员已于 ")
@@ -470,11 +472,11 @@ async def test_family_answers_a_family_first_alert_from_their_page(
         assert await other.text_content() == f"Dispatched · family: {me['who']}, on the way"
         assert await operator.locator(f"#queue li[data-incident-id='{incident_id}']").count() == 0
         assert await operator.text_content("#others-count") == "(1)"
-        await operator.screenshot(path=str(SHOTS / "operator-in-other-hands.png"))
+        await shoot(operator, "operator-in-other-hands.png")
         await page.click(f"{item} button[data-act='on_site']")
         await says("You are there (since ")
         assert await buttons() == ["resolve", "resolve", "hand_to_centre"]
-        await page.screenshot(path=str(SHOTS / "family-answers.png"), full_page=True)
+        await shoot(page, "family-answers.png", full_page=True)
         await page.click(f"{item} button[data-outcome='false_alarm']")
         await page.locator("#family-now").wait_for(state="detached", timeout=WAIT_MS)
         row = page.locator(f"#alert-history tr[data-incident-id='{incident_id}'] .outcome")
@@ -598,7 +600,7 @@ async def test_every_screen_that_answers_alarms_says_when_the_alarm_path_is_brok
         assert re.fullmatch(r"Alarm path fault: device streams \(ingest-streams-w1of2\) not heard"
                             r" from since .*\d\d:\d\d:\d\d\. Alarms or family messages may not be"
                             r" getting through: call the on-call engineer\.", text), text
-        await operator.screenshot(path=str(SHOTS / "operator-intake-fault.png"))
+        await shoot(operator, "operator-intake-fault.png")
         await operator.click("#lang-toggle")
         await operator.wait_for_function("document.documentElement.lang === 'zh-CN'")
         assert (await alert.text_content() or "").startswith("报警链路故障：设备数据流")
@@ -620,7 +622,7 @@ async def test_every_screen_that_answers_alarms_says_when_the_alarm_path_is_brok
         await take.wait_for(timeout=15_000)
         assert await take.text_content() == "I'm on it"
         assert await operator.locator("#intake-alert .intake-take").count() == 0
-        await supervisor.screenshot(path=str(SHOTS / "supervisor-intake-take.png"))
+        await shoot(supervisor, "supervisor-intake-take.png")
         await take.click()
         await take.wait_for(state="detached", timeout=15_000)
         assert re.search(r"The on-call engineer is on it \(sup1, since .*\d\d:\d\d:\d\d\)\.$",
@@ -659,7 +661,7 @@ async def test_care_home_floor_plan_shows_smoke_and_staff_acknowledge(
         await tile.wait_for(timeout=WAIT_MS)
         assert "smoke" not in (await tile.get_attribute("class") or "").split()
         assert await page.locator(".floor").count() == 3
-        await page.screenshot(path=str(SHOTS / "carehome-floors.png"))
+        await shoot(page, "carehome-floors.png")
 
         c.smoke("smoke-care-01-101", "care-01")
         await page.wait_for_selector(".room-tile.smoke[data-room-id='care-01-101']", timeout=WAIT_MS)
@@ -679,7 +681,7 @@ async def test_care_home_floor_plan_shows_smoke_and_staff_acknowledge(
         assert [m["command"] for m in detector.received] == ["silence"]
         item = page.locator(".care-incident.smoke").first
         await item.wait_for(timeout=WAIT_MS)
-        await page.screenshot(path=str(SHOTS / "carehome-smoke.png"))
+        await shoot(page, "carehome-smoke.png")
 
         await item.locator("button.ack-onsite").click()
         await page.wait_for_function(
@@ -689,7 +691,7 @@ async def test_care_home_floor_plan_shows_smoke_and_staff_acknowledge(
         await page.wait_for_function(
             "[...document.querySelectorAll('.care-incident.smoke .status')]"
             ".some((s) => s.textContent === 'On site')", timeout=WAIT_MS)
-        await page.screenshot(path=str(SHOTS / "carehome-on-site.png"))
+        await shoot(page, "carehome-on-site.png")
 
 
 async def test_care_home_staff_see_which_room_called(mosquitto: Mosquitto, db_url: str) -> None:
@@ -711,7 +713,7 @@ async def test_care_home_staff_see_which_room_called(mosquitto: Mosquitto, db_ur
         assert call == f"Emergency call (SOS) {resident.name}", call
         item = page.locator(".care-incident").first
         assert await item.locator(".incident-room").text_content() == "room 203"
-        await page.screenshot(path=str(SHOTS / "carehome-room-call.png"))
+        await shoot(page, "carehome-room-call.png")
         _, row = await waiting_incident(operator)
         assert (await row.locator(".where").text_content() or "").endswith("floor 2 · room 203")
 
@@ -781,7 +783,7 @@ async def test_supervisor_sees_answer_time_kpis(mosquitto: Mosquitto, db_url: st
         await page.wait_for_function(
             "document.querySelector(\".path-table tr[data-service='ingest-alarms'] td.num\")"
             "?.textContent.match(/^\\d+:\\d\\d$/)", timeout=25_000)
-        await page.screenshot(path=str(SHOTS / "supervisor-kpis.png"), full_page=True)
+        await shoot(page, "supervisor-kpis.png", full_page=True)
 
 
 async def test_admin_import_reports_the_bad_row_and_forms_show_server_errors(
@@ -813,7 +815,7 @@ async def test_admin_import_reports_the_bad_row_and_forms_show_server_errors(
         assert await bad.count() == 1
         assert await bad.first.get_attribute("data-row") == "3"
         assert (await bad.first.locator("td").nth(1).text_content() or "").strip()
-        await page.screenshot(path=str(SHOTS / "admin-import.png"), full_page=True)
+        await shoot(page, "admin-import.png", full_page=True)
 
         # The good row is a resident now, in the list the admin works from.
         await page.click("#tab-residents")

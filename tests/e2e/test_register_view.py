@@ -13,11 +13,11 @@ from eldercare.platform import Platform, seed_district
 from eldercare.settings import Settings
 from simulators.district import District
 from tests.e2e.chromium import CHROMIUM, launch
+from tests.e2e.shots import SHOTS, shoot
 from tests.servers import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.db]
 
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 PASSWORD = "register-pass-1"
 MOUNT = """async () => {
   const { mountRegister } = await import('/static/views/register.js');
@@ -85,6 +85,6 @@ async def test_grid_staff_browse_the_register_and_enter_a_check_up(db_url: str) 
         await page.wait_for_function(
             "document.querySelectorAll('canvas.checkup-chart[data-drawn=true]').length === 2",
             timeout=5_000)  # the check-ups and the wearable's days
-        await page.screenshot(path=str(SHOTS / "register-health-record.png"), full_page=True)
+        await shoot(page, "register-health-record.png", full_page=True)
         await browser.close()
     assert errors == [], errors

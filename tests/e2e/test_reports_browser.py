@@ -16,11 +16,11 @@ from eldercare.platform import Platform, seed_district
 from eldercare.settings import Settings
 from simulators.district import District
 from tests.e2e.chromium import CHROMIUM, launch
+from tests.e2e.shots import SHOTS, shoot
 from tests.servers import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.db]
 
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 PASSWORD = "reports-browser-1"
 WAIT_MS = 10_000
 DISTRICT_1 = {"st-01": {"cm-01", "cm-02"}, "st-02": {"cm-03", "cm-04"}}
@@ -80,7 +80,7 @@ async def test_the_bureau_reads_drills_down_and_prints_its_report(db_url: str) -
             assert int((await row.text_content() or "").strip()) == sum(
                 per_community[c] for c in communities)
         await page.wait_for_selector(".report-chart[data-drawn=true]", timeout=WAIT_MS)
-        await page.screenshot(path=str(SHOTS / "reports-district.png"), full_page=True)
+        await shoot(page, "reports-district.png", full_page=True)
 
         await page.click(".report-areas tr[data-child=st-01] button")
         await page.wait_for_selector(".reports[data-node=st-01]", timeout=WAIT_MS)
@@ -90,7 +90,7 @@ async def test_the_bureau_reads_drills_down_and_prints_its_report(db_url: str) -
                 await page.locator(".report-areas tr[data-child]").all()} == DISTRICT_1["st-01"]
         assert "dist-01" not in (await page.text_content(".report-trail") or "")  # names, not ids
         assert await page.locator(".report-trail button").count() == 1  # back up to the district
-        await page.screenshot(path=str(SHOTS / "reports-street.png"), full_page=True)
+        await shoot(page, "reports-street.png", full_page=True)
 
         async with page.expect_download() as download_info:
             await page.click(".report-csv")
@@ -109,7 +109,7 @@ async def test_the_bureau_reads_drills_down_and_prints_its_report(db_url: str) -
         assert "60 秒内接听率" in (await printable.text_content("body") or "")
         await printable.emulate_media(media="print")
         assert await printable.locator(".no-print").first.is_hidden()
-        await printable.screenshot(path=str(SHOTS / "reports-printable.png"), full_page=True)
+        await shoot(printable, "reports-printable.png", full_page=True)
         pdf = await printable.pdf(path=str(SHOTS / "reports-printable.pdf"), format="A4",
                                   print_background=True)
         assert pdf.startswith(b"%PDF")

@@ -14,11 +14,11 @@ from eldercare.platform import Platform, seed_district
 from eldercare.settings import Settings
 from simulators.district import District
 from tests.e2e.chromium import CHROMIUM, launch
+from tests.e2e.shots import SHOTS, shoot
 from tests.servers import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.db]
 
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 PASSWORD = "tickets-pass-1"
 WHERE = {"latitude": 31.2304, "longitude": 121.4737}
 
@@ -54,7 +54,7 @@ async def test_operator_logs_a_call_provider_visits_and_family_rates(db_url: str
         await page.click("#service-call-form button[type=submit]")
         await page.wait_for_selector(".service-call .status-line:has-text('sent to')",
                                      timeout=5_000)
-        await page.screenshot(path=str(SHOTS / "tickets-operator-logged.png"))
+        await shoot(page, "tickets-operator-logged.png")
         await context.close()
 
         # The provider, with the phone's location allowed.
@@ -67,7 +67,7 @@ async def test_operator_logs_a_call_provider_visits_and_family_rates(db_url: str
         card = page.locator("#provider-tickets .ticket-card").first
         await card.wait_for(timeout=10_000)
         assert "Kitchen needs cleaning" in (await card.text_content() or "")
-        await page.screenshot(path=str(SHOTS / "tickets-provider-assigned.png"))
+        await shoot(page, "tickets-provider-assigned.png")
         for action, status in (("accept", "accepted"), ("start", "visit_started")):
             await card.locator(f"button[data-action={action}]").click()
             await page.wait_for_selector(f"#provider-tickets .ticket-card[data-status={status}]",
@@ -76,7 +76,7 @@ async def test_operator_logs_a_call_provider_visits_and_family_rates(db_url: str
         await card.locator("button[data-action=finish]").click()
         await page.wait_for_selector("#provider-none", timeout=15_000)
         await page.wait_for_selector(".provider-done li .ticket-status[data-status=visit_finished]")
-        await page.screenshot(path=str(SHOTS / "tickets-provider-finished.png"))
+        await shoot(page, "tickets-provider-finished.png")
         await context.close()
 
         # The family sees the visit and rates it.
@@ -92,7 +92,7 @@ async def test_operator_logs_a_call_provider_visits_and_family_rates(db_url: str
         await form.locator("button[type=submit]").click()
         await page.wait_for_selector("#family-tickets .ticket-status[data-status=rated]",
                                      timeout=5_000)
-        await page.screenshot(path=str(SHOTS / "tickets-family-rated.png"))
+        await shoot(page, "tickets-family-rated.png")
         await context.close()
         await browser.close()
         assert errors == []

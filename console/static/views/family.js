@@ -3,7 +3,7 @@
 // chosen by the address (#/resident/<id>) when they have more than one; the server decides what
 // they may see, and anything else is answered "not found" and shown as such.
 import { api, optional } from "../api.js";
-import { h } from "../dom.js";
+import { fill, h } from "../dom.js";
 import { t, label } from "../i18n.js";
 import { formatTime } from "../clock.js";
 import { devicesCard, field, muted, section, stillFields } from "../detail.js";
@@ -139,7 +139,7 @@ export function mountFamily(ctx) {
       if (stopped || current !== wanted) return;
       const message = err.status === 404 ? t("family.notFound") : errorText(err);
       const own = mine.find((r) => r.id !== wanted);
-      body.replaceChildren(h("p", { class: "error", id: "family-error", role: "alert" }, message),
+      fill(body, h("p", { class: "error", id: "family-error", role: "alert" }, message),
         own ? h("p", null, h("a", { href: `#/resident/${encodeURIComponent(own.id)}` }, t("family.back", { name: own.name }))) : null);
     }
   }
@@ -149,7 +149,7 @@ export function mountFamily(ctx) {
     const hr = status?.last_hr;
     const points = vitals?.points ?? [];
     const open = (history?.incidents ?? []).filter((i) => i.status !== "resolved");
-    body.replaceChildren(
+    fill(body,
       nowCard(open, ctx.user.username, act, refused),
       h("div", { class: "family-grid" },
         section("section.status",
