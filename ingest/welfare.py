@@ -23,7 +23,9 @@ Silences are judged on what the platform heard, not on its own outages:
   inactivity finding whose silence began before hearing came back is held until its elder is
   heard again, for ``HEARD_AGAIN_WITHIN_S`` at most: their movement in the lost time then shows
   (a watch's step count rose) and the finding is dropped, or it does not and the alarm is
-  raised. Such a silence is not learnt: it may hold movement nobody heard.
+  raised. Such a silence is not learnt: it may hold movement nobody heard. Nor is a shorter
+  silence that ends after the outage, began before it, and none of whose elder's messages from
+  the outage's time came (a backlog that did come shows what happened, and is learnt from).
 """
 
 from __future__ import annotations
@@ -137,6 +139,8 @@ class WelfareStage:
         or a backlog's time while one is worked through; it never goes back."""
         self._back: tuple[float, float] | None = None
         """The latest time ingest could not hear, (from, to), once it hears again."""
+        self._filled: set[str] = set()
+        """Subjects with a message from within ``_back`` (the backlog brought their data)."""
         self._heard_at: dict[str, float] = {}
         """subject -> when (by the wall clock) a message of theirs was last taken in."""
         self._held: dict[str, dict[str, Any]] = {}
@@ -196,6 +200,7 @@ class WelfareStage:
         self.health.excuse(start, end)
         if end - start >= CATCHING_UP_AFTER_S:  # seconds hide no movement worth waiting for
             self._back = (start, end)
+            self._filled = set()
 
     def process(self, envelopes: Sequence[Envelope], *, now: float,
                 hearing: bool = True) -> list[AlarmTrigger]:
@@ -216,6 +221,8 @@ class WelfareStage:
             subject, body, ts = self._subject(ref), env.body, env.ts
             self._last_message[subject] = (env.device, env.seq)
             self._heard_at[subject] = now
+            if self._back is not None and self._back[0] <= ts <= self._back[1]:
+                self._filled.add(subject)
             battery: float | None = None
             status = "message"
             if isinstance(body, Telemetry):
@@ -285,6 +292,7 @@ class WelfareStage:
             add(v.timestamp, v.subject, v.kind, None,
                 {"vital": v.vital, "value": v.value, "finding": v.kind, "detail": v.detail,
                  **score}, v.score)
+        self._unlearn_unheard(moves)
         for i in self.inactivity.update(moves):
             if i.kind == "unusual_day":
                 log.info("unusual day for %s (score %.2f): %s", i.subject, i.score or 0.0,
@@ -342,6 +350,24 @@ class WelfareStage:
                  " hear them again before an alarm", finding.subject, finding.silent_for / 3600,
                  _iso(start), _iso(end))
         return True
+
+    def _unlearn_unheard(self, moves: Sequence[inactivity.Movement | inactivity.Presence
+                                              | inactivity.Clock]) -> None:
+        """Keep the silence a movement ends from being learnt when it spans the latest outage
+        and nothing of its elder's from the outage's time came: it may hold movement nobody
+        heard, and a district-wide outage would otherwise teach every elder one long silence
+        at that hour."""
+        if self._back is None:
+            return
+        start, end = self._back
+        for m in moves:
+            if not isinstance(m, inactivity.Movement) or m.timestamp <= end \
+                    or m.subject in self._filled:
+                continue
+            last = self.inactivity.last_movement(m.subject)
+            if last is not None and last < start:
+                self.inactivity.forget(m.subject, last, after=end - last,
+                                       cause=f"outage:{start}")
 
     def _heard_again(self, now: float) -> list[tuple[str, dict[str, Any]]]:
         """The held findings whose wait is over: the elder was heard again without having

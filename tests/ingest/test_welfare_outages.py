@@ -85,7 +85,7 @@ async def _ingest(pool: AsyncConnectionPool, clock: Clock) -> tuple[Ingest, Hear
 
 
 async def _morning_before_the_outage(ingest: Ingest, home: _Home, clock: Clock) -> None:
-    """All three walk at 09:01, then sit still (their step counts stay) until 11:00."""
+    """All three walk until 09:10, then sit still (their step counts stay) until 11:00."""
     for minutes in range(0, 121, 10):
         clock.t = MORNING + 60 * max(minutes, 1)
         steps = 100 if minutes == 0 else 120
@@ -95,9 +95,9 @@ async def _morning_before_the_outage(ingest: Ingest, home: _Home, clock: Clock) 
 @pytest.mark.parametrize("outage", ["broker", "restart"])
 async def test_an_elder_who_moved_while_the_platform_could_not_hear_is_not_called(
         pool: AsyncConnectionPool, outage: str) -> None:
-    """Still since 09:01; from 11:00 to 14:00 the platform hears nothing (ingest has lost the
+    """Still since 09:10; from 11:00 to 14:00 the platform hears nothing (ingest has lost the
     broker, or is down and restarts from its snapshot) and what the watches sent meanwhile is
-    lost. The 4 h limit passed at 13:01, in the dark: nobody is called then. Heard again at
+    lost. The 4 h limit passed at 13:10, in the dark: nobody is called then. Heard again at
     14:01, r1's step count has risen (they walked in the lost hours): no alarm; r2's has not:
     called at once; r3's watch is not heard at all: called when the wait is over (14:10)."""
     await _seed(pool)
@@ -198,3 +198,33 @@ async def test_an_elder_not_heard_since_a_restart_is_still_called(
         await ingest.process([])
     alarms = await _alarms(pool)  # its silent watch is a maintenance item too (from 10:02)
     assert [a["resident_id"] for a in alarms if a["kind"] == "inactivity"] == ["r3"], alarms
+
+
+async def test_a_silence_across_an_outage_is_learnt_only_from_what_was_heard(
+        pool: AsyncConnectionPool) -> None:
+    """Still since 09:10; ingest loses the broker from 11:00 to 12:00; both walk at 12:01,
+    within the 4 h limit. Of r1 nothing from that hour ever comes: their three hours of
+    "silence" may hold movement nobody heard and are not learnt (else every outage teaches
+    every elder one long silence at that hour). r2's watch had a gateway keep that hour and
+    it comes after the return, still: their silence is known, and learnt."""
+    await _seed(pool)
+    clock = Clock(MORNING)
+    ingest, source = await _ingest(pool, clock)
+    home = _Home(source)
+    await _morning_before_the_outage(ingest, home, clock)
+    source.connected.clear()
+    for minutes in range(1, 61):
+        clock.t = MORNING + 2 * H + 60 * minutes
+        await ingest.process([])
+    source.connected.set()
+    clock.t += 30
+    kept = [home.watch(2, MORNING + 2 * H + 60 * m, 120) for m in range(10, 60, 10)]
+    await ingest.process(kept)  # r2's hour, from their gateway's buffer
+    clock.t = MORNING + 3 * H + 60
+    await ingest.process([home.watch(1, clock.t, 400), home.watch(2, clock.t, 400)])
+    assert await _alarms(pool) == []
+    assert ingest._welfare is not None
+    learnt = ingest._welfare.inactivity.snapshot_part(["r1", "r2"])
+    began = MORNING + 600  # their last steps before sitting still: 09:10
+    assert [s for s in learnt["r1"]["recent"] if s[0] == began] == []
+    assert [s for s in learnt["r2"]["recent"] if s[0] == began] == [[began, clock.t]]
