@@ -213,6 +213,7 @@ class WelfareStage:
         readings: list[vitals.VitalReading] = []
         moves: list[inactivity.Movement | inactivity.Presence | inactivity.Clock] = []
         fixes: list[geofence.LocationFix] = []
+        unworn: dict[str, float] = {}  # subject -> the first telemetry saying "not worn"
         health: list[device_health.DeviceEvent | device_health.Clock] = []
         for env in envelopes:
             ref = self._devices.get(env.device)
@@ -229,6 +230,7 @@ class WelfareStage:
                 battery = body.battery
                 if body.worn is False:
                     self._off_wrist.setdefault(subject, ts)
+                    unworn.setdefault(subject, ts)
                 elif body.worn:
                     self._off_wrist.pop(subject, None)
                 steps = body.steps
@@ -293,6 +295,7 @@ class WelfareStage:
                 {"vital": v.vital, "value": v.value, "finding": v.kind, "detail": v.detail,
                  **score}, v.score)
         self._unlearn_unheard(moves)
+        self._unlearn_unworn(unworn, moves)
         for i in self.inactivity.update(moves):
             if i.kind == "unusual_day":
                 log.info("unusual day for %s (score %.2f): %s", i.subject, i.score or 0.0,
@@ -368,6 +371,24 @@ class WelfareStage:
             if last is not None and last < start:
                 self.inactivity.forget(m.subject, last, after=end - last,
                                        cause=f"outage:{start}")
+
+    def _unlearn_unworn(self, unworn: dict[str, float], moves: Sequence[
+            inactivity.Movement | inactivity.Presence | inactivity.Clock]) -> None:
+        """Keep a silence during which the watch said it was not worn from being learnt: a
+        watch on its charger sees nobody move, so the time is unknown, not still. Learnt, a
+        watch charged every afternoon (or every night) loosened that hour's limit for the days
+        it is worn. The silence still raises its alarm when it passes the limit (which says
+        since when the watch is off): an elder whose watch is off is unwatched."""
+        if not unworn:
+            return
+        first_move: dict[str, float] = {}
+        for m in moves:
+            if isinstance(m, inactivity.Movement):
+                first_move[m.subject] = min(m.timestamp, first_move.get(m.subject, math.inf))
+        for subject, at in unworn.items():
+            last = self.inactivity.last_movement(subject)
+            if last is not None and last < at <= first_move.get(subject, math.inf):
+                self.inactivity.forget(subject, last, after=at - last, cause="watch_off")
 
     def _heard_again(self, now: float) -> list[tuple[str, dict[str, Any]]]:
         """The held findings whose wait is over: the elder was heard again without having

@@ -418,6 +418,42 @@ async def test_an_inactivity_alarm_says_since_when_the_watch_was_off_the_wrist(
     assert second["kind"] == "inactivity" and "watch_off_since" not in second["details"]
 
 
+async def test_a_silence_with_the_watch_off_is_not_learnt(pool: AsyncConnectionPool) -> None:
+    """Walking until 13:00, the watch on its charger from 13:10 to 15:10 (``worn: false``), on
+    again and walking; then still, worn, from 15:20 to 17:20. The charger's two hours are not
+    what the elder does at that hour (the watch saw nobody): not learnt. The worn two hours
+    are."""
+    await _seed(pool)
+    afternoon = NIGHT + 11 * 3600  # 13:00 in Shanghai
+    clock = Clock(afternoon)
+    ingest, source = await _ingest(pool, clock)
+    topic = f"eldercare/v1/{SITE}/watch-1/telemetry"
+    seq = iter(range(1, 10_000))
+    steps = 100
+
+    async def at(minutes: int, *, worn: bool, walk: bool = False) -> None:
+        nonlocal steps
+        clock.t = afternoon + 60 * minutes
+        steps += 20 if walk else 0
+        body = Telemetry(seq=next(seq), ts=_ms(clock.t), steps=steps, worn=worn,
+                         hr=70 if worn else None)
+        await ingest.process([source.add(topic, encode(body))])
+
+    await at(0, worn=True)
+    await at(1, worn=True, walk=True)  # last steps before the charger: 13:01
+    for minutes in range(10, 130, 10):
+        await at(minutes, worn=False)
+    await at(130, worn=True, walk=True)  # 15:10
+    for minutes in range(140, 260, 10):
+        await at(minutes, worn=True)
+    await at(260, worn=True, walk=True)  # 17:20
+    assert await _alarms(pool) == []
+    assert ingest._welfare is not None
+    learnt = ingest._welfare.inactivity.snapshot_part(["r1"])["r1"]["recent"]
+    assert [afternoon + 60, afternoon + 130 * 60] not in learnt, learnt
+    assert [afternoon + 130 * 60, afternoon + 260 * 60] in learnt, learnt
+
+
 async def test_the_time_on_the_floor_after_a_genuine_sos_is_not_learnt(
         pool: AsyncConnectionPool) -> None:
     """11:00 r1 stops walking and at 11:02 presses the pendant from the floor; the watch's report
