@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -381,6 +382,20 @@ async def test_an_inactivity_alarm_resolved_genuine_is_not_learnt_as_ordinary_li
     assert learnt(ingest) == [5 * 3600.0]
 
 
+def _watch_telemetry(ingest: Ingest, source: ListSource, clock: Clock
+                     ) -> Callable[..., Awaitable[None]]:
+    """watch-1's telemetry at ``clock``'s time, numbered, as one batch each."""
+    topic = f"eldercare/v1/{SITE}/watch-1/telemetry"
+    seq = iter(range(1, 10_000))
+
+    async def send(steps: int, *, worn: bool | None) -> None:
+        body = Telemetry(seq=next(seq), ts=_ms(clock.t), steps=steps, worn=worn,
+                         hr=70 if worn else None)
+        await ingest.process([source.add(topic, encode(body))])
+
+    return send
+
+
 async def test_an_inactivity_alarm_says_since_when_the_watch_was_off_the_wrist(
         pool: AsyncConnectionPool) -> None:
     """Moving at 09:00, the watch taken off at 09:30 (its telemetry says ``worn: false`` from
@@ -390,13 +405,7 @@ async def test_an_inactivity_alarm_says_since_when_the_watch_was_off_the_wrist(
     morning = NIGHT + 7 * 3600  # 09:00 in Shanghai
     clock = Clock(morning)
     ingest, source = await _ingest(pool, clock)
-    topic = f"eldercare/v1/{SITE}/watch-1/telemetry"
-    seq = iter(range(1, 10_000))
-
-    async def telemetry(steps: int, *, worn: bool | None) -> None:
-        body = Telemetry(seq=next(seq), ts=_ms(clock.t), steps=steps, worn=worn,
-                         hr=70 if worn else None)
-        await ingest.process([source.add(topic, encode(body))])
+    telemetry = _watch_telemetry(ingest, source, clock)
 
     await telemetry(100, worn=True)
     await telemetry(120, worn=True)
@@ -427,17 +436,14 @@ async def test_a_silence_with_the_watch_off_is_not_learnt(pool: AsyncConnectionP
     afternoon = NIGHT + 11 * 3600  # 13:00 in Shanghai
     clock = Clock(afternoon)
     ingest, source = await _ingest(pool, clock)
-    topic = f"eldercare/v1/{SITE}/watch-1/telemetry"
-    seq = iter(range(1, 10_000))
+    telemetry = _watch_telemetry(ingest, source, clock)
     steps = 100
 
     async def at(minutes: int, *, worn: bool, walk: bool = False) -> None:
         nonlocal steps
         clock.t = afternoon + 60 * minutes
         steps += 20 if walk else 0
-        body = Telemetry(seq=next(seq), ts=_ms(clock.t), steps=steps, worn=worn,
-                         hr=70 if worn else None)
-        await ingest.process([source.add(topic, encode(body))])
+        await telemetry(steps, worn=worn)
 
     await at(0, worn=True)
     await at(1, worn=True, walk=True)  # last steps before the charger: 13:01
