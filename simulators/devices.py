@@ -50,6 +50,9 @@ class SimDevice:
     seq_base: int
     next_checkin: float
     battery: float
+    device_class: str = ""
+    """The class whose check-in interval and battery it keeps (Scenario.checkin_s): its kind,
+    or "wall_button" for a care home's call button."""
     seq: int = 0
     silent_until: float = 0.0
     # wearables only

@@ -39,7 +39,9 @@ class Scenario:
     """Self check-ups at each community kiosk (a few a day; districts with ``day_cares``)."""
     checkup_abnormal_share: float = 0.02
     checkin_s: tuple[tuple[str, float], ...] = (("button", 3600.0), ("smoke", 3600.0),
-                                                 ("wearable", 600.0))
+                                                 ("wearable", 600.0), ("wall_button", 300.0))
+    """Per device class; a care home's call buttons are mains-powered wall buttons that report
+    every few minutes (the platform expects one every 10: detection.device_health)."""
     telemetry_s: float = 10.0
     location_s: float = 60.0
     accel_hz: float = 50.0
@@ -47,7 +49,8 @@ class Scenario:
     """Each wearer's better and worse days and hours (heart rate, SpO2); None for the steady
     days simulated before 2026-12-06 (every hour of every day alike but for reading noise)."""
     battery_drain_per_hour: tuple[tuple[str, float], ...] = (("button", 0.01), ("smoke", 0.005),
-                                                              ("wearable", 2.0))
+                                                              ("wearable", 2.0),
+                                                              ("wall_button", 0.0))
 
     def checkin_interval(self, kind: str) -> float:
         return dict(self.checkin_s)[kind]

@@ -65,10 +65,14 @@ class Simulation:
         for d in district.devices:
             if d.kind == "kiosk":
                 continue  # simulators.kiosk's, on a random stream of its own
-            interval = scenario.checkin_interval(d.kind)
+            cls = ("wall_button" if d.kind == "button" and sites[d.site_id].kind == "care_home"
+                   else d.kind)
+            interval = scenario.checkin_interval(cls)
             dev = SimDevice(device=d, site=sites[d.site_id], seq_base=seq_base,
                             next_checkin=self.now + float(self._rng.uniform(0, interval)),
-                            battery=float(self._rng.uniform(40, 100)))
+                            battery=float(self._rng.uniform(40, 100)), device_class=cls)
+            if cls == "wall_button":
+                dev.battery = 100.0  # mains
             if d.kind == "wearable":
                 dev.rot = motion.mount(self._rng)
                 dev.hr_base = float(self._rng.normal(72, 6))
@@ -211,9 +215,9 @@ class Simulation:
             if kind == "wearable" and not dev.worn:
                 dev.battery = min(100.0, dev.battery + self.scenario.charge_per_hour / 3600.0)
             else:
-                dev.battery -= self.scenario.drain(kind) / 3600.0
+                dev.battery -= self.scenario.drain(dev.device_class) / 3600.0
             if self.now >= dev.next_checkin:
-                dev.next_checkin += self.scenario.checkin_interval(kind)
+                dev.next_checkin += self.scenario.checkin_interval(dev.device_class)
                 out.append(checkin(dev, self.now, self._rng))
                 if dev.battery < 15 and int(dev.battery * 10) % 10 == 0:
                     out.append(event(dev, self.now, EventType.BATTERY_LOW))
