@@ -70,6 +70,9 @@ class DeviceEvent(NamedTuple):
     battery_pct: float | None = None
     site: str = ""
     """Where the device is (the site outage check; "" for none)."""
+    elder: bool = True
+    """Whether ``subject`` is an elder: only an elder gets a ``welfare_check`` (a care-home
+    room's smoke detector, silent, is a maintenance item, not an elder left unprotected)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +98,7 @@ class _Device:
     overdue: bool = False
     low: bool = False
     site: str = ""
+    elder: bool = True
 
 
 @dataclass(slots=True)
@@ -167,7 +171,7 @@ class DeviceHealthDetector:
             self._by_site.get(d.site, set()).discard(e.device)
         if e.site:
             self._by_site.setdefault(e.site, set()).add(e.device)
-        d.last_seen, d.subject, d.site = e.timestamp, e.subject, e.site
+        d.last_seen, d.subject, d.site, d.elder = e.timestamp, e.subject, e.site, e.elder
         found = []
         if e.status == "offline":
             if not d.offline:
@@ -277,7 +281,7 @@ class DeviceHealthDetector:
         found = []
         for subject in sorted(subjects):
             guards = [d for d in (self._devices[i] for i in self._by_subject.get(subject, ()))
-                      if d.subject == subject and table[d.device_class].emergency]
+                      if d.subject == subject and d.elder and table[d.device_class].emergency]
             silent = bool(guards) and all(d.offline or d.overdue for d in guards)
             if silent and all(d.site in self._sites_down for d in guards):
                 continue  # the site's outage stands for it; judged again when it is heard

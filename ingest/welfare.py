@@ -267,7 +267,8 @@ class WelfareStage:
                 health.append(device_health.DeviceEvent(
                     timestamp=ts, device=env.device, subject=subject,
                     device_class=device_class, status=status,
-                    battery_pct=None if battery is None else float(battery), site=ref.site_id))
+                    battery_pct=None if battery is None else float(battery), site=ref.site_id,
+                    elder=ref.resident_id is not None))
         if now - self._last_tick >= TICK_EVERY_S:
             # Timers scan every resident and device: once a second is plenty for silences
             # measured in minutes and hours.

@@ -48,6 +48,25 @@ def test_custom_class_table() -> None:
     assert [f.device for f in d.update([Clock(timestamp=100.0)])] == ["p"]
 
 
+def test_a_device_that_protects_no_elder_is_maintenance_never_a_welfare_check() -> None:
+    """A care-home room's smoke detector (no resident of its own) going offline, or silent, is
+    a maintenance item; "all emergency devices silent" is about an elder, and there is none.
+    (The demo district raised a P3 welfare check for each such dropout.)"""
+    d = DeviceHealthDetector()
+    room = DeviceEvent(timestamp=0.0, device="smoke-1", subject="device:smoke-1",
+                       device_class="smoke_detector", elder=False)
+    d.update([room])
+    found = d.update([room._replace(timestamp=60.0, status="offline")])
+    assert [f.kind for f in found] == ["offline"]
+    found = d.update([room._replace(timestamp=120.0, status="online"), Clock(timestamp=40 * H)])
+    assert [f.kind for f in found] == ["no_checkin"]
+    # the same device given to an elder: their only emergency device, so a welfare check too
+    d.update([room._replace(timestamp=41 * H, subject="r9", elder=True)])
+    found = d.update([room._replace(timestamp=41 * H + 60, subject="r9", elder=True,
+                                    status="offline")])
+    assert [f.kind for f in found] == ["offline", "welfare_check"]
+
+
 def test_offline_is_distinct_and_immediate() -> None:
     d = DeviceHealthDetector()
     d.update([_e(0.0, "b1"), _e(0.0, "w1", "wearable")])

@@ -1,7 +1,7 @@
 """The simulated district and the platform agree on how often each device reports: half an
 hour of the demo district through the welfare stage (ingest/welfare.py) finds no device that
-missed its check-in, and calls no elder "all emergency devices silent" but for the devices
-whose connection the simulation dropped (their last will says "offline")."""
+missed its check-in, and calls no one "all emergency devices silent" but the elders whose
+devices' connection the simulation dropped (their last will says "offline")."""
 
 from __future__ import annotations
 
@@ -38,3 +38,5 @@ def test_half_an_hour_of_the_demo_district_misses_no_check_in() -> None:
     problems = [(t.kind, t.details.get("problem"), t.device_id) for t in found]
     assert not [p for p in problems if p[1] == "no_checkin"], problems
     assert {d for kind, _, d in problems if kind == "welfare_check"} <= dropped, problems
+    # and only about elders: a room's smoke detector dropping out is maintenance alone
+    assert all(refs[d].resident_id for kind, _, d in problems if kind == "welfare_check")
