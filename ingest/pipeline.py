@@ -282,7 +282,8 @@ class Ingest:
 
     def _hearing(self, now: float) -> bool:
         """Whether this lane holds the broker now; when it gets it back, the time it could not
-        hear is excused to the devices' check-ins (WelfareStage.excuse)."""
+        hear is excused (WelfareStage.excuse: the devices' check-ins, and the elders' silences
+        wait to hear them again)."""
         connected = getattr(self._source, "connected", None)  # MqttSource's; test sources: none
         hearing = connected is None or connected.is_set()
         if not hearing and self._deaf_since is None:

@@ -196,7 +196,11 @@ class WelfareStage:
         """Ingest could not hear from ``start`` to ``end`` (it had lost the broker, or was not
         running): the devices' check-ins are not judged on that time
         (``DeviceHealthDetector.excuse``), and an elder's silence that began before ``end``
-        waits to be heard again before it is an alarm (the module's doc)."""
+        waits to be heard again before it is an alarm (the module's doc). After a restart the
+        time from the snapshot's last judging is excused with the first such call (a restart
+        that first waits for the broker: the wait and the time down are one outage)."""
+        if self._restored_judged is not None:
+            start, self._restored_judged = min(start, self._restored_judged), None
         self.health.excuse(start, end)
         if end - start >= CATCHING_UP_AFTER_S:  # seconds hide no movement worth waiting for
             self._back = (start, end)
@@ -206,10 +210,9 @@ class WelfareStage:
                 hearing: bool = True) -> list[AlarmTrigger]:
         """``hearing``: whether ingest can hear devices now; while it cannot, no silence is
         judged (it may be ours). A backlog is judged at its own time (the module's doc)."""
-        if self._restored_judged is not None:  # the time ingest was down, from the snapshot on
-            if now > self._restored_judged:
-                self.excuse(self._restored_judged, now)
-            self._restored_judged = None
+        if self._restored_judged is not None and hearing:
+            # the time ingest was down: from the snapshot's last judging to hearing again
+            self.excuse(self._restored_judged, now)
         readings: list[vitals.VitalReading] = []
         moves: list[inactivity.Movement | inactivity.Presence | inactivity.Clock] = []
         fixes: list[geofence.LocationFix] = []
