@@ -97,9 +97,10 @@ async def test_an_elder_who_moved_while_the_platform_could_not_hear_is_not_calle
         pool: AsyncConnectionPool, outage: str) -> None:
     """Still since 09:10; from 11:00 to 14:00 the platform hears nothing (ingest has lost the
     broker; or is down and restarts from its snapshot, and perhaps waits five minutes more for
-    the broker) and what the watches sent meanwhile is lost. The 4 h limit passed at 13:10, in the dark: nobody is called then. Heard again at
-    14:01, r1's step count has risen (they walked in the lost hours): no alarm; r2's has not:
-    called at once; r3's watch is not heard at all: called when the wait is over (14:10)."""
+    the broker) and what the watches sent meanwhile is lost. The 4 h limit passed at 13:10,
+    in the dark: nobody is called then. Heard again at 14:01, r1's step count has risen (they
+    walked in the lost hours): no alarm; r2's has not: called at once; r3's watch is not heard
+    at all: called when the wait is over (14:10). No watch is "not checking in" either."""
     await _seed(pool)
     clock = Clock(MORNING)
     ingest, source = await _ingest(pool, clock)
