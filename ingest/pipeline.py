@@ -529,7 +529,7 @@ class Ingest:
             try:
                 hearing = self._hearing(now)
                 handoff.triggers.extend(self._welfare.process(accepted, now=now,
-                                                              hearing=hearing))
+                                                              hearing=hearing, hearer=id(self)))
             except Exception:  # a detector bug must not stop SOS and smoke from being stored
                 log.exception("welfare detectors failed on a batch of %d messages", len(accepted))
         for trigger in handoff.triggers:

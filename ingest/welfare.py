@@ -13,7 +13,8 @@ so a restart does not forget a resident's baseline.
 Silences are judged on what the platform heard, not on its own outages:
 
 * while ingest cannot hear (it has lost the broker) no silence is judged: the detectors' clock
-  stops where hearing stopped;
+  stops where hearing stopped; a stage shared by the lanes of one process judges only while
+  every lane hears (the stream lane deaf and the alarm lane not is still deaf to the watches);
 * a backlog (what the broker's persistent session kept while ingest was away or restarting) is
   judged at its own time: while a batch's messages are, in the median, more than
   ``CATCHING_UP_AFTER_S`` old, the clock given to the detectors is the wall clock less that
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -146,6 +147,8 @@ class WelfareStage:
         self._held: dict[str, dict[str, Any]] = {}
         """subject -> an inactivity finding held until its elder is heard again after an outage
         (its time, detail and score, the silence's start, and from and until when it waits)."""
+        self._deaf_hearers: set[Hashable] = set()
+        """The callers of :meth:`process` (the lanes sharing this stage) that cannot hear now."""
         self._restored_judged: float | None = None
         """The snapshot's judged time, until the first batch after a restart excuses the time
         from it to then."""
@@ -206,10 +209,16 @@ class WelfareStage:
             self._back = (start, end)
             self._filled = set()
 
-    def process(self, envelopes: Sequence[Envelope], *, now: float,
-                hearing: bool = True) -> list[AlarmTrigger]:
-        """``hearing``: whether ingest can hear devices now; while it cannot, no silence is
-        judged (it may be ours). A backlog is judged at its own time (the module's doc)."""
+    def process(self, envelopes: Sequence[Envelope], *, now: float, hearing: bool = True,
+                hearer: Hashable = None) -> list[AlarmTrigger]:
+        """``hearing``: whether the caller (``hearer``: a lane, when lanes share the stage) can
+        hear devices now; while any of them cannot, no silence is judged (it may be ours). A
+        backlog is judged at its own time (the module's doc)."""
+        if hearing:
+            self._deaf_hearers.discard(hearer)
+        else:
+            self._deaf_hearers.add(hearer)
+        hearing = not self._deaf_hearers
         if self._restored_judged is not None and hearing:
             # the time ingest was down: from the snapshot's last judging to hearing again
             self.excuse(self._restored_judged, now)

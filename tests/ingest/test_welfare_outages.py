@@ -235,3 +235,33 @@ async def test_a_silence_across_an_outage_is_learnt_only_from_what_was_heard(
     began = MORNING + 600  # their last steps before sitting still: 09:10
     assert [s for s in learnt["r1"]["recent"] if s[0] == began] == []
     assert [s for s in learnt["r2"]["recent"] if s[0] == began] == [[began, clock.t]]
+
+
+async def test_lanes_sharing_the_detectors_judge_only_while_both_hear(
+        pool: AsyncConnectionPool) -> None:
+    """In one process the alarm and stream lanes share the welfare detectors
+    (eldercare/platform.py). The stream lane, which hears the watches, loses the broker from
+    11:00 to 14:00; the alarm lane still holds it and goes on taking batches. The watches'
+    silence is the platform's: nothing is judged, so nobody is called inactive and no watch
+    "not checking in" (before, the alarm lane's batches judged it)."""
+    from ingest.welfare import WelfareStage
+
+    await _seed(pool)
+    clock = Clock(MORNING)
+    shared = WelfareStage()
+    lanes = []
+    for chores in (False, True):
+        source = HearingSource()
+        lane = Ingest(pool=pool, source=source, clock=clock, decoder=Decoder(clock=clock),
+                      welfare=shared, welfare_chores=chores)
+        await lane.load_registry()
+        source.connected.set()
+        lanes.append((lane, source))
+    (alarms, _), (streams, stream_source) = lanes
+    await _morning_before_the_outage(streams, _Home(stream_source), clock)
+    stream_source.connected.clear()
+    for minutes in range(1, 181):
+        clock.t = MORNING + 2 * H + 60 * minutes
+        await alarms.process([])
+        await streams.process([])
+    assert await _alarms(pool) == []
