@@ -3,12 +3,16 @@
 Method: every device class has an expected check-in interval (a table, configurable); any
 message from a device counts as a check-in. A device silent for ``grace`` × its interval is
 ``no_checkin`` — distinct from ``offline``, which the broker says on the device's behalf (its MQTT
-last will) and which needs no waiting. A battery at or below its class's level is ``low_battery``
-once, re-armed only after it climbs ``hysteresis`` points above (a fresh battery), so a reading
-that dithers at 20/21 % does not flap. When every emergency device (button, smoke detector,
-wearable) of one elder is silent or offline, the elder gets a ``welfare_check``: nothing could
-raise their alarm now. (Check-in supervision as in EN 50136-1's "supervision of the
-transmission path" and the periodic test signals of social-alarm standard EN 50134-7.)
+last will). An ``offline`` is reported once it has lasted ``offline_delay`` (2 min; an on-delay,
+as ISA-18.2 has for chattering alarms): a device back within it was a blip, and the devices of a
+site whose network went down, whose last wills come over a minute or so as the broker times
+each connection out, are seen together as the site's outage first (below). A battery at or
+below its class's level is ``low_battery`` once, re-armed only after it climbs ``hysteresis``
+points above (a fresh battery), so a reading that dithers at 20/21 % does not flap. When every
+emergency device (button, smoke detector, wearable) of one elder is silent or offline (as
+reported), the elder gets a ``welfare_check``: nothing could raise their alarm now. (Check-in
+supervision as in EN 50136-1's "supervision of the transmission path" and the periodic test
+signals of social-alarm standard EN 50134-7.)
 
 Many devices of one site falling silent together is one fault, not many: a care home's network
 or gateway is down. When at least ``outage_min`` of a site's devices are silent or offline,
@@ -20,7 +24,8 @@ devices' ``no_checkin`` and ``offline`` and its elders' ``welfare_check`` are he
 site's finding stands for them (the parent-and-child rule of network monitoring, Nagios'
 "unreachable", inferred here from the timing, since the registry does not say which devices
 sit behind which gateway). When the site is heard again, what is still true of the held ones
-is reported then.
+``offline_delay`` later is reported then (its devices come back over a minute or so, and the
+first few back must not turn the rest into one finding each).
 
 >>> d = DeviceHealthDetector()
 >>> _ = d.update([DeviceEvent(timestamp=0.0, device="b1", subject="r1", device_class="button")])
@@ -36,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 HOUR = 3600.0
+OFFLINE_DELAY_S = 120.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,6 +105,14 @@ class _Device:
     low: bool = False
     site: str = ""
     elder: bool = True
+    offline_at: float = 0.0
+    """When its last will came (while ``offline``)."""
+    offline_said: bool = True
+    """Whether its ``offline`` has been reported (False while it waits ``offline_delay``)."""
+
+    def down(self) -> bool:
+        """Silent or offline, as far as an elder's protection goes."""
+        return (self.offline and self.offline_said) or self.overdue
 
 
 @dataclass(slots=True)
@@ -112,6 +126,10 @@ class DeviceHealthDetector:
     outage_min: int = 5
     outage_share: float = 0.6
     outage_window: float = 15 * 60.0
+    offline_delay: float = OFFLINE_DELAY_S
+    """How long a last will must stand before ``offline`` (and an elder's ``welfare_check``) is
+    reported: the broker times connections out at 1.5 x their keep-alive, so a site's devices'
+    last wills come within about a minute of each other."""
     _devices: dict[str, _Device] = field(default_factory=dict)
     _unprotected: set[str] = field(default_factory=set)
     _by_subject: dict[str, set[str]] = field(default_factory=dict)
@@ -122,6 +140,8 @@ class DeviceHealthDetector:
     _by_site: dict[str, set[str]] = field(default_factory=dict)
     _sites_down: dict[str, float] = field(default_factory=dict)
     """Site -> when the silence its ``site_silent`` finding stands for began."""
+    _releasing: dict[str, float] = field(default_factory=dict)
+    """Site heard again -> when what is still true of its held findings is reported."""
     _held: set[str] = field(default_factory=set)
     """Devices whose ``no_checkin`` or ``offline`` a site's outage holds back."""
     _excused_until: float = -math.inf
@@ -134,12 +154,16 @@ class DeviceHealthDetector:
             if isinstance(item, Clock):
                 overdue = self._overdue(item.timestamp, table)
                 sites = {self._devices[f.device].site for f in overdue if f.device}
-                outages, back = self._outages(item.timestamp, sites | set(self._sites_down))
+                outages = self._outages(item.timestamp, sites | set(self._sites_down))
                 found.extend(outages)
                 found.extend(self._hold(overdue))
+                back = [s for s, at in self._releasing.items() if item.timestamp >= at]
+                for site in back:
+                    del self._releasing[site]
+                    found.extend(self._release(item.timestamp, site))
                 # Only devices that just fell silent change an elder's protection; all elders
-                # are judged after a restore or a change of classes, and a site's when it is
-                # heard again.
+                # are judged after a restore or a change of classes, and a site's when its
+                # held findings are released.
                 everyone = self._judged is not self.classes
                 self._judged = self.classes
                 touched = {f.subject for f in overdue} | {
@@ -172,14 +196,13 @@ class DeviceHealthDetector:
         if e.site:
             self._by_site.setdefault(e.site, set()).add(e.device)
         d.last_seen, d.subject, d.site, d.elder = e.timestamp, e.subject, e.site, e.elder
-        found = []
+        found: list[HealthFinding] = []
         if e.status == "offline":
-            if not d.offline:
-                found.append(self._finding(e.timestamp, d, e.device, "offline",
-                                           "the broker published its last will"))
-            d.offline = True
+            if not d.offline:  # reported once it has stood offline_delay (_overdue)
+                d.offline, d.offline_at, d.offline_said = True, e.timestamp, False
             return found
         d.offline = d.overdue = False
+        d.offline_said = True
         self._held.discard(e.device)
         if e.battery_pct is not None and cls.low_battery_pct is not None:
             if e.battery_pct <= cls.low_battery_pct and not d.low:
@@ -191,8 +214,16 @@ class DeviceHealthDetector:
         return found
 
     def _overdue(self, now: float, table: dict[str, DeviceClass]) -> list[HealthFinding]:
+        """The devices that just went silent too long, and those whose last will has stood
+        ``offline_delay``."""
         found = []
         for name, d in self._devices.items():
+            if d.offline and not d.offline_said and now - d.offline_at >= self.offline_delay:
+                d.offline_said = True
+                found.append(self._finding(now, d, name, "offline",
+                                           "the broker published its last will"
+                                           f" {(now - d.offline_at) / 60:.0f} min ago"))
+                continue
             limit = self.grace * table[d.device_class].checkin_s
             if not d.offline and not d.overdue and now - d.last_seen > limit:
                 d.overdue = True
@@ -216,10 +247,10 @@ class DeviceHealthDetector:
                 d.last_seen += end - max(start, d.last_seen)
         self._excused_until = end
 
-    def _outages(self, now: float, sites: set[str]) -> tuple[list[HealthFinding], list[str]]:
-        """``site_silent`` for each of ``sites`` that just went down, and the sites heard again
-        (whose held findings are then reported by :meth:`_release`)."""
-        found, back = [], []
+    def _outages(self, now: float, sites: set[str]) -> list[HealthFinding]:
+        """``site_silent`` for each of ``sites`` that just went down; a site heard again has
+        its held findings reported ``offline_delay`` later (:meth:`_release`)."""
+        found = []
         for site in sorted(s for s in sites if s):
             devices = [(i, self._devices[i]) for i in self._by_site.get(site, ())]
             silent = [(i, d) for i, d in devices if d.offline or d.overdue]
@@ -237,6 +268,7 @@ class DeviceHealthDetector:
                 # what was reported before the site went down stays reported; what falls silent
                 # from now on is held (_hold)
                 self._sites_down[site] = began
+                self._releasing.pop(site, None)  # down again before its release
                 first = min(i for i, d in silent if d.last_seen >= began)
                 found.append(HealthFinding(
                     timestamp=now, subject=f"site:{site}", device=first, kind="site_silent",
@@ -244,9 +276,12 @@ class DeviceHealthDetector:
                            f" for {(now - began) / 60:.0f} min"))
             elif began is None and site in self._sites_down:
                 del self._sites_down[site]
-                back.append(site)
-                found.extend(self._release(now, site))
-        return found, back
+                self._releasing[site] = now + self.offline_delay
+        return found
+
+    def _out(self, site: str) -> bool:
+        """Whether ``site`` is down, or back but its held findings not yet reported."""
+        return site in self._sites_down or site in self._releasing
 
     def _hold(self, found: list[HealthFinding]) -> list[HealthFinding]:
         """``found`` without the device findings a site's outage stands for (they are held)."""
@@ -255,7 +290,7 @@ class DeviceHealthDetector:
             device = f.device
             d = None if device is None else self._devices.get(device)
             if (device is not None and d is not None and f.kind in ("no_checkin", "offline")
-                    and d.site in self._sites_down):
+                    and self._out(d.site)):
                 self._held.add(device)
             else:
                 kept.append(f)
@@ -282,8 +317,8 @@ class DeviceHealthDetector:
         for subject in sorted(subjects):
             guards = [d for d in (self._devices[i] for i in self._by_subject.get(subject, ()))
                       if d.subject == subject and d.elder and table[d.device_class].emergency]
-            silent = bool(guards) and all(d.offline or d.overdue for d in guards)
-            if silent and all(d.site in self._sites_down for d in guards):
+            silent = bool(guards) and all(d.down() for d in guards)
+            if silent and all(self._out(d.site) for d in guards):
                 continue  # the site's outage stands for it; judged again when it is heard
             if silent and subject not in self._unprotected:
                 self._unprotected.add(subject)
@@ -308,7 +343,9 @@ class DeviceHealthDetector:
         return {"classes": [asdict(c) for c in self.classes], "grace": self.grace,
                 "hysteresis": self.hysteresis, "unprotected": sorted(self._unprotected),
                 "outage": [self.outage_min, self.outage_share, self.outage_window],
+                "offline_delay": self.offline_delay,
                 "sites_down": dict(self._sites_down), "held": sorted(self._held),
+                "releasing": dict(self._releasing),
                 "excused_until": None if math.isinf(self._excused_until) else self._excused_until}
 
     def snapshot_keys(self) -> list[str]:
@@ -327,10 +364,14 @@ class DeviceHealthDetector:
         detector = cls(classes=tuple(DeviceClass(**c) for c in snap["classes"]),
                        grace=snap["grace"], hysteresis=snap["hysteresis"],
                        outage_min=int(minimum), outage_share=float(share),
-                       outage_window=float(window))
+                       outage_window=float(window),
+                       # before 2026-12-07 an offline was reported at once: the delay
+                       # applies from the restart on (an offline already reported stays so)
+                       offline_delay=float(snap.get("offline_delay", OFFLINE_DELAY_S)))
         detector._devices = {k: _Device(**d) for k, d in snap["devices"].items()}
         detector._unprotected = set(snap["unprotected"])
         detector._sites_down = {k: float(v) for k, v in snap.get("sites_down", {}).items()}
+        detector._releasing = {k: float(v) for k, v in snap.get("releasing", {}).items()}
         detector._held = set(snap.get("held", ()))
         excused = snap.get("excused_until")
         detector._excused_until = -math.inf if excused is None else float(excused)

@@ -29,6 +29,11 @@ class Scenario:
     service_presses_per_hour: float = 0.0
     """Double presses asking for a service (meal, housekeeping...), from the buttons configured
     for it (``service_press='double_press'``); drawn from a stream of their own."""
+    site_outages_per_hour: float = 0.0
+    """A care home's network going down: every device of the home falls silent for
+    ``site_outage_s``, the broker publishing each one's last will as its connection times out;
+    drawn from a stream of its own."""
+    site_outage_s: tuple[float, float] = (20 * 60.0, 40 * 60.0)
     watch_off_per_hour: float = 0.0
     """A wearer taking their watch off (to charge it, to wash) for ``watch_off_s``; drawn from a
     stream of its own."""
@@ -62,11 +67,12 @@ class Scenario:
 DEMO = Scenario(sos_per_hour=240.0, accidental_per_hour=90.0, falls_per_hour=120.0,
                 smoke_per_hour=12.0, smoke_tests_per_hour=30.0, faults_per_hour=6.0,
                 dropouts_per_hour=12.0, service_presses_per_hour=24.0, watch_off_per_hour=12.0,
+                site_outages_per_hour=0.5,
                 checkups_per_kiosk_hour=30.0, checkup_abnormal_share=0.1)
 
 REALISTIC = Scenario(sos_per_hour=0.02, accidental_per_hour=0.05, falls_per_hour=0.005,
                      smoke_per_hour=0.0005, smoke_tests_per_hour=0.01, faults_per_hour=0.001,
                      dropouts_per_hour=0.05, service_presses_per_hour=0.1,
-                     watch_off_per_hour=0.5)
+                     watch_off_per_hour=0.5, site_outages_per_hour=0.001)
 
 SCENARIOS = {"demo": DEMO, "realistic": REALISTIC}

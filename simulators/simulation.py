@@ -42,6 +42,11 @@ def _emit(dev: SimDevice, kind: EventType) -> Callable[[float], list[Outgoing]]:
     return lambda t: [event(dev, t, kind)]
 
 
+def _state(dev: SimDevice, state: str) -> Callable[[float], list[Outgoing]]:
+    """What the broker publishes for ``dev``: its last will ("offline"), or "online"."""
+    return lambda t: [status(dev, t, state)]
+
+
 @dataclass(order=True, slots=True)
 class _Later:
     at: float
@@ -59,6 +64,7 @@ class Simulation:
         self._service_rng = np.random.default_rng([seed, 12349])
         # So do watches taken off, and what a watch on a table reads.
         self._watch_rng = np.random.default_rng([seed, 12351])
+        self._site_rng = np.random.default_rng([seed, 12352])  # and care homes' outages
         sites = {s.id: s for s in district.sites}
         seq_base = int(start * 1000) << 20  # boot time in the high bits: see docs/device-api.md
         self.devices: list[SimDevice] = []
@@ -90,6 +96,12 @@ class Simulation:
         self._order = 0
         self.counts: Counter[str] = Counter()
         self.watches_off: list[tuple[str, float, float]] = []
+        self.site_outages: list[tuple[str, float, float]] = []
+        """(care home, down from, back at) of each network outage of a care home."""
+        self._care_homes: dict[str, list[SimDevice]] = {}
+        for dev in self.devices:
+            if dev.site.kind == "care_home":
+                self._care_homes.setdefault(dev.site.id, []).append(dev)
         """(watch, taken off at, back on at) of each time a watch was taken off."""
         self._started = False
         self.kiosks = Kiosks(district, scenario, seed=seed, start=start, counts=self.counts)
@@ -176,7 +188,26 @@ class Simulation:
             kind = ("button", "smoke", "wearable")[int(self._rng.integers(3))]
             if (dev := self._pick(kind)) is not None:
                 out += self._dropout(dev)
-        return out + self._service_presses() + self._watches_off()
+        return out + self._service_presses() + self._watches_off() + self._site_outages()
+
+    def _site_outages(self) -> list[Outgoing]:
+        rng, s = self._site_rng, self.scenario
+        for _ in range(int(rng.poisson(s.site_outages_per_hour / 3600.0))):
+            up = sorted(site for site, devs in self._care_homes.items()
+                        if all(d.silent_until <= self.now for d in devs))
+            if not up:
+                continue
+            site = up[int(rng.integers(len(up)))]
+            back = self.now + float(rng.uniform(*s.site_outage_s))
+            self.counts["site_outages"] += 1
+            self.site_outages.append((site, self.now, back))
+            for dev in self._care_homes[site]:
+                # the broker notices each connection gone when its keep-alive runs out (1.5 x
+                # 60 s at most), and each device is back a little apart from the others
+                dev.silent_until = back + float(rng.uniform(0, 30))
+                self._schedule(self.now + float(rng.uniform(30, 90)), _state(dev, "offline"))
+                self._schedule(dev.silent_until, _state(dev, "online"))
+        return []
 
     def _watches_off(self) -> list[Outgoing]:
         rng, s = self._watch_rng, self.scenario

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from detection.device_health import (
+    OFFLINE_DELAY_S,
     Clock,
     DeviceClass,
     DeviceEvent,
@@ -55,26 +56,32 @@ def test_a_device_that_protects_no_elder_is_maintenance_never_a_welfare_check() 
     d = DeviceHealthDetector()
     room = DeviceEvent(timestamp=0.0, device="smoke-1", subject="device:smoke-1",
                        device_class="smoke_detector", elder=False)
-    d.update([room])
-    found = d.update([room._replace(timestamp=60.0, status="offline")])
+    d.update([room, room._replace(timestamp=60.0, status="offline")])
+    found = d.update([Clock(timestamp=60.0 + OFFLINE_DELAY_S)])
     assert [f.kind for f in found] == ["offline"]
-    found = d.update([room._replace(timestamp=120.0, status="online"), Clock(timestamp=40 * H)])
+    found = d.update([room._replace(timestamp=300.0, status="online"), Clock(timestamp=40 * H)])
     assert [f.kind for f in found] == ["no_checkin"]
     # the same device given to an elder: their only emergency device, so a welfare check too
-    d.update([room._replace(timestamp=41 * H, subject="r9", elder=True)])
-    found = d.update([room._replace(timestamp=41 * H + 60, subject="r9", elder=True,
-                                    status="offline")])
+    d.update([room._replace(timestamp=41 * H, subject="r9", elder=True),
+              room._replace(timestamp=41 * H + 60, subject="r9", elder=True, status="offline")])
+    found = d.update([Clock(timestamp=41 * H + 60 + OFFLINE_DELAY_S)])
     assert [f.kind for f in found] == ["offline", "welfare_check"]
 
 
-def test_offline_is_distinct_and_immediate() -> None:
+def test_offline_is_distinct_and_said_once_it_has_stood_its_delay() -> None:
+    """A last will is reported as ``offline`` once it has stood ``offline_delay`` (2 min): a
+    device back sooner was a blip and is never reported."""
     d = DeviceHealthDetector()
-    d.update([_e(0.0, "b1"), _e(0.0, "w1", "wearable")])
-    found = d.update([_e(60.0, "b1", status="offline")])
+    d.update([_e(0.0, "b1"), _e(0.0, "w1", "wearable"), _e(0.0, "b2", subject="r2")])
+    assert d.update([_e(60.0, "b1", status="offline"), _e(60.0, "b2", subject="r2",
+                                                            status="offline")]) == []
+    assert d.update([_e(100.0, "b2", subject="r2", status="online")]) == []  # a blip
+    assert d.update([Clock(timestamp=60.0 + OFFLINE_DELAY_S - 1)]) == []
+    found = d.update([Clock(timestamp=60.0 + OFFLINE_DELAY_S)])
     assert [(f.device, f.kind) for f in found] == [("b1", "offline")]
-    assert d.update([_e(70.0, "b1", status="offline")]) == []
+    assert d.update([_e(200.0, "b1", status="offline"), Clock(timestamp=1000.0)]) == []
     # the wearable still checks in: the elder is not unprotected
-    assert d.update([_e(100.0, "w1", "wearable")]) == []
+    assert d.update([_e(1100.0, "w1", "wearable")]) == []
 
 
 def test_welfare_check_when_every_emergency_device_is_silent_and_rearms() -> None:
@@ -82,22 +89,26 @@ def test_welfare_check_when_every_emergency_device_is_silent_and_rearms() -> Non
     d.update([_e(0.0, "b1"), _e(0.0, "w1", "wearable"), _e(0.0, "hub", "hub")])
     d.update([_e(60.0, "b1", status="offline")])
     found = d.update([_e(1.5 * H, "hub", "hub"), Clock(timestamp=1.6 * H)])
-    assert [(f.device, f.kind) for f in found] == [("w1", "no_checkin"), (None, "welfare_check")]
+    assert [(f.device, f.kind) for f in found] == [
+        ("b1", "offline"), ("w1", "no_checkin"), (None, "welfare_check")]
     assert d.update([_e(2 * H, "w1", "wearable")]) == []
-    # the wearable comes back, then drops off: the elder is unprotected again at once
-    found = d.update([_e(2.1 * H, "w1", "wearable", status="offline")])
-    assert [f.kind for f in found] == ["offline", "welfare_check"]
+    # the wearable comes back, then drops off: the elder is unprotected again once that stands
+    d.update([_e(2.1 * H, "w1", "wearable", status="offline")])
+    found = d.update([Clock(timestamp=2.1 * H + OFFLINE_DELAY_S)])
+    assert [f.kind for f in found if f.device != "hub"] == ["offline", "welfare_check"]
 
 
 def test_a_device_moved_to_another_elder_rejudges_both_elders() -> None:
     d = DeviceHealthDetector()
-    d.update([_e(0.0, "b1", subject="r1"), _e(0.0, "b2", subject="r2")])
-    found = d.update([_e(10.0, "b2", subject="r2", status="offline")])
+    d.update([_e(0.0, "b1", subject="r1"), _e(0.0, "b2", subject="r2"),
+              _e(10.0, "b2", subject="r2", status="offline")])
+    found = d.update([Clock(timestamp=10.0 + OFFLINE_DELAY_S)])
     assert [(f.subject, f.kind) for f in found] == [("r2", "offline"), ("r2", "welfare_check")]
     # b1 moves to r2, and r2 is protected again; r1, left with no emergency device, is not
     # "silent" (it has none to be silent): the move is re-judged on both sides.
-    assert d.update([_e(20.0, "b1", subject="r2")]) == []
-    found = d.update([_e(30.0, "b1", subject="r2", status="offline")])
+    assert d.update([_e(200.0, "b1", subject="r2")]) == []
+    d.update([_e(210.0, "b1", subject="r2", status="offline")])
+    found = d.update([Clock(timestamp=210.0 + OFFLINE_DELAY_S)])
     assert [(f.subject, f.kind) for f in found] == [("r2", "offline"), ("r2", "welfare_check")]
 
 
@@ -105,12 +116,13 @@ def test_a_restored_detector_judges_every_elder_at_its_first_tick() -> None:
     d = DeviceHealthDetector()
     d.update([_e(0.0, "b1", subject="r1"), _e(0.0, "w1", "wearable", subject="r1")])
     d.update([_e(10.0, "b1", subject="r1", status="offline")])
+    d.update([Clock(timestamp=10.0 + OFFLINE_DELAY_S)])
     snap = json.loads(json.dumps(d.snapshot()))
     snap["devices"]["w1"]["offline"] = True  # as if its last will was stored, then restored
     restored = DeviceHealthDetector.restore(snap)
-    found = restored.update([Clock(timestamp=20.0)])
+    found = restored.update([Clock(timestamp=20.0 + OFFLINE_DELAY_S)])
     assert [(f.subject, f.kind) for f in found] == [("r1", "welfare_check")]
-    assert restored.update([Clock(timestamp=21.0)]) == []  # said once
+    assert restored.update([Clock(timestamp=21.0 + OFFLINE_DELAY_S)]) == []  # said once
 
 
 def _home(d: DeviceHealthDetector, t: float, rooms: range, *, site: str = "care-1") -> list[HealthFinding]:
@@ -126,8 +138,9 @@ def test_a_care_home_gone_silent_is_one_finding_not_one_per_device_and_elder() -
     """Twelve rooms; the home's network drops at 00:05 (every wall button last heard then),
     but the pendants would not be due for a day. At 15 min the first wall buttons are overdue:
     one ``site_silent``, and none of the twelve ``no_checkin`` (the pendants are still
-    'heard', so no elder is unprotected yet). Back at 01:00, the one wall button still silent
-    is reported then, as itself."""
+    'heard', so no elder is unprotected yet). Back at 01:00; the one wall button still silent
+    two minutes later (``offline_delay``: a site's devices come back over a minute or so) is
+    reported then, as itself."""
     d = DeviceHealthDetector()
     for minute in range(0, 6, 1):
         _home(d, minute * 60.0, range(12))
@@ -138,7 +151,9 @@ def test_a_care_home_gone_silent_is_one_finding_not_one_per_device_and_elder() -
     assert _run(d, [[Clock(timestamp=t * 60.0)] for t in range(25, 60)]) == []
     heard = [DeviceEvent(timestamp=3600.0, device=f"wall-{r}", subject=f"r{r}",
                          device_class="wall_button", site="care-1") for r in range(11)]
-    back = _run(d, [heard, [Clock(timestamp=3601.0)]])
+    assert _run(d, [heard, [Clock(timestamp=3601.0)]]) == []
+    assert _run(d, [[Clock(timestamp=3600.0 + OFFLINE_DELAY_S - 1)]]) == []
+    back = _run(d, [[Clock(timestamp=3601.0 + OFFLINE_DELAY_S)]])
     assert [(f.device, f.kind) for f in back] == [("wall-11", "no_checkin")], back
 
 

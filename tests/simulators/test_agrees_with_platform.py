@@ -5,6 +5,7 @@ devices' connection the simulation dropped (their last will says "offline")."""
 
 from __future__ import annotations
 
+from detection.device_health import OFFLINE_DELAY_S
 from ingest.codec import Decoder
 from ingest.contract import Status
 from ingest.welfare import WelfareStage
@@ -40,3 +41,38 @@ def test_half_an_hour_of_the_demo_district_misses_no_check_in() -> None:
     assert {d for kind, _, d in problems if kind == "welfare_check"} <= dropped, problems
     # and only about elders: a room's smoke detector dropping out is maintenance alone
     assert all(refs[d].resident_id for kind, _, d in problems if kind == "welfare_check")
+
+
+def test_a_care_home_whose_network_goes_down_is_one_site_alarm() -> None:
+    """A care home's network goes down (Scenario.site_outages_per_hour): every one of its
+    devices' connections times out at the broker, whose last wills come over a minute. That
+    is one ``site_silent`` alarm for the home, and no device's ``offline`` and no resident's
+    "all emergency devices silent" while it lasts (each offline waits two minutes: by then the
+    home is seen down), nor when it is back (its devices return over half a minute: what is
+    still down is judged two minutes later). Before, the last wills were each reported at
+    once, and the home was never seen down at all: a P3 for every resident."""
+    import dataclasses
+
+    district = District.generate(seed=12349, homes=4, care_homes=1)
+    sites = {s.id: s for s in district.sites}
+    refs = {d.id: DeviceRef(id=d.id, site_id=d.site_id, kind=d.kind, resident_id=d.resident_id,
+                            room_id=d.room_id, site_kind=sites[d.site_id].kind)
+            for d in district.devices if d.kind != "kiosk"}
+    quiet = dataclasses.replace(DEMO, dropouts_per_hour=0.0, site_outages_per_hour=30.0,
+                                site_outage_s=(16 * 60.0, 18 * 60.0))
+    sim = Simulation(district, quiet, seed=3, start=START)
+    decoder = Decoder(clock=lambda: sim.now)
+    stage = WelfareStage()
+    stage.configure(refs)
+    found = []
+    for _ in range(40 * 60):
+        envelopes = [decoder.decode(m.topic, m.payload) for m in sim.step()
+                     if not m.topic.endswith("/accel")]
+        found += [(t.kind, refs[t.device_id].site_id) for t in stage.process(envelopes,
+                                                                             now=sim.now)]
+    home, _, back = sim.site_outages[0]
+    assert back < START + 30 * 60, sim.site_outages  # down and back early enough to be judged
+    # the next (if any) comes after the first's devices were all back and judged
+    assert all(at > back + 30 + OFFLINE_DELAY_S for _, at, _ in sim.site_outages[1:])
+    assert [f for f in found if f[1] == home] == [("site_silent", home)] * len(
+        sim.site_outages), found
