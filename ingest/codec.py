@@ -27,6 +27,7 @@ from ingest.contract import (
     Checkup,
     Command,
     Kind,
+    Status,
     Topic,
     TopicError,
     readings_problem,
@@ -111,6 +112,19 @@ def _holds_nul(body: Body) -> bool:
 
 def encode(body: Body | Command) -> bytes:
     return _ENCODER.encode(body)
+
+
+def will_at_arrival(env: Envelope, arrived: float) -> Envelope:
+    """A last will placed at its arrival. A device sets its "offline" will when it connects,
+    with that connect's seq and time (docs/device-api.md), and the broker publishes it when it
+    finds the connection gone, hours later: at its own time it was older than everything the
+    device had sent since, and the detectors took it for a late message. Its arrival is when
+    the broker said it (its own time, if that is later)."""
+    body = env.body
+    if isinstance(body, Status) and body.state == "offline" and env.ts < arrived:
+        return Envelope(topic=env.topic,
+                        body=msgspec.structs.replace(body, ts=round(arrived * 1000)))
+    return env
 
 
 class Decoder:

@@ -39,7 +39,7 @@ from alerts.services import button_ticket, route
 from detection.inactivity import InactivitySummary
 from ingest.activity import SLOT_S, Activity
 from ingest.checkup import CheckupStage
-from ingest.codec import ContractViolation, Decoder, Envelope
+from ingest.codec import ContractViolation, Decoder, Envelope, will_at_arrival
 from ingest.contract import (
     Accel,
     Ack,
@@ -461,7 +461,7 @@ class Ingest:
             part = Batch()
             parts.append((item, part))
             try:
-                env = self._decoder.decode(item.topic, item.payload)
+                env = will_at_arrival(self._decoder.decode(item.topic, item.payload), arrived)
                 heard.append(env.device)
             except ContractViolation as err:
                 if _kind_of(item.topic) in self._observe:

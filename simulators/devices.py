@@ -65,6 +65,9 @@ class SimDevice:
     """The wearer's day and hour effects on heart rate and SpO2 (Scenario.day_to_day)."""
     steps: int = 0
     worn: bool = True
+    will: Outgoing | None = None
+    """Its "offline" last will, set when it last connected, with that connect's seq and time:
+    what the broker publishes for it when the connection is gone (docs/device-api.md)."""
     off_until: float = 0.0
     """Taken off (to charge, to wash) until then: ``worn`` false, the accelerometer still on a
     table, no vital signs, no steps, the battery charging."""

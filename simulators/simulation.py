@@ -42,9 +42,20 @@ def _emit(dev: SimDevice, kind: EventType) -> Callable[[float], list[Outgoing]]:
     return lambda t: [event(dev, t, kind)]
 
 
-def _state(dev: SimDevice, state: str) -> Callable[[float], list[Outgoing]]:
-    """What the broker publishes for ``dev``: its last will ("offline"), or "online"."""
-    return lambda t: [status(dev, t, state)]
+def _connect(dev: SimDevice, t: float) -> list[Outgoing]:
+    """``dev`` connects: it sets its last will (this connect's seq and time), then says
+    "online"."""
+    dev.will = status(dev, t, "offline")
+    return [status(dev, t, "online")]
+
+
+def _will(dev: SimDevice) -> Callable[[float], list[Outgoing]]:
+    """The broker finds ``dev``'s connection gone: it publishes the will set at its connect."""
+    return lambda t: [dev.will] if dev.will is not None else [status(dev, t, "offline")]
+
+
+def _reconnect(dev: SimDevice) -> Callable[[float], list[Outgoing]]:
+    return lambda t: _connect(dev, t)
 
 
 @dataclass(order=True, slots=True)
@@ -152,8 +163,8 @@ class Simulation:
         dev.silent_until = self.now + seconds
         self.counts["dropouts"] += 1
         # What the broker would publish for it as its last will, then "online" on return.
-        self._schedule(dev.silent_until, lambda t: [status(dev, t, "online")])
-        return [status(dev, self.now, "offline")]
+        self._schedule(dev.silent_until, _reconnect(dev))
+        return _will(dev)(self.now)
 
     def _incidents(self) -> list[Outgoing]:
         s, out = self.scenario, []
@@ -205,8 +216,8 @@ class Simulation:
                 # the broker notices each connection gone when its keep-alive runs out (1.5 x
                 # 60 s at most), and each device is back a little apart from the others
                 dev.silent_until = back + float(rng.uniform(0, 30))
-                self._schedule(self.now + float(rng.uniform(30, 90)), _state(dev, "offline"))
-                self._schedule(dev.silent_until, _state(dev, "online"))
+                self._schedule(self.now + float(rng.uniform(30, 90)), _will(dev))
+                self._schedule(dev.silent_until, _reconnect(dev))
         return []
 
     def _watches_off(self) -> list[Outgoing]:
@@ -235,7 +246,7 @@ class Simulation:
         out: list[Outgoing] = []
         if not self._started:
             self._started = True
-            out += [status(dev, self.now, "online") for dev in self.devices]
+            out += [m for dev in self.devices for m in _connect(dev, self.now)]
         while self._later and self._later[0].at <= self.now:
             out += heapq.heappop(self._later).action(self.now)
         out += self._incidents()

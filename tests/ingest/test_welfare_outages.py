@@ -265,3 +265,36 @@ async def test_lanes_sharing_the_detectors_judge_only_while_both_hear(
         await alarms.process([])
         await streams.process([])
     assert await _alarms(pool) == []
+
+
+async def test_a_last_will_is_placed_when_it_came_not_when_it_was_set(
+        pool: AsyncConnectionPool) -> None:
+    """A device sets its "offline" last will when it connects, with that connect's seq and time
+    (docs/device-api.md); the broker publishes it hours later, when the connection is gone.
+    Placed at its own time it was older than everything the device had sent since, and the
+    device health check took it for a late message and ignored it: no "offline", ever. It is
+    placed at its arrival: "offline" two minutes later, stored with that time."""
+    await _seed(pool)
+    clock = Clock(MORNING)
+    ingest, source = await _ingest(pool, clock)
+    home = _Home(source)
+    home.seq["watch-1"] = 1  # seq 1 went into the will at connect, at 09:00
+    from ingest.contract import Status
+
+    will = source.add("eldercare/v1/home-1/watch-1/status",
+                      encode(Status(seq=1, ts=int(MORNING * 1000), state="offline")))
+    for minutes in range(0, 61, 10):
+        clock.t = MORNING + 60 * minutes
+        await ingest.process([home.watch(1, clock.t, 100)])
+    clock.t = MORNING + H + 30  # 10:00:30: the connection is gone, the broker says so
+    await ingest.process([will])
+    for seconds in range(10, 200, 10):
+        clock.t = MORNING + H + 30 + seconds
+        await ingest.process([])
+    alarms = await _alarms(pool)
+    assert [(a["kind"], a["resident_id"]) for a in alarms] == [
+        ("maintenance", "r1"), ("welfare_check", "r1")], alarms
+    async with pool.connection() as conn:
+        row = await (await conn.execute(
+            "SELECT ts FROM checkins WHERE device_id = 'watch-1' AND kind = 'offline'")).fetchone()
+    assert row is not None and row["ts"].timestamp() == MORNING + H + 30
