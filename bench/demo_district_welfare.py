@@ -24,7 +24,7 @@ import argparse
 import time
 from collections import Counter
 
-from ingest.codec import Decoder, will_at_arrival
+from ingest.codec import Decoder
 from ingest.contract import Status
 from ingest.welfare import WelfareStage
 from simulators.district import District
@@ -55,7 +55,7 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str
     first: dict[tuple[str, str, str, str], float] = {}
     offline = 0
     for _ in range(int(hours * 3600)):
-        envelopes = [will_at_arrival(decoder.decode(m.topic, m.payload), sim.now) for m in sim.step()
+        envelopes = [decoder.decode(m.topic, m.payload) for m in sim.step()
                      if not m.topic.endswith("/accel")]
         offline += sum(1 for e in envelopes
                        if isinstance(e.body, Status) and e.body.state == "offline")

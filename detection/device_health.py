@@ -279,6 +279,11 @@ class DeviceHealthDetector:
                 self._releasing[site] = now + self.offline_delay
         return found
 
+    def last_seen(self, device: str) -> float | None:
+        """When ``device`` was last heard (None: never)."""
+        d = self._devices.get(device)
+        return None if d is None else d.last_seen
+
     def _out(self, site: str) -> bool:
         """Whether ``site`` is down, or back but its held findings not yet reported."""
         return site in self._sites_down or site in self._releasing

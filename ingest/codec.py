@@ -114,16 +114,20 @@ def encode(body: Body | Command) -> bytes:
     return _ENCODER.encode(body)
 
 
-def will_at_arrival(env: Envelope, arrived: float) -> Envelope:
+def will_at_arrival(env: Envelope, arrived: float, latest: float | None) -> Envelope:
     """A last will placed at its arrival. A device sets its "offline" will when it connects,
     with that connect's seq and time (docs/device-api.md), and the broker publishes it when it
-    finds the connection gone, hours later: at its own time it was older than everything the
-    device had sent since, and the detectors took it for a late message. Its arrival is when
-    the broker said it (its own time, if that is later)."""
+    finds the connection gone, hours later: at its own time it is no newer than the device's
+    ``latest`` message (the "online" it sent on connecting has the same time), and was taken
+    for a late one. Such an "offline" is placed at its arrival
+    (when the broker said it). One no older than the device's latest keeps its time: a
+    gateway replaying what it kept while its uplink was down sends a device's "offline" and
+    "online" in their order, each at its own time."""
     body = env.body
-    if isinstance(body, Status) and body.state == "offline" and env.ts < arrived:
+    if (isinstance(body, Status) and body.state == "offline" and latest is not None
+            and env.ts <= latest):
         return Envelope(topic=env.topic,
-                        body=msgspec.structs.replace(body, ts=round(arrived * 1000)))
+                        body=msgspec.structs.replace(body, ts=round(max(arrived, latest) * 1000)))
     return env
 
 

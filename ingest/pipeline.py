@@ -461,7 +461,8 @@ class Ingest:
             part = Batch()
             parts.append((item, part))
             try:
-                env = will_at_arrival(self._decoder.decode(item.topic, item.payload), arrived)
+                env = self._decoder.decode(item.topic, item.payload)
+                env = will_at_arrival(env, arrived, self._last_seen_written.get(env.device))
                 heard.append(env.device)
             except ContractViolation as err:
                 if _kind_of(item.topic) in self._observe:

@@ -272,6 +272,9 @@ class WelfareStage:
                 battery = body.battery
             elif isinstance(body, Status):
                 status = body.state
+                seen = self.health.last_seen(env.device)
+                if status == "offline" and seen is not None and ts <= seen:
+                    ts = max(now, seen)  # a last will, set at connect: said now (codec)
             device_class = _CLASSES.get(ref.kind)
             if ref.kind == "button" and ref.site_kind == "care_home":
                 device_class = "wall_button"  # mains powered, reports every few minutes

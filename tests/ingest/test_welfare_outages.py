@@ -298,3 +298,31 @@ async def test_a_last_will_is_placed_when_it_came_not_when_it_was_set(
         row = await (await conn.execute(
             "SELECT ts FROM checkins WHERE device_id = 'watch-1' AND kind = 'offline'")).fetchone()
     assert row is not None and row["ts"].timestamp() == MORNING + H + 30
+
+
+async def test_a_replayed_offline_and_online_keep_their_own_times(
+        pool: AsyncConnectionPool) -> None:
+    """A gateway whose uplink was down replays what it kept, in order: the watch went offline
+    at 10:00 and came back at 10:05, all of it arriving at 11:00. Each keeps its own time (the
+    "offline" is no older than what the watch sent before it): the watch is online, and no
+    "offline" or welfare check is ever said. Placed at its arrival, the "offline" would have
+    been newer than the "online", and that taken for a late message."""
+    from ingest.contract import Status
+
+    await _seed(pool)
+    clock = Clock(MORNING)
+    ingest, source = await _ingest(pool, clock)
+    home = _Home(source)
+    await ingest.process([home.watch(1, MORNING, 100)])
+    kept = [home.watch(1, MORNING + 30 * 60, 100),
+            source.add("eldercare/v1/home-1/watch-1/status",
+                       encode(Status(seq=90, ts=int((MORNING + H) * 1000), state="offline"))),
+            source.add("eldercare/v1/home-1/watch-1/status",
+                       encode(Status(seq=91, ts=int((MORNING + H + 300) * 1000),
+                                     state="online")))]
+    clock.t = MORNING + 2 * H
+    await ingest.process(kept)
+    for minutes in range(1, 10):  # nothing more from it for a while: it is online, all the same
+        clock.t = MORNING + 2 * H + 60 * minutes
+        await ingest.process([])
+    assert await _alarms(pool) == []

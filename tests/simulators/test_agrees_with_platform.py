@@ -6,7 +6,7 @@ devices' connection the simulation dropped (their last will says "offline")."""
 from __future__ import annotations
 
 from detection.device_health import OFFLINE_DELAY_S
-from ingest.codec import Decoder, will_at_arrival
+from ingest.codec import Decoder
 from ingest.contract import Status
 from ingest.welfare import WelfareStage
 from simulators.district import District
@@ -31,7 +31,7 @@ def test_half_an_hour_of_the_demo_district_misses_no_check_in() -> None:
     stage.configure(refs)
     found, dropped = [], set()
     for _ in range(30 * 60):
-        envelopes = [will_at_arrival(decoder.decode(m.topic, m.payload), sim.now) for m in sim.step()
+        envelopes = [decoder.decode(m.topic, m.payload) for m in sim.step()
                      if not m.topic.endswith("/accel")]  # telemetry says as much, faster
         dropped |= {e.device for e in envelopes
                     if isinstance(e.body, Status) and e.body.state == "offline"}
@@ -66,7 +66,7 @@ def test_a_care_home_whose_network_goes_down_is_one_site_alarm() -> None:
     stage.configure(refs)
     found = []
     for _ in range(40 * 60):
-        envelopes = [will_at_arrival(decoder.decode(m.topic, m.payload), sim.now) for m in sim.step()
+        envelopes = [decoder.decode(m.topic, m.payload) for m in sim.step()
                      if not m.topic.endswith("/accel")]
         found += [(t.kind, refs[t.device_id].site_id) for t in stage.process(envelopes,
                                                                              now=sim.now)]
