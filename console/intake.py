@@ -11,9 +11,9 @@ on-call engineers are told, and the reminders slow (alerts/oncall.py)."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.encoders import jsonable_encoder
 
 from alerts import intake
@@ -41,10 +41,11 @@ async def alarm_path(request: Request, user: CurrentUser) -> dict[str, Any]:
 
 
 TAKING_ROLES = frozenset({"admin", "supervisor"})
+PageId = Annotated[int, Path(ge=1, le=2**62, description="on-call page id")]
 
 
 @router.post("/intake/pages/{page_id}/take")
-async def take_page(page_id: int, request: Request, user: CurrentUser) -> dict[str, Any]:
+async def take_page(page_id: PageId, request: Request, user: CurrentUser) -> dict[str, Any]:
     if user["role"] not in TAKING_ROLES:
         raise HTTPException(403, "taking a page is for the engineers (admins) and supervisors")
     async with request.app.state.pool.connection() as conn, conn.transaction():

@@ -310,6 +310,9 @@ async def test_an_engineer_who_takes_the_page_is_said_to_all_and_the_reminders_s
                 assert r.status_code == 409 and "taken by admin already" in r.json()["detail"]
                 r = await admin.post(f"/api/v1/intake/pages/{page['id'] + 99}/take")
                 assert r.status_code == 404, r.text
+                for bad in ("0", "x", str(2**63)):  # a clear 4xx, never a 500
+                    r = await admin.post(f"/api/v1/intake/pages/{bad}/take")
+                    assert r.status_code == 422, (bad, r.text)
             told = lambda: [m for m in smtp.mailbox.messages  # noqa: E731
                             if "taken by" in m["Subject"]]
             await _wait(lambda: len(told()) >= 2)
