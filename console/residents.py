@@ -14,7 +14,7 @@ from psycopg.types.json import Jsonb
 
 from console.auth import CurrentUser
 from console.scope import resident_visible, scope_of
-from detection.inactivity import InactivitySummary, allowed_now, next_call
+from detection.inactivity import MOVEMENT_KINDS, InactivitySummary, allowed_now, next_call
 from detection.zones import known_zone
 from store import org, resident_welfare
 from store import residents as store_residents
@@ -128,7 +128,11 @@ async def status(request: Request, user: CurrentUser, resident_id: ResidentId,
     async with request.app.state.pool.connection() as conn:
         result = await store_residents.status(conn, resident_id, local_midnight)
         kept = await resident_welfare.read(conn, resident_id)
-    result["inactivity"] = None if kept is None else inactivity_now(*kept, time.time())
+    # what ingest kept of an elder no worn device can see move (a watch taken back) is not
+    # what they are held to now: nobody would be called
+    watched = any(d["kind"] in MOVEMENT_KINDS for d in result["devices"])
+    result["inactivity"] = (inactivity_now(*kept, time.time()) if kept is not None and watched
+                            else None)
     return dict(jsonable_encoder(result))
 
 

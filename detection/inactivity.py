@@ -45,6 +45,11 @@ limit of about an hour, and an alarm in the first hour of sleep). The clock come
 (:class:`Clock`), because silence is what this detector looks for. One finding per silence;
 movement re-arms it. While the resident is away from home (a geofence or the family app says
 so) the watch may be in a drawer: no check runs, and the return counts as movement.
+Only residents the platform can see move are judged (:meth:`InactivityDetector.set_watched`:
+those with a worn device; room sensors later). An elder with a call button alone is silent
+whenever they are well, and a press now and then is no routine to learn. A resident who loses
+their watch keeps what was learnt; the time without one is not judged or learnt (as time away
+is not), and their silence is counted afresh from when a watch is theirs again.
 (Learning each resident's gaps follows the "activity of daily living" monitoring literature,
 e.g. Cook et al., "Assessing the quality of activities in a smart environment", 2009; the
 return level is extreme-value statistics, :func:`return_level`.)
@@ -64,7 +69,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -87,6 +92,10 @@ BEDTIME = -3
 """Where the time of day (seconds from local midnight) each silence that began by day and
 reached into the night began is kept (one a night at most): when this resident goes to
 bed."""
+MOVEMENT_KINDS = frozenset({"wearable"})
+"""Registry device kinds whose messages show their elder moving or still (step counts,
+accelerometer windows): the residents with one are this check's (:meth:`InactivityDetector.
+set_watched`; room motion sensors, when the registry has them, belong here too)."""
 ALARMED_KEPT = 8
 """Alarmed silences remembered per resident, for an operator's outcome to unlearn (an outcome
 comes within hours; eight is weeks of alarms for the most alarmed resident)."""
@@ -444,6 +453,10 @@ class _Resident:
     forget_current: tuple[Cause, ...] = ()
     """The outcomes that found the silence in progress was no ordinary silence (none: it is
     learnt when it ends, as every silence is)."""
+    watched: bool = True
+    """Whether the platform can see this resident move (:meth:`InactivityDetector.set_watched`)."""
+    rewatched: bool = False
+    """Watched again since the last item: their silence restarts at the next one's time."""
 
 
 @dataclass(slots=True)
@@ -456,6 +469,29 @@ class InactivityDetector:
     """Residents' own time zones (:meth:`set_zones`); the others live in ``config.tz``."""
     _nights: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Residents' own (sleep hour, wake hour) (:meth:`set_nights`); the others, the config's."""
+    _watched: frozenset[str] | None = None
+    """The residents whose movement can be seen (:meth:`set_watched`); None: everyone."""
+
+    def set_watched(self, subjects: Collection[str] | None) -> None:
+        """The residents the platform can see move (a worn device; room sensors later); None:
+        everyone (the default). Only they are judged, and only their movements are taken: a
+        call button's press says its elder moved, but a button-only elder's days are silent
+        whenever they are well, and one press would have them called 4 h into every morning
+        after. A resident who stops being watched (their watch taken back) keeps what was
+        learnt, and is neither judged nor taught while unwatched; watched again, their silence
+        is counted from the first item after (a movement, or the clock), never from a
+        movement before the watch came."""
+        self._watched = None if subjects is None else frozenset(subjects)
+        for subject, r in self._residents.items():
+            watched = self._watches(subject)
+            if watched and not r.watched:
+                r.rewatched = True
+            elif not watched and r.watched:
+                r.day.away()
+            r.watched = watched
+
+    def _watches(self, subject: str) -> bool:
+        return self._watched is None or subject in self._watched
 
     def set_zones(self, zones: dict[str, str]) -> None:
         """Each resident's time zone (their site's), for those not in ``config.tz``. A resident
@@ -494,6 +530,8 @@ class InactivityDetector:
     def update(self, batch: Sequence[Movement | Presence | Clock]) -> list[InactivityFinding]:
         found: list[InactivityFinding] = []
         for item in batch:
+            if isinstance(item, Movement | Presence) and not self._watches(item.subject):
+                continue  # nothing this detector judges: not even a resident of it
             if isinstance(item, Movement):
                 found.extend(self._moved(item.subject, item.timestamp))
             elif isinstance(item, Presence):
@@ -515,9 +553,15 @@ class InactivityDetector:
         return resident, True
 
     def _day(self, subject: str, r: _Resident, now: float) -> list[InactivityFinding]:
-        """Close the hours before ``now`` in the resident's day shape; report the unusual ones."""
+        """Close the hours before ``now`` in the resident's day shape; report the unusual ones.
+        A resident watched again since the last item has their silence restart at ``now``."""
+        if r.rewatched:
+            r.rewatched = False
+            r.last_movement = max(r.last_movement, now)
+            r.raised = False
+            r.forget_current = ()
         found = []
-        for u in r.day.advance(now, at_home=r.at_home):
+        for u in r.day.advance(now, at_home=r.at_home and r.watched):
             r.unusual = (now, u.score)
             found.append(InactivityFinding(
                 timestamp=now, subject=subject, kind="unusual_day", silent_for=now - r.last_movement,
@@ -945,7 +989,7 @@ class InactivityDetector:
         found = []
         zones: dict[Local, float | None] = {}  # -> this morning's wake hour, None at night
         for subject, r in self._residents.items():
-            if r.raised or not r.at_home:
+            if r.raised or not r.at_home or not r.watched:
                 continue
             if r.local not in zones:
                 zones[r.local] = None if self._is_night(now, r.local) else self._woke(now, r.local)
@@ -998,6 +1042,7 @@ class InactivityDetector:
                 "recent": [list(a) for a in r.recent],
                 "forgotten": [[*t.silence, sorted(t.causes, key=str)] for t in r.forgotten],
                 "forget_current": list(r.forget_current),
+                "watched": r.watched, "rewatched": r.rewatched,
                 "tz": r.local.tz, "night": [r.local.sleep_hour, r.local.wake_hour]}
             for s in subjects if (r := kept.get(s)) is not None
         }
@@ -1041,5 +1086,6 @@ class InactivityDetector:
                 forgotten=deque((_Taken((t[0], t[1]), set(t[2])) for t in r.get("forgotten", ())),
                                 maxlen=ALARMED_KEPT),
                 forget_current=_causes(r.get("forget_current", ())),
+                watched=r.get("watched", True), rewatched=r.get("rewatched", False),
             )
         return detector

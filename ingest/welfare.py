@@ -182,6 +182,10 @@ class WelfareStage:
         local = {ref.resident_id: tz[ref.site_tz] for ref in devices.values()
                  if ref.resident_id and tz[ref.site_tz] != centre}
         self.inactivity.set_zones(local)
+        # only a worn device shows its elder moving: a button-only elder is never judged
+        # still (a press is no routine), and one whose watch is taken back stops being judged
+        self.inactivity.set_watched({ref.resident_id for ref in devices.values()
+                                     if ref.resident_id and ref.kind in inactivity.MOVEMENT_KINDS})
         self.inactivity.set_nights({
             ref.resident_id: (ref.resident_asleep_from, ref.resident_up_by)
             for ref in devices.values()
@@ -425,9 +429,21 @@ class WelfareStage:
         (a summary of held repeats included: they travel with flap control, not with this call)."""
         kind, _, device_key = merged.kind.partition(":")
         rule = FINDINGS.get(kind)
-        device = (device_key or self._last_message.get(merged.subject, (None, 0))[0]
-                  or self._resident_device.get(merged.subject))
-        if rule is None or rule.alarm is None or device is None or device not in self._devices:
+        if rule is None or rule.alarm is None:
+            return None
+        device: str | None = device_key
+        if not device:
+            # the device last heard from, while it is still the subject's (a watch retired
+            # or given to someone else since must not take the finding with it), else one of
+            # the subject's devices, a wearable first
+            last = self._last_message.get(merged.subject, (None, 0))[0]
+            ref = None if last is None else self._devices.get(last)
+            device = (last if ref is not None and self._subject(ref) == merged.subject
+                      else self._resident_device.get(merged.subject))
+        if device is None or device not in self._devices:
+            if not device_key:  # (a retired device's own findings are moot)
+                log.warning("%s finding for %s dropped: no device of theirs is registered",
+                            kind, merged.subject)
             return None
         return AlarmTrigger(
             kind=rule.alarm, device_id=device,

@@ -104,7 +104,8 @@ def test_away_from_home_nobody_is_called() -> None:
 
 @pytest.mark.db
 async def test_a_family_member_reads_it_in_their_elders_status(db_url: str) -> None:
-    async with district_console(db_url, District.generate(seed=21, homes=2, care_homes=0)) as p:
+    # r-h0001 of seed 2 wears watch-0001 (seed 21's had a button alone: nothing to show)
+    async with district_console(db_url, District.generate(seed=2, homes=2, care_homes=0)) as p:
         async with signed_in(p, "family1") as family:
             status = (await family.get("/api/v1/residents/r-h0001/status")).json()
             assert status["inactivity"] is None  # nothing kept yet: the page says so
@@ -134,6 +135,14 @@ async def test_a_family_member_reads_it_in_their_elders_status(db_url: str) -> N
             assert found["evening"] is True and found["limit_s"] == 4 * H
             assert found["night_from"] == "22:00"
             assert found["morning_limit_s"] is None
+            # the watch taken back: no worn device sees the elder move, nobody would be called,
+            # and the family page must not say when the centre would be
+            async with p.pool.connection() as conn:
+                await conn.execute("UPDATE devices SET retired_at = now()"
+                                   " WHERE resident_id = 'r-h0001' AND kind = 'wearable'")
+            status = (await family.get("/api/v1/residents/r-h0001/status")).json()
+            assert status["inactivity"] is None
+            assert [d["kind"] for d in status["devices"]] == ["button"]
 
 
 async def test_a_family_member_sees_since_when_the_watch_is_off_the_wrist(db_url: str) -> None:

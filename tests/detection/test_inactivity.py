@@ -730,3 +730,43 @@ def test_the_next_call_is_when_the_check_first_finds_the_silence(
     evening, morning = ((18.5, 20.5), (23.0,)) if night is None else ((18.5,), (20.5,))
     assert rule.evening == (days == 12 and last in evening)
     assert rule.morning == (days == 12 and last in morning)
+
+
+def test_only_residents_the_platform_can_see_move_are_judged() -> None:
+    """r2 has a call button alone: a press says they moved, but their hours without one say
+    nothing, so they are never called still (before, one press had them called 4 h into
+    every morning after); r1 wears a watch and is called as ever."""
+    d = InactivityDetector()
+    d.set_watched({"r1"})
+    found = _run(d, [[Movement(timestamp=DAY0 + 9 * H, subject="r1"),
+                      Movement(timestamp=DAY0 + 9 * H, subject="r2")],
+                     [Clock(timestamp=DAY0 + 13.1 * H)], [Clock(timestamp=DAY0 + 35.1 * H)]])
+    assert [(f.subject, f.kind) for f in found] == [("r1", "inactivity")]
+    assert d.summary("r2") is None  # nothing kept of an elder this check cannot see
+    d.set_watched(None)  # everyone: the detector alone, as before
+    d.update([Movement(timestamp=DAY0 + 36 * H, subject="r2")])
+    # r1's silence was called once already; r2's, judged now, is called at 4 h
+    assert [f.subject for f in d.update([Clock(timestamp=DAY0 + 40.1 * H)])] == ["r2"]
+
+
+def test_a_resident_whose_watch_is_taken_back_is_not_judged_and_counts_afresh_with_a_new_one(
+        ) -> None:
+    """r1's watch goes back for repair at 10:00 after a week of regular days; a new one is
+    theirs at 16:00 the next day. In between nothing is called and nothing learnt; with the new
+    watch the silence counts from the first tick after it came, not from 10:00 yesterday, and
+    what the week taught is still there."""
+    d = _regular_days(7)
+    day = DAY0 + 7 * 24 * H
+    _life(d, day + 7 * H, day + 10 * H)
+    learnt = _learnt(d)
+    d.set_watched(set())
+    ticks = [Clock(timestamp=t) for t in np.arange(day + 10 * H, day + 40 * H, 60.0).tolist()]
+    assert d.update(ticks) == []
+    d.set_watched({"r1"})
+    restored = InactivityDetector.restore(json.loads(json.dumps(d.snapshot())))
+    for det in (d, restored):
+        assert det.update([Clock(timestamp=day + 40 * H + 30)]) == []  # 16:00: counted from now
+        found = det.update([Clock(timestamp=t) for t in
+                            np.arange(day + 40 * H + 90, day + 46 * H, 60.0).tolist()])
+        assert [(f.kind, f.last_movement) for f in found] == [("inactivity", day + 40 * H + 30)]
+        assert _learnt(det) == learnt

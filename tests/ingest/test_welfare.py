@@ -606,3 +606,71 @@ async def test_residents_inactivity_summaries_are_kept_for_the_console(
     await step(nine + 10 * 60 + 2 * SUMMARIES_EVERY_S, 140)
     found = await kept()
     assert found is not None and (found[0].sleep_hour, found[0].wake_hour) == (19, 5)
+
+
+async def test_an_elder_with_a_call_button_alone_is_never_called_still(
+        pool: AsyncConnectionPool) -> None:
+    """r2 has a call button and no watch. Their press at 09:00 is an SOS, and their hours
+    without one say nothing: no inactivity alarm at 13:00, nor the next morning (found by
+    running the demo district through the welfare stage, 2026-12-07: every button-only elder
+    who pressed was called still the next day at 11:00). r1, who wears a watch, is called; when
+    their watch is retired they stop being judged, and a new watch counts from when it came.
+    That call lands on one of r1's devices: before, it went to the device last heard from, the
+    retired watch, and was dropped unseen."""
+    await _seed(pool)
+    async with pool.connection() as conn:
+        await registry.seed(conn, {
+            "sites": [{"id": "home-0002", "kind": "home", "name": "home 2", "lat": 31.3,
+                       "lon": 121.5}],
+            "residents": [{"id": "r2", "site_id": "home-0002", "name": "钱桂英"}],
+            "devices": [{"id": "btn-2", "site_id": "home-0002", "kind": "button",
+                         "resident_id": "r2"}]})
+    nine = NIGHT + 7 * 3600
+    clock = Clock(nine)
+    ingest, source = await _ingest(pool, clock)
+    sos = Event(seq=1, ts=_ms(nine), type=EventType.SOS)
+    walked = [Telemetry(seq=i + 1, ts=_ms(nine - 60 + 60 * i), hr=70, steps=100 + 20 * i,
+                        worn=True) for i in range(2)]
+    await ingest.process([source.add("eldercare/v1/home-0002/btn-2/event", encode(sos))] + [
+        source.add(f"eldercare/v1/{SITE}/watch-1/telemetry", encode(t)) for t in walked])
+    for hours in range(1, 27):  # the buttons check in hourly: both elders' devices are well
+        clock.t = nine + hours * 3600
+        await ingest.process([
+            source.add(f"eldercare/v1/{where}/checkin",
+                       encode(Checkin(seq=hours + 1, ts=_ms(clock.t), battery=90)))
+            for where in ("home-0002/btn-2", f"{SITE}/btn-1")])
+
+    async def calls() -> list[tuple[str, str, str, dict[str, Any]]]:
+        async with pool.connection() as conn:
+            cur = await conn.execute("SELECT kind, resident_id, device_id, details FROM alarms"
+                                     " WHERE kind <> 'maintenance' ORDER BY id")
+            return [(r["kind"], r["resident_id"], r["device_id"], r["details"])
+                    for r in await cur.fetchall()]
+
+    assert [c[:2] for c in await calls()] == [("sos", "r2"), ("inactivity", "r1")]
+
+    await _resolve(pool, "inactivity", "false_alarm", at=clock.t)  # else a new one merges in
+    clock.t += 600  # r1 walks; then their watch goes back for repair
+    await ingest.process([source.add(f"eldercare/v1/{SITE}/watch-1/telemetry", encode(
+        Telemetry(seq=3, ts=_ms(clock.t), hr=70, steps=300, worn=True)))])
+    async with pool.connection() as conn:
+        await conn.execute("UPDATE devices SET retired_at = now() WHERE id = 'watch-1'")
+    await ingest.load_registry()
+    for _ in range(29):  # 5 h without a watch: nobody can see r1 still
+        clock.t += 600
+        await ingest.process([])
+    assert len(await calls()) == 2
+    async with pool.connection() as conn:
+        await registry.seed(conn, {"devices": [{"id": "watch-2", "site_id": SITE,
+                                                "kind": "wearable", "resident_id": "r1"}]})
+    await ingest.load_registry()
+    came = clock.t
+    for minutes in range(1, 6 * 60, 10):  # r1 never moves with the new watch
+        clock.t = came + minutes * 60
+        await ingest.process([])
+    found = await calls()
+    assert [c[:2] for c in found] == [("sos", "r2"), ("inactivity", "r1"), ("inactivity", "r1")]
+    assert found[2][2] == "watch-2"
+    # counted from the first tick with the new watch, not from r1's last step yesterday
+    assert found[2][3]["last_movement_at"] == dt.datetime.fromtimestamp(
+        came + 60, dt.UTC).isoformat()
