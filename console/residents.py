@@ -131,6 +131,7 @@ async def status(request: Request, user: CurrentUser, resident_id: ResidentId,
     # what ingest kept of an elder no worn device can see move (a watch taken back) is not
     # what they are held to now: nobody would be called
     watched = any(d["kind"] in MOVEMENT_KINDS for d in result["devices"])
+    result["movement_seen"] = watched
     result["inactivity"] = (inactivity_now(*kept, time.time()) if kept is not None and watched
                             else None)
     return dict(jsonable_encoder(result))

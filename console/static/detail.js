@@ -105,8 +105,12 @@ export function welfareCall(still) {
     ? t(why, { time: formatTime(still.calls_at), limit: hoursText(still.limit_s / 3600) }) : t("still.callAway"));
 }
 
-// "Last movement" and "If still, the centre is called": both empty until ingest kept a summary.
+// "Last movement" and "If still, the centre is called": both empty until ingest kept a summary;
+// ``still === false``: no worn device sees the elder move, so no stillness is ever called.
 export function stillFields(still) {
+  if (still === false) {
+    return [field(t("still.call"), h("span", { class: "welfare-call not-watched" }, t("still.notWatched")))];
+  }
   return [field(t("still.lastMovement"), still ? formatTime(still.last_movement_at) : null),
     field(t("still.call"), welfareCall(still)),
     // when the night's rules take over: learnt from their nights, once ten are known

@@ -232,7 +232,8 @@ export class IncidentPanel {
     ]);
     if (record?.resident) {
       const a = this.data.alarmDetail;
-      swap("resident", cards.residentCard(record.resident, a?.site, a?.room, status?.inactivity ?? null));
+      swap("resident", cards.residentCard(record.resident, a?.site, a?.room,
+        status?.movement_seen === false ? false : status?.inactivity ?? null));
       swap("devices", cards.devicesCard(record.devices));
     }
     const pts = vitals?.points ?? [];

@@ -591,6 +591,7 @@ export const EN = {
   "still.nightFrom": "Stillness counted as the night's from",
   "still.nightFromLearnt": "{time} (learnt from their nights; earlier, the daytime limit holds)",
   "still.callAway": "not while away from home",
+  "still.notWatched": "never: no worn device shows whether they move (only a press of their button calls the centre)",
   "family.lastSeen": "Last heard from a device",
   "family.back": "Back to {name}",
   "none": "—",

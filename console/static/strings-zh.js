@@ -591,6 +591,7 @@ export const ZH = {
   "still.nightFrom": "按夜间计算的静止开始于",
   "still.nightFromLearnt": "{time}（根据老人夜间作息学习；此前开始的静止按白天上限）",
   "still.callAway": "外出期间不呼叫",
+  "still.notWatched": "不会呼叫：老人未佩戴可判断活动的设备（仅按下呼叫按钮时中心才会收到）",
   "family.lastSeen": "设备最近有信号",
   "family.back": "返回 {name}",
   "none": "—",

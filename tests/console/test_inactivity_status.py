@@ -109,6 +109,7 @@ async def test_a_family_member_reads_it_in_their_elders_status(db_url: str) -> N
         async with signed_in(p, "family1") as family:
             status = (await family.get("/api/v1/residents/r-h0001/status")).json()
             assert status["inactivity"] is None  # nothing kept yet: the page says so
+            assert status["movement_seen"] is True  # her watch would show it
             assert p.pool is not None
             moved = time.time() - 1800
             async with p.pool.connection() as conn:
@@ -141,7 +142,7 @@ async def test_a_family_member_reads_it_in_their_elders_status(db_url: str) -> N
                 await conn.execute("UPDATE devices SET retired_at = now()"
                                    " WHERE resident_id = 'r-h0001' AND kind = 'wearable'")
             status = (await family.get("/api/v1/residents/r-h0001/status")).json()
-            assert status["inactivity"] is None
+            assert status["inactivity"] is None and status["movement_seen"] is False
             assert [d["kind"] for d in status["devices"]] == ["button"]
 
 

@@ -716,6 +716,16 @@ async def test_care_home_staff_see_which_room_called(mosquitto: Mosquitto, db_ur
         await shoot(page, "carehome-room-call.png")
         _, row = await waiting_incident(operator)
         assert (await row.locator(".where").text_content() or "").endswith("floor 2 · room 203")
+        # a wall button alone: the operator is told no stillness of theirs is ever called,
+        # not shown an empty "if still" line
+        await operator.keyboard.press("n")
+        card = operator.locator("#detail [data-card='section.resident'] .welfare-call")
+        await card.wait_for(timeout=WAIT_MS)
+        assert await card.text_content() == (
+            "never: no worn device shows whether they move (only a press of their button calls"
+            " the centre)")
+        assert "Last movement" not in (await operator.text_content(
+            "#detail [data-card='section.resident']") or "")
 
         await item.locator("button.ack-onsite").click()
         await page.wait_for_selector(".care-incident button.resolve", timeout=WAIT_MS)

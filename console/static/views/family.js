@@ -159,7 +159,7 @@ export function mountFamily(ctx) {
             field(t("family.lastSeen"), lastSeen(status.devices)),
             field(t("family.lastHr"), hr ? t("family.hrAt", { hr: hr.hr, time: formatTime(hr.ts) }) : null),
             field(t("family.steps"), status.steps_today ?? null),
-            ...stillFields(status.inactivity)) : muted("detail.unavailable")),
+            ...stillFields(status.movement_seen === false ? false : status.inactivity)) : muted("detail.unavailable")),
         devicesCard(status?.devices ?? record.devices),
         section("section.vitals", points.length > 1 ? vitalsCanvas(points) : muted(vitals ? "vitals.none" : "detail.unavailable")),
         section("section.history", history ? historyTable(history.incidents ?? []) : muted("detail.unavailable")),
