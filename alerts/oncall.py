@@ -22,7 +22,11 @@ centre's zone; each is tried up to three times, a few seconds apart, and what wa
 recorded, so the screens can say "on-call engineer paged at 03:13" or that paging failed.
 
 An engineer who is on it says so on the console (the red line's "I'm on it", for admins and
-supervisors; console/intake.py): the screens then say who is on it since when, every on-call
+supervisors; console/intake.py), or from the page itself: when the console's public address is
+known (``ELDERCARE_PUBLIC_URL``), every message of an open page that nobody has taken ends with
+a link of that address's own (:func:`take_link`, signed with the page's random key: it takes
+only that page, only as that address, and it opens a page with an "I'm on it" button, so a mail
+scanner that fetches links takes nothing). Then the screens then say who is on it since when, every on-call
 address is told once that it is taken (so the others need not come), and the reminders slow to
 every :data:`REMIND_TAKEN_EVERY_S` (a fault still there two hours after it was taken is news
 again; one taken is never left unreminded, in case its taker was called away).
@@ -35,12 +39,17 @@ again; one taken is never left unreminded, in case its taker was called away).
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import logging
+import secrets
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from psycopg_pool import AsyncConnectionPool
@@ -95,6 +104,35 @@ def parse_oncall(value: str) -> tuple[str, ...]:
     return addresses
 
 
+def take_token(key: bytes, page_id: int, address: str) -> str:
+    """What the "I'm on it" link sent to ``address`` for page ``page_id`` carries: an HMAC-SHA256
+    of both under the page's own key (RFC 2104), base64url.
+
+    >>> take_token(bytes(32), 7, "ops@centre.example") == take_token(bytes(32), 7, "ops@centre.example")
+    True
+    >>> take_token(bytes(32), 7, "ops@centre.example") == take_token(bytes(32), 8, "ops@centre.example")
+    False
+    """
+    mac = hmac.new(key, f"{page_id}\n{address}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def token_fits(key: bytes, page_id: int, address: str, token: str) -> bool:
+    """Whether ``token`` is the one sent to ``address`` for page ``page_id`` (in constant time)."""
+    return hmac.compare_digest(take_token(key, page_id, address).encode(),
+                               token.encode("utf-8", "replace"))
+
+
+def take_link(public_url: str, page_id: int, address: str, key: bytes) -> str:
+    """The "I'm on it" link for ``address``: the console's page that takes page ``page_id``.
+
+    >>> take_link("https://c.example/", 7, "+8613800000000", bytes(32)).split("?")[0]
+    'https://c.example/oncall/take/7'
+    """
+    query = urlencode({"to": address, "key": take_token(key, page_id, address)})
+    return f"{public_url.rstrip('/')}/oncall/take/{page_id}?{query}"
+
+
 def channel_for(address: str) -> str:
     return "email" if "@" in address else "sms"
 
@@ -136,6 +174,13 @@ def _lines(problems: Sequence[Mapping[str, Any]], zone: ZoneInfo) -> tuple[list[
         zh.append(f"- {names[0]}{where}：{words[0].format(since=since, **counts)}")
         en.append(f"- {names[1]}{where}: {words[1].format(since=since, **counts)}")
     return zh, en
+
+
+def describe_problems(problems: Sequence[Mapping[str, Any]],
+                      tz: str = DEFAULT_TZ) -> tuple[list[str], list[str]]:
+    """Each trouble of a page as its messages say it, in Chinese and in English."""
+    zh, en = _lines(problems, ZoneInfo(tz))
+    return [z.removeprefix("- ") for z in zh], [e.removeprefix("- ") for e in en]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -215,8 +260,12 @@ class OnCallPager:
                  every_s: float = CHECK_EVERY_S, remind_every_s: float = REMIND_EVERY_S,
                  remind_taken_every_s: float = REMIND_TAKEN_EVERY_S,
                  clear_after_s: float = CLEAR_AFTER_S,
-                 retry_after_s: Sequence[float] = RETRY_AFTER_S, tz: str = DEFAULT_TZ) -> None:
+                 retry_after_s: Sequence[float] = RETRY_AFTER_S, tz: str = DEFAULT_TZ,
+                 public_url: str | None = None) -> None:
         self.pool = pool
+        self.public_url = public_url
+        """The console's address for the engineers (``ELDERCARE_PUBLIC_URL``): the messages of
+        a page nobody has taken carry each address's "I'm on it" link to it; None, no link."""
         self.channels = channels
         self.addresses = tuple(addresses)
         self.grace_s, self.every_s = grace_s, every_s
@@ -276,14 +325,16 @@ class OnCallPager:
         # what narrowing compares: a trouble over for less than clear_after_s still counts
         lingering = [p for _, p in self._seen.values()]
         began = min((s.since for s in found.troubled if s.since is not None), default=now)
+        key = secrets.token_bytes(32)
         async with self.pool.connection() as conn:
             opened = await intake_pages.open_episode(conn, began_at=began, problems=problems,
-                                                     recipients=len(self.addresses))
+                                                     recipients=len(self.addresses), take_key=key)
         if opened is not None:
             log.error("the alarm path is broken (%s): paging the on-call engineer",
                       ", ".join(f"{s.name} {s.problem}" for s in found.troubled))
             delivered = await self._send(compose("opened", page_id=opened["id"], began_at=began,
-                                                 problems=problems, now=now, tz=self.tz))
+                                                 problems=problems, now=now, tz=self.tz),
+                                         take=(opened["id"], key))
             async with self.pool.connection() as conn:
                 await intake_pages.record_delivery(conn, opened["id"], delivered)
             return
@@ -300,22 +351,32 @@ class OnCallPager:
                                      problems=problems, now=now, tz=self.tz,
                                      taken=(taken["taken_by"], taken["taken_at"])))
         episode = worse or due or better
-        taker = None if episode is None or episode["taken_at"] is None else (
+        if episode is None:
+            return
+        taker = None if episode["taken_at"] is None else (
             episode["taken_by"], episode["taken_at"])
+        take = None
+        if taker is None and self.public_url is not None:  # nobody on it: the links again
+            async with self.pool.connection() as conn:
+                found_key = await intake_pages.one(conn, episode["id"])
+            if found_key is not None and found_key[1] is not None:
+                take = (episode["id"], found_key[1])
         if worse is not None:  # another service in trouble: said at once, not at the reminder
             log.error("the alarm path is worse (%s): telling the on-call engineer",
                       ", ".join(f"{s.name} {s.problem}" for s in found.troubled))
             await self._send(compose("worse", page_id=worse["id"], began_at=worse["began_at"],
-                                     problems=problems, now=now, tz=self.tz, taken=taker))
+                                     problems=problems, now=now, tz=self.tz, taken=taker),
+                             take=take)
         elif due is not None:
             await self._send(compose("reminder", page_id=due["id"], began_at=due["began_at"],
-                                     problems=problems, now=now, tz=self.tz, taken=taker))
+                                     problems=problems, now=now, tz=self.tz, taken=taker),
+                             take=take)
         elif better is not None:  # part of it is over: what is left, at once
             log.warning("the alarm path is partly working again; still: %s",
                         ", ".join(f"{s.name} {s.problem}" for s in found.troubled))
             await self._send(compose("better", page_id=better["id"],
                                      began_at=better["began_at"], problems=problems, now=now,
-                                     tz=self.tz, taken=taker))
+                                     tz=self.tz, taken=taker), take=take)
 
     async def _database_away(self, mono: float, err: BaseException) -> None:
         if self._db_away is None:
@@ -345,10 +406,21 @@ class OnCallPager:
             await self._send(compose("cleared", page_id=f"db-{int(since.timestamp())}",
                                      began_at=since, problems=[], now=now, tz=self.tz))
 
-    async def _send(self, message: Message) -> int:
-        """Tries each on-call address; returns how many took the message."""
-        results = await asyncio.gather(*(self._deliver(message, a) for a in self.addresses))
+    async def _send(self, message: Message, *, take: tuple[int, bytes] | None = None) -> int:
+        """Tries each on-call address; returns how many took the message. With ``take`` (the
+        page's id and key) and a public address, each address's message ends with its own
+        "I'm on it" link."""
+        results = await asyncio.gather(*(self._deliver(self._with_link(message, a, take), a)
+                                         for a in self.addresses))
         return sum(results)
+
+    def _with_link(self, message: Message, address: str,
+                   take: tuple[int, bytes] | None) -> Message:
+        if take is None or self.public_url is None:
+            return message
+        link = take_link(self.public_url, take[0], address, take[1])
+        return replace(message, body=f"{message.body}\n我来处理 / I'm on it: {link}\n",
+                       short_text=f"{message.short_text} 我来处理 I'm on it: {link}")
 
     async def _deliver(self, message: Message, address: str) -> bool:
         name = channel_for(address)

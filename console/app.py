@@ -62,6 +62,7 @@ def create_app(*, settings: Settings, pool: AsyncConnectionPool, hub: Hub) -> Fa
     app.include_router(tickets.router)
     app.include_router(live.router)
     app.include_router(intake.router)
+    app.include_router(intake.links)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

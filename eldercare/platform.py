@@ -351,7 +351,12 @@ class Platform:
                 raise SettingsError(message)
             log.warning("%s", message)
         assert self.pool is not None
-        self.pager = OnCallPager(self.pool, channels, oncall, **self.pager_options)
+        # the links in the pages: the console as the engineers reach it, or in development
+        # (the demo's outbox) as this process serves it
+        public = self.settings.public_url or (None if self.settings.production
+                                              else self.console_url)
+        self.pager = OnCallPager(self.pool, channels, oncall,
+                                 **{"public_url": public, **self.pager_options})
         self._tasks.append(asyncio.create_task(self.pager.run(), name="oncall"))
         log.info("the on-call pager watches the alarm path for %d address(es)", len(oncall))
 

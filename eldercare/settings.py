@@ -13,6 +13,10 @@ Environment variables (all optional in development):
 ``ELDERCARE_ONCALL``       who is paged when the alarm path breaks: email addresses and phone
                            numbers, comma-separated (alerts/oncall.py; the console sends by the
                            configured email and SMS channels)
+``ELDERCARE_PUBLIC_URL``   the console's address as the on-call engineers reach it,
+                           ``https://console.centre.example``: their pages carry an "I'm on it"
+                           link to it (alerts/oncall.py); in development the console's own
+                           address; outside it, https only
 =========================  ======================================================================
 
 Outside development an unsafe set-up refuses to start: no embedded database or broker, no broker
@@ -24,6 +28,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from alerts.oncall import parse_oncall
 from ingest.broker import BrokerAddress
@@ -43,6 +48,7 @@ class Settings:
     client_id: str = "eldercare-ingest"
     rate_limit: Budget = field(default_factory=Budget)
     oncall: tuple[str, ...] = ()
+    public_url: str | None = None
 
     @property
     def production(self) -> bool:
@@ -71,6 +77,7 @@ class Settings:
             client_id=os.environ.get("ELDERCARE_CLIENT_ID", "eldercare-ingest"),
             rate_limit=budget,
             oncall=oncall,
+            public_url=os.environ.get("ELDERCARE_PUBLIC_URL") or None,
         )
         settings.check()
         return settings
@@ -83,6 +90,15 @@ class Settings:
                 address = BrokerAddress.parse(self.broker_url)
             except ValueError as err:
                 raise SettingsError(str(err)) from None
+        if self.public_url is not None:
+            url = urlsplit(self.public_url)
+            if url.scheme not in ("http", "https") or not url.hostname or url.query \
+                    or url.fragment:
+                raise SettingsError("ELDERCARE_PUBLIC_URL must be the console's address,"
+                                    f" https://host[:port][/path], not {self.public_url!r}")
+            if self.production and url.scheme != "https":
+                raise SettingsError("production refuses an ELDERCARE_PUBLIC_URL without https:"
+                                    " its links take on-call pages")
         if not self.production:
             return
         if self.db_url is None or self.broker_url is None:

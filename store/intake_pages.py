@@ -13,16 +13,32 @@ from psycopg.types.json import Jsonb
 
 _COLUMNS = ("id, began_at, paged_at, problems, recipients, delivered, reminded_at, cleared_at,"
             " taken_at, taken_by")
+"""What the screens may see of a page: never its ``take_key`` (:func:`take_key`)."""
 
 
 async def open_episode(conn: psycopg.AsyncConnection[Any], *, began_at: dt.datetime,
-                       problems: list[dict[str, Any]], recipients: int) -> dict[str, Any] | None:
-    """The new episode's row, or None when one is already open (another process pages it)."""
+                       problems: list[dict[str, Any]], recipients: int,
+                       take_key: bytes | None = None) -> dict[str, Any] | None:
+    """The new episode's row, or None when one is already open (another process pages it).
+    ``take_key`` signs the "I'm on it" links of its messages (alerts/oncall.py)."""
     cur = await conn.execute(
-        "INSERT INTO intake_pages (began_at, problems, recipients) VALUES (%s, %s, %s)"
-        f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
-        (began_at, Jsonb(problems), recipients))
+        "INSERT INTO intake_pages (began_at, problems, recipients, take_key)"
+        f" VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
+        (began_at, Jsonb(problems), recipients, take_key))
     return await cur.fetchone()
+
+
+async def one(conn: psycopg.AsyncConnection[Any],
+              page_id: int) -> tuple[dict[str, Any], bytes | None] | None:
+    """The episode ``page_id`` and its take key (None for a page opened before keys), or None
+    for no such page."""
+    cur = await conn.execute(f"SELECT {_COLUMNS}, take_key FROM intake_pages WHERE id = %s",
+                             (page_id,))
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    key = row.pop("take_key")
+    return row, None if key is None else bytes(key)
 
 
 async def record_delivery(conn: psycopg.AsyncConnection[Any], page_id: int,

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import doctest
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -332,6 +333,90 @@ async def test_an_engineer_who_takes_the_page_is_said_to_all_and_the_reminders_s
             reminder = smtp.mailbox.messages[seen]
             assert "still broken" in reminder["Subject"], reminder["Subject"]
             assert "admin has been on it since" in reminder.get_content()
+
+
+def _link(message: Any) -> str:
+    found = re.search(r"I'm on it: (\S+)", message.get_content())
+    assert found is not None, message.get_content()
+    return found.group(1)
+
+
+@pytest.mark.db
+async def test_an_engineer_takes_the_page_from_the_link_in_their_message(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each engineer's page, and each reminder while nobody has it, ends with their own "I'm on
+    it" link to the console (its own address in development; ELDERCARE_PUBLIC_URL outside).
+    Opening it takes nothing (mail scanners open links): it shows the fault and a button, which
+    takes the page as that address, and everyone is told. A link changed in any way shows
+    nothing; once the page is taken, the other engineer's link says by whom, and takes nothing.
+    Reminders of a taken page carry no link."""
+    with smtp_server() as smtp:
+        async with _console(db_url, smtp, monkeypatch, ("eng@centre.example", "eng2@centre.example"),
+                            {"remind_every_s": 1.0, "remind_taken_every_s": 1.5}) as platform:
+            await _wait(lambda: len(smtp.mailbox.messages) >= 4)  # the pages, then reminders
+            mail = smtp.mailbox.messages
+            links = {m["To"]: _link(m) for m in mail[:2]}
+            assert links["eng@centre.example"] != links["eng2@centre.example"]
+            assert "still broken" in mail[2]["Subject"] and _link(mail[2]) in links.values()
+            link = httpx.URL(links["eng2@centre.example"])
+            assert str(link).startswith(platform.console_url + "/oncall/take/")
+            page_id, to, key = int(link.path.rsplit("/", 1)[1]), link.params["to"], link.params["key"]
+            base = f"{platform.console_url}/oncall/take"
+            async with httpx.AsyncClient() as browser:
+                r = await browser.get(link)
+                assert r.status_code == 200, r.text
+                assert "I'm on it" in r.text and "alarm intake: is not running" in r.text
+                assert r.headers["referrer-policy"] == "no-referrer"  # the key is in the URL
+                assert "default-src 'none'" in r.headers["content-security-policy"]
+                assert (await _intake(platform))["page"]["taken_at"] is None  # opened, not taken
+                for params in ({"to": "eng@centre.example", "key": key},  # another's address
+                               {"to": to, "key": key[:-2]}, {"to": to, "key": "x" * 43}):
+                    r = await browser.get(f"{base}/{page_id}", params=params)
+                    assert r.status_code == 403 and "alarm intake" not in r.text, params
+                r = await browser.get(f"{base}/{page_id + 1}", params={"to": to, "key": key})
+                assert r.status_code == 403  # another page: the same refusal as none at all
+                r = await browser.post(f"{base}/{page_id}",
+                                       data={"to": "eng@centre.example", "key": key})
+                assert r.status_code == 403
+                assert (await _intake(platform))["page"]["taken_at"] is None
+                for bad in ({"to": to}, {"to": to, "key": "k" * 500}):  # a clear 4xx
+                    r = await browser.get(f"{base}/{page_id}", params=bad)
+                    assert r.status_code == 422, (bad, r.text)
+                    r = await browser.post(f"{base}/{page_id}", data=bad)
+                    assert r.status_code == 422 and "take form" in r.json()["detail"], r.text
+                r = await browser.post(f"{base}/{page_id}", json={"to": to, "key": key})
+                assert r.status_code == 415, r.text
+
+                r = await browser.post(f"{base}/{page_id}", data={"to": to, "key": key})
+                assert r.status_code == 200, r.text
+                assert "eng2@centre.example has been on it since" in r.text
+                assert (await _intake(platform))["page"]["taken_by"] == "eng2@centre.example"
+                told = lambda: [m for m in smtp.mailbox.messages  # noqa: E731
+                                if "taken by eng2@centre.example" in m["Subject"]]
+                await _wait(lambda: len(told()) >= 2)
+                r = await browser.get(links["eng@centre.example"])
+                assert r.status_code == 200 and "<form" not in r.text
+                assert "eng2@centre.example has been on it since" in r.text
+                other = httpx.URL(links["eng@centre.example"]).params
+                r = await browser.post(f"{base}/{page_id}",
+                                       data={"to": other["to"], "key": other["key"]})
+                assert r.status_code == 409 and "eng2@centre.example has been on it" in r.text
+            seen = len(smtp.mailbox.messages)
+            await _wait(lambda: len(smtp.mailbox.messages) >= seen + 2)  # a taken page's reminders
+            for m in smtp.mailbox.messages[seen:]:
+                assert "has been on it since" in m.get_content()
+                assert "I'm on it:" not in m.get_content(), m.get_content()
+
+
+def test_the_public_address_is_checked_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ELDERCARE_PUBLIC_URL", "https://console.centre.example/12349")
+    assert Settings.from_env().public_url == "https://console.centre.example/12349"
+    for bad in ("console.centre.example", "ftp://c.example", "https://", "https://c.example/?a=1"):
+        monkeypatch.setenv("ELDERCARE_PUBLIC_URL", bad)
+        with pytest.raises(SettingsError, match="ELDERCARE_PUBLIC_URL"):
+            Settings.from_env()
+    with pytest.raises(SettingsError, match="without https"):
+        Settings(env="production", public_url="http://console.centre.example").check()
 
 
 @pytest.mark.db
