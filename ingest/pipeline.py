@@ -223,6 +223,15 @@ class Ingest:
     async def load_registry(self) -> None:
         async with self._pool.connection() as conn:
             self._devices = await active_devices(conn)
+            # each device's latest time as stored: what a last will that comes before its
+            # next message is placed against (will_at_arrival); else, after a restart, a will
+            # set at connect was stored at that connect's time, hours before it came
+            cur = await conn.execute("SELECT id, extract(epoch FROM last_seen)::float8 AS at"
+                                     " FROM devices WHERE retired_at IS NULL"
+                                     " AND last_seen IS NOT NULL")
+            for raw_seen in await cur.fetchall():
+                seen: dict[str, Any] = dict(raw_seen)
+                self._last_seen_written.setdefault(seen["id"], seen["at"])
             pending: list[Any] = []
             welfare = None
             if not self._events_only:  # the alarm lane alone sees no motion: falls are not its

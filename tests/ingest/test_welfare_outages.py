@@ -300,6 +300,33 @@ async def test_a_last_will_is_placed_when_it_came_not_when_it_was_set(
     assert row is not None and row["ts"].timestamp() == MORNING + H + 30
 
 
+async def test_a_last_will_that_comes_after_a_restart_is_stored_when_it_came(
+        pool: AsyncConnectionPool) -> None:
+    """The same will, with ingest restarted between the watch's last telemetry and the broker
+    publishing it: the new process knows the watch's latest time from the devices table, so
+    the will is stored at its arrival, not at the connect three hours before (until
+    2026-12-07 only the welfare stage, from its snapshot, placed it right)."""
+    from ingest.contract import Status
+
+    await _seed(pool)
+    clock = Clock(MORNING)
+    ingest, source = await _ingest(pool, clock)
+    home = _Home(source)
+    home.seq["watch-1"] = 1  # seq 1 went into the will at connect, at 09:00
+    for minutes in range(0, 181, 30):
+        clock.t = MORNING + 60 * minutes
+        await ingest.process([home.watch(1, clock.t, 100)])
+    clock.t = MORNING + 3 * H + 120  # a new process: the old one's memory is gone
+    ingest, source = await _ingest(pool, clock)
+    will = source.add("eldercare/v1/home-1/watch-1/status",
+                      encode(Status(seq=1, ts=int(MORNING * 1000), state="offline")))
+    await ingest.process([will])
+    async with pool.connection() as conn:
+        row = await (await conn.execute(
+            "SELECT ts FROM checkins WHERE device_id = 'watch-1' AND kind = 'offline'")).fetchone()
+    assert row is not None and row["ts"].timestamp() == MORNING + 3 * H + 120
+
+
 async def test_a_replayed_offline_and_online_keep_their_own_times(
         pool: AsyncConnectionPool) -> None:
     """A gateway whose uplink was down replays what it kept, in order: the watch went offline
