@@ -30,7 +30,7 @@ from ingest.contract import (
 from simulators import motion
 from simulators.district import Device, Site
 from simulators.scenario import Scenario
-from simulators.vitals import WearerDays, heart_rate, next_activity, saturation
+from simulators.vitals import WearerDays, heart_rate, local_day, next_activity, saturation
 
 ACCEL_SCALE = 1.0 / 1024.0  # g per count: a +-8 g part read at 13 bits, like common wrist parts
 
@@ -64,6 +64,9 @@ class SimDevice:
     days: WearerDays | None = None
     """The wearer's day and hour effects on heart rate and SpO2 (Scenario.day_to_day)."""
     steps: int = 0
+    """Today's steps, as a watch counts them (docs/device-api.md: "today, cumulative")."""
+    steps_day: int = -1
+    """The local day ``steps`` counts (:func:`simulators.vitals.local_day`)."""
     worn: bool = True
     will: Outgoing | None = None
     """Its "offline" last will, set when it last connected, with that connect's seq and time:
@@ -130,6 +133,8 @@ def wearable_second(dev: SimDevice, t: float, rng: np.random.Generator,
     if not dev.worn:
         samples = motion.synth_activity("on_table", 1.0, hz, off_rng or rng, rot=dev.rot)
     steps = int(rng.poisson(1.8)) if moving else 0
+    if (today := local_day(t)) != dev.steps_day:
+        dev.steps, dev.steps_day = 0, today  # a new day's count from midnight
     if dev.worn:
         dev.steps += steps
     out.append(dev.message(Kind.ACCEL, Accel(

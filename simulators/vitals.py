@@ -34,6 +34,11 @@ def local_hour(t: float) -> float:
     return ((t / 3600.0) + LOCAL_UTC_OFFSET_H) % 24.0
 
 
+def local_day(t: float) -> int:
+    """The local day ``t`` falls on (days since the epoch, at local midnight)."""
+    return int(((t / 3600.0) + LOCAL_UTC_OFFSET_H) // 24.0)
+
+
 def next_activity(t: float, rng: np.random.Generator) -> tuple[str, float]:
     """The activity that starts at ``t`` and when it ends: asleep at night, by day a draw."""
     hour = local_hour(t)

@@ -116,3 +116,36 @@ def test_a_watch_taken_off_reads_still_says_so_and_charges_and_the_rest_stays_pu
     others = {name: [(m.topic, m.payload) for m in run if "/watch-" not in m.topic]
               for name, (_, run) in runs.items()}
     assert others["often"] == others["never"]
+
+
+def test_a_watch_counts_todays_steps_from_local_midnight() -> None:
+    """The contract's ``steps`` is today's count (docs/device-api.md): the simulated watch starts
+    again at 0 at the wearer's midnight. Before, it counted on from the start of the run, and a
+    week of the realistic scenario took it past the contract's 200,000, when every telemetry of
+    the watch, vital signs too, was refused (found by `bench/demo_district_welfare.py --hours
+    168 --scenario realistic`, 2026-12-07)."""
+    import numpy as np
+
+    from ingest.contract import Telemetry
+    from simulators.devices import SimDevice, wearable_second
+    from simulators.vitals import local_day
+
+    district = District.generate(seed=6, homes=8, care_homes=0)
+    watch = next(d for d in district.devices if d.kind == "wearable")
+    site = next(s for s in district.sites if s.id == watch.site_id)
+    dev = SimDevice(device=watch, site=site, seq_base=0, next_checkin=float("inf"), battery=90.0,
+                    activity="walking", activity_until=float("inf"))
+    rng = np.random.default_rng(6)
+    midnight = (local_day(START) + 1) * 86400.0 - 8 * 3600.0  # the wearer's next midnight
+    decoder = Decoder(clock=lambda: midnight + 60)
+    counts = []
+    for t in np.arange(midnight - 60, midnight + 60, 1.0).tolist():
+        for m in wearable_second(dev, t, rng, DEMO):
+            env = decoder.decode(m.topic, m.payload)
+            if isinstance(env.body, Telemetry):
+                counts.append((env.ts, env.body.steps))
+    before = [steps for ts, steps in counts if ts < midnight]
+    after = [steps for ts, steps in counts if ts >= midnight]
+    assert before[0] > 0 and before == sorted(before)  # walking: a count that rises
+    assert after[0] is not None and before[-1] is not None
+    assert after[0] < 25 < before[-1] and after == sorted(after)  # from 0 at midnight
