@@ -26,10 +26,10 @@ supervisors; console/intake.py), or from the page itself: when the console's pub
 known (``ELDERCARE_PUBLIC_URL``), every message of an open page that nobody has taken ends with
 a link of that address's own (:func:`take_link`, signed with the page's random key: it takes
 only that page, only as that address, and it opens a page with an "I'm on it" button, so a mail
-scanner that fetches links takes nothing). Then the screens then say who is on it since when, every on-call
-address is told once that it is taken (so the others need not come), and the reminders slow to
-every :data:`REMIND_TAKEN_EVERY_S` (a fault still there two hours after it was taken is news
-again; one taken is never left unreminded, in case its taker was called away).
+scanner that fetches links takes nothing). Then the screens say who is on it since when, every
+on-call address is told once that it is taken (so the others need not come), and the reminders
+slow to every :data:`REMIND_TAKEN_EVERY_S` (a fault still there two hours after it was taken is
+news again; one taken is never left unreminded, in case its taker was called away).
 
 >>> addresses = parse_oncall("ops@centre.example, +86 138-0000-0000")
 >>> [channel_for(a) for a in addresses]
