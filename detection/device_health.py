@@ -284,6 +284,11 @@ class DeviceHealthDetector:
         d = self._devices.get(device)
         return None if d is None else d.last_seen
 
+    def down(self, device: str) -> bool:
+        """Whether ``device`` is silent past its check-in or offline, as reported."""
+        d = self._devices.get(device)
+        return d is not None and d.down()
+
     def _out(self, site: str) -> bool:
         """Whether ``site`` is down, or back but its held findings not yet reported."""
         return site in self._sites_down or site in self._releasing

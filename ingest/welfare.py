@@ -130,6 +130,9 @@ class WelfareStage:
         self._last_movement: dict[str, float] = {}
         self._devices: dict[str, DeviceRef] = {}
         self._resident_device: dict[str, str] = {}
+        self._movers: dict[str, list[str]] = {}
+        """resident -> their devices that show them moving (a watch): an inactivity alarm says
+        when a silent one was last heard."""
         """resident -> a device of theirs (a wearable if they have one): where a clock-driven
         finding lands when none of their messages has been taken in since a restart."""
         self._last_tick = -1e18
@@ -164,6 +167,10 @@ class WelfareStage:
         database's checks keep it whole; one that is not is left out, never stopping the
         stage); and a safe zone around each home whose elder wears a locating device."""
         self._devices = devices
+        self._movers = {}
+        for device_id, ref in devices.items():
+            if ref.resident_id and ref.kind in inactivity.MOVEMENT_KINDS:
+                self._movers.setdefault(ref.resident_id, []).append(device_id)
         self._resident_device = {}
         for device_id, ref in sorted(devices.items(), key=lambda d: d[1].kind != "wearable"):
             if ref.resident_id:
@@ -323,6 +330,10 @@ class WelfareStage:
             unusual = {} if i.score is None else {"unusual_day_score": round(i.score, 3)}
             off = self._off_wrist.get(i.subject)
             worn = {} if off is None else {"watch_off_since": _iso(off)}
+            if (unheard := self._movers_unheard(i.subject)) is not None:
+                # the watch itself is silent (flat, out of range): stillness is not known, and
+                # the operator phones knowing it may be the watch, not its wearer
+                worn["watch_unheard_since"] = _iso(unheard)
             detail = {"silent_h": round(i.silent_for / 3600, 2),
                       "limit_h": round(i.limit / 3600, 2),
                       "last_movement_at": _iso(i.last_movement), **worn, **unusual}
@@ -350,6 +361,15 @@ class WelfareStage:
                 at = now - lag
         self._judged = max(self._judged, at)
         return self._judged
+
+    def _movers_unheard(self, subject: str) -> float | None:
+        """When the subject's watch was last heard, if every one of their watches is silent
+        past its check-in or offline (device health's judgement); else None."""
+        watches = self._movers.get(subject, [])
+        if not watches or not all(self.health.down(w) for w in watches):
+            return None
+        return max((t for w in watches if (t := self.health.last_seen(w)) is not None),
+                   default=None)
 
     def _hold(self, finding: inactivity.InactivityFinding, detail: dict[str, Any],
               now: float) -> bool:

@@ -29,6 +29,8 @@ const KNOWN_DETAILS = [
   { key: "limit_h", label: "alarm.limit", format: hoursText },
   // the watch said it was off the wrist (ingest/welfare.py): it cannot see its wearer move
   { key: "watch_off_since", label: "alarm.watchOff", format: formatTime },
+  // the watch itself is silent (flat, out of range): its wearer's stillness is not known
+  { key: "watch_unheard_since", label: "alarm.watchUnheard", format: formatTime },
   // part of the silence was the platform's own outage (ingest/welfare.py): said, with when
   { key: "unheard_from", label: "alarm.unheard", format: (v, d) => `${formatTime(v)} – ${formatTime(d.unheard_to)}` },
   { key: "unheard_to", label: "alarm.unheard", hide: () => true, format: formatTime },

@@ -347,6 +347,7 @@ export const EN = {
   "alarm.lastMovement": "Last movement",
   "alarm.silentFor": "Still for",
   "alarm.watchOff": "Watch off the wrist since",
+  "alarm.watchUnheard": "Watch not heard from since (flat or out of range? stillness not known)",
   "alarm.unheard": "The platform could not hear (its own outage)",
   "alarm.limit": "Usual limit at that hour",
   "alarm.unusualDay": "Unusual day (score)",

@@ -347,6 +347,7 @@ export const ZH = {
   "alarm.lastMovement": "最后一次活动",
   "alarm.silentFor": "已静止",
   "alarm.watchOff": "手表摘下于",
+  "alarm.watchUnheard": "手表自此无信号（没电或不在范围内？是否静止未知）",
   "alarm.unheard": "平台自身故障、未能接收数据的时段",
   "alarm.limit": "该时段通常上限",
   "alarm.unusualDay": "异常日（评分）",
