@@ -143,7 +143,8 @@ async def take_link_page(page_id: PageId, to: Address, key: Key,
     assert page is not None
     form = ""
     if page["cleared_at"] is None and page["taken_at"] is None:
-        form = (f'<form method="post" action="/oncall/take/{page_id}">'
+        # relative: a console served under a path (ELDERCARE_PUBLIC_URL's) posts to itself
+        form = (f'<form method="post" action="{page_id}">'
                 f'<input type="hidden" name="to" value="{html.escape(to)}">'
                 f'<input type="hidden" name="key" value="{html.escape(key)}">'
                 f"<button type=\"submit\">我来处理 / I'm on it</button></form>"

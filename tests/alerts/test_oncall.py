@@ -366,6 +366,7 @@ async def test_an_engineer_takes_the_page_from_the_link_in_their_message(
                 r = await browser.get(link)
                 assert r.status_code == 200, r.text
                 assert "I'm on it" in r.text and "alarm intake: is not running" in r.text
+                assert f'<form method="post" action="{page_id}">' in r.text  # to this path
                 assert r.headers["referrer-policy"] == "no-referrer"  # the key is in the URL
                 assert "default-src 'none'" in r.headers["content-security-policy"]
                 assert (await _intake(platform))["page"]["taken_at"] is None  # opened, not taken
@@ -387,9 +388,22 @@ async def test_an_engineer_takes_the_page_from_the_link_in_their_message(
                 r = await browser.post(f"{base}/{page_id}", json={"to": to, "key": key})
                 assert r.status_code == 415, r.text
 
-                r = await browser.post(f"{base}/{page_id}", data={"to": to, "key": key})
-                assert r.status_code == 200, r.text
-                assert "eng2@centre.example has been on it since" in r.text
+                # the engineer's phone: the link, then the button, in a real browser
+                playwright = pytest.importorskip("playwright.async_api")
+                from tests.e2e.chromium import launch
+
+                async with playwright.async_playwright() as pw:
+                    chromium = await launch(pw)
+                    try:
+                        tab = await chromium.new_page(viewport={"width": 390, "height": 844})
+                        await tab.goto(str(link))
+                        await tab.click("button[type=submit]")
+                        await tab.wait_for_selector("p.state", timeout=10_000)
+                        shown = await tab.text_content("body") or ""
+                    finally:
+                        await chromium.close()
+                assert "eng2@centre.example has been on it since" in shown, shown
+                assert "The other on-call engineers are told." in shown
                 assert (await _intake(platform))["page"]["taken_by"] == "eng2@centre.example"
                 told = lambda: [m for m in smtp.mailbox.messages  # noqa: E731
                                 if "taken by eng2@centre.example" in m["Subject"]]
