@@ -57,6 +57,11 @@ MOVING_SD_G = 0.05
 """Spread of the acceleration magnitude over a window above which the wearer is moving (walking
 gives 0.1-0.3 g; a still body about 0.01 g)."""
 _MOVEMENT_EVERY_S = 60.0
+BACK_ON_AFTER_S = 300.0
+"""A watch that said it was off the wrist at least this long and says it is worn again was put
+back on: its wearer moved then. (Until 2026-12-07 it was not movement, and a watch put back on
+after charging, its wearer sitting down, counted the charger's time as the wearer's stillness:
+found by a simulated week of the realistic district, `bench/demo_district_welfare.py`.)"""
 CATCHING_UP_AFTER_S = 120.0
 """A batch whose messages are older than this in the median is a backlog being worked through.
 Two minutes: far above a watch's or a gateway's ordinary delay (seconds), far below the
@@ -255,7 +260,11 @@ class WelfareStage:
                     self._off_wrist.setdefault(subject, ts)
                     unworn.setdefault(subject, ts)
                 elif body.worn:
-                    self._off_wrist.pop(subject, None)
+                    off = self._off_wrist.pop(subject, None)
+                    if off is not None and ts - off >= BACK_ON_AFTER_S:
+                        # a watch does not put itself back on: its wearer moved (a blip of
+                        # the wrist sensor on a still arm is shorter, and is not taken for it)
+                        moves.append(inactivity.Movement(timestamp=ts, subject=subject))
                 steps = body.steps
                 at_rest = steps is None or steps <= self._last_steps.get(env.device, steps)
                 if steps is not None:
