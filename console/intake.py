@@ -159,6 +159,9 @@ async def _form(request: Request) -> tuple[str, str]:
     if request.headers.get("content-type", "").split(";")[0].strip() \
             != "application/x-www-form-urlencoded":
         raise HTTPException(415, "the take form is application/x-www-form-urlencoded")
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit() or int(declared) > 2048:  # said before reading a byte of it
+        raise HTTPException(413, "the take form is two short fields")
     body = await request.body()
     if len(body) > 2048:
         raise HTTPException(413, "the take form is two short fields")

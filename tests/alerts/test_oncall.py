@@ -387,6 +387,8 @@ async def test_an_engineer_takes_the_page_from_the_link_in_their_message(
                     assert r.status_code == 422 and "take form" in r.json()["detail"], r.text
                 r = await browser.post(f"{base}/{page_id}", json={"to": to, "key": key})
                 assert r.status_code == 415, r.text
+                r = await browser.post(f"{base}/{page_id}", data={"to": to, "key": "k" * 4000})
+                assert r.status_code == 413, r.text
 
                 # the engineer's phone: the link, then the button, in a real browser
                 playwright = pytest.importorskip("playwright.async_api")
