@@ -135,11 +135,11 @@ class WelfareStage:
         self._last_movement: dict[str, float] = {}
         self._devices: dict[str, DeviceRef] = {}
         self._resident_device: dict[str, str] = {}
-        self._movers: dict[str, list[str]] = {}
-        """resident -> their devices that show them moving (a watch): an inactivity alarm says
-        when a silent one was last heard."""
         """resident -> a device of theirs (a wearable if they have one): where a clock-driven
         finding lands when none of their messages has been taken in since a restart."""
+        self._movers: dict[str, list[str]] = {}
+        """resident -> their devices that show them moving (a watch): the residents the
+        inactivity check judges, and whose alarm says when a silent watch was last heard."""
         self._last_tick = -1e18
         self._last_message: dict[str, tuple[str, int]] = {}
         """subject -> (device, seq) of its latest message: where a clock-driven finding lands."""
@@ -196,8 +196,7 @@ class WelfareStage:
         self.inactivity.set_zones(local)
         # only a worn device shows its elder moving: a button-only elder is never judged
         # still (a press is no routine), and one whose watch is taken back stops being judged
-        self.inactivity.set_watched({ref.resident_id for ref in devices.values()
-                                     if ref.resident_id and ref.kind in inactivity.MOVEMENT_KINDS})
+        self.inactivity.set_watched(set(self._movers))
         self.inactivity.set_nights({
             ref.resident_id: (ref.resident_asleep_from, ref.resident_up_by)
             for ref in devices.values()
