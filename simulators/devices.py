@@ -74,6 +74,8 @@ class SimDevice:
     off_until: float = 0.0
     """Taken off (to charge, to wash) until then: ``worn`` false, the accelerometer still on a
     table, no vital signs, no steps, the battery charging."""
+    warned: bool = False
+    """Whether the watch has told its wearer its battery is low since it was last charged."""
 
     def next_seq(self) -> int:
         self.seq += 1

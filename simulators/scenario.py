@@ -40,6 +40,18 @@ class Scenario:
     watch_off_s: tuple[float, float] = (20 * 60.0, 90 * 60.0)
     charge_per_hour: float = 60.0
     """Battery percent a watch gains per hour off the wrist (on its charger)."""
+    low_warn_pct: float = 15.0
+    """The level at which a watch tells its wearer its battery is low (a beep, a screen)."""
+    low_charged_share: float = 0.8
+    """Of the warnings, the share after which the wearer puts the watch on its charger within
+    ``low_charge_after_s``; the others are missed, and the watch may go flat on the wrist."""
+    low_charge_after_s: tuple[float, float] = (10 * 60.0, 4 * 3600.0)
+    recharge_s: tuple[float, float] = (80 * 60.0, 150 * 60.0)
+    """How long a low or flat watch stays on its charger."""
+    flat_found_s: tuple[float, float] = (3600.0, 14 * 3600.0)
+    """How long a flat watch stays flat before the wearer (a visitor, a nurse's round) finds it
+    and puts it on its charger. Flat, it sends nothing; the broker publishes its last will when
+    its keep-alive runs out."""
     checkups_per_kiosk_hour: float = 0.25
     """Self check-ups at each community kiosk (a few a day; districts with ``day_cares``)."""
     checkup_abnormal_share: float = 0.02

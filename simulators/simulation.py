@@ -107,13 +107,15 @@ class Simulation:
         self._order = 0
         self.counts: Counter[str] = Counter()
         self.watches_off: list[tuple[str, float, float]] = []
+        """(watch, taken off at, back on at) of each time a watch was taken off."""
+        self.watches_flat: list[tuple[str, float, float]] = []
+        """(watch, gone flat at, found and put on its charger at)."""
         self.site_outages: list[tuple[str, float, float]] = []
         """(care home, down from, back at) of each network outage of a care home."""
         self._care_homes: dict[str, list[SimDevice]] = {}
         for dev in self.devices:
             if dev.site.kind == "care_home":
                 self._care_homes.setdefault(dev.site.id, []).append(dev)
-        """(watch, taken off at, back on at) of each time a watch was taken off."""
         self._started = False
         self.kiosks = Kiosks(district, scenario, seed=seed, start=start, counts=self.counts)
 
@@ -241,6 +243,40 @@ class Simulation:
                 out.append(double_press(ready[int(rng.integers(len(ready)))], self.now))
         return out
 
+    def _flat_or_low(self, dev: SimDevice) -> bool:
+        """A worn watch's battery: at ``low_warn_pct`` it tells its wearer, who mostly puts it
+        on its charger a while later; at 0 it goes flat, silent until it is found (True)."""
+        rng, s = self._watch_rng, self.scenario
+        if dev.battery <= 0.0:
+            dev.battery = 0.0
+            found = self.now + float(rng.uniform(*s.flat_found_s))
+            dev.silent_until = found
+            self.counts["watch_flat"] += 1
+            self.watches_flat.append((dev.device.id, self.now, found))
+            # the broker notices the connection gone when its keep-alive runs out
+            self._schedule(self.now + float(rng.uniform(30, 90)), _will(dev))
+            self._schedule(found, self._on_charger(dev, reconnect=True))
+            return True
+        if dev.battery <= s.low_warn_pct and not dev.warned:
+            dev.warned = True
+            if rng.random() < s.low_charged_share:
+                self._schedule(self.now + float(rng.uniform(*s.low_charge_after_s)),
+                               self._on_charger(dev, reconnect=False))
+        return False
+
+    def _on_charger(self, dev: SimDevice, *, reconnect: bool
+                    ) -> Callable[[float], list[Outgoing]]:
+        """The wearer puts ``dev`` on its charger (a flat one comes on and connects again)."""
+        def act(t: float) -> list[Outgoing]:
+            if not reconnect and (not dev.worn or dev.silent_until > t):
+                return []  # already off the wrist, or gone flat meanwhile
+            dev.worn = False
+            dev.off_until = t + float(self._watch_rng.uniform(*self.scenario.recharge_s))
+            self.counts["watch_charged"] += 1
+            self.watches_off.append((dev.device.id, t, dev.off_until))
+            return _connect(dev, t) if reconnect else []
+        return act
+
     def step(self) -> list[Outgoing]:
         """Everything the district publishes during the next second."""
         out: list[Outgoing] = []
@@ -256,8 +292,11 @@ class Simulation:
             kind = dev.device.kind
             if kind == "wearable" and not dev.worn:
                 dev.battery = min(100.0, dev.battery + self.scenario.charge_per_hour / 3600.0)
+                dev.warned = dev.warned and dev.battery <= self.scenario.low_warn_pct
             else:
                 dev.battery -= self.scenario.drain(dev.device_class) / 3600.0
+                if kind == "wearable" and self._flat_or_low(dev):
+                    continue
             if self.now >= dev.next_checkin:
                 dev.next_checkin += self.scenario.checkin_interval(dev.device_class)
                 out.append(checkin(dev, self.now, self._rng))

@@ -149,3 +149,52 @@ def test_a_watch_counts_todays_steps_from_local_midnight() -> None:
     assert before[0] > 0 and before == sorted(before)  # walking: a count that rises
     assert after[0] is not None and before[-1] is not None
     assert after[0] < 25 < before[-1] and after == sorted(after)  # from 0 at midnight
+
+
+def test_a_watch_warns_low_is_mostly_charged_and_else_goes_flat_until_found() -> None:
+    """A watch drains on the wrist. At ``low_warn_pct`` it tells its wearer; one who puts it on
+    the charger keeps it alive (taken off, charging, back on). One who does not has it go flat
+    at 0 %: it sends nothing at all, the broker publishes its last will a keep-alive later, and
+    when it is found it connects again ("online") and charges off the wrist. Before
+    2026-12-07 a simulated watch went on sending at 0 % for ever, and no district had a flat
+    watch in it. (The drain is sped up: a watch's day in a minute.)"""
+    import dataclasses
+
+    from ingest.contract import Status, Telemetry
+
+    district = District.generate(seed=6, homes=6, care_homes=0)
+    fast = dataclasses.replace(
+        DEMO, watch_off_per_hour=0.0, dropouts_per_hour=0.0, falls_per_hour=0.0,
+        battery_drain_per_hour=(("button", 0.0), ("smoke", 0.0), ("wearable", 3600.0),
+                                ("wall_button", 0.0)),
+        charge_per_hour=3 * 3600.0, low_charge_after_s=(5.0, 5.0), recharge_s=(40.0, 40.0),
+        flat_found_s=(120.0, 120.0))
+    for share, ends_flat in ((1.0, False), (0.0, True)):
+        sim = Simulation(district, dataclasses.replace(fast, low_charged_share=share), seed=6,
+                         start=START)
+        watch = next(d for d in sim.devices if d.device.kind == "wearable")
+        watch.battery = 20.0
+        decoder = Decoder(clock=lambda: START + 400)
+        mine = [(sim.now, decoder.decode(m.topic, m.payload)) for _ in range(200)
+                for m in sim.step() if f"/{watch.device.id}/" in m.topic]
+        flat = [(at, found) for w, at, found in sim.watches_flat if w == watch.device.id]
+        assert bool(flat) is ends_flat, sim.watches_flat
+        if not ends_flat:  # warned at 15 %, off to charge 5 s later, back on 40 s after
+            charges = [(off, on) for w, off, on in sim.watches_off if w == watch.device.id]
+            assert len(charges) >= 2, charges  # once at the start, again when it ran low
+            off, on = charges[0]
+            assert START + 5 <= off <= START + 11 and on == off + 40, (off, on)
+            assert all(not (isinstance(e.body, Status) and e.body.state == "offline")
+                       for _, e in mine)
+            continue
+        (went, found), = flat
+        assert START + 19 <= went <= START + 21  # 20 % at 1 % a second
+        assert found == went + 120
+        silent = [e for t, e in mine if went < t < found]
+        wills = [e for e in silent if isinstance(e.body, Status)]
+        assert [w.body.state for w in wills] == ["offline"] and len(silent) == 1  # the will only
+        after = [e.body for t, e in mine if t >= found]
+        assert isinstance(after[0], Status) and after[0].state == "online"
+        charging = [b for b in after if isinstance(b, Telemetry)][:3]  # 40 s at one each 10 s
+        assert charging and all(b.worn is False for b in charging)
+        assert charging[-1].battery is not None and charging[-1].battery > 0
