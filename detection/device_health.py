@@ -10,7 +10,10 @@ each connection out, are seen together as the site's outage first (below). A bat
 below its class's level is ``low_battery`` once, re-armed only after it climbs ``hysteresis``
 points above (a fresh battery), so a reading that dithers at 20/21 % does not flap. When every
 emergency device (button, smoke detector, wearable) of one elder is silent or offline (as
-reported), the elder gets a ``welfare_check``: nothing could raise their alarm now. (Check-in
+reported), the elder gets a ``welfare_check``: nothing could raise their alarm now. A device
+that falls silent having last reported ``flat_pct`` (5 %) of battery or less has probably gone
+flat: its findings say so (``HealthFinding.flat``, and the last battery it reported), so the
+operator asks for it to be charged rather than a technician for its radio. (Check-in
 supervision as in EN 50136-1's "supervision of the transmission path" and the periodic test
 signals of social-alarm standard EN 50134-7.)
 
@@ -42,6 +45,10 @@ from typing import Any, NamedTuple
 
 HOUR = 3600.0
 OFFLINE_DELAY_S = 120.0
+FLAT_PCT = 5.0
+"""A device silent after reporting this battery or less has probably gone flat: watches shut
+down at a few percent, and a watch drains about 2 % an hour, so 5 % is within its last few
+hours."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,6 +100,13 @@ class HealthFinding:
     device: str | None  # None for an elder-level finding
     kind: str  # no_checkin, offline, low_battery, welfare_check, site_silent
     detail: str
+    battery_pct: float | None = None
+    """For a device's ``no_checkin`` or ``offline``: the battery it last reported (None: it
+    never said)."""
+    flat: tuple[str, ...] = ()
+    """The devices of the finding that have probably gone flat (silent after reporting
+    ``flat_pct`` or less): a ``no_checkin``'s or ``offline``'s own device, or those of an
+    elder's ``welfare_check``."""
 
 
 @dataclass(slots=True)
@@ -109,6 +123,8 @@ class _Device:
     """When its last will came (while ``offline``)."""
     offline_said: bool = True
     """Whether its ``offline`` has been reported (False while it waits ``offline_delay``)."""
+    battery: float | None = None
+    """The battery it last reported (None: never; snapshots from before 2026-12-07)."""
 
     def down(self) -> bool:
         """Silent or offline, as far as an elder's protection goes."""
@@ -126,6 +142,7 @@ class DeviceHealthDetector:
     outage_min: int = 5
     outage_share: float = 0.6
     outage_window: float = 15 * 60.0
+    flat_pct: float = FLAT_PCT
     offline_delay: float = OFFLINE_DELAY_S
     """How long a last will must stand before ``offline`` (and an elder's ``welfare_check``) is
     reported: the broker times connections out at 1.5 x their keep-alive, so a site's devices'
@@ -204,6 +221,8 @@ class DeviceHealthDetector:
         d.offline = d.overdue = False
         d.offline_said = True
         self._held.discard(e.device)
+        if e.battery_pct is not None:
+            d.battery = e.battery_pct
         if e.battery_pct is not None and cls.low_battery_pct is not None:
             if e.battery_pct <= cls.low_battery_pct and not d.low:
                 d.low = True
@@ -220,15 +239,15 @@ class DeviceHealthDetector:
         for name, d in self._devices.items():
             if d.offline and not d.offline_said and now - d.offline_at >= self.offline_delay:
                 d.offline_said = True
-                found.append(self._finding(now, d, name, "offline",
-                                           "the broker published its last will"
-                                           f" {(now - d.offline_at) / 60:.0f} min ago"))
+                found.append(self._silent(now, d, name, "offline",
+                                          "the broker published its last will"
+                                          f" {(now - d.offline_at) / 60:.0f} min ago"))
                 continue
             limit = self.grace * table[d.device_class].checkin_s
             if not d.offline and not d.overdue and now - d.last_seen > limit:
                 d.overdue = True
-                found.append(self._finding(now, d, name, "no_checkin",
-                                           f"silent {(now - d.last_seen) / HOUR:.1f} h"))
+                found.append(self._silent(now, d, name, "no_checkin",
+                                          f"silent {(now - d.last_seen) / HOUR:.1f} h"))
         return found
 
     def excuse(self, start: float, end: float) -> None:
@@ -313,11 +332,11 @@ class DeviceHealthDetector:
             d = self._devices[i]
             self._held.discard(i)
             if d.offline:
-                found.append(self._finding(now, d, i, "offline", "still offline after its site"
-                                           " was heard again"))
+                found.append(self._silent(now, d, i, "offline", "still offline after its site"
+                                          " was heard again"))
             elif d.overdue:
-                found.append(self._finding(now, d, i, "no_checkin", f"silent"
-                                           f" {(now - d.last_seen) / HOUR:.1f} h"))
+                found.append(self._silent(now, d, i, "no_checkin", f"silent"
+                                          f" {(now - d.last_seen) / HOUR:.1f} h"))
         return found
 
     def _welfare(self, now: float, table: dict[str, DeviceClass],
@@ -325,19 +344,41 @@ class DeviceHealthDetector:
         subjects = touched if touched is not None else {d.subject for d in self._devices.values()}
         found = []
         for subject in sorted(subjects):
-            guards = [d for d in (self._devices[i] for i in self._by_subject.get(subject, ()))
-                      if d.subject == subject and d.elder and table[d.device_class].emergency]
-            silent = bool(guards) and all(d.down() for d in guards)
-            if silent and all(self._out(d.site) for d in guards):
+            guards = {i: d for i in self._by_subject.get(subject, ())
+                      if (d := self._devices[i]).subject == subject and d.elder
+                      and table[d.device_class].emergency}
+            silent = bool(guards) and all(d.down() for d in guards.values())
+            if silent and all(self._out(d.site) for d in guards.values()):
                 continue  # the site's outage stands for it; judged again when it is heard
             if silent and subject not in self._unprotected:
                 self._unprotected.add(subject)
+                flat = tuple(sorted(i for i, d in guards.items() if self._flat(d)))
+                said = f"; probably flat: {', '.join(flat)}" if flat else ""
                 found.append(HealthFinding(
                     timestamp=now, subject=subject, device=None, kind="welfare_check",
-                    detail=f"all {len(guards)} emergency devices silent or offline"))
+                    detail=f"all {len(guards)} emergency devices silent or offline{said}",
+                    flat=flat))
             elif not silent:
                 self._unprotected.discard(subject)
         return found
+
+    def battery(self, device: str) -> float | None:
+        """The battery ``device`` last reported (None: never, or not known)."""
+        d = self._devices.get(device)
+        return None if d is None else d.battery
+
+    def _flat(self, d: _Device) -> bool:
+        """Whether ``d``, silent, has probably gone flat."""
+        return d.battery is not None and d.battery <= self.flat_pct
+
+    def _silent(self, t: float, d: _Device, device: str, kind: str, detail: str
+                ) -> HealthFinding:
+        """A device's ``no_checkin`` or ``offline``, with the battery it last reported."""
+        flat = self._flat(d)
+        if flat:
+            detail += f"; last battery {d.battery:.0f} %: probably flat"
+        return HealthFinding(timestamp=t, subject=d.subject, device=device, kind=kind,
+                             detail=detail, battery_pct=d.battery, flat=(device,) if flat else ())
 
     @staticmethod
     def _finding(t: float, d: _Device, device: str, kind: str, detail: str) -> HealthFinding:
@@ -353,7 +394,7 @@ class DeviceHealthDetector:
         return {"classes": [asdict(c) for c in self.classes], "grace": self.grace,
                 "hysteresis": self.hysteresis, "unprotected": sorted(self._unprotected),
                 "outage": [self.outage_min, self.outage_share, self.outage_window],
-                "offline_delay": self.offline_delay,
+                "offline_delay": self.offline_delay, "flat_pct": self.flat_pct,
                 "sites_down": dict(self._sites_down), "held": sorted(self._held),
                 "releasing": dict(self._releasing),
                 "excused_until": None if math.isinf(self._excused_until) else self._excused_until}
@@ -377,7 +418,8 @@ class DeviceHealthDetector:
                        outage_window=float(window),
                        # before 2026-12-07 an offline was reported at once: the delay
                        # applies from the restart on (an offline already reported stays so)
-                       offline_delay=float(snap.get("offline_delay", OFFLINE_DELAY_S)))
+                       offline_delay=float(snap.get("offline_delay", OFFLINE_DELAY_S)),
+                       flat_pct=float(snap.get("flat_pct", FLAT_PCT)))
         detector._devices = {k: _Device(**d) for k, d in snap["devices"].items()}
         detector._unprotected = set(snap["unprotected"])
         detector._sites_down = {k: float(v) for k, v in snap.get("sites_down", {}).items()}

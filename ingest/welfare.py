@@ -337,11 +337,16 @@ class WelfareStage:
                          i.detail)
             unusual = {} if i.score is None else {"unusual_day_score": round(i.score, 3)}
             off = self._off_wrist.get(i.subject)
-            worn = {} if off is None else {"watch_off_since": _iso(off)}
+            worn: dict[str, Any] = {} if off is None else {"watch_off_since": _iso(off)}
             if (unheard := self._movers_unheard(i.subject)) is not None:
                 # the watch itself is silent (flat, out of range): stillness is not known, and
-                # the operator phones knowing it may be the watch, not its wearer
-                worn["watch_unheard_since"] = _iso(unheard)
+                # the operator phones knowing it may be the watch, not its wearer (its last
+                # battery says which is likelier)
+                at, battery = unheard
+                worn["watch_unheard_since"] = _iso(at)
+                if battery is not None:
+                    worn["watch_battery_pct"] = round(battery)
+                    worn["watch_flat"] = battery <= self.health.flat_pct
             detail = {"silent_h": round(i.silent_for / 3600, 2),
                       "limit_h": round(i.limit / 3600, 2),
                       "last_movement_at": _iso(i.last_movement), **worn, **unusual}
@@ -354,7 +359,12 @@ class WelfareStage:
             add(g.timestamp, g.subject, g.kind, None,
                 {"distance_m": round(g.distance_m), "lat": g.fix.lat, "lon": g.fix.lon})
         for h in self.health.update(health):
-            add(h.timestamp, h.subject, h.kind, h.device, {"problem": h.kind, "detail": h.detail})
+            said: dict[str, Any] = {"problem": h.kind, "detail": h.detail}
+            if h.battery_pct is not None:
+                said["last_battery_pct"] = round(h.battery_pct)
+            if h.flat:
+                said["flat_devices"] = list(h.flat)  # the operator asks for a charge, not a fix
+            add(h.timestamp, h.subject, h.kind, h.device, said)
         found_all = self.flap.update([*found, flap.Clock(timestamp=now)])
         return [t for m in found_all if (t := self._trigger(m)) is not None]
 
@@ -370,14 +380,18 @@ class WelfareStage:
         self._judged = max(self._judged, at)
         return self._judged
 
-    def _movers_unheard(self, subject: str) -> float | None:
-        """When the subject's watch was last heard, if every one of their watches is silent
-        past its check-in or offline (device health's judgement); else None."""
+    def _movers_unheard(self, subject: str) -> tuple[float, float | None] | None:
+        """When the subject's watch was last heard, and the battery it last reported then, if
+        every one of their watches is silent past its check-in or offline (device health's
+        judgement); else None."""
         watches = self._movers.get(subject, [])
         if not watches or not all(self.health.down(w) for w in watches):
             return None
-        return max((t for w in watches if (t := self.health.last_seen(w)) is not None),
-                   default=None)
+        heard = [(t, w) for w in watches if (t := self.health.last_seen(w)) is not None]
+        if not heard:
+            return None
+        at, last = max(heard)
+        return at, self.health.battery(last)
 
     def _hold(self, finding: inactivity.InactivityFinding, detail: dict[str, Any],
               now: float) -> bool:

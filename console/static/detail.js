@@ -14,6 +14,14 @@ export function hoursText(v) {
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
 }
 
+// A battery level as a silent device last reported it, and whether the server judged it gone
+// flat (detection/device_health.py FLAT_PCT): the operator then asks for a charge, not a repair.
+function batteryText(v, flat) {
+  const pct = `${Math.round(Number(v))} %`;
+  if (!flat) return pct;
+  return lang() === "zh-CN" ? `${pct}（${t("alarm.probablyFlat")}）` : `${pct} (${t("alarm.probablyFlat")})`;
+}
+
 // Wearables' vitals and self check-ups (alerts/checkups.py uses the same detail keys).
 const UNITS = { heart_rate: "bpm", spo2: "%", skin_temperature: "°C", bp_systolic: "mmHg",
   bp_diastolic: "mmHg", glucose: "mmol/L", weight: "kg", temperature: "°C" };
@@ -31,6 +39,9 @@ const KNOWN_DETAILS = [
   { key: "watch_off_since", label: "alarm.watchOff", format: formatTime },
   // the watch itself is silent (flat, out of range): its wearer's stillness is not known
   { key: "watch_unheard_since", label: "alarm.watchUnheard", format: formatTime },
+  // and the battery it last reported: a few percent says it has gone flat (detection.device_health)
+  { key: "watch_battery_pct", label: "alarm.watchBattery", format: (v, d) => batteryText(v, d.watch_flat === true) },
+  { key: "watch_flat", label: "alarm.watchBattery", hide: () => true, format: String },
   // part of the silence was the platform's own outage (ingest/welfare.py): said, with when
   { key: "unheard_from", label: "alarm.unheard", format: (v, d) => `${formatTime(v)} – ${formatTime(d.unheard_to)}` },
   { key: "unheard_to", label: "alarm.unheard", hide: () => true, format: formatTime },
@@ -42,6 +53,12 @@ const KNOWN_DETAILS = [
   { key: "distance_m", label: "alarm.distance", format: (v) => `${Math.round(Number(v))} m` },
   { key: "problem", label: "alarm.problem", format: (v) => label("problem", v) },
   { key: "detail", label: "alarm.detail", format: String },
+  // a silent device's last battery, and those that have probably gone flat (device health)
+  { key: "last_battery_pct", label: "alarm.lastBattery",
+    format: (v, d) => batteryText(v, Array.isArray(d.flat_devices) && d.flat_devices.length > 0) },
+  // a device's own finding says it on its battery line; an elder's welfare check names them
+  { key: "flat_devices", label: "alarm.flatDevices", format: (v) => list(v),
+    hide: (v, d) => !Array.isArray(v) || v.length === 0 || d.last_battery_pct !== undefined },
   { key: "count", label: "alarm.count", format: String, hide: (v) => Number(v) <= 1 },
   { key: "first_ts", label: "alarm.firstAt", format: (v) => formatTime(new Date(Number(v) * 1000).toISOString()),
     hide: (v, d) => !Number.isFinite(Number(v)) || Number(d.count ?? 1) <= 1 },

@@ -209,6 +209,41 @@ def test_the_time_the_platform_could_not_hear_is_not_held_against_a_device() -> 
     assert restored._excused_until == 25 * 60.0
 
 
+def test_a_device_silent_after_a_nearly_flat_battery_is_said_probably_flat() -> None:
+    """r1's watch reports 3 % and goes offline; r2's reports 64 % and goes offline. Both are
+    ``offline`` with the battery they last reported, r1's "probably flat" (the operator asks
+    for it to be charged, not for a technician). r1 has nothing else, so r1's welfare check
+    names the watch as probably flat too; the judgement survives a restart, and a restart from
+    a snapshot taken before batteries were kept knows nothing of them."""
+    d = DeviceHealthDetector()
+    d.update([_e(0.0, "w1", "wearable", battery=3.0),
+              _e(0.0, "w2", "wearable", subject="r2", battery=64.0),
+              _e(0.0, "b2", "button", subject="r2", battery=90.0)])
+    d.update([_e(30.0, "w1", "wearable", status="offline"),
+              _e(30.0, "w2", "wearable", subject="r2", status="offline")])
+    before = d.snapshot()
+    restored = DeviceHealthDetector.restore(json.loads(json.dumps(before)))
+    old = json.loads(json.dumps(before))
+    for device in old["devices"].values():
+        del device["battery"]
+    del old["flat_pct"]
+    forgot = DeviceHealthDetector.restore(old)
+    for detector in (d, restored):
+        found = {(f.device, f.kind): f for f in detector.update([Clock(timestamp=30.0 + OFFLINE_DELAY_S)])}
+        assert set(found) == {("w1", "offline"), ("w2", "offline"), (None, "welfare_check")}
+        w1, w2, welfare = found["w1", "offline"], found["w2", "offline"], found[None, "welfare_check"]
+        assert (w1.battery_pct, w1.flat) == (3.0, ("w1",))
+        assert w1.detail.endswith("last battery 3 %: probably flat"), w1.detail
+        assert (w2.battery_pct, w2.flat) == (64.0, ())
+        assert "flat" not in w2.detail
+        assert (welfare.subject, welfare.flat) == ("r1", ("w1",))
+        assert welfare.detail.endswith("probably flat: w1")
+    found = forgot.update([Clock(timestamp=30.0 + OFFLINE_DELAY_S)])
+    assert {(f.device, f.battery_pct, f.flat) for f in found} == {
+        ("w1", None, ()), ("w2", None, ()), (None, None, ())}
+    assert d.battery("w1") == 3.0 and d.battery("nobody") is None
+
+
 def test_low_battery_once_with_hysteresis() -> None:
     d = DeviceHealthDetector()
     levels = [25, 20, 21, 19, 20, 28, 31, 18]

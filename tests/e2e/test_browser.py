@@ -145,6 +145,10 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
             "sos": [],  # the device's event is the alarm itself, one press is no news
             "smokeTest": {"Device event": "Test", "Presses": "3"},
             "zhFall": {"姿态变化": "85°", "撞击后静止程度": "91 %"},
+            "battery": {"flat": "2 % (probably flat: ask for it to be charged)", "far": "64 %",
+                        # a device's own finding says it on its battery line, once
+                        "offline": ["3 % (probably flat: ask for it to be charged)", False],
+                        "welfare": "w-1, b-1", "zh": "2 %（可能没电：请提醒充电）"},
             "raw": [],
             "once": [],
         }
@@ -212,7 +216,16 @@ async def _welfare_cards(page: Any) -> Any:
         const wander = rows(card({ distance_m: 412.3, lat: 31.23, lon: 121.47 }, 'wandering'));
         const sos = rows(card({ event: 'sos', presses: 1 }, 'sos'));
         const smokeTest = rows(card({ event: 'test', presses: 3 }, 'sos'));
+        // a silent watch's last battery: a flat one says so, one that is not does not
+        const unheard = { silent_h: 4.0, watch_unheard_since: '2026-03-01T01:30:00+00:00' };
+        const flatWatch = rows(card({ ...unheard, watch_battery_pct: 2, watch_flat: true }));
+        const farWatch = rows(card({ ...unheard, watch_battery_pct: 64, watch_flat: false }));
+        const offline = rows(card({ problem: 'offline', last_battery_pct: 3,
+                                    flat_devices: ['w-1'] }, 'maintenance'));
+        const welfare = rows(card({ problem: 'welfare_check', flat_devices: ['w-1', 'b-1'] },
+                                  'welfare_check'));
         i18n.setLang('zh-CN');
+        const zhFlat = rows(card({ ...unheard, watch_battery_pct: 2, watch_flat: true }));
         const zh = rows(card(still));
         const zhFall = rows(card({ posture_change_deg: 84.6, stillness: 0.912 }, 'fall'));
         i18n.setLang(before);
@@ -232,11 +245,21 @@ async def _welfare_cards(page: Any) -> Any:
             sos: ['Device event', 'Presses'].filter((k) => k in sos),
             smokeTest: pick(smokeTest, ['Device event', 'Presses']),
             zhFall: pick(zhFall, ['姿态变化', '撞击后静止程度']),
+            battery: {
+                flat: flatWatch["Watch's battery when last heard"],
+                far: farWatch["Watch's battery when last heard"],
+                offline: [offline['Battery when last heard'],
+                          'Probably flat (ask for a charge)' in offline],
+                welfare: welfare['Probably flat (ask for a charge)'],
+                zh: zhFlat['手表失联前电量'],
+            },
             raw: ['silent_h', 'limit_h', 'count', 'first_ts', 'vital', 'value', 'last_movement_at',
                   'watch_off_since', 'unheard_from', 'unheard_to',
                   'event', 'presses', 'impact_ts', 'posture_change_deg', 'stillness', 'lat', 'lon',
-                  'checkup', 'findings', 'entered_by']
-                .filter((k) => [en, again, vitals, checkup, fall, wander, sos, smokeTest]
+                  'checkup', 'findings', 'entered_by', 'watch_battery_pct', 'watch_flat',
+                  'last_battery_pct', 'flat_devices']
+                .filter((k) => [en, again, vitals, checkup, fall, wander, sos, smokeTest,
+                                flatWatch, farWatch, offline, welfare]
                     .some((r) => k in r)),
             once: ['Repeats merged', 'First at'].filter((k) => k in en),
         };
