@@ -475,13 +475,7 @@ class WelfareStage:
             return None
         device: str | None = device_key
         if not device:
-            # the device last heard from, while it is still the subject's (a watch retired
-            # or given to someone else since must not take the finding with it), else one of
-            # the subject's devices, a wearable first
-            last = self._last_message.get(merged.subject, (None, 0))[0]
-            ref = None if last is None else self._devices.get(last)
-            device = (last if ref is not None and self._subject(ref) == merged.subject
-                      else self._resident_device.get(merged.subject))
+            device = self._subject_device(merged.subject)
         if device is None or device not in self._devices:
             if not device_key:  # (a retired device's own findings are moot)
                 log.warning("%s finding for %s dropped: no device of theirs is registered",
@@ -493,6 +487,22 @@ class WelfareStage:
             source_seq=int(merged.timestamp * 1000),
             occurred_ts=merged.timestamp,
             details={**merged.data, "count": merged.count, "first_ts": merged.first_timestamp})
+
+    def _subject_device(self, subject: str) -> str | None:
+        """The device an elder's own finding (inactivity, a welfare check) is raised on: their
+        watch last heard from, whose last fix rides on the alarm (store/batch.py) and says where
+        they were when it last saw them, out on a walk or at home, even when it has gone silent
+        since and a button's check-in came later (before 2026-12-07 the button took the finding,
+        and the operator had no position); else the device last heard from, while it is still
+        theirs (a watch retired or given to someone else since must not take the finding with
+        it); else one of their devices, a wearable first."""
+        watches = [(self.health.last_seen(w) or -math.inf, w) for w in self._movers.get(subject, ())]
+        if watches:
+            return max(watches)[1]
+        last = self._last_message.get(subject, (None, 0))[0]
+        ref = None if last is None else self._devices.get(last)
+        return (last if ref is not None and self._subject(ref) == subject
+                else self._resident_device.get(subject))
 
     def apply_outcomes(self, found: Sequence[SilenceOutcome]) -> tuple[int, int]:
         """Hand operators' outcomes (store/outcomes.py) to the inactivity detector: unlearn each

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ingest.codec import Envelope
-from ingest.contract import Kind, Status, Telemetry, Topic
+from ingest.contract import Checkin, Kind, Status, Telemetry, Topic
 from ingest.welfare import WelfareStage
 from store.registry import DeviceRef
 
@@ -33,9 +33,13 @@ def test_an_inactivity_alarm_says_since_when_a_silent_watch_was_heard() -> None:
     and sends nothing more; r3's falls silent at 09:30 too, at 70 % (out of range, broken).
     All three are called when the day's 4 h are up; r1's and r3's alarms say their watch has
     not been heard since 09:30 and the battery it last reported, r1's "probably flat"; r2's
-    says nothing of the kind."""
+    says nothing of the kind. r1's call button checks in hourly after the watch went quiet:
+    the alarm is still raised on the watch, whose last fix rides on it (store/batch.py) and
+    says where r1 was when it last saw them (on the button, before, it had no position)."""
+    button = DeviceRef(id="btn-r1", site_id="home-r1", kind="button", resident_id="r1",
+                       room_id=None, site_kind="home")
     stage = WelfareStage()
-    stage.configure({w.id: w for w in (_watch("r1"), _watch("r2"), _watch("r3"))})
+    stage.configure({w.id: w for w in (_watch("r1"), _watch("r2"), _watch("r3"), button)})
     battery = {"r1": 4, "r2": 4, "r3": 70}
     for seq, steps in ((1, 100), (2, 120)):
         t = NINE + 60 * (seq - 1)
@@ -46,6 +50,9 @@ def test_an_inactivity_alarm_says_since_when_a_silent_watch_was_heard() -> None:
         sent = [_telemetry("r2", 2 + minute, now, 120)]
         if minute <= 30:
             sent += [_telemetry(r, 2 + minute, now, 120, battery[r]) for r in ("r1", "r3")]
+        if minute % 60 == 0:
+            sent.append(Envelope(topic=Topic(site="home-r1", device="btn-r1", kind=Kind.CHECKIN),
+                                 body=Checkin(seq=minute, ts=round(now * 1000), battery=90)))
         for trigger in stage.process(sent, now=now):
             if trigger.kind == "inactivity":
                 called[trigger.device_id] = trigger.details
