@@ -197,12 +197,18 @@ _AFTER = {"claim": _acknowledge_alarms, "accept": _family_going,
 
 async def tell_family_of_alarm(conn: psycopg.AsyncConnection[Any], incident_id: int,
                                alarm: NewAlarm) -> None:
-    """For store.batch.write's ``on_opened``: the family hears of a new incident at once."""
+    """For store.batch.write's ``on_opened``: the family hears of a new incident at once.
+    An alarm whose stillness may be a watch gone flat, or whose elder's silent devices had run
+    their batteries down, says so (ingest/welfare.py's ``watch_flat`` and ``flat_devices``): a
+    daughter told "no activity" phones knowing it may be the watch."""
     if alarm.incident is not None and alarm.incident.route == "maintenance":
         return
     plan = alarm.incident
+    details = alarm.details
+    note = ("watch_flat" if details.get("watch_flat") is True
+            else "device_flat" if details.get("flat_devices") else None)
     await notify.enqueue(conn, incident_id=incident_id, site_id=alarm.site_id,
                          resident_id=alarm.resident_id, kind="alarm", priority=alarm.priority,
                          alarm_kind=alarm.kind, occurred_at=alarm.occurred_at,
                          family_until=plan.family_until if plan is not None
-                         and plan.route == "family_first" else None)
+                         and plan.route == "family_first" else None, note=note)

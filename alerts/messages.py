@@ -59,6 +59,13 @@ class Facts:
     family_until: dt.datetime | None = None
     """For 'alarm' on the family-first route: the family is asked first, until then. The
     message says so, not that the centre is handling it (it is waiting for them)."""
+    note: str | None = None
+    """For 'alarm': what the detector knows that changes how the family reads it (a code of
+    :data:`NOTES`): "watch_flat", the stillness behind a no-activity alarm may be a watch gone
+    flat; "device_flat", a device that went silent had run its battery down."""
+
+
+NOTES = ("watch_flat", "device_flat")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +85,8 @@ class Language:
     long_time: Callable[[dt.datetime], str]
     outcomes: dict[str, str]
     ellipsis: str
+    notes: dict[str, tuple[str, str]]
+    """Note code -> (its sentence in an email, its few words in an SMS, added where they fit)."""
 
 
 def utc_offset(t: dt.datetime) -> str:
@@ -97,7 +106,13 @@ LANGUAGES: dict[str, Language] = {
             "test": "测试报警", "accidental": "误触，老人平安",
             "no_answer_escalated": "未能联系上老人，已派人上门", "device_fault": "设备故障，已安排检修",
         },
-        ellipsis="…"),
+        ellipsis="…",
+        notes={
+            "watch_flat": ("老人的手表可能没电了：这次报警可能是手表的问题，未必是老人出事。\n",
+                           "手表可能没电。"),
+            "device_flat": ("老人的一台设备可能没电了：这可能是设备的问题，未必是老人出事。\n",
+                            "设备可能没电。"),
+        }),
     "en": Language(
         code="en", title=lambda k: k.title_en, sms_title=lambda k: k.sms_en or k.title_en,
         short_time=lambda t: f"{t.day} {_MONTHS[t.month - 1]} {t:%H:%M}",
@@ -107,7 +122,13 @@ LANGUAGES: dict[str, Language] = {
             "test": "test alarm", "accidental": "all is well, pressed by accident",
             "no_answer_escalated": "no answer, help sent", "device_fault": "device fault, repair arranged",
         },
-        ellipsis="..."),
+        ellipsis="...",
+        notes={
+            "watch_flat": ("Their watch seems to have gone flat: this may be the watch, not"
+                           " them.\n", " Watch may be flat."),
+            "device_flat": ("A device of theirs seems to have gone flat: this may be the device,"
+                            " not them.\n", " A device may be flat."),
+        }),
 }
 
 
@@ -229,8 +250,18 @@ def render(facts: Facts, *, lang: str, tz: str = DEFAULT_TZ) -> Rendered:
         short = _fit(template.compact, values | {
             "alarm": words.sms_title(kind) if kind else facts.alarm_kind,
             "clock": f"{local:%H:%M}"}, words.ellipsis)
+    body = template.body.format(**values)
+    if facts.note in words.notes and facts.kind == "alarm":
+        # said in the email; in the SMS only where it fits whole (never at the cost of the
+        # name, the alarm or the time)
+        sentence, words_for_sms = words.notes[facts.note]
+        head, _, rest = body.partition("\n\n")
+        first, _, after = rest.partition("\n")
+        body = f"{head}\n\n{first}\n{sentence}{after}"
+        if _fits(short + words_for_sms):
+            short += words_for_sms
     return Rendered(lang=words.code, subject=template.subject.format(**values),
-                    body=template.body.format(**values), short_text=short)
+                    body=body, short_text=short)
 
 
 def _fits(text: str) -> bool:
@@ -269,4 +300,4 @@ def payload(facts: Facts, *, incident_id: int, priority: int, resident_id: str |
             "priority": priority, "site_id": site_id, "site_name": facts.site_name,
             "resident_id": resident_id, "resident_name": facts.resident_name if resident_id else None,
             "occurred_at": facts.occurred_at.astimezone(dt.UTC).isoformat(),
-            "outcome": facts.outcome}
+            "outcome": facts.outcome, "note": facts.note}

@@ -392,3 +392,39 @@ async def test_family_is_notified_when_an_incident_opens_and_when_it_is_handled(
                                 " WHERE incident_id = %s GROUP BY kind ORDER BY kind", incident_id)
     assert [k["kind"] for k in kinds] == ["alarm", "handled"]
     assert kinds[0]["n"] == kinds[1]["n"] == len(alarm_rows)  # the same contacts hear both
+
+
+async def test_the_family_told_of_no_activity_over_a_flat_watch_hears_it_may_be_the_watch(
+        seeded: AsyncConnectionPool) -> None:
+    """An inactivity alarm whose elder's watch went silent at 2 % (ingest/welfare.py's
+    ``watch_flat``) tells the family so, in each contact's language, in the email and in the
+    payload; one over a watch still heard (or silent at 70 %) says nothing of the kind."""
+    from alerts.lifecycle import tell_family_of_alarm
+    from alerts.messages import LANGUAGES
+
+    now = time.time()
+    async with seeded.connection() as conn:
+        devices = await active_devices(conn)
+        watches = [d for d in devices.values() if d.kind == "wearable" and d.resident_id]
+        assert len(watches) >= 2
+        said = {}
+        for watch, flat in zip(watches, (True, False), strict=False):
+            details = {"silent_h": 4.0, "limit_h": 4.0, "watch_battery_pct": 2 if flat else 70,
+                       "watch_flat": flat,
+                       "watch_unheard_since": dt.datetime.fromtimestamp(now - 3 * 3600,
+                                                                        dt.UTC).isoformat()}
+            alarm = new_alarm(AlarmTrigger(kind="inactivity", device_id=watch.id, source_seq=7,
+                                           occurred_ts=now, details=details), watch, now=now)
+            await conn.commit()
+            written = await write(conn, Batch(alarms=[alarm]), on_opened=tell_family_of_alarm)
+            [incident_id] = written.new_incident_ids
+            said[flat] = await _rows(seeded, "SELECT lang, body, payload FROM notifications"
+                                             " WHERE incident_id = %s AND kind = 'alarm'",
+                                     incident_id)
+    assert said[True] and said[False]
+    for row in said[True]:
+        assert LANGUAGES[row["lang"]].notes["watch_flat"][0].strip() in row["body"]
+        assert row["payload"]["note"] == "watch_flat"
+    for row in said[False]:
+        assert not any(n[0].strip() in row["body"] for n in LANGUAGES[row["lang"]].notes.values())
+        assert row["payload"]["note"] is None

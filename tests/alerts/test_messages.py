@@ -141,3 +141,39 @@ def test_a_family_first_alarm_asks_the_family_to_act_and_says_until_when() -> No
                                           resident_name=name), lang="zh-CN").short_text
         assert sms_length(text)[0] <= 70 and "22:48前无人处理" in text, text
         assert LANGUAGES["zh-CN"].title(KINDS[alarm_kind]) in text
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_a_no_activity_alarm_over_a_flat_watch_says_it_may_be_the_watch(lang: str) -> None:
+    """A daughter told "no activity" should know the watch has probably gone flat: the email
+    says so under the alarm's line, the SMS where the words fit whole (never at the cost of the
+    name, the alarm or the time), the webhook's payload names the note. Only an 'alarm'
+    message carries it, and a message without a note is as it was."""
+    words = LANGUAGES[lang]
+    plain = dataclasses.replace(FALL, alarm_kind="inactivity")
+    noted = dataclasses.replace(plain, note="watch_flat")
+    sentence, sms = words.notes["watch_flat"]
+    for name in ("王秀英", "Margaret", "欧阳" * 12, "Margaret " * 10):
+        for until in (None, dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)):
+            before = render(dataclasses.replace(plain, resident_name=name, family_until=until),
+                            lang=lang)
+            after = render(dataclasses.replace(noted, resident_name=name, family_until=until),
+                           lang=lang)
+            assert sentence not in before.body and sentence in after.body
+            alarm_line = next(line for line in after.body.splitlines() if "22:46" in line)
+            assert after.body.splitlines().index(alarm_line) + 1 == after.body.splitlines().index(
+                sentence.strip())  # right under the alarm's line
+            assert after.body.replace(sentence, "") == before.body
+            used, allowed = sms_length(after.short_text)
+            assert used <= allowed
+            fits = sms_length(before.short_text + sms)
+            assert after.short_text == (before.short_text + sms if fits[0] <= fits[1]
+                                        else before.short_text)
+    # a Chinese text always has room for it; so has an English one naming Margaret
+    assert render(noted, lang="zh-CN").short_text.endswith(LANGUAGES["zh-CN"].notes["watch_flat"][1])
+    margaret = render(dataclasses.replace(noted, resident_name="Margaret"), lang="en")
+    assert margaret.short_text.endswith("Watch may be flat.")
+    handled = render(dataclasses.replace(noted, kind="handled", outcome="genuine"), lang=lang)
+    assert sentence not in handled.body
+    assert alerts.messages.payload(noted, incident_id=1, priority=3, resident_id="r1",
+                                   site_id="s1")["note"] == "watch_flat"
