@@ -26,6 +26,7 @@ from ingest.contract import (
     Body,
     Checkup,
     Command,
+    Event,
     Kind,
     Status,
     Topic,
@@ -136,7 +137,12 @@ class Decoder:
 
     Timestamps more than ``max_future_s`` ahead of the clock (a device with a wrong clock) or older
     than ``max_age_s`` (7 days: longer than a home gateway is expected to buffer during an outage)
-    are rejected, because placing them on the timeline would mislead an operator.
+    are rejected, because placing them on the timeline would mislead an operator. Except an
+    event's: an SOS press, smoke or a fall from a device whose clock is wrong (reset to its
+    firmware's date after a flat battery, never set, set to another zone) is still an SOS press,
+    smoke or a fall, and refusing it would lose the alarm. It is placed at its arrival, with
+    the device's own time kept in its ``detail`` as ``device_clock_ts`` (epoch ms), so the
+    operator sees the clock is wrong and nothing is lost (:func:`at_arrival`).
     """
 
     def __init__(
@@ -176,6 +182,9 @@ class Decoder:
             raise ContractViolation(f"invalid {parsed.kind}: a string holds NUL (\\u0000),"
                                     " which cannot be stored", code="schema")
         now_ms = self._clock() * 1000.0
+        if isinstance(body, Event) and not (
+                now_ms - self._max_age_ms <= body.ts <= now_ms + self._max_future_ms):
+            return Envelope(topic=parsed, body=at_arrival(body, now_ms))
         if body.ts > now_ms + self._max_future_ms:
             ahead = (body.ts - now_ms) / 1000.0
             raise ContractViolation(f"timestamp {ahead:.0f} s in the future", code="ts_future")
@@ -188,6 +197,22 @@ class Decoder:
         if isinstance(body, Checkup):
             check_readings(body)
         return Envelope(topic=parsed, body=body)
+
+
+CLOCK_DETAIL = "device_clock_ts"
+"""The ``detail`` key of an event placed at its arrival: the time its device's clock said."""
+
+
+def at_arrival(body: Event, now_ms: float) -> Event:
+    """``body`` placed at ``now_ms``, its device's own time kept as ``detail[CLOCK_DETAIL]``.
+
+    >>> from ingest.contract import EventType
+    >>> e = at_arrival(Event(seq=1, ts=946684800000, type=EventType.SOS), 1790000000000.0)
+    >>> e.ts, e.detail
+    (1790000000000, {'device_clock_ts': 946684800000})
+    """
+    return msgspec.structs.replace(body, ts=round(now_ms),
+                                   detail={**(body.detail or {}), CLOCK_DETAIL: body.ts})
 
 
 def _unpack(data: str, n: int, what: str) -> np.ndarray:

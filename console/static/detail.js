@@ -65,6 +65,12 @@ const KNOWN_DETAILS = [
   // A device's own event: said only when it is not the alarm itself ("sos" on an SOS call).
   { key: "event", label: "alarm.event", format: (v) => label("kind", v), hide: (v, d, alarm) => v === alarm.kind },
   { key: "presses", label: "alarm.presses", format: String, hide: (v) => Number(v) <= 1 },
+  // an event from a device whose clock is wrong is raised when it arrived (ingest/codec.py):
+  // the time the device said, so the operator knows its clock needs setting
+  { key: "device_clock_ts", label: "alarm.deviceClock", format: (v) => {
+    const when = new Date(Number(v));
+    return Number.isFinite(when.getTime()) ? formatTime(when.toISOString()) : String(v);
+  } },
   // What the fall detector saw around the impact (ingest/handoff.py evidence()).
   { key: "impact_ts", label: "alarm.impactAt", format: (v) => formatTime(new Date(Number(v) * 1000).toISOString()),
     hide: (v) => !Number.isFinite(Number(v)) },

@@ -120,6 +120,9 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
         assert await _overdue(page) == {"centre": ["overdue-60", "overdue-180"],
                                         "familyWindow": [], "reached70sAgo": ["overdue-60"]}
         welfare = await _welfare_cards(page)
+        # 2000-01-01 00:00 UTC, in Shanghai
+        welfare_clock = welfare["wrongClock"]
+        assert "2000" in welfare_clock and welfare_clock.endswith("08:00:00"), welfare_clock
         fall_impact = welfare["fall"]["Impact at"]  # 1772330400 is 2026-03-01 10:00 in Shanghai
         assert fall_impact.endswith("10:00:00"), fall_impact
         # times in the viewer's zone (the date is shown too: not today; its format is the locale's)
@@ -143,6 +146,7 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
                      "Still afterwards": "91 %", "Impact at": fall_impact},
             "wander": {"Distance from home": "412 m", "Position": "31.23000, 121.47000"},
             "sos": [],  # the device's event is the alarm itself, one press is no news
+            "wrongClock": welfare_clock,
             "smokeTest": {"Device event": "Test", "Presses": "3"},
             "zhFall": {"姿态变化": "85°", "撞击后静止程度": "91 %"},
             "battery": {"flat": "2 % (probably flat: ask for it to be charged)", "far": "64 %",
@@ -215,6 +219,8 @@ async def _welfare_cards(page: Any) -> Any:
                                  stillness: 0.912, impact_ts: 1772330400 }, 'fall'));
         const wander = rows(card({ distance_m: 412.3, lat: 31.23, lon: 121.47 }, 'wandering'));
         const sos = rows(card({ event: 'sos', presses: 1 }, 'sos'));
+        // a press from a device whose clock was reset: raised at its arrival, its clock shown
+        const wrongClock = rows(card({ event: 'sos', device_clock_ts: 946684800000 }, 'sos'));
         const smokeTest = rows(card({ event: 'test', presses: 3 }, 'sos'));
         // a silent watch's last battery: a flat one says so, one that is not does not
         const unheard = { silent_h: 4.0, watch_unheard_since: '2026-03-01T01:30:00+00:00' };
@@ -243,6 +249,7 @@ async def _welfare_cards(page: Any) -> Any:
                               'Impact at']),
             wander: pick(wander, ['Distance from home', 'Position']),
             sos: ['Device event', 'Presses'].filter((k) => k in sos),
+            wrongClock: wrongClock["The device's clock said (wrong: raised when it arrived)"],
             smokeTest: pick(smokeTest, ['Device event', 'Presses']),
             zhFall: pick(zhFall, ['姿态变化', '撞击后静止程度']),
             battery: {
@@ -257,9 +264,9 @@ async def _welfare_cards(page: Any) -> Any:
                   'watch_off_since', 'unheard_from', 'unheard_to',
                   'event', 'presses', 'impact_ts', 'posture_change_deg', 'stillness', 'lat', 'lon',
                   'checkup', 'findings', 'entered_by', 'watch_battery_pct', 'watch_flat',
-                  'last_battery_pct', 'flat_devices']
+                  'last_battery_pct', 'flat_devices', 'device_clock_ts']
                 .filter((k) => [en, again, vitals, checkup, fall, wander, sos, smokeTest,
-                                flatWatch, farWatch, offline, welfare]
+                                flatWatch, farWatch, offline, welfare, wrongClock]
                     .some((r) => k in r)),
             once: ['Repeats merged', 'First at'].filter((k) => k in en),
         };

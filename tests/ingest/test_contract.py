@@ -53,9 +53,9 @@ def test_event_decodes() -> None:
     ("event", json.dumps({"v": 2, "seq": 1, "ts": NOW_MS, "type": "sos"}).encode(), "schema",
      "v"),
     ("telemetry", json.dumps({"seq": 1, "ts": NOW_MS, "hr": 999}).encode(), "schema", "<= 250"),
-    ("event", json.dumps({"seq": 1, "ts": NOW_MS + 3_600_000, "type": "sos"}).encode(),
+    ("checkin", json.dumps({"seq": 1, "ts": NOW_MS + 3_600_000}).encode(),
      "ts_future", "in the future"),
-    ("event", json.dumps({"seq": 1, "ts": NOW_MS - 30 * 86_400_000, "type": "sos"}).encode(),
+    ("telemetry", json.dumps({"seq": 1, "ts": NOW_MS - 30 * 86_400_000, "hr": 70}).encode(),
      "ts_past", "in the past"),
     ("event", b"[]", "schema", "Expected `object`"),
 ])
@@ -65,6 +65,22 @@ def test_bad_payloads_are_refused_with_a_reason(topic_kind: str, payload: bytes,
         decoder.decode(T + topic_kind, payload)
     assert caught.value.code == code
     assert says in caught.value.reason
+
+
+@pytest.mark.parametrize("said", [0, 946_684_800_000, NOW_MS - 30 * 86_400_000,
+                                  NOW_MS + 3_600_000, 2**53])
+def test_an_event_at_a_time_that_cannot_be_is_placed_at_its_arrival_not_refused(said: int) -> None:
+    """An SOS from a clock reset to 1970 or 2000, a month slow, an hour fast, or absurd: the
+    press is real, so the event is kept, at the decoder's now, its device's time and its own
+    detail kept. One inside the window keeps its time and has no such key."""
+    payload = json.dumps({"seq": 1, "ts": said, "type": "sos", "detail": {"zone": "bed"}}).encode()
+    env = decoder.decode(T + "event", payload)
+    assert isinstance(env.body, Event) and env.body.type is EventType.SOS
+    assert env.ts == NOW and env.body.ts == NOW_MS
+    assert env.body.detail == {"zone": "bed", "device_clock_ts": said}
+    fine = decoder.decode(T + "event", json.dumps(
+        {"seq": 2, "ts": NOW_MS - 60_000, "type": "sos"}).encode())
+    assert fine.body.ts == NOW_MS - 60_000 and fine.body.detail is None  # type: ignore[union-attr]
 
 
 def test_oversized_payload_is_refused_before_parsing() -> None:

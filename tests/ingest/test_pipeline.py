@@ -3,6 +3,7 @@ with its reason, nothing is acknowledged before it is stored, duplicates never d
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from ingest.codec import encode
-from ingest.contract import Event, EventType, Telemetry
+from ingest.contract import Checkin, Event, EventType, Telemetry
 from ingest.mqtt import Incoming
 from ingest.pipeline import Ingest
 from store import registry
@@ -133,10 +134,11 @@ BAD = [
     ("device under another site", f"eldercare/v1/home-0002/{DEVICE}/event", _sos(2),
      "wrong_site"),
     ("over 64 KiB", f"eldercare/v1/{SITE}/{DEVICE}/event", b" " * (64 * 1024 + 1), "too_large"),
-    ("far future", f"eldercare/v1/{SITE}/{DEVICE}/event", _sos(3, _now_ms() + 86_400_000),
-     "ts_future"),
-    ("far past", f"eldercare/v1/{SITE}/{DEVICE}/event", _sos(4, _now_ms() - 30 * 86_400_000),
-     "ts_past"),
+    # a reading at a time that cannot be (an event is placed at its arrival instead: below)
+    ("far future", f"eldercare/v1/{SITE}/{DEVICE}/checkin",
+     encode(Checkin(seq=3, ts=_now_ms() + 86_400_000, battery=80)), "ts_future"),
+    ("far past", f"eldercare/v1/{SITE}/{DEVICE}/checkin",
+     encode(Checkin(seq=4, ts=_now_ms() - 30 * 86_400_000, battery=80)), "ts_past"),
     ("bad topic", "eldercare/v1/oops", _sos(5), "topic"),
 ]
 
@@ -158,6 +160,43 @@ async def test_bad_input_goes_to_dead_letters_and_the_next_good_message_is_proce
     assert ingest.stats.dead_by_code == {code: 1}
     assert len(await _rows(pool, "SELECT id FROM alarms")) == 1
     assert source.acked == [bad.mid, good.mid]
+
+
+@pytest.mark.parametrize(("case", "device_ms"), [
+    ("reset to 2000 after a flat battery", 946_684_800_000),
+    ("a month slow", -30 * 86_400_000),
+    ("a day fast", 86_400_000),
+])
+async def test_an_sos_from_a_device_whose_clock_is_wrong_is_raised_at_its_arrival(
+        pool: AsyncConnectionPool, case: str, device_ms: int) -> None:
+    """A press is a press whatever the device's clock says: refused for its time (before
+    2026-12-07 it was dead-lettered as ts_past or ts_future, and no alarm was raised), the call
+    for help was lost. It is raised at its arrival, its device's time kept in the alarm's and
+    the event's details (``device_clock_ts``), and nothing is dead-lettered; a cancel from the
+    same clock annotates it as any cancel does. A check-in from that clock is still refused."""
+    await _seed(pool)
+    source = ListSource()
+    ingest = Ingest(pool=pool, source=source)
+    await ingest.load_registry()
+    topic = f"eldercare/v1/{SITE}/{DEVICE}/event"
+    said = device_ms if device_ms > 10**12 else _now_ms() + device_ms
+    before = dt.datetime.now(dt.UTC)
+    await ingest.process([source.add(topic, _sos(7, said))])
+    after = dt.datetime.now(dt.UTC)
+    [alarm] = await _rows(pool, "SELECT kind, occurred_at, status, details FROM alarms")
+    assert alarm["kind"] == "sos" and alarm["status"] == "new"
+    assert before - dt.timedelta(seconds=1) <= alarm["occurred_at"] <= after
+    assert alarm["details"]["device_clock_ts"] == said
+    [event] = await _rows(pool, "SELECT ts, detail FROM events")
+    assert event["ts"] == alarm["occurred_at"] and event["detail"]["device_clock_ts"] == said
+    cancel = encode(Event(seq=8, ts=said + 5000, type=EventType.CANCEL))
+    reading = encode(Checkin(seq=9, ts=said, battery=80))
+    await ingest.process([source.add(topic, cancel),
+                          source.add(f"eldercare/v1/{SITE}/{DEVICE}/checkin", reading)])
+    [alarm] = await _rows(pool, "SELECT details FROM alarms")
+    assert "cancelled_at" in alarm["details"]
+    dead = await _rows(pool, "SELECT code FROM dead_letters")
+    assert [d["code"] for d in dead] == ["ts_past" if said < _now_ms() else "ts_future"]
 
 
 async def test_cancel_annotates_the_open_alarm_without_closing_it(
