@@ -36,12 +36,15 @@ from ingest.contract import (
 
 
 class ContractViolation(ValueError):
-    """A message that breaks the wire contract. ``reason`` is stored in the dead-letter table."""
+    """A message that breaks the wire contract. ``reason`` is stored in the dead-letter table.
+    ``salvaged``: for an event whose seq and type are sound, the event made of its sound
+    fields, to be raised all the same (:func:`salvage_event`); None for anything else."""
 
-    def __init__(self, reason: str, *, code: str) -> None:
+    def __init__(self, reason: str, *, code: str, salvaged: Envelope | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
+        self.salvaged = salvaged
 
 
 class Envelope:
@@ -168,7 +171,9 @@ class Decoder:
         try:
             body = _DECODERS[parsed.kind].decode(payload)
         except msgspec.ValidationError as err:
-            raise ContractViolation(f"invalid {parsed.kind}: {err}", code="schema") from None
+            reason = f"invalid {parsed.kind}: {err}"
+            raise ContractViolation(reason, code="schema",
+                                    salvaged=self._salvage(parsed, payload, reason)) from None
         except msgspec.DecodeError as err:
             raise ContractViolation(f"malformed JSON: {err}", code="json") from None
         # msgspec raises these two itself rather than a DecodeError: bad UTF-8 inside a string,
@@ -179,8 +184,10 @@ class Decoder:
         except RecursionError:
             raise ContractViolation("malformed JSON: nested too deeply", code="json") from None
         if _NUL_ESCAPE in payload and _holds_nul(body):
-            raise ContractViolation(f"invalid {parsed.kind}: a string holds NUL (\\u0000),"
-                                    " which cannot be stored", code="schema")
+            reason = (f"invalid {parsed.kind}: a string holds NUL (\\u0000), which cannot be"
+                      " stored")
+            raise ContractViolation(reason, code="schema",
+                                    salvaged=self._salvage(parsed, payload, reason))
         now_ms = self._clock() * 1000.0
         if isinstance(body, Event) and not (
                 now_ms - self._max_age_ms <= body.ts <= now_ms + self._max_future_ms):
@@ -198,9 +205,72 @@ class Decoder:
             check_readings(body)
         return Envelope(topic=parsed, body=body)
 
+    def _salvage(self, topic: Topic, payload: bytes, reason: str) -> Envelope | None:
+        """An event that breaks the contract in a field other than its seq and type, made of
+        its sound fields and placed by :meth:`decode`'s rule for times, with ``reason`` in its
+        ``detail`` (None for any other kind, or an event without a sound seq and type)."""
+        if topic.kind is not Kind.EVENT:
+            return None
+        body = salvage_event(payload, reason)
+        if body is None:
+            return None
+        now_ms = self._clock() * 1000.0
+        if not now_ms - self._max_age_ms <= body.ts <= now_ms + self._max_future_ms:
+            body = at_arrival(body, now_ms)
+        return Envelope(topic=topic, body=body)
+
 
 CLOCK_DETAIL = "device_clock_ts"
 """The ``detail`` key of an event placed at its arrival: the time its device's clock said."""
+
+SALVAGED_DETAIL = "contract_error"
+"""The ``detail`` key of an event raised from the sound fields of a message that broke the
+contract: what was wrong with it (the message itself is dead-lettered whole)."""
+
+
+def salvage_event(payload: bytes, reason: str) -> Event | None:
+    """The event in ``payload``, which broke the contract (``reason``), made of its sound
+    fields: a call for help must not be lost to a press count of 11, a version 2, an unknown
+    service or a nested detail. Its ``seq`` (its identity: a redelivery must not raise it
+    twice) and ``type`` must be sound, else None; a ``ts`` that is not is taken as 0, a time
+    that cannot be, which places it at its arrival; ``detail``, ``presses`` and ``service_type``
+    are kept each where it is sound on its own. ``reason`` goes in its ``detail``.
+
+    >>> e = salvage_event(b'{"v": 2, "seq": 5, "ts": 1790000000000, "type": "sos", "presses": 12}',
+    ...                   "invalid event: presses must be <= 10")
+    >>> e.seq, e.type.value, e.presses, e.detail
+    (5, 'sos', None, {'contract_error': 'invalid event: presses must be <= 10'})
+    >>> salvage_event(b'{"seq": "five", "ts": 1790000000000, "type": "sos"}', "") is None
+    True
+    """
+    try:
+        raw = msgspec.json.decode(payload)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(raw, dict):
+        return None
+    try:
+        core = msgspec.convert({"seq": raw.get("seq"), "ts": raw.get("ts"),
+                                "type": raw.get("type")}, Event)
+    except msgspec.ValidationError:
+        try:
+            core = msgspec.convert({"seq": raw.get("seq"), "ts": 0, "type": raw.get("type")},
+                                   Event)
+        except msgspec.ValidationError:
+            return None
+    kept = {}
+    for name in ("detail", "presses", "service_type"):
+        if name not in raw:
+            continue
+        try:
+            one = msgspec.structs.replace(core, **{name: raw[name]})
+            msgspec.convert(msgspec.to_builtins(one), Event)  # validated on its own
+        except (msgspec.ValidationError, TypeError):
+            continue
+        if not _holds_nul(one):
+            kept[name] = getattr(one, name)
+    detail = {**(kept.pop("detail", None) or {}), SALVAGED_DETAIL: reason[:500]}
+    return msgspec.structs.replace(core, detail=detail, **kept)
 
 
 def at_arrival(body: Event, now_ms: float) -> Event:

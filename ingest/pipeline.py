@@ -471,17 +471,22 @@ class Ingest:
             parts.append((item, part))
             try:
                 env = self._decoder.decode(item.topic, item.payload)
-                env = will_at_arrival(env, arrived, self._last_seen_written.get(env.device))
-                heard.append(env.device)
             except ContractViolation as err:
-                if _kind_of(item.topic) in self._observe:
-                    self.stats.observed += 1
-                    continue  # the lane that stores this kind dead-letters it
-                self.stats.received += 1
-                part.dead_letters.append(DeadLetter(topic=_storable(item.topic),
-                                                    payload=item.payload, code=err.code,
-                                                    reason=err.reason))
-                continue
+                observing = _kind_of(item.topic) in self._observe
+                if not observing:  # the lane that stores this kind dead-letters it
+                    # kept whole, with its reason, even when the alarm in it is raised
+                    reason = err.reason if err.salvaged is None else (
+                        f"{err.reason}; raised all the same from its sound fields")
+                    part.dead_letters.append(DeadLetter(topic=_storable(item.topic),
+                                                        payload=item.payload, code=err.code,
+                                                        reason=reason))
+                if err.salvaged is None:
+                    self.stats.observed += observing
+                    self.stats.received += not observing
+                    continue
+                env = err.salvaged  # an event: a call for help is not lost to a bad field
+            env = will_at_arrival(env, arrived, self._last_seen_written.get(env.device))
+            heard.append(env.device)
             if env.kind in self._observe:
                 self.stats.observed += 1
                 device = self._devices.get(env.device)

@@ -71,6 +71,8 @@ const KNOWN_DETAILS = [
     const when = new Date(Number(v));
     return Number.isFinite(when.getTime()) ? formatTime(when.toISOString()) : String(v);
   } },
+  // an event raised from the sound fields of a message that broke the contract (ingest/codec.py)
+  { key: "contract_error", label: "alarm.contractError", format: String },
   // What the fall detector saw around the impact (ingest/handoff.py evidence()).
   { key: "impact_ts", label: "alarm.impactAt", format: (v) => formatTime(new Date(Number(v) * 1000).toISOString()),
     hide: (v) => !Number.isFinite(Number(v)) },

@@ -350,6 +350,7 @@ export const EN = {
   "alarm.watchUnheard": "Watch not heard from since (flat or out of range? stillness not known)",
   "alarm.watchBattery": "Watch's battery when last heard",
   "alarm.deviceClock": "The device's clock said (wrong: raised when it arrived)",
+  "alarm.contractError": "The device's message was faulty (raised all the same)",
   "alarm.lastBattery": "Battery when last heard",
   "alarm.probablyFlat": "probably flat: ask for it to be charged",
   "alarm.flatDevices": "Probably flat (ask for a charge)",

@@ -350,6 +350,7 @@ export const ZH = {
   "alarm.watchUnheard": "手表自此无信号（没电或不在范围内？是否静止未知）",
   "alarm.watchBattery": "手表失联前电量",
   "alarm.deviceClock": "设备时钟显示（时钟有误：按收到时间报警）",
+  "alarm.contractError": "设备消息格式有误（仍已报警）",
   "alarm.lastBattery": "失联前电量",
   "alarm.probablyFlat": "可能没电：请提醒充电",
   "alarm.flatDevices": "可能没电（请提醒充电）",

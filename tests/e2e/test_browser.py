@@ -147,6 +147,7 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
             "wander": {"Distance from home": "412 m", "Position": "31.23000, 121.47000"},
             "sos": [],  # the device's event is the alarm itself, one press is no news
             "wrongClock": welfare_clock,
+            "faulty": "invalid event: Expected `int` <= 10 - at `$.presses`",
             "smokeTest": {"Device event": "Test", "Presses": "3"},
             "zhFall": {"姿态变化": "85°", "撞击后静止程度": "91 %"},
             "battery": {"flat": "2 % (probably flat: ask for it to be charged)", "far": "64 %",
@@ -220,7 +221,8 @@ async def _welfare_cards(page: Any) -> Any:
         const wander = rows(card({ distance_m: 412.3, lat: 31.23, lon: 121.47 }, 'wandering'));
         const sos = rows(card({ event: 'sos', presses: 1 }, 'sos'));
         // a press from a device whose clock was reset: raised at its arrival, its clock shown
-        const wrongClock = rows(card({ event: 'sos', device_clock_ts: 946684800000 }, 'sos'));
+        const wrongClock = rows(card({ event: 'sos', device_clock_ts: 946684800000,
+            contract_error: 'invalid event: Expected `int` <= 10 - at `$.presses`' }, 'sos'));
         const smokeTest = rows(card({ event: 'test', presses: 3 }, 'sos'));
         // a silent watch's last battery: a flat one says so, one that is not does not
         const unheard = { silent_h: 4.0, watch_unheard_since: '2026-03-01T01:30:00+00:00' };
@@ -250,6 +252,7 @@ async def _welfare_cards(page: Any) -> Any:
             wander: pick(wander, ['Distance from home', 'Position']),
             sos: ['Device event', 'Presses'].filter((k) => k in sos),
             wrongClock: wrongClock["The device's clock said (wrong: raised when it arrived)"],
+            faulty: wrongClock["The device's message was faulty (raised all the same)"],
             smokeTest: pick(smokeTest, ['Device event', 'Presses']),
             zhFall: pick(zhFall, ['姿态变化', '撞击后静止程度']),
             battery: {
@@ -264,7 +267,7 @@ async def _welfare_cards(page: Any) -> Any:
                   'watch_off_since', 'unheard_from', 'unheard_to',
                   'event', 'presses', 'impact_ts', 'posture_change_deg', 'stillness', 'lat', 'lon',
                   'checkup', 'findings', 'entered_by', 'watch_battery_pct', 'watch_flat',
-                  'last_battery_pct', 'flat_devices', 'device_clock_ts']
+                  'last_battery_pct', 'flat_devices', 'device_clock_ts', 'contract_error']
                 .filter((k) => [en, again, vitals, checkup, fall, wander, sos, smokeTest,
                                 flatWatch, farWatch, offline, welfare, wrongClock]
                     .some((r) => k in r)),

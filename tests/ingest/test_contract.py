@@ -83,6 +83,30 @@ def test_an_event_at_a_time_that_cannot_be_is_placed_at_its_arrival_not_refused(
     assert fine.body.ts == NOW_MS - 60_000 and fine.body.detail is None  # type: ignore[union-attr]
 
 
+def test_an_event_broken_in_a_side_field_is_refused_with_its_sound_fields_salvaged() -> None:
+    """The violation is raised as ever (the message is dead-lettered whole), carrying the event
+    made of its sound fields: a double press keeps its count when its service type is unknown
+    (the button's configured service is asked for), a bad count is left out, and so is a
+    detail that is not flat. A reading, or an event without a sound seq or type, has none."""
+    def refused(topic_kind: str, body: dict[str, object]) -> ContractViolation:
+        with pytest.raises(ContractViolation) as caught:
+            decoder.decode(T + topic_kind, json.dumps(body).encode())
+        assert caught.value.code == "schema"
+        return caught.value
+
+    base = {"seq": 3, "ts": NOW_MS, "type": "sos"}
+    double = refused("event", {**base, "presses": 2, "service_type": "massage"}).salvaged
+    assert double is not None and isinstance(double.body, Event)
+    assert (double.body.presses, double.body.service_type, double.ts) == (2, None, NOW)
+    assert double.body.detail is not None and "service_type" in double.body.detail["contract_error"]
+    nested = refused("event", {**base, "presses": 0, "detail": {"a": [1]}}).salvaged
+    assert nested is not None and isinstance(nested.body, Event)
+    assert nested.body.presses is None and set(nested.body.detail or {}) == {"contract_error"}
+    for broken in ({**base, "seq": "three"}, {**base, "type": "panic"}):
+        assert refused("event", broken).salvaged is None
+    assert refused("telemetry", {"seq": 1, "ts": NOW_MS, "hr": 999}).salvaged is None
+
+
 def test_oversized_payload_is_refused_before_parsing() -> None:
     payload = b'{"seq": 1, "ts": 1, "type": "sos", "detail": {"x": "' + b"a" * MAX_PAYLOAD_BYTES + b'"}}'
     with pytest.raises(ContractViolation) as caught:

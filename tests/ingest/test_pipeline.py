@@ -199,6 +199,49 @@ async def test_an_sos_from_a_device_whose_clock_is_wrong_is_raised_at_its_arriva
     assert [d["code"] for d in dead] == ["ts_past" if said < _now_ms() else "ts_future"]
 
 
+SALVAGED = [
+    ("a press count of 12", {"presses": 12}, {}),
+    ("a version 2", {"v": 2, "detail": {"zone": "bed"}}, {"zone": "bed"}),
+    ("a nested detail", {"detail": {"where": {"room": 3}}}, {}),
+    ("a NUL in its detail", {"detail": {"note": "a\x00b"}}, {}),
+    ("no time at all", {"ts": None}, {}),
+]
+
+
+@pytest.mark.parametrize(("case", "extra", "detail"), SALVAGED, ids=[c[0] for c in SALVAGED])
+async def test_an_sos_that_breaks_the_contract_in_a_side_field_is_raised_and_dead_lettered(
+        pool: AsyncConnectionPool, case: str, extra: dict[str, Any], detail: dict[str, Any]
+        ) -> None:
+    """A call for help is not lost to a field beside it: an SOS whose seq and type are sound
+    is raised from its sound fields (before 2026-12-07 it was dead-lettered and no alarm was
+    raised), with what was wrong in its details, and the message is dead-lettered whole all the
+    same, so the device's fault is on record. Redelivered, it raises nothing more. One without a
+    sound seq (its identity) is only dead-lettered."""
+    await _seed(pool)
+    source = ListSource()
+    ingest = Ingest(pool=pool, source=source)
+    await ingest.load_registry()
+    topic = f"eldercare/v1/{SITE}/{DEVICE}/event"
+    body = {"seq": 11, "ts": _now_ms(), "type": "sos", **extra}
+    payload = json.dumps(body).encode()  # a NUL goes as the escape \\u0000
+    await ingest.process([source.add(topic, payload), source.add(topic, payload)])
+    [alarm] = await _rows(pool, "SELECT kind, details FROM alarms")
+    assert alarm["kind"] == "sos"
+    error = alarm["details"].pop("contract_error")
+    assert error.startswith("invalid event")
+    alarm["details"].pop("device_clock_ts", None)
+    assert alarm["details"] == {"event": "sos", **detail}
+    dead = await _rows(pool, "SELECT code, reason, payload FROM dead_letters")
+    # each delivery is dead-lettered, as any malformed message is; the alarm is raised once
+    assert [d["code"] for d in dead] == ["schema", "schema"]
+    assert all(d["reason"].endswith("raised all the same from its sound fields") for d in dead)
+    assert bytes(dead[0]["payload"]) == payload
+    unsound = json.dumps({"seq": -1, "ts": _now_ms(), "type": "sos"}).encode()
+    await ingest.process([source.add(topic, unsound)])
+    assert len(await _rows(pool, "SELECT id FROM alarms")) == 1
+    assert len(await _rows(pool, "SELECT id FROM dead_letters")) == 3
+
+
 async def test_cancel_annotates_the_open_alarm_without_closing_it(
         pool: AsyncConnectionPool) -> None:
     await _seed(pool)
