@@ -273,6 +273,14 @@ def salvage_event(payload: bytes, reason: str) -> Event | None:
     return msgspec.structs.replace(core, detail=detail, **kept)
 
 
+def event_time(body: Event) -> int:
+    """The time an event's device said (ms): its ``ts``, or for one placed at its arrival the
+    time it came with. Two deliveries of one message say the same; a new press under a reused
+    seq does not."""
+    said = (body.detail or {}).get(CLOCK_DETAIL)
+    return said if isinstance(said, int) and not isinstance(said, bool) else body.ts
+
+
 def at_arrival(body: Event, now_ms: float) -> Event:
     """``body`` placed at ``now_ms``, its device's own time kept as ``detail[CLOCK_DETAIL]``.
 

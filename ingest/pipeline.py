@@ -39,7 +39,7 @@ from alerts.services import button_ticket, route
 from detection.inactivity import InactivitySummary
 from ingest.activity import SLOT_S, Activity
 from ingest.checkup import CheckupStage
-from ingest.codec import ContractViolation, Decoder, Envelope, will_at_arrival
+from ingest.codec import ContractViolation, Decoder, Envelope, event_time, will_at_arrival
 from ingest.contract import (
     Accel,
     Ack,
@@ -90,6 +90,8 @@ OUTCOMES_OVERLAP = dt.timedelta(minutes=5)
 transaction that committed after a later one is still read."""
 UNKNOWN_MAX = 100_000
 """How many unregistered device ids ingest remembers not to look up again (for 30 s each)."""
+EVENT_TIMES_KEPT = 10_000
+"""Events whose (device, seq) and time ingest keeps to tell a redelivery from a reused seq."""
 TICK_S = 1.0
 """With no message for this long, run detection's timers anyway (fall grace deadlines)."""
 
@@ -184,6 +186,8 @@ class Ingest:
         self._detection = detection or DetectionStage()
         self._max_batch = max_batch
         self._seen = SeenSequences()
+        self._event_times: dict[tuple[str, int], int] = {}
+        """(device, seq) -> the device's time of the latest events (:meth:`_is_new`)."""
         self._devices: dict[str, DeviceRef] = {}
         self._unknown_until: dict[str, float] = {}
         self._on_alarms = on_alarms
@@ -490,8 +494,7 @@ class Ingest:
             if env.kind in self._observe:
                 self.stats.observed += 1
                 device = self._devices.get(env.device)
-                if device is not None and device.site_id == env.site \
-                        and self._seen.is_new(env.device, env.seq):
+                if device is not None and device.site_id == env.site and self._is_new(env):
                     accepted.append(env)
                     observed.add((env.device, env.seq))
                     observed_at.add((env.device, env.ts))
@@ -516,7 +519,7 @@ class Ingest:
                     reason=f"device {env.device!r} belongs to site {device.site_id!r},"
                            f" not {env.site!r}", device_id=env.device))
                 continue
-            if not self._seen.is_new(env.device, env.seq):
+            if not self._is_new(env):
                 self.stats.duplicates += 1
                 continue
             if isinstance(env.body, Rejected):
@@ -590,6 +593,22 @@ class Ingest:
                    f" ({self._limiter.budget}) dropped in one batch ({counted};"
                    f" seq {min(seqs)}..{max(seqs)}); this row keeps the first whole"))
         self.stats.rate_limited += len(dropped)
+
+    def _is_new(self, env: Envelope) -> bool:
+        """Whether ``env`` has not been seen before. An event whose seq was seen is a
+        redelivery only if it also said the same time: a device whose counter went back (a
+        factory reset, a firmware that forgot it, against the contract) reuses a seq for a new
+        press, which must reach the database, where the alarm's own check decides
+        (store/batch.py ``_reused``); readings are judged by seq alone."""
+        new = self._seen.is_new(env.device, env.seq)
+        if not isinstance(env.body, Event):
+            return new
+        key, said = (env.device, env.seq), event_time(env.body)
+        before = self._event_times.pop(key, None)
+        self._event_times[key] = said
+        if len(self._event_times) > EVENT_TIMES_KEPT:
+            del self._event_times[next(iter(self._event_times))]
+        return new or before != said
 
     def _add_reading(self, part: Batch, env: Envelope) -> None:
         body, device, ts = env.body, env.device, env.ts

@@ -8,6 +8,7 @@ delivers the notification only on commit, so a console never hears of an alarm i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -273,7 +274,13 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
         for alarm in batch.alarms:
             alarm_id = await _insert_alarm(conn, cur, alarm)
             if alarm_id is None:
-                continue  # already raised by an earlier delivery of the same message
+                again = await _reused(cur, alarm)
+                if again is None:
+                    continue  # already raised by an earlier delivery of the same message
+                alarm = again
+                alarm_id = await _insert_alarm(conn, cur, alarm)
+                if alarm_id is None:
+                    continue  # the reused seq's alarm, raised by an earlier delivery
             new_ids.append(alarm_id)
             if alarm.incident is not None:
                 incident_id, opened = await join_incident(cur, alarm_id, alarm, alarm.incident)
@@ -377,6 +384,31 @@ _LATE_FIXES = (
     "   AND a.details -> 'last_location' IS DISTINCT FROM f.fix"
     " RETURNING a.id")
 _WITHOUT_LOCATION = _INSERT_ALARM.format(details="%(details)s")
+
+
+async def _reused(cur: psycopg.AsyncCursor[Any], alarm: NewAlarm) -> NewAlarm | None:
+    """For an alarm whose key (device, seq, kind) is taken: None if the stored alarm is the same
+    message delivered again (the same time, or, for one placed at its arrival, the same device
+    time); else the alarm under a key of its own, since the device reused a seq for a new
+    press (a counter gone back, against the contract) and the press must not be lost. The key
+    is minus its time in ms (a device's seq is never negative), and its details say which seq
+    was reused."""
+    await cur.execute("SELECT occurred_at, details -> 'device_clock_ts' AS said FROM alarms"
+                      " WHERE device_id = %s AND source_seq = %s AND kind = %s",
+                      (alarm.device_id, alarm.source_seq, alarm.kind))
+    row = await cur.fetchone()
+    if row is None or alarm.source_seq < 0:
+        return None
+    stored, said = (row["occurred_at"], row["said"]) if isinstance(row, dict) else row
+    if stored == alarm.occurred_at or (
+            said is not None and said == alarm.details.get("device_clock_ts")):
+        return None
+    log.warning("%s from %s reuses seq %d (stored at %s, this one at %s): raised under a key"
+                " of its own", alarm.kind, alarm.device_id, alarm.source_seq, stored,
+                alarm.occurred_at)
+    return dataclasses.replace(
+        alarm, source_seq=-round(alarm.occurred_at.timestamp() * 1000),
+        details={**alarm.details, "seq_reused": alarm.source_seq})
 
 
 async def _insert_alarm(conn: psycopg.AsyncConnection[Any], cur: psycopg.AsyncCursor[Any],

@@ -65,8 +65,10 @@ async def test_alarms_for_one_resident_join_one_incident_and_replays_add_nothing
         seeded: AsyncConnectionPool) -> None:
     first = await _raise(seeded, "btn-0001", 1)
     assert first is not None
-    assert await _raise(seeded, "btn-0001", 2) is None  # joined
-    assert await _raise(seeded, "btn-0001", 2) is None  # replayed: the alarm exists already
+    at = time.time()
+    assert await _raise(seeded, "btn-0001", 2, now=at) is None  # joined
+    # replayed (the same message: the same seq and time): the alarm exists already
+    assert await _raise(seeded, "btn-0001", 2, now=at) is None
     [incident] = await _rows(seeded, "SELECT id, alarm_count, status FROM incidents")
     assert incident == {"id": first, "alarm_count": 2, "status": "new"}
     timeline = await _rows(seeded, "SELECT action FROM incident_timeline ORDER BY id")

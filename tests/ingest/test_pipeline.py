@@ -242,6 +242,35 @@ async def test_an_sos_that_breaks_the_contract_in_a_side_field_is_raised_and_dea
     assert len(await _rows(pool, "SELECT id FROM dead_letters")) == 3
 
 
+async def test_a_press_under_a_seq_the_device_used_before_is_raised_not_taken_for_a_repeat(
+        pool: AsyncConnectionPool) -> None:
+    """A device whose counter went back (a factory reset; against the contract) sends a new
+    SOS under seq 5, which an earlier SOS had: before 2026-12-07 it was taken for a redelivery
+    and no alarm was raised. A redelivery says the same time; this press does not: it is raised
+    under a key of its own, saying which seq was reused, whether the ingest that saw seq 5 is
+    still running or has restarted. Delivered again, it raises nothing more, and neither does a
+    true redelivery of the first."""
+    await _seed(pool)
+    source = ListSource()
+    topic = f"eldercare/v1/{SITE}/{DEVICE}/event"
+    first, later = _now_ms() - 3_600_000, _now_ms()
+    ingest = Ingest(pool=pool, source=source)
+    await ingest.load_registry()
+    await ingest.process([source.add(topic, _sos(5, first))])
+    await ingest.process([source.add(topic, _sos(5, later)), source.add(topic, _sos(5, first))])
+    restarted = Ingest(pool=pool, source=source)
+    await restarted.load_registry()
+    await restarted.process([source.add(topic, _sos(5, later)), source.add(topic, _sos(5, first)),
+                             source.add(topic, _sos(5, later + 60_000))])
+    alarms = await _rows(pool, "SELECT source_seq, occurred_at, details FROM alarms"
+                               " ORDER BY occurred_at")
+    assert [a["occurred_at"].timestamp() * 1000 for a in alarms] == pytest.approx(
+        [first, later, later + 60_000])
+    assert alarms[0]["source_seq"] == 5 and "seq_reused" not in alarms[0]["details"]
+    for reused in alarms[1:]:
+        assert reused["source_seq"] < 0 and reused["details"]["seq_reused"] == 5
+
+
 async def test_cancel_annotates_the_open_alarm_without_closing_it(
         pool: AsyncConnectionPool) -> None:
     await _seed(pool)
