@@ -73,6 +73,8 @@ const KNOWN_DETAILS = [
   } },
   // an event raised from the sound fields of a message that broke the contract (ingest/codec.py)
   { key: "contract_error", label: "alarm.contractError", format: String },
+  // a new press under a message number the device had used before (store/batch.py)
+  { key: "seq_reused", label: "alarm.seqReused", format: String },
   // What the fall detector saw around the impact (ingest/handoff.py evidence()).
   { key: "impact_ts", label: "alarm.impactAt", format: (v) => formatTime(new Date(Number(v) * 1000).toISOString()),
     hide: (v) => !Number.isFinite(Number(v)) },

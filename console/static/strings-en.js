@@ -351,6 +351,7 @@ export const EN = {
   "alarm.watchBattery": "Watch's battery when last heard",
   "alarm.deviceClock": "The device's clock said (wrong: raised when it arrived)",
   "alarm.contractError": "The device's message was faulty (raised all the same)",
+  "alarm.seqReused": "Message number the device had used before (its counter went back; raised all the same)",
   "alarm.lastBattery": "Battery when last heard",
   "alarm.probablyFlat": "probably flat: ask for it to be charged",
   "alarm.flatDevices": "Probably flat (ask for a charge)",

@@ -351,6 +351,7 @@ export const ZH = {
   "alarm.watchBattery": "手表失联前电量",
   "alarm.deviceClock": "设备时钟显示（时钟有误：按收到时间报警）",
   "alarm.contractError": "设备消息格式有误（仍已报警）",
+  "alarm.seqReused": "设备重复使用的消息序号（计数器回退；仍已报警）",
   "alarm.lastBattery": "失联前电量",
   "alarm.probablyFlat": "可能没电：请提醒充电",
   "alarm.flatDevices": "可能没电（请提醒充电）",

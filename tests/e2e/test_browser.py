@@ -148,6 +148,7 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
             "sos": [],  # the device's event is the alarm itself, one press is no news
             "wrongClock": welfare_clock,
             "faulty": "invalid event: Expected `int` <= 10 - at `$.presses`",
+            "reused": "5",
             "smokeTest": {"Device event": "Test", "Presses": "3"},
             "zhFall": {"姿态变化": "85°", "撞击后静止程度": "91 %"},
             "battery": {"flat": "2 % (probably flat: ask for it to be charged)", "far": "64 %",
@@ -222,7 +223,8 @@ async def _welfare_cards(page: Any) -> Any:
         const sos = rows(card({ event: 'sos', presses: 1 }, 'sos'));
         // a press from a device whose clock was reset: raised at its arrival, its clock shown
         const wrongClock = rows(card({ event: 'sos', device_clock_ts: 946684800000,
-            contract_error: 'invalid event: Expected `int` <= 10 - at `$.presses`' }, 'sos'));
+            contract_error: 'invalid event: Expected `int` <= 10 - at `$.presses`',
+            seq_reused: 5 }, 'sos'));
         const smokeTest = rows(card({ event: 'test', presses: 3 }, 'sos'));
         // a silent watch's last battery: a flat one says so, one that is not does not
         const unheard = { silent_h: 4.0, watch_unheard_since: '2026-03-01T01:30:00+00:00' };
@@ -253,6 +255,7 @@ async def _welfare_cards(page: Any) -> Any:
             sos: ['Device event', 'Presses'].filter((k) => k in sos),
             wrongClock: wrongClock["The device's clock said (wrong: raised when it arrived)"],
             faulty: wrongClock["The device's message was faulty (raised all the same)"],
+            reused: Object.entries(wrongClock).find(([k]) => k.startsWith('Message number'))?.[1],
             smokeTest: pick(smokeTest, ['Device event', 'Presses']),
             zhFall: pick(zhFall, ['姿态变化', '撞击后静止程度']),
             battery: {
@@ -267,7 +270,8 @@ async def _welfare_cards(page: Any) -> Any:
                   'watch_off_since', 'unheard_from', 'unheard_to',
                   'event', 'presses', 'impact_ts', 'posture_change_deg', 'stillness', 'lat', 'lon',
                   'checkup', 'findings', 'entered_by', 'watch_battery_pct', 'watch_flat',
-                  'last_battery_pct', 'flat_devices', 'device_clock_ts', 'contract_error']
+                  'last_battery_pct', 'flat_devices', 'device_clock_ts', 'contract_error',
+                  'seq_reused']
                 .filter((k) => [en, again, vitals, checkup, fall, wander, sos, smokeTest,
                                 flatWatch, farWatch, offline, welfare, wrongClock]
                     .some((r) => k in r)),
