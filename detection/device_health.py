@@ -10,7 +10,9 @@ each connection out, are seen together as the site's outage first (below). A bat
 below its class's level is ``low_battery`` once, re-armed only after it climbs ``hysteresis``
 points above (a fresh battery), so a reading that dithers at 20/21 % does not flap. When every
 emergency device (button, smoke detector, wearable) of one elder is silent or offline (as
-reported), the elder gets a ``welfare_check``: nothing could raise their alarm now. A device
+reported), the elder gets a ``welfare_check``: nothing could raise their alarm now; when one of
+them is heard again, ``protected_again`` (its alarm is marked, not closed: an operator still
+calls, knowing the devices are back). A device
 that falls silent having last reported ``flat_pct`` (5 %) of battery or less has probably gone
 flat: its findings say so (``HealthFinding.flat``, and the last battery it reported), so the
 operator asks for it to be charged rather than a technician for its radio. (Check-in
@@ -98,7 +100,7 @@ class HealthFinding:
     timestamp: float
     subject: str
     device: str | None  # None for an elder-level finding
-    kind: str  # no_checkin, offline, low_battery, welfare_check, site_silent
+    kind: str  # no_checkin, offline, low_battery, welfare_check, protected_again, site_silent
     detail: str
     battery_pct: float | None = None
     """For a device's ``no_checkin`` or ``offline``: the battery it last reported (None: it
@@ -358,8 +360,11 @@ class DeviceHealthDetector:
                     timestamp=now, subject=subject, device=None, kind="welfare_check",
                     detail=f"all {len(guards)} emergency devices silent or offline{said}",
                     flat=flat))
-            elif not silent:
+            elif not silent and subject in self._unprotected:
                 self._unprotected.discard(subject)
+                found.append(HealthFinding(
+                    timestamp=now, subject=subject, device=None, kind="protected_again",
+                    detail="an emergency device is heard again"))
         return found
 
     def battery(self, device: str) -> float | None:

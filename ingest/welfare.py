@@ -155,6 +155,9 @@ class WelfareStage:
         self._held: dict[str, dict[str, Any]] = {}
         """subject -> an inactivity finding held until its elder is heard again after an outage
         (its time, detail and score, the silence's start, and from and until when it waits)."""
+        self.protected_again: list[tuple[str, float]] = []
+        """(elder, when) of each elder whose emergency devices are heard again after a welfare
+        check: the caller takes them (and empties the list) to mark the check's alarm."""
         self._deaf_hearers: set[Hashable] = set()
         """The callers of :meth:`process` (the lanes sharing this stage) that cannot hear now."""
         self._restored_judged: float | None = None
@@ -359,6 +362,10 @@ class WelfareStage:
             add(g.timestamp, g.subject, g.kind, None,
                 {"distance_m": round(g.distance_m), "lat": g.fix.lat, "lon": g.fix.lon})
         for h in self.health.update(health):
+            if h.kind == "protected_again":
+                # no alarm: the open welfare check is marked (store/batch.py), not closed
+                self.protected_again.append((h.subject, h.timestamp))
+                continue
             said: dict[str, Any] = {"problem": h.kind, "detail": h.detail}
             if h.battery_pct is not None:
                 said["last_battery_pct"] = round(h.battery_pct)

@@ -138,6 +138,15 @@ class AlarmCancel:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ProtectedAgain:
+    """An elder's emergency devices are heard again: mark their latest open welfare check
+    (``heard_again_at``), so the operator calls knowing the devices are back; never close it."""
+
+    resident_id: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceSeen:
     last_seen: dt.datetime
     battery: int | None = None
@@ -175,6 +184,7 @@ class Batch:
     devices: dict[str, DeviceSeen] = field(default_factory=dict)
     alarms: list[NewAlarm] = field(default_factory=list)
     cancels: list[AlarmCancel] = field(default_factory=list)
+    protected_again: list[ProtectedAgain] = field(default_factory=list)
     falls_opened: list[PendingFall] = field(default_factory=list)
     falls_closed: list[FallOutcome] = field(default_factory=list)
     acks: list[tuple[str, str]] = field(default_factory=list)
@@ -185,6 +195,7 @@ class Batch:
     def __len__(self) -> int:
         return (len(self.events) + len(self.telemetry) + len(self.locations) + len(self.checkins)
                 + len(self.dead_letters) + len(self.alarms) + len(self.cancels)
+                + len(self.protected_again)
                 + len(self.tickets) + len(self.health))
 
 
@@ -303,6 +314,19 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
                 (cancel.cancelled_at.isoformat(), cancel.device_id,
                  cancel.cancelled_at - cancel.within, cancel.cancelled_at),
             )
+            row = await cur.fetchone()
+            if row is not None:
+                changed.append(int(row["id"] if isinstance(row, dict) else row[0]))
+        for back in batch.protected_again:
+            await cur.execute(
+                "UPDATE alarms SET details = details"
+                "   || jsonb_build_object('heard_again_at', %s::text)"
+                " WHERE id = (SELECT id FROM alarms WHERE resident_id = %s"
+                "   AND kind = 'welfare_check' AND status IN ('new', 'acknowledged')"
+                "   AND occurred_at <= %s AND NOT details ? 'heard_again_at'"
+                "   ORDER BY occurred_at DESC LIMIT 1)"
+                " RETURNING id",
+                (back.at.isoformat(), back.resident_id, back.at))
             row = await cur.fetchone()
             if row is not None:
                 changed.append(int(row["id"] if isinstance(row, dict) else row[0]))

@@ -57,6 +57,8 @@ const KNOWN_DETAILS = [
   { key: "last_battery_pct", label: "alarm.lastBattery",
     format: (v, d) => batteryText(v, Array.isArray(d.flat_devices) && d.flat_devices.length > 0) },
   // a device's own finding says it on its battery line; an elder's welfare check names them
+  // an elder's emergency devices heard again after their welfare check (store/batch.py)
+  { key: "heard_again_at", label: "alarm.heardAgain", format: formatTime },
   { key: "flat_devices", label: "alarm.flatDevices", format: (v) => list(v),
     hide: (v, d) => !Array.isArray(v) || v.length === 0 || d.last_battery_pct !== undefined },
   { key: "count", label: "alarm.count", format: String, hide: (v) => Number(v) <= 1 },

@@ -355,6 +355,7 @@ export const EN = {
   "alarm.lastBattery": "Battery when last heard",
   "alarm.probablyFlat": "probably flat: ask for it to be charged",
   "alarm.flatDevices": "Probably flat (ask for a charge)",
+  "alarm.heardAgain": "Devices heard again at (still call: it says nothing of how they are)",
   "alarm.unheard": "The platform could not hear (its own outage)",
   "alarm.limit": "Usual limit at that hour",
   "alarm.unusualDay": "Unusual day (score)",

@@ -91,8 +91,11 @@ def test_welfare_check_when_every_emergency_device_is_silent_and_rearms() -> Non
     found = d.update([_e(1.5 * H, "hub", "hub"), Clock(timestamp=1.6 * H)])
     assert [(f.device, f.kind) for f in found] == [
         ("b1", "offline"), ("w1", "no_checkin"), (None, "welfare_check")]
-    assert d.update([_e(2 * H, "w1", "wearable")]) == []
-    # the wearable comes back, then drops off: the elder is unprotected again once that stands
+    # the wearable comes back: the elder is protected again, said once
+    assert [(f.subject, f.kind) for f in d.update([_e(2 * H, "w1", "wearable")])] == [
+        ("r1", "protected_again")]
+    assert d.update([_e(2.05 * H, "w1", "wearable")]) == []
+    # then drops off, then drops off: the elder is unprotected again once that stands
     d.update([_e(2.1 * H, "w1", "wearable", status="offline")])
     found = d.update([Clock(timestamp=2.1 * H + OFFLINE_DELAY_S)])
     assert [f.kind for f in found if f.device != "hub"] == ["offline", "welfare_check"]
@@ -106,7 +109,8 @@ def test_a_device_moved_to_another_elder_rejudges_both_elders() -> None:
     assert [(f.subject, f.kind) for f in found] == [("r2", "offline"), ("r2", "welfare_check")]
     # b1 moves to r2, and r2 is protected again; r1, left with no emergency device, is not
     # "silent" (it has none to be silent): the move is re-judged on both sides.
-    assert d.update([_e(200.0, "b1", subject="r2")]) == []
+    assert [(f.subject, f.kind) for f in d.update([_e(200.0, "b1", subject="r2")])] == [
+        ("r2", "protected_again")]
     d.update([_e(210.0, "b1", subject="r2", status="offline")])
     found = d.update([Clock(timestamp=210.0 + OFFLINE_DELAY_S)])
     assert [(f.subject, f.kind) for f in found] == [("r2", "offline"), ("r2", "welfare_check")]

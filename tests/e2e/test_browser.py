@@ -123,6 +123,8 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
         # 2000-01-01 00:00 UTC, in Shanghai
         welfare_clock = welfare["wrongClock"]
         assert "2000" in welfare_clock and welfare_clock.endswith("08:00:00"), welfare_clock
+        heard_again = welfare["battery"]["heardAgain"]  # 05:00 UTC is 13:00 in Shanghai
+        assert heard_again.endswith("13:00:00"), heard_again
         fall_impact = welfare["fall"]["Impact at"]  # 1772330400 is 2026-03-01 10:00 in Shanghai
         assert fall_impact.endswith("10:00:00"), fall_impact
         # times in the viewer's zone (the date is shown too: not today; its format is the locale's)
@@ -154,7 +156,8 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
             "battery": {"flat": "2 % (probably flat: ask for it to be charged)", "far": "64 %",
                         # a device's own finding says it on its battery line, once
                         "offline": ["3 % (probably flat: ask for it to be charged)", False],
-                        "welfare": "w-1, b-1", "zh": "2 %（可能没电：请提醒充电）"},
+                        "welfare": "w-1, b-1", "zh": "2 %（可能没电：请提醒充电）",
+                        "heardAgain": heard_again},
             "raw": [],
             "once": [],
         }
@@ -232,7 +235,8 @@ async def _welfare_cards(page: Any) -> Any:
         const farWatch = rows(card({ ...unheard, watch_battery_pct: 64, watch_flat: false }));
         const offline = rows(card({ problem: 'offline', last_battery_pct: 3,
                                     flat_devices: ['w-1'] }, 'maintenance'));
-        const welfare = rows(card({ problem: 'welfare_check', flat_devices: ['w-1', 'b-1'] },
+        const welfare = rows(card({ problem: 'welfare_check', flat_devices: ['w-1', 'b-1'],
+                                    heard_again_at: '2026-03-01T05:00:00+00:00' },
                                   'welfare_check'));
         i18n.setLang('zh-CN');
         const zhFlat = rows(card({ ...unheard, watch_battery_pct: 2, watch_flat: true }));
@@ -264,6 +268,7 @@ async def _welfare_cards(page: Any) -> Any:
                 offline: [offline['Battery when last heard'],
                           'Probably flat (ask for a charge)' in offline],
                 welfare: welfare['Probably flat (ask for a charge)'],
+                heardAgain: welfare['Devices heard again at (still call: it says nothing of how they are)'],
                 zh: zhFlat['手表失联前电量'],
             },
             raw: ['silent_h', 'limit_h', 'count', 'first_ts', 'vital', 'value', 'last_movement_at',
@@ -271,7 +276,7 @@ async def _welfare_cards(page: Any) -> Any:
                   'event', 'presses', 'impact_ts', 'posture_change_deg', 'stillness', 'lat', 'lon',
                   'checkup', 'findings', 'entered_by', 'watch_battery_pct', 'watch_flat',
                   'last_battery_pct', 'flat_devices', 'device_clock_ts', 'contract_error',
-                  'seq_reused']
+                  'seq_reused', 'heard_again_at']
                 .filter((k) => [en, again, vitals, checkup, fall, wander, sos, smokeTest,
                                 flatWatch, farWatch, offline, welfare, wrongClock]
                     .some((r) => k in r)),

@@ -143,6 +143,40 @@ async def test_a_silent_button_and_a_fault_are_maintenance_not_the_operators_que
     assert [dict(r) for r in rows] == [{"alarm_count": 2, "priority": 4}]
 
 
+async def test_a_welfare_check_says_when_the_devices_were_heard_again_and_stays_open(
+        pool: AsyncConnectionPool) -> None:
+    """r1's button (their only emergency device heard) loses its connection: a welfare check
+    for the centre 2 minutes after its last will. Eight minutes later it is back: the check's
+    alarm says so (``heard_again_at``), for the operator who opens it, and stays open (someone
+    still calls: the devices being back says nothing of how r1 is). Before 2026-12-07 the card
+    said nothing, and the operator found out from the device list."""
+    from detection.device_health import OFFLINE_DELAY_S
+    from ingest.contract import Status
+
+    await _seed(pool)
+    clock = Clock(NIGHT)
+    ingest, source = await _ingest(pool, clock)
+    topic = f"eldercare/v1/{SITE}/btn-1/"
+    await ingest.process([source.add(topic + "checkin", encode(Checkin(seq=1, ts=_ms(NIGHT),
+                                                                      battery=80)))])
+    will = Status(seq=2, ts=_ms(NIGHT), state="offline")  # set at its connect
+    clock.t = NIGHT + 60
+    await ingest.process([source.add(topic + "status", encode(will))])
+    clock.t = NIGHT + 60 + OFFLINE_DELAY_S + 1
+    await ingest.process([])
+    [check] = [a for a in await _alarms(pool) if a["kind"] == "welfare_check"]
+    assert "heard_again_at" not in check["details"]
+    back = NIGHT + 600
+    clock.t = back
+    online = Status(seq=3, ts=_ms(back), state="online")
+    await ingest.process([source.add(topic + "status", encode(online))])
+    [check] = [a for a in await _alarms(pool) if a["kind"] == "welfare_check"]
+    assert check["details"]["heard_again_at"] == dt.datetime.fromtimestamp(back, dt.UTC).isoformat()
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT status FROM incidents WHERE kind = 'welfare_check'")
+        assert [r["status"] for r in await cur.fetchall()] == ["new"]
+
+
 async def _seed_care_home(pool: AsyncConnectionPool) -> None:
     """Care home care-9: six rooms' elders, each with a wall button (mains, every 10 min)."""
     async with pool.connection() as conn:
