@@ -27,6 +27,8 @@ LOW_BATTERY_PERCENT = 20
 """Below this a battery is replaced on the next visit (detectors chirp at about 10-15%)."""
 _EVENT_PROBLEMS = {"fault": "fault", "tamper": "tamper", "battery_low": "battery_low"}
 _RECENT = dt.timedelta(days=7)
+CLOCK_RECENT = dt.timedelta(days=2)
+"""A refused reading older than this says nothing of the clock now (a device silent since)."""
 
 
 def problems(device: dict[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
@@ -47,6 +49,13 @@ def problems(device: dict[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
         add("no_checkin", device.get("last_checkin"), f"expected every {interval / 3600:.3g} h")
     if device.get("online") is False:
         add("offline", device.get("last_seen"))
+    refused = device.get("clock_refused_at")
+    checked_in = device.get("last_checkin")
+    if refused is not None and (checked_in is None or refused > checked_in) \
+            and now - refused < CLOCK_RECENT:
+        # its readings are refused for their time since its last check-in was taken: set its
+        # clock (its events are still raised, at their arrival: ingest/codec.py)
+        add("clock_wrong", refused, device.get("clock_refused") or "")
     problem = _EVENT_PROBLEMS.get(device.get("last_event") or "")
     if problem in ("fault", "tamper") and device.get("last_event_at") is not None \
             and now - device["last_event_at"] < _RECENT:

@@ -50,6 +50,8 @@ from ingest.contract import (
     Rejected,
     Status,
     Telemetry,
+    Topic,
+    TopicError,
 )
 from ingest.dedupe import SeenSequences
 from ingest.handoff import DetectionStage, evidence, finding_from_json, finding_to_json
@@ -148,6 +150,15 @@ def _storable(text: str) -> str:
 
 def _kind_of(topic: str) -> str:
     return topic.rpartition("/")[2]
+
+
+def _device_of(topic: str) -> str | None:
+    """The device a topic names, if it is well formed (a dead letter names it: the maintenance
+    list finds a device whose clock is wrong by its refused readings)."""
+    try:
+        return Topic.parse(topic).device
+    except TopicError:
+        return None
 
 
 def _utc(ts: float) -> dt.datetime:
@@ -491,7 +502,8 @@ class Ingest:
                         f"{err.reason}; raised all the same from its sound fields")
                     part.dead_letters.append(DeadLetter(topic=_storable(item.topic),
                                                         payload=item.payload, code=err.code,
-                                                        reason=reason))
+                                                        reason=reason,
+                                                        device_id=_device_of(item.topic)))
                 if err.salvaged is None:
                     self.stats.observed += observing
                     self.stats.received += not observing

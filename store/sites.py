@@ -37,9 +37,13 @@ async def devices(conn: psycopg.AsyncConnection[Any], site_id: str) -> list[dict
     return await _all(
         conn,
         "SELECT d.id, d.kind, d.model, d.room_id, r.name AS room_name, d.battery, d.online,"
-        " d.last_checkin, d.last_seen, d.registered_at, e.type AS last_event, e.ts AS last_event_at"
+        " d.last_checkin, d.last_seen, d.registered_at, e.type AS last_event, e.ts AS last_event_at,"
+        " c.received_at AS clock_refused_at, c.reason AS clock_refused"
         " FROM devices d LEFT JOIN rooms r ON r.id = d.room_id"
         " LEFT JOIN LATERAL (SELECT type, ts FROM events WHERE device_id = d.id"
         "   AND type IN ('smoke', 'smoke_cleared', 'fault', 'tamper', 'test', 'battery_low')"
         "   ORDER BY ts DESC LIMIT 1) e ON true"
+        # its latest reading refused for a time that cannot be (migration 0027's index)
+        " LEFT JOIN LATERAL (SELECT received_at, reason FROM dead_letters WHERE device_id = d.id"
+        "   AND code IN ('ts_past', 'ts_future') ORDER BY received_at DESC LIMIT 1) c ON true"
         " WHERE d.site_id = %s AND d.retired_at IS NULL ORDER BY d.id", site_id)

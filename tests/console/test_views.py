@@ -63,6 +63,16 @@ async def test_care_home_floor_plan_shows_smoke_and_the_maintenance_list(console
     await _sql(console, "UPDATE devices SET battery = 9 WHERE id = 'smoke-care-01-101'")
     await _sql(console, "UPDATE devices SET last_checkin = now() - interval '30 hours'"
                         " WHERE id = 'smoke-care-01-102'")
+    # two detectors' check-ins refused for their time (ingest names the device on the dead
+    # letter): 103's since its last check-in taken, so its clock is wrong now; 104 has
+    # checked in since, so its clock was set
+    await _sql(console, "UPDATE devices SET last_checkin = now() - interval '2 hours'"
+                        " WHERE id IN ('smoke-care-01-103', 'smoke-care-01-104')")
+    for device, ago in (("smoke-care-01-103", "1 hour"), ("smoke-care-01-104", "3 hours")):
+        await _sql(console, "INSERT INTO dead_letters (topic, payload, code, reason, device_id,"
+                            " received_at) VALUES ('t', 'p', 'ts_past',"
+                            " 'timestamp 841000000 s in the past', %s, now() - %s::interval)",
+                   device, ago)
     async with signed_in(console, "care1") as staff:
         plan = (await staff.get("/api/v1/sites/care-01/floors")).json()
         assert [f["floor"] for f in plan["floors"]] == [1, 2, 3]
@@ -74,6 +84,9 @@ async def test_care_home_floor_plan_shows_smoke_and_the_maintenance_list(console
         found = {(i["device_id"], i["problem"]) for i in items}
         assert ("smoke-care-01-101", "battery_low") in found
         assert ("smoke-care-01-102", "no_checkin") in found
+        clock = [i for i in items if i["problem"] == "clock_wrong"]
+        assert [(i["device_id"], i["detail"]) for i in clock] == [
+            ("smoke-care-01-103", "timestamp 841000000 s in the past")]
         assert (await staff.get("/api/v1/sites/home-0001/floors")).status_code == 404
         assert (await staff.get("/api/v1/residents/r-h0001")).status_code == 404
 
