@@ -62,12 +62,12 @@ from store import batch as store_batch
 from store import detector_state, outcomes, resident_welfare
 from store.batch import (
     AlarmCancel,
+    AlarmMark,
     Batch,
     DeadLetter,
     DeviceSeen,
     FallOutcome,
     PendingFall,
-    ProtectedAgain,
 )
 from store.registry import DeviceRef, active_device, active_devices
 
@@ -577,12 +577,13 @@ class Ingest:
                 target = Batch()
                 parts.append((None, target))
             target.alarms.append(new_alarm(trigger, self._devices[trigger.device_id], now=now))
-        if self._welfare is not None and self._welfare.protected_again:
-            again, self._welfare.protected_again = self._welfare.protected_again, []
+        if self._welfare is not None and self._welfare.marks:
+            marks, self._welfare.marks = self._welfare.marks, []
             if not parts:  # a timer tick with no messages
                 parts.append((None, Batch()))
-            parts[-1][1].protected_again.extend(  # the subjects of welfare checks: elders
-                ProtectedAgain(resident_id=subject, at=_utc(ts)) for subject, ts in again)
+            parts[-1][1].marks.extend(  # elders (a welfare check's or a watch's subject)
+                AlarmMark(resident_id=m.subject, kind=m.kind, mark=m.mark, at=_utc(m.at),
+                          only_if=m.only_if) for m in marks)
         for press in handoff.services:  # a ticket, in the transaction that acks the press
             where[(press.device_id, press.source_seq)].tickets.append(button_ticket(
                 device=self._devices[press.device_id], ticket_type=press.ticket_type,
@@ -682,7 +683,7 @@ class Ingest:
             merged.dead_letters += part.dead_letters
             merged.alarms += part.alarms
             merged.cancels += part.cancels
-            merged.protected_again += part.protected_again
+            merged.marks += part.marks
             merged.falls_opened += part.falls_opened
             merged.falls_closed += part.falls_closed
             merged.acks += part.acks

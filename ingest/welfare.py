@@ -124,6 +124,17 @@ def _known_zone(tz: str, centre: str) -> str:
     return tz
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mark:
+    """A later fact about an elder's latest open alarm of ``kind`` (store.batch.AlarmMark)."""
+
+    subject: str
+    kind: str
+    mark: str
+    at: float
+    only_if: str | None = None
+
+
 class WelfareStage:
     def __init__(self) -> None:
         self.vitals = vitals.VitalsDetector()
@@ -155,9 +166,11 @@ class WelfareStage:
         self._held: dict[str, dict[str, Any]] = {}
         """subject -> an inactivity finding held until its elder is heard again after an outage
         (its time, detail and score, the silence's start, and from and until when it waits)."""
-        self.protected_again: list[tuple[str, float]] = []
-        """(elder, when) of each elder whose emergency devices are heard again after a welfare
-        check: the caller takes them (and empties the list) to mark the check's alarm."""
+        self.marks: list[Mark] = []
+        """Later facts about an elder's open alarm (their devices, their watch heard again):
+        the caller takes them (and empties the list) to mark the alarm (store/batch.py)."""
+        self._mover_of: dict[str, str] = {}
+        """watch -> its wearer: a silent watch heard again marks their no-activity alarm."""
         self._deaf_hearers: set[Hashable] = set()
         """The callers of :meth:`process` (the lanes sharing this stage) that cannot hear now."""
         self._restored_judged: float | None = None
@@ -179,6 +192,7 @@ class WelfareStage:
         for device_id, ref in devices.items():
             if ref.resident_id and ref.kind in inactivity.MOVEMENT_KINDS:
                 self._movers.setdefault(ref.resident_id, []).append(device_id)
+        self._mover_of = {w: subject for subject, ws in self._movers.items() for w in ws}
         self._resident_device = {}
         for device_id, ref in sorted(devices.items(), key=lambda d: d[1].kind != "wearable"):
             if ref.resident_id:
@@ -361,10 +375,16 @@ class WelfareStage:
         for g in self.geofence.update(fixes):
             add(g.timestamp, g.subject, g.kind, None,
                 {"distance_m": round(g.distance_m), "lat": g.fix.lat, "lon": g.fix.lon})
+        silent_watches: dict[str, float] = {}  # a silent watch -> its first message now
+        for e in health:
+            if (isinstance(e, device_health.DeviceEvent) and e.status != "offline"
+                    and e.device in self._mover_of and self.health.down(e.device)):
+                silent_watches.setdefault(e.device, e.timestamp)
         for h in self.health.update(health):
             if h.kind == "protected_again":
                 # no alarm: the open welfare check is marked (store/batch.py), not closed
-                self.protected_again.append((h.subject, h.timestamp))
+                self.marks.append(Mark(subject=h.subject, kind="welfare_check",
+                                       mark="heard_again_at", at=h.timestamp))
                 continue
             said: dict[str, Any] = {"problem": h.kind, "detail": h.detail}
             if h.battery_pct is not None:
@@ -372,6 +392,13 @@ class WelfareStage:
             if h.flat:
                 said["flat_devices"] = list(h.flat)  # the operator asks for a charge, not a fix
             add(h.timestamp, h.subject, h.kind, h.device, said)
+        for watch, at in silent_watches.items():
+            if not self.health.down(watch):
+                # a watch silent past its check-in or offline is heard again (charged, back in
+                # range): the no-activity alarm that said it was unheard says when it came back
+                self.marks.append(Mark(subject=self._mover_of[watch], kind="inactivity",
+                                       mark="watch_heard_again_at", at=at,
+                                       only_if="watch_unheard_since"))
         found_all = self.flap.update([*found, flap.Clock(timestamp=now)])
         return [t for m in found_all if (t := self._trigger(m)) is not None]
 

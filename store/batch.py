@@ -138,12 +138,18 @@ class AlarmCancel:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ProtectedAgain:
-    """An elder's emergency devices are heard again: mark their latest open welfare check
-    (``heard_again_at``), so the operator calls knowing the devices are back; never close it."""
+class AlarmMark:
+    """A later fact about an elder's latest open alarm of ``kind`` (one whose details have
+    ``only_if``, when given): its time is added to the details as ``mark``, so the operator
+    knows it. The alarm is marked, never closed: an elder's emergency devices heard again
+    (``heard_again_at`` on a welfare check), their silent watch heard again
+    (``watch_heard_again_at`` on a no-activity alarm) say nothing of how they are."""
 
     resident_id: str
+    kind: str
+    mark: str
     at: dt.datetime
+    only_if: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,7 +190,7 @@ class Batch:
     devices: dict[str, DeviceSeen] = field(default_factory=dict)
     alarms: list[NewAlarm] = field(default_factory=list)
     cancels: list[AlarmCancel] = field(default_factory=list)
-    protected_again: list[ProtectedAgain] = field(default_factory=list)
+    marks: list[AlarmMark] = field(default_factory=list)
     falls_opened: list[PendingFall] = field(default_factory=list)
     falls_closed: list[FallOutcome] = field(default_factory=list)
     acks: list[tuple[str, str]] = field(default_factory=list)
@@ -195,7 +201,7 @@ class Batch:
     def __len__(self) -> int:
         return (len(self.events) + len(self.telemetry) + len(self.locations) + len(self.checkins)
                 + len(self.dead_letters) + len(self.alarms) + len(self.cancels)
-                + len(self.protected_again)
+                + len(self.marks)
                 + len(self.tickets) + len(self.health))
 
 
@@ -317,16 +323,18 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
             row = await cur.fetchone()
             if row is not None:
                 changed.append(int(row["id"] if isinstance(row, dict) else row[0]))
-        for back in batch.protected_again:
+        for mark in batch.marks:
             await cur.execute(
                 "UPDATE alarms SET details = details"
-                "   || jsonb_build_object('heard_again_at', %s::text)"
-                " WHERE id = (SELECT id FROM alarms WHERE resident_id = %s"
-                "   AND kind = 'welfare_check' AND status IN ('new', 'acknowledged')"
-                "   AND occurred_at <= %s AND NOT details ? 'heard_again_at'"
+                "   || jsonb_build_object(%(mark)s::text, %(iso)s::text)"
+                " WHERE id = (SELECT id FROM alarms WHERE resident_id = %(resident)s"
+                "   AND kind = %(kind)s AND status IN ('new', 'acknowledged')"
+                "   AND occurred_at <= %(at)s AND NOT details ? %(mark)s"
+                "   AND (%(only_if)s::text IS NULL OR details ? %(only_if)s)"
                 "   ORDER BY occurred_at DESC LIMIT 1)"
                 " RETURNING id",
-                (back.at.isoformat(), back.resident_id, back.at))
+                {"mark": mark.mark, "iso": mark.at.isoformat(), "resident": mark.resident_id,
+                 "kind": mark.kind, "at": mark.at, "only_if": mark.only_if})
             row = await cur.fetchone()
             if row is not None:
                 changed.append(int(row["id"] if isinstance(row, dict) else row[0]))

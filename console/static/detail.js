@@ -42,6 +42,8 @@ const KNOWN_DETAILS = [
   // and the battery it last reported: a few percent says it has gone flat (detection.device_health)
   { key: "watch_battery_pct", label: "alarm.watchBattery", format: (v, d) => batteryText(v, d.watch_flat === true) },
   { key: "watch_flat", label: "alarm.watchBattery", hide: () => true, format: String },
+  // and when it was heard again (charged, back in range), while the alarm was open
+  { key: "watch_heard_again_at", label: "alarm.watchHeardAgain", format: formatTime },
   // part of the silence was the platform's own outage (ingest/welfare.py): said, with when
   { key: "unheard_from", label: "alarm.unheard", format: (v, d) => `${formatTime(v)} – ${formatTime(d.unheard_to)}` },
   { key: "unheard_to", label: "alarm.unheard", hide: () => true, format: formatTime },

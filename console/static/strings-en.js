@@ -349,6 +349,7 @@ export const EN = {
   "alarm.watchOff": "Watch off the wrist since",
   "alarm.watchUnheard": "Watch not heard from since (flat or out of range? stillness not known)",
   "alarm.watchBattery": "Watch's battery when last heard",
+  "alarm.watchHeardAgain": "Watch heard again at (charged or back in range: someone had it in hand; still call)",
   "alarm.deviceClock": "The device's clock said (wrong: raised when it arrived)",
   "alarm.contractError": "The device's message was faulty (raised all the same)",
   "alarm.seqReused": "Message number the device had used before (its counter went back; raised all the same)",

@@ -349,6 +349,7 @@ export const ZH = {
   "alarm.watchOff": "手表摘下于",
   "alarm.watchUnheard": "手表自此无信号（没电或不在范围内？是否静止未知）",
   "alarm.watchBattery": "手表失联前电量",
+  "alarm.watchHeardAgain": "手表恢复信号于（已充电或回到范围内：有人动过手表；仍请致电）",
   "alarm.deviceClock": "设备时钟显示（时钟有误：按收到时间报警）",
   "alarm.contractError": "设备消息格式有误（仍已报警）",
   "alarm.seqReused": "设备重复使用的消息序号（计数器回退；仍已报警）",

@@ -123,6 +123,8 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
         # 2000-01-01 00:00 UTC, in Shanghai
         welfare_clock = welfare["wrongClock"]
         assert "2000" in welfare_clock and welfare_clock.endswith("08:00:00"), welfare_clock
+        watch_back = welfare["battery"]["watchBack"]  # 06:30 UTC is 14:30 in Shanghai
+        assert watch_back.endswith("14:30:00"), watch_back
         heard_again = welfare["battery"]["heardAgain"]  # 05:00 UTC is 13:00 in Shanghai
         assert heard_again.endswith("13:00:00"), heard_again
         fall_impact = welfare["fall"]["Impact at"]  # 1772330400 is 2026-03-01 10:00 in Shanghai
@@ -157,7 +159,7 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
                         # a device's own finding says it on its battery line, once
                         "offline": ["3 % (probably flat: ask for it to be charged)", False],
                         "welfare": "w-1, b-1", "zh": "2 %（可能没电：请提醒充电）",
-                        "heardAgain": heard_again},
+                        "heardAgain": heard_again, "watchBack": watch_back},
             "raw": [],
             "once": [],
         }
@@ -231,7 +233,8 @@ async def _welfare_cards(page: Any) -> Any:
         const smokeTest = rows(card({ event: 'test', presses: 3 }, 'sos'));
         // a silent watch's last battery: a flat one says so, one that is not does not
         const unheard = { silent_h: 4.0, watch_unheard_since: '2026-03-01T01:30:00+00:00' };
-        const flatWatch = rows(card({ ...unheard, watch_battery_pct: 2, watch_flat: true }));
+        const flatWatch = rows(card({ ...unheard, watch_battery_pct: 2, watch_flat: true,
+                                      watch_heard_again_at: '2026-03-01T06:30:00+00:00' }));
         const farWatch = rows(card({ ...unheard, watch_battery_pct: 64, watch_flat: false }));
         const offline = rows(card({ problem: 'offline', last_battery_pct: 3,
                                     flat_devices: ['w-1'] }, 'maintenance'));
@@ -264,6 +267,7 @@ async def _welfare_cards(page: Any) -> Any:
             zhFall: pick(zhFall, ['姿态变化', '撞击后静止程度']),
             battery: {
                 flat: flatWatch["Watch's battery when last heard"],
+                watchBack: Object.entries(flatWatch).find(([k]) => k.startsWith('Watch heard again at'))?.[1],
                 far: farWatch["Watch's battery when last heard"],
                 offline: [offline['Battery when last heard'],
                           'Probably flat (ask for a charge)' in offline],
@@ -276,7 +280,7 @@ async def _welfare_cards(page: Any) -> Any:
                   'event', 'presses', 'impact_ts', 'posture_change_deg', 'stillness', 'lat', 'lon',
                   'checkup', 'findings', 'entered_by', 'watch_battery_pct', 'watch_flat',
                   'last_battery_pct', 'flat_devices', 'device_clock_ts', 'contract_error',
-                  'seq_reused', 'heard_again_at']
+                  'seq_reused', 'heard_again_at', 'watch_heard_again_at']
                 .filter((k) => [en, again, vitals, checkup, fall, wander, sos, smokeTest,
                                 flatWatch, farWatch, offline, welfare, wrongClock]
                     .some((r) => k in r)),

@@ -461,6 +461,57 @@ async def test_an_inactivity_alarm_says_since_when_the_watch_was_off_the_wrist(
     assert second["kind"] == "inactivity" and "watch_off_since" not in second["details"]
 
 
+async def test_a_no_activity_alarm_over_a_flat_watch_says_when_the_watch_was_heard_again(
+        pool: AsyncConnectionPool) -> None:
+    """Walking at 09:00, the watch says 3 % and goes flat at 09:20 (its last will); the button
+    checks in hourly. At 13:00 the no-activity alarm is raised on the watch, saying it is
+    unheard since 09:20 at 3 %, probably flat. At 14:30 the watch is on its charger and
+    connects again: the alarm, still open, says so (``watch_heard_again_at``), so the operator
+    knows someone has had it in hand; it is not closed."""
+    from ingest.contract import Status
+
+    await _seed(pool)
+    morning = NIGHT + 7 * 3600  # 09:00 in Shanghai
+    clock = Clock(morning)
+    ingest, source = await _ingest(pool, clock)
+    watch = f"eldercare/v1/{SITE}/watch-1/"
+    seq = iter(range(1, 10_000))
+
+    async def send(topic: str, body: Any) -> None:
+        await ingest.process([source.add(topic, encode(body))])
+
+    for steps in (100, 120):
+        await send(watch + "telemetry", Telemetry(seq=next(seq), ts=_ms(clock.t), steps=steps,
+                                                  worn=True, hr=70, battery=3))
+        clock.t += 60
+    clock.t = morning + 20 * 60
+    await send(watch + "status", Status(seq=next(seq), ts=_ms(morning), state="offline"))
+    for minutes in range(30, 5 * 60 + 30, 10):
+        clock.t = morning + 60 * minutes
+        if minutes % 60 == 0:
+            await send(f"eldercare/v1/{SITE}/btn-1/checkin",
+                       Checkin(seq=next(seq), ts=_ms(clock.t), battery=90))
+        else:
+            await ingest.process([])
+    [alarm] = [a for a in await _alarms(pool) if a["kind"] == "inactivity"]
+    assert alarm["device_id"] == "watch-1"
+    details = alarm["details"]
+    assert (details["watch_battery_pct"], details["watch_flat"]) == (3, True)
+    assert "watch_heard_again_at" not in details
+    back = clock.t = morning + 5.5 * 3600
+    await send(watch + "status", Status(seq=next(seq), ts=_ms(back), state="online"))
+    await send(watch + "telemetry", Telemetry(seq=next(seq), ts=_ms(back + 10), steps=0,
+                                              worn=False, battery=4))
+    [alarm] = [a for a in await _alarms(pool) if a["kind"] == "inactivity"]
+    assert alarm["details"]["watch_heard_again_at"] == dt.datetime.fromtimestamp(
+        back, dt.UTC).isoformat()
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT a.status AS alarm, i.status AS incident FROM alarms a"
+                                 " JOIN incidents i ON i.id = a.incident_id"
+                                 " WHERE a.kind = 'inactivity'")
+        assert [dict(r) for r in await cur.fetchall()] == [{"alarm": "new", "incident": "new"}]
+
+
 async def test_a_silence_with_the_watch_off_is_not_learnt(pool: AsyncConnectionPool) -> None:
     """Walking until 13:00, the watch on its charger from 13:10 to 15:10 (``worn: false``), on
     again and walking; then still, worn, from 15:20 to 17:20. The charger's two hours are not
