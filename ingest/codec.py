@@ -189,9 +189,8 @@ class Decoder:
             raise ContractViolation(reason, code="schema",
                                     salvaged=self._salvage(parsed, payload, reason))
         now_ms = self._clock() * 1000.0
-        if isinstance(body, Event) and not (
-                now_ms - self._max_age_ms <= body.ts <= now_ms + self._max_future_ms):
-            return Envelope(topic=parsed, body=at_arrival(body, now_ms))
+        if isinstance(body, Event):
+            return Envelope(topic=parsed, body=self._placed(body, now_ms))
         if body.ts > now_ms + self._max_future_ms:
             ahead = (body.ts - now_ms) / 1000.0
             raise ContractViolation(f"timestamp {ahead:.0f} s in the future", code="ts_future")
@@ -214,10 +213,13 @@ class Decoder:
         body = salvage_event(payload, reason)
         if body is None:
             return None
-        now_ms = self._clock() * 1000.0
-        if not now_ms - self._max_age_ms <= body.ts <= now_ms + self._max_future_ms:
-            body = at_arrival(body, now_ms)
-        return Envelope(topic=topic, body=body)
+        return Envelope(topic=topic, body=self._placed(body, self._clock() * 1000.0))
+
+    def _placed(self, body: Event, now_ms: float) -> Event:
+        """``body`` as it is, or placed at its arrival if its time cannot be (the class doc)."""
+        if now_ms - self._max_age_ms <= body.ts <= now_ms + self._max_future_ms:
+            return body
+        return at_arrival(body, now_ms)
 
 
 CLOCK_DETAIL = "device_clock_ts"

@@ -425,11 +425,13 @@ async def _reused(cur: psycopg.AsyncCursor[Any], alarm: NewAlarm) -> NewAlarm | 
     press (a counter gone back, against the contract) and the press must not be lost. The key
     is minus its time in ms (a device's seq is never negative), and its details say which seq
     was reused."""
+    if alarm.source_seq < 0:
+        return None  # a key of its own already
     await cur.execute("SELECT occurred_at, details -> 'device_clock_ts' AS said FROM alarms"
                       " WHERE device_id = %s AND source_seq = %s AND kind = %s",
                       (alarm.device_id, alarm.source_seq, alarm.kind))
     row = await cur.fetchone()
-    if row is None or alarm.source_seq < 0:
+    if row is None:
         return None
     stored, said = (row["occurred_at"], row["said"]) if isinstance(row, dict) else row
     if stored == alarm.occurred_at or (
