@@ -16,13 +16,18 @@ minutes, and welfare checks about rooms' smoke detectors, on 2026-12-07).
         [--care-homes 2] [--scenario demo]
 
 Prints each (kind, finding, device kind, site kind) with its count and the minute it first
-came, and the dropouts the simulation made."""
+came, and the dropouts the simulation made; then the maintenance items (one per device, as the
+store keeps them: ``store/batch.py``) that opened, how many closed themselves when their device
+was whole again (``restored``; nobody here takes an item) and how long they were open, and
+those still open at the end."""
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 
 from ingest.codec import Decoder
 from ingest.contract import Status
@@ -36,11 +41,33 @@ START = 1_800_000_000.0
 SEED = 12349
 
 
+@dataclass(slots=True)
+class Upkeep:
+    """Maintenance items as the store keeps them: one open per device, joined by its later
+    problems, closed when the device is restored after its latest problem."""
+
+    opened: int = 0
+    closed_s: list[float] = field(default_factory=list)
+    open_since: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """device -> (opened at, its latest problem's time)."""
+
+    def problem(self, device: str, at: float) -> None:
+        began, _ = self.open_since.get(device, (at, at))
+        self.opened += device not in self.open_since
+        self.open_since[device] = (began, at)
+
+    def restored(self, device: str, at: float) -> None:
+        item = self.open_since.get(device)
+        if item is not None and item[1] <= at:
+            del self.open_since[device]
+            self.closed_s.append(at - item[0])
+
+
 def run(*, hours: float, homes: int, care_homes: int, scenario: str
         ) -> tuple[Counter[tuple[str, str, str, str]], dict[tuple[str, str, str, str], float],
-                   int]:
+                   int, Upkeep]:
     """(alarms by kind/finding/device kind/site kind, the minute each first came, devices the
-    simulation took offline)."""
+    simulation took offline, the maintenance items)."""
     district = District.generate(seed=SEED, homes=homes, care_homes=care_homes)
     sites = {s.id: s for s in district.sites}
     refs = {d.id: DeviceRef(id=d.id, site_id=d.site_id, kind=d.kind, resident_id=d.resident_id,
@@ -54,6 +81,7 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str
     found: Counter[tuple[str, str, str, str]] = Counter()
     first: dict[tuple[str, str, str, str], float] = {}
     offline = 0
+    upkeep = Upkeep()
     for _ in range(int(hours * 3600)):
         envelopes = [decoder.decode(m.topic, m.payload) for m in sim.step()
                      if not m.topic.endswith("/accel")]
@@ -65,7 +93,13 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str
                    ref.kind, ref.site_kind)
             found[key] += 1
             first.setdefault(key, (sim.now - START) / 60)
-    return found, first, offline
+            if t.kind == "maintenance":
+                upkeep.problem(t.device_id, t.occurred_ts)
+        for r in stage.restored:
+            upkeep.restored(r.device, r.at)
+        stage.restored.clear()
+        stage.marks.clear()
+    return found, first, offline, upkeep
 
 
 def main() -> None:
@@ -76,7 +110,7 @@ def main() -> None:
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="demo")
     args = parser.parse_args()
     began = time.perf_counter()
-    found, first, offline = run(hours=args.hours, homes=args.homes,
+    found, first, offline, upkeep = run(hours=args.hours, homes=args.homes,
                                 care_homes=args.care_homes, scenario=args.scenario)
     print(f"{args.hours:g} simulated hours, {args.homes} homes, {args.care_homes} care homes,"
           f" scenario {args.scenario}: {offline} devices taken offline by the simulation"
@@ -87,6 +121,11 @@ def main() -> None:
               f" first at minute {first[key]:.1f}")
     if not found:
         print("  no alarms")
+    closed = sorted(upkeep.closed_s)
+    took = (f": open {statistics.median(closed) / 60:.0f} min in the median,"
+            f" {closed[-1] / 3600:.1f} h at most" if closed else "")
+    print(f"maintenance items: {upkeep.opened} opened, {len(closed)} closed themselves{took};"
+          f" {len(upkeep.open_since)} still open: {', '.join(sorted(upkeep.open_since))}")
 
 
 if __name__ == "__main__":

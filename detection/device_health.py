@@ -12,7 +12,11 @@ points above (a fresh battery), so a reading that dithers at 20/21 % does not fl
 emergency device (button, smoke detector, wearable) of one elder is silent or offline (as
 reported), the elder gets a ``welfare_check``: nothing could raise their alarm now; when one of
 them is heard again, ``protected_again`` (its alarm is marked, not closed: an operator still
-calls, knowing the devices are back). A device
+calls, knowing the devices are back). A device whose own problem was reported (``no_checkin``,
+``offline``, ``low_battery``) and that is whole again (heard, its battery, if it has one, above
+its level plus ``hysteresis``) is ``restored``, once: its maintenance item closes itself (a button
+back after a radio dropout, a watch charged after going flat) and the maintenance list holds what
+is wrong now, not every dropout since the list was last cleared by hand. A device
 that falls silent having last reported ``flat_pct`` (5 %) of battery or less has probably gone
 flat: its findings say so (``HealthFinding.flat``, and the last battery it reported), so the
 operator asks for it to be charged rather than a technician for its radio. (Check-in
@@ -46,6 +50,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 HOUR = 3600.0
+DEVICE_PROBLEMS = frozenset({"no_checkin", "offline", "low_battery"})
+"""A device's own findings: what it is ``restored`` from."""
 OFFLINE_DELAY_S = 120.0
 FLAT_PCT = 5.0
 """A device silent after reporting this battery or less has probably gone flat: watches shut
@@ -100,7 +106,8 @@ class HealthFinding:
     timestamp: float
     subject: str
     device: str | None  # None for an elder-level finding
-    kind: str  # no_checkin, offline, low_battery, welfare_check, protected_again, site_silent
+    kind: str  # no_checkin, offline, low_battery, restored, welfare_check, protected_again,
+    # site_silent
     detail: str
     battery_pct: float | None = None
     """For a device's ``no_checkin`` or ``offline``: the battery it last reported (None: it
@@ -127,6 +134,9 @@ class _Device:
     """Whether its ``offline`` has been reported (False while it waits ``offline_delay``)."""
     battery: float | None = None
     """The battery it last reported (None: never; snapshots from before 2026-12-07)."""
+    reported: bool = False
+    """Whether a problem of its own has been reported and it has not been ``restored`` since
+    (snapshots from before 2026-12-08: False, so an item open then is closed by hand)."""
 
     def down(self) -> bool:
         """Silent or offline, as far as an elder's protection goes."""
@@ -175,11 +185,11 @@ class DeviceHealthDetector:
                 sites = {self._devices[f.device].site for f in overdue if f.device}
                 outages = self._outages(item.timestamp, sites | set(self._sites_down))
                 found.extend(outages)
-                found.extend(self._hold(overdue))
+                found.extend(self._mark(self._hold(overdue)))
                 back = [s for s, at in self._releasing.items() if item.timestamp >= at]
                 for site in back:
                     del self._releasing[site]
-                    found.extend(self._release(item.timestamp, site))
+                    found.extend(self._mark(self._release(item.timestamp, site)))
                 # Only devices that just fell silent change an elder's protection; all elders
                 # are judged after a restore or a change of classes, and a site's when its
                 # held findings are released.
@@ -192,7 +202,7 @@ class DeviceHealthDetector:
             elif item.device_class in table:
                 d = self._devices.get(item.device)
                 before = None if d is None else (d.offline, d.overdue, d.subject)
-                found.extend(self._hold(self._event(item, table[item.device_class])))
+                found.extend(self._mark(self._hold(self._event(item, table[item.device_class]))))
                 d = self._devices[item.device]
                 if before != (d.offline, d.overdue, d.subject):
                     # Only a device's silence, return or move changes its elder's protection:
@@ -232,7 +242,27 @@ class DeviceHealthDetector:
                                            f"battery {e.battery_pct:.0f} %"))
             elif e.battery_pct > cls.low_battery_pct + self.hysteresis:
                 d.low = False
+        if d.reported and not d.low:
+            d.reported = False
+            said = "" if d.battery is None else f"; battery {d.battery:.0f} %"
+            found.append(HealthFinding(timestamp=e.timestamp, subject=d.subject, device=e.device,
+                                       kind="restored", detail=f"heard again{said}",
+                                       battery_pct=d.battery))
         return found
+
+    def _mark(self, found: list[HealthFinding]) -> list[HealthFinding]:
+        """``found``, each device it reports a problem of marked as having one (so that it is
+        ``restored`` when it is whole again)."""
+        for f in found:
+            if f.device is not None and f.kind in DEVICE_PROBLEMS:
+                self._devices[f.device].reported = True
+        return found
+
+    def healthy(self, device: str) -> bool:
+        """Whether ``device`` is heard and whole, no problem of its own reported since it was
+        last ``restored`` (False for a device never heard)."""
+        d = self._devices.get(device)
+        return d is not None and not (d.offline or d.overdue or d.low or d.reported)
 
     def _overdue(self, now: float, table: dict[str, DeviceClass]) -> list[HealthFinding]:
         """The devices that just went silent too long, and those whose last will has stood

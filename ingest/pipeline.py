@@ -65,6 +65,7 @@ from store.batch import (
     AlarmMark,
     Batch,
     DeadLetter,
+    DeviceRestored,
     DeviceSeen,
     FallOutcome,
     PendingFall,
@@ -577,13 +578,18 @@ class Ingest:
                 target = Batch()
                 parts.append((None, target))
             target.alarms.append(new_alarm(trigger, self._devices[trigger.device_id], now=now))
-        if self._welfare is not None and self._welfare.marks:
+        if self._welfare is not None and (self._welfare.marks or self._welfare.restored):
             marks, self._welfare.marks = self._welfare.marks, []
+            restored, self._welfare.restored = self._welfare.restored, []
             if not parts:  # a timer tick with no messages
                 parts.append((None, Batch()))
-            parts[-1][1].marks.extend(  # elders (a welfare check's or a watch's subject)
+            last = parts[-1][1]  # after the alarms: a repeat's item is opened, then closed
+            last.marks.extend(  # elders (a welfare check's or a watch's subject)
                 AlarmMark(resident_id=m.subject, kind=m.kind, mark=m.mark, at=_utc(m.at),
                           only_if=m.only_if) for m in marks)
+            last.restored.extend(DeviceRestored(device_id=r.device, at=_utc(r.at),
+                                                detail=r.detail)
+                                 for r in restored if r.device in self._devices)
         for press in handoff.services:  # a ticket, in the transaction that acks the press
             where[(press.device_id, press.source_seq)].tickets.append(button_ticket(
                 device=self._devices[press.device_id], ticket_type=press.ticket_type,
@@ -684,6 +690,7 @@ class Ingest:
             merged.alarms += part.alarms
             merged.cancels += part.cancels
             merged.marks += part.marks
+            merged.restored += part.restored
             merged.falls_opened += part.falls_opened
             merged.falls_closed += part.falls_closed
             merged.acks += part.acks

@@ -125,6 +125,15 @@ def _known_zone(tz: str, centre: str) -> str:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Restored:
+    """A device whole again (store.batch.DeviceRestored): its maintenance item closes itself."""
+
+    device: str
+    at: float
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Mark:
     """A later fact about an elder's latest open alarm of ``kind`` (store.batch.AlarmMark)."""
 
@@ -167,6 +176,12 @@ class WelfareStage:
         """subject -> an inactivity finding held until its elder is heard again after an outage
         (its time, detail and score, the silence's start, and from and until when it waits)."""
         self.marks: list[Mark] = []
+        self.restored: list[Restored] = []
+        """Devices whole again whose maintenance item closes itself: the caller takes them (and
+        empties the list) with the marks (store/batch.py)."""
+        self._restored_at: dict[str, float] = {}
+        """device -> when it was last ``restored``: a repeat of its problem that flap control
+        held and lets out after it (as a count) is closed again with it."""
         """Later facts about an elder's open alarm (their devices, their watch heard again):
         the caller takes them (and empties the list) to mark the alarm (store/batch.py)."""
         self._mover_of: dict[str, str] = {}
@@ -386,6 +401,13 @@ class WelfareStage:
                 self.marks.append(Mark(subject=h.subject, kind="welfare_check",
                                        mark="heard_again_at", at=h.timestamp))
                 continue
+            if h.kind == "restored" and h.device is not None:
+                # as of the time silences were judged to: a device clock a little behind must
+                # not leave its item looking older than the finding that opened it
+                at = max(h.timestamp, self._judged)
+                self._restored_at[h.device] = at
+                self.restored.append(Restored(device=h.device, at=at, detail=h.detail))
+                continue
             said: dict[str, Any] = {"problem": h.kind, "detail": h.detail}
             if h.battery_pct is not None:
                 said["last_battery_pct"] = round(h.battery_pct)
@@ -400,7 +422,16 @@ class WelfareStage:
                                        mark="watch_heard_again_at", at=at,
                                        only_if="watch_unheard_since"))
         found_all = self.flap.update([*found, flap.Clock(timestamp=now)])
-        return [t for m in found_all if (t := self._trigger(m)) is not None]
+        triggers = [t for m in found_all if (t := self._trigger(m)) is not None]
+        for m in found_all:
+            kind, _, device = m.kind.partition(":")
+            if kind in device_health.DEVICE_PROBLEMS and self.health.healthy(device):
+                # repeats flap control held, let out (as a count) after the device was whole
+                # again: their item is opened with its count and closed at once
+                at = self._restored_at.get(device, now)
+                self.restored.append(Restored(device=device, at=max(at, m.timestamp),
+                                              detail="heard again (a repeat held by flap control)"))
+        return triggers
 
     def _judge_at(self, envelopes: Sequence[Envelope], now: float) -> float:
         """The time to judge silences at: ``now``, or while a backlog is worked through the

@@ -153,6 +153,24 @@ class AlarmMark:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceRestored:
+    """A device whole again (device health's ``restored``): its open maintenance item, if
+    nobody has taken it and every alarm in it is a problem of the kind it is whole again from
+    (:data:`SELF_CLEARING`), is resolved as ``self_cleared`` by ``system``, its waiting alarms
+    with it. One somebody has taken stays theirs: its timeline says the device is healthy
+    again. A fault or tamper a device reported of itself is never cleared so: being heard says
+    nothing of it."""
+
+    device_id: str
+    at: dt.datetime
+    detail: str
+
+
+SELF_CLEARING = ("no_checkin", "offline", "low_battery")
+"""The problems (an alarm's ``details.problem``) a device heard again and whole is rid of."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceSeen:
     last_seen: dt.datetime
     battery: int | None = None
@@ -191,6 +209,7 @@ class Batch:
     alarms: list[NewAlarm] = field(default_factory=list)
     cancels: list[AlarmCancel] = field(default_factory=list)
     marks: list[AlarmMark] = field(default_factory=list)
+    restored: list[DeviceRestored] = field(default_factory=list)
     falls_opened: list[PendingFall] = field(default_factory=list)
     falls_closed: list[FallOutcome] = field(default_factory=list)
     acks: list[tuple[str, str]] = field(default_factory=list)
@@ -201,7 +220,7 @@ class Batch:
     def __len__(self) -> int:
         return (len(self.events) + len(self.telemetry) + len(self.locations) + len(self.checkins)
                 + len(self.dead_letters) + len(self.alarms) + len(self.cancels)
-                + len(self.marks)
+                + len(self.marks) + len(self.restored)
                 + len(self.tickets) + len(self.health))
 
 
@@ -338,6 +357,12 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
             row = await cur.fetchone()
             if row is not None:
                 changed.append(int(row["id"] if isinstance(row, dict) else row[0]))
+        for restored in batch.restored:
+            cleared = await _clear_maintenance(cur, restored)
+            if cleared is not None:
+                incident_id, alarm_ids = cleared
+                changed_incidents.append(incident_id)
+                changed.extend(alarm_ids)
         for fall in batch.falls_opened:
             await cur.execute(
                 "INSERT INTO pending_falls (device_id, source_seq, impact_at, deadline, finding)"
@@ -376,6 +401,45 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
             await notify_incident(cur, incident_id)
     return Written(new_alarm_ids=new_ids, changed_alarm_ids=changed, new_events=new_events,
                    new_incident_ids=new_incidents, new_ticket_ids=new_tickets)
+
+
+_CLEAR = (
+    "WITH item AS (SELECT id, status FROM incidents i WHERE correlation_key = %(key)s"
+    "   AND status <> 'resolved' AND last_alarm_at <= %(at)s"
+    "   AND NOT EXISTS (SELECT 1 FROM alarms a WHERE a.incident_id = i.id"
+    "     AND coalesce(a.details ->> 'problem', '') <> ALL(%(clearing)s))"
+    "   FOR UPDATE),"
+    " resolved AS (UPDATE incidents i SET status = 'resolved', resolved_at = now(),"
+    "   outcome = 'self_cleared', next_timer_at = NULL"
+    "   FROM item WHERE i.id = item.id AND item.status = 'new' RETURNING i.id)"
+    " SELECT item.id, item.status, (SELECT count(*) FROM resolved) > 0 AS resolved FROM item")
+
+
+async def _clear_maintenance(cur: psycopg.AsyncCursor[Any], restored: DeviceRestored
+                             ) -> tuple[int, list[int]] | None:
+    """Resolve or annotate the device's open maintenance item (:class:`DeviceRestored`): the
+    incident and its alarms that changed, or None if it had none to clear."""
+    await cur.execute(_CLEAR, {"key": f"maintenance:{restored.device_id}", "at": restored.at,
+                               "clearing": list(SELF_CLEARING)})
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    incident_id, status, resolved = ((row["id"], row["status"], row["resolved"])
+                                     if isinstance(row, dict) else row)
+    details = {"device_id": restored.device_id, "at": restored.at.isoformat(),
+               "detail": restored.detail}
+    await cur.execute(
+        "INSERT INTO incident_timeline (incident_id, at, actor, action, from_status, to_status,"
+        " details) VALUES (%s, now(), 'system', %s, %s, %s, %s)",
+        (incident_id, "self_cleared" if resolved else "healthy_again", status,
+         "resolved" if resolved else status, Jsonb(details)))
+    if not resolved:
+        return int(incident_id), []
+    await cur.execute(
+        "UPDATE alarms SET status = 'resolved' WHERE incident_id = %s AND status = 'new'"
+        " RETURNING id", (incident_id,))
+    return int(incident_id), [int(r["id"] if isinstance(r, dict) else r[0])
+                              for r in await cur.fetchall()]
 
 
 LOCATION_WINDOW = dt.timedelta(hours=24)

@@ -60,7 +60,7 @@ def test_a_device_that_protects_no_elder_is_maintenance_never_a_welfare_check() 
     found = d.update([Clock(timestamp=60.0 + OFFLINE_DELAY_S)])
     assert [f.kind for f in found] == ["offline"]
     found = d.update([room._replace(timestamp=300.0, status="online"), Clock(timestamp=40 * H)])
-    assert [f.kind for f in found] == ["no_checkin"]
+    assert [f.kind for f in found] == ["restored", "no_checkin"]
     # the same device given to an elder: their only emergency device, so a welfare check too
     d.update([room._replace(timestamp=41 * H, subject="r9", elder=True),
               room._replace(timestamp=41 * H + 60, subject="r9", elder=True, status="offline")])
@@ -93,7 +93,7 @@ def test_welfare_check_when_every_emergency_device_is_silent_and_rearms() -> Non
         ("b1", "offline"), ("w1", "no_checkin"), (None, "welfare_check")]
     # the wearable comes back: the elder is protected again, said once
     assert [(f.subject, f.kind) for f in d.update([_e(2 * H, "w1", "wearable")])] == [
-        ("r1", "protected_again")]
+        ("r1", "restored"), ("r1", "protected_again")]
     assert d.update([_e(2.05 * H, "w1", "wearable")]) == []
     # then drops off, then drops off: the elder is unprotected again once that stands
     d.update([_e(2.1 * H, "w1", "wearable", status="offline")])
@@ -252,7 +252,54 @@ def test_low_battery_once_with_hysteresis() -> None:
     d = DeviceHealthDetector()
     levels = [25, 20, 21, 19, 20, 28, 31, 18]
     found = [f for i, b in enumerate(levels) for f in d.update([_e(float(i), battery=b)])]
-    assert [(f.kind, f.timestamp) for f in found] == [("low_battery", 1.0), ("low_battery", 7.0)]
+    assert [(f.kind, f.timestamp) for f in found] == [
+        ("low_battery", 1.0), ("restored", 6.0), ("low_battery", 7.0)]
+
+
+def test_a_device_whole_again_is_restored_once_and_only_from_a_problem_of_its_own() -> None:
+    """A button that dropped out is ``restored`` when it is heard again, once. A watch that
+    went flat is not restored when it is heard on its charger at 4 %, nor at 25 % (its level
+    plus the hysteresis), but at 26 %: it is whole when it is charged, not when it is heard. A
+    device whose last will was a blip (never reported), or that was never reported at all, is
+    never restored; nor does a site's outage restore the devices it held. What is pending
+    survives a restart; a snapshot from before it knows of nothing to restore."""
+    d = DeviceHealthDetector()
+    d.update([_e(0.0, "b1", battery=80.0), _e(0.0, "w1", "wearable", battery=16.0),
+              _e(0.0, "b2", subject="r2", battery=90.0)])
+    assert [f.kind for f in d.update([_e(60.0, "w1", "wearable", battery=15.0)])] == ["low_battery"]
+    d.update([_e(100.0, "b1", status="offline"), _e(100.0, "w1", "wearable", status="offline"),
+              _e(100.0, "b2", subject="r2", status="offline")])
+    assert d.update([_e(110.0, "b2", subject="r2", status="online")]) == []  # a blip
+    found = d.update([Clock(timestamp=100.0 + OFFLINE_DELAY_S)])
+    assert {(f.device, f.kind) for f in found} == {("b1", "offline"), ("w1", "offline"),
+                                                   (None, "welfare_check")}
+    assert not d.healthy("b1") and d.healthy("b2") and not d.healthy("nobody")
+    snap = json.loads(json.dumps(d.snapshot()))
+    old = json.loads(json.dumps(snap))
+    for device in old["devices"].values():
+        del device["reported"]
+    for detector in (d, DeviceHealthDetector.restore(snap)):
+        found = detector.update([_e(500.0, "b1", status="online")])
+        assert [(f.device, f.kind, f.battery_pct) for f in found if f.kind == "restored"] == [
+            ("b1", "restored", 80.0)]
+        assert found[0].detail == "heard again; battery 80 %"
+        assert [f.kind for f in detector.update([_e(600.0, "b1", battery=80.0)])] == []
+        for t, pct in ((900.0, 4.0), (1200.0, 25.0)):
+            assert "restored" not in {f.kind for f in detector.update(
+                [_e(t, "w1", "wearable", battery=pct)])}
+            assert not detector.healthy("w1")
+        found = detector.update([_e(1500.0, "w1", "wearable", battery=26.0)])
+        assert [(f.device, f.kind) for f in found] == [("w1", "restored")]
+        assert detector.healthy("w1") and detector.healthy("b1")
+    assert "restored" not in {f.kind for f in DeviceHealthDetector.restore(old).update(
+        [_e(500.0, "b1", status="online"), _e(600.0, "w1", "wearable", battery=90.0)])}
+    home = DeviceHealthDetector()
+    _home(home, 0.0, range(8))
+    _run(home, [[Clock(timestamp=t * 60.0)] for t in range(1, 20)])
+    assert home._held
+    back = [DeviceEvent(timestamp=1300.0, device=f"wall-{r}", subject=f"r{r}",
+                        device_class="wall_button", site="care-1") for r in range(8)]
+    assert "restored" not in {f.kind for f in _run(home, [back, [Clock(timestamp=1500.0)]])}
 
 
 def test_mains_devices_have_no_battery_alarm() -> None:

@@ -143,6 +143,102 @@ async def test_a_silent_button_and_a_fault_are_maintenance_not_the_operators_que
     assert [dict(r) for r in rows] == [{"alarm_count": 2, "priority": 4}]
 
 
+async def test_a_maintenance_item_closes_itself_when_its_device_is_whole_again(
+        pool: AsyncConnectionPool) -> None:
+    """btn-1 (battery 90 %) loses its connection at 02:01: a maintenance item for it 2 min
+    later. Back at 02:04: the item is resolved as ``self_cleared`` by ``system``, its alarm no
+    longer waiting. Off again at 02:05 and reported at 02:07, within flap control's 10 min hold,
+    so held; back at 02:08: that repeat, let out at 02:13 (flap control's summary of what it
+    held), opens an item that closes at once. Off at 03:00, and this time someone has taken the
+    item when the button is back at 03:10: it stays theirs, its timeline saying the device is
+    healthy again. The watch reported a fault of itself: its item stays open through a dropout,
+    since being heard says nothing of a fault. (Before, every dropout stayed on the maintenance
+    list until someone resolved it by hand.)"""
+    from alerts import lifecycle
+    from ingest.contract import Status
+
+    await _seed(pool)
+    clock = Clock(NIGHT)
+    ingest, source = await _ingest(pool, clock)
+    seq = iter(range(1, 10_000))
+
+    async def send(device: str, topic: str, body: Any) -> None:
+        await ingest.process([source.add(f"eldercare/v1/{SITE}/{device}/{topic}", encode(body))])
+
+    async def at(minutes: float) -> None:
+        for t in range(int((clock.t - NIGHT) // 30) + 1, int(minutes * 2) + 1):
+            clock.t = NIGHT + 30 * t
+            await ingest.process([])
+
+    async def state(device: str, up: bool) -> None:
+        await send(device, "status", Status(seq=next(seq), ts=_ms(clock.t),
+                                            state="online" if up else "offline"))
+
+    async def items() -> list[dict[str, Any]]:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT i.id, i.status, i.outcome, i.alarm_count,"
+                " array_agg(a.status ORDER BY a.id) AS alarms,"
+                " (SELECT array_agg(t.action || ':' || t.actor ORDER BY t.id)"
+                "  FROM incident_timeline t WHERE t.incident_id = i.id) AS timeline"
+                " FROM incidents i JOIN alarms a ON a.incident_id = i.id"
+                " JOIN devices d ON d.id = a.device_id"
+                " WHERE i.route = 'maintenance' AND d.id = 'btn-1' GROUP BY i.id ORDER BY i.id")
+            return [dict(r) for r in await cur.fetchall()]
+
+    await send("btn-1", "checkin", Checkin(seq=next(seq), ts=_ms(clock.t), battery=90))
+    await send("watch-1", "telemetry", Telemetry(seq=next(seq), ts=_ms(clock.t), battery=80))
+    await send("watch-1", "event", Event(seq=next(seq), ts=_ms(clock.t), type=EventType.FAULT))
+    await at(1)
+    await state("btn-1", up=False)
+    await state("watch-1", up=False)
+    await at(3.5)
+    [first] = await items()
+    assert (first["status"], first["alarms"]) == ("new", ["new"])
+    await at(4)
+    await state("btn-1", up=True)
+    await state("watch-1", up=True)
+    [first] = await items()
+    assert (first["status"], first["outcome"], first["alarms"]) == (
+        "resolved", "self_cleared", ["resolved"])
+    assert first["timeline"] == ["opened:system", "self_cleared:system"]
+    await at(5)
+    await state("btn-1", up=False)
+    await at(7.5)
+    assert len(await items()) == 1  # the repeat is held, not yet an item
+    await at(8)
+    await state("btn-1", up=True)
+    await at(14)
+    first, repeat = await items()
+    assert (repeat["status"], repeat["outcome"], repeat["alarms"]) == (
+        "resolved", "self_cleared", ["resolved"])
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT details FROM alarms a JOIN incidents i ON"
+                                 " i.id = a.incident_id WHERE i.id = %s", (repeat["id"],))
+        [row] = await cur.fetchall()
+    assert row["details"]["problem"] == "offline" and row["details"]["count"] == 1
+    assert row["details"]["first_ts"] == NIGHT + 7 * 60
+    await at(60)
+    await state("btn-1", up=False)
+    await at(63)
+    *_, taken = await items()
+    async with pool.connection() as conn:
+        await lifecycle.apply(conn, taken["id"], action="claim",
+                              user={"username": "admin", "role": "admin"},
+                              now=dt.datetime.fromtimestamp(clock.t, dt.UTC))
+    await at(70)
+    await state("btn-1", up=True)
+    *_, taken = await items()
+    assert (taken["status"], taken["outcome"]) == ("claimed", None)
+    assert taken["timeline"] == ["opened:system", "claim:admin", "healthy_again:system"]
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT i.status, i.alarm_count FROM incidents i WHERE i.correlation_key = %s",
+            ("maintenance:watch-1",))
+        # the fault and the dropout, in one item still open
+        assert [dict(r) for r in await cur.fetchall()] == [{"status": "new", "alarm_count": 2}]
+
+
 async def test_a_welfare_check_says_when_the_devices_were_heard_again_and_stays_open(
         pool: AsyncConnectionPool) -> None:
     """r1's button (their only emergency device heard) loses its connection: a welfare check
