@@ -195,6 +195,31 @@ _AFTER = {"claim": _acknowledge_alarms, "accept": _family_going,
           "resolve": _tell_family_it_was_handled}
 
 
+async def tell_family_of_device(conn: psycopg.AsyncConnection[Any], incident_id: int,
+                                alarm: NewAlarm) -> None:
+    """For a maintenance alarm (an item opened, or one joined: store.batch.write's ``on_opened``
+    and ``on_joined``): an elder's watch at home gone flat is a 'device' message to their
+    family, who can charge it where a technician cannot, and sooner. Only when the elder has
+    another emergency device still heard (``elder_unprotected`` absent: otherwise their welfare
+    check tells the family, saying a device may be flat); never in a care home (its staff see
+    their own list). One per maintenance item and contact (the outbox's key), and items close
+    themselves once the watch is charged, so each time it goes flat is one message, delayed by
+    the contact's quiet hours (P4)."""
+    details = alarm.details
+    if (alarm.resident_id is None or details.get("problem") not in ("offline", "no_checkin")
+            or alarm.device_id not in details.get("flat_devices", ())
+            or details.get("elder_unprotected")):
+        return
+    cur = await conn.execute("SELECT d.kind AS device, s.kind AS site FROM devices d"
+                             " JOIN sites s ON s.id = d.site_id WHERE d.id = %s", (alarm.device_id,))
+    where = await cur.fetchone()
+    if where is None or (where["device"], where["site"]) != ("wearable", "home"):
+        return
+    await notify.enqueue(conn, incident_id=incident_id, site_id=alarm.site_id,
+                         resident_id=alarm.resident_id, kind="device", priority=alarm.priority,
+                         alarm_kind=alarm.kind, occurred_at=alarm.occurred_at, note="watch_flat")
+
+
 async def tell_family_of_alarm(conn: psycopg.AsyncConnection[Any], incident_id: int,
                                alarm: NewAlarm) -> None:
     """For store.batch.write's ``on_opened``: the family hears of a new incident at once.
@@ -202,6 +227,7 @@ async def tell_family_of_alarm(conn: psycopg.AsyncConnection[Any], incident_id: 
     their batteries down, says so (ingest/welfare.py's ``watch_flat`` and ``flat_devices``): a
     daughter told "no activity" phones knowing it may be the watch."""
     if alarm.incident is not None and alarm.incident.route == "maintenance":
+        await tell_family_of_device(conn, incident_id, alarm)
         return
     plan = alarm.incident
     details = alarm.details

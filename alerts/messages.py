@@ -1,5 +1,6 @@
 """What families are told: 'alarm', 'escalated', 'accepted' and 'handled' messages in zh-CN and
-English, as data.
+English, as data; and 'device' messages, of a device of the elder's they can see to (for now
+one: their watch has gone flat, ``note="watch_flat"``).
 
 Each (kind, language) has one template with an email subject, an email body and a short text
 that must fit a single SMS: 70 characters when any character needs UCS-2 (every Chinese text),
@@ -49,7 +50,7 @@ def sms_length(text: str) -> tuple[int, int]:
 class Facts:
     """What happened, independent of language."""
 
-    kind: str  # 'alarm', 'handled', 'escalated' or 'accepted'
+    kind: str  # 'alarm', 'handled', 'escalated', 'accepted' or 'device'
     alarm_kind: str  # sos, fall, smoke, ... (alerts/kinds.py)
     resident_name: str
     site_name: str
@@ -60,12 +61,15 @@ class Facts:
     """For 'alarm' on the family-first route: the family is asked first, until then. The
     message says so, not that the centre is handling it (it is waiting for them)."""
     note: str | None = None
-    """For 'alarm': what the detector knows that changes how the family reads it (a code of
-    :data:`NOTES`): "watch_flat", the stillness behind a no-activity alarm may be a watch gone
+    """For 'device': which message (a template of its own: "watch_flat"). For 'alarm': what
+    the detector knows that changes how the family reads it (a code of :data:`NOTES`):
+    "watch_flat", the stillness behind a no-activity alarm may be a watch gone
     flat; "device_flat", a device that went silent had run its battery down."""
 
 
 NOTES = ("watch_flat", "device_flat")
+DEVICE_MESSAGES = ("watch_flat",)
+"""The 'device' messages (each a template of its own, ``device_<name>``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -176,6 +180,22 @@ TEMPLATES: dict[tuple[str, str], Template] = {
         body="您好，\n\n{resident}（{site}）于{long_time}发生{alarm}。\n"
              "{by}已确认前往处理，您无需再前往。若30分钟内无人确认到达，服务中心将接手。\n",
         short="【12349】{resident}于{time}发生{alarm}，{by}已前往处理。"),
+    ("device_watch_flat", "zh-CN"): Template(
+        subject="【12349】{resident}的手表可能没电了",
+        body="您好，\n\n{resident}（{site}）的手表于{long_time}前后失去联系，失联前电量已很低，"
+             "可能没电了。\n手表没电时不能呼叫求助，也发现不了跌倒；老人的其他报警设备仍可使用。\n"
+             "请提醒老人充电，或帮老人充上电。充上电后手表会自动恢复联系，无需回复。\n",
+        short="【12349】{resident}的手表可能没电了（{time}起），没电不能呼救，请提醒老人充电。"),
+    ("device_watch_flat", "en"): Template(
+        subject="[12349] {resident}'s watch may be flat",
+        body="Hello,\n\n{resident}'s watch ({site}) stopped reporting at about {long_time}, its "
+             "battery nearly empty: it has probably gone flat.\nWhile it is flat it cannot call "
+             "for help or notice a fall; their other alarm devices still work.\nPlease remind them "
+             "to charge it, or charge it for them. Once charged it reconnects by itself; there is "
+             "no need to reply.\n",
+        short="12349: {resident}'s watch may be flat since {time}. It cannot call for help until"
+              " charged: please see to it.",
+        compact="12349: {resident}'s watch may be flat since {clock}. Please charge it."),
     ("alarm", "en"): Template(
         subject="[12349] {alarm}: {resident}",
         body="Hello,\n\n{alarm} for {resident} ({site}) at {long_time}.\n"
@@ -231,7 +251,8 @@ def render(facts: Facts, *, lang: str, tz: str = DEFAULT_TZ) -> Rendered:
     """The message in ``lang`` with times in ``tz``; the short text fits one SMS."""
     words = language(lang)
     variant = ("alarm_family_first" if facts.kind == "alarm" and facts.family_until
-               else "handled_by_family" if facts.kind == "handled" and facts.by else facts.kind)
+               else "handled_by_family" if facts.kind == "handled" and facts.by
+               else f"device_{facts.note}" if facts.kind == "device" else facts.kind)
     template = TEMPLATES[(variant, words.code)]
     zone = ZoneInfo(tz)
     local = facts.occurred_at.astimezone(zone)

@@ -32,12 +32,13 @@ from psycopg_pool import AsyncConnectionPool
 
 from alerts.channels import ADDRESS_FIELD, Channel, Outgoing
 from alerts.delivery_errors import DeliveryError
-from alerts.messages import DEFAULT_TZ, Facts, payload, render
+from alerts.messages import DEFAULT_TZ, DEVICE_MESSAGES, Facts, payload, render
 from store import notifications as outbox
 
 log = logging.getLogger(__name__)
 
-DEFAULT_KINDS = ("alarm", "handled")
+DEFAULT_KINDS = ("alarm", "handled", "device")
+"""'device': a device of the elder's that the family can see to (their watch gone flat)."""
 ALL_KINDS = (*DEFAULT_KINDS, "escalated", "accepted")
 """'escalated' is not a preference: an unanswered P1 reaches every contact who can be reached.
 Nor is 'accepted' (one of the family is going): it goes to those who want the alarm itself."""
@@ -89,7 +90,10 @@ def _zone(name: str | None, fallback: str) -> str:
 
 def _preferences(contact: Mapping[str, Any], *, site_tz: str) -> Preferences:
     return Preferences(
-        kinds=tuple(contact["kinds"] or DEFAULT_KINDS),
+        # an empty list is a choice (nothing but what no one may refuse: 'escalated'), not
+        # "unset": until 2026-12-07 it fell back to the defaults, and someone who had unticked
+        # everything was sent every alarm
+        kinds=DEFAULT_KINDS if contact["kinds"] is None else tuple(contact["kinds"]),
         channels=tuple(contact["channels"] or DEFAULT_CHANNELS),
         quiet_start=contact["quiet_start"], quiet_end=contact["quiet_end"],
         tz=_zone(contact["tz"], site_tz))
@@ -105,9 +109,10 @@ async def enqueue(conn: AsyncConnection[Any], *, incident_id: int, site_id: str,
     ``by`` names who is going (an 'accepted' message), and ``skip_contact`` is that person's own
     contact, who needs no message about themselves. ``family_until``: the alarm is the
     family's first (family-first routing), until then; its message asks them to act.
-    ``note``: a :data:`alerts.messages.NOTES` code the message adds (an 'alarm' message).
+    ``note``: a :data:`alerts.messages.NOTES` code the message adds (an 'alarm' message), or
+    which 'device' message it is ("watch_flat").
 
-    Recipients: the resident's contacts who want ``kind`` ('alarm' or 'handled'), each with the
+    Recipients: the resident's contacts who want ``kind`` ('alarm', 'handled', 'device'), each with the
     channels they chose and have an address for, in their language; and the site's active
     webhooks. Quiet hours delay (never drop) priority 2-4 messages. A contact with no usable
     channel gets a ``given_up`` row at once, so the console shows that nobody could be told.
@@ -115,6 +120,8 @@ async def enqueue(conn: AsyncConnection[Any], *, incident_id: int, site_id: str,
     """
     if kind not in ALL_KINDS:
         raise ValueError(f"notification kind must be one of {ALL_KINDS}, not {kind!r}")
+    if kind == "device" and note not in DEVICE_MESSAGES:
+        raise ValueError(f"a device message is one of {DEVICE_MESSAGES}, not {note!r}")
     now = now or dt.datetime.now(dt.UTC)
     subject = await outbox.incident_subject(conn, resident_id=resident_id, site_id=site_id)
     site_tz = _zone(subject["tz"], DEFAULT_TZ)

@@ -13,12 +13,12 @@ from store import notifications
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 
-DEFAULTS = {"kinds": ["alarm", "handled"], "channels": ["sms", "email"], "quiet_start": None,
+DEFAULTS = {"kinds": ["alarm", "handled", "device"], "channels": ["sms", "email"], "quiet_start": None,
             "quiet_end": None}
 
 
 class Prefs(BaseModel):
-    kinds: Annotated[list[Literal["alarm", "handled"]], Field(max_length=2)]
+    kinds: Annotated[list[Literal["alarm", "handled", "device"]], Field(max_length=3)]
     channels: Annotated[list[Literal["sms", "email"]], Field(min_length=1, max_length=2)]
     quiet_start: dt.time | None = None
     quiet_end: dt.time | None = None

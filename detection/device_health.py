@@ -397,6 +397,11 @@ class DeviceHealthDetector:
                     detail="an emergency device is heard again"))
         return found
 
+    def unprotected(self, subject: str) -> bool:
+        """Whether every emergency device of the elder ``subject`` is silent or offline, as
+        reported (their ``welfare_check`` stands)."""
+        return subject in self._unprotected
+
     def battery(self, device: str) -> float | None:
         """The battery ``device`` last reported (None: never, or not known)."""
         d = self._devices.get(device)

@@ -33,7 +33,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from alerts.lifecycle import tell_family_of_alarm
+from alerts.lifecycle import tell_family_of_alarm, tell_family_of_device
 from alerts.raising import new_alarm
 from alerts.services import button_ticket, route
 from detection.inactivity import InactivitySummary
@@ -737,6 +737,7 @@ class Ingest:
             try:
                 async with self._pool.connection() as conn:
                     written = await store_batch.write(conn, batch, on_opened=tell_family_of_alarm,
+                                                      on_joined=tell_family_of_device,
                                                       on_ticket=route)
                 break
             except (psycopg.OperationalError, psycopg.InterfaceError) as err:

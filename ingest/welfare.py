@@ -413,6 +413,10 @@ class WelfareStage:
                 said["last_battery_pct"] = round(h.battery_pct)
             if h.flat:
                 said["flat_devices"] = list(h.flat)  # the operator asks for a charge, not a fix
+            if h.device is not None and self.health.unprotected(h.subject):
+                # every emergency device of the elder's is silent: their welfare check says so
+                # (and tells the family); a device's own item need not
+                said["elder_unprotected"] = True
             add(h.timestamp, h.subject, h.kind, h.device, said)
         for watch, at in silent_watches.items():
             if not self.health.down(watch):

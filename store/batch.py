@@ -240,11 +240,13 @@ else in the batch, alarms first, is still written."""
 
 OnOpened = Callable[[psycopg.AsyncConnection[Any], int, NewAlarm], Awaitable[object]]
 """Called inside the batch's transaction for each incident an alarm opened (alerts/ passes the
-notification enqueuer, so an incident and its notifications commit together)."""
+notification enqueuer, so an incident and its notifications commit together). ``on_joined``
+is called so for each alarm that joined an incident already open."""
 
 
 async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
-                on_opened: OnOpened | None = None, on_ticket: OnTicket | None = None) -> Written:
+                on_opened: OnOpened | None = None, on_ticket: OnTicket | None = None,
+                on_joined: OnOpened | None = None) -> Written:
     """Write ``batch`` in one transaction. Idempotent: a replayed batch changes nothing.
 
     Call it on a connection with no transaction open, so that returning means committed: ingest
@@ -323,6 +325,8 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
                 (new_incidents if opened else changed_incidents).append(incident_id)
                 if opened and on_opened is not None:
                     await on_opened(conn, incident_id, alarm)
+                elif not opened and on_joined is not None:
+                    await on_joined(conn, incident_id, alarm)
             if alarm.snippet is not None:
                 hz, t0, samples = alarm.snippet
                 await cur.execute(

@@ -396,6 +396,51 @@ async def test_family_is_notified_when_an_incident_opens_and_when_it_is_handled(
     assert kinds[0]["n"] == kinds[1]["n"] == len(alarm_rows)  # the same contacts hear both
 
 
+async def test_only_a_watch_at_home_gone_flat_with_its_elder_still_covered_asks_family_to_charge_it(
+        seeded: AsyncConnectionPool) -> None:
+    """Maintenance items over every resident's watch: offline at 2 % (flat) at home asks their
+    family to charge it ('device'); the same in a care home (its staff have their own list),
+    offline at 70 % (not flat), flat but with the elder left unprotected (their welfare check
+    says it), or flat but only low on battery (no silence) asks nobody."""
+    from alerts.lifecycle import tell_family_of_alarm
+
+    now = time.time()
+    async with seeded.connection() as conn:
+        # a care-home resident with a watch of their own (the district's wear pendants)
+        await conn.execute(
+            "INSERT INTO devices (id, site_id, kind, resident_id) SELECT 'watch-care', r.site_id,"
+            " 'wearable', r.id FROM residents r JOIN sites s ON s.id = r.site_id"
+            " WHERE s.kind = 'care_home' AND EXISTS (SELECT 1 FROM contacts c"
+            "   WHERE c.resident_id = r.id) ORDER BY r.id LIMIT 1")
+        devices = await active_devices(conn)
+    watches = [d for d in devices.values() if d.kind == "wearable" and d.resident_id]
+    assert {w.site_kind for w in watches} == {"home", "care_home"}
+    cases = {"flat": {"problem": "offline", "last_battery_pct": 2},
+             "not_flat": {"problem": "offline", "last_battery_pct": 70},
+             "unprotected": {"problem": "offline", "last_battery_pct": 2,
+                             "elder_unprotected": True},
+             "low": {"problem": "low_battery"}}
+    asked: dict[tuple[str, str], int] = {}
+    for seq, (watch, case) in enumerate(((w, c) for w in watches for c in cases), start=1):
+        details = dict(cases[case])
+        if case != "not_flat":
+            details["flat_devices"] = [watch.id]
+        async with seeded.connection() as conn:
+            alarm = new_alarm(AlarmTrigger(kind="maintenance", device_id=watch.id,
+                                           source_seq=seq, occurred_ts=now, details=details),
+                              watch, now=now)
+            written = await write(conn, Batch(alarms=[alarm]), on_opened=tell_family_of_alarm)
+            [incident_id] = written.new_incident_ids
+            await conn.execute("UPDATE incidents SET status = 'resolved', outcome = 'test',"
+                               " resolved_at = now() WHERE id = %s", (incident_id,))
+        rows = await _rows(seeded, "SELECT kind FROM notifications WHERE incident_id = %s",
+                           incident_id)
+        assert {r["kind"] for r in rows} <= {"device"}
+        asked[watch.site_kind, case] = asked.get((watch.site_kind, case), 0) + len(rows)
+    assert asked.pop(("home", "flat")) > 0
+    assert set(asked.values()) == {0}, asked
+
+
 async def test_the_family_told_of_no_activity_over_a_flat_watch_hears_it_may_be_the_watch(
         seeded: AsyncConnectionPool) -> None:
     """An inactivity alarm whose elder's watch went silent at 2 % (ingest/welfare.py's

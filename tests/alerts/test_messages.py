@@ -11,7 +11,7 @@ import pytest
 
 import alerts.messages
 from alerts.kinds import KINDS
-from alerts.messages import LANGUAGES, TEMPLATES, Facts, render, sms_length
+from alerts.messages import DEVICE_MESSAGES, LANGUAGES, TEMPLATES, Facts, render, sms_length
 from alerts.notify import ALL_KINDS
 
 FALL = Facts(kind="alarm", alarm_kind="fall", resident_name="王秀英", site_name="幸福里小区",
@@ -23,9 +23,9 @@ def test_docstring_examples() -> None:
 
 
 def test_every_kind_has_a_template_in_every_language() -> None:
-    assert set(TEMPLATES) == {(k, lang)
-                              for k in (*ALL_KINDS, "alarm_family_first", "handled_by_family")
-                              for lang in LANGUAGES}
+    variants = (*(k for k in ALL_KINDS if k != "device"), "alarm_family_first",
+                "handled_by_family", *(f"device_{m}" for m in DEVICE_MESSAGES))
+    assert set(TEMPLATES) == {(k, lang) for k in variants for lang in LANGUAGES}
 
 
 def test_zh_alarm_names_the_resident_the_alarm_and_the_local_time() -> None:
@@ -177,3 +177,26 @@ def test_a_no_activity_alarm_over_a_flat_watch_says_it_may_be_the_watch(lang: st
     assert sentence not in handled.body
     assert alerts.messages.payload(noted, incident_id=1, priority=3, resident_id="r1",
                                    site_id="s1")["note"] == "watch_flat"
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_a_watch_gone_flat_asks_the_family_to_charge_it_in_one_sms(lang: str) -> None:
+    """The 'device' message of a watch gone flat names the elder and the time in the subject
+    and the SMS; says in the email what a flat watch cannot do and that their other devices
+    still can; and fits one SMS whatever the name (English naming a Chinese elder included)."""
+    flat = dataclasses.replace(FALL, kind="device", alarm_kind="maintenance", note="watch_flat")
+    cannot = {"zh-CN": "不能呼叫求助", "en": "cannot call for help"}[lang]
+    for name in ("王秀英", "Margaret", "欧阳" * 12, "Margaret " * 10):
+        text = render(dataclasses.replace(flat, resident_name=name), lang=lang)
+        assert text.lang == lang
+        assert name in text.subject and cannot in text.body and "22:46" in text.body
+        used, allowed = sms_length(text.short_text)
+        assert used <= allowed, text.short_text
+        assert "22:46" in text.short_text and text.short_text.startswith(
+            "【12349】" if lang == "zh-CN" else "12349: ")
+        assert name[:2] in text.short_text
+    assert render(flat, lang=lang).short_text == {
+        "zh-CN": "【12349】王秀英的手表可能没电了（11月22日 22:46起），没电不能呼救，请提醒老人充电。",
+        "en": "12349: 王秀英's watch may be flat since 22:46. Please charge it."}[lang]
+    with pytest.raises(KeyError):
+        render(dataclasses.replace(flat, note="unknown"), lang=lang)

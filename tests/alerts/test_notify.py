@@ -194,6 +194,33 @@ async def test_a_contact_who_wants_only_alarms_gets_no_handled_message(
 
 
 @pytest.mark.db
+async def test_a_contact_who_unticked_every_kind_is_sent_only_an_escalation(
+        pool: AsyncConnectionPool[Any]) -> None:
+    """An empty list of kinds is a choice, not "unset": until 2026-12-07 it fell back to the
+    defaults, and a son who had unticked everything was sent every alarm. He still hears an
+    unanswered P1 ('escalated': nobody may refuse it); a contact with no preferences saved gets
+    the defaults, the watch's 'device' message among them."""
+    async with pool.connection() as conn:
+        ids = await seed_family(
+            conn, contacts=[{"name": "王丽", "phone": "13800000001"},
+                            {"name": "王强", "phone": "13800000003"}],
+            prefs={"王强": {"kinds": []}})
+        await raise_(conn)
+        await raise_(conn, kind="handled", outcome="false_alarm")
+        await raise_(conn, kind="escalated")
+        await enqueue(conn, incident_id=2, site_id="s1", resident_id="r1", kind="device",
+                      priority=4, alarm_kind="maintenance", occurred_at=T0, note="watch_flat")
+    async with pool.connection() as conn:
+        rows = await outbox.for_incident(conn, 1) + await outbox.for_incident(conn, 2)
+    assert sorted((row["contact_id"], row["kind"]) for row in rows) == sorted([
+        (ids["王丽"], "alarm"), (ids["王丽"], "handled"), (ids["王丽"], "escalated"),
+        (ids["王丽"], "device"), (ids["王强"], "escalated")])
+    [device] = [row for row in rows if row["kind"] == "device"]
+    assert device["subject"] == "【12349】王秀英的手表可能没电了"
+    assert device["short_text"].startswith("【12349】王秀英的手表可能没电了（11月22日 22:46起）")
+
+
+@pytest.mark.db
 async def test_quiet_hours_delay_a_p3_but_never_a_p1(pool: AsyncConnectionPool[Any]) -> None:
     night = dt.datetime(2026, 11, 22, 23, 30, tzinfo=SHANGHAI)
     async with pool.connection() as conn:

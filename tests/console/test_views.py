@@ -188,7 +188,13 @@ async def test_family_sets_notification_preferences_and_contacts_can_be_added(
         console: Platform) -> None:
     async with signed_in(console, "family1") as family:
         assert (await family.get("/api/v1/me/notification-prefs")).json()["kinds"] == [
-            "alarm", "handled"]
+            "alarm", "handled", "device"]
+        r = await family.put("/api/v1/me/notification-prefs", json={
+            "kinds": ["alarm", "battery"], "channels": ["sms"]})
+        assert r.status_code == 422
+        r = await family.put("/api/v1/me/notification-prefs", json={
+            "kinds": ["device"], "channels": ["sms"]})
+        assert r.json()["kinds"] == ["device"]
         r = await family.put("/api/v1/me/notification-prefs", json={
             "kinds": ["alarm"], "channels": ["email"], "quiet_start": "22:00"})
         assert r.status_code == 422 and "both a start and an end" in r.json()["detail"]

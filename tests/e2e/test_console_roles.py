@@ -303,6 +303,12 @@ async def test_family_sees_the_outcome_and_no_other_elder(
         # the bedtime learnt from her nights: 13 h after her 07:00, on her own clock
         assert await page.text_content(".night-from") == (
             "20:00 (learnt from their nights; earlier, the daytime limit holds)")
+        # her preferences: a watch gone flat is a message she gets unless she unticks it
+        device = page.locator("#pref-kind-device")
+        await device.wait_for(timeout=WAIT_MS)
+        assert await device.is_checked()
+        assert "watch has gone flat" in (
+            await page.text_content("label[for='pref-kind-device']") or "")
         await shoot(page, "family-history.png", full_page=True)
         await page.click("#lang-toggle")
         await page.wait_for_function("document.documentElement.lang === 'zh-CN'")
@@ -312,6 +318,7 @@ async def test_family_sees_the_outcome_and_no_other_elder(
                             call), call
         assert "最近活动" in (await page.text_content("[data-card='section.status']") or "")
         assert (await page.text_content(".night-from") or "").startswith("20:00（根据老人夜间作息学习")
+        assert "手表没电" in (await page.text_content("label[for='pref-kind-device']") or "")
         await page.click("#lang-toggle")
         await page.wait_for_function("document.documentElement.lang === 'en'")
 

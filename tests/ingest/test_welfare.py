@@ -143,6 +143,30 @@ async def test_a_silent_button_and_a_fault_are_maintenance_not_the_operators_que
     assert [dict(r) for r in rows] == [{"alarm_count": 2, "priority": 4}]
 
 
+class _Home:
+    """Sends the home's devices' messages through ingest, each with the next seq, and moves the
+    clock on in 30 s ticks."""
+
+    def __init__(self, ingest: Ingest, source: ListSource, clock: Clock) -> None:
+        self.ingest, self.source, self.clock = ingest, source, clock
+        self.seq = iter(range(1, 10_000))
+
+    async def send(self, device: str, topic: str, body: Any) -> None:
+        await self.ingest.process([self.source.add(f"eldercare/v1/{SITE}/{device}/{topic}",
+                                                   encode(body))])
+
+    async def until(self, t: float) -> None:
+        while self.clock.t + 30 <= t:
+            self.clock.t += 30
+            await self.ingest.process([])
+
+    async def state(self, device: str, up: bool) -> None:
+        from ingest.contract import Status
+
+        await self.send(device, "status", Status(seq=next(self.seq), ts=_ms(self.clock.t),
+                                                 state="online" if up else "offline"))
+
+
 async def test_a_maintenance_item_closes_itself_when_its_device_is_whole_again(
         pool: AsyncConnectionPool) -> None:
     """btn-1 (battery 90 %) loses its connection at 02:01: a maintenance item for it 2 min
@@ -155,24 +179,14 @@ async def test_a_maintenance_item_closes_itself_when_its_device_is_whole_again(
     since being heard says nothing of a fault. (Before, every dropout stayed on the maintenance
     list until someone resolved it by hand.)"""
     from alerts import lifecycle
-    from ingest.contract import Status
 
     await _seed(pool)
     clock = Clock(NIGHT)
-    ingest, source = await _ingest(pool, clock)
-    seq = iter(range(1, 10_000))
-
-    async def send(device: str, topic: str, body: Any) -> None:
-        await ingest.process([source.add(f"eldercare/v1/{SITE}/{device}/{topic}", encode(body))])
+    home = _Home(*await _ingest(pool, clock), clock)
+    send, state, seq = home.send, home.state, home.seq
 
     async def at(minutes: float) -> None:
-        for t in range(int((clock.t - NIGHT) // 30) + 1, int(minutes * 2) + 1):
-            clock.t = NIGHT + 30 * t
-            await ingest.process([])
-
-    async def state(device: str, up: bool) -> None:
-        await send(device, "status", Status(seq=next(seq), ts=_ms(clock.t),
-                                            state="online" if up else "offline"))
+        await home.until(NIGHT + 60 * minutes)
 
     async def items() -> list[dict[str, Any]]:
         async with pool.connection() as conn:
@@ -237,6 +251,86 @@ async def test_a_maintenance_item_closes_itself_when_its_device_is_whole_again(
             ("maintenance:watch-1",))
         # the fault and the dropout, in one item still open
         assert [dict(r) for r in await cur.fetchall()] == [{"status": "new", "alarm_count": 2}]
+
+
+async def test_the_family_is_asked_to_charge_a_watch_gone_flat_once_each_time_it_does(
+        pool: AsyncConnectionPool) -> None:
+    """r1 at home has a watch and a call button; a daughter (no preferences saved) and a son
+    who wants only alarms and "handled". The watch warns at 15 % (a maintenance item, no
+    message: it may yet be charged), drains to 3 % and goes flat: its offline joins that item,
+    and the daughter alone is sent a 'device' message asking for it to be charged (P4: her quiet
+    hours would delay it). Charged, the item closes itself. Flat again the next day: a new item,
+    a second message. A third time, with the button already offline, nothing can call for
+    help: the welfare check tells the family (saying a device may be flat), and no 'device'
+    message comes besides."""
+    await _seed(pool)
+    async with pool.connection() as conn:
+        for name, lang, priority in (("赵丽", "zh-CN", 1), ("Tom", "en", 2)):
+            cur = await conn.execute(
+                "INSERT INTO contacts (resident_id, name, relation, phone, lang, priority)"
+                " VALUES ('r1', %s, 'child', '13800000001', %s, %s) RETURNING id",
+                (name, lang, priority))
+            row = await cur.fetchone()
+            assert row is not None
+            if name == "Tom":
+                await conn.execute("INSERT INTO notification_prefs (contact_id, kinds)"
+                                   " VALUES (%s, '{alarm,handled}')", (row["id"],))
+    day = NIGHT + 8 * 3600  # 10:00 in Shanghai
+    clock = Clock(day)
+    home = _Home(*await _ingest(pool, clock), clock)
+    send, state, until, seq = home.send, home.state, home.until, home.seq
+
+    async def watch(battery: int) -> None:
+        await send("watch-1", "telemetry", Telemetry(seq=next(seq), ts=_ms(clock.t), steps=0,
+                                                     worn=True, hr=70, battery=battery))
+
+    async def told() -> list[dict[str, Any]]:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT n.kind, c.name, n.incident_id, n.subject, n.payload ->> 'note' AS note"
+                " FROM notifications n JOIN contacts c ON c.id = n.contact_id ORDER BY n.id")
+            return [dict(r) for r in await cur.fetchall()]
+
+    async def flat(start: float, *, button: bool = True) -> None:
+        await until(start)
+        if button:
+            await send("btn-1", "checkin", Checkin(seq=next(seq), ts=_ms(clock.t), battery=90))
+        for battery in (16, 15, 9, 3):
+            await watch(battery)
+            await until(clock.t + 600)
+        await state("watch-1", up=False)
+        await until(clock.t + 180)
+
+    await flat(day)
+    [first] = await told()
+    assert (first["kind"], first["name"], first["note"]) == ("device", "赵丽", "watch_flat")
+    assert first["subject"] == "【12349】赵玉兰的手表可能没电了"
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT alarm_count, status FROM incidents WHERE id = %s",
+                                 (first["incident_id"],))
+        assert dict(await cur.fetchone() or {}) == {"alarm_count": 2, "status": "new"}
+    await until(clock.t + 3600)  # found and charged
+    await state("watch-1", up=True)
+    for battery in (5, 40):
+        await watch(battery)
+        await until(clock.t + 600)
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT outcome FROM incidents WHERE id = %s",
+                                 (first["incident_id"],))
+        assert (await cur.fetchone() or {}).get("outcome") == "self_cleared"
+    await flat(day + 86400)
+    first, second = await told()
+    assert second["kind"] == "device" and second["incident_id"] != first["incident_id"]
+    await until(day + 2 * 86400)
+    await state("watch-1", up=True)
+    await send("btn-1", "checkin", Checkin(seq=next(seq), ts=_ms(clock.t), battery=90))
+    await watch(60)
+    await state("btn-1", up=False)
+    await until(clock.t + 180)
+    await flat(clock.t, button=False)
+    later = (await told())[2:]
+    assert {(m["kind"], m["note"]) for m in later} == {("alarm", "device_flat")}
+    assert {m["name"] for m in later} == {"赵丽", "Tom"}
 
 
 async def test_a_welfare_check_says_when_the_devices_were_heard_again_and_stays_open(

@@ -1,12 +1,13 @@
-// A family member's notification preferences: which messages (an alarm, "handled"), through
-// which channels in which order (the first that delivers wins), and quiet hours. Saved with PUT.
+// A family member's notification preferences: which messages (an alarm, "handled", a device of
+// the elder's to see to), through which channels in which order (the first that delivers wins),
+// and quiet hours. Saved with PUT.
 import { api, optional } from "../api.js";
 import { h } from "../dom.js";
 import { t, label } from "../i18n.js";
 import { errorText } from "../panel.js";
 import { muted } from "../detail.js";
 
-const KINDS = ["alarm", "handled"];
+const KINDS = ["alarm", "handled", "device"];
 const CHANNELS = ["sms", "email"];
 
 export async function prefsForm(card, ctx) {
