@@ -18,8 +18,9 @@ minutes, and welfare checks about rooms' smoke detectors, on 2026-12-07).
 Prints each (kind, finding, device kind, site kind) with its count and the minute it first
 came, and the dropouts the simulation made; then the maintenance items (one per device, as the
 store keeps them: ``store/batch.py``) that opened, how many closed themselves when their device
-was whole again (``restored``; nobody here takes an item) and how long they were open, and
-those still open at the end."""
+was whole again (``restored``; nobody here takes an item) and how long they were open, those
+still open at the end, and how many would ask a family to charge a watch gone flat (one per
+item: ``alerts.lifecycle.tell_family_of_device``; the district's homes all have contacts)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,9 @@ class Upkeep:
     closed_s: list[float] = field(default_factory=list)
     open_since: dict[str, tuple[float, float]] = field(default_factory=dict)
     """device -> (opened at, its latest problem's time)."""
+    asked: set[str] = field(default_factory=set)
+    """Devices whose open item has asked the family to charge it."""
+    family_asked: int = 0
 
     def problem(self, device: str, at: float) -> None:
         began, _ = self.open_since.get(device, (at, at))
@@ -60,7 +64,12 @@ class Upkeep:
         item = self.open_since.get(device)
         if item is not None and item[1] <= at:
             del self.open_since[device]
+            self.asked.discard(device)
             self.closed_s.append(at - item[0])
+
+    def ask_family(self, device: str) -> None:
+        self.family_asked += device not in self.asked
+        self.asked.add(device)
 
 
 def run(*, hours: float, homes: int, care_homes: int, scenario: str
@@ -95,6 +104,10 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str
             first.setdefault(key, (sim.now - START) / 60)
             if t.kind == "maintenance":
                 upkeep.problem(t.device_id, t.occurred_ts)
+                if (t.device_id in t.details.get("flat_devices", ()) and ref.kind == "wearable"
+                        and ref.site_kind == "home" and not t.details.get("elder_unprotected")
+                        and t.details.get("problem") in ("offline", "no_checkin")):
+                    upkeep.ask_family(t.device_id)
         for r in stage.restored:
             upkeep.restored(r.device, r.at)
         stage.restored.clear()
@@ -125,7 +138,8 @@ def main() -> None:
     took = (f": open {statistics.median(closed) / 60:.0f} min in the median,"
             f" {closed[-1] / 3600:.1f} h at most" if closed else "")
     print(f"maintenance items: {upkeep.opened} opened, {len(closed)} closed themselves{took};"
-          f" {len(upkeep.open_since)} still open: {', '.join(sorted(upkeep.open_since))}")
+          f" {len(upkeep.open_since)} still open: {', '.join(sorted(upkeep.open_since))};"
+          f" {upkeep.family_asked} asked a family to charge a watch gone flat")
 
 
 if __name__ == "__main__":

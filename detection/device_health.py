@@ -28,8 +28,9 @@ or gateway is down. When at least ``outage_min`` of a site's devices are silent 
 their silences began within ``outage_window`` of each other, and they are at least
 ``outage_share`` of the site's devices that could have been heard since (those silent, plus
 those heard after the first of these silences began: a battery button that reports once a day
-says nothing either way), the site gets one ``site_silent`` finding, and while it lasts its
-devices' ``no_checkin`` and ``offline`` and its elders' ``welfare_check`` are held back: the
+says nothing either way), the site gets one ``site_silent`` finding (and ``site_heard_again``
+when it no longer holds: no alarm, its alarm is marked), and while it lasts its devices'
+``no_checkin`` and ``offline`` and its elders' ``welfare_check`` are held back: the
 site's finding stands for them (the parent-and-child rule of network monitoring, Nagios'
 "unreachable", inferred here from the timing, since the registry does not say which devices
 sit behind which gateway). When the site is heard again, what is still true of the held ones
@@ -107,7 +108,7 @@ class HealthFinding:
     subject: str
     device: str | None  # None for an elder-level finding
     kind: str  # no_checkin, offline, low_battery, restored, welfare_check, protected_again,
-    # site_silent
+    # site_silent, site_heard_again
     detail: str
     battery_pct: float | None = None
     """For a device's ``no_checkin`` or ``offline``: the battery it last reported (None: it
@@ -328,6 +329,10 @@ class DeviceHealthDetector:
             elif began is None and site in self._sites_down:
                 del self._sites_down[site]
                 self._releasing[site] = now + self.offline_delay
+                # no alarm: the site's open one is marked (an operator still calls the home)
+                found.append(HealthFinding(
+                    timestamp=now, subject=f"site:{site}", device=None, kind="site_heard_again",
+                    detail=f"{len(devices) - len(silent)} of {len(devices)} devices heard"))
         return found
 
     def last_seen(self, device: str) -> float | None:

@@ -585,8 +585,9 @@ class Ingest:
                 parts.append((None, Batch()))
             last = parts[-1][1]  # after the alarms: a repeat's item is opened, then closed
             last.marks.extend(  # elders (a welfare check's or a watch's subject)
-                AlarmMark(resident_id=m.subject, kind=m.kind, mark=m.mark, at=_utc(m.at),
-                          only_if=m.only_if) for m in marks)
+                AlarmMark(resident_id=None if m.site else m.subject, site_id=m.site,
+                          kind=m.kind, mark=m.mark, at=_utc(m.at), only_if=m.only_if)
+                for m in marks)
             last.restored.extend(DeviceRestored(device_id=r.device, at=_utc(r.at),
                                                 detail=r.detail)
                                  for r in restored if r.device in self._devices)

@@ -142,6 +142,8 @@ class Mark:
     mark: str
     at: float
     only_if: str | None = None
+    site: str | None = None
+    """A site's own alarm (``site_silent``) is marked by its site, not by an elder."""
 
 
 class WelfareStage:
@@ -400,6 +402,11 @@ class WelfareStage:
                 # no alarm: the open welfare check is marked (store/batch.py), not closed
                 self.marks.append(Mark(subject=h.subject, kind="welfare_check",
                                        mark="heard_again_at", at=h.timestamp))
+                continue
+            if h.kind == "site_heard_again":
+                site = h.subject.removeprefix("site:")
+                self.marks.append(Mark(subject=h.subject, kind="site_silent",
+                                       mark="site_heard_again_at", at=h.timestamp, site=site))
                 continue
             if h.kind == "restored" and h.device is not None:
                 # as of the time silences were judged to: a device clock a little behind must

@@ -143,13 +143,16 @@ class AlarmMark:
     ``only_if``, when given): its time is added to the details as ``mark``, so the operator
     knows it. The alarm is marked, never closed: an elder's emergency devices heard again
     (``heard_again_at`` on a welfare check), their silent watch heard again
-    (``watch_heard_again_at`` on a no-activity alarm) say nothing of how they are."""
+    (``watch_heard_again_at`` on a no-activity alarm), a care home's devices heard again
+    (``site_heard_again_at`` on its ``site_silent``) say nothing of how they are. The alarm is
+    the elder's (``resident_id``), or, without one, the site's (``site_id``)."""
 
-    resident_id: str
+    resident_id: str | None
     kind: str
     mark: str
     at: dt.datetime
     only_if: str | None = None
+    site_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -347,17 +350,18 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
             if row is not None:
                 changed.append(int(row["id"] if isinstance(row, dict) else row[0]))
         for mark in batch.marks:
+            whose = "resident_id = %(resident)s" if mark.resident_id else "site_id = %(site)s"
             await cur.execute(
                 "UPDATE alarms SET details = details"
                 "   || jsonb_build_object(%(mark)s::text, %(iso)s::text)"
-                " WHERE id = (SELECT id FROM alarms WHERE resident_id = %(resident)s"
+                f" WHERE id = (SELECT id FROM alarms WHERE {whose}"
                 "   AND kind = %(kind)s AND status IN ('new', 'acknowledged')"
                 "   AND occurred_at <= %(at)s AND NOT details ? %(mark)s"
                 "   AND (%(only_if)s::text IS NULL OR details ? %(only_if)s)"
                 "   ORDER BY occurred_at DESC LIMIT 1)"
                 " RETURNING id",
                 {"mark": mark.mark, "iso": mark.at.isoformat(), "resident": mark.resident_id,
-                 "kind": mark.kind, "at": mark.at, "only_if": mark.only_if})
+                 "site": mark.site_id, "kind": mark.kind, "at": mark.at, "only_if": mark.only_if})
             row = await cur.fetchone()
             if row is not None:
                 changed.append(int(row["id"] if isinstance(row, dict) else row[0]))

@@ -61,6 +61,8 @@ const KNOWN_DETAILS = [
   // a device's own finding says it on its battery line; an elder's welfare check names them
   // an elder's emergency devices heard again after their welfare check (store/batch.py)
   { key: "heard_again_at", label: "alarm.heardAgain", format: formatTime },
+  // a care home gone silent whose devices are heard again (its site_silent alarm stays open)
+  { key: "site_heard_again_at", label: "alarm.siteHeardAgain", format: formatTime },
   { key: "flat_devices", label: "alarm.flatDevices", format: (v) => list(v),
     hide: (v, d) => !Array.isArray(v) || v.length === 0 || d.last_battery_pct !== undefined },
   { key: "count", label: "alarm.count", format: String, hide: (v) => Number(v) <= 1 },

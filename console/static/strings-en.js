@@ -357,6 +357,7 @@ export const EN = {
   "alarm.probablyFlat": "probably flat: ask for it to be charged",
   "alarm.flatDevices": "Probably flat (ask for a charge)",
   "alarm.heardAgain": "Devices heard again at (still call: it says nothing of how they are)",
+  "alarm.siteHeardAgain": "The site's devices heard again at (its network is back; still call to check all is well)",
   "alarm.unheard": "The platform could not hear (its own outage)",
   "alarm.limit": "Usual limit at that hour",
   "alarm.unusualDay": "Unusual day (score)",

@@ -357,6 +357,7 @@ export const ZH = {
   "alarm.probablyFlat": "可能没电：请提醒充电",
   "alarm.flatDevices": "可能没电（请提醒充电）",
   "alarm.heardAgain": "设备恢复联系于（仍请致电：不代表老人无恙）",
+  "alarm.siteHeardAgain": "场所设备恢复联系于（网络已恢复；仍请致电确认一切正常）",
   "alarm.unheard": "平台自身故障、未能接收数据的时段",
   "alarm.limit": "该时段通常上限",
   "alarm.unusualDay": "异常日（评分）",

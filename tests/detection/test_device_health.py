@@ -142,7 +142,8 @@ def test_a_care_home_gone_silent_is_one_finding_not_one_per_device_and_elder() -
     """Twelve rooms; the home's network drops at 00:05 (every wall button last heard then),
     but the pendants would not be due for a day. At 15 min the first wall buttons are overdue:
     one ``site_silent``, and none of the twelve ``no_checkin`` (the pendants are still
-    'heard', so no elder is unprotected yet). Back at 01:00; the one wall button still silent
+    'heard', so no elder is unprotected yet). Back at 01:00 (``site_heard_again``, once); the
+    one wall button still silent
     two minutes later (``offline_delay``: a site's devices come back over a minute or so) is
     reported then, as itself."""
     d = DeviceHealthDetector()
@@ -155,7 +156,9 @@ def test_a_care_home_gone_silent_is_one_finding_not_one_per_device_and_elder() -
     assert _run(d, [[Clock(timestamp=t * 60.0)] for t in range(25, 60)]) == []
     heard = [DeviceEvent(timestamp=3600.0, device=f"wall-{r}", subject=f"r{r}",
                          device_class="wall_button", site="care-1") for r in range(11)]
-    assert _run(d, [heard, [Clock(timestamp=3601.0)]]) == []
+    again = _run(d, [heard, [Clock(timestamp=3601.0)]])
+    assert [(f.subject, f.kind, f.detail) for f in again] == [
+        ("site:care-1", "site_heard_again", "23 of 24 devices heard")]  # marks its alarm
     assert _run(d, [[Clock(timestamp=3600.0 + OFFLINE_DELAY_S - 1)]]) == []
     back = _run(d, [[Clock(timestamp=3601.0 + OFFLINE_DELAY_S)]])
     assert [(f.device, f.kind) for f in back] == [("wall-11", "no_checkin")], back

@@ -384,7 +384,8 @@ async def test_a_care_home_whose_call_buttons_fall_silent_together_is_one_alarm(
         pool: AsyncConnectionPool) -> None:
     """Six rooms' wall buttons (mains, every 10 min) last heard at 08:00: the home's network is
     down. At 08:16 one P2 ``site_silent`` alarm for the home, routed to its staff and the
-    centre, about no one elder; not six maintenance items and six welfare checks."""
+    centre, about no one elder; not six maintenance items and six welfare checks. Back at
+    08:30: the alarm says so (``site_heard_again_at``) and stays open."""
     await _seed_care_home(pool)
     morning = NIGHT + 6 * 3600  # 08:00 in Shanghai
     clock = Clock(morning)
@@ -403,6 +404,21 @@ async def test_a_care_home_whose_call_buttons_fall_silent_together_is_one_alarm(
         [incident] = await (await conn.execute(
             "SELECT resident_id, correlation_key FROM incidents")).fetchall()
     assert (incident["resident_id"], incident["correlation_key"]) == (None, "site_silent:care-9")
+    # 08:30 the network is back: the alarm, still open, says when (the operator who opens it
+    # still calls the home), once, and no device of it is reported on its own
+    back = clock.t = morning + 30 * 60
+    await ingest.process([source.add(f"eldercare/v1/care-9/wall-{i}/checkin",
+                                     encode(Checkin(seq=2, ts=_ms(back), battery=100)))
+                          for i in range(6)])
+    for minutes in range(1, 6):
+        clock.t = back + 60 * minutes
+        await ingest.process([])
+    [alarm] = await _alarms(pool)
+    assert alarm["details"]["site_heard_again_at"] == dt.datetime.fromtimestamp(
+        back, dt.UTC).isoformat()
+    async with pool.connection() as conn:
+        [row] = await (await conn.execute("SELECT status FROM incidents")).fetchall()
+    assert row["status"] == "new"
 
 
 class HearingSource(ListSource):
