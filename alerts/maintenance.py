@@ -34,10 +34,10 @@ CLOCK_RECENT = dt.timedelta(days=2)
 def problems(device: dict[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
 
-    def add(problem: str, since: dt.datetime | None, detail: str = "") -> None:
+    def add(problem: str, since: dt.datetime | None, detail: str = "", **more: Any) -> None:
         found.append({"device_id": device["id"], "kind": device["kind"],
                       "room_name": device.get("room_name"), "problem": problem, "since": since,
-                      "detail": detail})
+                      "detail": detail, **more})
 
     if device.get("battery") is not None and device["battery"] < LOW_BATTERY_PERCENT:
         add("battery_low", device.get("last_seen"), f"{device['battery']}%")
@@ -50,11 +50,17 @@ def problems(device: dict[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
     if device.get("online") is False:
         add("offline", device.get("last_seen"))
     refused = device.get("clock_refused_at")
-    checked_in = device.get("last_checkin")
-    if refused is not None and (checked_in is None or refused > checked_in) \
+    heard = device.get("last_seen")
+    offset = device.get("clock_offset_s")
+    if offset is not None:
+        # its latest message was placed by its clock's error, learnt (ingest/codec.py): heard
+        # and watched, but its clock still needs setting; offset_s > 0: the clock is slow
+        add("clock_corrected", device.get("last_seen"), offset_s=round(offset))
+    elif refused is not None and (heard is None or refused > heard) \
             and now - refused < CLOCK_RECENT:
-        # its readings are refused for their time since its last check-in was taken: set its
-        # clock (its events are still raised, at their arrival: ingest/codec.py)
+        # its readings are refused for their time since it was last heard at a right time (a
+        # watch that streams never "checks in"): set its clock (its events are still raised,
+        # at their arrival, and its clock's error is being learnt: ingest/codec.py)
         add("clock_wrong", refused, device.get("clock_refused") or "")
     problem = _EVENT_PROBLEMS.get(device.get("last_event") or "")
     if problem in ("fault", "tamper") and device.get("last_event_at") is not None \

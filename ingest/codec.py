@@ -15,6 +15,7 @@ import base64
 import binascii
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import msgspec
 import numpy as np
@@ -55,7 +56,8 @@ class Envelope:
     construction (1.4 µs) and property calls were ~4 % of a stream worker (py-spy).
     """
 
-    __slots__ = ("accel", "body", "device", "gyro", "kind", "seq", "site", "topic", "ts")
+    __slots__ = ("accel", "body", "clock_offset", "device", "gyro", "kind", "seq", "site", "topic",
+                 "ts")
     topic: Topic
     body: Body
     accel: np.ndarray | None
@@ -67,10 +69,14 @@ class Envelope:
     seq: int
     ts: float
     """Observation time in epoch seconds."""
+    clock_offset: float
+    """Seconds added to the device's own time to place it (0: none; a clock learnt to be wrong,
+    :class:`Decoder`)."""
 
     def __init__(self, *, topic: Topic, body: Body, accel: np.ndarray | None = None,
-                 gyro: np.ndarray | None = None) -> None:
+                 gyro: np.ndarray | None = None, clock_offset: float = 0.0) -> None:
         self.topic, self.body, self.accel, self.gyro = topic, body, accel, gyro
+        self.clock_offset = clock_offset
         self.device, self.site, self.kind = topic.device, topic.site, topic.kind
         self.seq, self.ts = body.seq, body.ts / 1000.0
 
@@ -146,6 +152,22 @@ class Decoder:
     smoke or a fall, and refusing it would lose the alarm. It is placed at its arrival, with
     the device's own time kept in its ``detail`` as ``device_clock_ts`` (epoch ms), so the
     operator sees the clock is wrong and nothing is lost (:func:`at_arrival`).
+
+    A device whose clock is that wrong would otherwise have every reading refused until someone
+    sets it: a watch whose clock reset when it went flat would be blind to falls (its motion
+    windows refused), still (its steps refused) and silent (its check-ins refused) for hours.
+    So its clock's error is learnt: when ``clock_agree_n`` of its readings in a row, arriving
+    over at least ``clock_learn_s``, are out by the same amount give or take
+    ``clock_agree_s``, the error is taken as its clock's, and the last of them and its readings
+    from then on are placed by it (their time plus the error; ``Envelope.clock_offset`` says by
+    how much, and the device's row keeps it for the maintenance list). Those before stay
+    refused, as before. The arrivals must be spread out, so a gateway replaying a backlog more
+    than 7 days old in one burst (against the contract) is never taken for a wrong clock and
+    placed now. A reading within the window forgets the error: the clock has been set. A status
+    ("online", or "offline", a last will the broker publishes when it finds the connection
+    gone) is placed at its arrival, and teaches nothing. (The error of a clock a few minutes
+    fast, or up to 7 days slow, is not learnt: such readings are inside the window and keep
+    their own time.)
     """
 
     def __init__(
@@ -154,10 +176,19 @@ class Decoder:
         max_future_s: float = 300.0,
         max_age_s: float = 7 * 86400.0,
         clock: Callable[[], float] = time.time,
+        clock_agree_n: int = 3,
+        clock_agree_s: float = 30.0,
+        clock_learn_s: float = 60.0,
     ) -> None:
         self._max_future_ms = max_future_s * 1000.0
         self._max_age_ms = max_age_s * 1000.0
         self._clock = clock
+        self._agree_n = clock_agree_n
+        self._agree_ms = clock_agree_s * 1000.0
+        self._learn_ms = clock_learn_s * 1000.0
+        self._clock_errors: dict[str, _ClockError] = {}
+        """device -> what is being learnt, or has been, of its clock's error (only devices whose
+        readings came outside the window since their last one inside it)."""
 
     def decode(self, topic: str, payload: bytes) -> Envelope:
         try:
@@ -191,18 +222,49 @@ class Decoder:
         now_ms = self._clock() * 1000.0
         if isinstance(body, Event):
             return Envelope(topic=parsed, body=self._placed(body, now_ms))
-        if body.ts > now_ms + self._max_future_ms:
-            ahead = (body.ts - now_ms) / 1000.0
-            raise ContractViolation(f"timestamp {ahead:.0f} s in the future", code="ts_future")
-        if body.ts < now_ms - self._max_age_ms:
-            age = (now_ms - body.ts) / 1000.0
-            raise ContractViolation(f"timestamp {age:.0f} s in the past", code="ts_past")
+        offset = 0.0
+        if not now_ms - self._max_age_ms <= body.ts <= now_ms + self._max_future_ms:
+            # a status is said when it is said (a last will by the broker, when it found the
+            # connection gone): placed at its arrival, and it teaches nothing of the clock (a
+            # will carries the time of its connect, hours before)
+            offset = (now_ms - body.ts if isinstance(body, Status)
+                      else self._clock_error(parsed.device, body.ts, now_ms))
+            body = msgspec.structs.replace(body, ts=round(body.ts + offset))
+        elif self._clock_errors:
+            self._clock_errors.pop(parsed.device, None)  # its clock has been set
         if isinstance(body, Accel):  # these raise ContractViolation when data does not match n
             return Envelope(topic=parsed, body=body, accel=accel_samples(body),
-                            gyro=gyro_samples(body))
+                            gyro=gyro_samples(body), clock_offset=offset / 1000.0)
         if isinstance(body, Checkup):
             check_readings(body)
-        return Envelope(topic=parsed, body=body)
+        return Envelope(topic=parsed, body=body, clock_offset=offset / 1000.0)
+
+    def _clock_error(self, device: str, ts: float, now_ms: float) -> float:
+        """The error (ms) of ``device``'s clock, learnt (the class doc) from this reading's time
+        ``ts``, outside the window, and those before it; raises the reading's refusal while it
+        is not yet known."""
+        error = now_ms - ts
+        known = self._clock_errors.get(device)
+        if known is None or abs(error - known.error_ms) > self._agree_ms:
+            if known is None and len(self._clock_errors) >= CLOCK_ERRORS_KEPT:
+                del self._clock_errors[next(iter(self._clock_errors))]
+            known = self._clock_errors[device] = _ClockError(error_ms=error, n=1, since_ms=now_ms)
+        else:
+            known.n += 1
+            known.error_ms += (error - known.error_ms) / min(known.n, 10)
+        if known.n > self._agree_n or (known.n == self._agree_n
+                                       and now_ms - known.since_ms >= self._learn_ms):
+            known.n = max(known.n, self._agree_n + 1)
+            return known.error_ms
+        if known.n == self._agree_n:
+            known.n -= 1  # arrived too close together: wait for one later
+        learning = (f"; its clock's error is being learnt ({known.n} of {self._agree_n} readings"
+                    f" agree)" if known.n > 1 else "")
+        if ts > now_ms:
+            raise ContractViolation(f"timestamp {(ts - now_ms) / 1000.0:.0f} s in the future"
+                                    + learning, code="ts_future")
+        raise ContractViolation(f"timestamp {(now_ms - ts) / 1000.0:.0f} s in the past" + learning,
+                                code="ts_past")
 
     def _salvage(self, topic: Topic, payload: bytes, reason: str) -> Envelope | None:
         """An event that breaks the contract in a field other than its seq and type, made of
@@ -220,6 +282,20 @@ class Decoder:
         if now_ms - self._max_age_ms <= body.ts <= now_ms + self._max_future_ms:
             return body
         return at_arrival(body, now_ms)
+
+
+CLOCK_ERRORS_KEPT = 10_000
+"""Devices whose clock's error is learnt at once, at most (the oldest is forgotten first)."""
+
+
+@dataclass(slots=True)
+class _ClockError:
+    error_ms: float
+    """How far behind the platform's clock the device's is (negative: ahead), in the mean."""
+    n: int
+    """Readings in a row that agree on it (more than ``clock_agree_n``: learnt)."""
+    since_ms: float
+    """When the first of them arrived."""
 
 
 CLOCK_DETAIL = "device_clock_ts"

@@ -233,6 +233,9 @@ class Ingest:
         self._state_name = state_name
         """Where the welfare detectors' snapshot is kept: one per ingest worker."""
         self._last_seen_written: dict[str, float] = {}
+        self._clock_wrong: set[str] = set()
+        """Devices whose latest written "last seen" said their clock is wrong: the first
+        message that says otherwise (or says so of another) is written at once."""
 
     async def refresh_registry(self) -> None:
         """Re-read who is who after the registry changed (``NOTIFY registry``): a reassigned,
@@ -646,36 +649,52 @@ class Ingest:
 
     def _add_reading(self, part: Batch, env: Envelope) -> None:
         body, device, ts = env.body, env.device, env.ts
+        # how far its time was moved (a wrong clock, ingest/codec.py): the maintenance list
+        offset = env.clock_offset or None
+        news = (offset is not None) != (device in self._clock_wrong)
         if isinstance(body, Accel):  # motion is for the detectors; only its "last seen" is kept
-            if ts - self._last_seen_written.get(device, -1e18) >= LAST_SEEN_EVERY_S:
+            if news or ts - self._last_seen_written.get(device, -1e18) >= LAST_SEEN_EVERY_S:
                 self._last_seen_written[device] = ts
-                part.devices[device] = DeviceSeen(last_seen=_utc(ts))
+                self._clock_said(device, offset)
+                part.devices[device] = DeviceSeen(last_seen=_utc(ts), clock_offset_s=offset)
             return
         when = _utc(ts)
-        seen = DeviceSeen(last_seen=when)
+        seen = DeviceSeen(last_seen=when, clock_offset_s=offset)
         if isinstance(body, Event):
             detail = None if body.detail is None else Jsonb(body.detail)
             part.events.append((device, env.seq, when, body.type.value, detail))
+            if event_time(body) != body.ts:  # placed at its arrival: its clock is wrong
+                seen = DeviceSeen(last_seen=when, clock_offset_s=(body.ts - event_time(body)) / 1000)
         elif isinstance(body, Telemetry):
             part.telemetry.append((device, env.seq, when, body.hr, body.spo2, body.skin_temp,
                                    body.steps, body.battery, body.worn))
-            seen = DeviceSeen(last_seen=when, battery=body.battery)
+            seen = DeviceSeen(last_seen=when, battery=body.battery, clock_offset_s=offset)
         elif isinstance(body, Location):
             part.locations.append((device, env.seq, when, body.lat, body.lon, body.acc,
                                    body.source))
         elif isinstance(body, Checkin):
             part.checkins.append((device, env.seq, when, "checkin", body.battery, body.rssi))
-            seen = DeviceSeen(last_seen=when, battery=body.battery, checkin=True)
+            seen = DeviceSeen(last_seen=when, battery=body.battery, checkin=True,
+                              clock_offset_s=offset)
         elif isinstance(body, Ack):
             part.acks.append((body.id, body.status))
         elif isinstance(body, Status):
             part.checkins.append((device, env.seq, when, body.state, None, None))
-            seen = DeviceSeen(last_seen=when, online=body.state == "online")
+            seen = DeviceSeen(last_seen=when, online=body.state == "online",
+                              clock_offset_s=offset)
         plain = seen.battery is None and not seen.checkin and seen.online is None
-        if plain and ts - self._last_seen_written.get(device, -1e18) < LAST_SEEN_EVERY_S:
+        news = (seen.clock_offset_s is not None) != (device in self._clock_wrong)
+        if plain and not news and ts - self._last_seen_written.get(device, -1e18) < LAST_SEEN_EVERY_S:
             return  # a streaming wearable would otherwise cost an UPDATE per message
         self._last_seen_written[device] = ts
+        self._clock_said(device, seen.clock_offset_s)
         part.devices[device] = seen
+
+    def _clock_said(self, device: str, offset: float | None) -> None:
+        if offset is None:
+            self._clock_wrong.discard(device)
+        else:
+            self._clock_wrong.add(device)
 
     # -- storing -----------------------------------------------------------------------------
 
@@ -703,7 +722,9 @@ class Ingest:
                     last_seen=max(before.last_seen, seen.last_seen),
                     battery=seen.battery if seen.battery is not None else before.battery,
                     checkin=before.checkin or seen.checkin,
-                    online=seen.online if seen.online is not None else before.online)
+                    online=seen.online if seen.online is not None else before.online,
+                    clock_offset_s=(seen if seen.last_seen >= before.last_seen
+                                    else before).clock_offset_s)
         return merged
 
     async def _store(self, parts: list[tuple[Incoming | None, Batch]]) -> None:

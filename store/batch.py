@@ -179,6 +179,9 @@ class DeviceSeen:
     battery: int | None = None
     checkin: bool = False
     online: bool | None = None
+    clock_offset_s: float | None = None
+    """How far its latest message's time was moved to place it (its clock is wrong and its
+    error learnt: ingest/codec.py); None: its clock is right."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -296,11 +299,13 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
                 " battery = COALESCE(%(battery)s, battery),"
                 " last_checkin = CASE WHEN %(checkin)s"
                 "   THEN GREATEST(last_checkin, %(seen)s) ELSE last_checkin END,"
-                " online = COALESCE(%(online)s, online)"
+                " online = COALESCE(%(online)s, online),"
+                " clock_offset_s = CASE WHEN %(seen)s >= last_seen OR last_seen IS NULL"
+                "   THEN %(offset)s ELSE clock_offset_s END"
                 " WHERE id = %(id)s",
                 [
                     {"id": dev, "seen": s.last_seen, "battery": s.battery, "checkin": s.checkin,
-                     "online": s.online}
+                     "online": s.online, "offset": s.clock_offset_s}
                     for dev, s in batch.devices.items()
                 ],
             )

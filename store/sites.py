@@ -38,7 +38,7 @@ async def devices(conn: psycopg.AsyncConnection[Any], site_id: str) -> list[dict
         conn,
         "SELECT d.id, d.kind, d.model, d.room_id, r.name AS room_name, d.battery, d.online,"
         " d.last_checkin, d.last_seen, d.registered_at, e.type AS last_event, e.ts AS last_event_at,"
-        " c.received_at AS clock_refused_at, c.reason AS clock_refused"
+        " c.received_at AS clock_refused_at, c.reason AS clock_refused, d.clock_offset_s"
         " FROM devices d LEFT JOIN rooms r ON r.id = d.room_id"
         " LEFT JOIN LATERAL (SELECT type, ts FROM events WHERE device_id = d.id"
         "   AND type IN ('smoke', 'smoke_cleared', 'fault', 'tamper', 'test', 'battery_low')"

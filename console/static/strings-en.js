@@ -462,6 +462,8 @@ export const EN = {
   "care.floors": "Floors and rooms",
   "care.incidents": "Open incidents",
   "care.maintenance": "Maintenance",
+  "care.clockSlow": "{amount} slow",
+  "care.clockFast": "{amount} fast",
   "care.noSite": "No care home is linked to this account",
   "care.emptyRoom": "no residents",
   "care.noIncidents": "No open incidents",

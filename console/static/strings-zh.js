@@ -462,6 +462,8 @@ export const ZH = {
   "care.floors": "楼层与房间",
   "care.incidents": "未结事件",
   "care.maintenance": "维护清单",
+  "care.clockSlow": "慢 {amount}",
+  "care.clockFast": "快 {amount}",
   "care.noSite": "该账号未关联养老院",
   "care.emptyRoom": "无人入住",
   "care.noIncidents": "没有未结事件",

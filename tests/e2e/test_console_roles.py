@@ -663,9 +663,18 @@ async def test_every_screen_that_answers_alarms_says_when_the_alarm_path_is_brok
 async def test_care_home_floor_plan_shows_smoke_and_staff_acknowledge(
         mosquitto: Mosquitto, db_url: str) -> None:
     async with running(mosquitto, db_url, homes=1) as c:
+        assert c.platform.pool is not None
+        async with c.platform.pool.connection() as conn:  # its clock's error learnt by ingest
+            await conn.execute("UPDATE devices SET clock_offset_s = 841536000"
+                               " WHERE id = 'smoke-care-01-102'")
         page = await c.page("care1", TABLET)
         tile = page.locator(".room-tile[data-room-id='care-01-101']")
         await tile.wait_for(timeout=WAIT_MS)
+        clock = page.locator("#maintenance tr[data-device-id='smoke-care-01-102']")
+        await clock.wait_for(timeout=WAIT_MS)
+        said = await clock.text_content() or ""
+        assert "Clock wrong (readings placed by the platform's clock; set it)" in said, said
+        assert said.endswith("9740 d slow") or " 9740 d slow" in said, said
         assert "smoke" not in (await tile.get_attribute("class") or "").split()
         assert await page.locator(".floor").count() == 3
         await shoot(page, "carehome-floors.png")

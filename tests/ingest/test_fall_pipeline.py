@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from ingest.codec import encode, pack_samples
+from ingest.codec import Decoder, encode, pack_samples
 from ingest.contract import Accel, Event, EventType
 from ingest.pipeline import Ingest
 from simulators import motion
@@ -103,3 +103,54 @@ async def test_fall_cancelled_within_grace_is_logged_not_alarmed(pool: AsyncConn
     await ingest.process([])
     assert await _rows(pool, "SELECT id FROM alarms") == []
     assert await _rows(pool, "SELECT outcome FROM fall_log") == [{"outcome": "cancelled"}]
+
+
+async def test_a_fall_from_a_watch_whose_clock_reset_is_caught_once_its_error_is_learnt(
+        pool: AsyncConnectionPool) -> None:
+    """The watch's clock reset to 1 Jan 2000 (it went flat and lost its time) and it streams
+    its motion as ever, one 1 s window a second. Until 2026-12-07 every window was refused
+    (``ts_past``): the watch was blind to falls until someone set its clock. Now its first
+    windows are refused while the clock's error is learnt (a minute of them, agreeing), and
+    from then on each is placed by the platform's clock: the wearer's fall 80 s in is one alarm
+    at the time it happened, and the maintenance list says the watch's clock needs setting, by
+    how much. Set again, its clock is right and the list says nothing of it."""
+    from alerts.maintenance import problems
+    from store import sites
+
+    await _seed(pool)
+    real = time.time()  # the dead letters are stamped by the database's clock
+    device_t0 = 946684800.0  # 2000-01-01 00:00 UTC
+    clock = Clock(real)
+    source = ListSource()
+    ingest = Ingest(pool=pool, source=source, clock=clock, decoder=Decoder(clock=clock))
+    await ingest.load_registry()
+    rng = np.random.default_rng(5)
+    samples, impact_at = motion.synth_fall(50.0, rng, gets_up=False, before_s=80.0, after_s=12.0,
+                                           rot=motion.mount(rng))
+    for i in range(len(samples) // 50):
+        clock.t = real + i + 0.3  # a window arrives 0.3 s after its end, by its own clock
+        body = Accel(seq=i + 1, ts=int((device_t0 + i) * 1000), hz=50.0, scale=SCALE, n=50,
+                     data=pack_samples(samples[i * 50:(i + 1) * 50], SCALE))
+        await ingest.process([source.add(f"eldercare/v1/{SITE}/{WATCH}/accel", encode(body))])
+    impact = real + impact_at / 50.0
+    clock.t = impact + 31.0
+    await ingest.process([])
+    dead = await _rows(pool, "SELECT code, count(*) AS n FROM dead_letters GROUP BY code")
+    assert len(dead) == 1 and dead[0]["code"] == "ts_past" and 55 <= dead[0]["n"] <= 62, dead
+    [alarm] = await _rows(pool, "SELECT kind, occurred_at, details FROM alarms")
+    assert alarm["kind"] == "fall"
+    assert abs(alarm["occurred_at"].timestamp() - impact) < 2.0
+    async with pool.connection() as conn:
+        [watch] = await sites.devices(conn, SITE)
+    [said] = [p for p in problems(watch, watch["last_seen"]) if p["problem"].startswith("clock")]
+    assert said["problem"] == "clock_corrected"
+    assert abs(said["offset_s"] - (real - device_t0)) < 2.0
+    # its clock set again: a window at its right time, and the list says nothing of its clock
+    clock.t += 1.0
+    body = Accel(seq=500, ts=int((clock.t - 0.3) * 1000), hz=50.0, scale=SCALE, n=50,
+                 data=pack_samples(samples[-50:], SCALE))
+    await ingest.process([source.add(f"eldercare/v1/{SITE}/{WATCH}/accel", encode(body))])
+    async with pool.connection() as conn:
+        [watch] = await sites.devices(conn, SITE)
+    assert watch["clock_offset_s"] is None
+    assert not [p for p in problems(watch, watch["last_seen"]) if p["problem"].startswith("clock")]

@@ -49,6 +49,14 @@ function silenceControl(d, redraw) {
     status ? h("span", { class: ["command-status", status] }, ` ${t(`command.${status}`)}`) : null);
 }
 
+// How wrong a device's clock is, learnt from its readings (alerts/maintenance.py's offset_s:
+// positive, its clock is behind): "9876 d slow", "2 h fast", in the viewer's language.
+function clockOffset(seconds) {
+  const s = Math.abs(seconds);
+  const amount = s >= 2 * 86400 ? `${Math.round(s / 86400)} d` : s >= 2 * 3600 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 60)} min`;
+  return t(seconds > 0 ? "care.clockSlow" : "care.clockFast", { amount });
+}
+
 // The open incidents of the room's residents, most urgent first (maintenance is listed apart).
 function callsIn(room, incidents) {
   const here = new Set((room.residents ?? []).map((r) => r.id));
@@ -153,7 +161,8 @@ export function mountCareHome(ctx) {
         h("tbody", null, items.map((i) => h("tr", { dataset: { deviceId: i.device_id } },
           h("td", null, i.device_id, h("span", { class: "muted small" }, ` ${label("device", i.kind)}`)),
           h("td", null, i.room_name ?? t("none")),
-          h("td", null, label("problem", i.problem), i.detail ? h("span", { class: "muted small" }, ` ${i.detail}`) : null),
+          h("td", null, label("problem", i.problem), i.detail ? h("span", { class: "muted small" }, ` ${i.detail}`) : null,
+            Number.isFinite(i.offset_s) ? h("span", { class: "muted small clock-offset" }, ` ${clockOffset(i.offset_s)}`) : null),
           h("td", null, i.since ? formatTime(i.since) : t("none")))))));
     } catch (err) {
       if (err.status === 401) ctx.signedOut();
