@@ -161,8 +161,8 @@ class DeviceRestored:
     nobody has taken it and every alarm in it is a problem of the kind it is whole again from
     (:data:`SELF_CLEARING`), is resolved as ``self_cleared`` by ``system``, its waiting alarms
     with it. One somebody has taken stays theirs: its timeline says the device is healthy
-    again. A fault or tamper a device reported of itself is never cleared so: being heard says
-    nothing of it."""
+    again. An event a device sent of itself (a fault, a tamper, its own "battery low") is never
+    cleared so: being heard says nothing of it."""
 
     device_id: str
     at: dt.datetime
