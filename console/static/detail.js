@@ -196,9 +196,15 @@ export function contactsCard(contacts) {
         h("span", { class: "contact-phone" }, telLink(c.phone))))));
 }
 
+// A device offline having last reported this battery or less has probably gone flat
+// (detection/device_health.py's FLAT_PCT): the family or staff charge it, no technician needed.
+const FLAT_PCT = 5;
+
 function battery(d) {
   if (d.battery === null || d.battery === undefined) return null;
-  return h("span", { class: Number(d.battery) <= 20 ? "offline" : null }, `${d.battery} %`);
+  const flat = d.online === false && Number(d.battery) <= FLAT_PCT;
+  return h("span", { class: [Number(d.battery) <= 20 ? "offline" : null, flat ? "flat" : null].filter(Boolean).join(" ") || null },
+    batteryText(d.battery, flat));
 }
 
 function online(d) {

@@ -414,11 +414,17 @@ async def test_family_answers_a_family_first_alert_from_their_page(
                                " VALUES ('watch-0001', 1, now() - interval '40 minutes', 0, false)")
             await conn.execute("INSERT INTO contacts (resident_id, name, relation, phone)"
                                " VALUES ('r-h0001', '张伟', 'son', '+8613900000000')")
+            # and her old watch went offline at 3 %: it has probably gone flat
+            await conn.execute("INSERT INTO devices (id, site_id, kind, resident_id, battery,"
+                               " online) SELECT 'watch-old', site_id, 'wearable', id, 3, false"
+                               " FROM residents WHERE id = 'r-h0001'")
         operator = await c.page("op1")
         page = await c.page("family1")
         await page.wait_for_selector("#elder-name", timeout=WAIT_MS)
         off = await page.text_content("tr[data-device-id='watch-0001'] .off-wrist") or ""
         assert re.fullmatch(r"off the wrist since .*\d\d:\d\d:\d\d", off), off
+        flat = await page.text_content("tr[data-device-id='watch-old'] .flat") or ""
+        assert flat == "3 % (probably flat: ask for it to be charged)", flat
         routing = {"mode": "family_first", "family_accept_s": 120}
         async with c.platform.pool.connection() as conn:
             await conn.execute("UPDATE residents SET routing = %s WHERE id = 'r-h0001'",
