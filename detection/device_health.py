@@ -137,7 +137,8 @@ class _Device:
     """The battery it last reported (None: never; snapshots from before 2026-12-07)."""
     reported: bool = False
     """Whether a problem of its own has been reported and it has not been ``restored`` since
-    (snapshots from before 2026-12-08: False, so an item open then is closed by hand)."""
+    (a snapshot from before the fourteenth session has none: False, so an item open then is
+    closed by hand)."""
 
     def down(self) -> bool:
         """Silent or offline, as far as an elder's protection goes."""

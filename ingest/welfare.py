@@ -178,14 +178,14 @@ class WelfareStage:
         """subject -> an inactivity finding held until its elder is heard again after an outage
         (its time, detail and score, the silence's start, and from and until when it waits)."""
         self.marks: list[Mark] = []
+        """Later facts about an elder's open alarm (their devices, their watch heard again):
+        the caller takes them (and empties the list) to mark the alarm (store/batch.py)."""
         self.restored: list[Restored] = []
         """Devices whole again whose maintenance item closes itself: the caller takes them (and
         empties the list) with the marks (store/batch.py)."""
         self._restored_at: dict[str, float] = {}
         """device -> when it was last ``restored``: a repeat of its problem that flap control
         held and lets out after it (as a count) is closed again with it."""
-        """Later facts about an elder's open alarm (their devices, their watch heard again):
-        the caller takes them (and empties the list) to mark the alarm (store/batch.py)."""
         self._mover_of: dict[str, str] = {}
         """watch -> its wearer: a silent watch heard again marks their no-activity alarm."""
         self._deaf_hearers: set[Hashable] = set()
