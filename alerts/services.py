@@ -228,11 +228,11 @@ def service_request(*, event: str, presses: int | None, service_type: str | None
 
 
 def button_ticket(*, device: DeviceRef, ticket_type: str, source_seq: int,
-                  pressed_at: dt.datetime) -> NewTicket:
+                  pressed_at: dt.datetime, said_ms: int | None = None) -> NewTicket:
     assert device.resident_id is not None
     return NewTicket(resident_id=device.resident_id, site_id=device.site_id, type=ticket_type,
                      source="button", device_id=device.id, source_seq=source_seq,
-                     opened_by=f"device:{device.id}", pressed_at=pressed_at)
+                     opened_by=f"device:{device.id}", pressed_at=pressed_at, said_ms=said_ms)
 
 
 async def open_ticket(conn: psycopg.AsyncConnection[Any], *, resident_id: str, ticket_type: str,

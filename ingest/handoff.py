@@ -27,7 +27,7 @@ from alerts.services import service_request
 from detection.events import rule_for
 from detection.fall import AccelWindow, FallDetector, FallFinding
 from detection.fall_grace import FallAlarm, FallGrace, LoggedFall
-from ingest.codec import Envelope
+from ingest.codec import Envelope, event_time
 from ingest.contract import Accel, Event
 from store.registry import DeviceRef
 
@@ -68,6 +68,9 @@ class ServicePress:
     source_seq: int
     occurred_ts: float
     ticket_type: str
+    said_ms: int | None = None
+    """The time its device said (ms; ingest.codec.event_time): a redelivery says the same, a
+    new press under a reused seq does not."""
 
 
 def evidence(finding: FallFinding) -> dict[str, Any]:
@@ -125,7 +128,8 @@ class DetectionStage:
                     device=(devices or {}).get(env.device))
                 if ticket_type is not None:
                     services.append(ServicePress(device_id=env.device, source_seq=env.seq,
-                                                 occurred_ts=env.ts, ticket_type=ticket_type))
+                                                 occurred_ts=env.ts, ticket_type=ticket_type,
+                                                 said_ms=event_time(body)))
                     continue
                 rule = rule_for(body.type.value)
                 if rule.alarm is not None:

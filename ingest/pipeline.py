@@ -597,7 +597,8 @@ class Ingest:
         for press in handoff.services:  # a ticket, in the transaction that acks the press
             where[(press.device_id, press.source_seq)].tickets.append(button_ticket(
                 device=self._devices[press.device_id], ticket_type=press.ticket_type,
-                source_seq=press.source_seq, pressed_at=_utc(press.occurred_ts)))
+                source_seq=press.source_seq, pressed_at=_utc(press.occurred_ts),
+                said_ms=press.said_ms))
         for device_id, ts in handoff.cancels:
             last_of_device[device_id].cancels.append(
                 AlarmCancel(device_id=device_id, cancelled_at=_utc(ts)))

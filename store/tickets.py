@@ -8,8 +8,10 @@ not an emergency), delivered by PostgreSQL only on commit.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +22,8 @@ from psycopg.types.json import Jsonb
 
 from store.errors import Conflict, NotFound
 from store.org import inside
+
+log = logging.getLogger(__name__)
 
 TICKET_CHANNEL = "tickets"
 
@@ -38,6 +42,10 @@ class NewTicket:
     """With ``device_id``, the press that opened it: a redelivered press opens nothing new."""
     opened_by: str = ""
     pressed_at: dt.datetime | None = None
+    said_ms: int | None = None
+    """For a press, the time its device said (ms): a redelivery says the same; a new press
+    under a seq the device used before (a counter gone back) does not, and opens a ticket of
+    its own (:func:`insert`)."""
 
 
 _VIEW = """
@@ -59,7 +67,31 @@ async def _notify(conn: psycopg.AsyncConnection[Any], ticket_id: int, op: str) -
 
 
 async def insert(conn: psycopg.AsyncConnection[Any], ticket: NewTicket) -> int | None:
-    """Inside the caller's transaction: open a ticket; None if this press already opened one."""
+    """Inside the caller's transaction: open a ticket; None if this press already opened one.
+    A press under a seq its device used before for another press (a counter gone back, a
+    factory reset: against the contract) opens its own ticket, keyed by minus the time its
+    device said (a device's seq is never negative), with ``seq_reused`` in its opening; until
+    2026-12-07 it was taken for a redelivery and the elder's request was lost."""
+    opened = await _insert(conn, ticket)
+    if opened is not None or ticket.device_id is None or ticket.said_ms is None \
+            or ticket.source_seq is None or ticket.source_seq < 0:
+        return opened
+    cur = await conn.execute(
+        "SELECT tl.details ->> 'said_ms' AS said FROM service_tickets t"
+        " JOIN service_ticket_timeline tl ON tl.ticket_id = t.id AND tl.action = 'opened'"
+        " WHERE t.device_id = %s AND t.source_seq = %s", (ticket.device_id, ticket.source_seq))
+    row = await cur.fetchone()
+    said = None if row is None else (row["said"] if isinstance(row, dict) else row[0])
+    if said is None or int(said) == ticket.said_ms:
+        return None  # the same press delivered again (or one stored before its time was kept)
+    log.warning("service press from %s reuses seq %d: a ticket of its own", ticket.device_id,
+                ticket.source_seq)
+    return await _insert(conn, dataclasses.replace(ticket, source_seq=-ticket.said_ms),
+                         reused=ticket.source_seq)
+
+
+async def _insert(conn: psycopg.AsyncConnection[Any], ticket: NewTicket, *,
+                  reused: int | None = None) -> int | None:
     cur = await conn.execute(
         "INSERT INTO service_tickets (resident_id, site_id, type, source, notes, requested_for,"
         " device_id, source_seq, opened_by) VALUES (%(resident)s,"
@@ -78,6 +110,10 @@ async def insert(conn: psycopg.AsyncConnection[Any], ticket: NewTicket) -> int |
         details |= {"device_id": ticket.device_id, "source_seq": ticket.source_seq}
     if ticket.pressed_at is not None:
         details["pressed_at"] = ticket.pressed_at.isoformat()
+    if ticket.said_ms is not None:
+        details["said_ms"] = ticket.said_ms
+    if reused is not None:
+        details["seq_reused"] = reused
     await conn.execute(
         "INSERT INTO service_ticket_timeline (ticket_id, actor, action, to_status, details)"
         " VALUES (%s, %s, 'opened', 'open', %s)",

@@ -95,6 +95,41 @@ async def test_a_double_press_on_a_configured_button_opens_one_ticket_and_no_ala
     assert steps[0]["details"]["source_seq"] == 7 and "pressed_at" in steps[0]["details"]
 
 
+async def test_a_service_press_under_a_seq_the_button_used_before_opens_its_own_ticket(
+        pool: AsyncConnectionPool) -> None:
+    """The button's counter went back (a factory reset, against the contract): its double press
+    for a meal on Tuesday comes under seq 7, which Monday's press had. Until 2026-12-07 it was
+    taken for Monday's redelivered and no ticket was opened: the elder asked and nobody came.
+    Now it opens a ticket of its own, saying the seq was reused, and its own redelivery, to
+    this ingest or to a fresh one, opens nothing more. A press from a clock placed at its
+    arrival is judged by the time its device said, not by when it arrived."""
+    await _seed(pool)
+    day = 86_400_000
+    monday = int(time.time() * 1000) - day
+
+    def press(seq: int, ts: int) -> tuple[str, bytes]:
+        return (f"eldercare/v1/{SITE}/{DOUBLE}/event",
+                encode(Event(seq=seq, ts=ts, type=EventType.SOS, presses=2)))
+
+    await _ingest(pool, press(7, monday))
+    source = ListSource()
+    ingest = Ingest(pool=pool, source=source)
+    await ingest.load_registry()
+    for message in (press(7, monday + day), press(7, monday + day), press(7, monday)):
+        await ingest.process([source.add(*message)])
+    await _ingest(pool, press(7, monday + day))  # after a restart
+    y2k = 946_684_800_000  # a clock reset to 2000: placed at its arrival, twice
+    await _ingest(pool, press(8, y2k))
+    await _ingest(pool, press(8, y2k))
+    tickets = await _rows(pool, "SELECT id, type, source_seq FROM service_tickets ORDER BY id")
+    assert [(t["type"], t["source_seq"]) for t in tickets] == [
+        ("meal", 7), ("meal", -(monday + day)), ("meal", 8)]
+    async with pool.connection() as conn:
+        opened = (await store_tickets.timeline(conn, tickets[1]["id"]))[0]["details"]
+    assert (opened["seq_reused"], opened["said_ms"]) == (7, monday + day)
+    assert await _rows(pool, "SELECT id FROM alarms") == []
+
+
 async def test_a_double_press_on_an_unconfigured_button_is_an_sos(
         pool: AsyncConnectionPool) -> None:
     await _seed(pool)
