@@ -54,6 +54,8 @@ class Upkeep:
     asked: set[str] = field(default_factory=set)
     """Devices whose open item has asked the family to charge it."""
     family_asked: int = 0
+    state_at_end: dict[str, str] = field(default_factory=dict)
+    """device -> how device health saw it when the run ended (items still open only)."""
 
     def problem(self, device: str, at: float) -> None:
         began, _ = self.open_since.get(device, (at, at))
@@ -112,6 +114,10 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str
             upkeep.restored(r.device, r.at)
         stage.restored.clear()
         stage.marks.clear()
+    for device in upkeep.open_since:
+        battery = stage.health.battery(device)
+        said = "silent or offline" if stage.health.down(device) else "heard"
+        upkeep.state_at_end[device] = said + ("" if battery is None else f", {battery:.0f} %")
     return found, first, offline, upkeep
 
 
@@ -138,7 +144,8 @@ def main() -> None:
     took = (f": open {statistics.median(closed) / 60:.0f} min in the median,"
             f" {closed[-1] / 3600:.1f} h at most" if closed else "")
     print(f"maintenance items: {upkeep.opened} opened, {len(closed)} closed themselves{took};"
-          f" {len(upkeep.open_since)} still open: {', '.join(sorted(upkeep.open_since))};"
+          f" {len(upkeep.open_since)} still open:"
+          f" {', '.join(f'{d} ({upkeep.state_at_end[d]})' for d in sorted(upkeep.open_since))};"
           f" {upkeep.family_asked} asked a family to charge a watch gone flat")
 
 
