@@ -25,6 +25,7 @@ from ingest.contract import (
     MAX_PAYLOAD_BYTES,
     Accel,
     Body,
+    Checkin,
     Checkup,
     Command,
     Event,
@@ -165,7 +166,10 @@ class Decoder:
     than 7 days old in one burst (against the contract) is never taken for a wrong clock and
     placed now. A reading within the window forgets the error: the clock has been set. A status
     ("online", or "offline", a last will the broker publishes when it finds the connection
-    gone) is placed at its arrival, and teaches nothing. (The error of a clock a few minutes
+    gone) and a check-in ("I am here", with its battery) are placed at their arrival, and teach
+    nothing: a button whose clock reset when its battery was changed checks in once a day,
+    and refused for three days it would be "not checking in", its elder's welfare check an
+    alarm about a button that is fine. (The error of a clock a few minutes
     fast, or up to 7 days slow, is not learnt: such readings are inside the window and keep
     their own time.)
     """
@@ -225,9 +229,10 @@ class Decoder:
         offset = 0.0
         if not now_ms - self._max_age_ms <= body.ts <= now_ms + self._max_future_ms:
             # a status is said when it is said (a last will by the broker, when it found the
-            # connection gone): placed at its arrival, and it teaches nothing of the clock (a
-            # will carries the time of its connect, hours before)
-            offset = (now_ms - body.ts if isinstance(body, Status)
+            # connection gone), and a check-in says "I am here" now: placed at its arrival,
+            # and it teaches nothing of the clock (a will carries the time of its connect,
+            # hours before)
+            offset = (now_ms - body.ts if isinstance(body, (Status, Checkin))
                       else self._clock_error(parsed.device, body.ts, now_ms))
             body = msgspec.structs.replace(body, ts=round(body.ts + offset))
         elif self._clock_errors:

@@ -53,8 +53,8 @@ def test_event_decodes() -> None:
     ("event", json.dumps({"v": 2, "seq": 1, "ts": NOW_MS, "type": "sos"}).encode(), "schema",
      "v"),
     ("telemetry", json.dumps({"seq": 1, "ts": NOW_MS, "hr": 999}).encode(), "schema", "<= 250"),
-    ("checkin", json.dumps({"seq": 1, "ts": NOW_MS + 3_600_000}).encode(),
-     "ts_future", "in the future"),
+    ("location", json.dumps({"seq": 1, "ts": NOW_MS + 3_600_000, "lat": 31.2,
+                             "lon": 121.4}).encode(), "ts_future", "in the future"),
     ("telemetry", json.dumps({"seq": 1, "ts": NOW_MS - 30 * 86_400_000, "hr": 70}).encode(),
      "ts_past", "in the past"),
     ("event", b"[]", "schema", "Expected `object`"),
@@ -84,25 +84,25 @@ def test_an_event_at_a_time_that_cannot_be_is_placed_at_its_arrival_not_refused(
 
 
 def test_a_wrong_clock_is_learnt_from_readings_spread_over_a_minute_then_placed_by_it() -> None:
-    """A watch whose clock reset to 2000 sends a check-in every 20 s. The first three are
+    """A watch whose clock reset to 2000 sends its telemetry every 20 s. The first three are
     refused (the third agrees, but the three came within 40 s); the fourth, a minute after the
     first, is placed by the error learnt, and so is every one after, at the platform's time
-    (``clock_offset`` says by how much). A status is placed at its arrival and teaches nothing.
-    A reading at a right time forgets the error (its clock was set); a clock that jumps again
-    is learnt again."""
+    (``clock_offset`` says by how much). A status and a check-in are placed at their arrival and
+    teach nothing. A reading at a right time forgets the error (its clock was set); a clock
+    that jumps again is learnt again."""
     now = [NOW]
     d = Decoder(clock=lambda: now[0])
     y2k = 946_684_800_000
     watch = "eldercare/v1/home-0001/watch-0001/"
 
-    def checkin(seq: int, ts: float) -> bytes:
-        return json.dumps({"seq": seq, "ts": int(ts)}).encode()
+    def telemetry(seq: int, ts: float) -> bytes:
+        return json.dumps({"seq": seq, "ts": int(ts), "hr": 70}).encode()
 
     said = []
     for i in range(4):
         now[0] = NOW + 20 * i
         try:
-            env = d.decode(watch + "checkin", checkin(i + 1, y2k + 20_000 * i))
+            env = d.decode(watch + "telemetry", telemetry(i + 1, y2k + 20_000 * i))
             said.append((env.ts, env.clock_offset))
         except ContractViolation as err:
             said.append(f"{err.code}: {err.reason.partition('; ')[2]}")
@@ -110,16 +110,18 @@ def test_a_wrong_clock_is_learnt_from_readings_spread_over_a_minute_then_placed_
             will = d.decode(watch + "status", json.dumps(
                 {"seq": 90, "ts": y2k - 86_400_000, "state": "offline"}).encode())
             assert (will.ts, will.clock_offset) == (now[0], NOW - y2k / 1000 + 86_400 + 20)
+            here = d.decode(watch + "checkin", json.dumps({"seq": 91, "ts": 5}).encode())
+            assert (here.ts, here.clock_offset) == (now[0], NOW + 20 - 0.005)
     error = NOW - y2k / 1000
     learning = "ts_past: its clock's error is being learnt (2 of 3 readings agree)"
     assert said == ["ts_past: ", learning, learning, (NOW + 60, pytest.approx(error))]
     now[0] = NOW + 80.5  # a little late in transit: placed by the error, not by its arrival
-    late = d.decode(watch + "telemetry", json.dumps({"seq": 5, "ts": y2k + 80_000, "hr": 70}).encode())
+    late = d.decode(watch + "telemetry", telemetry(5, y2k + 80_000))
     assert late.ts == pytest.approx(NOW + 80, abs=0.2)
-    right = d.decode(watch + "checkin", checkin(6, now[0] * 1000))  # its clock set
+    right = d.decode(watch + "telemetry", telemetry(6, now[0] * 1000))  # its clock set
     assert (right.ts, right.clock_offset) == (now[0], 0.0)
     with pytest.raises(ContractViolation, match=r"in the past$"):
-        d.decode(watch + "checkin", checkin(7, y2k + 100_000))  # reset again: learnt afresh
+        d.decode(watch + "telemetry", telemetry(7, y2k + 100_000))  # reset again: learnt afresh
 
 
 def test_a_backlog_replayed_in_one_burst_is_never_taken_for_a_wrong_clock() -> None:
@@ -129,7 +131,8 @@ def test_a_backlog_replayed_in_one_burst_is_never_taken_for_a_wrong_clock() -> N
     old = NOW_MS - 10 * 86_400_000
     for i in range(20):
         with pytest.raises(ContractViolation) as caught:
-            d.decode(T + "checkin", json.dumps({"seq": i + 1, "ts": old + 2000 * i}).encode())
+            d.decode(T + "telemetry", json.dumps({"seq": i + 1, "ts": old + 2000 * i,
+                                                  "hr": 70}).encode())
         assert caught.value.code == "ts_past"
 
 

@@ -134,11 +134,12 @@ BAD = [
     ("device under another site", f"eldercare/v1/home-0002/{DEVICE}/event", _sos(2),
      "wrong_site"),
     ("over 64 KiB", f"eldercare/v1/{SITE}/{DEVICE}/event", b" " * (64 * 1024 + 1), "too_large"),
-    # a reading at a time that cannot be (an event is placed at its arrival instead: below)
-    ("far future", f"eldercare/v1/{SITE}/{DEVICE}/checkin",
-     encode(Checkin(seq=3, ts=_now_ms() + 86_400_000, battery=80)), "ts_future"),
-    ("far past", f"eldercare/v1/{SITE}/{DEVICE}/checkin",
-     encode(Checkin(seq=4, ts=_now_ms() - 30 * 86_400_000, battery=80)), "ts_past"),
+    # a reading at a time that cannot be (an event, a status or a check-in is placed at its
+    # arrival instead: below)
+    ("far future", f"eldercare/v1/{SITE}/{DEVICE}/telemetry",
+     encode(Telemetry(seq=3, ts=_now_ms() + 86_400_000, battery=80)), "ts_future"),
+    ("far past", f"eldercare/v1/{SITE}/{DEVICE}/telemetry",
+     encode(Telemetry(seq=4, ts=_now_ms() - 30 * 86_400_000, battery=80)), "ts_past"),
     ("bad topic", "eldercare/v1/oops", _sos(5), "topic"),
 ]
 
@@ -173,7 +174,9 @@ async def test_an_sos_from_a_device_whose_clock_is_wrong_is_raised_at_its_arriva
     2026-12-07 it was dead-lettered as ts_past or ts_future, and no alarm was raised), the call
     for help was lost. It is raised at its arrival, its device's time kept in the alarm's and
     the event's details (``device_clock_ts``), and nothing is dead-lettered; a cancel from the
-    same clock annotates it as any cancel does. A check-in from that clock is still refused."""
+    same clock annotates it as any cancel does. A check-in from that clock is placed at its
+    arrival too (the button is heard, not "not checking in", and its row says how wrong its
+    clock is); a reading of another kind is refused while its clock's error is learnt."""
     await _seed(pool)
     source = ListSource()
     ingest = Ingest(pool=pool, source=source)
@@ -190,11 +193,17 @@ async def test_an_sos_from_a_device_whose_clock_is_wrong_is_raised_at_its_arriva
     [event] = await _rows(pool, "SELECT ts, detail FROM events")
     assert event["ts"] == alarm["occurred_at"] and event["detail"]["device_clock_ts"] == said
     cancel = encode(Event(seq=8, ts=said + 5000, type=EventType.CANCEL))
-    reading = encode(Checkin(seq=9, ts=said, battery=80))
+    reading = encode(Telemetry(seq=9, ts=said, battery=80))
+    here = encode(Checkin(seq=10, ts=said, battery=80))
     await ingest.process([source.add(topic, cancel),
-                          source.add(f"eldercare/v1/{SITE}/{DEVICE}/checkin", reading)])
+                          source.add(f"eldercare/v1/{SITE}/{DEVICE}/telemetry", reading),
+                          source.add(f"eldercare/v1/{SITE}/{DEVICE}/checkin", here)])
     [alarm] = await _rows(pool, "SELECT details FROM alarms")
     assert "cancelled_at" in alarm["details"]
+    [row] = await _rows(pool, "SELECT last_checkin, battery, clock_offset_s FROM devices"
+                              f" WHERE id = '{DEVICE}'")
+    assert row["last_checkin"] >= before and row["battery"] == 80
+    assert abs(row["clock_offset_s"] - (before.timestamp() - said / 1000)) < 5
     dead = await _rows(pool, "SELECT code, device_id FROM dead_letters")
     # named by its device: the maintenance list says its clock is wrong (alerts/maintenance.py)
     assert dead == [{"code": "ts_past" if said < _now_ms() else "ts_future", "device_id": DEVICE}]
