@@ -390,12 +390,17 @@ async def test_a_care_home_whose_call_buttons_fall_silent_together_is_one_alarm(
     morning = NIGHT + 6 * 3600  # 08:00 in Shanghai
     clock = Clock(morning)
     ingest, source = await _ingest(pool, clock)
-    await ingest.process([source.add(f"eldercare/v1/care-9/wall-{i}/checkin",
-                                     encode(Checkin(seq=1, ts=_ms(morning), battery=100)))
-                          for i in range(6)])
-    for minutes in range(1, 17):
-        clock.t = morning + 60 * minutes
-        await ingest.process([])
+
+    async def heard_then_quiet(seq: int, at: float, minutes: int) -> None:
+        """The six wall buttons check in at ``at``; then nothing for ``minutes`` minutes."""
+        await ingest.process([source.add(f"eldercare/v1/care-9/wall-{i}/checkin",
+                                         encode(Checkin(seq=seq, ts=_ms(at), battery=100)))
+                              for i in range(6)])
+        for minute in range(1, minutes + 1):
+            clock.t = at + 60 * minute
+            await ingest.process([])
+
+    await heard_then_quiet(1, morning, 16)
     alarms = await _alarms(pool)
     assert [(a["kind"], a["priority"], a["route"]) for a in alarms] == [
         ("site_silent", 2, "care_home")], alarms
@@ -407,12 +412,7 @@ async def test_a_care_home_whose_call_buttons_fall_silent_together_is_one_alarm(
     # 08:30 the network is back: the alarm, still open, says when (the operator who opens it
     # still calls the home), once, and no device of it is reported on its own
     back = clock.t = morning + 30 * 60
-    await ingest.process([source.add(f"eldercare/v1/care-9/wall-{i}/checkin",
-                                     encode(Checkin(seq=2, ts=_ms(back), battery=100)))
-                          for i in range(6)])
-    for minutes in range(1, 6):
-        clock.t = back + 60 * minutes
-        await ingest.process([])
+    await heard_then_quiet(2, back, 5)
     [alarm] = await _alarms(pool)
     assert alarm["details"]["site_heard_again_at"] == dt.datetime.fromtimestamp(
         back, dt.UTC).isoformat()
