@@ -1,15 +1,19 @@
-"""Geofence and wandering: each resident's safe zone, with GPS accuracy taken into account.
+"""Geofence and wandering: each resident's safe places, with GPS accuracy taken into account.
 
-Method: the safe zone is a circle (home centre and radius). A fix is *surely outside* when even
-the near edge of its accuracy circle is beyond the radius plus a margin
-(``distance - accuracy > radius + margin``), and *surely inside* when its far edge is within the
-radius (``distance + accuracy <= radius``); anything between changes nothing (hysteresis, so a
-fix wobbling at the fence does not flap). ``confirm`` consecutive surely-outside fixes mean the
-resident has left. Leaving — or still being out — during the resident's night hours is
-*wandering* (the dementia "exit-seeking" pattern; cf. Lin et al., "Detecting wandering behavior
-based on GPS traces for elders with dementia", ICARCV 2012), reported once per excursion; by day
-leaving is only a ``left_zone`` note. Distances are great-circle (haversine, mean Earth radius).
-The last fix of each resident is kept so an SOS can carry a location.
+Method: a safe place is a circle (centre and radius): the resident's home, and any other place
+their carers name where the resident may be at any hour (a daughter's flat they stay the night
+at, the day-care centre). A fix is *surely outside* when even the near edge of its accuracy
+circle is beyond every place's radius plus a margin (``distance - accuracy > radius + margin``),
+and *surely inside* when its far edge is within one place's radius (``distance + accuracy <=
+radius``); anything between changes nothing (hysteresis, so a fix wobbling at the fence does not
+flap). ``confirm`` consecutive surely-outside fixes mean the resident has left. Leaving — or still
+being out — during the resident's night hours is *wandering* (the dementia "exit-seeking"
+pattern; cf. Lin et al., "Detecting wandering behavior based on GPS traces for elders with
+dementia", ICARCV 2012), reported once per excursion; by day leaving is only a ``left_zone``
+note. A finding names the place left (or returned to) and its distance from that place's centre,
+so an elder who slips out of their daughter's flat at 2 a.m. is looked for there, not at home.
+Distances are great-circle (haversine, mean Earth radius). The last fix of each resident is kept
+so an SOS can carry a location.
 
 >>> g = GeofenceDetector(zones=(SafeZone(subject="r1", lat=31.2304, lon=121.4737, radius_m=300),))
 >>> far = [LocationFix(timestamp=1_700_000_000.0 + 60 * i, subject="r1", lat=31.2404, lon=121.4737,
@@ -28,6 +32,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius
+HOME = "home"
+DEFAULT_RADIUS_M = 300.0
+"""The safe circle around a home whose resident's carers have not set one (migration 0031)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +55,9 @@ class SafeZone:
     tz: str = "Asia/Shanghai"
     night_from: int = 21
     night_until: int = 7
+    name: str = HOME
+    """``HOME`` for the home; any other place by the name its carers gave it. A subject's night
+    and zone are its first place's (its home's)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,7 +66,10 @@ class GeofenceFinding:
     subject: str
     kind: str  # left_zone, wandering, returned
     distance_m: float
+    """From the centre of ``place``."""
     fix: LocationFix
+    place: str = HOME
+    """The safe place left (``left_zone``, ``wandering``) or returned to (``returned``)."""
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -72,6 +85,8 @@ class _State:
     outside_run: int = 0
     wandering: bool = False
     last: LocationFix | None = None
+    place: str | None = None
+    """The safe place the subject was last surely inside (None: not yet seen inside one)."""
 
 
 @dataclass(slots=True)
@@ -85,13 +100,18 @@ class GeofenceDetector:
     """Fixes vaguer than this (cell-tower guesses) tell nothing about a 300 m fence."""
     confirm: int = 2
     _states: dict[str, _State] = field(default_factory=dict)
-    _by_subject: tuple[tuple[SafeZone, ...], dict[str, SafeZone]] = field(
+    _by_subject: tuple[tuple[SafeZone, ...], dict[str, tuple[SafeZone, ...]]] = field(
         default=((), {}), repr=False, compare=False)
-    """The zones by subject, and the ``zones`` they were made from (rebuilt when replaced)."""
+    """The places by subject, home first, and the ``zones`` they were made from (rebuilt when
+    replaced)."""
 
     def update(self, batch: Sequence[LocationFix]) -> list[GeofenceFinding]:
         if self._by_subject[0] is not self.zones:
-            self._by_subject = (self.zones, {z.subject: z for z in self.zones})
+            grouped: dict[str, list[SafeZone]] = {}
+            for z in self.zones:
+                grouped.setdefault(z.subject, []).append(z)
+            self._by_subject = (self.zones, {
+                s: tuple(sorted(zs, key=lambda z: z.name != HOME)) for s, zs in grouped.items()})
         by_subject = self._by_subject[1]
         found: list[GeofenceFinding] = []
         for fix in batch:
@@ -99,10 +119,10 @@ class GeofenceDetector:
             if state.last is not None and fix.timestamp <= state.last.timestamp:
                 continue  # late fix: the newer one stays the last known location
             state.last = fix
-            zone = by_subject.get(fix.subject)
-            if zone is None or fix.accuracy_m > self.max_accuracy_m:
+            places = by_subject.get(fix.subject)
+            if places is None or fix.accuracy_m > self.max_accuracy_m:
                 continue
-            found.extend(self._judge(zone, state, fix))
+            found.extend(self._judge(places, state, fix))
         return found
 
     def last_location(self, subject: str) -> LocationFix | None:
@@ -110,30 +130,40 @@ class GeofenceDetector:
         state = self._states.get(subject)
         return state.last if state else None
 
-    def _judge(self, zone: SafeZone, state: _State, fix: LocationFix) -> list[GeofenceFinding]:
-        distance = haversine_m(zone.lat, zone.lon, fix.lat, fix.lon)
-        surely_out = distance - fix.accuracy_m > zone.radius_m + self.margin_m
-        surely_in = distance + fix.accuracy_m <= zone.radius_m
+    def _judge(self, places: tuple[SafeZone, ...], state: _State,
+               fix: LocationFix) -> list[GeofenceFinding]:
+        zone = places[0]  # the subject's night and time zone are its home's
+        distances = [haversine_m(p.lat, p.lon, fix.lat, fix.lon) for p in places]
+        inside = next((p for p, d in zip(places, distances, strict=True)
+                       if d + fix.accuracy_m <= p.radius_m), None)
+        surely_out = all(d - fix.accuracy_m > p.radius_m + self.margin_m
+                         for p, d in zip(places, distances, strict=True))
 
-        def finding(kind: str) -> GeofenceFinding:
+        def finding(kind: str, place: SafeZone) -> GeofenceFinding:
+            distance = distances[places.index(place)]
             return GeofenceFinding(timestamp=fix.timestamp, subject=fix.subject, kind=kind,
-                                   distance_m=distance, fix=fix)
+                                   distance_m=distance, fix=fix, place=place.name)
 
-        if surely_in:
+        if inside is not None:
             state.outside_run = 0
+            state.place = inside.name
             was_out, state.outside, state.wandering = state.outside, False, False
-            return [finding("returned")] if was_out else []
+            return [finding("returned", inside)] if was_out else []
         if not surely_out:
             return []
+        # the place left: where they were last seen inside, else (never seen inside, or that
+        # place since taken away) the nearest
+        left = next((p for p in places if p.name == state.place),
+                    min(places, key=lambda p: distances[places.index(p)] - p.radius_m))
         state.outside_run += 1
         out: list[GeofenceFinding] = []
         if not state.outside and state.outside_run >= self.confirm:
             state.outside = True
             if not _is_night(zone, fix.timestamp):
-                out.append(finding("left_zone"))
+                out.append(finding("left_zone", left))
         if state.outside and not state.wandering and _is_night(zone, fix.timestamp):
             state.wandering = True
-            out.append(finding("wandering"))
+            out.append(finding("wandering", left))
         return out
 
     def snapshot(self) -> dict[str, Any]:
@@ -153,7 +183,8 @@ class GeofenceDetector:
         """The snapshot's ``states`` for ``subjects`` (those no longer kept are left out)."""
         states = self._states
         return {s: {"outside": st.outside, "outside_run": st.outside_run,
-                    "wandering": st.wandering, "last": asdict(st.last) if st.last else None}
+                    "wandering": st.wandering, "last": asdict(st.last) if st.last else None,
+                    "place": st.place}
                 for s in subjects if (st := states.get(s)) is not None}
 
     @classmethod
@@ -165,6 +196,7 @@ class GeofenceDetector:
             detector._states[subject] = _State(
                 outside=st["outside"], outside_run=st["outside_run"], wandering=st["wandering"],
                 last=LocationFix(**st["last"]) if st["last"] else None,
+                place=st.get("place"),  # a snapshot from before places: seen inside none yet
             )
         return detector
 

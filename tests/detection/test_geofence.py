@@ -107,6 +107,53 @@ def test_restore_continues_identically() -> None:
     assert again.last_location("r1") == batches[-1][0]
 
 
+FLAT_NORTH_M = 3000.0
+FLAT = SafeZone(subject="r1", lat=HOME[0] + FLAT_NORTH_M / METRES_PER_DEG_LAT, lon=HOME[1],
+                radius_m=200.0, name="flat")
+
+
+def test_a_night_at_another_safe_place_is_no_wandering_and_leaving_it_is() -> None:
+    d = GeofenceDetector(zones=(FLAT, ZONE))  # home is taken first whatever the order
+    evening = NOON_SHANGHAI + 6 * 3600  # 18:00
+    found = _run(d, [[_fix(north, t=evening + i * 600)] for i, north in
+                     enumerate([0, 800, 1500, 2500, FLAT_NORTH_M, FLAT_NORTH_M + 20])])
+    assert [(f.kind, f.place) for f in found] == [("left_zone", "home"), ("returned", "flat")]
+    night = NOON_SHANGHAI + 14 * 3600  # 02:00
+    assert _run(d, [[_fix(FLAT_NORTH_M - 30 + 10 * i, t=evening + 3600 + i * 900)]
+                    for i in range(20)]) == []  # 19:00 to 23:45
+    out = _run(d, [[_fix(FLAT_NORTH_M + metres, t=night + i * 60)]
+                   for i, metres in enumerate([100, 400, 700, 900])])
+    assert [(f.kind, f.place, round(f.distance_m)) for f in out] == [("wandering", "flat", 700)]
+
+
+def test_a_fix_is_in_when_it_is_surely_in_one_place_and_out_only_when_surely_out_of_all() -> None:
+    d = GeofenceDetector(zones=(ZONE, FLAT))
+    # surely out of home, but 400 m from the flat with 200 m of doubt: maybe at the flat's gate
+    vague = [_fix(FLAT_NORTH_M - 400, t=NOON_SHANGHAI + i * 60, accuracy=200) for i in range(4)]
+    assert _run(d, [[f] for f in vague]) == []
+    found = _run(d, [[_fix(1500, t=NOON_SHANGHAI + 600 + i * 60)] for i in range(2)])
+    assert [(f.kind, f.place) for f in found] == [("left_zone", "home")]
+    # 150 m from the flat's centre with ±60 m: not surely in (210 > 200) nor surely out
+    assert d.update([_fix(FLAT_NORTH_M - 150, t=NOON_SHANGHAI + 900, accuracy=60)]) == []
+    back = d.update([_fix(FLAT_NORTH_M - 150, t=NOON_SHANGHAI + 960, accuracy=40)])
+    assert [(f.kind, f.place, round(f.distance_m)) for f in back] == [("returned", "flat", 150)]
+
+
+def test_a_snapshot_from_before_places_restores_to_home() -> None:
+    d = GeofenceDetector(zones=(ZONE,))
+    _run(d, [[_fix(0, t=NOON_SHANGHAI)]])
+    snap = json.loads(json.dumps(d.snapshot()))
+    for zone in snap["zones"]:
+        del zone["name"]
+    for state in snap["states"].values():
+        del state["place"]
+    again = GeofenceDetector.restore(snap)
+    assert again.zones == (ZONE,)
+    night = NOON_SHANGHAI + 10 * 3600
+    out = _run(again, [[_fix(900, t=night + i * 60)] for i in range(2)])
+    assert [(f.kind, f.place) for f in out] == [("wandering", "home")]
+
+
 @pytest.mark.parametrize("module", ['detection.geofence'])
 def test_docstring_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
