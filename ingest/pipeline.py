@@ -70,7 +70,7 @@ from store.batch import (
     FallOutcome,
     PendingFall,
 )
-from store.registry import DeviceRef, active_device, active_devices
+from store.registry import DeviceRef, SafePlace, active_device, active_devices, safe_places
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +209,8 @@ class Ingest:
         self._event_times: dict[tuple[str, int], int] = {}
         """(device, seq) -> the device's time of the latest events (:meth:`_is_new`)."""
         self._devices: dict[str, DeviceRef] = {}
+        self._places: dict[str, tuple[SafePlace, ...]] = {}
+        """Each resident's safe places besides home, for the geofence (migration 0031)."""
         self._unknown_until: dict[str, float] = {}
         self._on_alarms = on_alarms
         self._clock = clock
@@ -242,14 +244,16 @@ class Ingest:
         reconfigured or retired device is treated by its new row from the next batch on."""
         async with self._pool.connection() as conn:
             devices = await active_devices(conn)
-        self._devices = devices
+            places = await safe_places(conn)
+        self._devices, self._places = devices, places
         self._unknown_until.clear()
         if self._welfare is not None:
-            self._welfare.configure(devices)
+            self._welfare.configure(devices, places)
 
     async def load_registry(self) -> None:
         async with self._pool.connection() as conn:
             self._devices = await active_devices(conn)
+            self._places = await safe_places(conn)
             # each device's latest time as stored: what a last will that comes before its
             # next message is placed against (will_at_arrival); else, after a restart, a will
             # set at connect was stored at that connect's time, hours before it came
@@ -267,10 +271,10 @@ class Ingest:
                 if self._chores and not self._welfare_saved:
                     welfare = await detector_state.load(conn, self._state_name)
         if self._welfare is not None:
-            self._welfare.configure(self._devices)
+            self._welfare.configure(self._devices, self._places)
             if welfare is not None:
                 self._welfare.restore(welfare)
-                self._welfare.configure(self._devices)
+                self._welfare.configure(self._devices, self._places)
         for raw in pending:
             row: dict[str, Any] = dict(raw)
             if row["finding"]["device_id"] not in self._reopened:

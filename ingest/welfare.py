@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -47,12 +47,10 @@ from detection.zones import known_zone
 from ingest.codec import Envelope
 from ingest.contract import Accel, Checkin, Event, Location, Status, Telemetry
 from store.outcomes import SilenceOutcome
-from store.registry import DeviceRef
+from store.registry import DeviceRef, SafePlace
 
 log = logging.getLogger(__name__)
 
-SAFE_RADIUS_M = 300.0
-"""Default safe zone around a home until a resident's own is configured."""
 MOVING_SD_G = 0.05
 """Spread of the acceleration magnitude over a window above which the wearer is moving (walking
 gives 0.1-0.3 g; a still body about 0.01 g)."""
@@ -199,11 +197,15 @@ class WelfareStage:
         its wearer move, and the operator phones rather than sends help first. Kept in the
         snapshot, so a restart does not move the time on."""
 
-    def configure(self, devices: dict[str, DeviceRef]) -> None:
+    def configure(self, devices: dict[str, DeviceRef],
+                  places: Mapping[str, Sequence[SafePlace]] | None = None) -> None:
         """Known devices; each resident's time zone (their site's: a care home in another zone
         is not judged by the centre's clock) and own night, if their carers set one (the
         database's checks keep it whole; one that is not is left out, never stopping the
-        stage); and a safe zone around each home whose elder wears a locating device."""
+        stage); and the safe places of each elder at home who wears a locating device: a
+        circle around their home (its radius their own, if set) and ``places``, the others
+        their carers named. A resident whose home has no coordinates has none: a place away
+        from a home the geofence cannot see would make every night at home a wandering."""
         self._devices = devices
         self._movers = {}
         for device_id, ref in devices.items():
@@ -217,14 +219,19 @@ class WelfareStage:
         centre = self.inactivity.config.tz
         tz = {ref.site_tz: _known_zone(ref.site_tz, centre)
               for ref in devices.values() if ref.resident_id}
-        zones = {}
+        zones: dict[str, list[geofence.SafeZone]] = {}
         for ref in devices.values():
             if (ref.kind == "wearable" and ref.resident_id and ref.site_kind == "home"
-                    and ref.site_lat is not None and ref.site_lon is not None):
-                zones[ref.resident_id] = geofence.SafeZone(
+                    and ref.site_lat is not None and ref.site_lon is not None
+                    and ref.resident_id not in zones):
+                zones[ref.resident_id] = [geofence.SafeZone(
                     subject=ref.resident_id, lat=ref.site_lat, lon=ref.site_lon,
-                    radius_m=SAFE_RADIUS_M, tz=tz[ref.site_tz])
-        self.geofence.zones = tuple(zones.values())
+                    radius_m=ref.resident_safe_radius_m or geofence.DEFAULT_RADIUS_M, tz=tz[ref.site_tz])]
+                zones[ref.resident_id] += [
+                    geofence.SafeZone(subject=ref.resident_id, lat=p.lat, lon=p.lon,
+                                      radius_m=p.radius_m, tz=tz[ref.site_tz], name=p.name)
+                    for p in (places or {}).get(ref.resident_id, ())]
+        self.geofence.zones = tuple(z for zs in zones.values() for z in zs)
         local = {ref.resident_id: tz[ref.site_tz] for ref in devices.values()
                  if ref.resident_id and tz[ref.site_tz] != centre}
         self.inactivity.set_zones(local)
@@ -391,7 +398,8 @@ class WelfareStage:
             add(held["timestamp"], subject, "inactivity", None, held["detail"], held["score"])
         for g in self.geofence.update(fixes):
             add(g.timestamp, g.subject, g.kind, None,
-                {"distance_m": round(g.distance_m), "lat": g.fix.lat, "lon": g.fix.lon})
+                {"distance_m": round(g.distance_m), "lat": g.fix.lat, "lon": g.fix.lon,
+                 "place": g.place})
         silent_watches: dict[str, float] = {}  # a silent watch -> its first message now
         for e in health:
             if (isinstance(e, device_health.DeviceEvent) and e.status != "offline"

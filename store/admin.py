@@ -77,3 +77,52 @@ async def retire_device(conn: psycopg.AsyncConnection[Any], device_id: str) -> d
     if row is None:
         raise NotFound(f"no device {device_id}")
     return dict(row)
+
+
+MAX_PLACES = 10
+"""Safe places besides home per resident: a daughter's flat, a son's, the day-care centre. More
+than a handful is no longer a fence."""
+
+
+async def places(conn: psycopg.AsyncConnection[Any], resident_id: str) -> list[dict[str, Any]]:
+    """A resident's safe places besides home (migration 0031), by name."""
+    cur = await conn.execute(
+        "SELECT name, lat, lon, radius_m, changed_by, changed_at FROM resident_places"
+        " WHERE resident_id = %s ORDER BY name", (resident_id,))
+    return [dict(r) for r in await cur.fetchall()]
+
+
+async def set_place(conn: psycopg.AsyncConnection[Any], resident_id: str, name: str, *,
+                    lat: float, lon: float, radius_m: float, by: str) -> dict[str, Any]:
+    """Add the resident's safe place ``name``, or move or resize it."""
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT 1 FROM residents WHERE id = %s FOR UPDATE", (resident_id,))
+            row = await (await conn.execute(
+                "INSERT INTO resident_places (resident_id, name, lat, lon, radius_m, changed_by)"
+                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (resident_id, name) DO UPDATE SET"
+                " lat = excluded.lat, lon = excluded.lon, radius_m = excluded.radius_m,"
+                " changed_by = excluded.changed_by, changed_at = now()"
+                " RETURNING name, lat, lon, radius_m, changed_by, changed_at",
+                (resident_id, name, lat, lon, radius_m, by))).fetchone()
+            count = await (await conn.execute(
+                "SELECT count(*) AS n FROM resident_places WHERE resident_id = %s",
+                (resident_id,))).fetchone()
+            if count is not None and count["n"] > MAX_PLACES:
+                raise Invalid(f"a resident has at most {MAX_PLACES} safe places besides home;"
+                              " remove one first")
+    except pg_errors.ForeignKeyViolation:
+        raise NotFound(f"no resident {resident_id}") from None
+    except psycopg.Error as err:
+        raise _translate(err, "resident_places") from None
+    assert row is not None
+    return dict(row)
+
+
+async def remove_place(conn: psycopg.AsyncConnection[Any], resident_id: str, name: str) -> None:
+    async with conn.transaction():
+        cur = await conn.execute(
+            "DELETE FROM resident_places WHERE resident_id = %s AND name = %s",
+            (resident_id, name))
+    if cur.rowcount == 0:
+        raise NotFound(f"resident {resident_id} has no safe place named {name!r}")

@@ -33,14 +33,27 @@ class DeviceRef:
     resident_asleep_from: int | None = None
     resident_up_by: int | None = None
     """The resident's own night, local hours (migration 0017); None: the centre's."""
+    resident_safe_radius_m: float | None = None
+    """The safe radius around the resident's home (migration 0031); None: the default."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SafePlace:
+    """A place other than home where a resident may safely be at any hour (migration 0031)."""
+
+    name: str
+    lat: float
+    lon: float
+    radius_m: float
 
 
 _FIELDS = ("id", "site_id", "kind", "resident_id", "room_id", "site_kind", "floor", "site_routing",
            "resident_routing", "site_lat", "site_lon", "site_tz", "service_press", "service_type",
-           "resident_asleep_from", "resident_up_by")
+           "resident_asleep_from", "resident_up_by", "resident_safe_radius_m")
 _DEVICES = (
     "SELECT d.id, d.site_id, d.kind, d.resident_id, d.room_id, s.kind, r.floor, s.routing,"
-    " p.routing, s.lat, s.lon, s.tz, d.service_press, d.service_type, p.asleep_from, p.up_by"
+    " p.routing, s.lat, s.lon, s.tz, d.service_press, d.service_type, p.asleep_from, p.up_by,"
+    " p.safe_radius_m"
     " FROM devices d JOIN sites s ON s.id = d.site_id"
     " LEFT JOIN rooms r ON r.id = d.room_id LEFT JOIN residents p ON p.id = d.resident_id"
     " WHERE d.retired_at IS NULL"
@@ -63,6 +76,18 @@ async def active_device(conn: psycopg.AsyncConnection[Any], device_id: str) -> D
     )
     row = await cur.fetchone()
     return None if row is None else _ref(row)
+
+
+async def safe_places(conn: psycopg.AsyncConnection[Any]) -> dict[str, tuple[SafePlace, ...]]:
+    """Each resident's safe places other than home, by resident, in the order of their names."""
+    cur = await conn.cursor(row_factory=psycopg.rows.tuple_row).execute(
+        "SELECT resident_id, name, lat, lon, radius_m FROM resident_places"
+        " ORDER BY resident_id, name")
+    places: dict[str, list[SafePlace]] = {}
+    for resident_id, name, lat, lon, radius_m in await cur.fetchall():
+        places.setdefault(resident_id, []).append(
+            SafePlace(name=name, lat=lat, lon=lon, radius_m=radius_m))
+    return {r: tuple(ps) for r, ps in places.items()}
 
 
 # The order matters: foreign keys point backwards in this list.

@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
@@ -113,6 +114,56 @@ async def test_leaving_the_safe_zone_at_night_is_wandering(pool: AsyncConnection
     alarms = await _alarms(pool)
     assert [(a["kind"], a["priority"]) for a in alarms] == [("wandering", 3)]
     assert alarms[0]["details"]["distance_m"] > 2000
+
+
+async def test_a_night_at_a_safe_place_is_no_wandering_and_slipping_out_of_it_is(
+        pool: AsyncConnectionPool, db_url: str) -> None:
+    """An elder who stays the night at their daughter's, 3.3 km from home: with the flat a safe
+    place nothing is raised there, and walking out of it at 02:00 is a wandering that names the
+    flat. Without it the stay was the night's one alarm and the walk out raised nothing."""
+    from store import admin as store_admin
+
+    await _seed(pool)
+    flat = (31.23, 121.4)  # 3.3 km north of home
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as listener:
+        await listener.execute("LISTEN registry")
+        async with pool.connection() as conn:
+            await store_admin.set_place(conn, "r1", "女儿家", lat=flat[0], lon=flat[1],
+                                        radius_m=200.0, by="admin")
+        told = [n.payload async for n in listener.notifies(timeout=0.5)]
+    assert "resident_places" in told, "a running ingest must re-read the places at once"
+    clock = Clock(NIGHT - 5 * 3600)  # 21:00, the geofence's night
+    ingest, source = await _ingest(pool, clock)
+
+    async def fixes(seq: int, north_m: list[float], *, at: float) -> None:
+        for i, metres in enumerate(north_m):
+            t = at + 300 * i
+            clock.t = t
+            body = Location(seq=seq + i, ts=_ms(t), lat=flat[0] + metres / 111_195.0,
+                            lon=flat[1], acc=15.0)
+            await ingest.process([source.add(f"eldercare/v1/{SITE}/watch-1/location",
+                                             encode(body))])
+
+    await fixes(1, [0.0, 30.0, -20.0, 10.0] * 6, at=NIGHT - 5 * 3600)  # 21:00 to 23:00 there
+    assert await _alarms(pool) == []
+    await fixes(100, [150.0, 600.0, 800.0, 900.0], at=NIGHT)  # 02:00: out of the flat
+    alarms = await _alarms(pool)
+    assert [(a["kind"], a["details"]["place"]) for a in alarms] == [("wandering", "女儿家")]
+    assert 550 < alarms[0]["details"]["distance_m"] < 850
+
+    await fixes(200, [0.0, 10.0], at=NIGHT + 6 * 3600)  # back at the flat by 08:00
+    await _resolve(pool, "wandering", "genuine", at=NIGHT + 7 * 3600)
+
+    # the place taken away (she has gone home for good): a night there is a wandering again,
+    # measured from home
+    async with pool.connection() as conn:
+        await store_admin.remove_place(conn, "r1", "女儿家")
+    await ingest.refresh_registry()
+    await fixes(300, [0.0, 10.0, 20.0], at=NIGHT + 19 * 3600)  # 21:00 the next evening
+    alarms = await _alarms(pool)
+    assert [(a["kind"], a["details"]["place"]) for a in alarms] == [
+        ("wandering", "女儿家"), ("wandering", "home")]
+    assert 3200 < alarms[1]["details"]["distance_m"] < 3500
 
 
 async def test_a_silent_button_and_a_fault_are_maintenance_not_the_operators_queue(
