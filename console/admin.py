@@ -32,6 +32,9 @@ def _known_zone(tz: str) -> str:
 
 
 TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_known_zone)]
+Radius = Annotated[float, Field(ge=50, le=5000)]
+"""A safe place's radius in metres (migration 0031): under 50 m a phone's fix wanders out of it
+indoors; over 5 km it is no longer a fence."""
 Hour = Annotated[int, Field(ge=0, le=23)]
 """A local hour, 0-23: a resident's own night (``asleep_from``, ``up_by``; migration 0017)."""
 
@@ -90,6 +93,8 @@ class ResidentIn(BaseModel):
     up_by: Hour | None = None
     """The resident's own night, if it is not the centre's (22:00 to 07:00): judged by the
     night's inactivity limit from ``asleep_from``, the day's allowance counted from ``up_by``."""
+    safe_radius_m: Radius | None = None
+    """The safe circle around their home; None: the default (``detection.geofence.DEFAULT_RADIUS_M``)."""
 
     @model_validator(mode="after")
     def _night(self) -> ResidentIn:
@@ -115,6 +120,8 @@ class ResidentChange(BaseModel):
     asleep_from: Hour | None = None
     up_by: Hour | None = None
     """Sent together; both null gives the resident the centre's night again."""
+    safe_radius_m: Radius | None = None
+    """Null gives the home the default safe radius again."""
 
     @model_validator(mode="after")
     def _night(self) -> ResidentChange:
@@ -124,6 +131,25 @@ class ResidentChange(BaseModel):
         if sent:
             _whole_night(self.asleep_from, self.up_by)
         return self
+
+
+def _not_home(name: str) -> str:
+    if name.strip().casefold() in {"home", "家"}:
+        raise ValueError("the home is every resident's first safe place: set its radius"
+                         " (safe_radius_m) on the resident instead")
+    return name.strip()
+
+
+class PlaceIn(BaseModel):
+    """A safe place besides home: where the resident may be at any hour without its being a
+    wandering (a daughter's flat they stay at, the day-care centre they go to)."""
+
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    radius_m: Radius = 300.0
+
+
+PlaceName = Annotated[str, Path(min_length=1, max_length=100), AfterValidator(_not_home)]
 
 
 class ContactIn(BaseModel):
@@ -254,6 +280,39 @@ async def add_contact(request: Request, user: Admin, resident_id: PathId,
                       body: ContactIn) -> dict[str, Any]:
     return {"contact": await _create(request, "contacts",
                                      {"resident_id": resident_id, **body.model_dump()})}
+
+
+@router.get("/residents/{resident_id}/places")
+async def list_places(request: Request, user: Admin, resident_id: PathId) -> dict[str, Any]:
+    async with request.app.state.pool.connection() as conn:
+        return {"places": jsonable_encoder(await store_admin.places(conn, resident_id))}
+
+
+@router.put("/residents/{resident_id}/places/{name}")
+async def set_place(request: Request, user: Admin, resident_id: PathId, name: PlaceName,
+                    body: PlaceIn) -> dict[str, Any]:
+    """Add a safe place, or move or resize the one of that name. A running ingest takes it at
+    once (``NOTIFY registry``)."""
+    async with request.app.state.pool.connection() as conn:
+        try:
+            row = await store_admin.set_place(conn, resident_id, name, lat=body.lat, lon=body.lon,
+                                              radius_m=body.radius_m, by=user["username"])
+        except NotFound as err:
+            raise HTTPException(404, str(err)) from None
+        except Invalid as err:
+            raise HTTPException(422, str(err)) from None
+    return {"place": jsonable_encoder(row)}
+
+
+@router.delete("/residents/{resident_id}/places/{name}")
+async def remove_place(request: Request, user: Admin, resident_id: PathId,
+                       name: PlaceName) -> dict[str, Any]:
+    async with request.app.state.pool.connection() as conn:
+        try:
+            await store_admin.remove_place(conn, resident_id, name)
+        except NotFound as err:
+            raise HTTPException(404, str(err)) from None
+    return {"removed": name}
 
 
 @router.get("/devices")

@@ -14,6 +14,7 @@ from psycopg.types.json import Jsonb
 
 from console.auth import CurrentUser
 from console.scope import resident_visible, scope_of
+from detection.geofence import DEFAULT_RADIUS_M
 from detection.inactivity import MOVEMENT_KINDS, InactivitySummary, allowed_now, next_call
 from detection.zones import known_zone
 from store import org, resident_welfare
@@ -24,8 +25,7 @@ router = APIRouter(prefix="/api/v1", tags=["residents"])
 
 ResidentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Hours = Annotated[float, Query(gt=0, le=24 * 14)]
-SAFE_RADIUS_M = 300.0
-"""Default safe-zone radius around home until a resident's own geofence is configured."""
+
 
 
 async def _in_scope(request: Request, user: dict[str, Any], resident_id: str,
@@ -102,8 +102,11 @@ async def locations(request: Request, user: CurrentUser, resident_id: ResidentId
         points = await store_residents.locations(conn, resident_id, since)
     site = profile["site"] or {}
     home = (None if site.get("lat") is None else
-            {"lat": site["lat"], "lon": site["lon"], "radius_m": SAFE_RADIUS_M})
-    return {"home": home, "points": jsonable_encoder(points)}
+            {"lat": site["lat"], "lon": site["lon"],
+             "radius_m": profile["safe_radius_m"] or DEFAULT_RADIUS_M})
+    # the other safe places count only around a home the geofence can see (ingest.welfare)
+    places = profile["places"] if home is not None else []
+    return {"home": home, "places": jsonable_encoder(places), "points": jsonable_encoder(points)}
 
 
 @router.get("/residents/{resident_id}/incidents")

@@ -12,7 +12,7 @@ from store.errors import NotFound
 _PROFILE = ("SELECT p.id, p.site_id, p.room_id, p.name, p.birth_year, p.sex, p.phone, p.lang,"
             " p.conditions, p.medications, p.mobility, p.notes, p.routing, p.node_id,"
             " coalesce(n.path, '{}') AS node_path, p.care_setting, p.needs, p.allergies,"
-            " p.blood_type, p.doctor, p.doctor_phone, p.asleep_from, p.up_by"
+            " p.blood_type, p.doctor, p.doctor_phone, p.asleep_from, p.up_by, p.safe_radius_m"
             " FROM residents p LEFT JOIN org_nodes n ON n.id = p.node_id WHERE p.id = %s")
 
 
@@ -34,6 +34,9 @@ async def profile(conn: psycopg.AsyncConnection[Any], resident_id: str) -> dict[
         resident["site_id"])
     resident["room"] = (None if resident["room_id"] is None else await _one(
         conn, "SELECT id, floor, name FROM rooms WHERE id = %s", resident["room_id"]))
+    resident["places"] = await _all(
+        conn, "SELECT name, lat, lon, radius_m FROM resident_places WHERE resident_id = %s"
+              " ORDER BY name", resident_id)
     return resident
 
 

@@ -52,7 +52,10 @@ const KNOWN_DETAILS = [
   { key: "value", label: "alarm.value", format: (v, d) => `${v}${UNITS[d.vital] ? ` ${UNITS[d.vital]}` : ""}` },
   { key: "finding", label: "alarm.finding", format: (v) => label("finding", v) },
   { key: "anomaly_score", label: "alarm.anomalyScore", format: (v) => Number(v).toFixed(2) },
-  { key: "distance_m", label: "alarm.distance", format: (v) => `${Math.round(Number(v))} m` },
+  // a wandering says which safe place was left (ingest/welfare.py): home, or one its carers named
+  { key: "distance_m", label: "alarm.distance",
+    format: (v, d) => t("alarm.distanceFrom", { metres: Math.round(Number(v)), place: placeName(d.place ?? "home") }) },
+  { key: "place", label: "alarm.distance", hide: () => true, format: String },
   { key: "problem", label: "alarm.problem", format: (v) => label("problem", v) },
   { key: "detail", label: "alarm.detail", format: String },
   // a silent device's last battery, and those that have probably gone flat (device health)
@@ -176,8 +179,24 @@ export function residentCard(resident, site, room, still) {
       // their own night, set by carers: hours at the resident's home, not the viewer's
       resident.asleep_from != null && resident.up_by != null
         ? field(t("resident.night"), `${hour(resident.asleep_from)}–${hour(resident.up_by)}`) : null,
+      safePlaces(resident, where),
       ...(still === undefined ? [] : stillFields(still)),
       field(t("resident.notes"), resident.notes)));
+}
+
+// "home" is the geofence's name for the home circle (detection/geofence.py); others are the
+// names carers gave them, shown as given
+export function placeName(name) {
+  return name === "home" ? t("place.home") : name;
+}
+
+// The circles the geofence holds the resident to (migration 0031): only around a home it
+// can see, as ingest does
+function safePlaces(resident, where) {
+  if (where?.kind !== "home" || where?.lat == null) return null;
+  const home = `${t("place.home")} (${Math.round(resident.safe_radius_m ?? 300)} m)`;
+  const others = (resident.places ?? []).map((p) => `${p.name} (${Math.round(p.radius_m)} m)`);
+  return field(t("resident.places"), h("span", { class: "safe-places" }, [home, ...others].join(" · ")));
 }
 
 function hour(h) {

@@ -1,6 +1,8 @@
 // Where the elder is, without a tile server: home as a point with its safe radius drawn as a
-// circle, the recent fixes around it (newest darkest), and a scale bar. An operator needs to
-// know "at home", "just outside" or "two kilometres away", which this shows at a glance.
+// circle, the other safe places their carers named (a daughter's flat) as circles of their own,
+// the recent fixes around it (newest darkest), and a scale bar. An operator needs to know "at
+// home", "at their daughter's", "just outside" or "two kilometres away", which this shows at a
+// glance.
 import { autoCanvas, COLOURS } from "./canvas.js";
 import { formatTime, parseTime } from "./clock.js";
 import { t } from "./i18n.js";
@@ -26,20 +28,23 @@ export function mapCanvas(data) {
   const points = (data.points ?? []).filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon))
     .sort((a, b) => (parseTime(a.ts) ?? 0) - (parseTime(b.ts) ?? 0));
   const home = data.home ?? null;
+  const places = home ? (data.places ?? []).filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon)) : [];
   const origin = home ?? points[points.length - 1];
   const last = points[points.length - 1];
   const away = home && last ? Math.round(distanceM(home, last)) : null;
   const aria = away === null
     ? t("map.ariaNoHome", { count: points.length })
     : t("map.aria", { count: points.length, metres: away, at: formatTime(last.ts) });
-  return autoCanvas("map-chart", aria, (g, w, h) => draw(g, w, h, origin, home, points));
+  return autoCanvas("map-chart", aria, (g, w, h) => draw(g, w, h, origin, home, places, points));
 }
 
-function draw(g, width, height, origin, home, points) {
+function draw(g, width, height, origin, home, places, points) {
   const cx = width / 2;
   const cy = height / 2;
   const pts = points.map((p) => ({ ...toMetres(origin, p), acc: p.acc }));
   // Fit the farthest of: the safe circle, every fix; never zoom in closer than 100 m across.
+  // Other places are not fitted: one across town would shrink home to a dot; when the elder
+  // is there, their fixes bring it into view.
   const reach = Math.max(50, (home?.radius_m ?? 0) * 1.2, ...pts.map((p) => Math.hypot(p.x, p.y) * 1.1));
   const scale = (Math.min(width, height) / 2 - 16) / reach; // px per metre
   const px = (m) => ({ x: cx + m.x * scale, y: cy - m.y * scale });
@@ -54,6 +59,22 @@ function draw(g, width, height, origin, home, points) {
     g.arc(cx, cy, (home.radius_m ?? 0) * scale, 0, 2 * Math.PI);
     g.fill();
     g.stroke();
+  }
+  for (const place of places) {
+    const at = px(toMetres(origin, place));
+    g.strokeStyle = COLOURS.second;
+    g.fillStyle = "#12723a10";
+    g.lineWidth = 1.5;
+    g.setLineDash([6, 4]);
+    g.beginPath();
+    g.arc(at.x, at.y, place.radius_m * scale, 0, 2 * Math.PI);
+    g.fill();
+    g.stroke();
+    g.setLineDash([]);
+    g.fillStyle = COLOURS.ink;
+    g.textAlign = "left";
+    g.textBaseline = "bottom";
+    g.fillText(place.name, at.x + 8, at.y - 6);
   }
   pts.forEach((p, i) => {
     const at = px(p);

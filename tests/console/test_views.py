@@ -189,6 +189,64 @@ async def test_a_residents_own_night_is_set_whole_and_a_sites_zone_must_exist(
     assert rows == [{"asleep_from": None, "up_by": None}]
 
 
+async def test_an_admin_names_a_residents_safe_places_and_sets_their_homes_radius(
+        console: Platform) -> None:
+    """A daughter's flat becomes a safe place (the geofence lets her mother be there at night),
+    the home's circle is widened for a village home; bad places are refused with a message,
+    each change reaches a running ingest (NOTIFY registry), and the operator's card and the
+    locations map see them. Only an administrator changes them."""
+    base = "/api/v1/admin/residents/r-h0001"
+    flat = {"lat": 31.25, "lon": 121.47, "radius_m": 250}
+    async with signed_in(console, "op1") as op:
+        assert (await op.put(f"{base}/places/flat", json=flat)).status_code == 403
+    async with signed_in(console, "admin") as admin:
+        for name, body, status, said in [
+            ("home", flat, 422, "safe_radius_m"),
+            ("家", flat, 422, "safe_radius_m"),
+            ("flat", {**flat, "lat": 91}, 422, "lat"),
+            ("flat", {**flat, "radius_m": 20}, 422, "radius_m"),
+            ("flat", {"lat": 31.25}, 422, "lon"),
+        ]:
+            r = await admin.put(f"{base}/places/{name}", json=body)
+            assert (r.status_code, said in r.text) == (status, True), r.text
+        r = await admin.put("/api/v1/admin/residents/nobody/places/flat", json=flat)
+        assert r.status_code == 404 and "nobody" in r.json()["detail"]
+        assert console.pool is not None
+        async with console.pool.connection() as listen:
+            await listen.set_autocommit(True)
+            await listen.execute("LISTEN registry")
+            r = await admin.put(f"{base}/places/女儿家", json=flat)
+            assert r.status_code == 200, r.text
+            assert (await anext(listen.notifies(timeout=5))).payload == "resident_places"
+            r = await admin.put(base, json={"safe_radius_m": 800})
+            assert r.status_code == 200 and r.json()["resident"]["safe_radius_m"] == 800
+            assert (await anext(listen.notifies(timeout=5))).payload == "residents"
+        r = await admin.put(f"{base}/places/女儿家", json={**flat, "radius_m": 300})  # resized
+        assert r.json()["place"]["radius_m"] == 300 and r.json()["place"]["changed_by"] == "admin"
+        for i in range(9):
+            assert (await admin.put(f"{base}/places/p{i}", json=flat)).status_code == 200
+        r = await admin.put(f"{base}/places/one-too-many", json=flat)
+        assert r.status_code == 422 and "at most 10" in r.json()["detail"]
+        for i in range(9):
+            assert (await admin.delete(f"{base}/places/p{i}")).status_code == 200
+        r = await admin.delete(f"{base}/places/p0")
+        assert r.status_code == 404 and "p0" in r.json()["detail"]
+        places = (await admin.get(f"{base}/places")).json()["places"]
+        assert [(p["name"], p["radius_m"]) for p in places] == [("女儿家", 300)]
+    async with signed_in(console, "op1") as op:
+        resident = (await op.get("/api/v1/residents/r-h0001")).json()["resident"]
+        assert resident["safe_radius_m"] == 800
+        assert [(p["name"], p["lat"], p["lon"]) for p in resident["places"]] == [
+            ("女儿家", 31.25, 121.47)]
+        where = (await op.get("/api/v1/residents/r-h0001/locations")).json()
+        assert where["home"]["radius_m"] == 800 and where["places"][0]["name"] == "女儿家"
+    async with signed_in(console, "admin") as admin:
+        assert (await admin.put(base, json={"safe_radius_m": None})).status_code == 200
+    async with signed_in(console, "op1") as op:
+        where = (await op.get("/api/v1/residents/r-h0001/locations")).json()
+        assert where["home"]["radius_m"] == 300
+
+
 async def test_family_sets_notification_preferences_and_contacts_can_be_added(
         console: Platform) -> None:
     async with signed_in(console, "family1") as family:

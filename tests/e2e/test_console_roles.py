@@ -32,6 +32,7 @@ from simulators.district import District
 from simulators.publisher import Publisher
 from simulators.scenario import DEMO
 from simulators.simulation import Simulation
+from store import admin as store_admin
 from store import heartbeats, resident_welfare
 from store.batch import Batch, write
 from store.database import prepare
@@ -267,6 +268,34 @@ async def test_an_inactivity_alarm_says_what_its_outcome_teaches(
         await page.wait_for_selector("#detail .work-steps:not([hidden])", timeout=WAIT_MS)
         await hint.wait_for(state="hidden", timeout=WAIT_MS)
         assert await hint.count() == 1
+
+        # a wandering from the daughter's flat her carers named a safe place: the card says
+        # which place she left, and the resident card lists the places, in both languages
+        # (the vital sign's incident resolved first, or the alarm would join it)
+        await post(page, f"{c.platform.console_url}/api/v1/incidents/{incident_id}/resolve",
+                   {"outcome": "false_alarm"})
+        assert other.resident_id is not None
+        async with c.platform.pool.connection() as conn:
+            await store_admin.set_place(conn, other.resident_id, "女儿家", lat=31.25,
+                                        lon=121.47, radius_m=250.0, by="admin")
+        await alarm(other.id, "wandering", {"distance_m": 812, "place": "女儿家",
+                                            "lat": 31.257, "lon": 121.47})
+        incident_id, _ = await waiting_incident(page)
+        await page.keyboard.press("n")
+        await page.wait_for_function(
+            "document.querySelector('#detail')?.textContent.includes('812')", timeout=WAIT_MS)
+        card = await page.text_content("#detail [data-card='section.alarm']") or ""
+        assert "Distance812 m from 女儿家" in card, card
+        places = resident.locator(".safe-places")
+        await places.wait_for(timeout=WAIT_MS)
+        assert await places.text_content() == "home (300 m) · 女儿家 (250 m)"
+        await page.click("#lang-toggle")
+        await page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+        assert await places.text_content() == "家 (300 m) · 女儿家 (250 m)"
+        card = await page.text_content("#detail [data-card='section.alarm']") or ""
+        assert "距女儿家 812 米" in card, card
+        await page.click("#lang-toggle")
+        await page.wait_for_function("document.documentElement.lang === 'en'")
 
 
 async def test_family_sees_the_outcome_and_no_other_elder(
@@ -881,3 +910,32 @@ async def test_admin_import_reports_the_bad_row_and_forms_show_server_errors(
         await page.wait_for_function(
             "!document.querySelector('#residents-night-ok').hidden", timeout=WAIT_MS)
         assert await night() == [{"asleep_from": None, "up_by": None}]  # answered after commit
+
+        # a safe place besides home: a bad one is refused with the server's reason; a good
+        # one is saved under its name; the removal form takes it away again
+        async def places() -> list[tuple[str, float]]:
+            assert c.platform.pool is not None
+            async with c.platform.pool.connection() as conn:
+                cur = await conn.execute("SELECT name, radius_m FROM resident_places"
+                                         " WHERE resident_id = 'r-imp-1'")
+                return [(r["name"], r["radius_m"]) for r in await cur.fetchall()]
+
+        await page.fill("#residents-place-resident_id", "r-imp-1")
+        await page.fill("#residents-place-place", "home")
+        await page.fill("#residents-place-lat", "31.25")
+        await page.fill("#residents-place-lon", "121.47")
+        await page.click("#residents-place button[type=submit]")
+        error = page.locator("#residents-place-error")
+        await error.wait_for(timeout=WAIT_MS)
+        assert "safe_radius_m" in (await error.text_content() or "")
+        await page.fill("#residents-place-resident_id", "r-imp-1")
+        await page.fill("#residents-place-place", "女儿家")
+        await page.fill("#residents-place-radius_m", "250")
+        await page.click("#residents-place button[type=submit]")
+        await page.locator("#residents-place-ok").wait_for(timeout=WAIT_MS)
+        assert await places() == [("女儿家", 250.0)]
+        await page.fill("#residents-unplace-resident_id", "r-imp-1")
+        await page.fill("#residents-unplace-place", "女儿家")
+        await page.click("#residents-unplace button[type=submit]")
+        await page.locator("#residents-unplace-ok").wait_for(timeout=WAIT_MS)
+        assert await places() == []

@@ -55,6 +55,36 @@ export const ENTITIES = [
         { name: "up_by", type: "number", min: 0, max: 23 },
       ],
     }, {
+      // The home's safe radius, apart for the same reason: empty gives back the default 300 m.
+      name: "radius",
+      path: (id) => `/api/v1/admin/residents/${encodeURIComponent(id)}`,
+      method: "PUT",
+      nullable: true,
+      fields: [
+        { name: "resident_id", required: true, target: true },
+        { name: "safe_radius_m", type: "number", min: 50, max: 5000 },
+      ],
+    }, {
+      // Safe places besides home (migration 0031): where the geofence lets them be at night.
+      name: "place",
+      path: (id, parts) => `/api/v1/admin/residents/${encodeURIComponent(id)}/places/${encodeURIComponent(parts.place)}`,
+      method: "PUT",
+      fields: [
+        { name: "resident_id", required: true, target: true },
+        { name: "place", required: true, inPath: true },
+        { name: "lat", type: "number", step: "any", min: -90, max: 90, required: true },
+        { name: "lon", type: "number", step: "any", min: -180, max: 180, required: true },
+        { name: "radius_m", type: "number", min: 50, max: 5000 },
+      ],
+    }, {
+      name: "unplace",
+      path: (id, parts) => `/api/v1/admin/residents/${encodeURIComponent(id)}/places/${encodeURIComponent(parts.place)}`,
+      method: "DELETE",
+      fields: [
+        { name: "resident_id", required: true, target: true },
+        { name: "place", required: true, inPath: true },
+      ],
+    }, {
       name: "contact",
       path: (id) => `/api/v1/admin/residents/${encodeURIComponent(id)}/contacts`,
       method: "POST",

@@ -44,7 +44,8 @@ function value(f, control, nullable) {
   return f.type === "number" ? Number(v) : v;
 }
 
-// A form that sends its fields as JSON; the target field (if any) goes into the path instead.
+// A form that sends its fields as JSON; the target field (if any) and those marked inPath go
+// into the path instead.
 function recordForm({ id, titleKey, fields, submitKey, send, nullable, onDone }) {
   const inputs = fields.map((f) => input(id, f));
   const error = h("p", { class: "error form-error", id: `${id}-error`, role: "alert", hidden: true });
@@ -62,15 +63,17 @@ function recordForm({ id, titleKey, fields, submitKey, send, nullable, onDone })
       return missing.control.focus();
     }
     const body = {};
+    const parts = {};
     let target = null;
     for (const i of inputs) {
       const v = value(i.f, i.control, nullable);
       if (i.f.target) target = v;
+      else if (i.f.inPath) parts[i.f.name] = v;
       else if (v !== undefined) body[i.f.name] = v;
     }
     submit.disabled = true;
     try {
-      await send(target, body);
+      await send(target, body, parts);
       ok.textContent = t("admin.saved");
       ok.hidden = false;
       for (const i of inputs) if (i.f.type === "password") i.control.value = "";
@@ -132,7 +135,8 @@ function entityPanel(entity, ctx) {
       submitKey: "admin.create", send: (_, body) => api("POST", entity.path, body), onDone: load }),
     ...(entity.subforms ?? []).map((s) => recordForm({
       id: `${entity.name}-${s.name}`, titleKey: `admin.sub.${s.name}`, fields: s.fields, nullable: s.nullable,
-      submitKey: "admin.save", send: (target, body) => api(s.method, s.path(target), body), onDone: load })),
+      submitKey: "admin.save", onDone: load,
+      send: (target, body, parts) => api(s.method, s.path(target, parts), s.method === "DELETE" ? undefined : body) })),
   ];
   load();
   return h("div", { class: "admin-panel" }, h("div", { class: "admin-forms" }, forms), h("div", null, filter, listEl));
