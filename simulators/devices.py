@@ -9,6 +9,7 @@ order, so the same seed and start time give the same bytes.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -76,6 +77,21 @@ class SimDevice:
     table, no vital signs, no steps, the battery charging."""
     warned: bool = False
     """Whether the watch has told its wearer its battery is low since it was last charged."""
+    route: tuple[tuple[float, float, float], ...] = ()
+    """Where its wearer is going: (time, lat, lon) waypoints, straight lines between them; at
+    the last they stay. Empty: at home. (The route moves only the fixes: the watch's activity
+    and steps are drawn as at home.)"""
+
+    def position(self, t: float) -> tuple[float, float]:
+        """Where the wearer is at ``t``: on their route, else at home."""
+        route = self.route
+        if not route or t <= route[0][0]:
+            return (self.site.lat, self.site.lon) if not route else (route[0][1], route[0][2])
+        for (t0, lat0, lon0), (t1, lat1, lon1) in itertools.pairwise(route):
+            if t <= t1:
+                f = (t - t0) / (t1 - t0) if t1 > t0 else 1.0
+                return lat0 + f * (lat1 - lat0), lon0 + f * (lon1 - lon0)
+        return route[-1][1], route[-1][2]
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -154,10 +170,11 @@ def wearable_second(dev: SimDevice, t: float, rng: np.random.Generator,
             spo2=saturation(spo2) if dev.worn else None, skin_temp=skin if dev.worn else None,
             steps=dev.steps, battery=max(0, int(dev.battery)), worn=dev.worn)))
     if second % int(scenario.location_s) == 0:
+        lat, lon = dev.position(t)
         out.append(dev.message(Kind.LOCATION, Location(
             seq=dev.next_seq(), ts=_ms(t),
-            lat=round(dev.site.lat + float(rng.normal(0, 0.0001)), 6),
-            lon=round(dev.site.lon + float(rng.normal(0, 0.0001)), 6),
+            lat=round(lat + float(rng.normal(0, 0.0001)), 6),
+            lon=round(lon + float(rng.normal(0, 0.0001)), 6),
             acc=round(float(rng.uniform(8, 30)), 1), source="gps")))
     return out
 

@@ -54,6 +54,10 @@ _HOME_SERVICE = ("housekeeping", "meal", "companionship", "repair")
 """What a double press asks for, home by home: the service configured on the button."""
 DOUBLE_PRESS_EVERY = 4
 """Every fourth home's button (btn-0001, btn-0005, ...) takes a double press as a service request."""
+PLACE_EVERY = 3
+"""Every third elder at home with a watch (the first, the fourth, ...) has a son's or daughter's
+flat as a safe place besides home, where they sometimes stay the night (migration 0031)."""
+_FAMILY_HOMES = ("女儿家", "儿子家")
 
 
 def community_id(name: str) -> str:
@@ -160,6 +164,18 @@ class Contact:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Place:
+    """A safe place besides home (``resident_places``): 2-3 km north of the elder's home."""
+
+    resident_id: str
+    name: str
+    lat: float
+    lon: float
+    radius_m: float = 200.0
+    changed_by: str = "seed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Device:
     id: str
     site_id: str
@@ -197,6 +213,7 @@ class District:
     devices: list[Device]
     providers: list[Provider] = field(default_factory=list)
     provider_areas: list[ProviderArea] = field(default_factory=list)
+    places: list[Place] = field(default_factory=list)
 
     @classmethod
     def generate(cls, *, seed: int, homes: int, care_homes: int,
@@ -215,7 +232,8 @@ class District:
             b.devices += kiosks
         found, areas = providers()
         return cls(nodes=grid(), sites=b.sites, rooms=b.rooms, residents=b.residents, contacts=b.contacts,
-                   devices=b.devices, providers=found, provider_areas=areas)
+                   devices=b.devices, providers=found, provider_areas=areas,
+                   places=family_places(b.sites, b.devices))
 
     def rows(self) -> dict[str, list[dict[str, Any]]]:
         """Rows for the store's seeder, keyed by table."""
@@ -228,7 +246,22 @@ class District:
             "residents": [asdict(r) for r in self.residents],
             "contacts": [asdict(c) for c in self.contacts],
             "devices": [asdict(d) for d in self.devices],
+            "resident_places": [asdict(p) for p in self.places],
         }
+
+
+def family_places(sites: list[Site], devices: list[Device]) -> list[Place]:
+    """Every ``PLACE_EVERY``-th elder at home with a watch gets a son's or daughter's flat, 2-3 km
+    north of their home. Placed by rule, not drawn, so the rest of a seed is as it was."""
+    homes = {s.id: s for s in sites if s.kind == "home"}
+    wearers = [d for d in devices if d.kind == "wearable" and d.site_id in homes and d.resident_id]
+    places = []
+    for k, watch in enumerate(wearers[::PLACE_EVERY]):
+        home = homes[watch.site_id]
+        assert watch.resident_id is not None
+        places.append(Place(resident_id=watch.resident_id, name=_FAMILY_HOMES[k % 2],
+                            lat=round(home.lat + 0.02 + 0.001 * (k % 10), 6), lon=home.lon))
+    return places
 
 
 class _Builder:

@@ -52,6 +52,19 @@ class Scenario:
     """How long a flat watch stays flat before the wearer (a visitor, a nurse's round) finds it
     and puts it on its charger. Flat, it sends nothing; the broker publishes its last will when
     its keep-alive runs out."""
+    outings_per_hour: float = 0.0
+    """A wearer at home walking out by day (to the market, the park): leaves between 08:00 and
+    17:00 local time, 500-1,500 m out, back within ``outing_s``. Drawn, like the stays and night
+    wanders, from a stream of its own."""
+    outing_s: tuple[float, float] = (40 * 60.0, 120 * 60.0)
+    stays_per_hour: float = 0.0
+    """A wearer with a son's or daughter's flat (``District.places``) going to stay the night:
+    leaves between 15:00 and 19:00, 20-40 min on the way, back the next morning between 08:00
+    and 11:00."""
+    night_wanders_per_hour: float = 0.0
+    """A wearer at home walking out at night (between 22:00 and 04:00; the dementia
+    "exit-seeking" the geofence is for): 400-1,500 m out over 10-30 min, lingering 10-40 min,
+    and walking back. Only these should raise a ``wandering``."""
     checkups_per_kiosk_hour: float = 0.25
     """Self check-ups at each community kiosk (a few a day; districts with ``day_cares``)."""
     checkup_abnormal_share: float = 0.02
@@ -79,12 +92,14 @@ class Scenario:
 DEMO = Scenario(sos_per_hour=240.0, accidental_per_hour=90.0, falls_per_hour=120.0,
                 smoke_per_hour=12.0, smoke_tests_per_hour=30.0, faults_per_hour=6.0,
                 dropouts_per_hour=12.0, service_presses_per_hour=24.0, watch_off_per_hour=12.0,
-                site_outages_per_hour=0.5,
+                site_outages_per_hour=0.5, outings_per_hour=30.0, stays_per_hour=6.0,
+                night_wanders_per_hour=4.0,
                 checkups_per_kiosk_hour=30.0, checkup_abnormal_share=0.1)
 
 REALISTIC = Scenario(sos_per_hour=0.02, accidental_per_hour=0.05, falls_per_hour=0.005,
                      smoke_per_hour=0.0005, smoke_tests_per_hour=0.01, faults_per_hour=0.001,
                      dropouts_per_hour=0.05, service_presses_per_hour=0.1,
-                     watch_off_per_hour=0.5, site_outages_per_hour=0.001)
+                     watch_off_per_hour=0.5, site_outages_per_hour=0.001,
+                     outings_per_hour=2.0, stays_per_hour=0.35, night_wanders_per_hour=0.02)
 
 SCENARIOS = {"demo": DEMO, "realistic": REALISTIC}

@@ -12,6 +12,7 @@ True
 from __future__ import annotations
 
 import heapq
+import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +34,22 @@ from simulators.devices import (
 from simulators.district import District
 from simulators.kiosk import Kiosks
 from simulators.scenario import Scenario
-from simulators.vitals import WearerDays
+from simulators.vitals import WearerDays, local_hour
+
+METRES_PER_DEG_LAT = 111_195.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trip:
+    """A wearer away from home: ``kind`` outing, stay or night_wander; ``place`` the safe place
+    stayed at (stays only); ``farthest_m`` from home (from the place, for a stay: 0)."""
+
+    watch: str
+    kind: str
+    start: float
+    end: float
+    farthest_m: float
+    place: str | None = None
 
 WEARER_DAYS_KEY = 12350
 
@@ -76,6 +92,8 @@ class Simulation:
         # So do watches taken off, and what a watch on a table reads.
         self._watch_rng = np.random.default_rng([seed, 12351])
         self._site_rng = np.random.default_rng([seed, 12352])  # and care homes' outages
+        self._trip_rng = np.random.default_rng([seed, 12353])  # and wearers' trips from home
+        self._places = {p.resident_id: p for p in district.places}
         sites = {s.id: s for s in district.sites}
         seq_base = int(start * 1000) << 20  # boot time in the high bits: see docs/device-api.md
         self.devices: list[SimDevice] = []
@@ -112,6 +130,9 @@ class Simulation:
         """(watch, gone flat at, found and put on its charger at)."""
         self.site_outages: list[tuple[str, float, float]] = []
         """(care home, down from, back at) of each network outage of a care home."""
+        self.trips: list[Trip] = []
+        """Each time a wearer left home (Scenario.outings_per_hour, stays_per_hour,
+        night_wanders_per_hour)."""
         self._care_homes: dict[str, list[SimDevice]] = {}
         for dev in self.devices:
             if dev.site.kind == "care_home":
@@ -201,7 +222,8 @@ class Simulation:
             kind = ("button", "smoke", "wearable")[int(self._rng.integers(3))]
             if (dev := self._pick(kind)) is not None:
                 out += self._dropout(dev)
-        return out + self._service_presses() + self._watches_off() + self._site_outages()
+        return (out + self._service_presses() + self._watches_off() + self._site_outages()
+                + self._trips())
 
     def _site_outages(self) -> list[Outgoing]:
         rng, s = self._site_rng, self.scenario
@@ -221,6 +243,68 @@ class Simulation:
                 self._schedule(self.now + float(rng.uniform(30, 90)), _will(dev))
                 self._schedule(dev.silent_until, _reconnect(dev))
         return []
+
+    def _trips(self) -> list[Outgoing]:
+        """Wearers leaving home: by day for a walk, in the afternoon to stay the night at a
+        son's or daughter's flat, at night wandering. Each only in its hours, and only for a
+        wearer at home (no route) whose watch is heard."""
+        rng, s, now = self._trip_rng, self.scenario, self.now
+        hour = local_hour(now)
+        for kind, per_hour, hours in (("outing", s.outings_per_hour, (8, 17)),
+                                      ("stay", s.stays_per_hour, (15, 19)),
+                                      ("night_wander", s.night_wanders_per_hour, (22, 28))):
+            for _ in range(int(rng.poisson(per_hour / 3600.0))):
+                if not hours[0] <= (hour if hour >= 8 else hour + 24) < hours[1]:
+                    continue
+                home = [d for d in self._by_kind["wearable"]
+                        if not d.route and d.silent_until <= now and d.site.kind == "home"
+                        and (kind != "stay" or d.device.resident_id in self._places)]
+                if home:
+                    self._leave(home[int(rng.integers(len(home)))], kind, rng)
+        return []
+
+    def _leave(self, dev: SimDevice, kind: str, rng: np.random.Generator) -> None:
+        now, home = self.now, (dev.site.lat, dev.site.lon)
+        bearing = float(rng.uniform(0, 2 * np.pi))
+
+        def out_to(metres: float) -> tuple[float, float]:
+            north, east = metres * math.cos(bearing), metres * math.sin(bearing)
+            return (home[0] + north / METRES_PER_DEG_LAT,
+                    home[1] + east / (METRES_PER_DEG_LAT * math.cos(math.radians(home[0]))))
+
+        place = None
+        if kind == "stay":
+            p = self._places[str(dev.device.resident_id)]
+            place, there = p.name, (p.lat, p.lon)
+            arrive = now + float(rng.uniform(20, 40)) * 60
+            next_day = now + 24 * 3600 - (local_hour(now) - float(rng.uniform(8, 11))) * 3600
+            end = next_day + float(rng.uniform(20, 40)) * 60
+            route = ((now, *home), (arrive, *there), (next_day, *there), (end, *home))
+            farthest = 0.0
+        else:
+            if kind == "outing":
+                farthest = float(rng.uniform(500, 1500))
+                going = float(rng.uniform(10, 30)) * 60
+                away = float(rng.uniform(*self.scenario.outing_s)) - 2 * going
+            else:
+                farthest = float(rng.uniform(400, 1500))
+                going = float(rng.uniform(10, 30)) * 60
+                away = float(rng.uniform(10, 40)) * 60
+            there = out_to(farthest)
+            end = now + 2 * going + max(away, 0.0)
+            route = ((now, *home), (now + going, *there), (end - going, *there), (end, *home))
+        dev.route = route
+        self.counts[kind] += 1
+        self.trips.append(Trip(watch=dev.device.id, kind=kind, start=now, end=end,
+                               farthest_m=farthest, place=place))
+        self._schedule(end, self._home_again(dev))
+
+    @staticmethod
+    def _home_again(dev: SimDevice) -> Callable[[float], list[Outgoing]]:
+        def act(t: float) -> list[Outgoing]:
+            dev.route = ()
+            return []
+        return act
 
     def _watches_off(self) -> list[Outgoing]:
         rng, s = self._watch_rng, self.scenario

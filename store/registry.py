@@ -92,7 +92,7 @@ async def safe_places(conn: psycopg.AsyncConnection[Any]) -> dict[str, tuple[Saf
 
 # The order matters: foreign keys point backwards in this list.
 SEED_TABLES = ("org_nodes", "service_providers", "provider_areas", "sites", "rooms", "residents",
-               "contacts", "devices", "users")
+               "resident_places", "contacts", "devices", "users")
 _SERIAL = {"contacts", "users"}
 
 
