@@ -20,7 +20,10 @@ came, and the dropouts the simulation made; then the maintenance items (one per 
 store keeps them: ``store/batch.py``) that opened, how many closed themselves when their device
 was whole again (``restored``; nobody here takes an item) and how long they were open, those
 still open at the end, and how many would ask a family to charge a watch gone flat (one per
-item: ``alerts.lifecycle.tell_family_of_device``; the district's homes all have contacts)."""
+item: ``alerts.lifecycle.tell_family_of_device``; the district's homes all have contacts);
+and the wearers' trips from home (``Simulation.trips``: walks by day, nights at a son's or
+daughter's flat that is one of their safe places, night wanders) against the ``wandering``
+alarms, each put down to the trip it came in."""
 
 from __future__ import annotations
 
@@ -35,8 +38,8 @@ from ingest.contract import Status
 from ingest.welfare import WelfareStage
 from simulators.district import District
 from simulators.scenario import SCENARIOS
-from simulators.simulation import Simulation
-from store.registry import DeviceRef
+from simulators.simulation import Simulation, Trip
+from store.registry import DeviceRef, SafePlace
 
 START = 1_800_000_000.0
 SEED = 12349
@@ -74,11 +77,24 @@ class Upkeep:
         self.asked.add(device)
 
 
+@dataclass(slots=True)
+class Wanderings:
+    """The ``wandering`` alarms, each put down to the trip of its watch under way when it came
+    (or to none), and the trips."""
+
+    trips: list[Trip] = field(default_factory=list)
+    alarms: list[tuple[str, float, str]] = field(default_factory=list)
+    """(watch, at, the place it said was left)."""
+
+    def during(self, watch: str, at: float) -> Trip | None:
+        return next((t for t in self.trips if t.watch == watch and t.start <= at <= t.end), None)
+
+
 def run(*, hours: float, homes: int, care_homes: int, scenario: str
         ) -> tuple[Counter[tuple[str, str, str, str]], dict[tuple[str, str, str, str], float],
-                   int, Upkeep]:
+                   int, Upkeep, Wanderings]:
     """(alarms by kind/finding/device kind/site kind, the minute each first came, devices the
-    simulation took offline, the maintenance items)."""
+    simulation took offline, the maintenance items, the wanderings)."""
     district = District.generate(seed=SEED, homes=homes, care_homes=care_homes)
     sites = {s.id: s for s in district.sites}
     refs = {d.id: DeviceRef(id=d.id, site_id=d.site_id, kind=d.kind, resident_id=d.resident_id,
@@ -88,7 +104,12 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str
     sim = Simulation(district, SCENARIOS[scenario], seed=SEED, start=START)
     decoder = Decoder(clock=lambda: sim.now)
     stage = WelfareStage()
-    stage.configure(refs)
+    places: dict[str, list[SafePlace]] = {}
+    for p in district.places:
+        places.setdefault(p.resident_id, []).append(
+            SafePlace(name=p.name, lat=p.lat, lon=p.lon, radius_m=p.radius_m))
+    stage.configure(refs, places)
+    wanderings = Wanderings()
     found: Counter[tuple[str, str, str, str]] = Counter()
     first: dict[tuple[str, str, str, str], float] = {}
     offline = 0
@@ -104,6 +125,8 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str
                    ref.kind, ref.site_kind)
             found[key] += 1
             first.setdefault(key, (sim.now - START) / 60)
+            if t.kind == "wandering":
+                wanderings.alarms.append((t.device_id, t.occurred_ts, t.details["place"]))
             if t.kind == "maintenance":
                 upkeep.problem(t.device_id, t.occurred_ts)
                 if (t.device_id in t.details.get("flat_devices", ()) and ref.kind == "wearable"
@@ -118,7 +141,8 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str
         battery = stage.health.battery(device)
         said = "silent or offline" if stage.health.down(device) else "heard"
         upkeep.state_at_end[device] = said + ("" if battery is None else f", {battery:.0f} %")
-    return found, first, offline, upkeep
+    wanderings.trips = sim.trips
+    return found, first, offline, upkeep, wanderings
 
 
 def main() -> None:
@@ -129,7 +153,7 @@ def main() -> None:
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="demo")
     args = parser.parse_args()
     began = time.perf_counter()
-    found, first, offline, upkeep = run(hours=args.hours, homes=args.homes,
+    found, first, offline, upkeep, wanderings = run(hours=args.hours, homes=args.homes,
                                 care_homes=args.care_homes, scenario=args.scenario)
     print(f"{args.hours:g} simulated hours, {args.homes} homes, {args.care_homes} care homes,"
           f" scenario {args.scenario}: {offline} devices taken offline by the simulation"
@@ -147,6 +171,17 @@ def main() -> None:
           f" {len(upkeep.open_since)} still open:"
           f" {', '.join(f'{d} ({upkeep.state_at_end[d]})' for d in sorted(upkeep.open_since))};"
           f" {upkeep.family_asked} asked a family to charge a watch gone flat")
+    trips = Counter(t.kind for t in wanderings.trips)
+    by_trip = Counter((trip.kind if (trip := wanderings.during(w, at)) else "none", place)
+                      for w, at, place in wanderings.alarms)
+    night = [t for t in wanderings.trips if t.kind == "night_wander"]
+    missed = [t for t in night
+              if not any(w == t.watch and t.start <= at <= t.end for w, at, _ in wanderings.alarms)]
+    print(f"trips from home: {dict(sorted(trips.items()))}; wandering alarms by the trip under way"
+          f" and the place left: {dict(sorted(by_trip.items()))}; night wanders found"
+          f" {len(night) - len(missed)} of {len(night)}"
+          + "".join(f"; not {t.watch}'s from minute {(t.start - START) / 60:.0f}, out to"
+                    f" {t.farthest_m:.0f} m" for t in missed))
 
 
 if __name__ == "__main__":
