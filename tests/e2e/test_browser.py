@@ -148,7 +148,9 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
                                     " below the limit", "Entered by": "nurse1"},
             "fall": {"Peak acceleration": "3.14 g", "Confidence": "93 %", "Posture change": "85°",
                      "Still afterwards": "91 %", "Impact at": fall_impact},
-            "wander": {"Distance from home": "412 m", "Position": "31.23000, 121.47000"},
+            # an alarm from before safe places were named says no place: it was from home
+            "wander": {"Distance": "412 m from home", "Position": "31.23000, 121.47000"},
+            "wanderFlat": {"Distance": "700 m from 女儿家", "place": None},  # not shown raw too
             "sos": [],  # the device's event is the alarm itself, one press is no news
             "wrongClock": welfare_clock,
             "faulty": "invalid event: Expected `int` <= 10 - at `$.presses`",
@@ -225,6 +227,8 @@ async def _welfare_cards(page: Any) -> Any:
         const fall = rows(card({ peak_g: 3.14, confidence: 0.93, posture_change_deg: 84.6,
                                  stillness: 0.912, impact_ts: 1772330400 }, 'fall'));
         const wander = rows(card({ distance_m: 412.3, lat: 31.23, lon: 121.47 }, 'wandering'));
+        const wanderFlat = rows(card({ distance_m: 700.4, place: '女儿家', lat: 31.25, lon: 121.47 },
+                                     'wandering'));
         const sos = rows(card({ event: 'sos', presses: 1 }, 'sos'));
         // a press from a device whose clock was reset: raised at its arrival, its clock shown
         const wrongClock = rows(card({ event: 'sos', device_clock_ts: 946684800000,
@@ -258,7 +262,8 @@ async def _welfare_cards(page: Any) -> Any:
                                     'Entered by']),
             fall: pick(fall, ['Peak acceleration', 'Confidence', 'Posture change', 'Still afterwards',
                               'Impact at']),
-            wander: pick(wander, ['Distance from home', 'Position']),
+            wander: pick(wander, ['Distance', 'Position']),
+            wanderFlat: pick(wanderFlat, ['Distance', 'place']),
             sos: ['Device event', 'Presses'].filter((k) => k in sos),
             wrongClock: wrongClock["The device's clock said (wrong: raised when it arrived)"],
             faulty: wrongClock["The device's message was faulty (raised all the same)"],
