@@ -225,7 +225,9 @@ async def tell_family_of_alarm(conn: psycopg.AsyncConnection[Any], incident_id: 
     """For store.batch.write's ``on_opened``: the family hears of a new incident at once.
     An alarm whose stillness may be a watch gone flat, or whose elder's silent devices had run
     their batteries down, says so (ingest/welfare.py's ``watch_flat`` and ``flat_devices``): a
-    daughter told "no activity" phones knowing it may be the watch."""
+    daughter told "no activity" phones knowing it may be the watch. A wandering from a safe
+    place other than home names it (ingest/welfare.py's ``place``): the family looks for her
+    at her daughter's flat, not at home."""
     if alarm.incident is not None and alarm.incident.route == "maintenance":
         await tell_family_of_device(conn, incident_id, alarm)
         return
@@ -233,8 +235,10 @@ async def tell_family_of_alarm(conn: psycopg.AsyncConnection[Any], incident_id: 
     details = alarm.details
     note = ("watch_flat" if details.get("watch_flat") is True
             else "device_flat" if details.get("flat_devices") else None)
+    place = details.get("place") if alarm.kind == "wandering" else None  # "home": the usual
     await notify.enqueue(conn, incident_id=incident_id, site_id=alarm.site_id,
                          resident_id=alarm.resident_id, kind="alarm", priority=alarm.priority,
                          alarm_kind=alarm.kind, occurred_at=alarm.occurred_at,
                          family_until=plan.family_until if plan is not None
-                         and plan.route == "family_first" else None, note=note)
+                         and plan.route == "family_first" else None, note=note,
+                         place=place if isinstance(place, str) and place != "home" else None)

@@ -65,6 +65,10 @@ class Facts:
     the detector knows that changes how the family reads it (a code of :data:`NOTES`):
     "watch_flat", the stillness behind a no-activity alarm may be a watch gone
     flat; "device_flat", a device that went silent had run its battery down."""
+    place: str | None = None
+    """For a wandering: the safe place left, when it is not the home (a daughter's flat the
+    elder was staying at): the alarm's title names it, "离开安全区域（女儿家）", so the family
+    looks there. In the SMS only where it fits whole."""
 
 
 NOTES = ("watch_flat", "device_flat")
@@ -91,6 +95,8 @@ class Language:
     ellipsis: str
     notes: dict[str, tuple[str, str]]
     """Note code -> (its sentence in an email, its few words in an SMS, added where they fit)."""
+    place: Callable[[str], str]
+    """What follows the alarm's title to name the safe place left (:attr:`Facts.place`)."""
 
 
 def utc_offset(t: dt.datetime) -> str:
@@ -103,6 +109,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 LANGUAGES: dict[str, Language] = {
     "zh-CN": Language(
         code="zh-CN", title=lambda k: k.title_zh, sms_title=lambda k: k.title_zh,
+        place=lambda p: f"（{p}）",
         short_time=lambda t: f"{t.month}月{t.day}日 {t:%H:%M}",
         long_time=lambda t: f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}（{utc_offset(t)}）",
         outcomes={  # the outcome codes of incidents (store/migrations/0004_incidents.sql)
@@ -119,6 +126,7 @@ LANGUAGES: dict[str, Language] = {
         }),
     "en": Language(
         code="en", title=lambda k: k.title_en, sms_title=lambda k: k.sms_en or k.title_en,
+        place=lambda p: f" ({p})",
         short_time=lambda t: f"{t.day} {_MONTHS[t.month - 1]} {t:%H:%M}",
         long_time=lambda t: f"{t.day} {_MONTHS[t.month - 1]} {t.year}, {t:%H:%M} ({utc_offset(t)})",
         outcomes={
@@ -257,18 +265,21 @@ def render(facts: Facts, *, lang: str, tz: str = DEFAULT_TZ) -> Rendered:
     zone = ZoneInfo(tz)
     local = facts.occurred_at.astimezone(zone)
     kind = KINDS.get(facts.alarm_kind)
+    title = words.title(kind) if kind else facts.alarm_kind
     values = {
         "resident": facts.resident_name, "site": facts.site_name,
-        "alarm": words.title(kind) if kind else facts.alarm_kind,
+        "alarm": title + (words.place(facts.place) if facts.place and facts.kind == "alarm" else ""),
         "time": words.short_time(local), "long_time": words.long_time(local),
         "outcome": words.outcomes.get(facts.outcome or "", facts.outcome or ""),
         "by": facts.by or "",
         "until": "" if facts.family_until is None else f"{facts.family_until.astimezone(zone):%H:%M}",
     }
-    if _fits(template.short.format(**values)) or not template.compact:
-        short = _fit(template.short, values, words.ellipsis)
+    # the place left is in the SMS only where it fits whole: never at the cost of the name
+    sms = values if _fits(template.short.format(**values)) else values | {"alarm": title}
+    if _fits(template.short.format(**sms)) or not template.compact:
+        short = _fit(template.short, sms, words.ellipsis)
     else:
-        short = _fit(template.compact, values | {
+        short = _fit(template.compact, sms | {
             "alarm": words.sms_title(kind) if kind else facts.alarm_kind,
             "clock": f"{local:%H:%M}"}, words.ellipsis)
     body = template.body.format(**values)
@@ -321,4 +332,4 @@ def payload(facts: Facts, *, incident_id: int, priority: int, resident_id: str |
             "priority": priority, "site_id": site_id, "site_name": facts.site_name,
             "resident_id": resident_id, "resident_name": facts.resident_name if resident_id else None,
             "occurred_at": facts.occurred_at.astimezone(dt.UTC).isoformat(),
-            "outcome": facts.outcome, "note": facts.note}
+            "outcome": facts.outcome, "note": facts.note, "place": facts.place}

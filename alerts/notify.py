@@ -103,14 +103,16 @@ async def enqueue(conn: AsyncConnection[Any], *, incident_id: int, site_id: str,
                   kind: str, priority: int, alarm_kind: str, occurred_at: dt.datetime,
                   outcome: str | None = None, now: dt.datetime | None = None,
                   by: str | None = None, skip_contact: int | None = None,
-                  family_until: dt.datetime | None = None, note: str | None = None) -> int:
+                  family_until: dt.datetime | None = None, note: str | None = None,
+                  place: str | None = None) -> int:
     """Write the notifications of one incident event in the caller's transaction.
 
     ``by`` names who is going (an 'accepted' message), and ``skip_contact`` is that person's own
     contact, who needs no message about themselves. ``family_until``: the alarm is the
     family's first (family-first routing), until then; its message asks them to act.
     ``note``: a :data:`alerts.messages.NOTES` code the message adds (an 'alarm' message), or
-    which 'device' message it is ("watch_flat").
+    which 'device' message it is ("watch_flat"). ``place``: the safe place a wandering left,
+    when not the home (:attr:`alerts.messages.Facts.place`).
 
     Recipients: the resident's contacts who want ``kind`` ('alarm', 'handled', 'device'), each with the
     channels they chose and have an address for, in their language; and the site's active
@@ -129,7 +131,7 @@ async def enqueue(conn: AsyncConnection[Any], *, incident_id: int, site_id: str,
     name = subject["resident_name"] or subject["site_name"]
     facts = Facts(kind=kind, alarm_kind=alarm_kind, resident_name=name,
                   site_name=subject["site_name"], occurred_at=occurred_at, outcome=outcome,
-                  by=by, family_until=family_until, note=note)
+                  by=by, family_until=family_until, note=note, place=place)
     facts_json = payload(facts, incident_id=incident_id, priority=priority,
                          resident_id=resident_id, site_id=site_id)
     common: dict[str, Any] = {"incident_id": incident_id, "kind": kind, "priority": priority,

@@ -441,6 +441,38 @@ async def test_only_a_watch_at_home_gone_flat_with_its_elder_still_covered_asks_
     assert set(asked.values()) == {0}, asked
 
 
+async def test_the_family_told_of_a_wandering_hears_which_safe_place_was_left(
+        seeded: AsyncConnectionPool) -> None:
+    """A wandering from the son's flat the elder was staying at (ingest/welfare.py's
+    ``place``) names it in every contact's message and the payload; one from home says
+    nothing of a place."""
+    from alerts.lifecycle import tell_family_of_alarm
+
+    now = time.time()
+    async with seeded.connection() as conn:
+        devices = await active_devices(conn)
+        watches = [d for d in devices.values() if d.kind == "wearable" and d.resident_id]
+        said = {}
+        for watch, place in zip(watches, ("儿子家", "home"), strict=False):
+            details = {"distance_m": 640, "lat": 31.25, "lon": 121.47, "place": place}
+            alarm = new_alarm(AlarmTrigger(kind="wandering", device_id=watch.id, source_seq=9,
+                                           occurred_ts=now, details=details), watch, now=now)
+            await conn.commit()
+            written = await write(conn, Batch(alarms=[alarm]), on_opened=tell_family_of_alarm)
+            [incident_id] = written.new_incident_ids
+            said[place] = await _rows(seeded, "SELECT lang, subject, body, payload"
+                                              " FROM notifications WHERE incident_id = %s"
+                                              " AND kind = 'alarm'", incident_id)
+    assert said["儿子家"] and said["home"]
+    for row in said["儿子家"]:
+        assert "儿子家" in row["subject"] and "儿子家" in row["body"], row
+        assert row["payload"]["place"] == "儿子家"
+    for row in said["home"]:
+        text = row["subject"] + row["body"]
+        assert not any(p in text for p in ("（home）", " (home)", "（家）", " (家)")), row
+        assert row["payload"]["place"] is None
+
+
 async def test_the_family_told_of_no_activity_over_a_flat_watch_hears_it_may_be_the_watch(
         seeded: AsyncConnectionPool) -> None:
     """An inactivity alarm whose elder's watch went silent at 2 % (ingest/welfare.py's

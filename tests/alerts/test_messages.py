@@ -144,6 +144,36 @@ def test_a_family_first_alarm_asks_the_family_to_act_and_says_until_when() -> No
 
 
 @pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_a_wandering_from_a_safe_place_besides_home_names_it(lang: str) -> None:
+    """A daughter told her mother left "the safe zone" at 02:10 looks at home; she was at her
+    son's. The subject and email name the place after the alarm's title, the SMS too where it
+    fits whole (never at the cost of the name), and the webhook's payload carries it. Only an
+    'alarm' message names it."""
+    words = LANGUAGES[lang]
+    place = "儿子家" if lang == "zh-CN" else "Tom's flat"
+    plain = dataclasses.replace(FALL, alarm_kind="wandering")
+    named = dataclasses.replace(plain, place=place)
+    title, said = words.title(KINDS["wandering"]), words.place(place)
+    for name in ("王秀英", "Margaret", "欧阳" * 12, "Margaret " * 10):
+        before = render(dataclasses.replace(plain, resident_name=name), lang=lang)
+        after = render(dataclasses.replace(named, resident_name=name), lang=lang)
+        assert after.subject == before.subject.replace(title, title + said)
+        assert after.body == before.body.replace(title, title + said)
+        used, allowed = sms_length(after.short_text)
+        assert used <= allowed
+        # in the SMS whole, costing nothing else, or not at all
+        assert after.short_text.replace(said, "") == before.short_text
+    # room for it beside a short name in either language
+    short_name = "王秀英" if lang == "zh-CN" else "Margaret"
+    assert said in render(dataclasses.replace(named, resident_name=short_name), lang=lang).short_text
+    assert place in render(dataclasses.replace(named, resident_name="欧阳" * 12), lang=lang).body
+    handled = render(dataclasses.replace(named, kind="handled", outcome="genuine"), lang=lang)
+    assert place not in handled.body
+    assert alerts.messages.payload(named, incident_id=1, priority=3, resident_id="r1",
+                                   site_id="s1")["place"] == place
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
 def test_a_no_activity_alarm_over_a_flat_watch_says_it_may_be_the_watch(lang: str) -> None:
     """A daughter told "no activity" should know the watch has probably gone flat: the email
     says so under the alarm's line, the SMS where the words fit whole (never at the cost of the
