@@ -441,28 +441,39 @@ async def test_only_a_watch_at_home_gone_flat_with_its_elder_still_covered_asks_
     assert set(asked.values()) == {0}, asked
 
 
+async def _family_told(pool: AsyncConnectionPool, kind: str,
+                       details: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """One ``kind`` alarm with each of ``details``, each from another elder's watch, opened
+    with the family told (``tell_family_of_alarm``): the 'alarm' messages of each."""
+    from alerts.lifecycle import tell_family_of_alarm
+
+    now = time.time()
+    said = []
+    async with pool.connection() as conn:
+        devices = await active_devices(conn)
+        watches = [d for d in devices.values() if d.kind == "wearable" and d.resident_id]
+        assert len(watches) >= len(details)
+        for watch, detail in zip(watches, details, strict=False):
+            alarm = new_alarm(AlarmTrigger(kind=kind, device_id=watch.id, source_seq=7,
+                                           occurred_ts=now, details=detail), watch, now=now)
+            await conn.commit()
+            written = await write(conn, Batch(alarms=[alarm]), on_opened=tell_family_of_alarm)
+            [incident_id] = written.new_incident_ids
+            said.append(await _rows(pool, "SELECT lang, subject, body, payload FROM notifications"
+                                          " WHERE incident_id = %s AND kind = 'alarm'",
+                                    incident_id))
+    return said
+
+
 async def test_the_family_told_of_a_wandering_hears_which_safe_place_was_left(
         seeded: AsyncConnectionPool) -> None:
     """A wandering from the son's flat the elder was staying at (ingest/welfare.py's
     ``place``) names it in every contact's message and the payload; one from home says
     nothing of a place."""
-    from alerts.lifecycle import tell_family_of_alarm
-
-    now = time.time()
-    async with seeded.connection() as conn:
-        devices = await active_devices(conn)
-        watches = [d for d in devices.values() if d.kind == "wearable" and d.resident_id]
-        said = {}
-        for watch, place in zip(watches, ("儿子家", "home"), strict=False):
-            details = {"distance_m": 640, "lat": 31.25, "lon": 121.47, "place": place}
-            alarm = new_alarm(AlarmTrigger(kind="wandering", device_id=watch.id, source_seq=9,
-                                           occurred_ts=now, details=details), watch, now=now)
-            await conn.commit()
-            written = await write(conn, Batch(alarms=[alarm]), on_opened=tell_family_of_alarm)
-            [incident_id] = written.new_incident_ids
-            said[place] = await _rows(seeded, "SELECT lang, subject, body, payload"
-                                              " FROM notifications WHERE incident_id = %s"
-                                              " AND kind = 'alarm'", incident_id)
+    flat, home = await _family_told(seeded, "wandering", [
+        {"distance_m": 640, "lat": 31.25, "lon": 121.47, "place": place}
+        for place in ("儿子家", "home")])
+    said = {"儿子家": flat, "home": home}
     assert said["儿子家"] and said["home"]
     for row in said["儿子家"]:
         assert "儿子家" in row["subject"] and "儿子家" in row["body"], row
@@ -478,28 +489,13 @@ async def test_the_family_told_of_no_activity_over_a_flat_watch_hears_it_may_be_
     """An inactivity alarm whose elder's watch went silent at 2 % (ingest/welfare.py's
     ``watch_flat``) tells the family so, in each contact's language, in the email and in the
     payload; one over a watch still heard (or silent at 70 %) says nothing of the kind."""
-    from alerts.lifecycle import tell_family_of_alarm
     from alerts.messages import LANGUAGES
 
-    now = time.time()
-    async with seeded.connection() as conn:
-        devices = await active_devices(conn)
-        watches = [d for d in devices.values() if d.kind == "wearable" and d.resident_id]
-        assert len(watches) >= 2
-        said = {}
-        for watch, flat in zip(watches, (True, False), strict=False):
-            details = {"silent_h": 4.0, "limit_h": 4.0, "watch_battery_pct": 2 if flat else 70,
-                       "watch_flat": flat,
-                       "watch_unheard_since": dt.datetime.fromtimestamp(now - 3 * 3600,
-                                                                        dt.UTC).isoformat()}
-            alarm = new_alarm(AlarmTrigger(kind="inactivity", device_id=watch.id, source_seq=7,
-                                           occurred_ts=now, details=details), watch, now=now)
-            await conn.commit()
-            written = await write(conn, Batch(alarms=[alarm]), on_opened=tell_family_of_alarm)
-            [incident_id] = written.new_incident_ids
-            said[flat] = await _rows(seeded, "SELECT lang, body, payload FROM notifications"
-                                             " WHERE incident_id = %s AND kind = 'alarm'",
-                                     incident_id)
+    unheard = dt.datetime.fromtimestamp(time.time() - 3 * 3600, dt.UTC).isoformat()
+    flat, still_heard = await _family_told(seeded, "inactivity", [
+        {"silent_h": 4.0, "limit_h": 4.0, "watch_battery_pct": 2 if flat else 70,
+         "watch_flat": flat, "watch_unheard_since": unheard} for flat in (True, False)])
+    said = {True: flat, False: still_heard}
     assert said[True] and said[False]
     for row in said[True]:
         assert LANGUAGES[row["lang"]].notes["watch_flat"][0].strip() in row["body"]
