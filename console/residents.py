@@ -79,6 +79,11 @@ async def resident(request: Request, user: CurrentUser, resident_id: ResidentId)
         contacts = await store_residents.contacts(conn, resident_id)
         devices = await store_residents.devices(conn, resident_id)
     profile.pop("routing", None)
+    site = profile["site"] or {}
+    # held to their safe places: at home, with coordinates, wearing a locating device (the
+    # same rule as ingest.welfare's configure)
+    profile["geofenced"] = (site.get("kind") == "home" and site.get("lat") is not None
+                            and any(d["kind"] == "wearable" for d in devices))
     return {"resident": jsonable_encoder(profile), "contacts": jsonable_encoder(contacts),
             "devices": jsonable_encoder(devices)}
 

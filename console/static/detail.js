@@ -179,7 +179,7 @@ export function residentCard(resident, site, room, still) {
       // their own night, set by carers: hours at the resident's home, not the viewer's
       resident.asleep_from != null && resident.up_by != null
         ? field(t("resident.night"), `${hour(resident.asleep_from)}–${hour(resident.up_by)}`) : null,
-      safePlaces(resident, where),
+      safePlaces(resident),
       ...(still === undefined ? [] : stillFields(still)),
       field(t("resident.notes"), resident.notes)));
 }
@@ -190,10 +190,10 @@ export function placeName(name) {
   return name === "home" ? t("place.home") : name;
 }
 
-// The circles the geofence holds the resident to (migration 0031): only around a home it
-// can see, as ingest does
-function safePlaces(resident, where) {
-  if (where?.kind !== "home" || where?.lat == null) return null;
+// The circles the geofence holds the resident to (migration 0031), when it does: at home, with
+// coordinates, wearing a locating device (the server's `geofenced`, ingest's rule)
+export function safePlaces(resident) {
+  if (resident?.geofenced !== true) return null;
   const home = `${t("place.home")} (${Math.round(resident.safe_radius_m ?? 300)} m)`;
   const others = (resident.places ?? []).map((p) => `${p.name} (${Math.round(p.radius_m)} m)`);
   return field(t("resident.places"), h("span", { class: "safe-places" }, [home, ...others].join(" · ")));

@@ -240,6 +240,11 @@ async def test_an_admin_names_a_residents_safe_places_and_sets_their_homes_radiu
             ("女儿家", 31.25, 121.47)]
         where = (await op.get("/api/v1/residents/r-h0001/locations")).json()
         assert where["home"]["radius_m"] == 800 and where["places"][0]["name"] == "女儿家"
+        # r-h0001 wears no watch: the geofence does not hold her (the card says no places);
+        # r-h0003 does, with the flat the district gave her
+        assert resident["geofenced"] is False
+        watched = (await op.get("/api/v1/residents/r-h0003")).json()["resident"]
+        assert watched["geofenced"] is True and watched["places"][0]["name"] == "女儿家"
     async with signed_in(console, "admin") as admin:
         assert (await admin.put(base, json={"safe_radius_m": None})).status_code == 200
     async with signed_in(console, "op1") as op:

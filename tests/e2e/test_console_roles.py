@@ -332,6 +332,9 @@ async def test_family_sees_the_outcome_and_no_other_elder(
         # the bedtime learnt from her nights: 13 h after her 07:00, on her own clock
         assert await page.text_content(".night-from") == (
             "20:00 (learnt from their nights; earlier, the daytime limit holds)")
+        # where her watch may take her at night without a wandering: the district gave her a
+        # daughter's flat (simulators.district.family_places)
+        assert await page.text_content(".safe-places") == "home (300 m) · 女儿家 (200 m)"
         # her preferences: a watch gone flat is a message she gets unless she unticks it
         device = page.locator("#pref-kind-device")
         await device.wait_for(timeout=WAIT_MS)
@@ -347,6 +350,7 @@ async def test_family_sees_the_outcome_and_no_other_elder(
                             call), call
         assert "最近活动" in (await page.text_content("[data-card='section.status']") or "")
         assert (await page.text_content(".night-from") or "").startswith("20:00（根据老人夜间作息学习")
+        assert await page.text_content(".safe-places") == "家 (300 m) · 女儿家 (200 m)"
         assert "手表没电" in (await page.text_content("label[for='pref-kind-device']") or "")
         await page.click("#lang-toggle")
         await page.wait_for_function("document.documentElement.lang === 'en'")

@@ -6,7 +6,7 @@ import { api, optional } from "../api.js";
 import { fill, h } from "../dom.js";
 import { t, label } from "../i18n.js";
 import { formatTime } from "../clock.js";
-import { devicesCard, field, muted, section, stillFields } from "../detail.js";
+import { devicesCard, field, muted, safePlaces, section, stillFields } from "../detail.js";
 import { vitalsCanvas } from "../vitals.js";
 import { errorText } from "../panel.js";
 import { prefsForm } from "./prefs.js";
@@ -159,7 +159,8 @@ export function mountFamily(ctx) {
             field(t("family.lastSeen"), lastSeen(status.devices)),
             field(t("family.lastHr"), hr ? t("family.hrAt", { hr: hr.hr, time: formatTime(hr.ts) }) : null),
             field(t("family.steps"), status.steps_today ?? null),
-            ...stillFields(status.movement_seen === false ? false : status.inactivity)) : muted("detail.unavailable")),
+            ...stillFields(status.movement_seen === false ? false : status.inactivity),
+            safePlaces(r)) : muted("detail.unavailable")),
         devicesCard(status?.devices ?? record.devices),
         section("section.vitals", points.length > 1 ? vitalsCanvas(points) : muted(vitals ? "vitals.none" : "detail.unavailable")),
         section("section.history", history ? historyTable(history.incidents ?? []) : muted("detail.unavailable")),
