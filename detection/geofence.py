@@ -107,11 +107,7 @@ class GeofenceDetector:
 
     def update(self, batch: Sequence[LocationFix]) -> list[GeofenceFinding]:
         if self._by_subject[0] is not self.zones:
-            grouped: dict[str, list[SafeZone]] = {}
-            for z in self.zones:
-                grouped.setdefault(z.subject, []).append(z)
-            self._by_subject = (self.zones, {
-                s: tuple(sorted(zs, key=lambda z: z.name != HOME)) for s, zs in grouped.items()})
+            self._rebuild()
         by_subject = self._by_subject[1]
         found: list[GeofenceFinding] = []
         for fix in batch:
@@ -124,6 +120,23 @@ class GeofenceDetector:
                 continue
             found.extend(self._judge(places, state, fix))
         return found
+
+    def _rebuild(self) -> None:
+        """Group the new ``zones`` by subject. A subject out of its places whose places changed
+        is judged afresh: a place taken away while they were out of every place (or added
+        where they are) would otherwise leave them on an excursion that never ends, and never
+        called again. A detector just restored compares nothing: its zones were the snapshot's."""
+        grouped: dict[str, list[SafeZone]] = {}
+        for z in self.zones:
+            grouped.setdefault(z.subject, []).append(z)
+        before = self._by_subject[1]
+        after = {s: tuple(sorted(zs, key=lambda z: z.name != HOME)) for s, zs in grouped.items()}
+        for subject, places in after.items():
+            state = self._states.get(subject)
+            if state is not None and state.outside and before.get(subject, places) != places:
+                state.outside = state.wandering = False
+                state.outside_run = 0
+        self._by_subject = (self.zones, after)
 
     def last_location(self, subject: str) -> LocationFix | None:
         """The newest fix of ``subject`` (whatever its accuracy), to attach to an SOS."""

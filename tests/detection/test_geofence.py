@@ -139,6 +139,28 @@ def test_a_fix_is_in_when_it_is_surely_in_one_place_and_out_only_when_surely_out
     assert [(f.kind, f.place, round(f.distance_m)) for f in back] == [("returned", "flat", 150)]
 
 
+def test_a_subject_out_when_their_places_change_is_judged_afresh() -> None:
+    """Called wandering at the flat before it was a place, then the flat named: she is in it,
+    and walking out of it later is a wandering from it. Out of the flat on a wandering, then the
+    flat taken away: a new wandering from home. The same places read again change nothing."""
+    night = NOON_SHANGHAI + 14 * 3600  # 02:00
+    d = GeofenceDetector(zones=(ZONE,))
+    first = _run(d, [[_fix(FLAT_NORTH_M, t=night + i * 60)] for i in range(2)])
+    assert [(f.kind, f.place) for f in first] == [("wandering", "home")]
+    d.zones = (ZONE,)  # read again with the registry: the same excursion
+    assert _run(d, [[_fix(FLAT_NORTH_M, t=night + 300 + i * 60)] for i in range(2)]) == []
+    d.zones = (ZONE, FLAT)
+    assert _run(d, [[_fix(FLAT_NORTH_M, t=night + 600 + i * 60)] for i in range(2)]) == []
+    out = _run(d, [[_fix(FLAT_NORTH_M + 700, t=night + 900 + i * 60)] for i in range(2)])
+    assert [(f.kind, f.place, round(f.distance_m)) for f in out] == [("wandering", "flat", 700)]
+    d.zones = (ZONE, FLAT)  # a new tuple of the same places
+    assert _run(d, [[_fix(FLAT_NORTH_M + 700, t=night + 1200 + i * 60)] for i in range(2)]) == []
+    d.zones = (ZONE,)
+    again = _run(d, [[_fix(FLAT_NORTH_M + 700, t=night + 1500 + i * 60)] for i in range(2)])
+    assert [(f.kind, f.place, round(f.distance_m)) for f in again] == [
+        ("wandering", "home", round(FLAT_NORTH_M + 700))]
+
+
 def test_a_snapshot_from_before_places_restores_to_home() -> None:
     d = GeofenceDetector(zones=(ZONE,))
     _run(d, [[_fix(0, t=NOON_SHANGHAI)]])
