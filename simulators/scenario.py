@@ -93,7 +93,7 @@ DEMO = Scenario(sos_per_hour=240.0, accidental_per_hour=90.0, falls_per_hour=120
                 smoke_per_hour=12.0, smoke_tests_per_hour=30.0, faults_per_hour=6.0,
                 dropouts_per_hour=12.0, service_presses_per_hour=24.0, watch_off_per_hour=12.0,
                 site_outages_per_hour=0.5, outings_per_hour=30.0, stays_per_hour=6.0,
-                night_wanders_per_hour=4.0,
+                night_wanders_per_hour=12.0,
                 checkups_per_kiosk_hour=30.0, checkup_abnormal_share=0.1)
 
 REALISTIC = Scenario(sos_per_hour=0.02, accidental_per_hour=0.05, falls_per_hour=0.005,

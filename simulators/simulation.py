@@ -42,7 +42,8 @@ METRES_PER_DEG_LAT = 111_195.0
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Trip:
     """A wearer away from home: ``kind`` outing, stay or night_wander; ``place`` the safe place
-    stayed at (stays only); ``farthest_m`` from home (from the place, for a stay: 0)."""
+    stayed at (stays only); ``farthest_m`` how far from home a walk or wander went (0 for a
+    stay)."""
 
     watch: str
     kind: str
@@ -50,6 +51,7 @@ class Trip:
     end: float
     farthest_m: float
     place: str | None = None
+
 
 WEARER_DAYS_KEY = 12350
 
