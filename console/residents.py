@@ -27,7 +27,6 @@ ResidentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z
 Hours = Annotated[float, Query(gt=0, le=24 * 14)]
 
 
-
 async def _in_scope(request: Request, user: dict[str, Any], resident_id: str,
                     *, audit: str | None = None) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn:

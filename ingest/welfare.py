@@ -224,9 +224,10 @@ class WelfareStage:
             if (ref.kind == "wearable" and ref.resident_id and ref.site_kind == "home"
                     and ref.site_lat is not None and ref.site_lon is not None
                     and ref.resident_id not in zones):
+                radius = ref.resident_safe_radius_m or geofence.DEFAULT_RADIUS_M
                 zones[ref.resident_id] = [geofence.SafeZone(
                     subject=ref.resident_id, lat=ref.site_lat, lon=ref.site_lon,
-                    radius_m=ref.resident_safe_radius_m or geofence.DEFAULT_RADIUS_M, tz=tz[ref.site_tz])]
+                    radius_m=radius, tz=tz[ref.site_tz])]
                 zones[ref.resident_id] += [
                     geofence.SafeZone(subject=ref.resident_id, lat=p.lat, lon=p.lon,
                                       radius_m=p.radius_m, tz=tz[ref.site_tz], name=p.name)
