@@ -35,6 +35,9 @@ EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius
 HOME = "home"
 DEFAULT_RADIUS_M = 300.0
 """The safe circle around a home whose resident's carers have not set one (migration 0031)."""
+NIGHT = (21, 7)
+"""The local hours out of a safe place is a wandering, for a resident without a night of their
+own (``residents.asleep_from``, ``up_by``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,8 +56,8 @@ class SafeZone:
     lon: float
     radius_m: float
     tz: str = "Asia/Shanghai"
-    night_from: int = 21
-    night_until: int = 7
+    night_from: int = NIGHT[0]
+    night_until: int = NIGHT[1]
     name: str = HOME
     """``HOME`` for the home; any other place by the name its carers gave it. A subject's night
     and zone are its first place's (its home's)."""

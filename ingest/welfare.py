@@ -225,13 +225,20 @@ class WelfareStage:
                     and ref.site_lat is not None and ref.site_lon is not None
                     and ref.resident_id not in zones):
                 radius = ref.resident_safe_radius_m or geofence.DEFAULT_RADIUS_M
-                zones[ref.resident_id] = [geofence.SafeZone(
-                    subject=ref.resident_id, lat=ref.site_lat, lon=ref.site_lon,
-                    radius_m=radius, tz=tz[ref.site_tz])]
-                zones[ref.resident_id] += [
-                    geofence.SafeZone(subject=ref.resident_id, lat=p.lat, lon=p.lon,
-                                      radius_m=p.radius_m, tz=tz[ref.site_tz], name=p.name)
-                    for p in (places or {}).get(ref.resident_id, ())]
+                # out in their own night, if their carers set one, is a wandering: an early
+                # sleeper slipping out at 20:00, not a late one walking the dog at 22:00
+                night = geofence.NIGHT
+                if (ref.resident_asleep_from is not None and ref.resident_up_by is not None
+                        and inactivity.valid_night(ref.resident_asleep_from, ref.resident_up_by)):
+                    night = (ref.resident_asleep_from, ref.resident_up_by)
+                zones[ref.resident_id] = [
+                    geofence.SafeZone(subject=ref.resident_id, lat=lat, lon=lon, radius_m=radius_m,
+                                      tz=tz[ref.site_tz], night_from=night[0],
+                                      night_until=night[1], name=name)
+                    for name, lat, lon, radius_m in [
+                        (geofence.HOME, ref.site_lat, ref.site_lon, radius),
+                        *((p.name, p.lat, p.lon, p.radius_m)
+                          for p in (places or {}).get(ref.resident_id, ()))]]
         self.geofence.zones = tuple(z for zs in zones.values() for z in zs)
         local = {ref.resident_id: tz[ref.site_tz] for ref in devices.values()
                  if ref.resident_id and tz[ref.site_tz] != centre}

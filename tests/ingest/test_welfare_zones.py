@@ -56,3 +56,40 @@ def test_inactivity_and_vitals_follow_each_residents_own_zone(
     assert {p.subject: p.tz for p in stage.vitals.config.residents} == {
         "r1": "Europe/London", "r2": "Europe/London"}
     assert stage.inactivity._residents["r2"].local.tz == "Europe/London"
+
+
+def test_out_in_a_residents_own_night_is_a_wandering_and_out_before_it_is_not() -> None:
+    """The geofence's night is 21:00 to 07:00, unless carers set the resident's own: an early
+    sleeper (asleep 19:00 to 05:00) walking out at 20:00 is a wandering, a late one (asleep
+    00:00 to 09:00) walking the dog at 22:00 is not, and one without a night of their own is
+    judged by 21:00 to 07:00."""
+    from ingest.contract import Location
+
+    home = (31.2, 121.4)
+    nights = {"early": (19, 5), "late": (0, 9), "usual": (None, None)}
+    stage = WelfareStage()
+    stage.configure({f"watch-{r}": DeviceRef(
+        id=f"watch-{r}", site_id=f"home-{r}", kind="wearable", resident_id=r, room_id=None,
+        site_lat=home[0], site_lon=home[1], resident_asleep_from=asleep, resident_up_by=up)
+        for r, (asleep, up) in nights.items()})
+    evening = 1_700_000_000.0 - 1_700_000_000.0 % 86400 + 12 * 3600  # 20:00 in Shanghai
+
+    def walk(start: float) -> dict[str, str]:
+        found = {}
+        for i in range(3):
+            t = start + 60 * i
+            fixes = [Envelope(topic=Topic(site=f"home-{r}", device=f"watch-{r}",
+                                          kind=Kind.LOCATION),
+                              body=Location(seq=int(t), ts=round(t * 1000), lat=home[0] + 0.01,
+                                            lon=home[1], acc=15.0)) for r in nights]
+            found |= {tr.device_id: tr.kind for tr in stage.process(fixes, now=t)}
+        back = [Envelope(topic=Topic(site=f"home-{r}", device=f"watch-{r}", kind=Kind.LOCATION),
+                         body=Location(seq=int(start) + 999, ts=round((start + 999) * 1000),
+                                       lat=home[0], lon=home[1], acc=15.0)) for r in nights]
+        stage.process(back, now=start + 999)
+        return found
+
+    assert walk(evening) == {"watch-early": "wandering"}
+    assert walk(evening + 2 * 3600) == {"watch-early": "wandering", "watch-usual": "wandering"}
+    assert walk(evening + 4 * 3600 + 60) == {"watch-early": "wandering", "watch-late": "wandering",
+                                             "watch-usual": "wandering"}
