@@ -15,6 +15,10 @@ export const RESPONDERS = ["family", "community_responder", "care_staff", "ambul
 export const OUTCOMES = ["genuine", "false_alarm", "test", "accidental", "no_answer_escalated", "device_fault"];
 const ACTIVE = ["claimed", "in_progress", "dispatched", "on_site"];
 const HOURS = 6; // the vitals and location history shown: the morning or the night so far
+// An elder out wandering is looked for where they are now, not where the alarm found them:
+// while a wandering incident is open in the panel its map is read again this often (the watch
+// sends a fix a minute).
+const FOLLOW_MS = 10 * 1000;
 
 // A family member pressed "I'm going" on a family-first alarm (alerts/lifecycle.py accept): the
 // operator reads who, and when the centre takes it back if nobody says they are there.
@@ -238,9 +242,36 @@ export class IncidentPanel {
     }
     const pts = vitals?.points ?? [];
     swap("vitals", cards.section("section.vitals", pts.length > 1 ? vitalsCanvas(pts) : cards.muted(vitals ? "vitals.none" : "detail.unavailable")));
+    this.swapMap(token, places);
+    if (this.wandering()) setTimeout(() => this.followMap(token), FOLLOW_MS);
+  }
+
+  swapMap(token, places) {
+    if (token !== this.token) return;
     const fixes = places?.points ?? [];
-    swap("map", cards.section("section.map",
-      fixes.length || places?.home ? mapCanvas(places) : cards.muted(places ? "map.none" : "detail.unavailable")));
+    const last = fixes.length ? fixes.reduce((a, b) => (a.ts > b.ts ? a : b)) : null;
+    const node = cards.section("section.map",
+      fixes.length || places?.home ? mapCanvas(places) : cards.muted(places ? "map.none" : "detail.unavailable"),
+      this.wandering() && last
+        ? h("p", { class: "muted map-followed" }, t("map.followed", { time: formatTime(last.ts) })) : null);
+    this.parts.map.replaceWith(node);
+    this.parts.map = node;
+  }
+
+  wandering() {
+    const inc = this.incident;
+    if (!inc || inc.status === "resolved") return false;
+    return inc.kind === "wandering" || (this.data?.detail?.alarms ?? []).some((a) => a.kind === "wandering");
+  }
+
+  // Read the wanderer's positions again while the same incident stays open here.
+  async followMap(token) {
+    if (token !== this.token || !this.wandering()) return;
+    const rid = this.incident.resident_id;
+    const places = await optional(`/api/v1/residents/${encodeURIComponent(rid)}/locations?hours=${HOURS}`)
+      .catch((err) => (err.status === 401 ? this.onUnauthorized() : undefined));
+    if (places !== undefined) this.swapMap(token, places);
+    if (token === this.token) setTimeout(() => this.followMap(token), FOLLOW_MS);
   }
 
   async step(action, body = {}) {

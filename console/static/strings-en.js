@@ -403,6 +403,7 @@ export const EN = {
   "map.aria": "{count} recent positions; the latest, at {at}, is {metres} m from home",
   "map.ariaNoHome": "{count} recent positions; no home position on file",
   "map.home": "Home",
+  "map.followed": "Followed while the wandering is open: latest position {time}",
   "map.none": "No recent positions",
   "events.none": "No recent events",
   "timeline.none": "No steps yet",

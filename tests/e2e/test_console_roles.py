@@ -289,6 +289,18 @@ async def test_an_inactivity_alarm_says_what_its_outcome_teaches(
         places = resident.locator(".safe-places")
         await places.wait_for(timeout=WAIT_MS)
         assert await places.text_content() == "home (300 m) · 女儿家 (250 m)"
+        # while the wandering is open its map follows her: a fix that comes now is on it
+        # within the panel's follow period (10 s), with its time said under it
+        site = next(x for x in c.district.sites if x.id == other.site_id)
+        async with c.platform.pool.connection() as conn:
+            await write(conn, Batch(locations=[(other.id, 1, dt.datetime.now(dt.UTC),
+                                                site.lat + 0.005, site.lon, 12.0, "gps")]))
+        followed = page.locator("#detail .map-followed")
+        await followed.wait_for(timeout=20_000)
+        assert (await followed.text_content() or "").startswith(
+            "Followed while the wandering is open: latest position")
+        aria = await page.locator("#detail canvas.map-chart").get_attribute("aria-label") or ""
+        assert re.search(r"is 5\d\d m from home", aria), aria  # 0.005° north: 556 m
         await page.click("#lang-toggle")
         await page.wait_for_function("document.documentElement.lang === 'zh-CN'")
         assert await places.text_content() == "家 (300 m) · 女儿家 (250 m)"
