@@ -404,6 +404,8 @@ export const EN = {
   "map.ariaNoHome": "{count} recent positions; no home position on file",
   "map.home": "Home",
   "map.followed": "Followed while the wandering is open: latest position {time}",
+  "section.whereNow": "Where they are now",
+  "family.whereNow": "Latest position:",
   "map.none": "No recent positions",
   "events.none": "No recent events",
   "timeline.none": "No steps yet",

@@ -404,6 +404,8 @@ export const ZH = {
   "map.ariaNoHome": "最近 {count} 个定位点；未登记家庭位置",
   "map.home": "家",
   "map.followed": "走失报警处理期间持续更新：最新位置 {time}",
+  "section.whereNow": "老人现在的位置",
+  "family.whereNow": "最新位置：",
   "map.none": "最近没有定位",
   "events.none": "最近没有事件",
   "timeline.none": "尚无处理步骤",

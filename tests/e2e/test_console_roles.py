@@ -367,6 +367,29 @@ async def test_family_sees_the_outcome_and_no_other_elder(
         await page.click("#lang-toggle")
         await page.wait_for_function("document.documentElement.lang === 'en'")
 
+        # she walks out at night: while the wandering is open her family sees where she is,
+        # the latest position as a link their phone's map opens
+        assert await page.locator("[data-card='section.whereNow']").count() == 0
+        async with c.platform.pool.connection() as conn:
+            ref = await active_device(conn, "watch-0001")
+            assert ref is not None and ref.site_lat is not None and ref.site_lon is not None
+            now = time.time()
+            at = (round(ref.site_lat + 0.006, 6), ref.site_lon)
+            await write(conn, Batch(
+                locations=[("watch-0001", 77, dt.datetime.fromtimestamp(now, dt.UTC), *at, 15.0,
+                            "gps")],
+                alarms=[new_alarm(AlarmTrigger(
+                    kind="wandering", device_id="watch-0001", source_seq=78, occurred_ts=now,
+                    details={"distance_m": 667, "place": "home", "lat": at[0], "lon": at[1]}),
+                    ref, now=now)]))
+        await page.reload()
+        where = page.locator("[data-card='section.whereNow']")
+        await where.wait_for(timeout=WAIT_MS)
+        assert await where.locator("a.geo").get_attribute("href") == f"geo:{at[0]},{at[1]}"
+        assert (await where.text_content() or "").startswith("Where they are nowLatest position:")
+        aria = await where.locator("canvas.map-chart").get_attribute("aria-label") or ""
+        assert re.search(r"is 6\d\d m from home", aria), aria
+
         # Another elder: the page says so, and the API answers "not found" rather than 403.
         await page.goto(c.platform.console_url + "/#/resident/r-h0002")
         await page.wait_for_selector("#family-error", timeout=WAIT_MS)

@@ -6,7 +6,8 @@ import { api, optional } from "../api.js";
 import { fill, h } from "../dom.js";
 import { t, label } from "../i18n.js";
 import { formatTime } from "../clock.js";
-import { devicesCard, field, muted, safePlaces, section, stillFields } from "../detail.js";
+import { devicesCard, field, lastLocation, muted, safePlaces, section, stillFields } from "../detail.js";
+import { mapCanvas } from "../map.js";
 import { vitalsCanvas } from "../vitals.js";
 import { errorText } from "../panel.js";
 import { prefsForm } from "./prefs.js";
@@ -44,6 +45,17 @@ function nowCard(open, me, act, refused) {
       h("p", { class: "now-step" }, nowStep(i, me)),
       nowActions(i, me, act),
       refused.has(i.id) ? h("p", { class: "error now-error", role: "alert" }, refused.get(i.id)) : null))));
+}
+
+// Where the elder is, while a wandering is open: the map the operator sees, and the latest
+// position as a link a phone's map app opens (how old it is, and a warning once it is stale).
+function whereNow(where) {
+  const fixes = where?.points ?? [];
+  if (fixes.length === 0) return null;
+  const last = fixes.reduce((a, b) => (a.ts > b.ts ? a : b));
+  return section("section.whereNow", mapCanvas(where),
+    h("p", { class: "where-now" }, t("family.whereNow"), " ",
+      lastLocation({ lat: last.lat, lon: last.lon, acc_m: last.acc, at: last.ts }, new Date().toISOString())));
 }
 
 // The centre's "help did not arrive" timer (alerts/lifecycle.py HELP_ARRIVAL) after an accept.
@@ -132,8 +144,11 @@ export function mountFamily(ctx) {
       const record = await api("GET", base);
       const [status, history, vitals] = await Promise.all([
         optional(`${base}/status`), optional(`${base}/incidents`), optional(`${base}/vitals?hours=24`)]);
+      // while they are out wandering the family sees where, read again with the page
+      const wandering = (history?.incidents ?? []).some((i) => i.kind === "wandering" && i.status !== "resolved");
+      const where = wandering ? await optional(`${base}/locations?hours=6`) : null;
       if (stopped || current !== wanted) return;
-      render(record, status, history, vitals);
+      render(record, status, history, vitals, where);
     } catch (err) {
       if (err.status === 401) return ctx.signedOut();
       if (stopped || current !== wanted) return;
@@ -144,13 +159,14 @@ export function mountFamily(ctx) {
     }
   }
 
-  function render(record, status, history, vitals) {
+  function render(record, status, history, vitals, where) {
     const r = record.resident ?? {};
     const hr = status?.last_hr;
     const points = vitals?.points ?? [];
     const open = (history?.incidents ?? []).filter((i) => i.status !== "resolved");
     fill(body,
       nowCard(open, ctx.user.username, act, refused),
+      whereNow(where),
       h("div", { class: "family-grid" },
         section("section.status",
           h("p", { class: "person" }, h("strong", { class: "name", id: "elder-name" }, r.name ?? record.id)),
