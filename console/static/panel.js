@@ -268,9 +268,12 @@ export class IncidentPanel {
   async followMap(token) {
     if (token !== this.token || !this.wandering()) return;
     const rid = this.incident.resident_id;
-    const places = await optional(`/api/v1/residents/${encodeURIComponent(rid)}/locations?hours=${HOURS}`)
-      .catch((err) => (err.status === 401 ? this.onUnauthorized() : undefined));
-    if (places !== undefined) this.swapMap(token, places);
+    try {
+      this.swapMap(token, await optional(`/api/v1/residents/${encodeURIComponent(rid)}/locations?hours=${HOURS}`));
+    } catch (err) {
+      if (err.status === 401) return this.onUnauthorized(); // signed out: stop following
+      // a failed read keeps the map as it was; the next one may do better
+    }
     if (token === this.token) setTimeout(() => this.followMap(token), FOLLOW_MS);
   }
 
