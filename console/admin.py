@@ -288,7 +288,7 @@ async def list_places(request: Request, user: Admin, resident_id: PathId) -> dic
         return {"places": jsonable_encoder(await store_admin.places(conn, resident_id))}
 
 
-@router.put("/residents/{resident_id}/places/{name}")
+@router.put("/residents/{resident_id}/places/{name:path}")
 async def set_place(request: Request, user: Admin, resident_id: PathId, name: PlaceName,
                     body: PlaceIn) -> dict[str, Any]:
     """Add a safe place, or move or resize the one of that name. A running ingest takes it at
@@ -304,7 +304,7 @@ async def set_place(request: Request, user: Admin, resident_id: PathId, name: Pl
     return {"place": jsonable_encoder(row)}
 
 
-@router.delete("/residents/{resident_id}/places/{name}")
+@router.delete("/residents/{resident_id}/places/{name:path}")
 async def remove_place(request: Request, user: Admin, resident_id: PathId,
                        name: PlaceName) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn:

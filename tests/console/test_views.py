@@ -221,6 +221,10 @@ async def test_an_admin_names_a_residents_safe_places_and_sets_their_homes_radiu
             r = await admin.put(base, json={"safe_radius_m": 800})
             assert r.status_code == 200 and r.json()["resident"]["safe_radius_m"] == 800
             assert (await anext(listen.notifies(timeout=5))).payload == "residents"
+        # a name with a slash in it is a name like any other (the path takes it whole)
+        r = await admin.put(f"{base}/places/儿子家%2F二楼", json=flat)
+        assert r.status_code == 200 and r.json()["place"]["name"] == "儿子家/二楼", r.text
+        assert (await admin.delete(f"{base}/places/儿子家%2F二楼")).status_code == 200
         r = await admin.put(f"{base}/places/女儿家", json={**flat, "radius_m": 300})  # resized
         assert r.json()["place"]["radius_m"] == 300 and r.json()["place"]["changed_by"] == "admin"
         for i in range(9):
