@@ -3,8 +3,10 @@ with validation and clear messages, and bulk import from CSV with a per-row erro
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
@@ -202,26 +204,32 @@ _LISTS = {
 }
 
 
+@contextlib.contextmanager
+def _refusals() -> Iterator[None]:
+    """The store's refusals as the API's: no such record 404, already there 409, not valid
+    422, each with the store's message."""
+    try:
+        yield
+    except NotFound as err:
+        raise HTTPException(404, str(err)) from None
+    except Conflict as err:
+        raise HTTPException(409, str(err)) from None
+    except Invalid as err:
+        raise HTTPException(422, str(err)) from None
+
+
 async def _create(request: Request, table: str, values: dict[str, Any]) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn:
-        try:
+        with _refusals():
             row = await store_admin.insert(conn, table, values)
-        except Conflict as err:
-            raise HTTPException(409, str(err)) from None
-        except Invalid as err:
-            raise HTTPException(422, str(err)) from None
     row.pop("password_hash", None)
     return dict(jsonable_encoder(row))
 
 
 async def _update(request: Request, table: str, key: str, values: dict[str, Any]) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn:
-        try:
+        with _refusals():
             row = await store_admin.update(conn, table, key, values)
-        except NotFound as err:
-            raise HTTPException(404, str(err)) from None
-        except Invalid as err:
-            raise HTTPException(422, str(err)) from None
     return dict(jsonable_encoder(row))
 
 
@@ -285,7 +293,8 @@ async def add_contact(request: Request, user: Admin, resident_id: PathId,
 @router.get("/residents/{resident_id}/places")
 async def list_places(request: Request, user: Admin, resident_id: PathId) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn:
-        return {"places": jsonable_encoder(await store_admin.places(conn, resident_id))}
+        with _refusals():
+            return {"places": jsonable_encoder(await store_admin.places(conn, resident_id))}
 
 
 @router.put("/residents/{resident_id}/places/{name:path}")
@@ -294,13 +303,9 @@ async def set_place(request: Request, user: Admin, resident_id: PathId, name: Pl
     """Add a safe place, or move or resize the one of that name. A running ingest takes it at
     once (``NOTIFY registry``)."""
     async with request.app.state.pool.connection() as conn:
-        try:
+        with _refusals():
             row = await store_admin.set_place(conn, resident_id, name, lat=body.lat, lon=body.lon,
                                               radius_m=body.radius_m, by=user["username"])
-        except NotFound as err:
-            raise HTTPException(404, str(err)) from None
-        except Invalid as err:
-            raise HTTPException(422, str(err)) from None
     return {"place": jsonable_encoder(row)}
 
 
@@ -308,10 +313,8 @@ async def set_place(request: Request, user: Admin, resident_id: PathId, name: Pl
 async def remove_place(request: Request, user: Admin, resident_id: PathId,
                        name: PlaceName) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn:
-        try:
+        with _refusals():
             await store_admin.remove_place(conn, resident_id, name)
-        except NotFound as err:
-            raise HTTPException(404, str(err)) from None
     return {"removed": name}
 
 
@@ -334,10 +337,8 @@ async def assign_device(request: Request, user: Admin, device_id: PathId,
 @router.post("/devices/{device_id}/retire")
 async def retire_device(request: Request, user: Admin, device_id: PathId) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn:
-        try:
+        with _refusals():
             row = await store_admin.retire_device(conn, device_id)
-        except NotFound as err:
-            raise HTTPException(404, str(err)) from None
     return {"device": jsonable_encoder(row)}
 
 

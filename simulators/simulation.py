@@ -284,14 +284,10 @@ class Simulation:
             route = ((now, *home), (arrive, *there), (next_day, *there), (end, *home))
             farthest = 0.0
         else:
-            if kind == "outing":
-                farthest = float(rng.uniform(500, 1500))
-                going = float(rng.uniform(10, 30)) * 60
-                away = float(rng.uniform(*self.scenario.outing_s)) - 2 * going
-            else:
-                farthest = float(rng.uniform(400, 1500))
-                going = float(rng.uniform(10, 30)) * 60
-                away = float(rng.uniform(10, 40)) * 60
+            farthest = float(rng.uniform(500 if kind == "outing" else 400, 1500))
+            going = float(rng.uniform(10, 30)) * 60
+            away = (float(rng.uniform(*self.scenario.outing_s)) - 2 * going if kind == "outing"
+                    else float(rng.uniform(10, 40)) * 60)
             there = out_to(farthest)
             end = now + 2 * going + max(away, 0.0)
             route = ((now, *home), (now + going, *there), (end - going, *there), (end, *home))

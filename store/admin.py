@@ -86,6 +86,9 @@ than a handful is no longer a fence."""
 
 async def places(conn: psycopg.AsyncConnection[Any], resident_id: str) -> list[dict[str, Any]]:
     """A resident's safe places besides home (migration 0031), by name."""
+    cur = await conn.execute("SELECT 1 FROM residents WHERE id = %s", (resident_id,))
+    if await cur.fetchone() is None:
+        raise NotFound(f"no resident {resident_id}")
     cur = await conn.execute(
         "SELECT name, lat, lon, radius_m, changed_by, changed_at FROM resident_places"
         " WHERE resident_id = %s ORDER BY name", (resident_id,))

@@ -211,6 +211,8 @@ async def test_an_admin_names_a_residents_safe_places_and_sets_their_homes_radiu
             assert (r.status_code, said in r.text) == (status, True), r.text
         r = await admin.put("/api/v1/admin/residents/nobody/places/flat", json=flat)
         assert r.status_code == 404 and "nobody" in r.json()["detail"]
+        r = await admin.get("/api/v1/admin/residents/nobody/places")
+        assert r.status_code == 404 and "nobody" in r.json()["detail"]
         assert console.pool is not None
         async with console.pool.connection() as listen:
             await listen.set_autocommit(True)
