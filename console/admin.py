@@ -205,7 +205,7 @@ _LISTS = {
 
 
 @contextlib.contextmanager
-def _refusals() -> Iterator[None]:
+def refusals() -> Iterator[None]:
     """The store's refusals as the API's: no such record 404, already there 409, not valid
     422, each with the store's message."""
     try:
@@ -220,7 +220,7 @@ def _refusals() -> Iterator[None]:
 
 async def _create(request: Request, table: str, values: dict[str, Any]) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn:
-        with _refusals():
+        with refusals():
             row = await store_admin.insert(conn, table, values)
     row.pop("password_hash", None)
     return dict(jsonable_encoder(row))
@@ -228,7 +228,7 @@ async def _create(request: Request, table: str, values: dict[str, Any]) -> dict[
 
 async def _update(request: Request, table: str, key: str, values: dict[str, Any]) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn:
-        with _refusals():
+        with refusals():
             row = await store_admin.update(conn, table, key, values)
     return dict(jsonable_encoder(row))
 
@@ -293,7 +293,7 @@ async def add_contact(request: Request, user: Admin, resident_id: PathId,
 @router.get("/residents/{resident_id}/places")
 async def list_places(request: Request, user: Admin, resident_id: PathId) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn:
-        with _refusals():
+        with refusals():
             return {"places": jsonable_encoder(await store_admin.places(conn, resident_id))}
 
 
@@ -303,7 +303,7 @@ async def set_place(request: Request, user: Admin, resident_id: PathId, name: Pl
     """Add a safe place, or move or resize the one of that name. A running ingest takes it at
     once (``NOTIFY registry``)."""
     async with request.app.state.pool.connection() as conn:
-        with _refusals():
+        with refusals():
             row = await store_admin.set_place(conn, resident_id, name, lat=body.lat, lon=body.lon,
                                               radius_m=body.radius_m, by=user["username"])
     return {"place": jsonable_encoder(row)}
@@ -313,7 +313,7 @@ async def set_place(request: Request, user: Admin, resident_id: PathId, name: Pl
 async def remove_place(request: Request, user: Admin, resident_id: PathId,
                        name: PlaceName) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn:
-        with _refusals():
+        with refusals():
             await store_admin.remove_place(conn, resident_id, name)
     return {"removed": name}
 
@@ -337,7 +337,7 @@ async def assign_device(request: Request, user: Admin, device_id: PathId,
 @router.post("/devices/{device_id}/retire")
 async def retire_device(request: Request, user: Admin, device_id: PathId) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn:
-        with _refusals():
+        with refusals():
             row = await store_admin.retire_device(conn, device_id)
     return {"device": jsonable_encoder(row)}
 

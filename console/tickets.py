@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from alerts import services
 from alerts.lifecycle import CENTRE_ROLES
-from console.admin import Admin, Id
+from console.admin import Admin, Id, refusals
 from console.admin import PathId as AdminPathId
 from console.auth import CurrentUser
 from console.scope import CIVIL_ROLES, resident_visible, scope_of
@@ -26,7 +26,7 @@ from store import org
 from store import providers as store_providers
 from store import residents as store_residents
 from store import tickets as store_tickets
-from store.errors import Conflict, Invalid, NotFound
+from store.errors import Conflict, NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
@@ -243,14 +243,8 @@ class DeviceService(BaseModel):
 
 async def _provider_call(request: Request, call: Any, *args: Any) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn:
-        try:
+        with refusals():
             row = await call(conn, *args)
-        except NotFound as err:
-            raise HTTPException(404, str(err)) from None
-        except Conflict as err:
-            raise HTTPException(409, str(err)) from None
-        except Invalid as err:
-            raise HTTPException(422, str(err)) from None
     return {"provider": jsonable_encoder(row)}
 
 
@@ -283,10 +277,8 @@ async def remove_area(request: Request, user: Admin, provider_id: AdminPathId,
 @router.put("/admin/devices/{device_id}/service")
 async def device_service(request: Request, user: Admin, device_id: AdminPathId,
                          body: DeviceService) -> dict[str, Any]:
-    """Takes effect in ingest when it next loads the registry (a restart)."""
+    """A running ingest takes it at once (``NOTIFY registry``, migration 0014)."""
     async with request.app.state.pool.connection() as conn:
-        try:
+        with refusals():
             row = await store_admin.update(conn, "devices", device_id, body.model_dump())
-        except NotFound as err:
-            raise HTTPException(404, str(err)) from None
     return {"device": jsonable_encoder(row)}
