@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
@@ -12,7 +13,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.encoders import jsonable_encoder
 from psycopg.types.json import Jsonb
-from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from console.auth import CurrentUser, hash_password
 from detection.zones import known_zone
@@ -149,6 +157,15 @@ class PlaceIn(BaseModel):
     lat: Annotated[float, Field(ge=-90, le=90)]
     lon: Annotated[float, Field(ge=-180, le=180)]
     radius_m: Radius = 300.0
+    ends_at: AwareDatetime | None = None
+    """A stay's end ("until Sunday 18:00"), with its zone or offset; none: lasting. Past it the
+    geofence no longer counts the place (migration 0032)."""
+
+    @model_validator(mode="after")
+    def ends_later(self) -> PlaceIn:
+        if self.ends_at is not None and self.ends_at <= dt.datetime.now(dt.UTC):
+            raise ValueError("ends_at is in the past: a stay that has ended is no safe place")
+        return self
 
 
 PlaceName = Annotated[str, Path(min_length=1, max_length=100), AfterValidator(_not_home)]
@@ -305,7 +322,8 @@ async def set_place(request: Request, user: Admin, resident_id: PathId, name: Pl
     async with request.app.state.pool.connection() as conn:
         with refusals():
             row = await store_admin.set_place(conn, resident_id, name, lat=body.lat, lon=body.lon,
-                                              radius_m=body.radius_m, by=user["username"])
+                                              radius_m=body.radius_m, by=user["username"],
+                                              ends_at=body.ends_at)
     return {"place": jsonable_encoder(row)}
 
 

@@ -8,15 +8,19 @@ import math
 import time
 from typing import Annotated, Any, Literal
 
+import psycopg
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from psycopg.types.json import Jsonb
 
+from alerts.lifecycle import CENTRE_ROLES
+from console.admin import PlaceIn, PlaceName, refusals
 from console.auth import CurrentUser
 from console.scope import resident_visible, scope_of
 from detection.geofence import DEFAULT_RADIUS_M
 from detection.inactivity import MOVEMENT_KINDS, InactivitySummary, allowed_now, next_call
 from detection.zones import known_zone
+from store import admin as store_admin
 from store import org, resident_welfare
 from store import residents as store_residents
 from store.errors import NotFound
@@ -111,6 +115,66 @@ async def locations(request: Request, user: CurrentUser, resident_id: ResidentId
     # the other safe places count only around a home the geofence can see (ingest.welfare)
     places = profile["places"] if home is not None else []
     return {"home": home, "places": jsonable_encoder(places), "points": jsonable_encoder(points)}
+
+
+FAMILY_STAY_DAYS = 31
+"""The longest stay a family sets on its own: a place for longer is the centre's to set."""
+
+
+def _family_or_centre(user: dict[str, Any]) -> bool:
+    """Whether ``user`` changes safe places as the resident's family (True) or for the centre
+    (False); anyone else may not."""
+    if user["role"] == "family":
+        return True
+    if user["role"] in CENTRE_ROLES:
+        return False
+    raise HTTPException(403, "the centre and the resident's family set safe places")
+
+
+@router.put("/residents/{resident_id}/places/{name:path}")
+async def set_place(request: Request, user: CurrentUser, resident_id: ResidentId,
+                    name: PlaceName, body: PlaceIn) -> dict[str, Any]:
+    """Where the elder may be at night without its being a wandering: a daughter telling the
+    centre "Mum is staying with me until Sunday", or the operator she phoned writing it in.
+    A family's place is a stay of at most ``FAMILY_STAY_DAYS`` days and leaves the centre's
+    places alone (409); the centre's may last. A running ingest takes it at once (``NOTIFY
+    registry``); every change is in the audit trail."""
+    family = _family_or_centre(user)
+    await _in_scope(request, user, resident_id)
+    if family:
+        if body.ends_at is None:
+            raise HTTPException(422, "a family's safe place is a stay: say until when (ends_at)")
+        if body.ends_at > dt.datetime.now(dt.UTC) + dt.timedelta(days=FAMILY_STAY_DAYS):
+            raise HTTPException(422, f"a family sets a stay of at most {FAMILY_STAY_DAYS} days;"
+                                     " a longer one is the centre's to set")
+    async with request.app.state.pool.connection() as conn:
+        with refusals():
+            row = await store_admin.set_place(conn, resident_id, name, lat=body.lat, lon=body.lon,
+                                              radius_m=body.radius_m, by=user["username"],
+                                              ends_at=body.ends_at, family=family)
+        await _audit(conn, user, "set_safe_place", resident_id, jsonable_encoder(row))
+    return {"place": jsonable_encoder(row)}
+
+
+@router.delete("/residents/{resident_id}/places/{name:path}")
+async def remove_place(request: Request, user: CurrentUser, resident_id: ResidentId,
+                       name: PlaceName) -> dict[str, Any]:
+    """A stay ended early ("she is home again"). A family removes only a family's place (409)."""
+    family = _family_or_centre(user)
+    await _in_scope(request, user, resident_id)
+    async with request.app.state.pool.connection() as conn:
+        with refusals():
+            await store_admin.remove_place(conn, resident_id, name, family=family)
+        await _audit(conn, user, "remove_safe_place", resident_id, {"name": name})
+    return {"removed": name}
+
+
+async def _audit(conn: psycopg.AsyncConnection[Any], user: dict[str, Any], action: str, resident_id: str,
+                 details: dict[str, Any]) -> None:
+    async with conn.transaction():
+        await conn.execute(
+            "INSERT INTO audit (actor, action, target, details) VALUES (%s, %s, %s, %s)",
+            (user["username"], action, f"resident:{resident_id}", Jsonb(details)))
 
 
 @router.get("/residents/{resident_id}/incidents")

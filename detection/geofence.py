@@ -2,18 +2,19 @@
 
 Method: a safe place is a circle (centre and radius): the resident's home, and any other place
 their carers name where the resident may be at any hour (a daughter's flat they stay the night
-at, the day-care centre). A fix is *surely outside* when even the near edge of its accuracy
-circle is beyond every place's radius plus a margin (``distance - accuracy > radius + margin``),
-and *surely inside* when its far edge is within one place's radius (``distance + accuracy <=
-radius``); anything between changes nothing (hysteresis, so a fix wobbling at the fence does not
-flap). ``confirm`` consecutive surely-outside fixes mean the resident has left. Leaving — or still
-being out — during the resident's night hours is *wandering* (the dementia "exit-seeking"
-pattern; cf. Lin et al., "Detecting wandering behavior based on GPS traces for elders with
-dementia", ICARCV 2012), reported once per excursion; by day leaving is only a ``left_zone``
-note. A finding names the place left (or returned to) and its distance from that place's centre,
-so an elder who slips out of their daughter's flat at 2 a.m. is looked for there, not at home.
-Distances are great-circle (haversine, mean Earth radius). The last fix of each resident is kept
-so an SOS can carry a location.
+at, the day-care centre); a place may be a stay with an end, after which it no longer counts. A
+fix is *surely outside* when even the near edge of its accuracy circle is beyond every place's
+radius plus a margin (``distance - accuracy > radius + margin``), and *surely inside* when its
+far edge is within one place's radius (``distance + accuracy <= radius``); anything between
+changes nothing (hysteresis, so a fix wobbling at the fence does not flap). ``confirm``
+consecutive surely-outside fixes mean the resident has left. Leaving — or still being out —
+during the resident's night hours is *wandering* (the dementia "exit-seeking" pattern; cf. Lin
+et al., "Detecting wandering behavior based on GPS traces for elders with dementia", ICARCV
+2012), reported once per excursion; by day leaving is only a ``left_zone`` note. A finding
+names the place left (or returned to) and its distance from that place's centre, so an elder
+who slips out of their daughter's flat at 2 a.m. is looked for there, not at home. Distances
+are great-circle (haversine, mean Earth radius). The last fix of each resident is kept so an
+SOS can carry a location.
 
 >>> g = GeofenceDetector(zones=(SafeZone(subject="r1", lat=31.2304, lon=121.4737, radius_m=300),))
 >>> far = [LocationFix(timestamp=1_700_000_000.0 + 60 * i, subject="r1", lat=31.2404, lon=121.4737,
@@ -61,6 +62,9 @@ class SafeZone:
     name: str = HOME
     """``HOME`` for the home; any other place by the name its carers gave it. A subject's night
     and zone are its first place's (its home's)."""
+    until: float | None = None
+    """A stay's end (seconds since the epoch): from then on the place no longer counts, and an
+    elder still there at night is out of every safe place. None: lasting (the home always)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +77,9 @@ class GeofenceFinding:
     fix: LocationFix
     place: str = HOME
     """The safe place left (``left_zone``, ``wandering``) or returned to (``returned``)."""
+    ended: str | None = None
+    """A place whose stay has ended and which the fix is still within: out because the stay is
+    over, not because they walked off (ask the family they were staying with)."""
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -149,6 +156,9 @@ class GeofenceDetector:
     def _judge(self, places: tuple[SafeZone, ...], state: _State,
                fix: LocationFix) -> list[GeofenceFinding]:
         zone = places[0]  # the subject's night and time zone are its home's
+        ended = [p for p in places if p.until is not None and fix.timestamp >= p.until]
+        if ended:
+            places = tuple(p for p in places if p not in ended)
         distances = [haversine_m(p.lat, p.lon, fix.lat, fix.lon) for p in places]
         inside = next((p for p, d in zip(places, distances, strict=True)
                        if d + fix.accuracy_m <= p.radius_m), None)
@@ -157,8 +167,10 @@ class GeofenceDetector:
 
         def finding(kind: str, place: SafeZone) -> GeofenceFinding:
             distance = distances[places.index(place)]
+            within = next((p.name for p in ended
+                           if haversine_m(p.lat, p.lon, fix.lat, fix.lon) <= p.radius_m), None)
             return GeofenceFinding(timestamp=fix.timestamp, subject=fix.subject, kind=kind,
-                                   distance_m=distance, fix=fix, place=place.name)
+                                   distance_m=distance, fix=fix, place=place.name, ended=within)
 
         if inside is not None:
             state.outside_run = 0
@@ -168,7 +180,7 @@ class GeofenceDetector:
         if not surely_out:
             return []
         # the place left: where they were last seen inside, else (never seen inside, or that
-        # place since taken away) the nearest
+        # place since taken away or its stay ended) the nearest
         left = next((p for p in places if p.name == state.place),
                     min(places, key=lambda p: distances[places.index(p)] - p.radius_m))
         state.outside_run += 1

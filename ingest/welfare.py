@@ -234,10 +234,10 @@ class WelfareStage:
                 zones[ref.resident_id] = [
                     geofence.SafeZone(subject=ref.resident_id, lat=lat, lon=lon, radius_m=radius_m,
                                       tz=tz[ref.site_tz], night_from=night[0],
-                                      night_until=night[1], name=name)
-                    for name, lat, lon, radius_m in [
-                        (geofence.HOME, ref.site_lat, ref.site_lon, radius),
-                        *((p.name, p.lat, p.lon, p.radius_m)
+                                      night_until=night[1], name=name, until=until)
+                    for name, lat, lon, radius_m, until in [
+                        (geofence.HOME, ref.site_lat, ref.site_lon, radius, None),
+                        *((p.name, p.lat, p.lon, p.radius_m, p.ends_at)
                           for p in (places or {}).get(ref.resident_id, ()))]]
         self.geofence.zones = tuple(z for zs in zones.values() for z in zs)
         local = {ref.resident_id: tz[ref.site_tz] for ref in devices.values()
@@ -407,7 +407,7 @@ class WelfareStage:
         for g in self.geofence.update(fixes):
             add(g.timestamp, g.subject, g.kind, None,
                 {"distance_m": round(g.distance_m), "lat": g.fix.lat, "lon": g.fix.lon,
-                 "place": g.place})
+                 "place": g.place, **({"stay_ended": g.ended} if g.ended else {})})
         silent_watches: dict[str, float] = {}  # a silent watch -> its first message now
         for e in health:
             if (isinstance(e, device_health.DeviceEvent) and e.status != "offline"

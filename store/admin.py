@@ -3,6 +3,7 @@ into the store's own errors carrying a message a person can act on."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -84,30 +85,61 @@ MAX_PLACES = 10
 than a handful is no longer a fence."""
 
 
+_PLACE = "name, lat, lon, radius_m, ends_at, by_family, changed_by, changed_at"
+_CURRENT = "(ends_at IS NULL OR ends_at > now())"
+
+
 async def places(conn: psycopg.AsyncConnection[Any], resident_id: str) -> list[dict[str, Any]]:
-    """A resident's safe places besides home (migration 0031), by name."""
+    """A resident's safe places besides home (migrations 0031, 0032), by name; a stay that has
+    ended is no longer one."""
     cur = await conn.execute("SELECT 1 FROM residents WHERE id = %s", (resident_id,))
     if await cur.fetchone() is None:
         raise NotFound(f"no resident {resident_id}")
     cur = await conn.execute(
-        "SELECT name, lat, lon, radius_m, changed_by, changed_at FROM resident_places"
-        " WHERE resident_id = %s ORDER BY name", (resident_id,))
+        f"SELECT {_PLACE} FROM resident_places WHERE resident_id = %s AND {_CURRENT}"
+        " ORDER BY name", (resident_id,))
     return [dict(r) for r in await cur.fetchall()]
 
 
+async def _forget_ended(conn: psycopg.AsyncConnection[Any], resident_id: str) -> None:
+    """Stays that have ended take no room among the resident's places and leave their names
+    free (the geofence stopped counting them when they ended, ``detection.geofence``)."""
+    await conn.execute("DELETE FROM resident_places WHERE resident_id = %s AND NOT " + _CURRENT,
+                       (resident_id,))
+
+
+async def _family_may_change(conn: psycopg.AsyncConnection[Any], resident_id: str,
+                             name: str) -> None:
+    row = await (await conn.execute(
+        "SELECT by_family FROM resident_places WHERE resident_id = %s AND name = %s",
+        (resident_id, name))).fetchone()
+    if row is not None and not row["by_family"]:
+        raise Conflict(f"the safe place {name!r} was set by the centre; ask the centre to change"
+                       " or remove it")
+
+
 async def set_place(conn: psycopg.AsyncConnection[Any], resident_id: str, name: str, *,
-                    lat: float, lon: float, radius_m: float, by: str) -> dict[str, Any]:
-    """Add the resident's safe place ``name``, or move or resize it."""
+                    lat: float, lon: float, radius_m: float, by: str,
+                    ends_at: dt.datetime | None = None, family: bool = False) -> dict[str, Any]:
+    """Add the resident's safe place ``name``, or move, resize or re-time it. ``ends_at``: a
+    stay's end (None: lasting). ``family``: set by the resident's family, who may change only
+    places a family set (:class:`Conflict` otherwise), and whose places always end."""
+    if family and ends_at is None:
+        raise Invalid("a family's safe place is a stay: say until when")
     try:
         async with conn.transaction():
             await conn.execute("SELECT 1 FROM residents WHERE id = %s FOR UPDATE", (resident_id,))
+            await _forget_ended(conn, resident_id)
+            if family:
+                await _family_may_change(conn, resident_id, name)
             row = await (await conn.execute(
-                "INSERT INTO resident_places (resident_id, name, lat, lon, radius_m, changed_by)"
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (resident_id, name) DO UPDATE SET"
+                "INSERT INTO resident_places (resident_id, name, lat, lon, radius_m, changed_by,"
+                " ends_at, by_family) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (resident_id, name) DO UPDATE SET"
                 " lat = excluded.lat, lon = excluded.lon, radius_m = excluded.radius_m,"
-                " changed_by = excluded.changed_by, changed_at = now()"
-                " RETURNING name, lat, lon, radius_m, changed_by, changed_at",
-                (resident_id, name, lat, lon, radius_m, by))).fetchone()
+                " changed_by = excluded.changed_by, changed_at = now(), ends_at = excluded.ends_at,"
+                f" by_family = excluded.by_family RETURNING {_PLACE}",
+                (resident_id, name, lat, lon, radius_m, by, ends_at, family))).fetchone()
             count = await (await conn.execute(
                 "SELECT count(*) AS n FROM resident_places WHERE resident_id = %s",
                 (resident_id,))).fetchone()
@@ -116,14 +148,24 @@ async def set_place(conn: psycopg.AsyncConnection[Any], resident_id: str, name: 
                               " remove one first")
     except pg_errors.ForeignKeyViolation:
         raise NotFound(f"no resident {resident_id}") from None
+    except pg_errors.CheckViolation as err:
+        if "resident_places_ends_later" in str(err):
+            raise Invalid("a safe place's end (ends_at) must be in the future") from None
+        raise _translate(err, "resident_places") from None
     except psycopg.Error as err:
         raise _translate(err, "resident_places") from None
     assert row is not None
     return dict(row)
 
 
-async def remove_place(conn: psycopg.AsyncConnection[Any], resident_id: str, name: str) -> None:
+async def remove_place(conn: psycopg.AsyncConnection[Any], resident_id: str, name: str, *,
+                       family: bool = False) -> None:
+    """Remove the place (a stay ended early: she is home again). ``family``: only a place a
+    family set (:class:`Conflict` otherwise)."""
     async with conn.transaction():
+        await _forget_ended(conn, resident_id)
+        if family:
+            await _family_may_change(conn, resident_id, name)
         cur = await conn.execute(
             "DELETE FROM resident_places WHERE resident_id = %s AND name = %s",
             (resident_id, name))

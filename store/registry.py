@@ -45,6 +45,8 @@ class SafePlace:
     lat: float
     lon: float
     radius_m: float
+    ends_at: float | None = None
+    """A stay's end, seconds since the epoch (migration 0032); None: lasting."""
 
 
 _FIELDS = ("id", "site_id", "kind", "resident_id", "room_id", "site_kind", "floor", "site_routing",
@@ -79,14 +81,16 @@ async def active_device(conn: psycopg.AsyncConnection[Any], device_id: str) -> D
 
 
 async def safe_places(conn: psycopg.AsyncConnection[Any]) -> dict[str, tuple[SafePlace, ...]]:
-    """Each resident's safe places other than home, by resident, in the order of their names."""
+    """Each resident's safe places other than home, by resident, in the order of their names;
+    not those whose stay has ended (one ending later, the geofence stops counting itself)."""
     cur = await conn.cursor(row_factory=psycopg.rows.tuple_row).execute(
-        "SELECT resident_id, name, lat, lon, radius_m FROM resident_places"
+        "SELECT resident_id, name, lat, lon, radius_m, extract(epoch FROM ends_at)::float8"
+        " FROM resident_places WHERE ends_at IS NULL OR ends_at > now()"
         " ORDER BY resident_id, name")
     places: dict[str, list[SafePlace]] = {}
-    for resident_id, name, lat, lon, radius_m in await cur.fetchall():
+    for resident_id, name, lat, lon, radius_m, ends_at in await cur.fetchall():
         places.setdefault(resident_id, []).append(
-            SafePlace(name=name, lat=lat, lon=lon, radius_m=radius_m))
+            SafePlace(name=name, lat=lat, lon=lon, radius_m=radius_m, ends_at=ends_at))
     return {r: tuple(ps) for r, ps in places.items()}
 
 

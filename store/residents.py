@@ -35,8 +35,9 @@ async def profile(conn: psycopg.AsyncConnection[Any], resident_id: str) -> dict[
     resident["room"] = (None if resident["room_id"] is None else await _one(
         conn, "SELECT id, floor, name FROM rooms WHERE id = %s", resident["room_id"]))
     resident["places"] = await _all(
-        conn, "SELECT name, lat, lon, radius_m FROM resident_places WHERE resident_id = %s"
-              " ORDER BY name", resident_id)
+        conn, "SELECT name, lat, lon, radius_m, ends_at, by_family, changed_by, changed_at"
+              " FROM resident_places WHERE resident_id = %s"
+              " AND (ends_at IS NULL OR ends_at > now()) ORDER BY name", resident_id)
     return resident
 
 

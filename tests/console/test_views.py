@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from console.residents import FAMILY_STAY_DAYS
 from eldercare.platform import Platform
 from simulators.district import District
 from store.batch import Batch, write
@@ -256,6 +257,70 @@ async def test_an_admin_names_a_residents_safe_places_and_sets_their_homes_radiu
     async with signed_in(console, "op1") as op:
         where = (await op.get("/api/v1/residents/r-h0001/locations")).json()
         assert where["home"]["radius_m"] == 300
+
+
+async def test_a_family_tells_the_centre_where_their_elder_is_staying_and_until_when(
+        console: Platform) -> None:
+    """A daughter sets her flat as a stay until a time (the geofence counts it until then); a
+    stay without an end, in the past or longer than a month is refused with a message; another
+    elder's places are not hers to see (404); the centre's own place she cannot change or
+    remove (409), the operator she phones can, and lasting. A stay that has ended is not
+    listed and takes no room; every change is in the audit trail."""
+    base = "/api/v1/residents/r-h0001/places"
+    now = dt.datetime.now(dt.UTC)
+    flat = {"lat": 31.25, "lon": 121.47, "radius_m": 250}
+    sunday = (now + dt.timedelta(days=3)).isoformat()
+    async with signed_in(console, "family1") as family:
+        for body, said in [
+            (flat, "until when"),
+            ({**flat, "ends_at": (now - dt.timedelta(minutes=1)).isoformat()}, "in the past"),
+            ({**flat, "ends_at": (now + dt.timedelta(days=FAMILY_STAY_DAYS + 1)).isoformat()},
+             f"at most {FAMILY_STAY_DAYS} days"),
+            ({**flat, "ends_at": "2026-12-13T18:00:00"}, "timezone"),  # whose 18:00?
+        ]:
+            r = await family.put(f"{base}/我家", json=body)
+            assert (r.status_code, said in r.text) == (422, True), r.text
+        r = await family.put("/api/v1/residents/r-h0002/places/我家", json={**flat, "ends_at": sunday})
+        assert r.status_code == 404
+        r = await family.put(f"{base}/我家", json={**flat, "ends_at": sunday})
+        assert r.status_code == 200, r.text
+        place = r.json()["place"]
+        assert (place["by_family"], place["changed_by"]) == (True, "family1")
+        assert dt.datetime.fromisoformat(place["ends_at"]) == dt.datetime.fromisoformat(sunday)
+        mine = (await family.get("/api/v1/residents/r-h0001")).json()["resident"]["places"]
+        assert [(p["name"], p["by_family"]) for p in mine] == [("我家", True)]
+    async with signed_in(console, "care1") as care:
+        assert (await care.put(f"{base}/x", json={**flat, "ends_at": sunday})).status_code == 403
+    async with signed_in(console, "op1") as op:
+        # the operator writes in what a son said on the phone: the centre's, and lasting
+        r = await op.put(f"{base}/儿子家", json={"lat": 31.3, "lon": 121.5})
+        assert r.status_code == 200 and r.json()["place"]["ends_at"] is None, r.text
+        assert r.json()["place"]["by_family"] is False
+    async with signed_in(console, "family1") as family:
+        for r in [await family.put(f"{base}/儿子家", json={**flat, "ends_at": sunday}),
+                  await family.delete(f"{base}/儿子家")]:
+            assert r.status_code == 409 and "set by the centre" in r.json()["detail"], r.text
+        assert (await family.delete(f"{base}/我家")).status_code == 200  # home early
+        assert (await family.delete(f"{base}/我家")).status_code == 404
+    # a stay whose end has passed: not listed, not counted, its name free again
+    await _sql(console, "INSERT INTO resident_places (resident_id, name, lat, lon, radius_m,"
+                        " changed_by, changed_at, ends_at, by_family) VALUES ('r-h0001', '旧的',"
+                        " 31.2, 121.4, 300, 'family1', now() - interval '2 days',"
+                        " now() - interval '1 day', true)")
+    async with signed_in(console, "admin") as admin:
+        listed = (await admin.get("/api/v1/admin/residents/r-h0001/places")).json()["places"]
+        assert [p["name"] for p in listed] == ["儿子家"]
+        assert (await admin.delete(f"{base}/儿子家")).status_code == 200
+    async with signed_in(console, "family1") as family:
+        r = await family.put(f"{base}/旧的", json={**flat, "ends_at": sunday})
+        assert r.status_code == 200 and r.json()["place"]["lat"] == 31.25
+        assert (await family.delete(f"{base}/旧的")).status_code == 200
+    audit = await _sql(console, "SELECT actor, action, details->>'name' AS name FROM audit"
+                                " WHERE action LIKE '%%safe_place' ORDER BY id")
+    assert [(a["actor"], a["action"], a["name"]) for a in audit] == [
+        ("family1", "set_safe_place", "我家"), ("op1", "set_safe_place", "儿子家"),
+        ("family1", "remove_safe_place", "我家"), ("admin", "remove_safe_place", "儿子家"),
+        ("family1", "set_safe_place", "旧的"), ("family1", "remove_safe_place", "旧的")]
 
 
 async def test_family_sets_notification_preferences_and_contacts_can_be_added(

@@ -161,12 +161,44 @@ def test_a_subject_out_when_their_places_change_is_judged_afresh() -> None:
         ("wandering", "home", round(FLAT_NORTH_M + 700))]
 
 
+def test_a_stay_that_has_ended_no_longer_counts_and_the_alarm_says_so() -> None:
+    """The daughter's flat is a stay until 20:00 the next day: the night there is quiet; past
+    the stay's end she is out of every safe place, and at 21:00 it is a wandering from home
+    that says she is still within the stay that ended. Home again before the end, the end
+    changes nothing; a stay ending in the night is a wandering at once."""
+    evening = NOON_SHANGHAI + 6 * 3600  # 18:00
+    ends = evening + 26 * 3600  # 20:00 the next day
+    stay = SafeZone(subject="r1", lat=FLAT.lat, lon=FLAT.lon, radius_m=200.0, name="flat",
+                    until=ends)
+    d = GeofenceDetector(zones=(ZONE, stay))
+    there = [[_fix(FLAT_NORTH_M + (i % 3) * 20, t=evening + i * 1800)] for i in range(60)]
+    found = _run(d, there)  # 18:00 to 23:30 the next day
+    assert [(f.kind, f.place, f.ended, round((f.timestamp - NOON_SHANGHAI) / 3600, 1))
+            for f in found] == [("left_zone", "home", "flat", 32.5),
+                                ("wandering", "home", "flat", 33.0)]
+    assert round(found[-1].distance_m) == round(FLAT_NORTH_M)  # from home, where she is not
+    # the same stay, but she went home at noon: its end is nothing to her
+    d = GeofenceDetector(zones=(ZONE, stay))
+    back = [[_fix(FLAT_NORTH_M, t=evening + i * 1800)] for i in range(36)]  # to 11:30
+    back += [[_fix(0, t=evening + 18 * 3600 + i * 1800)] for i in range(24)]  # noon to 23:30
+    assert _run(d, back) == []
+    # a stay that ends at 02:00 while she sleeps there: a wandering from the second fix after
+    night_end = NOON_SHANGHAI + 14 * 3600
+    d = GeofenceDetector(zones=(ZONE, SafeZone(subject="r1", lat=FLAT.lat, lon=FLAT.lon,
+                                               radius_m=200.0, name="flat", until=night_end)))
+    late = _run(d, [[_fix(FLAT_NORTH_M, t=night_end - 1200 + i * 600)] for i in range(5)])
+    assert [(f.kind, f.ended, f.timestamp - night_end) for f in late] == [("wandering", "flat", 600)]
+    # and it survives a restart: the end is in the snapshot
+    again = GeofenceDetector.restore(json.loads(json.dumps(d.snapshot())))
+    assert again.zones == d.zones
+
+
 def test_a_snapshot_from_before_places_restores_to_home() -> None:
     d = GeofenceDetector(zones=(ZONE,))
     _run(d, [[_fix(0, t=NOON_SHANGHAI)]])
     snap = json.loads(json.dumps(d.snapshot()))
     for zone in snap["zones"]:
-        del zone["name"]
+        del zone["name"], zone["until"]
     for state in snap["states"].values():
         del state["place"]
     again = GeofenceDetector.restore(snap)

@@ -166,6 +166,44 @@ async def test_a_night_at_a_safe_place_is_no_wandering_and_slipping_out_of_it_is
     assert 3200 < alarms[1]["details"]["distance_m"] < 3500
 
 
+async def test_a_familys_stay_counts_until_it_ends_and_the_wandering_after_says_so(
+        pool: AsyncConnectionPool) -> None:
+    """The daughter set her flat as a stay until 19:00 tomorrow (console/residents.py): tonight
+    there is quiet; still there at 21:00 tomorrow, past its end, is a wandering from home that
+    says the stay has ended, though nobody touched the place (ingest is told nothing at 19:00:
+    the geofence keeps the end itself). Set in the future, as a stay's end must be."""
+    from store import admin as store_admin
+
+    await _seed(pool)
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    evening = (dt.datetime.now(shanghai) + dt.timedelta(days=2)).replace(
+        hour=21, minute=0, second=0, microsecond=0).timestamp()
+    flat = (31.23, 121.4)  # 3.3 km north of home
+    async with pool.connection() as conn:
+        await store_admin.set_place(
+            conn, "r1", "女儿家", lat=flat[0], lon=flat[1], radius_m=200.0, by="daughter",
+            ends_at=dt.datetime.fromtimestamp(evening + 22 * 3600, dt.UTC), family=True)
+    clock = Clock(evening)
+    ingest, source = await _ingest(pool, clock)
+
+    async def fixes(seq: int, count: int, *, at: float) -> None:
+        for i in range(count):
+            clock.t = at + 600 * i
+            body = Location(seq=seq + i, ts=_ms(clock.t), lat=flat[0] + (i % 3) * 1e-4,
+                            lon=flat[1], acc=15.0)
+            await ingest.process([source.add(f"eldercare/v1/{SITE}/watch-1/location",
+                                             encode(body))])
+
+    await fixes(1, 13, at=evening)  # 21:00 to 23:00 at the flat
+    await fixes(100, 6, at=evening + 12 * 3600)  # 09:00 to 10:00
+    assert await _alarms(pool) == []
+    await fixes(200, 3, at=evening + 24 * 3600)  # 21:00 tomorrow, still there
+    alarms = await _alarms(pool)
+    assert [(a["kind"], a["details"]["place"], a["details"].get("stay_ended"))
+            for a in alarms] == [("wandering", "home", "女儿家")]
+    assert 3200 < alarms[0]["details"]["distance_m"] < 3500
+
+
 async def test_a_silent_button_and_a_fault_are_maintenance_not_the_operators_queue(
         pool: AsyncConnectionPool) -> None:
     await _seed(pool)
