@@ -56,6 +56,8 @@ const KNOWN_DETAILS = [
   { key: "distance_m", label: "alarm.distance",
     format: (v, d) => t("alarm.distanceFrom", { metres: Math.round(Number(v)), place: placeName(d.place ?? "home") }) },
   { key: "place", label: "alarm.distance", hide: () => true, format: String },
+  // still within a stay whose end has passed (detection/geofence.py): ask who they stayed with
+  { key: "stay_ended", label: "alarm.stayEnded", format: (v) => t("alarm.stayEndedAt", { place: v }) },
   { key: "problem", label: "alarm.problem", format: (v) => label("problem", v) },
   { key: "detail", label: "alarm.detail", format: String },
   // a silent device's last battery, and those that have probably gone flat (device health)
@@ -195,7 +197,10 @@ export function placeName(name) {
 export function safePlaces(resident) {
   if (resident?.geofenced !== true) return null;
   const home = `${t("place.home")} (${Math.round(resident.safe_radius_m ?? 300)} m)`;
-  const others = (resident.places ?? []).map((p) => `${p.name} (${Math.round(p.radius_m)} m)`);
+  // a stay says until when, and a family's says who set it (the centre's own are the default)
+  const others = (resident.places ?? []).map((p) => `${p.name} (${[`${Math.round(p.radius_m)} m`,
+    p.ends_at ? t("place.until", { time: formatTime(p.ends_at) }) : null,
+    p.by_family ? t("place.setBy", { who: p.changed_by }) : null].filter(Boolean).join(lang() === "zh-CN" ? "，" : ", ")})`);
   return field(t("resident.places"), h("span", { class: "safe-places" }, [home, ...others].join(" · ")));
 }
 

@@ -390,6 +390,62 @@ async def test_family_sees_the_outcome_and_no_other_elder(
         aria = await where.locator("canvas.map-chart").get_attribute("aria-label") or ""
         assert re.search(r"is 6\d\d m from home", aria), aria
 
+        # she is going to stay with her daughter: the daughter sets her flat as a stay, from
+        # where the watch is now or where her phone is, until a time in her own zone
+        stays = page.locator("#family-stays")
+        assert await stays.locator(".stays-list").text_content() == "No stay set."
+        await page.click("#stay-save")
+        assert await page.text_content("#stays-message") == "Give the place a name."
+        shanghai = dt.timezone(dt.timedelta(hours=8))  # the browser's zone (Console.page)
+        until = (dt.datetime.now(shanghai) + dt.timedelta(days=2)).replace(
+            hour=18, minute=0, second=0, microsecond=0)
+        await page.fill("#stay-name", "我家")
+        await page.fill("#stay-until", until.strftime("%Y-%m-%dT%H:%M"))
+        await page.click("#stay-from-elder")
+        await page.wait_for_function("document.querySelector('#stay-lat').value !== ''")
+        assert (float(await page.input_value("#stay-lat")), float(await page.input_value("#stay-lon"))
+                ) == pytest.approx(at, abs=1e-6)
+        assert (await page.text_content("#stays-message") or "").startswith("Their watch's position at ")
+        await page.click("#stay-save")
+        await page.wait_for_function(
+            "document.querySelector('#stays-message').textContent.startsWith('Saved: 我家, until ')")
+        item = stays.locator(".stay[data-place='我家'] .stay-text")
+        await item.wait_for(timeout=WAIT_MS)
+        assert re.fullmatch(r"我家 \(300 m\), until .*18:00:00", await item.text_content() or "")
+        summary = await page.text_content(".safe-places") or ""
+        assert re.fullmatch(r"home \(300 m\) · 女儿家 \(200 m\) · 我家 \(300 m, until .*18:00:00, "
+                            r"set by family1\)", summary), summary
+        async with c.platform.pool.connection() as conn:
+            cur = await conn.execute("SELECT ends_at, by_family, changed_by FROM resident_places"
+                                     " WHERE resident_id = 'r-h0001' AND name = '我家'")
+            assert await cur.fetchone() == {"ends_at": until, "by_family": True,
+                                            "changed_by": "family1"}
+        # her son's, from where his phone is
+        await page.context.grant_permissions(["geolocation"])
+        await page.context.set_geolocation({"latitude": 31.3, "longitude": 121.5, "accuracy": 20})
+        await page.fill("#stay-name", "儿子家")
+        await page.fill("#stay-until", until.strftime("%Y-%m-%dT%H:%M"))
+        await page.click("#stay-from-phone")
+        await page.wait_for_function("document.querySelector('#stay-lat').value === '31.300000'")
+        assert await page.text_content("#stays-message") == "This phone's position (within 20 m)."
+        await page.click("#stay-save")
+        await stays.locator(".stay[data-place='儿子家']").wait_for(timeout=WAIT_MS)
+        # home sooner than planned: she ends the first stay
+        await stays.locator(".stay[data-place='我家'] .stay-end").click()
+        await page.wait_for_function(
+            "document.querySelector('#stays-message').textContent === 'Ended: 我家.'")
+        await stays.locator(".stay[data-place='我家']").wait_for(state="detached", timeout=WAIT_MS)
+        await shoot(page, "family-stays.png", full_page=True)
+        await page.click("#lang-toggle")
+        await page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+        son = stays.locator(".stay[data-place='儿子家'] .stay-text")
+        await son.wait_for(timeout=WAIT_MS)
+        assert await stays.locator("h3").text_content() == "在外留宿"
+        assert re.fullmatch(r"儿子家（300 米），至 .*18:00:00", await son.text_content() or "")
+        assert await stray_words(page) == []
+        await page.click("#lang-toggle")
+        await page.wait_for_function("document.documentElement.lang === 'en'")
+
         # Another elder: the page says so, and the API answers "not found" rather than 403.
         await page.goto(c.platform.console_url + "/#/resident/r-h0002")
         await page.wait_for_selector("#family-error", timeout=WAIT_MS)
@@ -973,6 +1029,19 @@ async def test_admin_import_reports_the_bad_row_and_forms_show_server_errors(
         await page.click("#residents-place button[type=submit]")
         await page.locator("#residents-place-ok").wait_for(timeout=WAIT_MS)
         assert await places() == [("女儿家", 250.0)]
+        # the same place as a stay: until a time on the admin's own clock (Asia/Shanghai here)
+        ends = (dt.datetime.now(dt.timezone(dt.timedelta(hours=8))) + dt.timedelta(days=1)).replace(
+            second=0, microsecond=0)
+        await page.fill("#residents-place-resident_id", "r-imp-1")
+        await page.fill("#residents-place-ends_at", ends.strftime("%Y-%m-%dT%H:%M"))
+        await page.click("#residents-place button[type=submit]")
+        await page.wait_for_function(
+            "!document.querySelector('#residents-place-ok').hidden", timeout=WAIT_MS)
+        assert c.platform.pool is not None
+        async with c.platform.pool.connection() as conn:
+            cur = await conn.execute("SELECT ends_at, by_family FROM resident_places"
+                                     " WHERE resident_id = 'r-imp-1'")
+            assert await cur.fetchall() == [{"ends_at": ends, "by_family": False}]
         await page.fill("#residents-unplace-resident_id", "r-imp-1")
         await page.fill("#residents-unplace-place", "女儿家")
         await page.click("#residents-unplace button[type=submit]")

@@ -75,6 +75,8 @@ export const ENTITIES = [
         { name: "lat", type: "number", step: "any", min: -90, max: 90, required: true },
         { name: "lon", type: "number", step: "any", min: -180, max: 180, required: true },
         { name: "radius_m", type: "number", min: 50, max: 5000 },
+        // a stay ends (migration 0032): empty is a lasting place
+        { name: "ends_at", type: "datetime-local" },
       ],
     }, {
       name: "unplace",

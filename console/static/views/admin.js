@@ -41,6 +41,8 @@ function value(f, control, nullable) {
   const v = control.value.trim();
   if (v === "") return nullable ? null : undefined;
   if (f.type === "list") return v.split(/[,，、]/).map((x) => x.trim()).filter(Boolean);
+  // the viewer's wall time, sent as an instant (UTC) so the server never guesses the zone
+  if (f.type === "datetime-local") return new Date(v).toISOString();
   return f.type === "number" ? Number(v) : v;
 }
 

@@ -1,5 +1,6 @@
-// A family member's page: their elder's status (last check-in, heart rate, steps, devices), the
-// heart-rate trend, the alert history with outcomes, and how they want to be told. The elder is
+// A family member's page: their elder's status (last check-in, heart rate, steps, devices), where
+// they are staying away from home, the heart-rate trend, the alert history with outcomes, and how
+// they want to be told. The elder is
 // chosen by the address (#/resident/<id>) when they have more than one; the server decides what
 // they may see, and anything else is answered "not found" and shown as such.
 import { api, optional } from "../api.js";
@@ -12,6 +13,7 @@ import { vitalsCanvas } from "../vitals.js";
 import { errorText } from "../panel.js";
 import { prefsForm } from "./prefs.js";
 import { familyTickets } from "./tickets.js";
+import { familyStays } from "./stays.js";
 
 const REFRESH_MS = 60_000;
 
@@ -114,6 +116,7 @@ export function mountFamily(ctx) {
   const prefsCard = section("section.prefs", muted("detail.loading"));
   prefsForm(prefsCard, ctx);
   const tickets = familyTickets(ctx); // kept like the preferences: a half-written rating survives
+  const stays = familyStays(ctx); // and a half-filled stay
   root.replaceChildren(h("section", { class: "page family", "aria-labelledby": "family-heading" },
     h("div", { class: "page-head" }, h("h2", { id: "family-heading" }, t("family.heading")), picker), body));
 
@@ -177,6 +180,7 @@ export function mountFamily(ctx) {
             field(t("family.steps"), status.steps_today ?? null),
             ...stillFields(status.movement_seen === false ? false : status.inactivity),
             safePlaces(r)) : muted("detail.unavailable")),
+        stays.show(record, load),
         devicesCard(status?.devices ?? record.devices),
         section("section.vitals", points.length > 1 ? vitalsCanvas(points) : muted(vitals ? "vitals.none" : "detail.unavailable")),
         section("section.history", history ? historyTable(history.incidents ?? []) : muted("detail.unavailable")),
