@@ -38,6 +38,7 @@ export class IncidentPanel {
     this.onChange = onChange;
     this.onUnauthorized = onUnauthorized;
     this.token = 0;
+    this.following = null; // the token of the panel whose map is being followed (a wandering)
     this.close();
   }
 
@@ -106,6 +107,8 @@ export class IncidentPanel {
       const detail = await api("GET", `/api/v1/incidents/${this.incident.id}`);
       if (token !== this.token) return;
       this.data.detail = detail;
+      // a wandering that has just joined this incident (a vital sign's, say): follow it now
+      if (this.parts.map) this.follow(token, 0);
       this.parts.timeline?.replaceWith((this.parts.timeline = cards.timelineCard(detail.timeline)));
       if (detail.alarms || detail.alarm_ids) {
         this.parts.alarms?.replaceWith((this.parts.alarms = cards.alarmsCard(detail.alarms, detail.alarm_ids)));
@@ -243,7 +246,15 @@ export class IncidentPanel {
     const pts = vitals?.points ?? [];
     swap("vitals", cards.section("section.vitals", pts.length > 1 ? vitalsCanvas(pts) : cards.muted(vitals ? "vitals.none" : "detail.unavailable")));
     this.swapMap(token, places);
-    if (this.wandering()) setTimeout(() => this.followMap(token), FOLLOW_MS);
+    this.follow(token, FOLLOW_MS);
+  }
+
+  // Start reading the map again every FOLLOW_MS while a wandering is open in the panel, unless
+  // that is already under way for this incident (one loop per panel, however often asked).
+  follow(token, delay) {
+    if (this.following === token || !this.wandering()) return;
+    this.following = token;
+    setTimeout(() => this.followMap(token), delay);
   }
 
   swapMap(token, places) {
@@ -266,7 +277,10 @@ export class IncidentPanel {
 
   // Read the wanderer's positions again while the same incident stays open here.
   async followMap(token) {
-    if (token !== this.token || !this.wandering()) return;
+    if (token !== this.token || !this.wandering()) {
+      if (this.following === token) this.following = null; // resolved: a later wandering starts again
+      return;
+    }
     const rid = this.incident.resident_id;
     try {
       this.swapMap(token, await optional(`/api/v1/residents/${encodeURIComponent(rid)}/locations?hours=${HOURS}`));
@@ -275,6 +289,7 @@ export class IncidentPanel {
       // a failed read keeps the map as it was; the next one may do better
     }
     if (token === this.token) setTimeout(() => this.followMap(token), FOLLOW_MS);
+    else if (this.following === token) this.following = null;
   }
 
   async step(action, body = {}) {

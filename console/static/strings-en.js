@@ -370,7 +370,7 @@ export const EN = {
   "place.home": "home",
   "place.until": "until {time}",
   "place.setBy": "set by {who}",
-  "alarm.stayEnded": "Stay ended",
+  "alarm.stayEnded": "Stay",
   "alarm.stayEndedAt": "still at {place}, whose stay has ended: ask who they were staying with",
   "section.stays": "Staying away from home",
   "stays.intro": "When they stay the night with you, tell the centre where and until when: until then, being there at night raises no alarm.",

@@ -370,7 +370,7 @@ export const ZH = {
   "place.home": "家",
   "place.until": "至 {time}",
   "place.setBy": "由 {who} 设置",
-  "alarm.stayEnded": "留宿已到期",
+  "alarm.stayEnded": "留宿",
   "alarm.stayEndedAt": "仍在{place}，留宿已到期：请联系老人留宿的家属",
   "section.stays": "在外留宿",
   "stays.intro": "老人在您家过夜时，请告诉中心地点和截止时间：在此之前，夜里在那里不会报警。",

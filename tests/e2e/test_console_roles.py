@@ -268,6 +268,19 @@ async def test_an_inactivity_alarm_says_what_its_outcome_teaches(
         await page.wait_for_selector("#detail .work-steps:not([hidden])", timeout=WAIT_MS)
         await hint.wait_for(state="hidden", timeout=WAIT_MS)
         assert await hint.count() == 1
+        # she walks out meanwhile: the wandering joins this open incident, and the panel's map,
+        # not followed for a vital sign, follows her from then on (a fix that comes now is on it)
+        followed = page.locator("#detail .map-followed")
+        assert await followed.count() == 0
+        site = next(x for x in c.district.sites if x.id == other.site_id)
+        await alarm(other.id, "wandering", {"distance_m": 640, "place": "home",
+                                            "lat": site.lat + 0.006, "lon": site.lon})
+        async with c.platform.pool.connection() as conn:
+            await write(conn, Batch(locations=[(other.id, 1, dt.datetime.now(dt.UTC),
+                                                site.lat + 0.007, site.lon, 12.0, "gps")]))
+        await followed.wait_for(timeout=20_000)
+        aria = await page.locator("#detail canvas.map-chart").get_attribute("aria-label") or ""
+        assert re.search(r"is 7\d\d m from home", aria), aria  # 0.007° north: 778 m
 
         # a wandering from the daughter's flat her carers named a safe place: the card says
         # which place she left, and the resident card lists the places, in both languages
@@ -278,34 +291,44 @@ async def test_an_inactivity_alarm_says_what_its_outcome_teaches(
         async with c.platform.pool.connection() as conn:
             await store_admin.set_place(conn, other.resident_id, "女儿家", lat=31.25,
                                         lon=121.47, radius_m=250.0, by="admin")
+            # and a stay her granddaughter set (console/residents.py), until 18:00 in two days
+            ends = (dt.datetime.now(dt.timezone(dt.timedelta(hours=8))) + dt.timedelta(days=2)
+                    ).replace(hour=18, minute=0, second=0, microsecond=0)
+            await store_admin.set_place(conn, other.resident_id, "孙女家", lat=31.3, lon=121.5,
+                                        radius_m=300.0, by="wang.li", ends_at=ends, family=True)
+        # she was still at her son's when the stay he had set ended (detection/geofence.py)
         await alarm(other.id, "wandering", {"distance_m": 812, "place": "女儿家",
-                                            "lat": 31.257, "lon": 121.47})
+                                            "stay_ended": "儿子家", "lat": 31.257, "lon": 121.47})
         incident_id, _ = await waiting_incident(page)
         await page.keyboard.press("n")
         await page.wait_for_function(
             "document.querySelector('#detail')?.textContent.includes('812')", timeout=WAIT_MS)
         card = await page.text_content("#detail [data-card='section.alarm']") or ""
         assert "Distance812 m from 女儿家" in card, card
+        assert "Staystill at 儿子家, whose stay has ended: ask who they were staying with" in card
         places = resident.locator(".safe-places")
         await places.wait_for(timeout=WAIT_MS)
-        assert await places.text_content() == "home (300 m) · 女儿家 (250 m)"
+        stay = ends.strftime("%d/%m/%Y, 18:00:00")  # en-GB, the browser's zone
+        assert await places.text_content() == (
+            f"home (300 m) · 女儿家 (250 m) · 孙女家 (300 m, until {stay}, set by wang.li)")
         # while the wandering is open its map follows her: a fix that comes now is on it
         # within the panel's follow period (10 s), with its time said under it
-        site = next(x for x in c.district.sites if x.id == other.site_id)
         async with c.platform.pool.connection() as conn:
-            await write(conn, Batch(locations=[(other.id, 1, dt.datetime.now(dt.UTC),
+            await write(conn, Batch(locations=[(other.id, 2, dt.datetime.now(dt.UTC),
                                                 site.lat + 0.005, site.lon, 12.0, "gps")]))
-        followed = page.locator("#detail .map-followed")
-        await followed.wait_for(timeout=20_000)
+        await page.wait_for_function(  # 0.005° north: 556 m
+            "/is 5\\d\\d m from home/.test(document.querySelector('#detail canvas.map-chart')"
+            "?.getAttribute('aria-label') ?? '')", timeout=20_000)
         assert (await followed.text_content() or "").startswith(
             "Followed while the wandering is open: latest position")
-        aria = await page.locator("#detail canvas.map-chart").get_attribute("aria-label") or ""
-        assert re.search(r"is 5\d\d m from home", aria), aria  # 0.005° north: 556 m
         await page.click("#lang-toggle")
         await page.wait_for_function("document.documentElement.lang === 'zh-CN'")
-        assert await places.text_content() == "家 (300 m) · 女儿家 (250 m)"
+        shown = await places.text_content() or ""
+        assert re.fullmatch(r"家 \(300 m\) · 女儿家 \(250 m\) · "
+                            r"孙女家 \(300 m，至 .+18:00:00，由 wang\.li 设置\)", shown), shown
         card = await page.text_content("#detail [data-card='section.alarm']") or ""
         assert "距女儿家 812 米" in card, card
+        assert "留宿仍在儿子家，留宿已到期：请联系老人留宿的家属" in card, card
         await page.click("#lang-toggle")
         await page.wait_for_function("document.documentElement.lang === 'en'")
 
