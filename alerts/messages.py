@@ -1,6 +1,7 @@
 """What families are told: 'alarm', 'escalated', 'accepted' and 'handled' messages in zh-CN and
-English, as data; and 'device' messages, of a device of the elder's they can see to (for now
-one: their watch has gone flat, ``note="watch_flat"``).
+English, as data; 'device' messages, of a device of the elder's they can see to (for now one:
+their watch has gone flat, ``note="watch_flat"``); and 'stay', the reminder that a stay they
+set ends soon (``place``, at ``occurred_at``).
 
 Each (kind, language) has one template with an email subject, an email body and a short text
 that must fit a single SMS: 70 characters when any character needs UCS-2 (every Chinese text),
@@ -50,7 +51,7 @@ def sms_length(text: str) -> tuple[int, int]:
 class Facts:
     """What happened, independent of language."""
 
-    kind: str  # 'alarm', 'handled', 'escalated', 'accepted' or 'device'
+    kind: str  # 'alarm', 'handled', 'escalated', 'accepted', 'device' or 'stay'
     alarm_kind: str  # sos, fall, smoke, ... (alerts/kinds.py)
     resident_name: str
     site_name: str
@@ -68,7 +69,7 @@ class Facts:
     place: str | None = None
     """For a wandering: the safe place left, when it is not the home (a daughter's flat the
     elder was staying at): the alarm's title names it, "离开安全区域（女儿家）", so the family
-    looks there. In the SMS only where it fits whole."""
+    looks there. In the SMS only where it fits whole. For 'stay': the place whose stay ends."""
 
 
 NOTES = ("watch_flat", "device_flat")
@@ -204,6 +205,22 @@ TEMPLATES: dict[tuple[str, str], Template] = {
         short="12349: {resident}'s watch may be flat since {time}. It cannot call for help until"
               " charged: please see to it.",
         compact="12349: {resident}'s watch may be flat since {clock}. Please charge it."),
+    ("stay", "zh-CN"): Template(
+        subject="【12349】{resident}在{place}的留宿将于{clock}到期",
+        body="您好，\n\n您为{resident}设置的留宿（{place}）将于{long_time}到期。\n"
+             "到期后老人若仍在那里，夜间将被视为离开安全区域，服务中心会收到报警。\n"
+             "如果老人还要多住，请在12349家属页面的“在外留宿”中延长；如果老人已经回家，"
+             "无需处理。\n",
+        short="【12349】{resident}在{place}的留宿将于{time}到期，如需多住请在家属页面延长。"),
+    ("stay", "en"): Template(
+        subject="[12349] {resident}'s stay at {place} ends at {clock}",
+        body="Hello,\n\nThe stay you set for {resident} at {place} ends at {long_time}.\n"
+             "If they are still there after that, being out at night raises a wandering alarm "
+             "at the centre.\nIf they are staying on, extend it under \"Staying away from home\" "
+             "on the 12349 family page; if they are home, there is nothing to do.\n",
+        short="12349: {resident}'s stay at {place} ends {time}. Staying on? Extend it on the"
+              " family page.",
+        compact="12349: {resident}'s stay ends {clock}. Staying on? Extend it online."),
     ("alarm", "en"): Template(
         subject="[12349] {alarm}: {resident}",
         body="Hello,\n\n{alarm} for {resident} ({site}) at {long_time}.\n"
@@ -273,6 +290,7 @@ def render(facts: Facts, *, lang: str, tz: str = DEFAULT_TZ) -> Rendered:
         "outcome": words.outcomes.get(facts.outcome or "", facts.outcome or ""),
         "by": facts.by or "",
         "until": "" if facts.family_until is None else f"{facts.family_until.astimezone(zone):%H:%M}",
+        "place": facts.place or "", "clock": f"{local:%H:%M}",
     }
     # the place left is in the SMS only where it fits whole: never at the cost of the name
     sms = values if _fits(template.short.format(**values)) else values | {"alarm": title}
@@ -325,7 +343,7 @@ def _fit(template: str, values: dict[str, str], ellipsis: str) -> str:
     return text
 
 
-def payload(facts: Facts, *, incident_id: int, priority: int, resident_id: str | None,
+def payload(facts: Facts, *, incident_id: int | None, priority: int, resident_id: str | None,
             site_id: str) -> dict[str, Any]:
     """The structured part of a webhook call (JSON types only); no resident gives nulls."""
     return {"incident_id": incident_id, "kind": facts.kind, "alarm_kind": facts.alarm_kind,

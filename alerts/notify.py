@@ -159,6 +159,57 @@ async def enqueue(conn: AsyncConnection[Any], *, incident_id: int, site_id: str,
     return len(await outbox.enqueue(conn, rows))
 
 
+STAY_REMINDER_LEAD = dt.timedelta(hours=3)
+"""How long before a family's stay ends its setter is reminded: an afternoon's notice for an
+evening's end, time to extend it before the night's geofence counts the place out."""
+STAY_REMINDER_MIN = dt.timedelta(minutes=30)
+"""A stay set closer to its reminder than this gets none: whoever set it has it in mind."""
+STAY_PRIORITY = 4  # a reminder: quiet hours hold it
+
+
+async def remind_stay(conn: AsyncConnection[Any], *, resident_id: str, place: Mapping[str, Any],
+                      now: dt.datetime | None = None) -> dt.datetime | None:
+    """Schedule the reminder of a family's stay (``place``, a ``resident_places`` row as
+    ``store.admin.set_place`` returns it), in the caller's transaction: to the contact whose
+    account set it, ``STAY_REMINDER_LEAD`` before its end, in their language and zone, held by
+    their quiet hours. None for the centre's places, a stay set within ``STAY_REMINDER_MIN`` of
+    its reminder, an account linked to no contact of the resident's, a contact with no address,
+    or a reminder that quiet hours would hold past the end. Returns when it is due, or None.
+
+    A reminder waiting from before is taken back by ``store.admin.set_place`` itself, so a stay
+    extended is reminded of once, at its new end."""
+    ends_at, name = place.get("ends_at"), place["name"]
+    if not place.get("by_family") or ends_at is None:
+        return None
+    now = now or dt.datetime.now(dt.UTC)
+    at = ends_at - STAY_REMINDER_LEAD
+    if at < now + STAY_REMINDER_MIN:
+        return None
+    contact = await outbox.user_contact(conn, place["changed_by"], resident_id)
+    if contact is None:
+        return None
+    cur = await conn.execute("SELECT site_id FROM residents WHERE id = %s", (resident_id,))
+    resident = await cur.fetchone()
+    if resident is None:
+        return None
+    subject = await outbox.incident_subject(conn, resident_id=resident_id, site_id=resident["site_id"])
+    prefs = _preferences(contact, site_tz=_zone(subject["tz"], DEFAULT_TZ))
+    due = prefs.quiet_until(at, priority=STAY_PRIORITY) or at
+    chain = tuple(c for c in prefs.channels if contact.get(ADDRESS_FIELD[c]))
+    if due >= ends_at or not chain:
+        return None
+    facts = Facts(kind="stay", alarm_kind="wandering", resident_name=subject["resident_name"],
+                  site_name=subject["site_name"], occurred_at=ends_at, place=name)
+    text = render(facts, lang=contact["lang"], tz=prefs.tz)
+    row = outbox.NewNotification(
+        about=outbox.stay_subject(resident_id, name), contact_id=contact["id"], kind="stay",
+        priority=STAY_PRIORITY, lang=text.lang, channels=chain, next_attempt_at=due,
+        subject=text.subject, body=text.body, short_text=text.short_text,
+        payload=payload(facts, incident_id=None, priority=STAY_PRIORITY, resident_id=resident_id,
+                        site_id=resident["site_id"]))
+    return due if await outbox.enqueue(conn, [row]) else None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RetryPolicy:
     backoff: tuple[float, ...] = (10.0, 30.0, 90.0)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from psycopg.types.json import Jsonb
 
+from alerts import notify
 from alerts.lifecycle import CENTRE_ROLES
 from console.admin import PlaceIn, PlaceName, refusals
 from console.auth import CurrentUser
@@ -147,13 +148,17 @@ async def set_place(request: Request, user: CurrentUser, resident_id: ResidentId
         if body.ends_at > dt.datetime.now(dt.UTC) + dt.timedelta(days=FAMILY_STAY_DAYS):
             raise HTTPException(422, f"a family sets a stay of at most {FAMILY_STAY_DAYS} days;"
                                      " a longer one is the centre's to set")
-    async with request.app.state.pool.connection() as conn:
+    async with request.app.state.pool.connection() as conn, conn.transaction():
         with refusals():
             row = await store_admin.set_place(conn, resident_id, name, lat=body.lat, lon=body.lon,
                                               radius_m=body.radius_m, by=user["username"],
                                               ends_at=body.ends_at, family=family)
-        await _audit(conn, user, "set_safe_place", resident_id, jsonable_encoder(row))
-    return {"place": jsonable_encoder(row)}
+        # the one who set it is reminded before it ends (alerts/notify.py): with the place, or
+        # neither
+        remind_at = await notify.remind_stay(conn, resident_id=resident_id, place=row)
+        await _audit(conn, user, "set_safe_place", resident_id,
+                     jsonable_encoder({**row, "remind_at": remind_at}))
+    return {"place": jsonable_encoder(row), "remind_at": jsonable_encoder(remind_at)}
 
 
 @router.delete("/residents/{resident_id}/places/{name:path}")

@@ -11,6 +11,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
+from store import notifications
 from store.errors import Conflict, Invalid, NotFound
 
 TABLES = {"sites", "rooms", "residents", "contacts", "devices", "users"}
@@ -146,6 +147,7 @@ async def set_place(conn: psycopg.AsyncConnection[Any], resident_id: str, name: 
             if count is not None and count["n"] > MAX_PLACES:
                 raise Invalid(f"a resident has at most {MAX_PLACES} safe places besides home;"
                               " remove one first")
+            await notifications.take_back(conn, notifications.stay_subject(resident_id, name))
     except pg_errors.ForeignKeyViolation:
         raise NotFound(f"no resident {resident_id}") from None
     except pg_errors.CheckViolation as err:
@@ -169,5 +171,6 @@ async def remove_place(conn: psycopg.AsyncConnection[Any], resident_id: str, nam
         cur = await conn.execute(
             "DELETE FROM resident_places WHERE resident_id = %s AND name = %s",
             (resident_id, name))
+        await notifications.take_back(conn, notifications.stay_subject(resident_id, name))
     if cur.rowcount == 0:
         raise NotFound(f"resident {resident_id} has no safe place named {name!r}")

@@ -23,9 +23,11 @@ from store.errors import NotFound
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewNotification:
-    """One outbox row: exactly one of ``contact_id`` and ``webhook_id`` is set."""
+    """One outbox row: exactly one of ``contact_id`` and ``webhook_id`` is set, and exactly one
+    of ``incident_id`` and ``about`` (what a message of no incident concerns: a stay)."""
 
-    incident_id: int
+    incident_id: int | None = None
+    about: str | None = None
     contact_id: int | None = None
     webhook_id: int | None = None
     kind: str
@@ -77,11 +79,12 @@ async def enqueue(conn: psycopg.AsyncConnection[Any], rows: Sequence[NewNotifica
     ids: list[int] = []
     for row in rows:
         cur = await conn.execute(
-            "INSERT INTO notifications (incident_id, contact_id, webhook_id, kind, priority, lang,"
-            " channels, status, next_attempt_at, last_error, subject, body, short_text, payload)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            "INSERT INTO notifications (incident_id, about, contact_id, webhook_id, kind, priority,"
+            " lang, channels, status, next_attempt_at, last_error, subject, body, short_text,"
+            " payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (incident_id, recipient, kind) DO NOTHING RETURNING id",
-            (row.incident_id, row.contact_id, row.webhook_id, row.kind, row.priority, row.lang,
+            (row.incident_id, row.about, row.contact_id, row.webhook_id, row.kind, row.priority,
+             row.lang,
              list(row.channels), row.status, row.next_attempt_at, row.last_error, row.subject,
              row.body, row.short_text, Jsonb(row.payload)))
         found = await cur.fetchone()
@@ -146,7 +149,7 @@ async def next_due_at(conn: psycopg.AsyncConnection[Any]) -> dt.datetime | None:
 
 
 _VIEW = """
-SELECT n.id, n.incident_id, n.recipient, n.contact_id, n.webhook_id,
+SELECT n.id, n.incident_id, n.about, n.recipient, n.contact_id, n.webhook_id,
        -- a webhook by its host only: URLs may carry tokens in their query
        COALESCE(c.name, 'webhook ' || substring(w.url FROM '^[a-zA-Z]+://([^/?#]+)')) AS recipient_name,
        c.relation, n.kind, n.priority, n.lang,
@@ -162,6 +165,41 @@ async def for_incident(conn: psycopg.AsyncConnection[Any], incident_id: int) -> 
     """Every notification of an incident with its delivery state, oldest first."""
     cur = await conn.execute(_VIEW + " WHERE n.incident_id = %s ORDER BY n.id", (incident_id,))
     return [dict(r) for r in await cur.fetchall()]
+
+
+def stay_subject(resident_id: str, name: str) -> str:
+    """What the reminder of a stay's end is about (``about``, migration 0033). Changing or
+    removing the place takes a waiting one back (``store.admin``)."""
+    return f"stay:{resident_id}:{name}"
+
+
+async def about(conn: psycopg.AsyncConnection[Any], subject: str) -> list[dict[str, Any]]:
+    """Every notification of no incident about ``subject`` ('stay:<resident>:<place>'), oldest
+    first."""
+    cur = await conn.execute(_VIEW + " WHERE n.about = %s ORDER BY n.id", (subject,))
+    return [dict(r) for r in await cur.fetchall()]
+
+
+async def take_back(conn: psycopg.AsyncConnection[Any], subject: str) -> int:
+    """Delete the notifications about ``subject`` not yet sent nor being sent (a stay re-timed
+    or ended early: its reminder is no longer true). Returns how many."""
+    cur = await conn.execute("DELETE FROM notifications WHERE about = %s"
+                             " AND status IN ('pending', 'failed')", (subject,))
+    return cur.rowcount
+
+
+async def user_contact(conn: psycopg.AsyncConnection[Any], username: str,
+                       resident_id: str) -> dict[str, Any] | None:
+    """The contact of the resident that the account ``username`` is linked to, with its
+    preferences (as :func:`contacts_with_prefs`), or None."""
+    cur = await conn.execute(
+        "SELECT c.id, c.name, c.relation, c.phone, c.email, c.lang, c.priority,"
+        " p.kinds, p.channels, p.quiet_start, p.quiet_end, p.tz"
+        " FROM users u JOIN contacts c ON c.id = u.contact_id"
+        " LEFT JOIN notification_prefs p ON p.contact_id = c.id"
+        " WHERE u.username = %s AND c.resident_id = %s", (username, resident_id))
+    row = await cur.fetchone()
+    return None if row is None else dict(row)
 
 
 async def notified_since(conn: psycopg.AsyncConnection[Any], since: dt.datetime) -> dict[str, int]:

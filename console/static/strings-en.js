@@ -389,6 +389,7 @@ export const EN = {
   "stays.lon": "Longitude",
   "stays.save": "Save the stay",
   "stays.saved": "Saved: {name}, until {time}.",
+  "stays.savedRemind": "Saved: {name}, until {time}. We will remind you at {remind}.",
   "stays.fromElder": "Their watch's position at {time}.",
   "stays.fromPhone": "This phone's position (within {metres} m).",
   "stays.noFix": "Their position is not known from the last day.",

@@ -389,6 +389,7 @@ export const ZH = {
   "stays.lon": "经度",
   "stays.save": "保存留宿",
   "stays.saved": "已保存：{name}，至 {time}。",
+  "stays.savedRemind": "已保存：{name}，至 {time}。我们会在 {remind} 提醒您。",
   "stays.fromElder": "老人手表在 {time} 的位置。",
   "stays.fromPhone": "本机的位置（误差 {metres} 米以内）。",
   "stays.noFix": "最近一天没有老人的位置。",

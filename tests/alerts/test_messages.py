@@ -24,7 +24,7 @@ def test_docstring_examples() -> None:
 
 def test_every_kind_has_a_template_in_every_language() -> None:
     variants = (*(k for k in ALL_KINDS if k != "device"), "alarm_family_first",
-                "handled_by_family", *(f"device_{m}" for m in DEVICE_MESSAGES))
+                "handled_by_family", *(f"device_{m}" for m in DEVICE_MESSAGES), "stay")
     assert set(TEMPLATES) == {(k, lang) for k in variants for lang in LANGUAGES}
 
 
@@ -230,3 +230,19 @@ def test_a_watch_gone_flat_asks_the_family_to_charge_it_in_one_sms(lang: str) ->
         "en": "12349: 王秀英's watch may be flat since 22:46. Please charge it."}[lang]
     with pytest.raises(KeyError):
         render(dataclasses.replace(flat, note="unknown"), lang=lang)
+
+
+def test_a_stay_reminder_says_where_until_when_and_how_to_extend_it_in_one_sms() -> None:
+    stay = dataclasses.replace(FALL, kind="stay", alarm_kind="wandering", place="女儿家",
+                               occurred_at=dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC))
+    zh = render(stay, lang="zh-CN")
+    assert zh.subject == "【12349】王秀英在女儿家的留宿将于18:00到期"
+    assert "2026年11月23日 18:00（UTC+08:00）到期" in zh.body and "延长" in zh.body
+    en = render(stay, lang="en", tz="Europe/London")
+    assert en.subject == "[12349] 王秀英's stay at 女儿家 ends at 10:00"
+    assert "ends at 23 Nov 2026, 10:00 (UTC+00:00)" in en.body
+    for lang, name, place in itertools.product(LANGUAGES, ("王秀英", "欧阳" * 12, "Margaret " * 10),
+                                               ("女儿家", "Daughter's flat", "儿子在浦东的新家")):
+        text = render(dataclasses.replace(stay, resident_name=name, place=place), lang=lang)
+        used, allowed = sms_length(text.short_text)
+        assert used <= allowed, text.short_text

@@ -280,3 +280,98 @@ async def test_a_mistyped_time_zone_falls_back_instead_of_failing_the_incident(
         assert await raise_(conn) == 1
         [row] = await outbox.for_incident(conn, 1)
     assert "22:46" in row["short_text"]  # shown in the site's zone, Asia/Shanghai
+
+
+async def stay_family(conn: AsyncConnection[Any], **prefs: Any) -> int:
+    """r1's daughter 王丽, with an account (li) linked to her contact; returns the contact id."""
+    ids = await seed_family(conn, contacts=[{"name": "王丽", "phone": "13800000001",
+                                             "email": "li@example.org"}],
+                            prefs={"王丽": prefs} if prefs else None)
+    await conn.execute("INSERT INTO users (username, password_hash, role, display_name,"
+                       " scope_resident, contact_id) VALUES ('li', 'x', 'family', '王丽', 'r1', %s)",
+                       (ids["王丽"],))
+    return ids["王丽"]
+
+
+def stay_place(ends_at: dt.datetime, **changes: Any) -> dict[str, Any]:
+    return {"name": "我家", "ends_at": ends_at, "by_family": True, "changed_by": "li"} | changes
+
+
+async def test_a_familys_stay_is_reminded_to_whoever_set_it_before_it_ends(
+        pool: AsyncConnectionPool[Any]) -> None:
+    """Three hours before the stay ends, to the contact whose account set it, in her language
+    and zone, on her channels; none for the centre's place, an account with no contact, a stay
+    set within the last half hour before its reminder, or one whose reminder quiet hours would
+    hold past the end."""
+    from alerts.notify import STAY_REMINDER_LEAD, remind_stay
+
+    ends = T0 + dt.timedelta(hours=10)  # 08:46 the next morning in Shanghai
+    async with pool.connection() as conn:
+        contact = await stay_family(conn)
+        due = await remind_stay(conn, resident_id="r1", place=stay_place(ends), now=T0)
+        assert due == ends - STAY_REMINDER_LEAD
+        [row] = await outbox.about(conn, outbox.stay_subject("r1", "我家"))
+        assert (row["contact_id"], row["kind"], row["priority"], row["channels"], row["status"],
+                row["next_attempt_at"], row["incident_id"]) == (
+            contact, "stay", 4, ["sms", "email"], "pending", due, None)
+        assert row["subject"] == "【12349】王秀英在我家的留宿将于08:46到期"
+        assert row["short_text"] == ("【12349】王秀英在我家的留宿将于11月23日 08:46到期，"
+                                     "如需多住请在家属页面延长。")
+        assert row["payload"]["place"] == "我家" and row["payload"]["incident_id"] is None
+        for place, now in [(stay_place(ends, by_family=False), T0),  # the centre's: it has no setter
+                           (stay_place(ends, changed_by="nobody"), T0),  # no contact of hers
+                           (stay_place(ends), ends - STAY_REMINDER_LEAD - dt.timedelta(minutes=20)),
+                           (stay_place(None), T0)]:
+            assert await remind_stay(conn, resident_id="r1", place=place, now=now) is None
+        assert len(await outbox.about(conn, outbox.stay_subject("r1", "我家"))) == 1
+
+
+async def test_quiet_hours_hold_a_stay_reminder_and_drop_it_when_the_stay_is_over_by_then(
+        pool: AsyncConnectionPool[Any]) -> None:
+    from alerts.notify import remind_stay
+
+    async with pool.connection() as conn:
+        await stay_family(conn, quiet_start=dt.time(22), quiet_end=dt.time(7), tz="Asia/Shanghai")
+        # ends 12:00 on the 23rd: its reminder at 09:00 is outside her quiet hours
+        noon = dt.datetime(2026, 11, 23, 12, tzinfo=SHANGHAI)
+        due = await remind_stay(conn, resident_id="r1", place=stay_place(noon), now=T0)
+        assert due == dt.datetime(2026, 11, 23, 9, tzinfo=SHANGHAI)
+        # ends 08:00: 05:00 is quiet until 07:00, still before the end
+        eight = dt.datetime(2026, 11, 23, 8, tzinfo=SHANGHAI)
+        due = await remind_stay(conn, resident_id="r1", place=stay_place(eight, name="儿子家"), now=T0)
+        assert due == dt.datetime(2026, 11, 23, 7, tzinfo=SHANGHAI)
+        # ends 06:30: held until 07:00 it would come after the end, so none
+        dawn = dt.datetime(2026, 11, 23, 6, 30, tzinfo=SHANGHAI)
+        assert await remind_stay(conn, resident_id="r1", place=stay_place(dawn, name="x"), now=T0) is None
+
+
+async def test_a_stay_extended_or_ended_takes_its_waiting_reminder_back(
+        pool: AsyncConnectionPool[Any]) -> None:
+    """Through the store, in real time (a stay's end must be in the future): one reminder
+    waits at a time, at the latest end; ending the stay early takes it back; a reminder
+    already sent stays as the record of what she was told."""
+    from alerts.notify import STAY_REMINDER_LEAD, remind_stay
+    from store import admin as store_admin
+
+    subject = outbox.stay_subject("r1", "我家")
+    now = dt.datetime.now(dt.UTC)
+    async with pool.connection() as conn:
+        await stay_family(conn)
+        for days in (2, 3):
+            async with conn.transaction():
+                row = await store_admin.set_place(
+                    conn, "r1", "我家", lat=31.2, lon=121.4, radius_m=300.0, by="li",
+                    ends_at=now + dt.timedelta(days=days), family=True)
+                await remind_stay(conn, resident_id="r1", place=row)
+        [waiting] = await outbox.about(conn, subject)
+        assert waiting["next_attempt_at"] == now + dt.timedelta(days=3) - STAY_REMINDER_LEAD
+        await conn.execute("UPDATE notifications SET status = 'sent' WHERE id = %s",
+                           (waiting["id"],))
+        async with conn.transaction():
+            row = await store_admin.set_place(
+                conn, "r1", "我家", lat=31.2, lon=121.4, radius_m=300.0, by="li",
+                ends_at=now + dt.timedelta(days=4), family=True)
+            await remind_stay(conn, resident_id="r1", place=row)
+        assert [r["status"] for r in await outbox.about(conn, subject)] == ["sent", "pending"]
+        await store_admin.remove_place(conn, "r1", "我家", family=True)
+        assert [r["status"] for r in await outbox.about(conn, subject)] == ["sent"]

@@ -254,3 +254,27 @@ async def test_run_delivers_until_stopped(pool: AsyncConnectionPool[Any]) -> Non
         stop.set()
         await asyncio.wait_for(task, 10)
     assert (await only_row(pool))["status"] == "sent"
+
+
+async def test_a_stay_reminder_is_sent_when_it_is_due_and_not_before(
+        pool: AsyncConnectionPool[Any]) -> None:
+    """The reminder of a family's stay waits in the outbox until three hours before the end,
+    then goes out like any message (a real SMTP server here): to the daughter who set it."""
+    from alerts.notify import STAY_REMINDER_LEAD, remind_stay
+    from tests.alerts.test_notify import stay_family, stay_place
+
+    clock = Clock()
+    ends = T0 + dt.timedelta(hours=10)
+    with smtp_server() as smtp:
+        async with pool.connection() as conn:
+            await stay_family(conn, channels=["email"])
+            due = await remind_stay(conn, resident_id="r1", place=stay_place(ends), now=T0)
+        assert due == ends - STAY_REMINDER_LEAD
+        sender = notifier(pool, clock, {"email": EmailChannel(smtp.settings())})
+        clock.at((due - T0).total_seconds() - 1)
+        assert await sender.run_once() == []
+        clock.at((due - T0).total_seconds())
+        assert [(a.channel, a.status) for a in await sender.run_once()] == [("email", "sent")]
+    [mail] = smtp.mailbox.messages
+    assert (mail["To"], mail["Subject"]) == ("li@example.org", "【12349】王秀英在我家的留宿将于08:46到期")
+    assert "家属页面的“在外留宿”中延长" in mail.get_content()

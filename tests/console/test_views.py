@@ -287,6 +287,14 @@ async def test_a_family_tells_the_centre_where_their_elder_is_staying_and_until_
         place = r.json()["place"]
         assert (place["by_family"], place["changed_by"]) == (True, "family1")
         assert dt.datetime.fromisoformat(place["ends_at"]) == dt.datetime.fromisoformat(sunday)
+        # she is reminded three hours before it ends (alerts/notify.py), on her own contact
+        remind_at = dt.datetime.fromisoformat(r.json()["remind_at"])
+        assert remind_at == dt.datetime.fromisoformat(sunday) - dt.timedelta(hours=3)
+        waiting = await _sql(console, "SELECT n.next_attempt_at, n.kind FROM notifications n"
+                                      " JOIN users u ON u.contact_id = n.contact_id"
+                                      " WHERE u.username = 'family1' AND n.about = %s",
+                             "stay:r-h0001:我家")
+        assert waiting == [{"next_attempt_at": remind_at, "kind": "stay"}]
         mine = (await family.get("/api/v1/residents/r-h0001")).json()["resident"]["places"]
         assert [(p["name"], p["by_family"]) for p in mine] == [("我家", True)]
     async with signed_in(console, "care1") as care:
@@ -295,6 +303,7 @@ async def test_a_family_tells_the_centre_where_their_elder_is_staying_and_until_
         # the operator writes in what a son said on the phone: the centre's, and lasting
         r = await op.put(f"{base}/儿子家", json={"lat": 31.3, "lon": 121.5})
         assert r.status_code == 200 and r.json()["place"]["ends_at"] is None, r.text
+        assert r.json()["remind_at"] is None  # nobody to remind of a lasting place
         assert r.json()["place"]["by_family"] is False
     async with signed_in(console, "family1") as family:
         for r in [await family.put(f"{base}/儿子家", json={**flat, "ends_at": sunday}),
@@ -302,6 +311,8 @@ async def test_a_family_tells_the_centre_where_their_elder_is_staying_and_until_
             assert r.status_code == 409 and "set by the centre" in r.json()["detail"], r.text
         assert (await family.delete(f"{base}/我家")).status_code == 200  # home early
         assert (await family.delete(f"{base}/我家")).status_code == 404
+    # ended early: her reminder is taken back
+    assert await _sql(console, "SELECT id FROM notifications WHERE about = 'stay:r-h0001:我家'") == []
     # a stay whose end has passed: not listed, not counted, its name free again
     await _sql(console, "INSERT INTO resident_places (resident_id, name, lat, lon, radius_m,"
                         " changed_by, changed_at, ends_at, by_family) VALUES ('r-h0001', '旧的',"

@@ -432,6 +432,9 @@ async def test_family_sees_the_outcome_and_no_other_elder(
         await page.click("#stay-save")
         await page.wait_for_function(
             "document.querySelector('#stays-message').textContent.startsWith('Saved: 我家, until ')")
+        # she is told when she will be reminded: three hours before the end
+        assert re.fullmatch(r"Saved: 我家, until .*18:00:00\. We will remind you at .*15:00:00\.",
+                            await page.text_content("#stays-message") or "")
         item = stays.locator(".stay[data-place='我家'] .stay-text")
         await item.wait_for(timeout=WAIT_MS)
         assert re.fullmatch(r"我家 \(300 m\), until .*18:00:00", await item.text_content() or "")

@@ -1,7 +1,8 @@
 // A family telling the centre where their elder is staying, and until when ("Mum is with me
 // until Sunday"): the place is safe at night until the stay's end, and stops being safe then of
 // itself (console/residents.py, PUT /residents/{id}/places/{name}; detection/geofence.py). The
-// position is typed in or taken from the elder's watch or this phone. Only stays a family set
+// position is typed in or taken from the elder's watch or this phone; whoever sets a stay is
+// reminded by message three hours before it ends (alerts/notify.py). Only stays a family set
 // are listed here, each with a button to end it early; the centre's places are in the status
 // card and not the family's to change. Built once and kept while the page refreshes, like the
 // preferences, so a half-filled form survives the minute's refresh.
@@ -93,7 +94,9 @@ export function familyStays(ctx) {
       const body = { lat: Number(lat.value), lon: Number(lon.value), radius_m: Number(radius.value),
         ends_at: ends.toISOString() };
       const r = await api("PUT", `/api/v1/residents/${encodeURIComponent(resident.id)}/places/${encodeURIComponent(place)}`, body);
-      say(t("stays.saved", { name: r.place.name, time: formatTime(r.place.ends_at) }));
+      // and when the one who set it will be reminded (alerts/notify.py), if they will be
+      const saved = { name: r.place.name, time: formatTime(r.place.ends_at) };
+      say(r.remind_at ? t("stays.savedRemind", { ...saved, remind: formatTime(r.remind_at) }) : t("stays.saved", saved));
       for (const input of [name, until, lat, lon]) input.value = "";
       reload();
     } catch (err) {
