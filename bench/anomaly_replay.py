@@ -82,6 +82,17 @@ class Variant:
     recurring_days: int = AnomalyConfig().recurring_days
     """Days a level outlier is looked for at the same time of day (0: off); the slot, span and
     ratio are the scorer's defaults."""
+    tail_p: float = 0.0
+    """0: each reference is the ``quantile`` of its history (the scorer). Otherwise the level
+    exceeded with probability ``tail_p``, from a generalised Pareto tail fitted to the history's
+    values above its ``tail_u`` quantile (peaks over threshold, as SPOT does: Siffer et al., KDD
+    2017; the fit by probability-weighted moments, Hosking & Wallis, Technometrics 1987), so a
+    heavy-tailed history gets a higher reference than a light-tailed one with the same
+    quantile. Tried 2026-12-07, not kept (docs/anomaly.md)."""
+    tail_u: float = 0.98
+    gain: float = 1.0
+    """Every raw score multiplied by this: the same as dividing the grid's report levels by it
+    (for references on another scale than the quantile's, such as ``tail_p``'s)."""
 
 
 class _Recorder(AnomalyScorer):
@@ -150,6 +161,31 @@ def replay(record: Recorded, variant: Variant) -> FloatArray:
     return np.array([by_time.get(t, 0.0) for t in record.epoch.tolist()])
 
 
+def tail_level(values: FloatArray, *, u_quantile: float, p: float) -> float:
+    """The level ``values`` exceed with probability ``p``, by a generalised Pareto fit to the
+    excesses over their ``u_quantile`` quantile (probability-weighted moments; the shape is
+    clipped to [-0.5, 0.5], where the estimator holds). Fewer than ten excesses: the empirical
+    ``1 - p`` quantile."""
+    u = float(np.quantile(values, u_quantile))
+    excess = np.sort(values[values > u] - u)
+    n = len(excess)
+    if n < 10:
+        return float(np.quantile(values, 1 - p))
+    a0 = float(excess.mean())
+    a1 = float(np.mean(excess * (n - 1 - np.arange(n)) / (n - 1)))
+    if a0 - 2 * a1 <= 0:
+        return float(np.quantile(values, 1 - p))
+    xi = -(a0 / (a0 - 2 * a1) - 2)  # Hosking's k is -xi
+    sigma = 2 * a0 * a1 / (a0 - 2 * a1)
+    xi = min(0.5, max(-0.5, xi))
+    rate = n / len(values)
+    if rate <= p:
+        return float(excess[-1] + u)
+    if abs(xi) < 1e-6:
+        return u + sigma * math.log(rate / p)
+    return float(u + sigma / xi * ((rate / p) ** xi - 1))
+
+
 def _replay_rows(rows: FloatArray, times: FloatArray, variant: Variant) -> FloatArray:
     used = ["range", "level", "slow_level", *(f"multiscale{b}" for b in variant.scales)]
     floors = [variant.range_floor, MEASURES["level"], MEASURES["slow_level"],
@@ -171,9 +207,13 @@ def _replay_rows(rows: FloatArray, times: FloatArray, variant: Variant) -> Float
             recurrence.add(float(times[t]), float(columns[t, 1]))
         if t % REFRESH == 0 or t == 1:
             recent = max(MIN_HISTORY, int(variant.recent_fraction * t))
+            def reference_of(values: FloatArray) -> float:
+                if variant.tail_p > 0:
+                    return tail_level(values, u_quantile=variant.tail_u, p=variant.tail_p)
+                return float(np.quantile(values, variant.quantile))
+
             references = [
-                float(np.quantile(np.fromiter(h, dtype=np.float64)[-(t if k == 0 else recent):],
-                                  variant.quantile))
+                reference_of(np.fromiter(h, dtype=np.float64)[-(t if k == 0 else recent):])
                 if len(h) >= variant.min_history else None
                 for k, h in enumerate(histories)
             ]
@@ -194,7 +234,7 @@ def _replay_rows(rows: FloatArray, times: FloatArray, variant: Variant) -> Float
                 able += 1
         if able:
             best = max(best, math.sqrt(squares / (n_scales if variant.rms_over == "all" else able)))
-        raw[t] = best
+        raw[t] = best * variant.gain
     raw[: AnomalyConfig().warmup] = 0.0  # the scorer reports nothing while it learns
     return raw
 
