@@ -9,6 +9,7 @@ import { formatTime } from "./clock.js";
 import * as cards from "./detail.js";
 import { vitalsCanvas } from "./vitals.js";
 import { mapCanvas } from "./map.js";
+import { stayHereForm } from "./views/stays.js";
 import { badges, isWaiting, priorityClass } from "./queue.js";
 
 export const RESPONDERS = ["family", "community_responder", "care_staff", "ambulance_120", "fire_119", "police_110"];
@@ -208,6 +209,8 @@ export class IncidentPanel {
     this.parts.devices = cards.devicesCard(a?.device ? [a.device] : []);
     this.parts.vitals = cards.section("section.vitals", cards.muted("detail.loading"));
     this.parts.map = cards.section("section.map", cards.muted("detail.loading"));
+    this.parts.stayHere = h("div", { class: "stay-here-slot" }); // filled while a wandering is open
+    this.stayHere = null;
     const haveResident = Boolean(this.incident.resident_id);
     this.parts.body.replaceChildren(
       this.parts.resident,
@@ -218,6 +221,7 @@ export class IncidentPanel {
       this.parts.devices,
       haveResident ? this.parts.vitals : null,
       haveResident ? this.parts.map : null,
+      haveResident ? this.parts.stayHere : null,
       cards.eventsCard(a?.recent_events));
   }
 
@@ -267,6 +271,20 @@ export class IncidentPanel {
         ? h("p", { class: "muted map-followed" }, t("map.followed", { time: formatTime(last.ts) })) : null);
     this.parts.map.replaceWith(node);
     this.parts.map = node;
+    this.showStayHere(token, last);
+  }
+
+  // While a wandering is open: record a stay where the latest position is (views/stays.js),
+  // the form built once and kept as the map is read again.
+  showStayHere(token, last) {
+    if (token !== this.token || !this.wandering() || !this.parts.stayHere) return;
+    if (!this.stayHere) {
+      const rid = this.incident.resident_id;
+      this.stayHere = stayHereForm(rid, () => this.lastFix, () => this.loadExtras(token), () => this.onUnauthorized());
+      this.parts.stayHere.replaceChildren(this.stayHere.el);
+    }
+    this.lastFix = last;
+    this.stayHere.show(last);
   }
 
   wandering() {

@@ -321,11 +321,32 @@ async def test_an_inactivity_alarm_says_what_its_outcome_teaches(
             "?.getAttribute('aria-label') ?? '')", timeout=20_000)
         assert (await followed.text_content() or "").startswith(
             "Followed while the wandering is open: latest position")
+        # her son rings back: she is at his friend's, staying till tomorrow; the operator
+        # records the stay where the latest position is, and the card lists it
+        stay_here = page.locator("#stay-here-card")
+        assert (await stay_here.locator(".stay-here-at").text_content() or "").startswith(
+            f"At the latest position, {site.lat + 0.005:.5f}, {site.lon:.5f} (")
+        tomorrow = ends - dt.timedelta(days=1)
+        await page.fill("#stay-here-name", "朋友家")
+        await page.fill("#stay-here-until", tomorrow.strftime("%Y-%m-%dT%H:%M"))
+        await page.click("#stay-here-save")
+        await page.wait_for_function(
+            "document.querySelector('#stay-here-message').textContent.startsWith('Recorded: 朋友家, until ')")
+        await page.wait_for_function(
+            "document.querySelector('#detail .safe-places')?.textContent.includes('朋友家')")
+        async with c.platform.pool.connection() as conn:
+            cur = await conn.execute("SELECT lat, lon, ends_at, by_family, changed_by FROM"
+                                     " resident_places WHERE name = '朋友家'")
+            assert await cur.fetchone() == {"lat": pytest.approx(site.lat + 0.005),
+                                            "lon": pytest.approx(site.lon), "ends_at": tomorrow,
+                                            "by_family": False, "changed_by": "op1"}
+        await page.locator("#detail").screenshot(path=str(SHOTS / "operator-stay-here.png"))
         await page.click("#lang-toggle")
         await page.wait_for_function("document.documentElement.lang === 'zh-CN'")
         shown = await places.text_content() or ""
-        assert re.fullmatch(r"家 \(300 m\) · 女儿家 \(250 m\) · "
-                            r"孙女家 \(300 m，至 .+18:00:00，由 wang\.li 设置\)", shown), shown
+        assert re.fullmatch(r"家 \(300 m\) · 女儿家 \(250 m\) · 孙女家 \(300 m，至 .+18:00:00，"
+                            r"由 wang\.li 设置\) · 朋友家 \(300 m，至 .+18:00:00\)", shown), shown
+        assert await stay_here.locator("h3").text_content() == "在此留宿？"
         card = await page.text_content("#detail [data-card='section.alarm']") or ""
         assert "距女儿家 812 米" in card, card
         assert "留宿仍在儿子家，留宿已到期：请联系老人留宿的家属" in card, card

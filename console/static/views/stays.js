@@ -149,3 +149,54 @@ export function familyStays(ctx) {
     },
   };
 }
+
+// The operator's side of the same thing, in the panel of an open wandering: the daughter on
+// the phone says "she is with me, staying till Sunday", and the operator records the stay
+// where the latest position is, so the next night there is no alarm (the centre's place: its
+// end may be left empty, for a lasting one). Built once per panel; `position()` is read when
+// saving, so the map's following keeps it current.
+export function stayHereForm(residentId, position, onSaved, onUnauthorized) {
+  const name = h("input", { type: "text", id: "stay-here-name", maxlength: 100, required: true, placeholder: t("stays.namePlaceholder") });
+  const until = h("input", { type: "datetime-local", id: "stay-here-until", min: localInput(Date.now()) });
+  const where = h("p", { class: "muted stay-here-at" });
+  const message = h("p", { id: "stay-here-message", role: "status", "aria-live": "polite" });
+  const save = h("button", { type: "submit", id: "stay-here-save" }, t("stayHere.save"));
+  const say = (text, error = false) => {
+    message.className = error ? "error" : "";
+    message.textContent = text;
+  };
+  const form = h("form", { class: "stays stay-here", id: "stay-here", novalidate: true },
+    h("label", { for: "stay-here-name" }, t("stays.name")), name,
+    h("label", { for: "stay-here-until" }, t("stayHere.until")), until,
+    where, save, message);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const place = name.value.trim();
+    const at = position();
+    if (!place) return say(t("stays.needName"), true);
+    if (!at) return say(t("stays.noFix"), true);
+    const ends = until.value ? new Date(until.value) : null;
+    save.disabled = true;
+    try {
+      const body = { lat: at.lat, lon: at.lon, radius_m: 300, ends_at: ends ? ends.toISOString() : null };
+      const r = await api("PUT", `/api/v1/residents/${encodeURIComponent(residentId)}/places/${encodeURIComponent(place)}`, body);
+      say(r.place.ends_at ? t("stayHere.saved", { name: r.place.name, time: formatTime(r.place.ends_at) })
+        : t("stayHere.savedLasting", { name: r.place.name }));
+      onSaved();
+    } catch (err) {
+      if (err.status === 401) return onUnauthorized();
+      say(errorText(err), true);
+    } finally {
+      save.disabled = false;
+    }
+  });
+  const el = h("section", { class: "card", id: "stay-here-card", dataset: { card: "section.stayHere" } },
+    h("h3", null, t("section.stayHere")), muted("stayHere.intro"), form);
+  return {
+    el,
+    // the position the stay would be recorded at, said under the form as the map moves
+    show(at) {
+      where.textContent = at ? t("stayHere.at", { lat: at.lat.toFixed(5), lon: at.lon.toFixed(5), time: formatTime(at.ts) }) : t("stays.noFix");
+    },
+  };
+}
