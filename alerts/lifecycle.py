@@ -227,14 +227,16 @@ async def tell_family_of_alarm(conn: psycopg.AsyncConnection[Any], incident_id: 
     their batteries down, says so (ingest/welfare.py's ``watch_flat`` and ``flat_devices``): a
     daughter told "no activity" phones knowing it may be the watch. A wandering from a safe
     place other than home names it (ingest/welfare.py's ``place``): the family looks for her
-    at her daughter's flat, not at home."""
+    at her daughter's flat, not at home; one because a stay set for her ended while she is
+    still there says so (``stay_ended``): extend the stay, nobody need go looking."""
     if alarm.incident is not None and alarm.incident.route == "maintenance":
         await tell_family_of_device(conn, incident_id, alarm)
         return
     plan = alarm.incident
     details = alarm.details
     note = ("watch_flat" if details.get("watch_flat") is True
-            else "device_flat" if details.get("flat_devices") else None)
+            else "device_flat" if details.get("flat_devices")
+            else "stay_ended" if alarm.kind == "wandering" and details.get("stay_ended") else None)
     place = details.get("place") if alarm.kind == "wandering" else None  # "home": the usual
     await notify.enqueue(conn, incident_id=incident_id, site_id=alarm.site_id,
                          resident_id=alarm.resident_id, kind="alarm", priority=alarm.priority,

@@ -65,14 +65,15 @@ class Facts:
     """For 'device': which message (a template of its own: "watch_flat"). For 'alarm': what
     the detector knows that changes how the family reads it (a code of :data:`NOTES`):
     "watch_flat", the stillness behind a no-activity alarm may be a watch gone
-    flat; "device_flat", a device that went silent had run its battery down."""
+    flat; "device_flat", a device that went silent had run its battery down; "stay_ended", a
+    wandering because a stay set for them ended while they are still there."""
     place: str | None = None
     """For a wandering: the safe place left, when it is not the home (a daughter's flat the
     elder was staying at): the alarm's title names it, "离开安全区域（女儿家）", so the family
     looks there. In the SMS only where it fits whole. For 'stay': the place whose stay ends."""
 
 
-NOTES = ("watch_flat", "device_flat")
+NOTES = ("watch_flat", "device_flat", "stay_ended")
 DEVICE_MESSAGES = ("watch_flat",)
 """The 'device' messages (each a template of its own, ``device_<name>``)."""
 
@@ -124,6 +125,8 @@ LANGUAGES: dict[str, Language] = {
                            "手表可能没电。"),
             "device_flat": ("老人的一台设备可能没电了：这可能是设备的问题，未必是老人出事。\n",
                             "设备可能没电。"),
+            "stay_ended": ("为老人设置的留宿已到期，老人仍在留宿的地方：如果老人还要多住，"
+                           "请在12349家属页面延长留宿。\n", "留宿已到期，仍在留宿处。"),
         }),
     "en": Language(
         code="en", title=lambda k: k.title_en, sms_title=lambda k: k.sms_en or k.title_en,
@@ -141,6 +144,9 @@ LANGUAGES: dict[str, Language] = {
                            " them.\n", " Watch may be flat."),
             "device_flat": ("A device of theirs seems to have gone flat: this may be the device,"
                             " not them.\n", " A device may be flat."),
+            "stay_ended": ("The stay set for them has ended and they are still where they were"
+                           " staying: if they are staying on, extend the stay on the 12349 family"
+                           " page.\n", " Stay ended; still there."),
         }),
 }
 

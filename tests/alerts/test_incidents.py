@@ -484,6 +484,23 @@ async def test_the_family_told_of_a_wandering_hears_which_safe_place_was_left(
         assert row["payload"]["place"] is None
 
 
+async def test_the_family_told_of_a_wandering_after_a_stay_ended_hears_she_is_still_there(
+        seeded: AsyncConnectionPool) -> None:
+    """A wandering because the stay set for her ended while she is still there
+    (ingest/welfare.py's ``stay_ended``): every contact's message says so and how to extend
+    it, and the payload names the note; it names no place (she left none)."""
+    from alerts.messages import LANGUAGES
+
+    [said] = await _family_told(seeded, "wandering", [
+        {"distance_m": 3100, "lat": 31.25, "lon": 121.47, "place": "home",
+         "stay_ended": "儿子家"}])
+    assert said
+    for row in said:
+        sentence = LANGUAGES[row["lang"]].notes["stay_ended"][0]
+        assert sentence in row["body"], row
+        assert row["payload"]["note"] == "stay_ended" and row["payload"]["place"] is None
+
+
 async def test_the_family_told_of_no_activity_over_a_flat_watch_hears_it_may_be_the_watch(
         seeded: AsyncConnectionPool) -> None:
     """An inactivity alarm whose elder's watch went silent at 2 % (ingest/welfare.py's
