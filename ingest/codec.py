@@ -170,8 +170,22 @@ class Decoder:
     nothing: a button whose clock reset when its battery was changed checks in once a day,
     and refused for three days it would be "not checking in", its elder's welfare check an
     alarm about a button that is fine. (The error of a clock a few minutes
-    fast, or up to 7 days slow, is not learnt: such readings are inside the window and keep
-    their own time.)
+    fast, or up to 7 days slow, is not learnt this way: such readings are inside the window and
+    keep their own time.)
+
+    One such error inside the window is learnt: a clock slow by whole quarter hours, a time
+    zone or daylight-saving slip (a watch set to UTC, or an hour behind after the clocks went
+    forward). Its readings are all accepted, so nothing was refused, but every one was placed an
+    hour early, and its wearer's stillness was judged an hour long before it was. When
+    ``slip_agree_n`` readings in a row, arriving over at least ``slip_learn_s``, are each late
+    by at least ``slip_min_s``, their lateness spread over no more than ``slip_spread_s``, and
+    the least of it within a minute (``SLIP_OFF_MS``) of a whole number of quarter hours, that many
+    quarter hours are taken as the clock's error and its readings from then on are placed by
+    it (and events too, with their own time kept in ``detail``), as above. Transport adds
+    seconds, not a steady hour; a backlog sent after an outage is late by amounts that fall as
+    it catches up (spread far more than two minutes), and ends with readings on time. A reading
+    late by less than ``slip_min_s`` forgets it: the clock is right. Not told apart: a gateway
+    whose queue lags by a steady whole hour (an hour-late reading is placed as it was said).
     """
 
     def __init__(
@@ -183,6 +197,10 @@ class Decoder:
         clock_agree_n: int = 3,
         clock_agree_s: float = 30.0,
         clock_learn_s: float = 60.0,
+        slip_agree_n: int = 10,
+        slip_learn_s: float = 1800.0,
+        slip_min_s: float = 600.0,
+        slip_spread_s: float = 120.0,
     ) -> None:
         self._max_future_ms = max_future_s * 1000.0
         self._max_age_ms = max_age_s * 1000.0
@@ -193,6 +211,14 @@ class Decoder:
         self._clock_errors: dict[str, _ClockError] = {}
         """device -> what is being learnt, or has been, of its clock's error (only devices whose
         readings came outside the window since their last one inside it)."""
+        self._slip_n = slip_agree_n
+        self._slip_learn_ms = slip_learn_s * 1000.0
+        self._slip_min_ms = slip_min_s * 1000.0
+        self._slip_spread_ms = slip_spread_s * 1000.0
+        self._slips: dict[str, _Slip] = {}
+        """device -> what is being learnt, or has been, of a slip of its clock by whole quarter
+        hours (only devices whose readings inside the window came ``slip_min_s`` late or more
+        since their last one on time)."""
 
     def decode(self, topic: str, payload: bytes) -> Envelope:
         try:
@@ -225,6 +251,15 @@ class Decoder:
                                     salvaged=self._salvage(parsed, payload, reason))
         now_ms = self._clock() * 1000.0
         if isinstance(body, Event):
+            # an event teaches nothing, but one from a clock known to have slipped, as late
+            # as the slip, is placed by it (its own time kept); on time, its clock was set
+            slip = self._slips.get(parsed.device) if self._slips else None
+            if (slip is not None and slip.learnt_ms and body.ts <= now_ms
+                    and now_ms - self._max_age_ms <= body.ts
+                    and now_ms - body.ts >= slip.learnt_ms - self._slip_spread_ms):
+                placed = min(body.ts + slip.learnt_ms, now_ms)
+                return Envelope(topic=parsed, body=at_arrival(body, placed),
+                                clock_offset=(placed - body.ts) / 1000.0)
             return Envelope(topic=parsed, body=self._placed(body, now_ms))
         offset = 0.0
         if not now_ms - self._max_age_ms <= body.ts <= now_ms + self._max_future_ms:
@@ -235,8 +270,15 @@ class Decoder:
             offset = (now_ms - body.ts if isinstance(body, (Status, Checkin))
                       else self._clock_error(parsed.device, body.ts, now_ms))
             body = msgspec.structs.replace(body, ts=round(body.ts + offset))
-        elif self._clock_errors:
-            self._clock_errors.pop(parsed.device, None)  # its clock has been set
+        else:
+            if self._clock_errors:
+                self._clock_errors.pop(parsed.device, None)  # its clock has been set
+            if not isinstance(body, (Status, Checkin)):  # placed by their arrival: no lesson
+                offset = min(self._slip(parsed.device, body.ts, now_ms), now_ms - body.ts)
+                if offset > 0:
+                    body = msgspec.structs.replace(body, ts=round(body.ts + offset))
+                else:
+                    offset = 0.0
         if isinstance(body, Accel):  # these raise ContractViolation when data does not match n
             return Envelope(topic=parsed, body=body, accel=accel_samples(body),
                             gyro=gyro_samples(body), clock_offset=offset / 1000.0)
@@ -271,6 +313,34 @@ class Decoder:
         raise ContractViolation(f"timestamp {(now_ms - ts) / 1000.0:.0f} s in the past" + learning,
                                 code="ts_past")
 
+    def _slip(self, device: str, ts: float, now_ms: float) -> float:
+        """The slip (ms) of ``device``'s clock by whole quarter hours, learnt (the class doc)
+        from this reading's time ``ts``, inside the window, and those before it; 0 while none
+        is known."""
+        late = now_ms - ts
+        known = self._slips.get(device)
+        if late < self._slip_min_ms:
+            if known is not None:
+                del self._slips[device]  # on time: its clock is right (set, if it slipped)
+            return 0.0
+        if known is not None and known.learnt_ms:
+            if late >= known.learnt_ms - self._slip_spread_ms:
+                return known.learnt_ms  # later still: sent late, from a clock that slipped
+            known = None  # less late than its slip: the clock has been set to another
+        if known is None or max(known.high_ms, late) - min(known.low_ms, late) > self._slip_spread_ms:
+            if device not in self._slips and len(self._slips) >= CLOCK_ERRORS_KEPT:
+                del self._slips[next(iter(self._slips))]
+            self._slips[device] = _Slip(low_ms=late, high_ms=late, n=1, since_ms=now_ms)
+            return 0.0
+        known.low_ms, known.high_ms = min(known.low_ms, late), max(known.high_ms, late)
+        known.n += 1
+        if known.n >= self._slip_n and now_ms - known.since_ms >= self._slip_learn_ms:
+            quarters = round(known.low_ms / QUARTER_HOUR_MS)
+            if quarters > 0 and abs(known.low_ms - quarters * QUARTER_HOUR_MS) <= SLIP_OFF_MS:
+                known.learnt_ms = quarters * QUARTER_HOUR_MS
+                return known.learnt_ms
+        return 0.0
+
     def _salvage(self, topic: Topic, payload: bytes, reason: str) -> Envelope | None:
         """An event that breaks the contract in a field other than its seq and type, made of
         its sound fields and placed by :meth:`decode`'s rule for times, with ``reason`` in its
@@ -301,6 +371,28 @@ class _ClockError:
     """Readings in a row that agree on it (more than ``clock_agree_n``: learnt)."""
     since_ms: float
     """When the first of them arrived."""
+
+
+QUARTER_HOUR_MS = 900_000.0
+"""Time zones and daylight saving move clocks by whole quarter hours (Nepal's +05:45 the
+finest)."""
+
+
+SLIP_OFF_MS = 60_000.0
+"""How far from whole quarter hours the least lateness of a slipped clock's readings may be:
+seconds in transit, or a clock that has drifted a little too."""
+
+
+@dataclass(slots=True)
+class _Slip:
+    low_ms: float
+    high_ms: float
+    """The least and the most late of the readings in a row that are late alike."""
+    n: int
+    since_ms: float
+    """When the first of them arrived."""
+    learnt_ms: float = 0.0
+    """The slip taken as the clock's (0: not yet)."""
 
 
 CLOCK_DETAIL = "device_clock_ts"

@@ -124,6 +124,55 @@ def test_a_wrong_clock_is_learnt_from_readings_spread_over_a_minute_then_placed_
         d.decode(watch + "telemetry", telemetry(7, y2k + 100_000))  # reset again: learnt afresh
 
 
+def test_a_clock_an_hour_slow_is_learnt_from_half_an_hour_of_readings_then_placed_by_it() -> None:
+    """A watch set an hour behind (a zone slip: inside the window, so nothing is refused) sends
+    telemetry every minute, each a second or two in transit. For half an hour its readings
+    keep their own time; from then on they, and its SOS, are placed an hour later, at the
+    platform's time (``clock_offset`` 3 600 s). A reading on time forgets it: the clock was
+    set, and the next SOS keeps its own time."""
+    now = [NOW]
+    d = Decoder(clock=lambda: now[0])
+    watch = "eldercare/v1/home-0001/watch-0001/"
+    placed = []
+    for i in range(40):
+        now[0] = NOW + 60 * i
+        said_ms = (now[0] - 3600 - 1 - i % 3) * 1000  # 1-3 s in transit
+        env = d.decode(watch + "telemetry", json.dumps(
+            {"seq": i + 1, "ts": int(said_ms), "hr": 70}).encode())
+        placed.append((round(now[0] - env.ts), env.clock_offset))
+    assert placed[:30] == [(3601 + i % 3, 0.0) for i in range(30)]  # an hour early
+    assert set(placed[30:]) == {(1, 3600.0), (2, 3600.0), (3, 3600.0)}  # placed as sent
+    sos = d.decode(watch + "event", json.dumps(
+        {"seq": 90, "ts": int((now[0] - 3601) * 1000), "type": "sos"}).encode())
+    assert (sos.ts, sos.clock_offset) == (now[0] - 1, 3600.0)
+    assert isinstance(sos.body, Event) and sos.body.detail == {"device_clock_ts": int((now[0] - 3601) * 1000)}
+    check = d.decode(watch + "checkin", json.dumps({"seq": 91, "ts": int((now[0] - 3600) * 1000)}).encode())
+    assert check.clock_offset == 0.0  # a check-in keeps the time it says and teaches nothing
+    now[0] += 60
+    right = d.decode(watch + "telemetry", json.dumps(
+        {"seq": 92, "ts": int(now[0] * 1000) - 1500, "hr": 70}).encode())
+    assert right.clock_offset == 0.0
+    sos = d.decode(watch + "event", json.dumps(
+        {"seq": 93, "ts": int(now[0] * 1000) - 1000, "type": "sos"}).encode())
+    assert (sos.ts, sos.clock_offset) == (now[0] - 1, 0.0)
+
+
+@pytest.mark.parametrize(("late_s", "step_s"), [
+    (17 * 60, 0.0),  # a clock that drifted 17 min: not a zone's quarter hours
+    (2 * 3600, -50.0),  # a backlog after a two-hour outage, catching up 50 s a minute
+])
+def test_a_steady_lateness_off_the_quarter_hours_or_a_backlog_is_not_taken_for_a_slip(
+        late_s: float, step_s: float) -> None:
+    now = [NOW]
+    d = Decoder(clock=lambda: now[0])
+    for i in range(60):
+        now[0] = NOW + 60 * i
+        said_ms = (now[0] - max(late_s + step_s * i, 0)) * 1000
+        env = d.decode(T + "telemetry", json.dumps({"seq": i + 1, "ts": int(said_ms),
+                                                    "hr": 70}).encode())
+        assert (env.ts, env.clock_offset) == (int(said_ms) / 1000, 0.0)
+
+
 def test_a_backlog_replayed_in_one_burst_is_never_taken_for_a_wrong_clock() -> None:
     """A gateway replaying ten days' old readings at once (against the contract): they agree
     with each other as a wrong clock's would, but they came together, so all are refused."""

@@ -725,6 +725,36 @@ def _watch_telemetry(ingest: Ingest, source: ListSource, clock: Clock
     return send
 
 
+async def test_a_watch_an_hour_slow_is_judged_still_from_when_it_stopped_not_an_hour_early(
+        pool: AsyncConnectionPool) -> None:
+    """A watch set an hour behind (a zone slip, ingest/codec.py): moving from 09:00 to 10:00,
+    still from then on. Its readings are placed by its clock until the slip is learnt, half an
+    hour in, then by the slip: the 4 h limit calls at 14:00, not at 13:00 as when its last
+    movement was taken to be an hour older than it was. Its row says how slow its clock is."""
+    await _seed(pool)
+    morning = NIGHT + 7 * 3600  # 09:00 in Shanghai
+    clock = Clock(morning)
+    ingest, source = await _ingest(pool, clock)
+    topic = f"eldercare/v1/{SITE}/watch-1/telemetry"
+    steps = 0
+    for i, minutes in enumerate(range(0, 6 * 60, 5)):
+        clock.t = morning + 60 * minutes
+        steps += 40 if minutes <= 60 else 0
+        body = Telemetry(seq=i + 1, ts=_ms(clock.t - 3602), steps=steps, worn=True, hr=70)
+        await ingest.process([source.add(topic, encode(body))])
+        if await _alarms(pool):
+            break
+    [alarm] = await _alarms(pool)
+    assert alarm["kind"] == "inactivity"
+    assert (clock.t - morning) / 3600 == pytest.approx(5.0, abs=5 / 60)  # 14:00, give or take
+    last = dt.datetime.fromisoformat(alarm["details"]["last_movement_at"]).timestamp()
+    assert last == pytest.approx(morning + 3600, abs=5)
+    async with pool.connection() as conn:
+        row = await (await conn.execute(
+            "SELECT clock_offset_s FROM devices WHERE id = 'watch-1'")).fetchone()
+    assert row is not None and row["clock_offset_s"] == 3600
+
+
 async def test_an_inactivity_alarm_says_since_when_the_watch_was_off_the_wrist(
         pool: AsyncConnectionPool) -> None:
     """Moving at 09:00, the watch taken off at 09:30 (its telemetry says ``worn: false`` from
