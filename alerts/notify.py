@@ -1,5 +1,6 @@
-"""Telling families and partner systems: who gets which message (``enqueue``) and getting it
-there (``Notifier``), with retries, backoff and fallback from one channel to the next.
+"""Telling families and partner systems: who gets which message (``enqueue``; and, belonging to
+no incident, the reminder before a family's stay ends, ``remind_stay``) and getting it there
+(``Notifier``), with retries, backoff and fallback from one channel to the next.
 
 ``enqueue`` writes outbox rows in the caller's transaction, so an incident and its notifications
 commit together (or not at all). A ``Notifier`` process claims due rows, sends each through the

@@ -82,7 +82,8 @@ async def active_device(conn: psycopg.AsyncConnection[Any], device_id: str) -> D
 
 async def safe_places(conn: psycopg.AsyncConnection[Any]) -> dict[str, tuple[SafePlace, ...]]:
     """Each resident's safe places other than home, by resident, in the order of their names;
-    not those whose stay has ended (one ending later, the geofence stops counting itself)."""
+    not those whose stay has ended (one that ends later the geofence stops counting by
+    itself, at its end)."""
     cur = await conn.cursor(row_factory=psycopg.rows.tuple_row).execute(
         "SELECT resident_id, name, lat, lon, radius_m, extract(epoch FROM ends_at)::float8"
         " FROM resident_places WHERE ends_at IS NULL OR ends_at > now()"
