@@ -95,6 +95,10 @@ class DeviceEvent(NamedTuple):
     elder: bool = True
     """Whether ``subject`` is an elder: only an elder gets a ``welfare_check`` (a care-home
     room's smoke detector, silent, is a maintenance item, not an elder left unprotected)."""
+    says_low: bool = False
+    """The message is the device's own "battery low" event: its maintenance item holds the
+    event, and it is ``restored`` (the item closes itself) only once a reading shows a fresh
+    battery, never by its being heard."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,6 +121,9 @@ class HealthFinding:
     """The devices of the finding that have probably gone flat (silent after reporting
     ``flat_pct`` or less): a ``no_checkin``'s or ``offline``'s own device, or those of an
     elder's ``welfare_check``."""
+    fresh_battery: bool = False
+    """For ``restored``: its battery was read above its class's low level plus ``hysteresis``
+    (so a "battery low" the device said of itself is over, too)."""
 
 
 @dataclass(slots=True)
@@ -139,6 +146,12 @@ class _Device:
     """Whether a problem of its own has been reported and it has not been ``restored`` since
     (a snapshot from before the fourteenth session has none: False, so an item open then is
     closed by hand)."""
+    said_low: bool = False
+    """Whether it said its battery was low (its own event) and no fresh battery has been read
+    since."""
+    said_low_battery: float | None = None
+    """The battery it had last reported when it said so (None: none): a fresh battery reads
+    ``hysteresis`` above it as well as above its class's low level."""
 
     def down(self) -> bool:
         """Silent or offline, as far as an elder's protection goes."""
@@ -235,21 +248,33 @@ class DeviceHealthDetector:
         d.offline = d.overdue = False
         d.offline_said = True
         self._held.discard(e.device)
+        if e.says_low and cls.low_battery_pct is not None:
+            # its own event is its maintenance item's alarm: no finding of ours beside it, but
+            # it is whole again only with a fresh battery read, not by being heard
+            if not d.said_low:
+                d.said_low, d.said_low_battery = True, d.battery
+            d.low = d.reported = True
+            return found
         if e.battery_pct is not None:
             d.battery = e.battery_pct
+        fresh = False
         if e.battery_pct is not None and cls.low_battery_pct is not None:
+            fresh = e.battery_pct > cls.low_battery_pct + self.hysteresis and (
+                not d.said_low or d.said_low_battery is None
+                or e.battery_pct > d.said_low_battery + self.hysteresis)
             if e.battery_pct <= cls.low_battery_pct and not d.low:
                 d.low = True
                 found.append(self._finding(e.timestamp, d, e.device, "low_battery",
                                            f"battery {e.battery_pct:.0f} %"))
-            elif e.battery_pct > cls.low_battery_pct + self.hysteresis:
-                d.low = False
+            elif fresh:
+                d.low = d.said_low = False
+                d.said_low_battery = None
         if d.reported and not d.low:
             d.reported = False
             said = "" if d.battery is None else f"; battery {d.battery:.0f} %"
             found.append(HealthFinding(timestamp=e.timestamp, subject=d.subject, device=e.device,
                                        kind="restored", detail=f"heard again{said}",
-                                       battery_pct=d.battery))
+                                       battery_pct=d.battery, fresh_battery=fresh))
         return found
 
     def _mark(self, found: list[HealthFinding]) -> list[HealthFinding]:

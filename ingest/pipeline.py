@@ -596,7 +596,7 @@ class Ingest:
                           kind=m.kind, mark=m.mark, at=_utc(m.at), only_if=m.only_if)
                 for m in marks)
             last.restored.extend(DeviceRestored(device_id=r.device, at=_utc(r.at),
-                                                detail=r.detail)
+                                                detail=r.detail, fresh_battery=r.fresh_battery)
                                  for r in restored if r.device in self._devices)
         for press in handoff.services:  # a ticket, in the transaction that acks the press
             where[(press.device_id, press.source_seq)].tickets.append(button_ticket(

@@ -129,6 +129,8 @@ class Restored:
     device: str
     at: float
     detail: str
+    fresh_battery: bool = False
+    """Its battery was read fresh: a "battery low" it said of itself is over too."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -302,6 +304,7 @@ class WelfareStage:
                 self._filled.add(subject)
             battery: float | None = None
             status = "message"
+            says_low = False
             if isinstance(body, Telemetry):
                 battery = body.battery
                 if body.worn is False:
@@ -333,6 +336,8 @@ class WelfareStage:
                         moves.append(inactivity.Movement(timestamp=ts, subject=subject))
             elif isinstance(body, Event) and body.type in ("sos", "cancel", "test"):
                 moves.append(inactivity.Movement(timestamp=ts, subject=subject))
+            elif isinstance(body, Event) and body.type == "battery_low":
+                says_low = True  # its item closes itself with a fresh battery, not when heard
             elif isinstance(body, Location):
                 fixes.append(geofence.LocationFix(timestamp=ts, subject=subject, lat=body.lat,
                                                   lon=body.lon, accuracy_m=body.acc or 0.0))
@@ -351,7 +356,7 @@ class WelfareStage:
                     timestamp=ts, device=env.device, subject=subject,
                     device_class=device_class, status=status,
                     battery_pct=None if battery is None else float(battery), site=ref.site_id,
-                    elder=ref.resident_id is not None))
+                    elder=ref.resident_id is not None, says_low=says_low))
         if now - self._last_tick >= TICK_EVERY_S:
             # Timers scan every resident and device: once a second is plenty for silences
             # measured in minutes and hours.
@@ -429,7 +434,8 @@ class WelfareStage:
                 # not leave its item looking older than the finding that opened it
                 at = max(h.timestamp, self._judged)
                 self._restored_at[h.device] = at
-                self.restored.append(Restored(device=h.device, at=at, detail=h.detail))
+                self.restored.append(Restored(device=h.device, at=at, detail=h.detail,
+                                              fresh_battery=h.fresh_battery))
                 continue
             said: dict[str, Any] = {"problem": h.kind, "detail": h.detail}
             if h.battery_pct is not None:

@@ -161,12 +161,14 @@ class DeviceRestored:
     nobody has taken it and every alarm in it is a problem of the kind it is whole again from
     (:data:`SELF_CLEARING`), is resolved as ``self_cleared`` by ``system``, its waiting alarms
     with it. One somebody has taken stays theirs: its timeline says the device is healthy
-    again. An event a device sent of itself (a fault, a tamper, its own "battery low") is never
-    cleared so: being heard says nothing of it."""
+    again. An event a device sent of itself (a fault, a tamper) is never cleared so: being
+    heard says nothing of it. Its own "battery low" is cleared by a fresh battery read
+    (``fresh_battery``), and only so."""
 
     device_id: str
     at: dt.datetime
     detail: str
+    fresh_battery: bool = False
 
 
 SELF_CLEARING = ("no_checkin", "offline", "low_battery")
@@ -420,7 +422,8 @@ _CLEAR = (
     "WITH item AS (SELECT id, status FROM incidents i WHERE correlation_key = %(key)s"
     "   AND status <> 'resolved' AND last_alarm_at <= %(at)s"
     "   AND NOT EXISTS (SELECT 1 FROM alarms a WHERE a.incident_id = i.id"
-    "     AND coalesce(a.details ->> 'problem', '') <> ALL(%(clearing)s))"
+    "     AND coalesce(a.details ->> 'problem', '') <> ALL(%(clearing)s)"
+    "     AND NOT (%(fresh)s AND a.details ->> 'event' = 'battery_low'))"
     "   FOR UPDATE),"
     " resolved AS (UPDATE incidents i SET status = 'resolved', resolved_at = now(),"
     "   outcome = 'self_cleared', next_timer_at = NULL"
@@ -433,7 +436,8 @@ async def _clear_maintenance(cur: psycopg.AsyncCursor[Any], restored: DeviceRest
     """Resolve or annotate the device's open maintenance item (:class:`DeviceRestored`): the
     incident and its alarms that changed, or None if it had none to clear."""
     await cur.execute(_CLEAR, {"key": f"maintenance:{restored.device_id}", "at": restored.at,
-                               "clearing": list(SELF_CLEARING)})
+                               "clearing": list(SELF_CLEARING),
+                               "fresh": restored.fresh_battery})
     row = await cur.fetchone()
     if row is None:
         return None

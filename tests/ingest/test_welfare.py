@@ -342,6 +342,45 @@ async def test_a_maintenance_item_closes_itself_when_its_device_is_whole_again(
         assert [dict(r) for r in await cur.fetchall()] == [{"status": "new", "alarm_count": 2}]
 
 
+async def test_a_devices_own_battery_low_closes_itself_once_a_fresh_battery_is_read(
+        pool: AsyncConnectionPool) -> None:
+    """btn-1 says "battery low" itself at 25 % (its own judgement: its class's level is 20 %):
+    a maintenance item holding that event. Heard again at 27 %, the item stays open; at 100 %,
+    a new battery, it closes itself as ``self_cleared``. A fault it reports stays open however
+    fresh its battery (being whole says nothing of a fault). Before, every such item was
+    closed by hand."""
+    await _seed(pool)
+    clock = Clock(NIGHT)
+    home = _Home(*await _ingest(pool, clock), clock)
+    send, seq = home.send, home.seq
+
+    async def item() -> tuple[str, str | None, list[str]]:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT i.status, i.outcome, array_agg(a.details ->> 'event' ORDER BY a.id) AS e"
+                " FROM incidents i JOIN alarms a ON a.incident_id = i.id"
+                " WHERE i.route = 'maintenance' GROUP BY i.id ORDER BY i.id DESC LIMIT 1")
+            row = await cur.fetchone()
+            assert row is not None
+            return row["status"], row["outcome"], row["e"]
+
+    await send("btn-1", "checkin", Checkin(seq=next(seq), ts=_ms(clock.t), battery=25))
+    await send("btn-1", "event", Event(seq=next(seq), ts=_ms(clock.t), type=EventType.BATTERY_LOW))
+    await home.until(NIGHT + 600)
+    assert await item() == ("new", None, ["battery_low"])
+    await send("btn-1", "checkin", Checkin(seq=next(seq), ts=_ms(clock.t), battery=27))
+    await home.until(NIGHT + 1200)
+    assert await item() == ("new", None, ["battery_low"])
+    await send("btn-1", "checkin", Checkin(seq=next(seq), ts=_ms(clock.t), battery=100))
+    await home.until(NIGHT + 1800)
+    assert await item() == ("resolved", "self_cleared", ["battery_low"])
+    await send("btn-1", "event", Event(seq=next(seq), ts=_ms(clock.t), type=EventType.FAULT))
+    await home.until(NIGHT + 2400)
+    await send("btn-1", "checkin", Checkin(seq=next(seq), ts=_ms(clock.t), battery=100))
+    await home.until(NIGHT + 3000)
+    assert await item() == ("new", None, ["fault"])
+
+
 async def test_the_family_is_asked_to_charge_a_watch_gone_flat_once_each_time_it_does(
         pool: AsyncConnectionPool) -> None:
     """r1 at home has a watch and a call button; a daughter (no preferences saved) and a son
