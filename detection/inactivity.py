@@ -141,6 +141,10 @@ class InactivityFinding:
     """For ``unusual_day`` its anomaly score; for ``inactivity`` the score of an unusual day
     reported within ``unusual_context`` before it (None: the day looked ordinary)."""
     detail: str = ""
+    nights_known: int | None = None
+    """For a silence called by the night limit before the resident's own nights could loosen
+    it: how many of their nights are known (``min_silences`` + 1 are needed). An operator reads
+    it as "new to us: a long night may be their usual" and phones before sending anyone."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -994,9 +998,15 @@ class InactivityDetector:
             if r.local not in zones:
                 zones[r.local] = None if self._is_night(now, r.local) else self._woke(now, r.local)
             woke = zones[r.local]
+            unlearnt: int | None = None
             if woke is None:
                 silent, limit = now - r.last_movement, self._night_limit(r)
-                limit = min(limit, self._evening_now(r))  # still since the evening
+                evening = self._evening_now(r)  # still since the evening
+                known = len(r.silences.get(NIGHT, ()))
+                if (limit <= evening and known <= self.config.min_silences
+                        and self.config.limit_rule == "return_level"):
+                    unlearnt = known  # the default night limit: their nights not yet learnt
+                limit = min(limit, evening)
             else:
                 began = max(r.last_movement, woke)
                 if r.limit_memo[0] != began:
@@ -1012,7 +1022,8 @@ class InactivityDetector:
                 found.append(InactivityFinding(timestamp=now, subject=subject, kind="inactivity",
                                                silent_for=now - r.last_movement, limit=limit,
                                                last_movement=r.last_movement,
-                                               score=r.unusual[1] if r.unusual and recent else None))
+                                               score=r.unusual[1] if r.unusual and recent else None,
+                                               nights_known=unlearnt))
         return found
 
     def _bin(self, timestamp: float, at: Local) -> int:

@@ -404,6 +404,9 @@ class WelfareStage:
             detail = {"silent_h": round(i.silent_for / 3600, 2),
                       "limit_h": round(i.limit / 3600, 2),
                       "last_movement_at": _iso(i.last_movement), **worn, **unusual}
+            if i.nights_known is not None:  # a new resident's night, judged by the default
+                detail["nights_known"] = i.nights_known
+                detail["nights_needed"] = self.inactivity.config.min_silences + 1
             if i.kind == "inactivity" and self._hold(i, detail, now):
                 continue
             add(i.timestamp, i.subject, i.kind, None, detail, i.score)

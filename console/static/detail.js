@@ -35,6 +35,10 @@ const KNOWN_DETAILS = [
   { key: "last_movement_at", label: "alarm.lastMovement", format: formatTime },
   { key: "silent_h", label: "alarm.silentFor", format: hoursText },
   { key: "limit_h", label: "alarm.limit", format: hoursText },
+  // a new resident's night, judged by the default limit (detection/inactivity.py): a long
+  // night may be their usual, so phone before sending anyone
+  { key: "nights_known", label: "alarm.nightsKnown", format: (v, d) => t("alarm.nightsKnownOf", { n: v, of: d.nights_needed ?? 11 }) },
+  { key: "nights_needed", label: "alarm.nightsKnown", hide: () => true, format: String },
   // the watch said it was off the wrist (ingest/welfare.py): it cannot see its wearer move
   { key: "watch_off_since", label: "alarm.watchOff", format: formatTime },
   // the watch itself is silent (flat, out of range): its wearer's stillness is not known

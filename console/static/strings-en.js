@@ -365,6 +365,8 @@ export const EN = {
   "alarm.value": "Reading",
   "alarm.finding": "Finding",
   "alarm.anomalyScore": "Anomaly score",
+  "alarm.nightsKnown": "Their nights",
+  "alarm.nightsKnownOf": "{n} known of the {of} needed to learn them: the default night limit applies, and a long night may be their usual",
   "alarm.distance": "Distance",
   "alarm.distanceFrom": "{metres} m from {place}",
   "place.home": "home",

@@ -365,6 +365,8 @@ export const ZH = {
   "alarm.value": "读数",
   "alarm.finding": "发现",
   "alarm.anomalyScore": "异常评分",
+  "alarm.nightsKnown": "夜间作息",
+  "alarm.nightsKnownOf": "已知 {n} 晚，需 {of} 晚才能学习：按默认夜间上限，长睡可能是老人的常态",
   "alarm.distance": "距离",
   "alarm.distanceFrom": "距{place} {metres} 米",
   "place.home": "家",

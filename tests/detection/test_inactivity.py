@@ -373,6 +373,21 @@ def test_an_early_sleepers_nights_loosen_the_night_limit() -> None:
     assert _early_nights(9, still[:9]).limit("r1", night) == 11 * H
 
 
+def test_a_night_called_before_the_residents_nights_are_learnt_says_how_many_are_known() -> None:
+    """An early sleeper three nights in is called at 06:00 by the 11 h default: the finding
+    says how few of their nights are known (the alarm card tells the operator a long night may
+    be their usual). Twenty nights in, the limit is their own and the finding says nothing."""
+    d = _early_nights(4)  # up by day until 19:00 on the fourth day
+    evening = DAY0 + 3 * 24 * H + 19 * H
+    known = len(d._residents["r1"].silences[NIGHT])
+    [found] = _still(d, evening, evening + 13 * H)[:1]
+    assert (found.limit, found.nights_known, known) == (11 * H, 3, 3)
+    d = _early_nights(21)
+    evening = DAY0 + 20 * 24 * H + 19 * H
+    [found] = _still(d, evening, evening + 15 * H)[:1]
+    assert found.limit > 11 * H and found.nights_known is None
+
+
 def _life(d: InactivityDetector, start: float, end: float) -> list[InactivityFinding]:
     """r1 moves every five minutes from ``start`` to ``end`` (a clock tick with each)."""
     return d.update([item for t in np.arange(start, end, 300.0).tolist()

@@ -227,8 +227,10 @@ async def test_an_inactivity_alarm_says_what_its_outcome_teaches(
                                        occurred_ts=now, details=details)
                 await write(conn, Batch(alarms=[new_alarm(trigger, ref, now=now)]))
 
-        await alarm(watch.id, "inactivity", {"silent_h": 4.1, "limit_h": 4.0, "count": 1,
-                                             "last_movement_at": "2026-03-01T01:00:00+00:00"})
+        # a night's: a new resident, three of their nights known, called by the 11 h default
+        await alarm(watch.id, "inactivity", {"silent_h": 11.1, "limit_h": 11.0, "count": 1,
+                                             "last_movement_at": "2026-03-01T01:00:00+00:00",
+                                             "nights_known": 3, "nights_needed": 11})
         # what ingest keeps of the check: the resident card says when the centre would call
         assert c.platform.pool is not None
         async with c.platform.pool.connection() as conn:
@@ -248,7 +250,9 @@ async def test_an_inactivity_alarm_says_what_its_outcome_teaches(
         await hint.wait_for(state="visible", timeout=WAIT_MS)
         assert "Genuine or Device fault" in (await hint.text_content() or "")
         card = await page.text_content("#detail [data-card='section.alarm']") or ""
-        assert "Still for4 h 06 min" in card and "Usual limit at that hour4 h 00 min" in card
+        assert "Still for11 h 06 min" in card and "Usual limit at that hour11 h 00 min" in card
+        assert ("Their nights3 known of the 11 needed to learn them: the default night limit"
+                " applies, and a long night may be their usual") in card
         resident = page.locator("#detail [data-card='section.resident']")
         await resident.locator(".welfare-call").wait_for(timeout=WAIT_MS)
         text = await resident.text_content() or ""
