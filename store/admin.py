@@ -13,6 +13,7 @@ from psycopg import sql
 
 from store import notifications
 from store.errors import Conflict, Invalid, NotFound
+from store.registry import CURRENT_PLACE
 
 TABLES = {"sites", "rooms", "residents", "contacts", "devices", "users"}
 
@@ -87,7 +88,6 @@ than a handful is no longer a fence."""
 
 
 _PLACE = "name, lat, lon, radius_m, ends_at, by_family, changed_by, changed_at"
-_CURRENT = "(ends_at IS NULL OR ends_at > now())"
 
 
 async def places(conn: psycopg.AsyncConnection[Any], resident_id: str) -> list[dict[str, Any]]:
@@ -97,7 +97,7 @@ async def places(conn: psycopg.AsyncConnection[Any], resident_id: str) -> list[d
     if await cur.fetchone() is None:
         raise NotFound(f"no resident {resident_id}")
     cur = await conn.execute(
-        f"SELECT {_PLACE} FROM resident_places WHERE resident_id = %s AND {_CURRENT}"
+        f"SELECT {_PLACE} FROM resident_places WHERE resident_id = %s AND {CURRENT_PLACE}"
         " ORDER BY name", (resident_id,))
     return [dict(r) for r in await cur.fetchall()]
 
@@ -105,7 +105,7 @@ async def places(conn: psycopg.AsyncConnection[Any], resident_id: str) -> list[d
 async def _forget_ended(conn: psycopg.AsyncConnection[Any], resident_id: str) -> None:
     """Stays that have ended take no room among the resident's places and leave their names
     free (the geofence stopped counting them when they ended, ``detection.geofence``)."""
-    await conn.execute("DELETE FROM resident_places WHERE resident_id = %s AND NOT " + _CURRENT,
+    await conn.execute("DELETE FROM resident_places WHERE resident_id = %s AND NOT " + CURRENT_PLACE,
                        (resident_id,))
 
 

@@ -37,6 +37,11 @@ class DeviceRef:
     """The safe radius around the resident's home (migration 0031); None: the default."""
 
 
+CURRENT_PLACE = "(ends_at IS NULL OR ends_at > now())"
+"""The ``resident_places`` rows that are safe places now: lasting, or a stay not yet ended
+(migration 0032). The registry, the console and the administration read places by it."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SafePlace:
     """A place other than home where a resident may safely be at any hour (migration 0031)."""
@@ -86,7 +91,7 @@ async def safe_places(conn: psycopg.AsyncConnection[Any]) -> dict[str, tuple[Saf
     itself, at its end)."""
     cur = await conn.cursor(row_factory=psycopg.rows.tuple_row).execute(
         "SELECT resident_id, name, lat, lon, radius_m, extract(epoch FROM ends_at)::float8"
-        " FROM resident_places WHERE ends_at IS NULL OR ends_at > now()"
+        " FROM resident_places WHERE " + CURRENT_PLACE +
         " ORDER BY resident_id, name")
     places: dict[str, list[SafePlace]] = {}
     for resident_id, name, lat, lon, radius_m, ends_at in await cur.fetchall():

@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 
 from store.errors import NotFound
+from store.registry import CURRENT_PLACE
 
 _PROFILE = ("SELECT p.id, p.site_id, p.room_id, p.name, p.birth_year, p.sex, p.phone, p.lang,"
             " p.conditions, p.medications, p.mobility, p.notes, p.routing, p.node_id,"
@@ -37,7 +38,7 @@ async def profile(conn: psycopg.AsyncConnection[Any], resident_id: str) -> dict[
     resident["places"] = await _all(
         conn, "SELECT name, lat, lon, radius_m, ends_at, by_family, changed_by, changed_at"
               " FROM resident_places WHERE resident_id = %s"
-              " AND (ends_at IS NULL OR ends_at > now()) ORDER BY name", resident_id)
+              f" AND {CURRENT_PLACE} ORDER BY name", resident_id)
     return resident
 
 

@@ -1,8 +1,8 @@
 // A family member's page: their elder's status (last check-in, heart rate, steps, devices), where
 // they are staying away from home, the heart-rate trend, the alert history with outcomes, and how
-// they want to be told. The elder is
-// chosen by the address (#/resident/<id>) when they have more than one; the server decides what
-// they may see, and anything else is answered "not found" and shown as such.
+// they want to be told. The elder is chosen by the address (#/resident/<id>) when they have more
+// than one; the server decides what they may see, and anything else is answered "not found" and
+// shown as such.
 import { api, optional } from "../api.js";
 import { fill, h } from "../dom.js";
 import { t, label } from "../i18n.js";
