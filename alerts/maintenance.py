@@ -10,6 +10,11 @@ Check-in intervals follow issue 4: mains-powered devices every 10 minutes, batte
 ...        "last_checkin": now, "registered_at": now, "last_event": None, "last_event_at": None}
 >>> [p["problem"] for p in problems(row, now)]
 ['battery_low']
+>>> fault = {**row, "battery": 90, "last_event": "fault", "last_event_at": now}
+>>> [p["problem"] for p in problems(fault, now)]
+['fault']
+>>> [p["problem"] for p in problems({**fault, "last_event": "fault_cleared"}, now)]  # it said so
+[]
 """
 
 from __future__ import annotations

@@ -16,7 +16,11 @@ calls, knowing the devices are back). A device whose own problem was reported (`
 ``offline``, ``low_battery``) and that is whole again (heard, its battery, if it has one, above
 its level plus ``hysteresis``) is ``restored``, once: its maintenance item closes itself (a button
 back after a radio dropout, a watch charged after going flat) and the maintenance list holds what
-is wrong now, not every dropout since the list was last cleared by hand. A device
+is wrong now, not every dropout since the list was last cleared by hand. A fault or tamper
+the device says of itself holds its restore until it says that is over too (a smoke detector's
+trouble gone, a detector back on its base); a device whose item the store holds open at start
+(:meth:`DeviceHealthDetector.still_open`) is restored when next heard whole, whatever the
+snapshot remembered. A device
 that falls silent having last reported ``flat_pct`` (5 %) of battery or less has probably gone
 flat: its findings say so (``HealthFinding.flat``, and the last battery it reported), so the
 operator asks for it to be charged rather than a technician for its radio. (Check-in
@@ -53,6 +57,9 @@ from typing import Any, NamedTuple
 HOUR = 3600.0
 DEVICE_PROBLEMS = frozenset({"no_checkin", "offline", "low_battery"})
 """A device's own findings: what it is ``restored`` from."""
+OWN_PROBLEMS = ("fault", "tamper")
+"""What a device says of itself (its own events) that being heard does not end: only its word
+that it is over (``fault_cleared``, ``tamper_cleared``) does."""
 OFFLINE_DELAY_S = 120.0
 FLAT_PCT = 5.0
 """A device silent after reporting this battery or less has probably gone flat: watches shut
@@ -99,6 +106,11 @@ class DeviceEvent(NamedTuple):
     """The message is the device's own "battery low" event: its maintenance item holds the
     event, and it is ``restored`` (the item closes itself) only once a reading shows a fresh
     battery, never by its being heard."""
+    says: str = ""
+    """The message is the device's own word on a problem of :data:`OWN_PROBLEMS`: ``fault`` or
+    ``tamper`` (its maintenance item holds the event; it is not ``restored`` while one stands),
+    or ``fault_cleared`` / ``tamper_cleared`` (over: a smoke detector's trouble gone, a
+    detector put back on its base)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,6 +136,9 @@ class HealthFinding:
     fresh_battery: bool = False
     """For ``restored``: its battery was read above its class's low level plus ``hysteresis``
     (so a "battery low" the device said of itself is over, too)."""
+    over: tuple[str, ...] = ()
+    """For ``restored``: the problems of its own (:data:`OWN_PROBLEMS`) the device said were
+    over since it was last restored: its item's alarms for them may close with it."""
 
 
 @dataclass(slots=True)
@@ -152,6 +167,11 @@ class _Device:
     said_low_battery: float | None = None
     """The battery it had last reported when it said so (None: none): a fresh battery reads
     ``hysteresis`` above it as well as above its class's low level."""
+    said: list[str] = field(default_factory=list)
+    """Problems of its own (:data:`OWN_PROBLEMS`) it said and has not said are over."""
+    ended: list[str] = field(default_factory=list)
+    """Problems of its own it said are over since it was last restored (snapshots from before
+    the seventeenth session have neither: none)."""
 
     def down(self) -> bool:
         """Silent or offline, as far as an elder's protection goes."""
@@ -190,6 +210,9 @@ class DeviceHealthDetector:
     """Devices whose ``no_checkin`` or ``offline`` a site's outage holds back."""
     _excused_until: float = -math.inf
     """The end of the last time the platform itself could not hear (:meth:`excuse`)."""
+    _owed: dict[str, tuple[bool, bool, tuple[str, ...]]] = field(default_factory=dict)
+    """device -> what the store holds open for it (:meth:`still_open`), taken up at its next
+    message."""
 
     def update(self, batch: Sequence[DeviceEvent | Clock]) -> list[HealthFinding]:
         found: list[HealthFinding] = []
@@ -248,6 +271,21 @@ class DeviceHealthDetector:
         d.offline = d.overdue = False
         d.offline_said = True
         self._held.discard(e.device)
+        owed = self._owed.pop(e.device, None)
+        if owed is not None:
+            self._take_up(d, cls, *owed)
+        if e.says:
+            problem, _, cleared = e.says.partition("_")
+            if problem not in OWN_PROBLEMS:
+                pass  # not a problem of its own: an ordinary message
+            elif not cleared:
+                if problem not in d.said:
+                    d.said.append(problem)
+                d.reported = True
+                return found  # its own event is its item's alarm: no finding of ours beside it
+            elif problem in d.said:
+                d.said.remove(problem)
+                d.ended.append(problem)
         if e.says_low and cls.low_battery_pct is not None:
             # its own event is its maintenance item's alarm: no finding of ours beside it, but
             # it is whole again only with a fresh battery read, not by being heard
@@ -269,13 +307,41 @@ class DeviceHealthDetector:
             elif fresh:
                 d.low = d.said_low = False
                 d.said_low_battery = None
-        if d.reported and not d.low:
+        if d.reported and not d.low and not d.said:
             d.reported = False
             said = "" if d.battery is None else f"; battery {d.battery:.0f} %"
+            over = "".join(f"; {p} over" for p in d.ended)
             found.append(HealthFinding(timestamp=e.timestamp, subject=d.subject, device=e.device,
-                                       kind="restored", detail=f"heard again{said}",
-                                       battery_pct=d.battery, fresh_battery=fresh))
+                                       kind="restored", detail=f"heard again{said}{over}",
+                                       battery_pct=d.battery, fresh_battery=fresh,
+                                       over=tuple(d.ended)))
+            d.ended = []
         return found
+
+    def still_open(self, device: str, *, low: bool = False, said_low: bool = False,
+                   said: Iterable[str] = ()) -> None:
+        """The store holds a maintenance item of ``device`` open (read at start): it is
+        ``restored`` when it is next heard whole, whatever the snapshot says. ``low``: the item
+        holds a low battery (it is whole only with a fresh battery read); ``said_low``: one the
+        device said itself; ``said``: problems of its own (:data:`OWN_PROBLEMS`) it holds, over
+        only when the device says so. Taken up at the device's next message.
+
+        What the store holds is the truth: a snapshot taken between a restore's finding and
+        its write (ingest died in between), or one from before ``reported`` was kept, would
+        otherwise leave the item open until the device's next problem."""
+        self._owed[device] = (low or said_low, said_low,
+                              tuple(p for p in said if p in OWN_PROBLEMS))
+
+    def _take_up(self, d: _Device, cls: DeviceClass, low: bool, said_low: bool,
+                 said: tuple[str, ...]) -> None:
+        d.reported = True
+        if cls.low_battery_pct is not None and low:
+            d.low = True  # a low battery is over with a fresh battery read, not by being heard
+            if said_low and not d.said_low:
+                d.said_low, d.said_low_battery = True, d.battery
+        for problem in said:
+            if problem not in d.said:
+                d.said.append(problem)
 
     def _mark(self, found: list[HealthFinding]) -> list[HealthFinding]:
         """``found``, each device it reports a problem of marked as having one (so that it is

@@ -34,6 +34,9 @@ RULES: tuple[EventRule, ...] = (
     # Device upkeep: P4 maintenance items for the care home's list, never the operators' queue.
     EventRule(event="fault", alarm="maintenance"),
     EventRule(event="tamper", alarm="maintenance"),
+    # ...and their end: recorded; device health closes the item (detection/device_health.py)
+    EventRule(event="fault_cleared", alarm=None),
+    EventRule(event="tamper_cleared", alarm=None),
     EventRule(event="battery_low", alarm="maintenance"),
     # A service key: ingest opens a ticket instead only when the device is configured for it
     # (alerts.services.service_request); from any other device it is a press, so an SOS.

@@ -72,13 +72,13 @@ EDGES: Mapping[Profile, tuple[EdgeDescription, ...]] = MappingProxyType({
     Profile.SMOKE: (
         EdgeDescription(key="smoke", rises=EventType.SMOKE, falls=EventType.SMOKE_CLEARED),
         EdgeDescription(key="test", rises=EventType.TEST),
-        EdgeDescription(key="tamper", rises=EventType.TAMPER),
-        EdgeDescription(key="trouble", rises=EventType.FAULT),
+        EdgeDescription(key="tamper", rises=EventType.TAMPER, falls=EventType.TAMPER_CLEARED),
+        EdgeDescription(key="trouble", rises=EventType.FAULT, falls=EventType.FAULT_CLEARED),
         EdgeDescription(key="battery_low", rises=EventType.BATTERY_LOW),
     ),
     Profile.BUTTON: (
         EdgeDescription(key="sos", rises=EventType.SOS),  # IAS buttons report a zone state
-        EdgeDescription(key="tamper", rises=EventType.TAMPER),
+        EdgeDescription(key="tamper", rises=EventType.TAMPER, falls=EventType.TAMPER_CLEARED),
         EdgeDescription(key="battery_low", rises=EventType.BATTERY_LOW),
     ),
     Profile.FALL_RADAR: (
@@ -86,7 +86,7 @@ EDGES: Mapping[Profile, tuple[EdgeDescription, ...]] = MappingProxyType({
                         detail=_RADAR),
         EdgeDescription(key="status", rises=EventType.FALL, is_on=_one_of("falling"),
                         detail=_RADAR),
-        EdgeDescription(key="tamper", rises=EventType.TAMPER),
+        EdgeDescription(key="tamper", rises=EventType.TAMPER, falls=EventType.TAMPER_CLEARED),
     ),
 })
 

@@ -60,7 +60,11 @@ class EventType(StrEnum):
     SMOKE_CLEARED = "smoke_cleared"
     TEST = "test"
     FAULT = "fault"
+    FAULT_CLEARED = "fault_cleared"
+    """The device's fault is over (a smoke detector's trouble gone): its item may close."""
     TAMPER = "tamper"
+    TAMPER_CLEARED = "tamper_cleared"
+    """Its tamper switch is closed again (a detector back on its base, a cover shut)."""
     BATTERY_LOW = "battery_low"
     SERVICE = "service"
     """A dedicated service key (meal, repair...): a service ticket if the device is configured

@@ -265,16 +265,21 @@ class Ingest:
                 self._last_seen_written.setdefault(seen["id"], seen["at"])
             pending: list[Any] = []
             welfare = None
+            still_open: list[store_batch.OpenItem] = []
             if not self._events_only:  # the alarm lane alone sees no motion: falls are not its
                 cur = await conn.execute("SELECT source_seq, deadline, finding FROM pending_falls")
                 pending = await cur.fetchall()
                 if self._chores and not self._welfare_saved:
                     welfare = await detector_state.load(conn, self._state_name)
+                    still_open = await store_batch.open_items(conn)
         if self._welfare is not None:
             self._welfare.configure(self._devices, self._places)
             if welfare is not None:
                 self._welfare.restore(welfare)
                 self._welfare.configure(self._devices, self._places)
+            for item in still_open:  # what the store holds open, not what the snapshot says
+                self._welfare.health.still_open(item.device_id, low=item.low,
+                                                said_low=item.said_low, said=item.said)
         for raw in pending:
             row: dict[str, Any] = dict(raw)
             if row["finding"]["device_id"] not in self._reopened:
@@ -282,8 +287,8 @@ class Ingest:
                                        source_seq=row["source_seq"],
                                        deadline=row["deadline"].timestamp())
                 self._reopened.add(row["finding"]["device_id"])
-        log.info("ingest knows %d devices; %d falls in their grace period", len(self._devices),
-                 len(pending))
+        log.info("ingest knows %d devices; %d falls in their grace period; %d maintenance items"
+                 " open", len(self._devices), len(pending), len(still_open))
 
     async def run(self) -> None:
         await self.load_registry()
@@ -596,7 +601,8 @@ class Ingest:
                           kind=m.kind, mark=m.mark, at=_utc(m.at), only_if=m.only_if)
                 for m in marks)
             last.restored.extend(DeviceRestored(device_id=r.device, at=_utc(r.at),
-                                                detail=r.detail, fresh_battery=r.fresh_battery)
+                                                detail=r.detail, fresh_battery=r.fresh_battery,
+                                                over=r.over)
                                  for r in restored if r.device in self._devices)
         for press in handoff.services:  # a ticket, in the transaction that acks the press
             where[(press.device_id, press.source_seq)].tickets.append(button_ticket(

@@ -102,6 +102,8 @@ FINDINGS: dict[str, _Rule] = {
     "site_silent": _Rule(alarm="site_silent"),
 }
 _VITALS = (("hr", "heart_rate"), ("spo2", "spo2"), ("skin_temp", "skin_temperature"))
+_OWN_WORD = frozenset({"fault", "tamper", "fault_cleared", "tamper_cleared"})
+"""A device's own events about itself that device health follows (DeviceEvent.says)."""
 _CLASSES = {"button": "button", "smoke": "smoke_detector", "wearable": "wearable",
             "gateway": "hub"}
 
@@ -131,6 +133,8 @@ class Restored:
     detail: str
     fresh_battery: bool = False
     """Its battery was read fresh: a "battery low" it said of itself is over too."""
+    over: tuple[str, ...] = ()
+    """The faults and tampers it said of itself and then said were over: those are over too."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -305,6 +309,7 @@ class WelfareStage:
             battery: float | None = None
             status = "message"
             says_low = False
+            says = ""
             if isinstance(body, Telemetry):
                 battery = body.battery
                 if body.worn is False:
@@ -338,6 +343,8 @@ class WelfareStage:
                 moves.append(inactivity.Movement(timestamp=ts, subject=subject))
             elif isinstance(body, Event) and body.type == "battery_low":
                 says_low = True  # its item closes itself with a fresh battery, not when heard
+            elif isinstance(body, Event) and body.type in _OWN_WORD:
+                says = body.type  # a fault or tamper, or its end: over only when it says so
             elif isinstance(body, Location):
                 fixes.append(geofence.LocationFix(timestamp=ts, subject=subject, lat=body.lat,
                                                   lon=body.lon, accuracy_m=body.acc or 0.0))
@@ -356,7 +363,7 @@ class WelfareStage:
                     timestamp=ts, device=env.device, subject=subject,
                     device_class=device_class, status=status,
                     battery_pct=None if battery is None else float(battery), site=ref.site_id,
-                    elder=ref.resident_id is not None, says_low=says_low))
+                    elder=ref.resident_id is not None, says_low=says_low, says=says))
         if now - self._last_tick >= TICK_EVERY_S:
             # Timers scan every resident and device: once a second is plenty for silences
             # measured in minutes and hours.
@@ -438,7 +445,7 @@ class WelfareStage:
                 at = max(h.timestamp, self._judged)
                 self._restored_at[h.device] = at
                 self.restored.append(Restored(device=h.device, at=at, detail=h.detail,
-                                              fresh_battery=h.fresh_battery))
+                                              fresh_battery=h.fresh_battery, over=h.over))
                 continue
             said: dict[str, Any] = {"problem": h.kind, "detail": h.detail}
             if h.battery_pct is not None:

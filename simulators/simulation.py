@@ -54,10 +54,14 @@ class Trip:
 
 
 WEARER_DAYS_KEY = 12350
+FAULTS_THAT_PASS = 5
+"""A simulated fault's code is 1-8 (E01-E08); those up to this pass of themselves (a dusty
+chamber, a cold night), in code x 10 minutes, and the device says so (``fault_cleared``); the
+rest stand until someone comes."""
 
 
-def _emit(dev: SimDevice, kind: EventType) -> Callable[[float], list[Outgoing]]:
-    return lambda t: [event(dev, t, kind)]
+def _emit(dev: SimDevice, kind: EventType, **detail: str) -> Callable[[float], list[Outgoing]]:
+    return lambda t: [event(dev, t, kind, **detail)]
 
 
 def _connect(dev: SimDevice, t: float) -> list[Outgoing]:
@@ -218,8 +222,11 @@ class Simulation:
         for _ in range(self._occurrences(s.faults_per_hour)):
             kind = ("smoke", "button")[int(self._rng.integers(2))]
             if (dev := self._pick(kind)) is not None:
-                out.append(event(dev, self.now, EventType.FAULT, code="E0"
-                                 + str(int(self._rng.integers(1, 9)))))
+                code = int(self._rng.integers(1, 9))
+                out.append(event(dev, self.now, EventType.FAULT, code=f"E0{code}"))
+                if code <= FAULTS_THAT_PASS:  # a passing trouble: over in code x 10 minutes
+                    self._schedule(self.now + code * 600.0,
+                                   _emit(dev, EventType.FAULT_CLEARED, code=f"E0{code}"))
         for _ in range(self._occurrences(s.dropouts_per_hour)):
             kind = ("button", "smoke", "wearable")[int(self._rng.integers(3))]
             if (dev := self._pick(kind)) is not None:

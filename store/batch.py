@@ -163,12 +163,14 @@ class DeviceRestored:
     with it. One somebody has taken stays theirs: its timeline says the device is healthy
     again. An event a device sent of itself (a fault, a tamper) is never cleared so: being
     heard says nothing of it. Its own "battery low" is cleared by a fresh battery read
-    (``fresh_battery``), and only so."""
+    (``fresh_battery``), and only so; its own fault or tamper by its saying that is over
+    (``over``: ``fault_cleared``, ``tamper_cleared``), and only so."""
 
     device_id: str
     at: dt.datetime
     detail: str
     fresh_battery: bool = False
+    over: tuple[str, ...] = ()
 
 
 SELF_CLEARING = ("no_checkin", "offline", "low_battery")
@@ -423,7 +425,8 @@ _CLEAR = (
     "   AND status <> 'resolved' AND last_alarm_at <= %(at)s"
     "   AND NOT EXISTS (SELECT 1 FROM alarms a WHERE a.incident_id = i.id"
     "     AND coalesce(a.details ->> 'problem', '') <> ALL(%(clearing)s)"
-    "     AND NOT (%(fresh)s AND a.details ->> 'event' = 'battery_low'))"
+    "     AND NOT (%(fresh)s AND a.details ->> 'event' = 'battery_low')"
+    "     AND coalesce(a.details ->> 'event', '') <> ALL(%(over)s))"
     "   FOR UPDATE),"
     " resolved AS (UPDATE incidents i SET status = 'resolved', resolved_at = now(),"
     "   outcome = 'self_cleared', next_timer_at = NULL"
@@ -437,7 +440,7 @@ async def _clear_maintenance(cur: psycopg.AsyncCursor[Any], restored: DeviceRest
     incident and its alarms that changed, or None if it had none to clear."""
     await cur.execute(_CLEAR, {"key": f"maintenance:{restored.device_id}", "at": restored.at,
                                "clearing": list(SELF_CLEARING),
-                               "fresh": restored.fresh_battery})
+                               "fresh": restored.fresh_battery, "over": list(restored.over)})
     row = await cur.fetchone()
     if row is None:
         return None
@@ -457,6 +460,42 @@ async def _clear_maintenance(cur: psycopg.AsyncCursor[Any], restored: DeviceRest
         " RETURNING id", (incident_id,))
     return int(incident_id), [int(r["id"] if isinstance(r, dict) else r[0])
                               for r in await cur.fetchall()]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenItem:
+    """A device's maintenance item the store holds open (:func:`open_items`): what device
+    health must see over before the item may close itself."""
+
+    device_id: str
+    low: bool
+    """It holds a low battery (device health's finding, or the device's own event)."""
+    said_low: bool
+    """It holds the device's own "battery low"."""
+    said: tuple[str, ...]
+    """The faults and tampers the device said of itself in it."""
+
+
+async def open_items(conn: psycopg.AsyncConnection[Any]) -> list[OpenItem]:
+    """Every device's open maintenance item, for device health at ingest's start
+    (``DeviceHealthDetector.still_open``): an item stays open only while something in it is
+    not over, whatever the detectors' snapshot remembers."""
+    cur = await conn.execute(
+        "SELECT i.correlation_key AS key,"
+        " coalesce(bool_or(a.details ->> 'problem' = 'low_battery'"
+        "   OR a.details ->> 'event' = 'battery_low'), false) AS low,"
+        " coalesce(bool_or(a.details ->> 'event' = 'battery_low'), false) AS said_low,"
+        " coalesce(array_agg(DISTINCT a.details ->> 'event')"
+        "   FILTER (WHERE a.details ->> 'event' IN ('fault', 'tamper')), '{}') AS said"
+        " FROM incidents i JOIN alarms a ON a.incident_id = i.id"
+        " WHERE i.correlation_key LIKE 'maintenance:%' AND i.status <> 'resolved'"
+        " GROUP BY i.correlation_key")
+    found = []
+    for raw in await cur.fetchall():
+        row: dict[str, Any] = dict(raw)
+        found.append(OpenItem(device_id=row["key"].removeprefix("maintenance:"), low=row["low"],
+                              said_low=row["said_low"], said=tuple(row["said"])))
+    return found
 
 
 LOCATION_WINDOW = dt.timedelta(hours=24)

@@ -41,7 +41,8 @@ async def devices(conn: psycopg.AsyncConnection[Any], site_id: str) -> list[dict
         " c.received_at AS clock_refused_at, c.reason AS clock_refused, d.clock_offset_s"
         " FROM devices d LEFT JOIN rooms r ON r.id = d.room_id"
         " LEFT JOIN LATERAL (SELECT type, ts FROM events WHERE device_id = d.id"
-        "   AND type IN ('smoke', 'smoke_cleared', 'fault', 'tamper', 'test', 'battery_low')"
+        "   AND type IN ('smoke', 'smoke_cleared', 'fault', 'fault_cleared', 'tamper',"
+        "     'tamper_cleared', 'test', 'battery_low')"
         "   ORDER BY ts DESC LIMIT 1) e ON true"
         # its latest reading refused for a time that cannot be (migration 0027's index)
         " LEFT JOIN LATERAL (SELECT received_at, reason FROM dead_letters WHERE device_id = d.id"

@@ -379,3 +379,70 @@ def test_a_device_that_said_its_battery_was_low_is_restored_only_by_a_fresh_batt
     back = d.update([_e(300.0, "b1", battery=80.0), _e(300.0, "b2", subject="r2")])
     assert {(f.device, f.kind, f.fresh_battery) for f in back if f.kind == "restored"} == {
         ("b1", "restored", True), ("b2", "restored", False)}
+
+
+def _says(t: float, device: str, what: str, cls: str = "smoke_detector") -> DeviceEvent:
+    return DeviceEvent(timestamp=t, device=device, subject="room-3", device_class=cls, says=what)
+
+
+def test_a_fault_or_tamper_of_its_own_is_over_only_when_the_device_says_so() -> None:
+    """A smoke detector taken off its base (tamper), then in trouble (fault): no finding of ours
+    beside its own events, and being heard is not being whole. Back on its base, the fault
+    still stands; the fault over too, it is restored once, saying both are over (across a
+    restart). A "fault over" from a device that said no fault is an ordinary message."""
+    d = DeviceHealthDetector()
+    smoke = {"cls": "smoke_detector", "subject": "room-3"}
+    assert d.update([_e(0.0, "s1", battery=90.0, **smoke)]) == []
+    assert d.update([_says(10.0, "s1", "tamper"), _says(20.0, "s1", "fault")]) == []
+    assert not d.healthy("s1")
+    assert d.update([_e(30.0, "s1", battery=90.0, **smoke)]) == []
+    assert d.update([_says(40.0, "s1", "tamper_cleared")]) == []  # the fault stands
+    again = DeviceHealthDetector.restore(json.loads(json.dumps(d.snapshot())))
+    [found] = again.update([_says(50.0, "s1", "fault_cleared")])
+    assert (found.kind, found.over) == ("restored", ("tamper", "fault"))
+    assert found.detail == "heard again; battery 90 %; tamper over; fault over"
+    assert again.update([_e(60.0, "s1", battery=90.0, **smoke)]) == [] and again.healthy("s1")
+    assert again.update([_says(70.0, "s1", "fault_cleared")]) == []
+    # a fault of its own during a dropout: back online is not whole while the fault stands
+    again.update([_says(80.0, "s1", "fault"), _e(90.0, "s1", status="offline", **smoke)])
+    again.update([Clock(timestamp=90.0 + OFFLINE_DELAY_S)])
+    assert "restored" not in [f.kind for f in again.update([_e(400.0, "s1", **smoke)])]
+    [found] = again.update([_says(500.0, "s1", "fault_cleared")])
+    assert (found.kind, found.over) == ("restored", ("fault",))
+
+
+def test_what_the_store_holds_open_is_restored_when_next_heard_whole() -> None:
+    """After a restart from a snapshot that remembers no problem (taken between a restore's
+    finding and its write, or from before problems were remembered), the items the store holds
+    open are what counts: a button heard is restored at once; one whose item holds a low
+    battery only with a fresh battery read; one whose item holds its own "battery low" needs
+    more than the battery it had; one holding its own fault only when it says the fault is
+    over. A mains device's item cannot hold a low battery: heard, it is restored."""
+    d = DeviceHealthDetector()
+    d.update([_e(0.0, "b1", battery=90.0), _e(0.0, "b2", battery=50.0), _e(0.0, "b3", battery=35.0),
+              _e(0.0, "s1", "smoke_detector", subject="room-3"), _e(0.0, "h1", "hub")])
+    for device in ("b1", "b2", "b3", "s1", "h1"):
+        assert d.healthy(device)
+    d.still_open("b1")
+    d.still_open("b2", low=True)
+    d.still_open("b3", said_low=True)
+    d.still_open("s1", said=("fault",))
+    d.still_open("h1", low=True)
+    d.still_open("never-heard")
+    [found] = d.update([_e(10.0, "b1", battery=90.0)])
+    assert (found.device, found.kind) == ("b1", "restored")
+    assert d.update([_e(10.0, "b2"), _e(20.0, "b2", battery=25.0)]) == []  # not fresh yet
+    [found] = d.update([_e(30.0, "b2", battery=95.0)])
+    assert (found.device, found.kind, found.fresh_battery) == ("b2", "restored", True)
+    assert d.update([_e(10.0, "b3", battery=40.0)]) == []  # not 10 points above what it had
+    assert d.update([_e(20.0, "b3", battery=45.0)]) == []
+    [found] = d.update([_e(30.0, "b3", battery=100.0)])
+    assert (found.device, found.kind) == ("b3", "restored")
+    assert d.update([_e(10.0, "s1", "smoke_detector", subject="room-3")]) == []
+    [found] = d.update([_says(20.0, "s1", "fault_cleared")])
+    assert (found.device, found.over) == ("s1", ("fault",))
+    [found] = d.update([_e(10.0, "h1", "hub")])
+    assert (found.device, found.kind) == ("h1", "restored")
+    [found] = d.update([_e(10.0, "never-heard")])
+    assert (found.device, found.kind) == ("never-heard", "restored")
+    assert d.update([_e(20.0, "never-heard")]) == []  # once
