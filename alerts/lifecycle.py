@@ -204,20 +204,31 @@ async def tell_family_of_device(conn: psycopg.AsyncConnection[Any], incident_id:
     check tells the family, saying a device may be flat); never in a care home (its staff see
     their own list). One per maintenance item and contact (the outbox's key), and items close
     themselves once the watch is charged, so each time it goes flat is one message, delayed by
-    the contact's quiet hours (P4)."""
+    the contact's quiet hours (P4).
+
+    Likewise a smoke detector at home taken off its base (its own ``tamper``): elders take one
+    down when it chirps for a battery, and down it warns of nothing. The family can put it back
+    (or see that it is fixed) sooner than anyone; once it is back on its base it says so and
+    its item closes itself (``tamper_cleared``)."""
     details = alarm.details
-    if (alarm.resident_id is None or details.get("problem") not in ("offline", "no_checkin")
-            or alarm.device_id not in details.get("flat_devices", ())
-            or details.get("elder_unprotected")):
+    if alarm.resident_id is None:
+        return
+    if details.get("event") == "tamper":
+        wanted, note = "smoke", "smoke_down"
+    elif (details.get("problem") in ("offline", "no_checkin")
+            and alarm.device_id in details.get("flat_devices", ())
+            and not details.get("elder_unprotected")):
+        wanted, note = "wearable", "watch_flat"
+    else:
         return
     cur = await conn.execute("SELECT d.kind AS device, s.kind AS site FROM devices d"
                              " JOIN sites s ON s.id = d.site_id WHERE d.id = %s", (alarm.device_id,))
     where = await cur.fetchone()
-    if where is None or (where["device"], where["site"]) != ("wearable", "home"):
+    if where is None or (where["device"], where["site"]) != (wanted, "home"):
         return
     await notify.enqueue(conn, incident_id=incident_id, site_id=alarm.site_id,
                          resident_id=alarm.resident_id, kind="device", priority=alarm.priority,
-                         alarm_kind=alarm.kind, occurred_at=alarm.occurred_at, note="watch_flat")
+                         alarm_kind=alarm.kind, occurred_at=alarm.occurred_at, note=note)
 
 
 async def tell_family_of_alarm(conn: psycopg.AsyncConnection[Any], incident_id: int,

@@ -1,6 +1,7 @@
 """What families are told: 'alarm', 'escalated', 'accepted' and 'handled' messages in zh-CN and
-English, as data; 'device' messages, of a device of the elder's they can see to (for now one:
-their watch has gone flat, ``note="watch_flat"``); and 'stay', the reminder that a stay they
+English, as data; 'device' messages, of a device of the elder's they can see to (their watch
+has gone flat, ``note="watch_flat"``; their smoke detector at home has been taken down,
+``note="smoke_down"``); and 'stay', the reminder that a stay they
 set ends soon (``place``, at ``occurred_at``).
 
 Each (kind, language) has one template with an email subject, an email body and a short text
@@ -62,9 +63,9 @@ class Facts:
     """For 'alarm' on the family-first route: the family is asked first, until then. The
     message says so, not that the centre is handling it (it is waiting for them)."""
     note: str | None = None
-    """For 'device': which message (a template of its own: "watch_flat"). For 'alarm': what
-    the detector knows that changes how the family reads it (a code of :data:`NOTES`):
-    "watch_flat", the stillness behind a no-activity alarm may be a watch gone
+    """For 'device': which message (a template of its own: "watch_flat", "smoke_down"). For
+    'alarm': what the detector knows that changes how the family reads it (a code of
+    :data:`NOTES`): "watch_flat", the stillness behind a no-activity alarm may be a watch gone
     flat; "device_flat", a device that went silent had run its battery down; "stay_ended", a
     wandering because a stay set for them ended while they are still there."""
     place: str | None = None
@@ -74,7 +75,7 @@ class Facts:
 
 
 NOTES = ("watch_flat", "device_flat", "stay_ended")
-DEVICE_MESSAGES = ("watch_flat",)
+DEVICE_MESSAGES = ("watch_flat", "smoke_down")
 """The 'device' messages (each a template of its own, ``device_<name>``)."""
 
 
@@ -211,6 +212,23 @@ TEMPLATES: dict[tuple[str, str], Template] = {
         short="12349: {resident}'s watch may be flat since {time}. It cannot call for help until"
               " charged: please see to it.",
         compact="12349: {resident}'s watch may be flat since {clock}. Please charge it."),
+    ("device_smoke_down", "zh-CN"): Template(
+        subject="【12349】{resident}家的烟感被取下了",
+        body="您好，\n\n{resident}（{site}）家的烟感报警器于{long_time}被从底座上取下。\n"
+             "取下的烟感在发生火情时不会报警，也不会通知服务中心。烟感电量低时会“嘀”响，"
+             "老人常因此把它取下。\n请尽快帮老人装回底座；若它在提示电量低，请致电12349，"
+             "我们安排更换电池。装回后会自动恢复，无需回复。\n",
+        short="【12349】{resident}家的烟感于{time}被取下，取下后不能报火警，请尽快帮老人装回。"),
+    ("device_smoke_down", "en"): Template(
+        subject="[12349] {resident}'s smoke detector has been taken down",
+        body="Hello,\n\n{resident}'s smoke detector ({site}) was taken off its base at about "
+             "{long_time}.\nOff its base it cannot warn of a fire or call the centre. Detectors "
+             "are often taken down because they chirp for a new battery.\nPlease help put it "
+             "back; if it is chirping, call 12349 and we will change the battery. Once it is "
+             "back it reconnects by itself; there is no need to reply.\n",
+        short="12349: {resident}'s smoke detector was taken down at {time}. It cannot warn of a"
+              " fire: please put it back.",
+        compact="12349: {resident}'s smoke detector was taken down {clock}. Please put it back."),
     ("stay", "zh-CN"): Template(
         subject="【12349】{resident}在{place}的留宿将于{clock}到期",
         body="您好，\n\n您为{resident}设置的留宿（{place}）将于{long_time}到期。\n"

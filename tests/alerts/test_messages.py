@@ -246,3 +246,23 @@ def test_a_stay_reminder_says_where_until_when_and_how_to_extend_it_in_one_sms()
         text = render(dataclasses.replace(stay, resident_name=name, place=place), lang=lang)
         used, allowed = sms_length(text.short_text)
         assert used <= allowed, text.short_text
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_a_smoke_detector_taken_down_asks_the_family_to_put_it_back_in_one_sms(lang: str) -> None:
+    """The 'device' message of a smoke detector at home taken off its base names the elder and
+    the time, says in the email that down it warns of no fire and why elders take one down, and
+    fits one SMS whatever the name."""
+    down = dataclasses.replace(FALL, kind="device", alarm_kind="maintenance", note="smoke_down")
+    cannot = {"zh-CN": "不会报警", "en": "cannot warn of a fire"}[lang]
+    why = {"zh-CN": "电量低", "en": "chirp for a new battery"}[lang]
+    for name in ("王秀英", "Margaret", "欧阳" * 12, "Margaret " * 10):
+        text = render(dataclasses.replace(down, resident_name=name), lang=lang)
+        assert name in text.subject and cannot in text.body and why in text.body
+        assert "22:46" in text.body
+        used, allowed = sms_length(text.short_text)
+        assert used <= allowed, text.short_text
+        assert "22:46" in text.short_text and name[:2] in text.short_text
+    assert render(down, lang=lang).short_text == {
+        "zh-CN": "【12349】王秀英家的烟感于11月22日 22:46被取下，取下后不能报火警，请尽快帮老人装回。",
+        "en": "12349: 王秀英's smoke detector was taken down 22:46. Please put it back."}[lang]

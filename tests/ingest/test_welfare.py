@@ -434,6 +434,45 @@ async def test_a_fault_or_tamper_of_its_own_closes_its_item_when_the_device_says
                                            ("resolved", "self_cleared", "fault,offline")]
 
 
+async def test_a_smoke_detector_taken_down_at_home_asks_the_family_to_put_it_back(
+        pool: AsyncConnectionPool) -> None:
+    """r1's smoke detector at home is taken off its base (its own tamper): a maintenance item,
+    and her daughter is sent a 'device' message asking for it to be put back. Back on its base,
+    the item closes itself and nobody is told again. Her call button's case opened (a tamper
+    too) is the centre's to see to: no message. (Before, a detector taken down reached only the
+    centre's maintenance list, P4.)"""
+    await _seed(pool)
+    async with pool.connection() as conn:
+        await registry.seed(conn, {"devices": [{"id": "smoke-1", "site_id": SITE, "kind": "smoke",
+                                                "resident_id": "r1"}]})
+        await conn.execute("INSERT INTO contacts (resident_id, name, relation, phone, lang,"
+                           " priority) VALUES ('r1', '赵丽', 'child', '13800000001', 'zh-CN', 1)")
+    clock = Clock(NIGHT + 8 * 3600)
+    home = _Home(*await _ingest(pool, clock), clock)
+    send, seq = home.send, home.seq
+
+    async def told() -> list[tuple[str, str | None]]:
+        async with pool.connection() as conn:
+            cur = await conn.execute("SELECT kind, payload ->> 'note' AS note FROM notifications"
+                                     " ORDER BY id")
+            return [(r["kind"], r["note"]) for r in await cur.fetchall()]
+
+    async def says(device: str, what: EventType) -> None:
+        await send(device, "event", Event(seq=next(seq), ts=_ms(clock.t), type=what))
+
+    await send("smoke-1", "checkin", Checkin(seq=next(seq), ts=_ms(clock.t), battery=60))
+    await says("smoke-1", EventType.TAMPER)
+    assert await told() == [("device", "smoke_down")]
+    assert await _items(pool, "smoke-1") == [("new", None, "tamper")]
+    await home.until(clock.t + 600)
+    await says("smoke-1", EventType.TAMPER_CLEARED)
+    assert await _items(pool, "smoke-1") == [("resolved", "self_cleared", "tamper")]
+    await says("btn-1", EventType.TAMPER)
+    await says("smoke-1", EventType.FAULT)
+    assert await _items(pool, "btn-1") == [("new", None, "tamper")]
+    assert await told() == [("device", "smoke_down")]
+
+
 @pytest.mark.parametrize("snapshot", ["forgot", "none"])
 async def test_an_item_the_store_holds_open_closes_itself_after_a_restart(
         pool: AsyncConnectionPool, snapshot: str) -> None:
