@@ -17,7 +17,8 @@ minutes, and welfare checks about rooms' smoke detectors, on 2026-12-07).
 
 Prints each (kind, finding, device kind, site kind) with its count and the minute it first
 came, and the dropouts the simulation made; then the maintenance items (one per device, as the
-store keeps them: ``store/batch.py``) that opened, how many closed themselves when their device
+store keeps them: ``store/batch.py``, with the alarms of a device's own fault, tamper or
+"battery low", which the event rules raise) that opened, how many closed themselves when their device
 was whole again (``restored``; nobody here takes an item) and how long they were open, those
 still open at the end, and how many would ask a family to charge a watch gone flat (one per
 item: ``alerts.lifecycle.tell_family_of_device``; the district's homes all have contacts);
@@ -34,7 +35,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ingest.codec import Decoder
-from ingest.contract import Status
+from ingest.contract import Event, Status
 from ingest.welfare import WelfareStage
 from simulators.district import District
 from simulators.scenario import SCENARIOS
@@ -42,6 +43,7 @@ from simulators.simulation import Simulation, Trip
 from store.registry import DeviceRef, SafePlace
 
 START = 1_800_000_000.0
+OWN_WORD = ("fault", "tamper", "battery_low")
 SEED = 12349
 
 
@@ -51,6 +53,9 @@ class Upkeep:
     problems, closed when the device is restored after its latest problem."""
 
     opened: int = 0
+    own: int = 0
+    """Alarms of the device's own word (a fault, a tamper, "battery low"): event rules raise
+    them, not the welfare stage; the store puts them in the device's item all the same."""
     closed_s: list[float] = field(default_factory=list)
     open_since: dict[str, tuple[float, float]] = field(default_factory=dict)
     """device -> (opened at, its latest problem's time)."""
@@ -119,6 +124,10 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str
                      if not m.topic.endswith("/accel")]
         offline += sum(1 for e in envelopes
                        if isinstance(e.body, Status) and e.body.state == "offline")
+        for e in envelopes:  # the event rules' maintenance alarms (detection/events.py)
+            if isinstance(e.body, Event) and e.body.type in OWN_WORD and e.device in refs:
+                upkeep.problem(e.device, e.ts)
+                upkeep.own += 1
         for t in stage.process(envelopes, now=sim.now):
             ref = refs[t.device_id]
             key = (t.kind, str(t.details.get("problem") or t.details.get("finding") or ""),
@@ -140,7 +149,9 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str
     for device in upkeep.open_since:
         battery = stage.health.battery(device)
         said = "silent or offline" if stage.health.down(device) else "heard"
-        upkeep.state_at_end[device] = said + ("" if battery is None else f", {battery:.0f} %")
+        standing = "".join(f", {p} standing" for p in stage.health.standing(device))
+        upkeep.state_at_end[device] = (said + ("" if battery is None else f", {battery:.0f} %")
+                                       + standing)
     wanderings.trips = sim.trips
     return found, first, offline, upkeep, wanderings
 
@@ -167,7 +178,8 @@ def main() -> None:
     closed = sorted(upkeep.closed_s)
     took = (f": open {statistics.median(closed) / 60:.0f} min in the median,"
             f" {closed[-1] / 3600:.1f} h at most" if closed else "")
-    print(f"maintenance items: {upkeep.opened} opened, {len(closed)} closed themselves{took};"
+    print(f"maintenance items: {upkeep.opened} opened ({upkeep.own} alarms of a device's own"
+          f" fault, tamper or battery low among their alarms), {len(closed)} closed themselves{took};"
           f" {len(upkeep.open_since)} still open:"
           f" {', '.join(f'{d} ({upkeep.state_at_end[d]})' for d in sorted(upkeep.open_since))};"
           f" {upkeep.family_asked} asked a family to charge a watch gone flat")

@@ -351,6 +351,11 @@ class DeviceHealthDetector:
                 self._devices[f.device].reported = True
         return found
 
+    def standing(self, device: str) -> tuple[str, ...]:
+        """The faults and tampers ``device`` said of itself and has not said are over."""
+        d = self._devices.get(device)
+        return () if d is None else tuple(d.said)
+
     def healthy(self, device: str) -> bool:
         """Whether ``device`` is heard and whole, no problem of its own reported since it was
         last ``restored`` (False for a device never heard)."""
