@@ -55,10 +55,20 @@ SELECT t.id, t.resident_id, p.name AS resident_name, s.address, t.site_id, t.nod
        t.opened_by, t.opened_at, t.assigned_at, t.accepted_at, t.accepted_by,
        t.visit_started_at, t.visit_start_lat, t.visit_start_lon, t.visit_finished_at,
        t.visit_finish_lat, t.visit_finish_lon, t.visit_by, t.rating, t.rating_comment,
-       t.rated_by, t.rated_at, t.cancelled_at, t.cancel_reason
+       t.rated_by, t.rated_at, t.cancelled_at, t.cancel_reason,
+       away.name AS away_at, away.ends_at AS away_until, away.by_family AS away_by_family
 FROM service_tickets t JOIN residents p ON p.id = t.resident_id JOIN sites s ON s.id = t.site_id
 LEFT JOIN org_nodes n ON n.id = t.node_id LEFT JOIN service_providers v ON v.id = t.provider_id
+LEFT JOIN LATERAL (SELECT rp.name, rp.ends_at, rp.by_family FROM resident_places rp
+    WHERE rp.resident_id = t.resident_id AND rp.ends_at IS NOT NULL
+      AND rp.changed_at <= coalesce(t.requested_for, now())
+      AND rp.ends_at > coalesce(t.requested_for, now())
+    ORDER BY rp.ends_at DESC LIMIT 1) away ON true
 """
+"""``away_at`` / ``away_until``: the stay (a safe place with an end, migration 0032; most are
+set by the family: "Mum is with me until Sunday") the resident is on when the visit is wanted
+(``requested_for``, else now): whoever goes to the address would find nobody in, so they
+phone first."""
 
 
 async def _notify(conn: psycopg.AsyncConnection[Any], ticket_id: int, op: str) -> None:

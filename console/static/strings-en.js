@@ -131,6 +131,8 @@ export const EN = {
   "ticket.address": "Address",
   "ticket.notes": "Notes",
   "ticket.requestedFor": "Wanted for",
+  "ticket.away": "Away",
+  "ticket.awayText": "Staying at {place} until {until}: phone before you go",
   "ticket.visit": "Visit",
   "ticket.unrouted": "No provider covers this elder for this service: assign one.",
   "ticket.accept": "Accept",

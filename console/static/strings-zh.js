@@ -131,6 +131,8 @@ export const ZH = {
   "ticket.address": "地址",
   "ticket.notes": "备注",
   "ticket.requestedFor": "预约时间",
+  "ticket.away": "不在家",
+  "ticket.awayText": "在{place}留宿，至{until}；上门前请先打电话",
   "ticket.visit": "上门",
   "ticket.unrouted": "没有服务商覆盖该老人的这项服务，请手动派单。",
   "ticket.accept": "接单",

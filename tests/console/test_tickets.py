@@ -87,6 +87,41 @@ async def test_a_ticket_lives_from_a_call_to_the_elders_rating(
     assert stamps == sorted(stamps)
 
 
+async def test_a_ticket_says_the_elder_is_away_on_a_stay_when_the_visit_is_wanted(
+        console: tuple[Platform, dict[str, str]]) -> None:
+    """A daughter sets "Mum is with me for three days": a meal ticket opened now, or wanted
+    tomorrow, tells the provider going to the address that she is staying at the daughter's
+    until then (they phone first); one wanted after the stay's end, or another elder's, says
+    nothing. The stay removed, the ticket no longer says it. (Before, the provider found an
+    empty flat.)"""
+    platform, _ = console
+    ends = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).replace(microsecond=0)
+    stay = {"lat": 31.21, "lon": 121.42, "radius_m": 200, "ends_at": ends.isoformat()}
+    async with _client(platform, "family1") as family:
+        r = await family.put("/api/v1/residents/r-h0001/places/女儿家", json=stay)
+        assert r.status_code == 200, r.text
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    later = ends + dt.timedelta(days=1)
+    async with _client(platform, "op1") as op:
+        now_ = await _open(op, "r-h0001", "meal")
+        tomorrow = await _open(op, "r-h0001", "meal", requested_for=soon.isoformat())
+        after = await _open(op, "r-h0001", "meal", requested_for=later.isoformat())
+        other = await _open(op, "r-h0002", "meal")
+    for ticket in (now_, tomorrow):
+        assert (ticket["away_at"], ticket["away_by_family"]) == ("女儿家", True)
+        assert dt.datetime.fromisoformat(ticket["away_until"]) == ends
+    assert (after["away_at"], other["away_at"]) == (None, None)
+    async with _client(platform, "op1") as op:
+        listed = {t["id"]: t for t in (await op.get("/api/v1/tickets")).json()["tickets"]}
+        assert listed[now_["id"]]["away_at"] == "女儿家"
+    async with _client(platform, "family1") as family:
+        r = await family.delete("/api/v1/residents/r-h0001/places/女儿家")
+        assert r.status_code == 200, r.text
+    async with _client(platform, "op1") as op:
+        again = (await op.get(f"/api/v1/tickets/{now_['id']}")).json()["ticket"]
+    assert again["away_at"] is None
+
+
 async def test_wrong_role_wrong_provider_and_wrong_status_are_refused(
         console: tuple[Platform, dict[str, str]]) -> None:
     platform, node_of = console

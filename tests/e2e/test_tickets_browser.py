@@ -1,6 +1,7 @@
 """A service ticket as people handle it, in headless Chromium driven by Playwright: the operator
-logs a call, the provider's staff accept it, start the visit where the phone is and finish it,
-and the family rates it. Screenshots go to artifacts/screenshots/."""
+logs a call, the provider's staff (told that the elder is staying at her daughter's) accept
+it, start the visit where the phone is and finish it, and the family rates it. Screenshots go
+to artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -36,6 +37,10 @@ async def test_operator_logs_a_call_provider_visits_and_family_rates(db_url: str
     SHOTS.mkdir(parents=True, exist_ok=True)
     district = District.generate(seed=8, homes=4, care_homes=0)
     await seed_district(db_url, district, demo_password=PASSWORD)
+    with psycopg.connect(db_url) as conn:  # her daughter said she is staying with her
+        conn.execute("INSERT INTO resident_places (resident_id, name, lat, lon, radius_m,"
+                     " changed_by, ends_at, by_family) VALUES ('r-h0001', '小女儿家',"
+                     " 31.21, 121.42, 200, 'family1', '2099-01-02T04:00:00Z', true)")
     async with Platform(settings=Settings(), db_url=db_url, broker_url=None, services=("console",),
                         port=free_port()) as platform, playwright.async_playwright() as p:
         browser = await launch(p)
@@ -67,6 +72,9 @@ async def test_operator_logs_a_call_provider_visits_and_family_rates(db_url: str
         card = page.locator("#provider-tickets .ticket-card").first
         await card.wait_for(timeout=10_000)
         assert "Kitchen needs cleaning" in (await card.text_content() or "")
+        # she is away: the provider (who reads Chinese) phones before going (12:00 in Shanghai)
+        assert await card.locator("dd.away").text_content() == (
+            "在小女儿家留宿，至2099/01/02 12:00:00；上门前请先打电话")
         await shoot(page, "tickets-provider-assigned.png")
         for action, status in (("accept", "accepted"), ("start", "visit_started")):
             await card.locator(f"button[data-action={action}]").click()

@@ -118,6 +118,8 @@ export function timelineList(steps) {
     stepText(s) ? h("span", { class: "step-extra" }, stepText(s)) : null)));
 }
 
+const DONE_STATUSES = ["visit_finished", "rated", "cancelled"];
+
 // What a ticket says about itself, for every role that sees it.
 export function ticketFacts(ticket) {
   const visit = [ticket.visit_started_at, ticket.visit_finished_at].filter(Boolean).map(formatTime).join(" – ");
@@ -127,6 +129,9 @@ export function ticketFacts(ticket) {
     h("dt", null, t("ticket.col.source")), h("dd", null, t(`ticket.source.${ticket.source}`)),
     h("dt", null, t("ticket.col.provider")), h("dd", null, ticket.provider_name ?? t("ticket.status.open")),
     ticket.requested_for ? [h("dt", null, t("ticket.requestedFor")), h("dd", null, formatTime(ticket.requested_for))] : null,
+    // on a stay (a family's "Mum is with me until Sunday") when the visit is wanted: nobody is in
+    ticket.away_at && !DONE_STATUSES.includes(ticket.status) ? [h("dt", null, t("ticket.away")),
+      h("dd", { class: "away" }, t("ticket.awayText", { place: ticket.away_at, until: formatTime(ticket.away_until) }))] : null,
     ticket.notes ? [h("dt", null, t("ticket.notes")), h("dd", { class: "notes" }, ticket.notes)] : null,
     visit ? [h("dt", null, t("ticket.visit")), h("dd", null, visit)] : null,
     ticket.rating ? [h("dt", null, t("ticket.rate")), h("dd", null, t("ticket.ratedAs", { rating: ticket.rating }), ticket.rating_comment ? ` · ${ticket.rating_comment}` : "")] : null);
