@@ -191,6 +191,9 @@ class DeviceIn(BaseModel):
     service_press: Literal["none", "second_key", "double_press"] = "none"
     service_type: Literal["meal", "housekeeping", "repair", "companionship", "medical_escort",
                           "other"] = "other"
+    via: Id | None = None
+    """The gateway at the same site it reaches the platform through (a home's zigbee button
+    through the home gateway); None: it connects by itself (migration 0034)."""
 
 
 class DeviceAssign(BaseModel):
@@ -215,7 +218,7 @@ _LISTS = {
     "sites": "id, kind, name, address, community, node_id",
     "residents": "id, site_id, room_id, name, birth_year, sex, phone, node_id, care_setting, needs",
     "devices": "id, site_id, kind, model, resident_id, room_id, battery, last_checkin, online,"
-               " retired_at, service_press, service_type",
+               " retired_at, service_press, service_type, via",
     "users": "username, role, display_name, lang, scope_site, scope_resident, scope_node,"
              " provider_id",
 }

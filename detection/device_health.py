@@ -50,7 +50,7 @@ first few back must not turn the rest into one finding each).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
@@ -106,6 +106,11 @@ class DeviceEvent(NamedTuple):
     """The message is the device's own "battery low" event: its maintenance item holds the
     event, and it is ``restored`` (the item closes itself) only once a reading shows a fresh
     battery, never by its being heard."""
+    via: str = ""
+    """The gateway it reaches the platform through ("" none: it connects by itself). While the
+    gateway is offline or silent the device is cut off: it counts as silent for its elder's
+    protection, its own silence is the gateway's (held), and the time does not count against
+    its check-in."""
     says: str = ""
     """The message is the device's own word on a problem of :data:`OWN_PROBLEMS`: ``fault`` or
     ``tamper`` (its maintenance item holds the event; it is not ``restored`` while one stands),
@@ -136,6 +141,9 @@ class HealthFinding:
     fresh_battery: bool = False
     """For ``restored``: its battery was read above its class's low level plus ``hysteresis``
     (so a "battery low" the device said of itself is over, too)."""
+    gateways: tuple[str, ...] = ()
+    """For a ``welfare_check``: the gateways whose being offline or silent cut the elder's
+    devices off (the operator calls about the home's line, not a device)."""
     over: tuple[str, ...] = ()
     """For ``restored``: the problems of its own (:data:`OWN_PROBLEMS`) the device said were
     over since it was last restored: its item's alarms for them may close with it."""
@@ -167,6 +175,8 @@ class _Device:
     said_low_battery: float | None = None
     """The battery it had last reported when it said so (None: none): a fresh battery reads
     ``hysteresis`` above it as well as above its class's low level."""
+    via: str = ""
+    """The gateway it reaches the platform through ("": by itself)."""
     said: list[str] = field(default_factory=list)
     """Problems of its own (:data:`OWN_PROBLEMS`) it said and has not said are over."""
     ended: list[str] = field(default_factory=list)
@@ -210,6 +220,8 @@ class DeviceHealthDetector:
     """Devices whose ``no_checkin`` or ``offline`` a site's outage holds back."""
     _excused_until: float = -math.inf
     """The end of the last time the platform itself could not hear (:meth:`excuse`)."""
+    _behind: dict[str, set[str]] = field(default_factory=dict)
+    """gateway -> the devices that reach the platform through it."""
     _owed: dict[str, tuple[bool, bool, tuple[str, ...]]] = field(default_factory=dict)
     """device -> what the store holds open for it (:meth:`still_open`), taken up at its next
     message."""
@@ -234,7 +246,9 @@ class DeviceHealthDetector:
                 everyone = self._judged is not self.classes
                 self._judged = self.classes
                 touched = {f.subject for f in overdue} | {
-                    self._devices[i].subject for s in back for i in self._by_site.get(s, ())}
+                    self._devices[i].subject for s in back for i in self._by_site.get(s, ())} | {
+                    self._devices[i].subject for f in overdue if f.device is not None
+                    for i in self._behind.get(f.device, ())}
                 found.extend(self._welfare(item.timestamp, table,
                                            None if everyone else touched))
             elif item.device_class in table:
@@ -246,6 +260,8 @@ class DeviceHealthDetector:
                     # Only a device's silence, return or move changes its elder's protection:
                     # a routine message from a device already heard says nothing new.
                     touched = {item.subject} if before is None else {item.subject, before[2]}
+                    touched |= {self._devices[i].subject  # a gateway: what is behind it
+                                for i in self._behind.get(item.device, ())}
                     found.extend(self._welfare(item.timestamp, table, touched))
         return found
 
@@ -262,6 +278,16 @@ class DeviceHealthDetector:
             self._by_site.get(d.site, set()).discard(e.device)
         if e.site:
             self._by_site.setdefault(e.site, set()).add(e.device)
+        if d.via != e.via:
+            self._behind.get(d.via, set()).discard(e.device)
+            d.via = e.via
+        if e.via:
+            self._behind.setdefault(e.via, set()).add(e.device)
+        if e.status != "offline" and d.down() and e.device in self._behind:
+            # a gateway heard again: the time it was down does not count against the check-ins
+            # of the devices behind it (they could not be heard)
+            self._excuse_behind(e.device, d.offline_at if d.offline else d.last_seen,
+                                e.timestamp)
         d.last_seen, d.subject, d.site, d.elder = e.timestamp, e.subject, e.site, e.elder
         found: list[HealthFinding] = []
         if e.status == "offline":
@@ -342,6 +368,41 @@ class DeviceHealthDetector:
         for problem in said:
             if problem not in d.said:
                 d.said.append(problem)
+
+    def wire(self, via: Mapping[str, str]) -> None:
+        """The registry's word on which gateway each device goes through (device -> gateway,
+        "" for none), for the devices already heard: a relation set or changed takes effect
+        now, not at the device's next message (a day away for a battery button). Every elder
+        is judged again at the next :class:`Clock`."""
+        changed = False
+        for device, gateway in via.items():
+            d = self._devices.get(device)
+            if d is None or d.via == gateway:
+                continue
+            self._behind.get(d.via, set()).discard(device)
+            d.via = gateway
+            if gateway:
+                self._behind.setdefault(gateway, set()).add(device)
+            changed = True
+        if changed:
+            self._judged = None
+
+    def _cut_off(self, d: _Device) -> bool:
+        """Whether ``d`` is behind a gateway that is offline or silent, as reported."""
+        gateway = self._devices.get(d.via) if d.via else None
+        return gateway is not None and gateway.down()
+
+    def _excuse_behind(self, gateway: str, start: float, end: float) -> None:
+        """The devices behind ``gateway`` could not be heard from ``start`` to ``end``: as
+        :meth:`excuse`, for them alone; one that went overdue meanwhile (held) is judged
+        afresh on the time left."""
+        for i in self._behind.get(gateway, ()):
+            d = self._devices[i]
+            if d.last_seen < end:
+                d.last_seen += end - max(start, d.last_seen)
+            if d.overdue and i in self._held:
+                d.overdue = False
+                self._held.discard(i)
 
     def _mark(self, found: list[HealthFinding]) -> list[HealthFinding]:
         """``found``, each device it reports a problem of marked as having one (so that it is
@@ -453,7 +514,7 @@ class DeviceHealthDetector:
             device = f.device
             d = None if device is None else self._devices.get(device)
             if (device is not None and d is not None and f.kind in ("no_checkin", "offline")
-                    and self._out(d.site)):
+                    and (self._out(d.site) or self._cut_off(d))):
                 self._held.add(device)
             else:
                 kept.append(f)
@@ -464,6 +525,8 @@ class DeviceHealthDetector:
         found = []
         for i in sorted(self._held & self._by_site.get(site, set())):
             d = self._devices[i]
+            if self._cut_off(d):
+                continue  # its gateway is still down: that holds it now
             self._held.discard(i)
             if d.offline:
                 found.append(self._silent(now, d, i, "offline", "still offline after its site"
@@ -481,17 +544,21 @@ class DeviceHealthDetector:
             guards = {i: d for i in self._by_subject.get(subject, ())
                       if (d := self._devices[i]).subject == subject and d.elder
                       and table[d.device_class].emergency}
-            silent = bool(guards) and all(d.down() for d in guards.values())
+            cut = {i: d.via for i, d in guards.items() if not d.down() and self._cut_off(d)}
+            silent = bool(guards) and all(d.down() or i in cut for i, d in guards.items())
             if silent and all(self._out(d.site) for d in guards.values()):
                 continue  # the site's outage stands for it; judged again when it is heard
             if silent and subject not in self._unprotected:
                 self._unprotected.add(subject)
                 flat = tuple(sorted(i for i, d in guards.items() if self._flat(d)))
                 said = f"; probably flat: {', '.join(flat)}" if flat else ""
+                gateways = tuple(sorted(set(cut.values())))
+                if gateways:
+                    said += f"; cut off by gateway {', '.join(gateways)} offline or silent"
                 found.append(HealthFinding(
                     timestamp=now, subject=subject, device=None, kind="welfare_check",
                     detail=f"all {len(guards)} emergency devices silent or offline{said}",
-                    flat=flat))
+                    flat=flat, gateways=gateways))
             elif not silent and subject in self._unprotected:
                 self._unprotected.discard(subject)
                 found.append(HealthFinding(
@@ -573,4 +640,6 @@ class DeviceHealthDetector:
             detector._by_subject.setdefault(d.subject, set()).add(device_id)
             if d.site:
                 detector._by_site.setdefault(d.site, set()).add(device_id)
+            if d.via:
+                detector._behind.setdefault(d.via, set()).add(device_id)
         return detector

@@ -213,6 +213,7 @@ class WelfareStage:
         their carers named. A resident whose home has no coordinates has none: a place away
         from a home the geofence cannot see would make every night at home a wandering."""
         self._devices = devices
+        self.health.wire({device_id: ref.via or "" for device_id, ref in devices.items()})
         self._movers = {}
         for device_id, ref in devices.items():
             if ref.resident_id and ref.kind in inactivity.MOVEMENT_KINDS:
@@ -363,7 +364,8 @@ class WelfareStage:
                     timestamp=ts, device=env.device, subject=subject,
                     device_class=device_class, status=status,
                     battery_pct=None if battery is None else float(battery), site=ref.site_id,
-                    elder=ref.resident_id is not None, says_low=says_low, says=says))
+                    elder=ref.resident_id is not None, says_low=says_low, says=says,
+                    via=ref.via or ""))
         if now - self._last_tick >= TICK_EVERY_S:
             # Timers scan every resident and device: once a second is plenty for silences
             # measured in minutes and hours.
@@ -452,6 +454,8 @@ class WelfareStage:
                 said["last_battery_pct"] = round(h.battery_pct)
             if h.flat:
                 said["flat_devices"] = list(h.flat)  # the operator asks for a charge, not a fix
+            if h.gateways:
+                said["gateways_down"] = list(h.gateways)  # the home's line, not its devices
             if h.device is not None and self.health.unprotected(h.subject):
                 # every emergency device of the elder's is silent: their welfare check says so
                 # (and tells the family); a device's own item need not

@@ -74,6 +74,9 @@ const KNOWN_DETAILS = [
   { key: "site_heard_again_at", label: "alarm.siteHeardAgain", format: formatTime },
   { key: "flat_devices", label: "alarm.flatDevices", format: (v) => list(v),
     hide: (v, d) => !Array.isArray(v) || v.length === 0 || d.last_battery_pct !== undefined },
+  // the home gateway their devices speak through is offline (device health): its line, not them
+  { key: "gateways_down", label: "alarm.gatewaysDown", format: (v) => list(v),
+    hide: (v) => !Array.isArray(v) || v.length === 0 },
   { key: "count", label: "alarm.count", format: String, hide: (v) => Number(v) <= 1 },
   { key: "first_ts", label: "alarm.firstAt", format: (v) => formatTime(new Date(Number(v) * 1000).toISOString()),
     hide: (v, d) => !Number.isFinite(Number(v)) || Number(d.count ?? 1) <= 1 },

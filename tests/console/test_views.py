@@ -149,6 +149,41 @@ async def test_admin_creates_validates_and_imports(console: Platform) -> None:
         assert (await fam2.get("/api/v1/me")).json()["user"]["lang"] == "en"
 
 
+async def test_an_admin_says_which_gateway_a_device_goes_through(console: Platform) -> None:
+    """A home gateway registered, a button through it is taken; through a button, through a
+    gateway of another home, or through itself, refused with a reason (422); by CSV too, the
+    gateway's row before its devices'. The registry hands ingest the relation."""
+    from store.registry import active_devices
+
+    async with signed_in(console, "admin") as admin:
+        r = await admin.post("/api/v1/admin/devices", json={
+            "id": "gw-9001", "site_id": "home-0001", "kind": "gateway"})
+        assert r.status_code == 201, r.text
+        r = await admin.post("/api/v1/admin/devices", json={
+            "id": "btn-9101", "site_id": "home-0001", "kind": "button", "via": "gw-9001"})
+        assert r.status_code == 201 and r.json()["device"]["via"] == "gw-9001"
+        for device, site, via in (("btn-9102", "home-0001", "btn-9101"),
+                                  ("btn-9103", "home-0002", "gw-9001"),
+                                  ("btn-9104", "home-0001", "btn-9104")):
+            r = await admin.post("/api/v1/admin/devices", json={
+                "id": device, "site_id": site, "kind": "button", "via": via})
+            assert r.status_code == 422, r.text
+            assert "gateway" in r.json()["detail"] or "via" in r.json()["detail"], r.text
+        csv_text = ("id,site_id,kind,via\n"
+                    "gw-9002,home-0002,gateway,\n"
+                    "smoke-9201,home-0002,smoke,gw-9002\n"
+                    "smoke-9202,home-0002,smoke,gw-9001\n")
+        report = (await admin.post("/api/v1/admin/import/devices", content=csv_text.encode(),
+                                   headers={"Content-Type": "text/csv"})).json()
+        assert report["created"] == 2 and [e["row"] for e in report["errors"]] == [4]
+        listed = {d["id"]: d for d in (await admin.get("/api/v1/admin/devices")).json()["devices"]}
+        assert listed["smoke-9201"]["via"] == "gw-9002"
+    assert console.pool is not None
+    async with console.pool.connection() as conn:
+        devices = await active_devices(conn)
+    assert (devices["btn-9101"].via, devices["gw-9001"].via) == ("gw-9001", None)
+
+
 async def test_a_residents_own_night_is_set_whole_and_a_sites_zone_must_exist(
         console: Platform) -> None:
     """Carers set an early sleeper's night (19:00 to 05:00): both hours or neither, never the

@@ -446,3 +446,79 @@ def test_what_the_store_holds_open_is_restored_when_next_heard_whole() -> None:
     [found] = d.update([_e(10.0, "never-heard")])
     assert (found.device, found.kind) == ("never-heard", "restored")
     assert d.update([_e(20.0, "never-heard")]) == []  # once
+
+
+def _via(t: float, device: str, cls: str, subject: str, *, via: str = "", status: str = "message",
+         elder: bool = True) -> DeviceEvent:
+    return DeviceEvent(timestamp=t, device=device, subject=subject, device_class=cls,
+                       status=status, site="home-1", elder=elder, via=via)
+
+
+def test_an_elder_whose_gateway_is_down_is_cut_off_at_once_not_a_day_later() -> None:
+    """r1's button and smoke detector speak to the platform through the home gateway gw-1; r2
+    (same home) also wears a 4G watch of her own. The gateway's line is cut: its last will
+    comes, and two minutes later it is offline. r1 cannot call for help now: a welfare check
+    saying the gateway cut them off, at once, not when the button misses its daily check-in
+    37.5 h later; r2's watch still calls, so nothing for her. A day and a half on, the
+    devices behind the gateway are past their check-in: their silence is the gateway's (no
+    finding of their own). The gateway back, r1 is protected again and the time it was down
+    does not count against the button's check-in."""
+    d = DeviceHealthDetector()
+    gateway = {"cls": "hub", "subject": "device:gw-1", "elder": False}
+    d.update([_via(0.0, "gw-1", **gateway), _via(0.0, "b1", "button", "r1", via="gw-1"),
+              _via(0.0, "s1", "smoke_detector", "r1", via="gw-1"),
+              _via(0.0, "b2", "button", "r2", via="gw-1"), _via(0.0, "w2", "wearable", "r2")])
+    assert d.update([_via(100.0, "gw-1", status="offline", **gateway)]) == []
+    found = d.update([Clock(timestamp=100.0 + OFFLINE_DELAY_S)])
+    assert [(f.kind, f.subject, f.device, f.gateways) for f in found] == [
+        ("offline", "device:gw-1", "gw-1", ()), ("welfare_check", "r1", None, ("gw-1",))]
+    assert "cut off by gateway gw-1" in found[1].detail
+    d = DeviceHealthDetector.restore(json.loads(json.dumps(d.snapshot())))  # across a restart
+    for t in range(1, 38):  # r2's watch goes on reporting
+        d.update([_via(t * H, "w2", "wearable", "r2")])
+    assert d.update([Clock(timestamp=38 * H)]) == []  # b1, s1, b2 overdue: held, the gateway's
+    d.update([_via(39 * H, "w2", "wearable", "r2"), _via(40 * H, "w2", "wearable", "r2")])
+    back = d.update([_via(40 * H, "gw-1", **gateway)])
+    assert [(f.kind, f.subject) for f in back] == [("restored", "device:gw-1"),
+                                                   ("protected_again", "r1")]
+    assert d.update([Clock(timestamp=40 * H + 60)]) == []
+    for t in range(40 * 6 + 1, 78 * 6 + 1):  # the gateway and the watch report on
+        d.update([_via(t * 600.0, "gw-1", **gateway), _via(t * 600.0, "w2", "wearable", "r2")])
+    # the button's 37.5 h run from its last message, less the 40 h it could not be heard
+    assert d.update([Clock(timestamp=40 * H + 37 * H)]) == []
+    late = d.update([Clock(timestamp=40 * H + 38 * H)])
+    assert {(f.kind, f.device) for f in late} >= {("no_checkin", "b1"), ("no_checkin", "s1")}
+
+
+def test_a_gateway_down_changes_nothing_for_devices_that_do_not_go_through_it() -> None:
+    """A 4G watch and a button of its own connection (no gateway): the home gateway's outage is
+    its own maintenance item and nothing more; a blip shorter than the offline delay is
+    nothing at all."""
+    d = DeviceHealthDetector()
+    gateway = {"cls": "hub", "subject": "device:gw-1", "elder": False}
+    d.update([_via(0.0, "gw-1", **gateway), _via(0.0, "w1", "wearable", "r1"),
+              _via(0.0, "b1", "button", "r1")])
+    d.update([_via(10.0, "gw-1", status="offline", **gateway)])
+    assert d.update([_via(60.0, "gw-1", **gateway), Clock(timestamp=200.0)]) == []
+    d.update([_via(300.0, "gw-1", status="offline", **gateway), _via(300.0, "w1", "wearable", "r1")])
+    found = d.update([Clock(timestamp=300.0 + OFFLINE_DELAY_S)])
+    assert [(f.kind, f.device) for f in found] == [("offline", "gw-1")]
+
+
+def test_a_gateway_the_registry_names_counts_before_the_device_is_next_heard() -> None:
+    """r1's button was heard before anyone said it goes through gw-1 (a battery button reports
+    once a day). The registry's word (``wire``) takes effect at once: the gateway's line cut
+    minutes later is r1 cut off. Unwired again, the gateway's outage is its own."""
+    d = DeviceHealthDetector()
+    gateway = {"cls": "hub", "subject": "device:gw-1", "elder": False}
+    d.update([_via(0.0, "gw-1", **gateway), _via(0.0, "b1", "button", "r1")])
+    d.wire({"b1": "gw-1", "gw-1": "", "never-heard": "gw-1"})
+    d.update([_via(60.0, "gw-1", status="offline", **gateway)])
+    found = d.update([Clock(timestamp=60.0 + OFFLINE_DELAY_S)])
+    assert [(f.kind, f.subject, f.gateways) for f in found] == [
+        ("offline", "device:gw-1", ()), ("welfare_check", "r1", ("gw-1",))]
+    d.update([_via(600.0, "gw-1", **gateway)])
+    d.wire({"b1": ""})
+    d.update([_via(700.0, "gw-1", status="offline", **gateway)])
+    found = d.update([Clock(timestamp=700.0 + OFFLINE_DELAY_S)])
+    assert [(f.kind, f.subject) for f in found] == [("offline", "device:gw-1")]

@@ -473,6 +473,53 @@ async def test_a_smoke_detector_taken_down_at_home_asks_the_family_to_put_it_bac
     assert await told() == [("device", "smoke_down")]
 
 
+async def test_an_elder_whose_home_gateway_is_cut_off_gets_a_welfare_check_in_minutes(
+        pool: AsyncConnectionPool) -> None:
+    """r2's only emergency device, a button, speaks to the platform through the home gateway
+    gw-1 (``devices.via``). The gateway's line is cut at 10:00: its last will comes; at 10:02
+    the gateway is a maintenance item and r2 gets a P3 welfare check for the centre that names
+    the gateway, since nothing could raise her alarm now. (Before, nothing until the button
+    missed its daily check-in, 37.5 h later.) r1, whose watch connects by itself, gets none.
+    The line back at 10:30, the welfare check is marked heard again, and the gateway's item
+    closes itself."""
+    await _seed(pool)
+    async with pool.connection() as conn:
+        await registry.seed(conn, {
+            "residents": [{"id": "r2", "site_id": SITE, "name": "钱桂芳"}],
+            "devices": [{"id": "gw-1", "site_id": SITE, "kind": "gateway", "resident_id": None,
+                         "via": None},
+                        {"id": "btn-2", "site_id": SITE, "kind": "button", "resident_id": "r2",
+                         "via": "gw-1"}]})
+    day = NIGHT + 8 * 3600  # 10:00 in Shanghai
+    clock = Clock(day)
+    home = _Home(*await _ingest(pool, clock), clock)
+    send, state, seq = home.send, home.state, home.seq
+    for device in ("gw-1", "btn-2", "btn-1"):
+        await send(device, "checkin", Checkin(seq=next(seq), ts=_ms(clock.t), battery=90))
+    await send("watch-1", "telemetry", Telemetry(seq=next(seq), ts=_ms(clock.t), battery=80,
+                                                 steps=10, worn=True))
+    await state("gw-1", up=False)
+    await home.until(day + 90)
+    assert await _alarms(pool) == []  # a blip would be over by now
+    for minute in (2.5, 5, 10, 20, 30):
+        await send("watch-1", "telemetry", Telemetry(seq=next(seq), ts=_ms(clock.t),
+                                                     battery=80, steps=10 + int(minute), worn=True))
+        await send("gw-1" if minute == 30 else "btn-1", "checkin",
+                   Checkin(seq=next(seq), ts=_ms(clock.t), battery=90))
+        await home.until(day + 60 * minute)
+    alarms = await _alarms(pool)
+    assert [(a["kind"], a["priority"], a["device_id"], a["route"], a["details"].get("problem"),
+             a["details"].get("gateways_down")) for a in alarms] == [
+        ("maintenance", 4, "gw-1", "maintenance", "offline", None),
+        ("welfare_check", 3, "btn-2", "centre", "welfare_check", ["gw-1"])]
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT a.kind, a.details ->> 'heard_again_at' AS heard, i.status FROM alarms a"
+            " JOIN incidents i ON i.id = a.incident_id ORDER BY a.id")
+        rows = [(r["kind"], r["heard"] is not None, r["status"]) for r in await cur.fetchall()]
+    assert rows == [("maintenance", False, "resolved"), ("welfare_check", True, "new")]
+
+
 @pytest.mark.parametrize("snapshot", ["forgot", "none"])
 async def test_an_item_the_store_holds_open_closes_itself_after_a_restart(
         pool: AsyncConnectionPool, snapshot: str) -> None:

@@ -105,7 +105,7 @@ export const ENTITIES = [
     name: "devices",
     path: "/api/v1/admin/devices",
     key: "id",
-    columns: ["id", "kind", "model", "site_id", "resident_id", "room_id", "battery", "retired_at"],
+    columns: ["id", "kind", "model", "site_id", "resident_id", "room_id", "via", "battery", "retired_at"],
     fields: [
       { name: "id", required: true },
       { name: "site_id", required: true },
@@ -113,6 +113,9 @@ export const ENTITIES = [
       { name: "model" },
       { name: "resident_id" },
       { name: "room_id" },
+      // the home gateway a zigbee button or detector speaks through (migration 0034): with it,
+      // the gateway's line cut is the elder cut off at once, not a day later
+      { name: "via" },
     ],
     subforms: [{
       name: "assign",
@@ -162,5 +165,5 @@ export const ENTITIES = [
 
 export const IMPORTS = [
   { name: "residents", path: "/api/v1/admin/import/residents", columns: "id,site_id,name,birth_year,sex,phone,room_id" },
-  { name: "devices", path: "/api/v1/admin/import/devices", columns: "id,site_id,kind,model,resident_id,room_id" },
+  { name: "devices", path: "/api/v1/admin/import/devices", columns: "id,site_id,kind,model,resident_id,room_id,via" },
 ];
