@@ -489,6 +489,10 @@ async def open_items(conn: psycopg.AsyncConnection[Any]) -> list[OpenItem]:
         "   FILTER (WHERE a.details ->> 'event' IN ('fault', 'tamper')), '{}') AS said"
         " FROM incidents i JOIN alarms a ON a.incident_id = i.id"
         " WHERE i.correlation_key LIKE 'maintenance:%' AND i.status <> 'resolved'"
+        # one somebody has taken, already noted healthy again since its latest alarm, is
+        # theirs: a restart must not note it again
+        "   AND NOT EXISTS (SELECT 1 FROM incident_timeline t WHERE t.incident_id = i.id"
+        "     AND t.action = 'healthy_again' AND t.at >= i.last_alarm_at)"
         " GROUP BY i.correlation_key")
     found = []
     for raw in await cur.fetchall():

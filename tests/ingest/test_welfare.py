@@ -434,6 +434,45 @@ async def test_a_fault_or_tamper_of_its_own_closes_its_item_when_the_device_says
                                            ("resolved", "self_cleared", "fault,offline")]
 
 
+async def test_a_taken_item_is_noted_healthy_again_once_across_restarts(
+        pool: AsyncConnectionPool) -> None:
+    """btn-1 drops out; an engineer takes its item. Back online, the item stays theirs and its
+    timeline says the button is healthy again. Ingest restarts twice, each time with no
+    snapshot: the store holds the item open, but it was noted healthy again since its latest
+    alarm, so the button heard again adds nothing. (The store's open items are read at start;
+    without this each restart would note it again.)"""
+    from alerts import lifecycle
+
+    await _seed(pool)
+    clock = Clock(NIGHT)
+    home = _Home(*await _ingest(pool, clock), clock)
+    await home.send("btn-1", "checkin", Checkin(seq=next(home.seq), ts=_ms(clock.t), battery=90))
+    await home.state("btn-1", up=False)
+    await home.until(NIGHT + 300)
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT id FROM incidents WHERE correlation_key = %s",
+                                 ("maintenance:btn-1",))
+        [row] = await cur.fetchall()
+        await lifecycle.apply(conn, row["id"], action="claim",
+                              user={"username": "eng1", "role": "admin"},
+                              now=dt.datetime.fromtimestamp(clock.t, dt.UTC))
+    await home.state("btn-1", up=True)
+    seq = home.seq
+    for _ in range(2):
+        async with pool.connection() as conn:
+            await conn.execute("DELETE FROM detector_state_parts")
+            await conn.execute("DELETE FROM detector_state")
+        again = _Home(*await _ingest(pool, clock), clock)
+        again.seq = seq
+        await again.until(clock.t + 120)
+        await again.send("btn-1", "checkin", Checkin(seq=next(seq), ts=_ms(clock.t), battery=90))
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT action FROM incident_timeline WHERE incident_id = %s"
+                                 " ORDER BY id", (row["id"],))
+        assert [r["action"] for r in await cur.fetchall()] == [
+            "opened", "claim", "healthy_again"]
+
+
 async def test_a_smoke_detector_taken_down_at_home_asks_the_family_to_put_it_back(
         pool: AsyncConnectionPool) -> None:
     """r1's smoke detector at home is taken off its base (its own tamper): a maintenance item,
