@@ -211,6 +211,9 @@ async def tell_family_of_device(conn: psycopg.AsyncConnection[Any], incident_id:
     (or see that it is fixed) sooner than anyone; once it is back on its base it says so and
     its item closes itself (``tamper_cleared``)."""
     details = alarm.details
+    if details.get("problem") in ("offline", "no_checkin") and details.get("behind"):
+        await _tell_family_of_gateway(conn, incident_id, alarm)
+        return
     if alarm.resident_id is None:
         return
     if details.get("event") == "tamper":
@@ -229,6 +232,27 @@ async def tell_family_of_device(conn: psycopg.AsyncConnection[Any], incident_id:
     await notify.enqueue(conn, incident_id=incident_id, site_id=alarm.site_id,
                          resident_id=alarm.resident_id, kind="device", priority=alarm.priority,
                          alarm_kind=alarm.kind, occurred_at=alarm.occurred_at, note=note)
+
+
+async def _tell_family_of_gateway(conn: psycopg.AsyncConnection[Any], incident_id: int,
+                                  alarm: NewAlarm) -> None:
+    """A home gateway offline or silent: the family of each elder whose devices speak through
+    it and who still has another way to call (a watch of their own) is asked to see that it is
+    plugged in and online ('device', ``gateway_down``): their button and smoke detector reach
+    nobody meanwhile, and a daughter can find a plug pulled out sooner than a technician can
+    come. Those it leaves with nothing are not: their welfare check (P3) tells their family."""
+    cur = await conn.execute("SELECT d.kind AS device, s.kind AS site FROM devices d"
+                             " JOIN sites s ON s.id = d.site_id WHERE d.id = %s", (alarm.device_id,))
+    where = await cur.fetchone()
+    if where is None or (where["device"], where["site"]) != ("gateway", "home"):
+        return
+    cut_off = set(alarm.details.get("cut_off") or ())
+    for resident_id in alarm.details["behind"]:
+        if isinstance(resident_id, str) and resident_id not in cut_off:
+            await notify.enqueue(conn, incident_id=incident_id, site_id=alarm.site_id,
+                                 resident_id=resident_id, kind="device", priority=alarm.priority,
+                                 alarm_kind=alarm.kind, occurred_at=alarm.occurred_at,
+                                 note="gateway_down")
 
 
 async def tell_family_of_alarm(conn: psycopg.AsyncConnection[Any], incident_id: int,

@@ -1,7 +1,8 @@
 """What families are told: 'alarm', 'escalated', 'accepted' and 'handled' messages in zh-CN and
 English, as data; 'device' messages, of a device of the elder's they can see to (their watch
 has gone flat, ``note="watch_flat"``; their smoke detector at home has been taken down,
-``note="smoke_down"``); and 'stay', the reminder that a stay they
+``note="smoke_down"``; their home's alarm gateway is offline, ``note="gateway_down"``); and
+'stay', the reminder that a stay they
 set ends soon (``place``, at ``occurred_at``).
 
 Each (kind, language) has one template with an email subject, an email body and a short text
@@ -63,7 +64,7 @@ class Facts:
     """For 'alarm' on the family-first route: the family is asked first, until then. The
     message says so, not that the centre is handling it (it is waiting for them)."""
     note: str | None = None
-    """For 'device': which message (a template of its own: "watch_flat", "smoke_down"). For
+    """For 'device': which message (a template of its own, :data:`DEVICE_MESSAGES`). For
     'alarm': what the detector knows that changes how the family reads it (a code of
     :data:`NOTES`): "watch_flat", the stillness behind a no-activity alarm may be a watch gone
     flat; "device_flat", a device that went silent had run its battery down; "stay_ended", a
@@ -75,7 +76,7 @@ class Facts:
 
 
 NOTES = ("watch_flat", "device_flat", "stay_ended")
-DEVICE_MESSAGES = ("watch_flat", "smoke_down")
+DEVICE_MESSAGES = ("watch_flat", "smoke_down", "gateway_down")
 """The 'device' messages (each a template of its own, ``device_<name>``)."""
 
 
@@ -229,6 +230,24 @@ TEMPLATES: dict[tuple[str, str], Template] = {
         short="12349: {resident}'s smoke detector was taken down at {time}. It cannot warn of a"
               " fire: please put it back.",
         compact="12349: {resident}'s smoke detector was taken down {clock}. Please put it back."),
+    ("device_gateway_down", "zh-CN"): Template(
+        subject="【12349】{resident}家的报警网关离线了",
+        body="您好，\n\n{resident}（{site}）家的报警网关于{long_time}前后离线。\n"
+             "网关离线时，家里的呼叫按钮和烟感都联系不上服务中心；老人随身的手表仍可呼救。\n"
+             "常见原因是停电、插头被拔下或家里的网络断了。方便时请帮忙看一下网关和路由器是否"
+             "通电、联网；恢复后会自动重新连接，无需回复。我们也会安排检修。\n",
+        short="【12349】{resident}家的报警网关{time}起离线，按钮和烟感暂不能报警，请查看电源和网络。"),
+    ("device_gateway_down", "en"): Template(
+        subject="[12349] {resident}'s alarm gateway at home is offline",
+        body="Hello,\n\n{resident}'s alarm gateway ({site}) went offline at about {long_time}.\n"
+             "While it is offline, the call button and smoke detector at home cannot reach the "
+             "centre; the watch they wear can still call for help.\nThe usual causes are a power "
+             "cut, a plug pulled out or the home's internet down. If you can, please check that "
+             "the gateway and the router have power and are online; it reconnects by itself, and "
+             "there is no need to reply. We will arrange a repair too.\n",
+        short="12349: {resident}'s alarm gateway is offline since {time}: the button and smoke"
+              " detector cannot call. Please check its power and internet.",
+        compact="12349: {resident}'s alarm gateway offline since {clock}. Check power/internet."),
     ("stay", "zh-CN"): Template(
         subject="【12349】{resident}在{place}的留宿将于{clock}到期",
         body="您好，\n\n您为{resident}设置的留宿（{place}）将于{long_time}到期。\n"

@@ -387,6 +387,13 @@ class DeviceHealthDetector:
         if changed:
             self._judged = None
 
+    def behind(self, gateway: str) -> tuple[str, ...]:
+        """The elders with an emergency device that reaches the platform through ``gateway``."""
+        table = {c.name: c for c in self.classes}
+        return tuple(sorted({d.subject for i in self._behind.get(gateway, ())
+                             if (d := self._devices[i]).elder
+                             and (c := table.get(d.device_class)) is not None and c.emergency}))
+
     def _cut_off(self, d: _Device) -> bool:
         """Whether ``d`` is behind a gateway that is offline or silent, as reported."""
         gateway = self._devices.get(d.via) if d.via else None

@@ -460,6 +460,12 @@ class WelfareStage:
                 # every emergency device of the elder's is silent: their welfare check says so
                 # (and tells the family); a device's own item need not
                 said["elder_unprotected"] = True
+            if h.device is not None and h.kind in ("offline", "no_checkin") and (
+                    elders := self.health.behind(h.device)):
+                # a gateway: whose devices it cuts off, and which of them it leaves with nothing
+                # at all (their welfare check tells the family; the others' are told of it)
+                said["behind"] = list(elders)
+                said["cut_off"] = [e for e in elders if self.health.unprotected(e)]
             add(h.timestamp, h.subject, h.kind, h.device, said)
         for watch, at in silent_watches.items():
             if not self.health.down(watch):

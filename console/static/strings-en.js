@@ -563,7 +563,7 @@ export const EN = {
   "prefs.kinds": "Tell me when",
   "prefs.kind.alarm": "an alert is raised",
   "prefs.kind.handled": "the centre has handled it",
-  "prefs.kind.device": "a device of theirs needs seeing to (their watch has gone flat, their smoke detector was taken down)",
+  "prefs.kind.device": "a device of theirs needs seeing to (their watch has gone flat, their smoke detector was taken down, the alarm gateway at home is offline)",
   "prefs.channels": "Channels, in order",
   "prefs.up": "Move {channel} up",
   "prefs.down": "Move {channel} down",

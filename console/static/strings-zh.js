@@ -563,7 +563,7 @@ export const ZH = {
   "prefs.kinds": "何时通知我",
   "prefs.kind.alarm": "发生报警时",
   "prefs.kind.handled": "中心处理完毕时",
-  "prefs.kind.device": "老人的设备需要照看时（如手表没电、烟感被取下）",
+  "prefs.kind.device": "老人的设备需要照看时（如手表没电、烟感被取下、家中报警网关离线）",
   "prefs.channels": "通知方式（按顺序）",
   "prefs.up": "将{channel}上移",
   "prefs.down": "将{channel}下移",

@@ -248,21 +248,36 @@ def test_a_stay_reminder_says_where_until_when_and_how_to_extend_it_in_one_sms()
         assert used <= allowed, text.short_text
 
 
-@pytest.mark.parametrize("lang", list(LANGUAGES))
-def test_a_smoke_detector_taken_down_asks_the_family_to_put_it_back_in_one_sms(lang: str) -> None:
-    """The 'device' message of a smoke detector at home taken off its base names the elder and
-    the time, says in the email that down it warns of no fire and why elders take one down, and
-    fits one SMS whatever the name."""
-    down = dataclasses.replace(FALL, kind="device", alarm_kind="maintenance", note="smoke_down")
-    cannot = {"zh-CN": "不会报警", "en": "cannot warn of a fire"}[lang]
-    why = {"zh-CN": "电量低", "en": "chirp for a new battery"}[lang]
+def _device_message(note: str, lang: str, *said: str) -> None:
+    """The 'device' message ``note`` names the elder in its subject, says each of ``said`` and
+    the time in the email, and fits one SMS naming the elder and the time, whatever the name
+    (English naming a Chinese elder included)."""
+    message = dataclasses.replace(FALL, kind="device", alarm_kind="maintenance", note=note)
     for name in ("王秀英", "Margaret", "欧阳" * 12, "Margaret " * 10):
-        text = render(dataclasses.replace(down, resident_name=name), lang=lang)
-        assert name in text.subject and cannot in text.body and why in text.body
-        assert "22:46" in text.body
+        text = render(dataclasses.replace(message, resident_name=name), lang=lang)
+        assert name in text.subject and "22:46" in text.body
+        assert all(words in text.body for words in said), text.body
         used, allowed = sms_length(text.short_text)
         assert used <= allowed, text.short_text
         assert "22:46" in text.short_text and name[:2] in text.short_text
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_a_smoke_detector_taken_down_asks_the_family_to_put_it_back_in_one_sms(lang: str) -> None:
+    """The 'device' message of a smoke detector at home taken off its base says in the email
+    that down it warns of no fire and why elders take one down."""
+    _device_message("smoke_down", lang, {"zh-CN": "不会报警", "en": "cannot warn of a fire"}[lang],
+                    {"zh-CN": "电量低", "en": "chirp for a new battery"}[lang])
+    down = dataclasses.replace(FALL, kind="device", alarm_kind="maintenance", note="smoke_down")
     assert render(down, lang=lang).short_text == {
         "zh-CN": "【12349】王秀英家的烟感于11月22日 22:46被取下，取下后不能报火警，请尽快帮老人装回。",
         "en": "12349: 王秀英's smoke detector was taken down 22:46. Please put it back."}[lang]
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_a_home_gateway_offline_asks_the_family_to_check_its_power_in_one_sms(lang: str) -> None:
+    """The 'device' message of a home's alarm gateway gone offline says in the email what cannot
+    call meanwhile and what can."""
+    _device_message("gateway_down", lang,
+                    {"zh-CN": "联系不上服务中心", "en": "cannot reach the centre"}[lang],
+                    {"zh-CN": "手表仍可呼救", "en": "can still call for help"}[lang])

@@ -512,6 +512,19 @@ async def test_a_smoke_detector_taken_down_at_home_asks_the_family_to_put_it_bac
     assert await told() == [("device", "smoke_down")]
 
 
+async def _seed_gateway(pool: AsyncConnectionPool) -> None:
+    """The home of :func:`_seed` with a home gateway gw-1, and r2, whose only emergency device,
+    a button, speaks through it."""
+    await _seed(pool)
+    async with pool.connection() as conn:
+        await registry.seed(conn, {
+            "residents": [{"id": "r2", "site_id": SITE, "name": "钱桂芳"}],
+            "devices": [{"id": "gw-1", "site_id": SITE, "kind": "gateway", "resident_id": None,
+                         "via": None},
+                        {"id": "btn-2", "site_id": SITE, "kind": "button", "resident_id": "r2",
+                         "via": "gw-1"}]})
+
+
 async def test_an_elder_whose_home_gateway_is_cut_off_gets_a_welfare_check_in_minutes(
         pool: AsyncConnectionPool) -> None:
     """r2's only emergency device, a button, speaks to the platform through the home gateway
@@ -521,14 +534,7 @@ async def test_an_elder_whose_home_gateway_is_cut_off_gets_a_welfare_check_in_mi
     missed its daily check-in, 37.5 h later.) r1, whose watch connects by itself, gets none.
     The line back at 10:30, the welfare check is marked heard again, and the gateway's item
     closes itself."""
-    await _seed(pool)
-    async with pool.connection() as conn:
-        await registry.seed(conn, {
-            "residents": [{"id": "r2", "site_id": SITE, "name": "钱桂芳"}],
-            "devices": [{"id": "gw-1", "site_id": SITE, "kind": "gateway", "resident_id": None,
-                         "via": None},
-                        {"id": "btn-2", "site_id": SITE, "kind": "button", "resident_id": "r2",
-                         "via": "gw-1"}]})
+    await _seed_gateway(pool)
     day = NIGHT + 8 * 3600  # 10:00 in Shanghai
     clock = Clock(day)
     home = _Home(*await _ingest(pool, clock), clock)
@@ -557,6 +563,39 @@ async def test_an_elder_whose_home_gateway_is_cut_off_gets_a_welfare_check_in_mi
             " JOIN incidents i ON i.id = a.incident_id ORDER BY a.id")
         rows = [(r["kind"], r["heard"] is not None, r["status"]) for r in await cur.fetchall()]
     assert rows == [("maintenance", False, "resolved"), ("welfare_check", True, "new")]
+
+
+async def test_the_family_is_asked_to_see_to_a_home_gateway_gone_offline(
+        pool: AsyncConnectionPool) -> None:
+    """r1's button and r2's speak through the home gateway gw-1; r1 also wears a 4G watch of
+    her own. The gateway goes offline: r1's daughter is asked to check its power and internet
+    ('device', gateway_down): r1's button cannot call meanwhile, her watch can. r2 is left with
+    nothing: her son hears of it as her welfare check (an 'alarm'), and not twice."""
+    await _seed_gateway(pool)
+    async with pool.connection() as conn:
+        await conn.execute("UPDATE devices SET via = 'gw-1' WHERE id = 'btn-1'")
+        for resident, name in (("r1", "赵丽"), ("r2", "钱明")):
+            await conn.execute("INSERT INTO contacts (resident_id, name, relation, phone, lang,"
+                               " priority) VALUES (%s, %s, 'child', '13800000001', 'zh-CN', 1)",
+                               (resident, name))
+    day = NIGHT + 8 * 3600  # 10:00 in Shanghai
+    clock = Clock(day)
+    home = _Home(*await _ingest(pool, clock), clock)
+    send, seq = home.send, home.seq
+    for device in ("gw-1", "btn-2", "btn-1"):
+        await send(device, "checkin", Checkin(seq=next(seq), ts=_ms(clock.t), battery=90))
+    await home.state("gw-1", up=False)
+    for minute in (1, 2, 3, 4):
+        await send("watch-1", "telemetry", Telemetry(seq=next(seq), ts=_ms(clock.t), battery=80,
+                                                     steps=minute, worn=True))
+        await home.until(day + 60 * minute)
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT c.name, n.kind, n.payload ->> 'note' AS note, n.payload ->> 'alarm_kind' AS k"
+            " FROM notifications n JOIN contacts c ON c.id = n.contact_id ORDER BY n.id")
+        told = sorted((r["name"], r["kind"], r["note"], r["k"]) for r in await cur.fetchall())
+    assert told == [("赵丽", "device", "gateway_down", "maintenance"),
+                    ("钱明", "alarm", None, "welfare_check")]
 
 
 @pytest.mark.parametrize("snapshot", ["forgot", "none"])
