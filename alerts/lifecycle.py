@@ -263,13 +263,16 @@ async def tell_family_of_alarm(conn: psycopg.AsyncConnection[Any], incident_id: 
     daughter told "no activity" phones knowing it may be the watch. A wandering from a safe
     place other than home names it (ingest/welfare.py's ``place``): the family looks for her
     at her daughter's flat, not at home; one because a stay set for her ended while she is
-    still there says so (``stay_ended``): extend the stay, nobody need go looking."""
+    still there says so (``stay_ended``): extend the stay, nobody need go looking. A welfare
+    check because the home's gateway is offline says so (``gateway_down``): the line, perhaps,
+    but nothing can call for help meanwhile."""
     if alarm.incident is not None and alarm.incident.route == "maintenance":
         await tell_family_of_device(conn, incident_id, alarm)
         return
     plan = alarm.incident
     details = alarm.details
     note = ("watch_flat" if details.get("watch_flat") is True
+            else "gateway_down" if details.get("gateways_down")
             else "device_flat" if details.get("flat_devices")
             else "stay_ended" if alarm.kind == "wandering" and details.get("stay_ended") else None)
     place = details.get("place") if alarm.kind == "wandering" else None  # "home": the usual

@@ -68,14 +68,16 @@ class Facts:
     'alarm': what the detector knows that changes how the family reads it (a code of
     :data:`NOTES`): "watch_flat", the stillness behind a no-activity alarm may be a watch gone
     flat; "device_flat", a device that went silent had run its battery down; "stay_ended", a
-    wandering because a stay set for them ended while they are still there."""
+    wandering because a stay set for them ended while they are still there; "gateway_down", a
+    welfare check because their home's gateway is offline (their devices cannot reach the
+    centre: the line, perhaps, not them)."""
     place: str | None = None
     """For a wandering: the safe place left, when it is not the home (a daughter's flat the
     elder was staying at): the alarm's title names it, "离开安全区域（女儿家）", so the family
     looks there. In the SMS only where it fits whole. For 'stay': the place whose stay ends."""
 
 
-NOTES = ("watch_flat", "device_flat", "stay_ended")
+NOTES = ("watch_flat", "device_flat", "stay_ended", "gateway_down")
 DEVICE_MESSAGES = ("watch_flat", "smoke_down", "gateway_down")
 """The 'device' messages (each a template of its own, ``device_<name>``)."""
 
@@ -129,6 +131,9 @@ LANGUAGES: dict[str, Language] = {
                             "设备可能没电。"),
             "stay_ended": ("为老人设置的留宿已到期，老人仍在留宿的地方：如果老人还要多住，"
                            "请在12349家属页面延长留宿。\n", "留宿已到期，仍在留宿处。"),
+            "gateway_down": ("老人家的报警网关离线了：老人的设备联系不上中心，可能是停电或断网，"
+                             "未必是老人出事，但此时老人无法呼救，请尽快联系老人。\n",
+                             "家中网关离线。"),
         }),
     "en": Language(
         code="en", title=lambda k: k.title_en, sms_title=lambda k: k.sms_en or k.title_en,
@@ -149,6 +154,10 @@ LANGUAGES: dict[str, Language] = {
             "stay_ended": ("The stay set for them has ended and they are still where they were"
                            " staying: if they are staying on, extend the stay on the 12349 family"
                            " page.\n", " Stay ended; still there."),
+            "gateway_down": ("Their home's alarm gateway is offline, so their devices cannot"
+                             " reach the centre: perhaps a power cut or the internet, not them,"
+                             " but they cannot call for help meanwhile: please get in touch with"
+                             " them.\n", " Home gateway offline."),
         }),
 }
 

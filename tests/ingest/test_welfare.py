@@ -570,7 +570,8 @@ async def test_the_family_is_asked_to_see_to_a_home_gateway_gone_offline(
     """r1's button and r2's speak through the home gateway gw-1; r1 also wears a 4G watch of
     her own. The gateway goes offline: r1's daughter is asked to check its power and internet
     ('device', gateway_down): r1's button cannot call meanwhile, her watch can. r2 is left with
-    nothing: her son hears of it as her welfare check (an 'alarm'), and not twice."""
+    nothing: her son hears of it as her welfare check (an 'alarm' saying the gateway is
+    offline), and not twice."""
     await _seed_gateway(pool)
     async with pool.connection() as conn:
         await conn.execute("UPDATE devices SET via = 'gw-1' WHERE id = 'btn-1'")
@@ -595,7 +596,7 @@ async def test_the_family_is_asked_to_see_to_a_home_gateway_gone_offline(
             " FROM notifications n JOIN contacts c ON c.id = n.contact_id ORDER BY n.id")
         told = sorted((r["name"], r["kind"], r["note"], r["k"]) for r in await cur.fetchall())
     assert told == [("赵丽", "device", "gateway_down", "maintenance"),
-                    ("钱明", "alarm", None, "welfare_check")]
+                    ("钱明", "alarm", "gateway_down", "welfare_check")]
 
 
 @pytest.mark.parametrize("snapshot", ["forgot", "none"])
