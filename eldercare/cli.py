@@ -13,6 +13,7 @@
     eldercare contract --schemas DIR
     eldercare gateway --local URL --uplink URL ...     (home gateway; gateway/service.py)
     eldercare devices provision --out DIR ...          (credentials and ACLs; gateway/provision.py)
+    eldercare devices wire --db URL gateway.toml ...   (which devices go through which gateway)
     eldercare bench --devices N --for SECONDS [--json] (load, latency, faults; bench/load.py)
 
 --broker and --db default to $ELDERCARE_BROKER and $ELDERCARE_DB.

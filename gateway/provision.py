@@ -1,7 +1,17 @@
-"""``eldercare devices provision``: per-device broker credentials and ACLs.
+"""``eldercare devices provision``: per-device broker credentials and ACLs; ``eldercare devices
+wire``: which devices speak through which home gateway.
 
     eldercare devices provision --out /etc/mosquitto/eldercare --devices devices.csv
     eldercare devices provision --out /etc/mosquitto/eldercare --db postgresql://...
+    eldercare devices wire --db postgresql://... gateway.toml [more gateway.toml ...]
+
+``wire`` reads each home gateway's own configuration (its ``[[devices]]``, as the installer set
+them up) and records in the registry that those devices reach the platform through it
+(``devices.via``, migration 0034): when the gateway's line is cut, an elder whose emergency
+devices all go through it gets a welfare check within minutes (docs/detectors.md). Devices the
+registry had through the gateway and its configuration no longer lists go back to "by
+themselves". One transaction per gateway; a device the registry does not know, or a gateway
+not registered as a gateway at its site, is said and nothing of that gateway is changed.
 
 Reads the registered devices (``id,site_id,kind`` from a CSV, or the ``devices`` table) and writes
 into ``--out``:
@@ -145,6 +155,54 @@ def provision(devices: list[Registered], out: Path, *, rotate: bool = False) -> 
     return made
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wired:
+    gateway: str
+    through: int
+    """Devices its configuration lists, now through it."""
+    changed: int
+    """Of those, the ones that were not before."""
+    released: int
+    """Devices through it before that its configuration no longer lists."""
+
+
+def wire(url: str, configs: Iterable[Path]) -> list[Wired]:
+    """Record each gateway's devices as going through it (``devices.via``); see the module's
+    docstring."""
+    import psycopg  # only this path needs a database driver
+
+    from gateway.config import ConfigError, GatewayConfig
+
+    done = []
+    for path in configs:
+        try:
+            config = GatewayConfig.load(path)
+        except ConfigError as err:
+            raise ProvisionError(str(err)) from None
+        gateway = config.gateway.device
+        listed = sorted({b.device for b in config.devices})
+        try:
+            with psycopg.connect(url) as conn, conn.transaction():
+                known = {str(r[0]): str(r[1]) for r in conn.execute(
+                    "SELECT id, coalesce(via, '') FROM devices WHERE id = ANY(%s)"
+                    " AND retired_at IS NULL", (listed,)).fetchall()}
+                unknown = [d for d in listed if d not in known]
+                if unknown:
+                    raise ProvisionError(f"{path}: not registered: {', '.join(unknown)}")
+                conn.execute("UPDATE devices SET via = %s WHERE id = ANY(%s)"
+                             " AND via IS DISTINCT FROM %s", (gateway, listed, gateway))
+                released = conn.execute(
+                    "UPDATE devices SET via = NULL WHERE via = %s AND NOT id = ANY(%s)",
+                    (gateway, listed)).rowcount
+        except psycopg.Error as err:
+            raise ProvisionError(f"{path}: {getattr(err.diag, 'message_primary', None) or err}"
+                                 ) from None
+        done.append(Wired(gateway=gateway, through=len(listed),
+                          changed=sum(1 for d in listed if known[d] != gateway),
+                          released=max(released, 0)))
+    return done
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="eldercare devices")
     sub = p.add_subparsers(dest="command", required=True)
@@ -154,11 +212,23 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--db", help="PostgreSQL URL: read the devices table")
     source.add_argument("--devices", type=Path, help="CSV with columns id,site_id,kind")
     prov.add_argument("--rotate", action="store_true", help="new passwords for every account")
+    wiring = sub.add_parser("wire", help="record which devices speak through each home gateway")
+    wiring.add_argument("--db", required=True, help="PostgreSQL URL")
+    wiring.add_argument("configs", nargs="+", type=Path, help="the gateways' gateway.toml files")
     return p
 
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "wire":
+        try:
+            for w in wire(args.db, args.configs):
+                print(f"{w.gateway}: {w.through} devices through it ({w.changed} newly),"
+                      f" {w.released} no longer", file=sys.stderr)
+        except ProvisionError as err:
+            print(f"eldercare devices: {err}", file=sys.stderr)
+            return 2
+        return 0
     try:
         devices = read_db(args.db) if args.db else read_csv(args.devices)
         made = provision(devices, args.out, rotate=args.rotate)

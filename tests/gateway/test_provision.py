@@ -172,3 +172,50 @@ def test_reads_active_devices_from_the_database(db_url: str, tmp_path: Path) -> 
     assert "user btn-1\ntopic write eldercare/v1/home-1/btn-1/event" in acl
     assert "user gw-1\ntopic write eldercare/v1/home-1/#" in acl
     assert "old-1" not in acl
+
+
+@pytest.mark.db
+def test_wire_records_which_devices_speak_through_each_home_gateway(
+        db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The fixture gateway's configuration lists seven devices: ``wire`` records them as going
+    through gw-0001. Its configuration rewritten without the radar, the radar goes back to "by
+    itself". A configuration naming a device nobody registered, or a gateway that is not one,
+    is refused with the reason and changes nothing."""
+    import psycopg
+
+    fixture = Path(__file__).parent / "fixtures" / "gateway.toml"
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO sites (id, kind, name) VALUES ('home-0001', 'home', 'A home')")
+        conn.execute("INSERT INTO devices (id, site_id, kind) VALUES ('gw-0001', 'home-0001',"
+                     " 'gateway'), ('smoke-0001', 'home-0001', 'smoke'), ('smoke-0002',"
+                     " 'home-0001', 'smoke'), ('btn-0001', 'home-0001', 'button'), ('btn-0002',"
+                     " 'home-0001', 'button'), ('btn-0003', 'home-0001', 'button'),"
+                     " ('radar-0001', 'home-0001', 'radar'), ('phone-0001', 'home-0001',"
+                     " 'wearable'), ('watch-4g', 'home-0001', 'wearable')")
+
+        def via() -> dict[str, str | None]:
+            return dict(conn.execute("SELECT id, via FROM devices ORDER BY id").fetchall())
+
+        assert main(["wire", "--db", db_url, str(fixture)]) == 0
+        assert "gw-0001: 7 devices through it (7 newly), 0 no longer" in capsys.readouterr().err
+        wired = via()
+        assert wired.pop("gw-0001") is None and wired.pop("watch-4g") is None
+        assert set(wired.values()) == {"gw-0001"} and len(wired) == 7
+        text = fixture.read_text()
+        start = text.index('native = "zigbee2mqtt/bathroom-radar"')
+        without = tmp_path / "gateway.toml"
+        without.write_text(text[:text.rindex("[[devices]]", 0, start)]
+                           + text[text.index("[[devices]]", start):])
+        assert main(["wire", "--db", db_url, str(without)]) == 0
+        assert "gw-0001: 6 devices through it (0 newly), 1 no longer" in capsys.readouterr().err
+        assert via()["radar-0001"] is None and via()["btn-0001"] == "gw-0001"
+        before = via()
+        unknown = tmp_path / "unknown.toml"
+        unknown.write_text(text.replace('id = "btn-0003"', 'id = "btn-9999"'))
+        assert main(["wire", "--db", db_url, str(unknown)]) == 2
+        assert "not registered: btn-9999" in capsys.readouterr().err
+        not_one = tmp_path / "not-a-gateway.toml"
+        not_one.write_text(text.replace('id = "gw-0001"', 'id = "watch-4g"'))
+        assert main(["wire", "--db", db_url, str(not_one)]) == 2
+        assert "not a gateway" in capsys.readouterr().err
+        assert via() == before
