@@ -77,6 +77,10 @@ const KNOWN_DETAILS = [
   // the home gateway their devices speak through is offline (device health): its line, not them
   { key: "gateways_down", label: "alarm.gatewaysDown", format: (v) => list(v),
     hide: (v) => !Array.isArray(v) || v.length === 0 },
+  // a home gateway's own item (ingest/welfare.py): the elders whose devices go through it, and
+  // those it leaves with no way at all to call (their welfare check stands for them)
+  { key: "behind", label: "alarm.behind", format: (v) => list(v), hide: (v) => !Array.isArray(v) || v.length === 0 },
+  { key: "cut_off", label: "alarm.cutOff", format: (v) => list(v), hide: (v) => !Array.isArray(v) || v.length === 0 },
   { key: "count", label: "alarm.count", format: String, hide: (v) => Number(v) <= 1 },
   { key: "first_ts", label: "alarm.firstAt", format: (v) => formatTime(new Date(Number(v) * 1000).toISOString()),
     hide: (v, d) => !Number.isFinite(Number(v)) || Number(d.count ?? 1) <= 1 },

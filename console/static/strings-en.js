@@ -359,6 +359,8 @@ export const EN = {
   "alarm.probablyFlat": "probably flat: ask for it to be charged",
   "alarm.flatDevices": "Probably flat (ask for a charge)",
   "alarm.gatewaysDown": "Cut off: their home gateway is offline (its line or power)",
+  "alarm.behind": "Elders whose devices go through it",
+  "alarm.cutOff": "Of them, left with no way to call (an \"All emergency devices silent\" alarm each)",
   "alarm.heardAgain": "Devices heard again at (still call: it says nothing of how they are)",
   "alarm.siteHeardAgain": "The site's devices heard again at (its network is back; still call to check all is well)",
   "alarm.unheard": "The platform could not hear (its own outage)",

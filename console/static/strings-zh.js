@@ -359,6 +359,8 @@ export const ZH = {
   "alarm.probablyFlat": "可能没电：请提醒充电",
   "alarm.flatDevices": "可能没电（请提醒充电）",
   "alarm.gatewaysDown": "设备失联：家庭网关离线（网络或电源故障）",
+  "alarm.behind": "经由该网关报警的老人",
+  "alarm.cutOff": "其中已无法呼救的老人（各有一条“紧急设备全部失联”报警）",
   "alarm.heardAgain": "设备恢复联系于（仍请致电：不代表老人无恙）",
   "alarm.siteHeardAgain": "场所设备恢复联系于（网络已恢复；仍请致电确认一切正常）",
   "alarm.unheard": "平台自身故障、未能接收数据的时段",
