@@ -23,12 +23,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import logging
 import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+# ``kill -USR1 <pid>`` writes every thread's stack to stderr: a service that does not end, or
+# does not answer, says where it is (before the heavy imports below, which can be the place).
+if hasattr(signal, "SIGUSR1"):
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 from eldercare.settings import Settings, SettingsError
 from store.errors import StoreError

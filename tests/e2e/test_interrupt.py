@@ -65,7 +65,13 @@ def test_a_signal_ends_ingest_at_any_moment_of_start_up(
             if when == "once running":
                 time.sleep(1.5)
         proc.send_signal(sig)
-        ended = proc.wait(timeout=30)
+        try:
+            ended = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)  # every thread's stack to the log (eldercare/cli.py)
+            time.sleep(2)
+            pytest.fail(f"ingest did not end 30 s after {sig.name} {when}; where it was:\n"
+                        + log.read_text(errors="replace")[-6000:])
         # Interrupted before the event loop started (while importing), Python ends by the
         # signal itself (-SIGINT) rather than with status 130: both are "stopped by Ctrl-C".
         accepted = {code, -signal.SIGINT} if sig == signal.SIGINT else {code}
