@@ -300,18 +300,15 @@ class DeviceHealthDetector:
         owed = self._owed.pop(e.device, None)
         if owed is not None:
             self._take_up(d, cls, *owed)
-        if e.says:
-            problem, _, cleared = e.says.partition("_")
-            if problem not in OWN_PROBLEMS:
-                pass  # not a problem of its own: an ordinary message
-            elif not cleared:
-                if problem not in d.said:
-                    d.said.append(problem)
-                d.reported = True
-                return found  # its own event is its item's alarm: no finding of ours beside it
-            elif problem in d.said:
-                d.said.remove(problem)
-                d.ended.append(problem)
+        problem, _, cleared = e.says.partition("_")  # "fault", "fault_cleared", ...
+        if problem in OWN_PROBLEMS and not cleared:
+            if problem not in d.said:
+                d.said.append(problem)
+            d.reported = True
+            return found  # its own event is its item's alarm: no finding of ours beside it
+        if problem in d.said:  # it says the problem is over
+            d.said.remove(problem)
+            d.ended.append(problem)
         if e.says_low and cls.low_battery_pct is not None:
             # its own event is its maintenance item's alarm: no finding of ours beside it, but
             # it is whole again only with a fresh battery read, not by being heard

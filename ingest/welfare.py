@@ -102,7 +102,7 @@ FINDINGS: dict[str, _Rule] = {
     "site_silent": _Rule(alarm="site_silent"),
 }
 _VITALS = (("hr", "heart_rate"), ("spo2", "spo2"), ("skin_temp", "skin_temperature"))
-_OWN_WORD = frozenset({"fault", "tamper", "fault_cleared", "tamper_cleared"})
+_OWN_WORD = frozenset(p + end for p in device_health.OWN_PROBLEMS for end in ("", "_cleared"))
 """A device's own events about itself that device health follows (DeviceEvent.says)."""
 _CLASSES = {"button": "button", "smoke": "smoke_detector", "wearable": "wearable",
             "gateway": "hub"}
