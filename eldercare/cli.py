@@ -123,9 +123,6 @@ async def _serve(settings: Settings, services: tuple[str, ...], **kw: object) ->
     order: the broker sessions closed, the welfare snapshot saved, the pool closed. Exit 0 on
     SIGTERM, 130 on SIGINT. The handlers are the loop's own, so they also work when the process
     was started with SIGINT ignored (as a background job of a non-interactive shell is)."""
-    from eldercare.platform import Platform
-    from ingest import gctune
-
     serving = asyncio.current_task()
     assert serving is not None
     received: list[signal.Signals] = []
@@ -140,6 +137,16 @@ async def _serve(settings: Settings, services: tuple[str, ...], **kw: object) ->
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop, sig)
+    if serving.cancelling():
+        # A Ctrl-C before these handlers (while the command imported its modules) was taken by
+        # asyncio.run's own handler, which only cancels this task. That cancel lands at start-up's
+        # first wait, where a library can lose it, and then nothing would stop the services: so it
+        # is recorded as ours.
+        received.append(signal.SIGINT)
+        stopped.set()
+    from eldercare.platform import Platform  # after the handlers: importing takes a while
+    from ingest import gctune
+
     try:
         async with Platform(settings=settings,
                             db_url=_need(settings.db_url, "--db / ELDERCARE_DB"),

@@ -116,6 +116,11 @@ async def run_demo(options: DemoOptions) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            # a Ctrl-C during start-up, taken by asyncio.run's handler as a cancel that a
+            # library's wait may have lost: stop now, as if it had come after this point
+            stop.set()
         await run_realtime(sim, publisher, seconds=options.seconds, stop=stop)
 
         print("stopping: draining ingest and waiting for the console ...", flush=True)

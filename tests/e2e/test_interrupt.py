@@ -5,7 +5,9 @@ broker's CONNACK and its SUBACKs once left it hanging for ever, and so did a SIG
 process had inherited as ignored (a background job of a non-interactive shell). Later, in 3
 of 300 interrupts at the CONNACK (bench/interrupt_soak.py), a service task lost its cancel
 (Python 3.11's wait_for, or a library's) and shutdown waited on it for ever; ``end_tasks`` now
-cancels it again (tests/test_end_tasks.py pins that deterministically)."""
+cancels it again (tests/test_end_tasks.py pins that deterministically). Once, in CI, a SIGINT
+0.5 s into start-up was taken by asyncio.run's handler (before ours were installed) and its
+cancel lost in start-up; tests/test_interrupt_before_handlers.py pins that case."""
 
 from __future__ import annotations
 
