@@ -40,7 +40,7 @@ from ingest.welfare import WelfareStage
 from simulators.district import District
 from simulators.scenario import SCENARIOS
 from simulators.simulation import Simulation, Trip
-from store.registry import DeviceRef, SafePlace
+from store.registry import SafePlace
 
 START = 1_800_000_000.0
 OWN_WORD = ("fault", "tamper", "battery_low")
@@ -95,17 +95,47 @@ class Wanderings:
         return next((t for t in self.trips if t.watch == watch and t.start <= at <= t.end), None)
 
 
-def run(*, hours: float, homes: int, care_homes: int, scenario: str
+@dataclass(slots=True)
+class Lines:
+    """The home kits: each cut of a gateway's line (``Simulation.line_cuts``) against what it
+    brought, and the smoke detectors taken down."""
+
+    cuts: list[tuple[str, float, float]] = field(default_factory=list)
+    behind: dict[str, list[str]] = field(default_factory=dict)
+    """gateway -> the elders whose devices go through it."""
+    watched: set[str] = field(default_factory=set)
+    """Elders with a watch of their own (4G: not behind the gateway)."""
+    welfare: list[tuple[str, float, tuple[str, ...]]] = field(default_factory=list)
+    """(elder, at, the gateways it names) of each welfare check."""
+    gateway_items: list[tuple[str, float, tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=list)
+    """(gateway, at, behind, cut off) of each alarm about a gateway offline or silent."""
+    family_asked: set[tuple[str, float, str]] = field(default_factory=set)
+    """(gateway, its item's start, elder) whose family is asked to see to the gateway."""
+    smoke_down_asked: int = 0
+    """Home smoke detectors' own tampers whose family is asked to put them back."""
+    smoke_back: int = 0
+    """Items of a home smoke detector closed by its own word that it is back on its base."""
+
+    def cut_at(self, gateway: str, at: float) -> tuple[str, float, float] | None:
+        return next((c for c in self.cuts if c[0] == gateway and c[1] <= at <= c[2] + 600),
+                    None)
+
+
+def run(*, hours: float, homes: int, care_homes: int, scenario: str, gateways: bool = True
         ) -> tuple[Counter[tuple[str, str, str, str]], dict[tuple[str, str, str, str], float],
-                   int, Upkeep, Wanderings]:
+                   int, Upkeep, Wanderings, Lines]:
     """(alarms by kind/finding/device kind/site kind, the minute each first came, devices the
-    simulation took offline, the maintenance items, the wanderings)."""
-    district = District.generate(seed=SEED, homes=homes, care_homes=care_homes)
-    sites = {s.id: s for s in district.sites}
-    refs = {d.id: DeviceRef(id=d.id, site_id=d.site_id, kind=d.kind, resident_id=d.resident_id,
-                            room_id=d.room_id, site_kind=sites[d.site_id].kind,
-                            site_lat=sites[d.site_id].lat, site_lon=sites[d.site_id].lon)
-            for d in district.devices if d.kind != "kiosk"}
+    simulation took offline, the maintenance items, the wanderings, the home kits' lines)."""
+    district = District.generate(seed=SEED, homes=homes, care_homes=care_homes,
+                                 home_gateways=gateways)
+    refs = district.device_refs()
+    lines = Lines()
+    for d in district.devices:
+        if d.via and d.resident_id and d.resident_id not in lines.behind.get(d.via, []):
+            lines.behind.setdefault(d.via, []).append(d.resident_id)
+        if d.kind == "wearable" and d.resident_id:
+            lines.watched.add(d.resident_id)
     sim = Simulation(district, SCENARIOS[scenario], seed=SEED, start=START)
     decoder = Decoder(clock=lambda: sim.now)
     stage = WelfareStage()
@@ -128,6 +158,11 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str
             if isinstance(e.body, Event) and e.body.type in OWN_WORD and e.device in refs:
                 upkeep.problem(e.device, e.ts)
                 upkeep.own += 1
+                ref = refs[e.device]
+                if (e.body.type == "tamper" and ref.kind == "smoke" and ref.site_kind == "home"
+                        and e.device not in upkeep.asked):  # once per item and family
+                    upkeep.asked.add(e.device)
+                    lines.smoke_down_asked += 1
         for t in stage.process(envelopes, now=sim.now):
             ref = refs[t.device_id]
             key = (t.kind, str(t.details.get("problem") or t.details.get("finding") or ""),
@@ -136,6 +171,14 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str
             first.setdefault(key, (sim.now - START) / 60)
             if t.kind == "wandering":
                 wanderings.alarms.append((t.device_id, t.occurred_ts, t.details["place"]))
+            if t.kind == "welfare_check" and ref.resident_id:
+                lines.welfare.append((ref.resident_id, t.occurred_ts,
+                                      tuple(t.details.get("gateways_down", ()))))
+            if t.kind == "maintenance" and t.details.get("behind"):
+                behind, cut = tuple(t.details["behind"]), tuple(t.details.get("cut_off", ()))
+                lines.gateway_items.append((t.device_id, t.occurred_ts, behind, cut))
+                began = upkeep.open_since.get(t.device_id, (t.occurred_ts, 0.0))[0]
+                lines.family_asked |= {(t.device_id, began, e) for e in behind if e not in cut}
             if t.kind == "maintenance":
                 upkeep.problem(t.device_id, t.occurred_ts)
                 if (t.device_id in t.details.get("flat_devices", ()) and ref.kind == "wearable"
@@ -144,6 +187,7 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str
                     upkeep.ask_family(t.device_id)
         for r in stage.restored:
             upkeep.restored(r.device, r.at)
+            lines.smoke_back += "tamper" in r.over and refs[r.device].site_kind == "home"
         stage.restored.clear()
         stage.marks.clear()
     for device in upkeep.open_since:
@@ -153,7 +197,8 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str
         upkeep.state_at_end[device] = (said + ("" if battery is None else f", {battery:.0f} %")
                                        + standing)
     wanderings.trips = sim.trips
-    return found, first, offline, upkeep, wanderings
+    lines.cuts = sim.line_cuts
+    return found, first, offline, upkeep, wanderings, lines
 
 
 def main() -> None:
@@ -162,10 +207,13 @@ def main() -> None:
     parser.add_argument("--homes", type=int, default=60)
     parser.add_argument("--care-homes", type=int, default=2)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="demo")
+    parser.add_argument("--no-gateways", action="store_true",
+                        help="the district without its home kits (as before 2026-12-07)")
     args = parser.parse_args()
     began = time.perf_counter()
-    found, first, offline, upkeep, wanderings = run(hours=args.hours, homes=args.homes,
-                                care_homes=args.care_homes, scenario=args.scenario)
+    found, first, offline, upkeep, wanderings, lines = run(
+        hours=args.hours, homes=args.homes, care_homes=args.care_homes, scenario=args.scenario,
+        gateways=not args.no_gateways)
     print(f"{args.hours:g} simulated hours, {args.homes} homes, {args.care_homes} care homes,"
           f" scenario {args.scenario}: {offline} devices taken offline by the simulation"
           f" ({time.perf_counter() - began:.0f} s)")
@@ -194,6 +242,43 @@ def main() -> None:
           f" {len(night) - len(missed)} of {len(night)}"
           + "".join(f"; not {t.watch}'s from minute {(t.start - START) / 60:.0f}, out to"
                     f" {t.farthest_m:.0f} m" for t in missed))
+
+    print(lines_report(lines))
+
+
+def _minutes(values: list[float]) -> str:
+    return (f"{statistics.median(values) / 60:.1f} min in the median, {max(values) / 60:.1f} at"
+            " most" if values else "-")
+
+
+def lines_report(lines: Lines) -> str:
+    """Each cut of a home gateway's line against what came of it."""
+    reported, cut_off, welfare, watched, asked = [], 0, [], 0, 0
+    for gateway, start, end in lines.cuts:
+        item = next((at for g, at, _, _ in lines.gateway_items if g == gateway
+                     and start <= at <= end + 600), None)
+        if item is not None:
+            reported.append(item - start)
+        for elder in lines.behind.get(gateway, []):
+            if elder in lines.watched:
+                watched += 1
+                asked += any(g == gateway and e == elder and start <= began <= end + 600
+                             for g, began, e in lines.family_asked)
+                continue
+            cut_off += 1
+            came = next((at for e, at, named in lines.welfare
+                         if e == elder and gateway in named and start <= at <= end), None)
+            if came is not None:
+                welfare.append(came - start)
+    wrong = sum(1 for e, at, named in lines.welfare for g in named if lines.cut_at(g, at) is None)
+    return (f"home gateways' lines cut: {len(lines.cuts)}; the gateway reported offline or"
+            f" silent for {len(reported)} ({_minutes(reported)} after the cut); elders left"
+            f" with nothing: {cut_off}, a welfare check naming the gateway for {len(welfare)}"
+            f" ({_minutes(welfare)}); {wrong} welfare checks named a gateway not cut;"
+            f" elders still able to call on a watch: {watched}, their family asked to see to the"
+            f" gateway for {asked}; home smoke detectors' own tampers: families asked to put one"
+            f" back {lines.smoke_down_asked} times, items closed by the detector's word that it"
+            f" is back {lines.smoke_back}")
 
 
 if __name__ == "__main__":

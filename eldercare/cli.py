@@ -195,7 +195,7 @@ async def _simulate(args: argparse.Namespace, settings: Settings) -> None:
     from simulators.simulation import Simulation
 
     district = District.generate(seed=args.seed, homes=args.homes, care_homes=args.care_homes,
-                                 day_cares=True)
+                                 day_cares=True, home_gateways=True)
     publisher = Publisher(_need(settings.broker_url, "--broker / ELDERCARE_BROKER"),
                           client_id=f"eldercare-simulator-{args.seed}")
     await asyncio.to_thread(publisher.connect)
@@ -215,7 +215,7 @@ async def _seed(args: argparse.Namespace, settings: Settings) -> None:
     url = _need(settings.db_url, "--db / ELDERCARE_DB")
     await prepare(url)
     district = District.generate(seed=args.seed, homes=args.homes, care_homes=args.care_homes,
-                                 day_cares=True)
+                                 day_cares=True, home_gateways=True)
     password = None if settings.production else demo_password()
     inserted = await seed_district(url, district, demo_password=password)
     print(f"seed: inserted {inserted}")

@@ -79,7 +79,8 @@ async def run_demo(options: DemoOptions) -> int:
             broker_url = await broker.start()
             stack.push_async_callback(broker.stop)
         district = District.generate(seed=options.seed, homes=options.homes,
-                                     care_homes=options.care_homes, day_cares=True)
+                                     care_homes=options.care_homes, day_cares=True,
+                                     home_gateways=True)
         password = os.environ.get("ELDERCARE_DEMO_PASSWORD") or demo_password()
         # No SMS gateway or mail server here: what families would be told is written to a
         # folder of this run's own, which outlives the run (the database does not).

@@ -77,6 +77,11 @@ class SimDevice:
     table, no vital signs, no steps, the battery charging."""
     warned: bool = False
     """Whether the watch has told its wearer its battery is low since it was last charged."""
+    kit: bool = False
+    """A home kit's gateway or smoke detector: its draws come from the kit's own stream, so a
+    seed's other devices and incidents are as they were without the kits."""
+    down: bool = False
+    """A smoke detector taken off its base (it has said ``tamper``)."""
     route: tuple[tuple[float, float, float], ...] = ()
     """Where its wearer is going: (time, lat, lon) waypoints, straight lines between them; at
     the last they stay. Empty: at home. (The route moves only the fixes: the watch's activity
@@ -124,8 +129,9 @@ def status(dev: SimDevice, t: float, state: str) -> Outgoing:
 
 
 def checkin(dev: SimDevice, t: float, rng: np.random.Generator) -> Outgoing:
+    mains = dev.device.kind == "gateway"  # nothing to report: it has no battery
     return dev.message(Kind.CHECKIN, Checkin(seq=dev.next_seq(), ts=_ms(t),
-                                             battery=max(0, int(dev.battery)),
+                                             battery=None if mains else max(0, int(dev.battery)),
                                              rssi=int(rng.integers(-95, -40))))
 
 

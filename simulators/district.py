@@ -17,9 +17,12 @@ True
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from store.registry import DeviceRef
 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 _GIVEN_F = ["秀英", "桂英", "玉兰", "淑珍", "凤英", "兰英", "秀兰", "玉珍", "桂兰", "淑兰"]
@@ -58,6 +61,10 @@ PLACE_EVERY = 3
 """Every third elder at home with a watch (the first, the fourth, ...) has a son's or daughter's
 flat as a safe place besides home, where they sometimes stay the night (migration 0031)."""
 _FAMILY_HOMES = ("女儿家", "儿子家")
+GATEWAY_EVERY = 3
+"""With ``home_gateways``, every third home (home-0002, home-0005, ...) has a zigbee kit: a home
+gateway on the flat's broadband, through which its pendant and a smoke detector reach the
+platform (docs/gateway.md). Those homes' elders are cut off when the line is."""
 
 
 def community_id(name: str) -> str:
@@ -186,6 +193,9 @@ class Device:
     service_press: str = "none"
     """none, second_key or double_press: which presses ask for a service (docs/services.md)."""
     service_type: str = "other"
+    via: str | None = None
+    """The gateway it reaches the platform through (a home kit's zigbee devices); None: by
+    itself."""
 
 
 def day_care_centres() -> tuple[list[Site], list[Device]]:
@@ -217,13 +227,17 @@ class District:
 
     @classmethod
     def generate(cls, *, seed: int, homes: int, care_homes: int,
-                 wearable_share: float = 0.5, day_cares: bool = False) -> District:
+                 wearable_share: float = 0.5, day_cares: bool = False,
+                 home_gateways: bool = False) -> District:
         """``day_cares``: add a day-care centre with a health kiosk in every community
-        (:func:`day_care_centres`; no random draws, so the rest is the same either way)."""
+        (:func:`day_care_centres`); ``home_gateways``: give every ``GATEWAY_EVERY``-th home a
+        zigbee kit (a gateway, and a smoke detector besides the pendant, both through it).
+        Neither makes a random draw, so the rest is the same either way."""
         rng = np.random.default_rng(seed)
         b = _Builder(rng, np.random.default_rng([seed, 9064]))
         for i in range(1, homes + 1):
-            b.home(i, wearable=rng.random() < wearable_share)
+            b.home(i, wearable=rng.random() < wearable_share,
+                   kit=home_gateways and i % GATEWAY_EVERY == 2)
         for i in range(1, care_homes + 1):
             b.care_home(i)
         if day_cares:
@@ -234,6 +248,18 @@ class District:
         return cls(nodes=grid(), sites=b.sites, rooms=b.rooms, residents=b.residents, contacts=b.contacts,
                    devices=b.devices, providers=found, provider_areas=areas,
                    places=family_places(b.sites, b.devices))
+
+    def device_refs(self) -> dict[str, DeviceRef]:
+        """The devices (kiosks aside) as ingest reads them from the registry once seeded: for
+        the benches and tests that run the welfare stage without a database."""
+        from store.registry import DeviceRef
+
+        sites = {s.id: s for s in self.sites}
+        return {d.id: DeviceRef(id=d.id, site_id=d.site_id, kind=d.kind, resident_id=d.resident_id,
+                                room_id=d.room_id, site_kind=sites[d.site_id].kind,
+                                site_lat=sites[d.site_id].lat, site_lon=sites[d.site_id].lon,
+                                via=d.via)
+                for d in self.devices if d.kind != "kiosk"}
 
     def rows(self) -> dict[str, list[dict[str, Any]]]:
         """Rows for the store's seeder, keyed by table."""
@@ -343,16 +369,25 @@ class _Builder:
         self.sites.append(site)
         return site
 
-    def home(self, i: int, *, wearable: bool) -> None:
+    def home(self, i: int, *, wearable: bool, kit: bool = False) -> None:
         site = self._site(f"home-{i:04d}", "home", f"居家 {i:04d}")
         resident = self._resident(f"r-h{i:04d}", site, None)
         double = i % DOUBLE_PRESS_EVERY == 1
+        gateway = f"gw-{i:04d}" if kit else None
+        if gateway:  # first: the registry checks that a device's gateway exists
+            self.devices.append(Device(id=gateway, site_id=site.id, kind="gateway",
+                                       model="ZG-1 home gateway", resident_id=None, room_id=None))
         self.devices.append(Device(
-            id=f"btn-{i:04d}", site_id=site.id, kind="button", model="SOS-P1 pendant",
+            id=f"btn-{i:04d}", site_id=site.id, kind="button",
+            model="SOS-Z1 zigbee pendant" if kit else "SOS-P1 pendant",
             resident_id=resident.id, room_id=None,
             service_press="double_press" if double else "none",
             service_type=_HOME_SERVICE[(i // DOUBLE_PRESS_EVERY) % len(_HOME_SERVICE)]
-            if double else "other"))
+            if double else "other", via=gateway))
+        if gateway:
+            self.devices.append(Device(id=f"smoke-h{i:04d}", site_id=site.id, kind="smoke",
+                                       model="JTY-GD-Z5 zigbee smoke detector",
+                                       resident_id=resident.id, room_id=None, via=gateway))
         if wearable:
             self.devices.append(Device(id=f"watch-{i:04d}", site_id=site.id, kind="wearable",
                                        model="W2 watch", resident_id=resident.id, room_id=None))

@@ -34,6 +34,18 @@ class Scenario:
     ``site_outage_s``, the broker publishing each one's last will as its connection times out;
     drawn from a stream of its own."""
     site_outage_s: tuple[float, float] = (20 * 60.0, 40 * 60.0)
+    line_cuts_per_hour: float = 0.0
+    """A home gateway's broadband line cut (``District.generate(home_gateways=True)``) for
+    ``line_cut_s``: the broker publishes the gateway's last will as its keep-alive (30 s) runs
+    out; the zigbee devices behind it go on, and what they say waits in the gateway's spool
+    until the line is back. Drawn, with the smoke detectors taken down, from a stream of its
+    own."""
+    line_cut_s: tuple[float, float] = (20 * 60.0, 90 * 60.0)
+    smoke_down_per_hour: float = 0.0
+    """A home's smoke detector taken off its base (it chirped for a battery, it was in the way
+    of the cooking), saying ``tamper``; put back after ``smoke_down_s``, saying
+    ``tamper_cleared``."""
+    smoke_down_s: tuple[float, float] = (3600.0, 12 * 3600.0)
     watch_off_per_hour: float = 0.0
     """A wearer taking their watch off (to charge it, to wash) for ``watch_off_s``; drawn from a
     stream of its own."""
@@ -69,9 +81,11 @@ class Scenario:
     """Self check-ups at each community kiosk (a few a day; districts with ``day_cares``)."""
     checkup_abnormal_share: float = 0.02
     checkin_s: tuple[tuple[str, float], ...] = (("button", 3600.0), ("smoke", 3600.0),
-                                                 ("wearable", 600.0), ("wall_button", 300.0))
+                                                 ("wearable", 600.0), ("wall_button", 300.0),
+                                                 ("gateway", 300.0))
     """Per device class; a care home's call buttons are mains-powered wall buttons that report
-    every few minutes (the platform expects one every 10: detection.device_health)."""
+    every few minutes, and so does a home gateway (the platform expects one every 10:
+    detection.device_health)."""
     telemetry_s: float = 10.0
     location_s: float = 60.0
     accel_hz: float = 50.0
@@ -80,7 +94,8 @@ class Scenario:
     days simulated before 2026-12-06 (every hour of every day alike but for reading noise)."""
     battery_drain_per_hour: tuple[tuple[str, float], ...] = (("button", 0.01), ("smoke", 0.005),
                                                               ("wearable", 2.0),
-                                                              ("wall_button", 0.0))
+                                                              ("wall_button", 0.0),
+                                                              ("gateway", 0.0))
 
     def checkin_interval(self, kind: str) -> float:
         return dict(self.checkin_s)[kind]
@@ -92,7 +107,9 @@ class Scenario:
 DEMO = Scenario(sos_per_hour=240.0, accidental_per_hour=90.0, falls_per_hour=120.0,
                 smoke_per_hour=12.0, smoke_tests_per_hour=30.0, faults_per_hour=6.0,
                 dropouts_per_hour=12.0, service_presses_per_hour=24.0, watch_off_per_hour=12.0,
-                site_outages_per_hour=0.5, outings_per_hour=30.0, stays_per_hour=6.0,
+                site_outages_per_hour=0.5, line_cuts_per_hour=6.0, smoke_down_per_hour=3.0,
+                smoke_down_s=(10 * 60.0, 60 * 60.0),
+                outings_per_hour=30.0, stays_per_hour=6.0,
                 night_wanders_per_hour=12.0,
                 checkups_per_kiosk_hour=30.0, checkup_abnormal_share=0.1)
 
@@ -100,6 +117,7 @@ REALISTIC = Scenario(sos_per_hour=0.02, accidental_per_hour=0.05, falls_per_hour
                      smoke_per_hour=0.0005, smoke_tests_per_hour=0.01, faults_per_hour=0.001,
                      dropouts_per_hour=0.05, service_presses_per_hour=0.1,
                      watch_off_per_hour=0.5, site_outages_per_hour=0.001,
+                     line_cuts_per_hour=0.003, smoke_down_per_hour=0.002,
                      outings_per_hour=2.0, stays_per_hour=0.35, night_wanders_per_hour=0.02)
 
 SCENARIOS = {"demo": DEMO, "realistic": REALISTIC}

@@ -99,32 +99,45 @@ class Simulation:
         self._watch_rng = np.random.default_rng([seed, 12351])
         self._site_rng = np.random.default_rng([seed, 12352])  # and care homes' outages
         self._trip_rng = np.random.default_rng([seed, 12353])  # and wearers' trips from home
+        # and the home kits' gateways and smoke detectors (District.generate(home_gateways=...)),
+        # from their first check-in on, with their lines cut and detectors taken down
+        self._kit_rng = np.random.default_rng([seed, 12354])
         self._places = {p.resident_id: p for p in district.places}
         sites = {s.id: s for s in district.sites}
         seq_base = int(start * 1000) << 20  # boot time in the high bits: see docs/device-api.md
         self.devices: list[SimDevice] = []
+        kits = 0  # kit devices so far: the wearers' day streams are keyed as without them
         for d in district.devices:
             if d.kind == "kiosk":
                 continue  # simulators.kiosk's, on a random stream of its own
             cls = ("wall_button" if d.kind == "button" and sites[d.site_id].kind == "care_home"
                    else d.kind)
             interval = scenario.checkin_interval(cls)
+            kit = d.kind == "gateway" or (d.kind == "smoke" and sites[d.site_id].kind == "home")
+            rng = self._kit_rng if kit else self._rng
             dev = SimDevice(device=d, site=sites[d.site_id], seq_base=seq_base,
-                            next_checkin=self.now + float(self._rng.uniform(0, interval)),
-                            battery=float(self._rng.uniform(40, 100)), device_class=cls)
-            if cls == "wall_button":
+                            next_checkin=self.now + float(rng.uniform(0, interval)),
+                            battery=float(rng.uniform(40, 100)), device_class=cls, kit=kit)
+            if cls in ("wall_button", "gateway"):
                 dev.battery = 100.0  # mains
             if d.kind == "wearable":
                 dev.rot = motion.mount(self._rng)
                 dev.hr_base = float(self._rng.normal(72, 6))
                 if scenario.day_to_day is not None:
                     # a generator per wearer and day: the district's other draws stay as they were
-                    dev.days = WearerDays((seed, WEARER_DAYS_KEY, len(self.devices)),
+                    dev.days = WearerDays((seed, WEARER_DAYS_KEY, len(self.devices) - kits),
                                           scenario.day_to_day)
             self.devices.append(dev)
+            kits += kit
         self.by_id = {dev.device.id: dev for dev in self.devices}
-        self._by_kind = {kind: [d for d in self.devices if d.device.kind == kind]
+        self._by_kind = {kind: [d for d in self.devices if d.device.kind == kind and not d.kit]
                          for kind in ("button", "smoke", "wearable")}
+        self._gateways = [d for d in self.devices if d.device.kind == "gateway"]
+        self._home_smoke = [d for d in self.devices if d.kit and d.device.kind == "smoke"]
+        self._via = {d.id: d.via for d in district.devices if d.via}
+        """device -> the gateway it reaches the platform through."""
+        self._cut: dict[str, list[Outgoing]] = {}
+        """gateway whose line is cut -> what the devices behind it said meanwhile, in order."""
         self._service_buttons = [d for d in self._by_kind["button"]
                                  if d.device.service_press == "double_press"]
         self._later: list[_Later] = []
@@ -136,6 +149,10 @@ class Simulation:
         """(watch, gone flat at, found and put on its charger at)."""
         self.site_outages: list[tuple[str, float, float]] = []
         """(care home, down from, back at) of each network outage of a care home."""
+        self.line_cuts: list[tuple[str, float, float]] = []
+        """(home gateway, cut at, back at) of each cut of a home gateway's line."""
+        self.smokes_down: list[tuple[str, float, float]] = []
+        """(home smoke detector, taken down at, put back at)."""
         self.trips: list[Trip] = []
         """Each time a wearer left home (Scenario.outings_per_hour, stays_per_hour,
         night_wanders_per_hour)."""
@@ -232,7 +249,65 @@ class Simulation:
             if (dev := self._pick(kind)) is not None:
                 out += self._dropout(dev)
         return (out + self._service_presses() + self._watches_off() + self._site_outages()
-                + self._trips())
+                + self._trips() + self._line_cuts() + self._smokes_down())
+
+    def _line_cuts(self) -> list[Outgoing]:
+        rng, s = self._kit_rng, self.scenario
+        for _ in range(int(rng.poisson(s.line_cuts_per_hour / 3600.0))):
+            up = [g for g in self._gateways if g.silent_until <= self.now]
+            if not up:
+                continue
+            gateway = up[int(rng.integers(len(up)))]
+            back = self.now + float(rng.uniform(*s.line_cut_s))
+            self.counts["line_cuts"] += 1
+            self.line_cuts.append((gateway.device.id, self.now, back))
+            # the broker notices the connection gone 1-1.5 keep-alives (30 s) later
+            # (bench/offline_delay.py: 24-48 s). The devices behind it go on as before on the
+            # zigbee side, and what they say waits in the gateway's spool (gateway/spool.py)
+            # until it is back and has said "online".
+            gateway.silent_until = back
+            self._cut[gateway.device.id] = []
+            self._schedule(self.now + float(rng.uniform(24, 48)), _will(gateway))
+            self._schedule(back, self._line_back(gateway))
+        return []
+
+    def _spool(self, out: list[Outgoing]) -> list[Outgoing]:
+        """``out`` less what devices behind a cut line said: that waits for the line."""
+        sent = []
+        for m in out:
+            held = self._cut.get(self._via.get(m.topic.rsplit("/", 2)[-2], ""))
+            if held is None:
+                sent.append(m)
+            else:
+                held.append(m)
+        return sent
+
+    def _line_back(self, gateway: SimDevice) -> Callable[[float], list[Outgoing]]:
+        def act(t: float) -> list[Outgoing]:
+            return _connect(gateway, t) + self._cut.pop(gateway.device.id)
+        return act
+
+    def _smokes_down(self) -> list[Outgoing]:
+        rng, s, out = self._kit_rng, self.scenario, []
+        for _ in range(int(rng.poisson(s.smoke_down_per_hour / 3600.0))):
+            ready = [d for d in self._home_smoke if not d.down and d.silent_until <= self.now]
+            if not ready:
+                continue
+            dev = ready[int(rng.integers(len(ready)))]
+            back = self.now + float(rng.uniform(*s.smoke_down_s))
+            dev.down = True
+            self.counts["smoke_down"] += 1
+            self.smokes_down.append((dev.device.id, self.now, back))
+            out.append(event(dev, self.now, EventType.TAMPER))
+            self._schedule(back, self._put_back(dev))
+        return out
+
+    @staticmethod
+    def _put_back(dev: SimDevice) -> Callable[[float], list[Outgoing]]:
+        def act(t: float) -> list[Outgoing]:
+            dev.down = False
+            return [event(dev, t, EventType.TAMPER_CLEARED)]
+        return act
 
     def _site_outages(self) -> list[Outgoing]:
         rng, s = self._site_rng, self.scenario
@@ -388,13 +463,15 @@ class Simulation:
                     continue
             if self.now >= dev.next_checkin:
                 dev.next_checkin += self.scenario.checkin_interval(dev.device_class)
-                out.append(checkin(dev, self.now, self._rng))
+                out.append(checkin(dev, self.now, self._kit_rng if dev.kit else self._rng))
                 if dev.battery < 15 and int(dev.battery * 10) % 10 == 0:
                     out.append(event(dev, self.now, EventType.BATTERY_LOW))
             if kind == "wearable":
                 out += wearable_second(dev, self.now, self._rng, self.scenario,
                                        off_rng=self._watch_rng)
         out += self.kiosks.step(self.now)
+        if self._cut:
+            out = self._spool(out)
         self.counts["messages"] += len(out)
         self.now += 1.0
         return out

@@ -5,39 +5,53 @@ devices' connection the simulation dropped (their last will says "offline")."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
+from alerts.raising import AlarmTrigger
 from detection.device_health import OFFLINE_DELAY_S
-from ingest.codec import Decoder
+from ingest.codec import Decoder, Envelope
 from ingest.contract import Status
 from ingest.welfare import WelfareStage
 from simulators.district import District
 from simulators.scenario import DEMO
 from simulators.simulation import Simulation
-from store.registry import DeviceRef
+from store.registry import SafePlace
 
 START = 1_800_000_000.0
 
 
-def test_half_an_hour_of_the_demo_district_misses_no_check_in() -> None:
-    district = District.generate(seed=12349, homes=12, care_homes=1)
-    sites = {s.id: s for s in district.sites}
-    refs = {d.id: DeviceRef(id=d.id, site_id=d.site_id, kind=d.kind, resident_id=d.resident_id,
-                            room_id=d.room_id, site_kind=sites[d.site_id].kind,
-                            site_lat=sites[d.site_id].lat, site_lon=sites[d.site_id].lon)
-            for d in district.devices if d.kind != "kiosk"}
-    assert any(r.site_kind == "care_home" and r.kind == "button" for r in refs.values())
-    sim = Simulation(district, DEMO, seed=12349, start=START)
+def _welfare(sim: Simulation, district: District, *, seconds: float,
+             places: dict[str, list[SafePlace]] | None = None
+             ) -> Iterator[tuple[list[Envelope], list[AlarmTrigger]]]:
+    """Each second of ``sim`` (of ``district``): what it sent (but the accelerometer windows:
+    telemetry says as much of the wearer's movement, faster) and what the welfare stage,
+    given the registry as ingest reads it, raised of it."""
     decoder = Decoder(clock=lambda: sim.now)
     stage = WelfareStage()
-    stage.configure(refs)
-    found, dropped = [], set()
-    for _ in range(30 * 60):
+    stage.configure(district.device_refs(), places)
+    for _ in range(int(seconds)):
         envelopes = [decoder.decode(m.topic, m.payload) for m in sim.step()
-                     if not m.topic.endswith("/accel")]  # telemetry says as much, faster
+                     if not m.topic.endswith("/accel")]
+        yield envelopes, stage.process(envelopes, now=sim.now)
+
+
+@pytest.mark.parametrize("kits", [False, True], ids=["without home kits", "with home kits"])
+def test_half_an_hour_of_the_demo_district_misses_no_check_in(kits: bool) -> None:
+    district = District.generate(seed=12349, homes=12, care_homes=1, home_gateways=kits)
+    refs = district.device_refs()
+    assert any(r.site_kind == "care_home" and r.kind == "button" for r in refs.values())
+    assert any(r.kind == "gateway" for r in refs.values()) == kits
+    found, dropped = [], set()
+    sim = Simulation(district, DEMO, seed=12349, start=START)
+    for envelopes, raised in _welfare(sim, district, seconds=30 * 60):
         dropped |= {e.device for e in envelopes
                     if isinstance(e.body, Status) and e.body.state == "offline"}
-        found += stage.process(envelopes, now=sim.now)
+        found += raised
     problems = [(t.kind, t.details.get("problem"), t.device_id) for t in found]
     assert not [p for p in problems if p[1] == "no_checkin"], problems
+    dropped |= {d for d, ref in refs.items() if ref.via in dropped}  # a cut line's, too
     assert {d for kind, _, d in problems if kind == "welfare_check"} <= dropped, problems
     # and only about elders: a room's smoke detector dropping out is maintenance alone
     assert all(refs[d].resident_id for kind, _, d in problems if kind == "welfare_check")
@@ -54,22 +68,13 @@ def test_a_care_home_whose_network_goes_down_is_one_site_alarm() -> None:
     import dataclasses
 
     district = District.generate(seed=12349, homes=4, care_homes=1)
-    sites = {s.id: s for s in district.sites}
-    refs = {d.id: DeviceRef(id=d.id, site_id=d.site_id, kind=d.kind, resident_id=d.resident_id,
-                            room_id=d.room_id, site_kind=sites[d.site_id].kind)
-            for d in district.devices if d.kind != "kiosk"}
+    refs = district.device_refs()
     quiet = dataclasses.replace(DEMO, dropouts_per_hour=0.0, site_outages_per_hour=30.0,
                                 site_outage_s=(16 * 60.0, 18 * 60.0))
-    sim = Simulation(district, quiet, seed=3, start=START)
-    decoder = Decoder(clock=lambda: sim.now)
-    stage = WelfareStage()
-    stage.configure(refs)
     found = []
-    for _ in range(40 * 60):
-        envelopes = [decoder.decode(m.topic, m.payload) for m in sim.step()
-                     if not m.topic.endswith("/accel")]
-        found += [(t.kind, refs[t.device_id].site_id) for t in stage.process(envelopes,
-                                                                             now=sim.now)]
+    sim = Simulation(district, quiet, seed=3, start=START)
+    for _, raised in _welfare(sim, district, seconds=40 * 60):
+        found += [(t.kind, refs[t.device_id].site_id) for t in raised]
     home, _, back = sim.site_outages[0]
     assert back < START + 30 * 60, sim.site_outages  # down and back early enough to be judged
     # the next (if any) comes after the first's devices were all back and judged
@@ -85,31 +90,19 @@ def test_a_night_at_a_safe_place_is_no_wandering_and_a_night_wander_is_one() -> 
     home, and none for a walk by day or a night at a son's or daughter's flat."""
     import dataclasses
 
-    from store.registry import SafePlace
-
     district = District.generate(seed=12349, homes=9, care_homes=0)
-    sites = {s.id: s for s in district.sites}
-    refs = {d.id: DeviceRef(id=d.id, site_id=d.site_id, kind=d.kind, resident_id=d.resident_id,
-                            room_id=d.room_id, site_kind=sites[d.site_id].kind,
-                            site_lat=sites[d.site_id].lat, site_lon=sites[d.site_id].lon)
-            for d in district.devices}
     assert district.places, "every third wearer at home has a safe place besides home"
     away = dataclasses.replace(DEMO, sos_per_hour=0.0, accidental_per_hour=0.0,
                                falls_per_hour=0.0, dropouts_per_hour=0.0, watch_off_per_hour=0.0,
                                outings_per_hour=20.0, stays_per_hour=20.0,
                                night_wanders_per_hour=6.0)
-    sim = Simulation(district, away, seed=5, start=START)  # 16:00 in Shanghai
-    decoder = Decoder(clock=lambda: sim.now)
-    stage = WelfareStage()
-    stage.configure(refs, {p.resident_id: [SafePlace(name=p.name, lat=p.lat, lon=p.lon,
-                                                     radius_m=p.radius_m)]
-                           for p in district.places})
+    places = {p.resident_id: [SafePlace(name=p.name, lat=p.lat, lon=p.lon, radius_m=p.radius_m)]
+              for p in district.places}
     wanderings = []
-    for _ in range(int(7.5 * 3600)):  # to 23:30
-        envelopes = [decoder.decode(m.topic, m.payload) for m in sim.step()
-                     if not m.topic.endswith("/accel")]
+    sim = Simulation(district, away, seed=5, start=START)  # 16:00 in Shanghai
+    for _, raised in _welfare(sim, district, seconds=7.5 * 3600, places=places):  # to 23:30
         wanderings += [(t.device_id, t.occurred_ts, t.details["place"])
-                       for t in stage.process(envelopes, now=sim.now) if t.kind == "wandering"]
+                       for t in raised if t.kind == "wandering"]
     kinds = {t.kind for t in sim.trips}
     assert kinds == {"outing", "stay", "night_wander"}, sim.trips
     stays = [t for t in sim.trips if t.kind == "stay"]
@@ -121,3 +114,53 @@ def test_a_night_at_a_safe_place_is_no_wandering_and_a_night_wander_is_one() -> 
         assert (under_way, place) == (["night_wander"], "home"), (w, at, sim.trips)
     for t in night:
         assert any(w == t.watch and t.start <= at <= t.end for w, at, _ in wanderings), t
+
+
+def test_a_home_gateway_whose_line_is_cut_leaves_its_elder_cut_off_within_minutes() -> None:
+    """The district's home kits (District.generate(home_gateways=True)): a pendant and a smoke
+    detector speak zigbee to a home gateway, the only one of them on the broker. A cut line
+    (Scenario.line_cuts_per_hour) is the gateway's last will and silence from all three. The
+    welfare stage, given which devices go through which gateway as ingest reads the registry,
+    calls the elder who has nothing else a welfare check naming the gateway within minutes,
+    not when the pendant misses its daily check-in; an elder with a watch of their own gets
+    none, and their family is told of the gateway instead (the item says who is behind it).
+    The devices behind say nothing of their own meanwhile (held as the gateway's)."""
+    import dataclasses
+
+    district = District.generate(seed=12349, homes=9, care_homes=0, home_gateways=True)
+    refs = district.device_refs()
+    cuts_only = dataclasses.replace(
+        DEMO, sos_per_hour=0.0, accidental_per_hour=0.0, falls_per_hour=0.0, smoke_per_hour=0.0,
+        smoke_tests_per_hour=0.0, faults_per_hour=0.0, dropouts_per_hour=0.0,
+        watch_off_per_hour=0.0, site_outages_per_hour=0.0, smoke_down_per_hour=0.0,
+        line_cuts_per_hour=4.0, line_cut_s=(15 * 60.0, 20 * 60.0))
+    found = []
+    sim = Simulation(district, cuts_only, seed=7, start=START)
+    for _, raised in _welfare(sim, district, seconds=2 * 3600):
+        found += [(t, sim.now) for t in raised]
+    cuts = [c for c in sim.line_cuts if c[2] < sim.now - 600]  # over, and judged after
+    assert len({g for g, _, _ in cuts}) >= 2, sim.line_cuts
+    watched = {d.resident_id for d in district.devices if d.kind == "wearable"}
+    kinds = set()
+    for gateway, start, end in cuts:
+        elder = refs[gateway.replace("gw-", "btn-")].resident_id
+        during = [t for t, at in found if start <= at <= end]
+        item = [t for t in during if t.device_id == gateway]
+        assert [t.details["problem"] for t in item] == ["offline"], (gateway, during)
+        assert item[0].details["behind"] == [elder]
+        welfare = [t for t in during
+                   if t.kind == "welfare_check" and refs[t.device_id].resident_id == elder]
+        if elder in watched:
+            kinds.add("watched")
+            assert welfare == [] and item[0].details["cut_off"] == [], (gateway, during)
+        else:
+            kinds.add("cut off")
+            assert item[0].details["cut_off"] == [elder]
+            assert [t.details["gateways_down"] for t in welfare] == [[gateway]], during
+            assert welfare[0].occurred_ts - start < 4 * 60, (start, welfare)
+        # the pendant and smoke detector behind it: no item of their own (the welfare check
+        # lands on one of them, as on any elder's device)
+        assert not [t for t in during if refs[t.device_id].via == gateway
+                    and t.kind != "welfare_check"], during
+    assert kinds == {"watched", "cut off"}, cuts
+    assert not [t for t, _ in found if t.details.get("problem") == "no_checkin"], found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter
 
 from ingest.codec import Decoder
@@ -198,3 +199,75 @@ def test_a_watch_warns_low_is_mostly_charged_and_else_goes_flat_until_found() ->
         charging = [b for b in after if isinstance(b, Telemetry)][:3]  # 40 s at one each 10 s
         assert charging and all(b.worn is False for b in charging)
         assert charging[-1].battery is not None and charging[-1].battery > 0
+
+
+def _device_of(topic: str) -> str:
+    return Topic.parse(topic).device
+
+
+def test_home_kits_leave_the_rest_of_a_seed_as_it_was() -> None:
+    """District.generate(home_gateways=True) adds a gateway and a smoke detector to every third
+    home and puts its pendant behind the gateway; the kits draw on a stream of their own, so
+    until a line is cut every other device sends what it sent without them."""
+    import dataclasses
+
+    plain = District.generate(seed=9, homes=30, care_homes=1)
+    kits = District.generate(seed=9, homes=30, care_homes=1, home_gateways=True)
+    added = {d.id for d in kits.devices} - {d.id for d in plain.devices}
+    assert added == {f"{k}{i:04d}" for i in range(2, 31, 3) for k in ("gw-", "smoke-h")}
+    assert {d.id: d.via for d in kits.devices if d.via} == {
+        f"{k}{i:04d}": f"gw-{i:04d}" for i in range(2, 31, 3) for k in ("btn-", "smoke-h")}
+    uncut = dataclasses.replace(DEMO, line_cuts_per_hour=0.0)
+    a = Simulation(plain, uncut, seed=9, start=START)
+    b = Simulation(kits, uncut, seed=9, start=START)
+    heard: Counter[str] = Counter()
+    for _ in range(1200):
+        mine = b.step()
+        heard.update(_device_of(m.topic) for m in mine if _device_of(m.topic) in added)
+        assert [m for m in mine if _device_of(m.topic) not in added] == a.step()
+    assert set(heard) == added  # each has connected, at least
+    assert b.counts["smoke_down"] > 0  # taken down, on the kits' stream
+
+
+def test_a_cut_line_silences_the_gateway_and_spools_what_is_behind_it() -> None:
+    """A cut line: the gateway's last will 24-48 s later (its 30 s keep-alive: see
+    bench/offline_delay.py), then nothing from it or the devices behind it until it is back.
+    They go on meanwhile on the zigbee side (a smoke detector is taken down, put back, checks
+    in), and what they said comes, in order and with its own times, right after the gateway's
+    "online" (gateway/spool.py keeps it)."""
+    import dataclasses
+
+    district = District.generate(seed=4, homes=12, care_homes=0, home_gateways=True)
+    cuts = dataclasses.replace(DEMO, line_cuts_per_hour=6.0, line_cut_s=(600.0, 900.0),
+                               smoke_down_per_hour=12.0, smoke_down_s=(300.0, 1200.0))
+    sim = Simulation(district, cuts, seed=4, start=START)
+    decoder = Decoder(clock=lambda: sim.now)
+    said: list[tuple[float, float, str, str]] = []  # (published at, its own time, device, what)
+    for _ in range(2 * 3600):
+        at = sim.now
+        for m in sim.step():
+            env = decoder.decode(m.topic, m.payload)
+            what = getattr(env.body, "state", None) or getattr(env.body, "type", None) or (
+                Topic.parse(m.topic).kind)
+            said.append((at, env.ts, env.device, str(what)))
+    behind = {d.id: d.via for d in district.devices if d.via}
+    over = [c for c in sim.line_cuts if c[2] < sim.now - 60]
+    assert len(over) >= 3, sim.line_cuts
+    spooled = 0
+    for gateway, start, back in over:
+        will = [at for at, _, d, w in said if d == gateway and w == "offline" and at >= start]
+        assert 24 <= will[0] - start <= 48
+        mine = {gateway} | {d for d, g in behind.items() if g == gateway}
+        assert not [s for s in said if s[2] in mine and start < s[0] < back and s[0] != will[0]]
+        then = [s for s in said if s[0] == math.ceil(back) and s[2] in mine]
+        assert then[0][2:] == (gateway, "online")
+        assert [s[1] for s in then[1:]] == sorted(s[1] for s in then[1:])
+        assert all(start <= ts <= math.ceil(back) for _, ts, _, _ in then[1:])
+        spooled += sum(1 for _, ts, _, _ in then if ts < back)
+    assert spooled > 0
+    down = [(d, t0, t1) for d, t0, t1 in sim.smokes_down if t1 < sim.now - 1200]
+    assert down
+    for device, taken, put in down:
+        assert any(ts == taken and d == device and w == "tamper" for _, ts, d, w in said)
+        assert any(ts == math.ceil(put) and d == device and w == "tamper_cleared"
+                   for _, ts, d, w in said)
