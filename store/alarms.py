@@ -17,7 +17,10 @@ _VIEW = """
 SELECT a.id, a.kind, a.priority, a.status, a.device_id, d.kind AS device_kind, a.site_id,
        s.name AS site_name, r.name AS room_name, a.resident_id, p.name AS resident_name,
        a.occurred_at, a.raised_at, a.acknowledged_at, a.acknowledged_by, a.details, a.incident_id,
-       a.source_seq
+       a.source_seq,
+       -- a home gateway's item names the elders behind it by id (ingest/welfare.py): their names
+       (SELECT jsonb_object_agg(x.id, x.name) FROM residents x
+         WHERE x.id IN (SELECT jsonb_array_elements_text(a.details -> 'behind'))) AS named
 FROM alarms a
 JOIN devices d ON d.id = a.device_id
 JOIN sites s ON s.id = a.site_id

@@ -79,8 +79,11 @@ const KNOWN_DETAILS = [
     hide: (v) => !Array.isArray(v) || v.length === 0 },
   // a home gateway's own item (ingest/welfare.py): the elders whose devices go through it, and
   // those it leaves with no way at all to call (their welfare check stands for them)
-  { key: "behind", label: "alarm.behind", format: (v) => list(v), hide: (v) => !Array.isArray(v) || v.length === 0 },
-  { key: "cut_off", label: "alarm.cutOff", format: (v) => list(v), hide: (v) => !Array.isArray(v) || v.length === 0 },
+  // (by name, with the id, from the alarm's `named`: store/alarms.py)
+  { key: "behind", label: "alarm.behind", format: (v, d, alarm) => list(v.map((id) => named(alarm, id))),
+    hide: (v) => !Array.isArray(v) || v.length === 0 },
+  { key: "cut_off", label: "alarm.cutOff", format: (v, d, alarm) => list(v.map((id) => named(alarm, id))),
+    hide: (v) => !Array.isArray(v) || v.length === 0 },
   { key: "count", label: "alarm.count", format: String, hide: (v) => Number(v) <= 1 },
   { key: "first_ts", label: "alarm.firstAt", format: (v) => formatTime(new Date(Number(v) * 1000).toISOString()),
     hide: (v, d) => !Number.isFinite(Number(v)) || Number(d.count ?? 1) <= 1 },
@@ -112,6 +115,12 @@ const KNOWN_DETAILS = [
     format: (v) => list(v.map((f) => `${label("vital", f.measure)} ${f.value}${f.unit ? ` ${f.unit}` : ""} ${label("finding", f.finding)}`)) },
   { key: "entered_by", label: "alarm.enteredBy", format: String },
 ];
+
+// An elder the alarm names by id, by their name where the server gave it.
+function named(alarm, id) {
+  const name = alarm?.named?.[id];
+  return name ? `${name} (${id})` : String(id);
+}
 
 export function field(name, ...value) {
   const shown = value.filter((v) => v !== null && v !== undefined && v !== "");
@@ -311,7 +320,7 @@ export function alarmCard(alarm, snippet) {
   for (const known of KNOWN_DETAILS) {
     const v = details[known.key];
     if (v !== undefined && v !== null && !known.hide?.(v, details, alarm)) {
-      rows.push(field(t(known.label), known.format(v, details)));
+      rows.push(field(t(known.label), known.format(v, details, alarm)));
     }
   }
   const position = lastLocation(details.last_location, alarm.occurred_at);

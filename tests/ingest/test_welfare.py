@@ -16,6 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 from ingest.codec import Decoder, encode
 from ingest.contract import Checkin, Event, EventType, Location, Telemetry
 from ingest.pipeline import Ingest
+from store import alarms as store_alarms
 from store import detector_state, registry
 from tests.clock import Clock
 from tests.ingest.test_pipeline import ListSource
@@ -597,6 +598,16 @@ async def test_the_family_is_asked_to_see_to_a_home_gateway_gone_offline(
         told = sorted((r["name"], r["kind"], r["note"], r["k"]) for r in await cur.fetchall())
     assert told == [("赵丽", "device", "gateway_down", "maintenance"),
                     ("钱明", "alarm", "gateway_down", "welfare_check")]
+    # the centre's view of the gateway's item names the elders behind it (store/alarms.py)
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT id FROM alarms WHERE device_id = 'gw-1'")
+        row = await cur.fetchone()
+        assert row is not None
+        item = await store_alarms.alarm(conn, row["id"])
+        cur = await conn.execute("SELECT name FROM residents WHERE id = 'r1'")
+        r1 = await cur.fetchone()
+    assert r1 is not None and item["details"]["behind"] == ["r1", "r2"]
+    assert item["named"] == {"r1": r1["name"], "r2": "钱桂芳"}
 
 
 @pytest.mark.parametrize("snapshot", ["forgot", "none"])
