@@ -334,14 +334,29 @@ export function alarmCard(alarm, snippet) {
   // The snippet normally comes beside the alarm; accept it inside details too.
   const snip = snippet ?? details.snippet;
   const chart = Array.isArray(snip?.magnitude) && snip.magnitude.length > 1 ? magnitudeCanvas(snip) : null;
+  const late = lateBy(alarm);
   return section("section.alarm",
     h("dl", null,
       field(t("device.id"), alarm.device_id),
       field(t("detail.occurred"), formatTime(alarm.occurred_at)),
       field(t("detail.raised"), formatTime(alarm.raised_at)),
+      late ? [h("dt", null, t("alarm.late")), h("dd", { class: "warn late" }, t("alarm.lateBy", { delay: late }))] : null,
       where ? field(t("alarm.lastLocation"), where) : null,
       rows),
     chart);
+}
+
+// What a device said (a press, smoke, a fall) that reached the centre long after it was said:
+// held on the way, in a home gateway's spool while its line was cut (gateway/spool.py), in a
+// device out of reach, or by the centre's own outage. The operator must not read the time it
+// was raised as the time it happened. Findings the platform judges itself are left out: their
+// time is the judging's.
+const LATE_S = 120;
+function lateBy(alarm) {
+  if (!alarm?.details?.event && alarm?.kind !== "fall") return null;
+  const seconds = (parseTime(alarm.raised_at) - parseTime(alarm.occurred_at)) / 1000;
+  if (!Number.isFinite(seconds) || seconds < LATE_S) return null;
+  return seconds < 3600 ? `${Math.round(seconds / 60)} min` : hoursText(seconds / 3600);
 }
 
 export function eventsCard(events) {

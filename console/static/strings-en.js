@@ -296,6 +296,8 @@ export const EN = {
   "detail.status.new": "Waiting",
   "detail.raised": "Raised",
   "detail.occurred": "Occurred",
+  "alarm.late": "Arrived late",
+  "alarm.lateBy": "Reached the centre {delay} after it happened: held on the way (a home gateway's line down, a device out of reach, or the centre's own outage). Call now all the same.",
   "work.responder": "Send",
   "work.dispatch": "Dispatch",
   "work.onSite": "Help on site",

@@ -169,6 +169,16 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
                 'Of them, left with no way to call (an "All emergency devices silent" alarm each)':
                     "钱明 (r-2)"},
             "zhGateway": "王秀英 (r-1)、钱明 (r-2)、r-9",
+            "late": {
+                "press": "Reached the centre 40 min after it happened: held on the way (a home"
+                         " gateway's line down, a device out of reach, or the centre's own outage)."
+                         " Call now all the same.",
+                "hours": "Reached the centre 1 h 05 min after it happened: held on the way (a"
+                         " home gateway's line down, a device out of reach, or the centre's own"
+                         " outage). Call now all the same.",
+                "prompt": [], "judged": [],
+                "zh": "事件发生 40 min 后才送达中心：途中被耽搁（家庭网关断网、设备不在覆盖范围"
+                      "或中心自身故障）。仍请立即呼叫。"},
         }
         publisher.close()
         await browser.close()
@@ -257,8 +267,20 @@ async def _welfare_cards(page: Any) -> Any:
             named: { 'r-1': '王秀英', 'r-2': '钱明' },
             details: { problem: 'offline', behind: ['r-1', 'r-2', 'r-9'], cut_off: ['r-2'] } };
         const gateway = rows(cards.alarmCard(gatewayAlarm));
+        // a press that reached the centre long after it was made (a cut line's spool) says so;
+        // one a few seconds late, or a finding the platform judged itself, does not
+        const sent = (kind, details, raised) => rows(cards.alarmCard({ kind, device_id: 'btn-1',
+            device_kind: 'button', occurred_at: '2026-03-01T06:00:00Z', raised_at: raised, details }));
+        const lateNames = (r) => ['Arrived late', '延迟送达'].filter((k) => k in r);
+        const late = {
+            press: sent('sos', { event: 'sos' }, '2026-03-01T06:40:10Z')['Arrived late'],
+            hours: sent('smoke', { event: 'smoke' }, '2026-03-01T07:05:00Z')['Arrived late'],
+            prompt: lateNames(sent('sos', { event: 'sos' }, '2026-03-01T06:01:30Z')),
+            judged: lateNames(sent('welfare_check', { problem: 'welfare_check' }, '2026-03-01T07:00:00Z')),
+        };
         i18n.setLang('zh-CN');
         const zhGateway = rows(cards.alarmCard(gatewayAlarm));
+        late.zh = sent('sos', { event: 'sos' }, '2026-03-01T06:40:10Z')['延迟送达'];
         const zhFlat = rows(card({ ...unheard, watch_battery_pct: 2, watch_flat: true }));
         const zh = rows(card(still));
         const zhFall = rows(card({ posture_change_deg: 84.6, stillness: 0.912 }, 'fall'));
@@ -306,6 +328,7 @@ async def _welfare_cards(page: Any) -> Any:
             gateway: pick(gateway, ['Elders whose devices go through it',
                 'Of them, left with no way to call (an "All emergency devices silent" alarm each)']),
             zhGateway: zhGateway['经由该网关报警的老人'],
+            late,
         };
     }""")
 
