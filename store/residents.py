@@ -48,12 +48,15 @@ async def contacts(conn: psycopg.AsyncConnection[Any], resident_id: str) -> list
 
 
 async def devices(conn: psycopg.AsyncConnection[Any], resident_id: str) -> list[dict[str, Any]]:
-    """The resident's devices; for a wearable also whether its latest telemetry of the last
-    week said it is worn (``worn``), and if not, since when it has been off the wrist
-    (``off_since``: the first of its telemetry since it was last worn, within that week)."""
+    """The resident's devices, and the home gateways they reach the platform through
+    (``via``; migration 0034): a gateway offline leaves the devices behind it unheard, and the
+    family asked to see to it must find it on the list. For a wearable also whether its latest
+    telemetry of the last week said it is worn (``worn``), and if not, since when it has been
+    off the wrist (``off_since``: the first of its telemetry since it was last worn, within
+    that week)."""
     return await _all(
         conn,
-        "SELECT d.id, d.kind, d.model, d.battery, d.last_checkin, d.last_seen, d.online,"
+        "SELECT d.id, d.kind, d.model, d.battery, d.last_checkin, d.last_seen, d.online, d.via,"
         " w.worn, w.off_since FROM devices d"
         " LEFT JOIN LATERAL (SELECT l.worn, CASE WHEN NOT l.worn THEN"
         "   (SELECT min(o.ts) FROM telemetry o WHERE o.device_id = d.id AND NOT o.worn"
@@ -64,7 +67,9 @@ async def devices(conn: psycopg.AsyncConnection[Any], resident_id: str) -> list[
         "  FROM (SELECT t.worn FROM telemetry t WHERE t.device_id = d.id AND t.worn IS NOT NULL"
         "   AND t.ts > now() - interval '7 days' ORDER BY t.ts DESC LIMIT 1) l) w"
         " ON d.kind = 'wearable'"
-        " WHERE d.resident_id = %s AND d.retired_at IS NULL ORDER BY d.id", resident_id)
+        " WHERE d.retired_at IS NULL AND (d.resident_id = %s OR d.id IN ("
+        "   SELECT b.via FROM devices b WHERE b.resident_id = %s AND b.retired_at IS NULL))"
+        " ORDER BY d.kind = 'gateway', d.id", resident_id, resident_id)
 
 
 async def vitals(conn: psycopg.AsyncConnection[Any], resident_id: str,

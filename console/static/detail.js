@@ -266,7 +266,9 @@ export function devicesCard(devices) {
       h("thead", null, h("tr", null,
         ["device.id", "device.kind", "device.battery", "device.lastCheckin", "device.online"].map((k) => h("th", { scope: "col" }, t(k))))),
       h("tbody", null, rows.map((d) => h("tr", { dataset: { deviceId: d.id } },
-        h("td", null, d.id, d.model ? h("span", { class: "muted small" }, ` ${d.model}`) : null),
+        h("td", null, d.id, d.model ? h("span", { class: "muted small" }, ` ${d.model}`) : null,
+          // it reaches the centre through the home gateway listed with it (store/residents.py)
+          d.via ? h("span", { class: "muted small via" }, ` · ${t("device.via", { gateway: d.via })}`) : null),
         h("td", null, label("device", d.kind)),
         h("td", null, battery(d) ?? t("none")),
         // A button that has not checked in yet may still have been heard from (a press).

@@ -613,6 +613,7 @@ export const EN = {
   "field.site_id": "Site",
   "field.room_id": "Room",
   "field.via": "Through gateway",
+  "device.via": "through {gateway}",
   "field.birth_year": "Born",
   "field.sex": "Sex",
   "field.phone": "Phone",

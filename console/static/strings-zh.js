@@ -613,6 +613,7 @@ export const ZH = {
   "field.site_id": "地点",
   "field.room_id": "房间",
   "field.via": "经由网关",
+  "device.via": "经由 {gateway}",
   "field.birth_year": "出生年份",
   "field.sex": "性别",
   "field.phone": "电话",

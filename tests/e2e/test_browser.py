@@ -169,6 +169,9 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
                 'Of them, left with no way to call (an "All emergency devices silent" alarm each)':
                     "钱明 (r-2)"},
             "zhGateway": "王秀英 (r-1)、钱明 (r-2)、r-9",
+            "devices": [["btn-0002 SOS-Z1 · through gw-0002", "Emergency button", "online"],
+                        ["gw-0002", "Home gateway", "offline"]],
+            "zhDevices": ["btn-0002 SOS-Z1 · 经由 gw-0002", "gw-0002"],
             "late": {
                 "press": "Reached the centre 40 min after it happened: held on the way (a home"
                          " gateway's line down, a device out of reach, or the centre's own outage)."
@@ -278,7 +281,15 @@ async def _welfare_cards(page: Any) -> Any:
             prompt: lateNames(sent('sos', { event: 'sos' }, '2026-03-01T06:01:30Z')),
             judged: lateNames(sent('welfare_check', { problem: 'welfare_check' }, '2026-03-01T07:00:00Z')),
         };
+        // an elder's device list with the home gateway their devices go through
+        const deviceRows = (node) => [...node.querySelectorAll('tbody tr')].map((tr) =>
+            [...tr.querySelectorAll('td')].map((td) => td.textContent));
+        const kitDevices = [{ id: 'btn-0002', kind: 'button', model: 'SOS-Z1', via: 'gw-0002',
+                              online: true },
+                            { id: 'gw-0002', kind: 'gateway', via: null, online: false }];
+        const devices = deviceRows(cards.devicesCard(kitDevices)).map((r) => [r[0], r[1], r[4]]);
         i18n.setLang('zh-CN');
+        const zhDevices = deviceRows(cards.devicesCard(kitDevices)).map((r) => r[0]);
         const zhGateway = rows(cards.alarmCard(gatewayAlarm));
         late.zh = sent('sos', { event: 'sos' }, '2026-03-01T06:40:10Z')['延迟送达'];
         const zhFlat = rows(card({ ...unheard, watch_battery_pct: 2, watch_flat: true }));
@@ -328,7 +339,7 @@ async def _welfare_cards(page: Any) -> Any:
             gateway: pick(gateway, ['Elders whose devices go through it',
                 'Of them, left with no way to call (an "All emergency devices silent" alarm each)']),
             zhGateway: zhGateway['经由该网关报警的老人'],
-            late,
+            late, devices, zhDevices,
         };
     }""")
 

@@ -100,8 +100,9 @@ function nowStep(i, me) {
   return t("family.now.new");
 }
 
+// The elder's own devices: the home gateway listed with them is heard while they are not.
 function lastSeen(devices) {
-  const times = (devices ?? []).map((d) => d.last_seen).filter(Boolean).sort();
+  const times = (devices ?? []).filter((d) => d.kind !== "gateway").map((d) => d.last_seen).filter(Boolean).sort();
   return times.length ? formatTime(times[times.length - 1]) : null;
 }
 
