@@ -10,11 +10,16 @@ Check-in intervals follow issue 4: mains-powered devices every 10 minutes, batte
 ...        "last_checkin": now, "registered_at": now, "last_event": None, "last_event_at": None}
 >>> [p["problem"] for p in problems(row, now)]
 ['battery_low']
->>> fault = {**row, "battery": 90, "last_event": "fault", "last_event_at": now}
+>>> fault = {**row, "battery": 90, "last_event": "fault", "last_event_at": now, "fault_since": now}
 >>> [p["problem"] for p in problems(fault, now)]
 ['fault']
->>> [p["problem"] for p in problems({**fault, "last_event": "fault_cleared"}, now)]  # it said so
+>>> over = {**fault, "last_event": "fault_cleared", "fault_since": None}  # it said so
+>>> [p["problem"] for p in problems(over, now)]
 []
+>>> [p["problem"] for p in problems({**over, "tamper_since": now}, now)]  # still off its base
+['tamper']
+>>> detector_state({**over, "tamper_since": now}, now)
+'fault'
 """
 
 from __future__ import annotations
@@ -30,7 +35,6 @@ CHECKIN_INTERVAL_S: dict[str, float] = {
 }
 LOW_BATTERY_PERCENT = 20
 """Below this a battery is replaced on the next visit (detectors chirp at about 10-15%)."""
-_EVENT_PROBLEMS = {"fault": "fault", "tamper": "tamper", "battery_low": "battery_low"}
 _RECENT = dt.timedelta(days=7)
 CLOCK_RECENT = dt.timedelta(days=2)
 """A refused reading older than this says nothing of the clock now (a device silent since)."""
@@ -67,20 +71,21 @@ def problems(device: dict[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
         # watch that streams never "checks in"): set its clock (its events are still raised,
         # at their arrival, and its clock's error is being learnt: ingest/codec.py)
         add("clock_wrong", refused, device.get("clock_refused") or "")
-    problem = _EVENT_PROBLEMS.get(device.get("last_event") or "")
-    if problem in ("fault", "tamper") and device.get("last_event_at") is not None \
-            and now - device["last_event_at"] < _RECENT:
-        add(problem, device["last_event_at"])
+    for problem in ("fault", "tamper"):  # each standing until the device says it is over
+        since = device.get(f"{problem}_since")
+        if since is not None and now - since < _RECENT:
+            add(problem, since)
     return found
 
 
-_DETECTOR_STATES = {"smoke": "smoke", "fault": "fault", "tamper": "fault", "test": "test"}
-
-
 def detector_state(device: dict[str, Any], now: dt.datetime) -> str:
-    """What a smoke detector's tile shows: smoke until cleared; a test for ten minutes."""
-    state = _DETECTOR_STATES.get(device.get("last_event") or "", "clear")
-    if state == "test" and device.get("last_event_at") is not None and \
-            now - device["last_event_at"] > dt.timedelta(minutes=10):
-        return "clear"
-    return state
+    """What a smoke detector's tile shows: smoke until cleared; else a fault or tamper while
+    either stands; else a test for ten minutes."""
+    last, at = device.get("last_event"), device.get("last_event_at")
+    if last == "smoke":
+        return "smoke"
+    if device.get("fault_since") is not None or device.get("tamper_since") is not None:
+        return "fault"
+    if last == "test" and at is not None and now - at <= dt.timedelta(minutes=10):
+        return "test"
+    return "clear"

@@ -61,6 +61,11 @@ async def test_care_home_floor_plan_shows_smoke_and_the_maintenance_list(console
     assert console.pool is not None
     async with console.pool.connection() as conn:
         await write(conn, Batch(events=[("smoke-care-01-203", 5, now, "smoke", None)]))
+        # 106 taken off its base, then a fault that passed: the tamper still stands
+        await write(conn, Batch(events=[
+            ("smoke-care-01-106", 6, now - dt.timedelta(hours=2), "tamper", None),
+            ("smoke-care-01-106", 7, now - dt.timedelta(hours=1), "fault", None),
+            ("smoke-care-01-106", 8, now - dt.timedelta(minutes=30), "fault_cleared", None)]))
     await _sql(console, "UPDATE devices SET battery = 9 WHERE id = 'smoke-care-01-101'")
     await _sql(console, "UPDATE devices SET last_checkin = now() - interval '30 hours'"
                         " WHERE id = 'smoke-care-01-102'")
@@ -84,11 +89,13 @@ async def test_care_home_floor_plan_shows_smoke_and_the_maintenance_list(console
         rooms = {r["name"]: r for f in plan["floors"] for r in f["rooms"]}
         assert rooms["203"]["detectors"][0]["state"] == "smoke"
         assert rooms["204"]["detectors"][0]["state"] == "clear"
+        assert rooms["106"]["detectors"][0]["state"] == "fault"  # off its base still
         assert rooms["203"]["residents"]
         items = (await staff.get("/api/v1/sites/care-01/maintenance")).json()["items"]
         found = {(i["device_id"], i["problem"]) for i in items}
         assert ("smoke-care-01-101", "battery_low") in found
         assert ("smoke-care-01-102", "no_checkin") in found
+        assert {p for d, p in found if d == "smoke-care-01-106"} == {"tamper"}
         clock = [i for i in items if i["problem"].startswith("clock")]
         assert [(i["device_id"], i["problem"], i["detail"], i.get("offset_s")) for i in clock] == [
             ("smoke-care-01-103", "clock_wrong", "timestamp 841000000 s in the past", None),
