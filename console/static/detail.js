@@ -348,14 +348,14 @@ export function alarmCard(alarm, snippet) {
     chart);
 }
 
-// What a device said (a press, smoke, a fall) that reached the centre long after it was said:
-// held on the way, in a home gateway's spool while its line was cut (gateway/spool.py), in a
-// device out of reach, or by the centre's own outage. The operator must not read the time it
-// was raised as the time it happened. Findings the platform judges itself are left out: their
-// time is the judging's.
+// What a device said (a press, smoke: its own event) that reached the centre long after it was
+// said: held on the way, in a home gateway's spool while its line was cut (gateway/spool.py),
+// in a device out of reach, or by the centre's own outage. The operator must not read the time
+// it was raised as the time it happened. Findings the platform judges itself are left out:
+// their time is the judging's (a fall's is its impact, raised after the wearer's grace period).
 const LATE_S = 120;
 function lateBy(alarm) {
-  if (!alarm?.details?.event && alarm?.kind !== "fall") return null;
+  if (!alarm?.details?.event) return null;
   const seconds = (parseTime(alarm.raised_at) - parseTime(alarm.occurred_at)) / 1000;
   if (!Number.isFinite(seconds) || seconds < LATE_S) return null;
   return seconds < 3600 ? `${Math.round(seconds / 60)} min` : hoursText(seconds / 3600);
