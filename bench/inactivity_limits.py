@@ -169,13 +169,10 @@ def config_for(rule: str) -> InactivityConfig:
         return InactivityConfig(min_silences=10**9)  # never learns: 4 h by day
     if rule == "quantile":
         return InactivityConfig(limit_rule="quantile")
-    name, _, rest = rule.partition(":")
-    days, _, first = rest.partition(":")
-    if name != "return_level" or not days or (first and not first.startswith("first")):
-        raise ValueError(f"unknown rule {rule!r}: fixed, quantile or"
-                         " return_level:DAYS[:firstN]")
-    return InactivityConfig(limit_rule="return_level", false_alarm_days=float(days),
-                            first_nights=int(first.removeprefix("first") or 0))
+    name, _, days = rule.partition(":")
+    if name != "return_level" or not days:
+        raise ValueError(f"unknown rule {rule!r}: fixed, quantile or return_level:DAYS")
+    return InactivityConfig(limit_rule="return_level", false_alarm_days=float(days))
 
 
 def run(*, seed: int, wearers: int, days: int, model: str, rule: str,

@@ -302,13 +302,6 @@ class InactivityConfig:
     (bench/welfare_false_alarms.py)."""
     ceiling: float = 14 * HOUR
     """Never wait longer than this, however long the silences learnt."""
-    first_nights: int = 0
-    """From this many nights besides the longest (and until ``min_silences``), a new resident's
-    nights loosen the night limit provisionally: to the longest of them plus
-    ``first_nights_margin``, at most ``first_nights_most`` above ``night_limit``. 0: never
-    (the default night limit until ``min_silences``)."""
-    first_nights_margin: float = HOUR
-    first_nights_most: float = 2 * HOUR
     bedtime_margin: float = HOUR
     """How much earlier than the earliest bedtime a resident's nights teach a silence must begin
     to be held to its day limit after the sleep hour (:meth:`InactivityDetector._bedtime_from`):
@@ -641,9 +634,6 @@ class InactivityDetector:
             learnt = c.night_limit
             if c.limit_rule == "return_level" and len(nights) >= c.min_silences:
                 learnt = return_level(np.array(nights), len(nights), c.false_alarm_days)
-            elif c.limit_rule == "return_level" and 0 < c.first_nights <= len(nights):
-                learnt = min(nights[-1] + c.first_nights_margin,
-                             c.night_limit + c.first_nights_most)
             r.night_memo = min(max(learnt, c.night_limit), c.ceiling)
         return r.night_memo
 
@@ -1014,7 +1004,6 @@ class InactivityDetector:
                 evening = self._evening_now(r)  # still since the evening
                 known = len(r.silences.get(NIGHT, ()))
                 if (limit <= evening and known <= self.config.min_silences
-                        and limit <= self.config.night_limit
                         and self.config.limit_rule == "return_level"):
                     unlearnt = known  # the default night limit: their nights not yet learnt
                 limit = min(limit, evening)
