@@ -431,10 +431,11 @@ async def test_only_a_watch_at_home_gone_flat_with_its_elder_still_covered_asks_
                               watch, now=now)
             written = await write(conn, Batch(alarms=[alarm]), on_opened=tell_family_of_alarm)
             [incident_id] = written.new_incident_ids
-            await conn.execute("UPDATE incidents SET status = 'resolved', outcome = 'test',"
-                               " resolved_at = now() WHERE id = %s", (incident_id,))
         rows = await _rows(seeded, "SELECT kind FROM notifications WHERE incident_id = %s",
                            incident_id)
+        async with seeded.connection() as conn:  # the next case opens an item of its own
+            await conn.execute("UPDATE incidents SET status = 'resolved', outcome = 'test',"
+                               " resolved_at = now() WHERE id = %s", (incident_id,))
         assert {r["kind"] for r in rows} <= {"device"}
         asked[watch.site_kind, case] = asked.get((watch.site_kind, case), 0) + len(rows)
     assert asked.pop(("home", "flat")) > 0

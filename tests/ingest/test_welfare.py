@@ -504,6 +504,8 @@ async def test_a_smoke_detector_taken_down_at_home_asks_the_family_to_put_it_bac
     await says("smoke-1", EventType.TAMPER)
     assert await told() == [("device", "smoke_down")]
     assert await _items(pool, "smoke-1") == [("new", None, "tamper")]
+    async with pool.connection() as conn:  # what the notifier does at 10:00, within a second
+        await conn.execute("UPDATE notifications SET status = 'sent', sent_at = now()")
     await home.until(clock.t + 600)
     await says("smoke-1", EventType.TAMPER_CLEARED)
     assert await _items(pool, "smoke-1") == [("resolved", "self_cleared", "tamper")]
@@ -511,6 +513,50 @@ async def test_a_smoke_detector_taken_down_at_home_asks_the_family_to_put_it_bac
     await says("smoke-1", EventType.FAULT)
     assert await _items(pool, "btn-1") == [("new", None, "tamper")]
     assert await told() == [("device", "smoke_down")]
+
+
+async def test_a_device_message_held_by_quiet_hours_is_taken_back_when_its_item_closes(
+        pool: AsyncConnectionPool) -> None:
+    """23:00 in Shanghai: r1's smoke detector is taken off its base, and her daughter, whose
+    quiet hours run to 07:00, is to be asked in the morning to put it back. r1 puts it back at
+    01:00: the item closes itself, and the message waiting for 07:00 is taken back (it would say
+    something no longer true). A second detector, still down, keeps its message."""
+    await _seed(pool)
+    async with pool.connection() as conn:
+        await registry.seed(conn, {"devices": [
+            {"id": "smoke-1", "site_id": SITE, "kind": "smoke", "resident_id": "r1"},
+            {"id": "smoke-2", "site_id": SITE, "kind": "smoke", "resident_id": "r1"}]})
+        cur = await conn.execute(
+            "INSERT INTO contacts (resident_id, name, relation, phone, lang, priority)"
+            " VALUES ('r1', '赵丽', 'child', '13800000001', 'zh-CN', 1) RETURNING id")
+        contact = await cur.fetchone()
+        assert contact is not None
+        await conn.execute("INSERT INTO notification_prefs (contact_id, kinds, quiet_start,"
+                           " quiet_end) VALUES (%s, '{alarm,handled,device}', '22:00', '07:00')",
+                           (contact["id"],))
+    evening = NIGHT - 3 * 3600  # 23:00 in Shanghai
+    clock = Clock(evening)
+    home = _Home(*await _ingest(pool, clock), clock)
+    send, seq = home.send, home.seq
+
+    async def waiting() -> list[tuple[str, str, str]]:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT a.device_id, n.status, to_char(n.next_attempt_at AT TIME ZONE"
+                " 'Asia/Shanghai', 'HH24:MI') AS due FROM notifications n"
+                " JOIN alarms a ON a.incident_id = n.incident_id WHERE n.kind = 'device'"
+                " ORDER BY a.device_id")
+            return [(r["device_id"], r["status"], r["due"]) for r in await cur.fetchall()]
+
+    for device in ("smoke-1", "smoke-2"):
+        await send(device, "checkin", Checkin(seq=next(seq), ts=_ms(clock.t), battery=60))
+        await send(device, "event", Event(seq=next(seq), ts=_ms(clock.t), type=EventType.TAMPER))
+    assert await waiting() == [("smoke-1", "pending", "07:00"), ("smoke-2", "pending", "07:00")]
+    await home.until(evening + 2 * 3600)  # 01:00
+    await send("smoke-1", "event", Event(seq=next(seq), ts=_ms(clock.t),
+                                         type=EventType.TAMPER_CLEARED))
+    assert await _items(pool, "smoke-1") == [("resolved", "self_cleared", "tamper")]
+    assert await waiting() == [("smoke-2", "pending", "07:00")]
 
 
 async def _seed_gateway(pool: AsyncConnectionPool) -> None:
@@ -707,6 +753,8 @@ async def test_the_family_is_asked_to_charge_a_watch_gone_flat_once_each_time_it
     [first] = await told()
     assert (first["kind"], first["name"], first["note"]) == ("device", "赵丽", "watch_flat")
     assert first["subject"] == "【12349】赵玉兰的手表可能没电了"
+    async with pool.connection() as conn:  # what the notifier does by day, within a second
+        await conn.execute("UPDATE notifications SET status = 'sent', sent_at = now()")
     async with pool.connection() as conn:
         cur = await conn.execute("SELECT alarm_count, status FROM incidents WHERE id = %s",
                                  (first["incident_id"],))
@@ -723,6 +771,8 @@ async def test_the_family_is_asked_to_charge_a_watch_gone_flat_once_each_time_it
     await flat(day + 86400)
     first, second = await told()
     assert second["kind"] == "device" and second["incident_id"] != first["incident_id"]
+    async with pool.connection() as conn:
+        await conn.execute("UPDATE notifications SET status = 'sent', sent_at = now()")
     await until(day + 2 * 86400)
     await state("watch-1", up=True)
     await send("btn-1", "checkin", Checkin(seq=next(seq), ts=_ms(clock.t), battery=90))
