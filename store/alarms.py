@@ -20,7 +20,16 @@ SELECT a.id, a.kind, a.priority, a.status, a.device_id, d.kind AS device_kind, a
        a.source_seq,
        -- a home gateway's item names the elders behind it by id (ingest/welfare.py): their names
        (SELECT jsonb_object_agg(x.id, x.name) FROM residents x
-         WHERE x.id IN (SELECT jsonb_array_elements_text(a.details -> 'behind'))) AS named
+         WHERE x.id IN (SELECT jsonb_array_elements_text(a.details -> 'behind'))) AS named,
+       -- about a home gateway offline (its item, or the welfare check of an elder it cut off):
+       -- how many other homes' gateways of the same community are offline now. Many at once
+       -- is the provider's network, not this home's plug.
+       s.community AS site_community,
+       CASE WHEN d.kind = 'gateway' OR a.details ? 'gateways_down' THEN
+         (SELECT count(*) FROM devices g JOIN sites gs ON gs.id = g.site_id
+           WHERE g.kind = 'gateway' AND g.online = false AND g.retired_at IS NULL
+             AND g.site_id <> a.site_id AND gs.community = s.community AND s.community <> '')
+       END AS gateways_down_nearby
 FROM alarms a
 JOIN devices d ON d.id = a.device_id
 JOIN sites s ON s.id = a.site_id

@@ -343,6 +343,12 @@ export function alarmCard(alarm, snippet) {
       field(t("detail.occurred"), formatTime(alarm.occurred_at)),
       field(t("detail.raised"), formatTime(alarm.raised_at)),
       late ? [h("dt", null, t("alarm.late")), h("dd", { class: "warn late" }, t("alarm.lateBy", { delay: late }))] : null,
+      // other homes' gateways of the same community offline now (store/alarms.py): many at
+      // once is the provider's network, and the operator phones knowing it
+      Number(alarm.gateways_down_nearby) > 0
+        ? field(t("alarm.gatewaysNearby", { community: alarm.site_community ?? "" }),
+          t("alarm.gatewaysNearbyCount", { n: Number(alarm.gateways_down_nearby) }))
+        : null,
       where ? field(t("alarm.lastLocation"), where) : null,
       rows),
     chart);

@@ -298,6 +298,8 @@ export const EN = {
   "detail.occurred": "Occurred",
   "alarm.late": "Arrived late",
   "alarm.lateBy": "Reached the centre {delay} after it happened: held on the way (a home gateway's line down, a device out of reach, or the centre's own outage). Call now all the same.",
+  "alarm.gatewaysNearby": "Other homes' gateways offline in {community} now",
+  "alarm.gatewaysNearbyCount": "{n}: perhaps the provider's network, not this home",
   "work.responder": "Send",
   "work.dispatch": "Dispatch",
   "work.onSite": "Help on site",

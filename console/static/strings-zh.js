@@ -298,6 +298,8 @@ export const ZH = {
   "detail.occurred": "发生时间",
   "alarm.late": "延迟送达",
   "alarm.lateBy": "事件发生 {delay} 后才送达中心：途中被耽搁（家庭网关断网、设备不在覆盖范围或中心自身故障）。仍请立即呼叫。",
+  "alarm.gatewaysNearby": "{community}其他离线的家庭网关（当前）",
+  "alarm.gatewaysNearbyCount": "{n} 个：可能是运营商网络故障，而非本户的问题",
   "work.responder": "派遣",
   "work.dispatch": "派遣",
   "work.onSite": "救援已到场",

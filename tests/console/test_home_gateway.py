@@ -30,3 +30,50 @@ async def test_an_elders_devices_list_the_home_gateway_they_go_through(db_url: s
     assert {d["id"]: d["online"] for d in status["devices"]}["gw-0002"] is False
     assert [d["kind"] for d in status["devices"]].count("gateway") == 1
     assert not [d for d in plain["devices"] if d["kind"] == "gateway" or d["via"]]
+
+
+async def test_a_gateway_alarm_says_how_many_other_homes_of_its_community_are_cut_off(
+        db_url: str) -> None:
+    """A home gateway's item and the welfare check of an elder it cut off say how many other
+    homes' gateways of the same community are offline now: several at once (a provider's works
+    at night) is not this home's plug, and the operator phones knowing it. Other kinds of
+    alarm, and gateways of other communities, are not counted."""
+    import time
+
+    from alerts.raising import AlarmTrigger, new_alarm
+    from store.batch import Batch, write
+    from store.registry import active_devices
+
+    district = District.generate(seed=3, homes=30, care_homes=0, home_gateways=True)
+    community = {s.id: s.community for s in district.sites}
+    gateways = [d for d in district.devices if d.kind == "gateway"]
+    mine = max(gateways, key=lambda g: sum(community[o.site_id] == community[g.site_id]
+                                           for o in gateways))
+    others = sum(1 for g in gateways
+                 if g.id != mine.id and community[g.site_id] == community[mine.site_id])
+    assert others >= 1
+    elder = next(d for d in district.devices if d.via == mine.id and d.kind == "button")
+    async with district_console(db_url, district) as p:
+        assert p.pool is not None
+        now = time.time()
+        async with p.pool.connection() as conn:
+            await conn.execute("UPDATE devices SET online = false WHERE kind = 'gateway'")
+            refs = await active_devices(conn)
+            for seq, (device, kind, details) in enumerate((
+                    (mine.id, "maintenance", {"problem": "offline", "behind": [elder.resident_id]}),
+                    (elder.id, "welfare_check", {"problem": "welfare_check",
+                                                 "gateways_down": [mine.id]}),
+                    (elder.id, "sos", {"event": "sos"})), start=1):
+                alarm = new_alarm(AlarmTrigger(kind=kind, device_id=device, source_seq=seq,
+                                               occurred_ts=now, details=details),
+                                  refs[device], now=now)
+                await write(conn, Batch(alarms=[alarm]))
+            cur = await conn.execute("SELECT DISTINCT incident_id FROM alarms")
+            incidents = [r["incident_id"] for r in await cur.fetchall()]
+        async with signed_in(p, "op1") as op:
+            seen = {a["kind"]: a for i in incidents
+                    for a in (await op.get(f"/api/v1/incidents/{i}")).json()["alarms"]}
+    assert seen["maintenance"]["gateways_down_nearby"] == others
+    assert seen["welfare_check"]["gateways_down_nearby"] == others
+    assert seen["welfare_check"]["site_community"] == community[mine.site_id]
+    assert seen["sos"]["gateways_down_nearby"] is None

@@ -172,6 +172,8 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
             "devices": [["btn-0002 SOS-Z1 · through gw-0002", "Emergency button", "online"],
                         ["gw-0002", "Home gateway", "offline"]],
             "zhDevices": ["btn-0002 SOS-Z1 · 经由 gw-0002", "gw-0002"],
+            "area": {"many": "14: perhaps the provider's network, not this home", "none": False,
+                     "unknown": False},
             "late": {
                 "press": "Reached the centre 40 min after it happened: held on the way (a home"
                          " gateway's line down, a device out of reach, or the centre's own outage)."
@@ -270,6 +272,12 @@ async def _welfare_cards(page: Any) -> Any:
             named: { 'r-1': '王秀英', 'r-2': '钱明' },
             details: { problem: 'offline', behind: ['r-1', 'r-2', 'r-9'], cut_off: ['r-2'] } };
         const gateway = rows(cards.alarmCard(gatewayAlarm));
+        // other homes of the community cut off at once (store/alarms.py): said; none: not
+        const nearby = (n) => rows(cards.alarmCard({ ...gatewayAlarm, site_community: '幸福里社区',
+                                                     gateways_down_nearby: n }));
+        const nearbyKey = "Other homes' gateways offline in 幸福里社区 now";
+        const area = { many: nearby(14)[nearbyKey], none: nearbyKey in nearby(0),
+                       unknown: nearbyKey in nearby(null) };
         // a press that reached the centre long after it was made (a cut line's spool) says so;
         // one a few seconds late, or a finding the platform judged itself, does not
         const sent = (kind, details, raised) => rows(cards.alarmCard({ kind, device_id: 'btn-1',
@@ -339,7 +347,7 @@ async def _welfare_cards(page: Any) -> Any:
             gateway: pick(gateway, ['Elders whose devices go through it',
                 'Of them, left with no way to call (an "All emergency devices silent" alarm each)']),
             zhGateway: zhGateway['经由该网关报警的老人'],
-            late, devices, zhDevices,
+            late, devices, zhDevices, area,
         };
     }""")
 
