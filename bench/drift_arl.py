@@ -29,6 +29,11 @@ percentile hours to the first ``up`` report, and how many of ``--residents`` had
 days.
 
     PYTHONPATH=. .venv/bin/python bench/drift_arl.py [--years 20] [--seed 1] [--json]
+        [--h 5] [--shift-day 29]
+
+``--h`` sets the CUSUM's decision interval (``DriftConfig.h``) and ``--shift-day`` the day
+the shifts begin on: with 12, how a monitor in its second week (judging from day 11 on a week
+of days) does, where a new resident's drifts are missed most.
 """
 
 from __future__ import annotations
@@ -89,9 +94,10 @@ def hourly_means(rng: np.random.Generator, scenario: Scenario, hours: int, sigma
     return means
 
 
-def feed(rng: np.random.Generator, means: np.ndarray) -> tuple[int, list[float]]:
+def feed(rng: np.random.Generator, means: np.ndarray,
+         config: DriftConfig | None = None) -> tuple[int, list[float]]:
     """Judged days and the report times (hours from the start) of one fresh monitor."""
-    drift = SlowDrift(DriftConfig(), tz="UTC")
+    drift = SlowDrift(config or DriftConfig(), tz="UTC")
     step = HOUR / READINGS_PER_HOUR
     reports = []
     noise = rng.standard_normal((len(means), READINGS_PER_HOUR)) * 2.0
@@ -107,11 +113,11 @@ def feed(rng: np.random.Generator, means: np.ndarray) -> tuple[int, list[float]]
 
 
 def in_control(rng: np.random.Generator, scenario: Scenario, years: float, sigma: float,
-               days_per_resident: int) -> dict[str, float]:
+               days_per_resident: int, config: DriftConfig | None = None) -> dict[str, float]:
     residents = max(1, round(years * 365 / days_per_resident))
     judged = alarms = 0
     for _ in range(residents):
-        n, reports = feed(rng, hourly_means(rng, scenario, days_per_resident * 24, sigma))
+        n, reports = feed(rng, hourly_means(rng, scenario, days_per_resident * 24, sigma), config)
         judged += n
         alarms += len(reports)
     resident_years = residents * days_per_resident / 365.0
@@ -124,13 +130,14 @@ def in_control(rng: np.random.Generator, scenario: Scenario, years: float, sigma
 
 
 def delay(rng: np.random.Generator, scenario: Scenario, shift: float, sigma: float,
-          residents: int) -> dict[str, float]:
-    start = 28 * 24
+          residents: int, config: DriftConfig | None = None, shift_day: int = 29
+          ) -> dict[str, float]:
+    start = (shift_day - 1) * 24
     waits = []
     missed = 0
     for _ in range(residents):
         means = hourly_means(rng, scenario, start + 14 * 24, sigma, start, shift)
-        _, reports = feed(rng, means)
+        _, reports = feed(rng, means, config)
         after = [t - start for t in reports if t >= start]
         if after:
             waits.append(after[0])
@@ -153,19 +160,25 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sigma", type=float, default=4.0,
                         help="spread of an hour's mean (bpm), above the 3 bpm floor")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--h", type=float, default=DriftConfig().h,
+                        help="the CUSUM's decision interval (DriftConfig.h)")
+    parser.add_argument("--shift-day", type=int, default=29,
+                        help="the day the shifts begin on (12: a monitor's second week)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    if args.years <= 0 or args.days < 10 or args.residents < 1 or args.sigma <= 0:
-        parser.error("--years and --sigma must be positive, --days at least 10, "
-                     "--residents at least 1")
+    if args.years <= 0 or args.days < 10 or args.residents < 1 or args.sigma <= 0 \
+            or args.h <= 0 or args.shift_day < 1:
+        parser.error("--years, --sigma and --h must be positive, --days at least 10, "
+                     "--residents and --shift-day at least 1")
+    config = DriftConfig(h=args.h)
     rng = np.random.default_rng(args.seed)
     started = time.monotonic()
     rows = []
     for scenario in SCENARIOS:
         row = {"scenario": scenario.name, "ar": scenario.ar, "day": scenario.day,
-               **in_control(rng, scenario, args.years, args.sigma, args.days)}
+               **in_control(rng, scenario, args.years, args.sigma, args.days, config)}
         for shift in (1.0, 2.0):
-            d = delay(rng, scenario, shift, args.sigma, args.residents)
+            d = delay(rng, scenario, shift, args.sigma, args.residents, config, args.shift_day)
             row.update({f"shift_{shift:g}_{k}": v for k, v in d.items()})
         rows.append(row)
         if not args.json:
@@ -177,10 +190,11 @@ def main(argv: list[str]) -> int:
                   f"{row['shift_2_p90_hours']:5.1f} h", flush=True)
     if args.json:
         print(json.dumps({"sigma": args.sigma, "years": args.years, "seed": args.seed,
-                          "rows": rows}))
+                          "h": args.h, "shift_day": args.shift_day, "rows": rows}))
     else:
         print(f"({time.monotonic() - started:.0f} s; every hour at rest, sigma {args.sigma} bpm, "
-              f"floor {FLOOR} bpm, {args.years:g} resident-years per scenario)")
+              f"floor {FLOOR} bpm, {args.years:g} resident-years per scenario, h {args.h:g},"
+              f" shifts from day {args.shift_day})")
     return 0
 
 
