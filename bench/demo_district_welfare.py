@@ -101,6 +101,8 @@ class Lines:
     brought, and the smoke detectors taken down."""
 
     cuts: list[tuple[str, float, float]] = field(default_factory=list)
+    area_cuts: int = 0
+    """Of the cuts, the provider's works that cut a whole community's lines at once."""
     behind: dict[str, list[str]] = field(default_factory=dict)
     """gateway -> the elders whose devices go through it."""
     watched: set[str] = field(default_factory=set)
@@ -198,6 +200,7 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str, gateways: b
                                        + standing)
     wanderings.trips = sim.trips
     lines.cuts = sim.line_cuts
+    lines.area_cuts = sim.counts["area_cuts"]
     return found, first, offline, upkeep, wanderings, lines
 
 
@@ -271,7 +274,8 @@ def lines_report(lines: Lines) -> str:
             if came is not None:
                 welfare.append(came - start)
     wrong = sum(1 for e, at, named in lines.welfare for g in named if lines.cut_at(g, at) is None)
-    return (f"home gateways' lines cut: {len(lines.cuts)}; the gateway reported offline or"
+    return (f"home gateways' lines cut: {len(lines.cuts)} ({lines.area_cuts} times a whole"
+            " community's at once); the gateway reported offline or"
             f" silent for {len(reported)} ({_minutes(reported)} after the cut); elders left"
             f" with nothing: {cut_off}, a welfare check naming the gateway for {len(welfare)}"
             f" ({_minutes(welfare)}); {wrong} welfare checks named a gateway not cut;"

@@ -41,6 +41,10 @@ class Scenario:
     until the line is back. Drawn, with the smoke detectors taken down, from a stream of its
     own."""
     line_cut_s: tuple[float, float] = (20 * 60.0, 90 * 60.0)
+    area_cuts_per_hour: float = 0.0
+    """A provider's works (at night, as a rule) cutting every home gateway's line in one
+    community at once, for ``line_cut_s``; each line back within five minutes of the others.
+    Counted among ``line_cuts`` too."""
     smoke_down_per_hour: float = 0.0
     """A home's smoke detector taken off its base (it chirped for a battery, it was in the way
     of the cooking), saying ``tamper``; put back after ``smoke_down_s``, saying
@@ -107,7 +111,8 @@ class Scenario:
 DEMO = Scenario(sos_per_hour=240.0, accidental_per_hour=90.0, falls_per_hour=120.0,
                 smoke_per_hour=12.0, smoke_tests_per_hour=30.0, faults_per_hour=6.0,
                 dropouts_per_hour=12.0, service_presses_per_hour=24.0, watch_off_per_hour=12.0,
-                site_outages_per_hour=0.5, line_cuts_per_hour=6.0, smoke_down_per_hour=3.0,
+                site_outages_per_hour=0.5, line_cuts_per_hour=6.0, area_cuts_per_hour=0.5,
+                smoke_down_per_hour=3.0,
                 smoke_down_s=(10 * 60.0, 60 * 60.0),
                 outings_per_hour=30.0, stays_per_hour=6.0,
                 night_wanders_per_hour=12.0,
@@ -117,7 +122,8 @@ REALISTIC = Scenario(sos_per_hour=0.02, accidental_per_hour=0.05, falls_per_hour
                      smoke_per_hour=0.0005, smoke_tests_per_hour=0.01, faults_per_hour=0.001,
                      dropouts_per_hour=0.05, service_presses_per_hour=0.1,
                      watch_off_per_hour=0.5, site_outages_per_hour=0.001,
-                     line_cuts_per_hour=0.003, smoke_down_per_hour=0.002,
+                     line_cuts_per_hour=0.003, area_cuts_per_hour=0.0005,
+                     smoke_down_per_hour=0.002,
                      outings_per_hour=2.0, stays_per_hour=0.35, night_wanders_per_hour=0.02)
 
 SCENARIOS = {"demo": DEMO, "realistic": REALISTIC}

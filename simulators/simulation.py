@@ -255,21 +255,34 @@ class Simulation:
         rng, s = self._kit_rng, self.scenario
         for _ in range(int(rng.poisson(s.line_cuts_per_hour / 3600.0))):
             up = [g for g in self._gateways if g.silent_until <= self.now]
-            if not up:
-                continue
-            gateway = up[int(rng.integers(len(up)))]
-            back = self.now + float(rng.uniform(*s.line_cut_s))
-            self.counts["line_cuts"] += 1
-            self.line_cuts.append((gateway.device.id, self.now, back))
-            # the broker notices the connection gone 1-1.5 keep-alives (30 s) later
-            # (bench/offline_delay.py: 24-48 s). The devices behind it go on as before on the
-            # zigbee side, and what they say waits in the gateway's spool (gateway/spool.py)
-            # until it is back and has said "online".
-            gateway.silent_until = back
-            self._cut[gateway.device.id] = []
-            self._schedule(self.now + float(rng.uniform(24, 48)), _will(gateway))
-            self._schedule(back, self._line_back(gateway))
+            if up:
+                self._cut_line(up[int(rng.integers(len(up)))],
+                               self.now + float(rng.uniform(*s.line_cut_s)))
+        for _ in range(int(rng.poisson(s.area_cuts_per_hour / 3600.0))):
+            areas: dict[str, list[SimDevice]] = {}
+            for g in self._gateways:
+                if g.silent_until <= self.now:
+                    areas.setdefault(g.site.community, []).append(g)
+            crowded = sorted(a for a, gs in areas.items() if len(gs) >= 2)
+            if crowded:
+                area = crowded[int(rng.integers(len(crowded)))]
+                self.counts["area_cuts"] += 1
+                back = self.now + float(rng.uniform(*s.line_cut_s))
+                for g in areas[area]:  # back within a few minutes of each other
+                    self._cut_line(g, back + float(rng.uniform(0, 300)))
         return []
+
+    def _cut_line(self, gateway: SimDevice, back: float) -> None:
+        """Cut ``gateway``'s line until ``back``. The broker notices the connection gone 1-1.5
+        keep-alives (30 s) later (bench/offline_delay.py: 24-48 s). The devices behind it go on
+        as before on the zigbee side, and what they say waits in the gateway's spool
+        (gateway/spool.py) until it is back and has said "online"."""
+        self.counts["line_cuts"] += 1
+        self.line_cuts.append((gateway.device.id, self.now, back))
+        gateway.silent_until = back
+        self._cut[gateway.device.id] = []
+        self._schedule(self.now + float(self._kit_rng.uniform(24, 48)), _will(gateway))
+        self._schedule(back, self._line_back(gateway))
 
     def _spool(self, out: list[Outgoing]) -> list[Outgoing]:
         """``out`` less what devices behind a cut line said: that waits for the line."""

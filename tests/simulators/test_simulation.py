@@ -217,7 +217,7 @@ def test_home_kits_leave_the_rest_of_a_seed_as_it_was() -> None:
     assert added == {f"{k}{i:04d}" for i in range(2, 31, 3) for k in ("gw-", "smoke-h")}
     assert {d.id: d.via for d in kits.devices if d.via} == {
         f"{k}{i:04d}": f"gw-{i:04d}" for i in range(2, 31, 3) for k in ("btn-", "smoke-h")}
-    uncut = dataclasses.replace(DEMO, line_cuts_per_hour=0.0)
+    uncut = dataclasses.replace(DEMO, line_cuts_per_hour=0.0, area_cuts_per_hour=0.0)
     a = Simulation(plain, uncut, seed=9, start=START)
     b = Simulation(kits, uncut, seed=9, start=START)
     heard: Counter[str] = Counter()
@@ -271,3 +271,26 @@ def test_a_cut_line_silences_the_gateway_and_spools_what_is_behind_it() -> None:
         assert any(ts == taken and d == device and w == "tamper" for _, ts, d, w in said)
         assert any(ts == math.ceil(put) and d == device and w == "tamper_cleared"
                    for _, ts, d, w in said)
+
+
+def test_a_providers_works_cut_every_kit_of_one_community_at_once() -> None:
+    """Scenario.area_cuts_per_hour: every home gateway of one community (two or more) loses its
+    line at the same moment, each back within five minutes of the others."""
+    import dataclasses
+
+    district = District.generate(seed=3, homes=30, care_homes=0, home_gateways=True)
+    works = dataclasses.replace(DEMO, line_cuts_per_hour=0.0, area_cuts_per_hour=20.0)
+    sim = Simulation(district, works, seed=3, start=START)
+    while not sim.line_cuts:
+        sim.step()
+    community = {s.id: s.community for s in district.sites}
+    site = {d.id: d.site_id for d in district.devices}
+    cut = {g for g, _, _ in sim.line_cuts}
+    areas = {community[site[g]] for g in cut}
+    assert len(areas) == 1 and len(cut) >= 2 and sim.counts["area_cuts"] == 1
+    (area,) = areas
+    assert cut == {d.id for d in district.devices
+                   if d.kind == "gateway" and community[d.site_id] == area}
+    assert len({start for _, start, _ in sim.line_cuts}) == 1
+    backs = [back for _, _, back in sim.line_cuts]
+    assert max(backs) - min(backs) <= 300
