@@ -55,8 +55,14 @@ export function badges(incident) {
     incident.help_missing ? h("span", { class: "badge help-missing" }, t("badge.helpMissing")) : null,
     Number(incident.escalation_level) >= 1 ? h("span", { class: "badge escalated" }, t("badge.escalated")) : null,
     incident.route === "family_first" && isWaiting(incident) ? h("span", { class: "badge family" }, t("badge.familyFirst")) : null,
+    // a press that reached the centre long after it was made (store/incidents.py late_s): the
+    // row's time is when it arrived, not when the elder pressed
+    Number(incident.late_s) >= LATE_S
+      ? h("span", { class: "badge late" }, t("badge.late", { minutes: Math.round(Number(incident.late_s) / 60) }))
+      : null,
   ];
 }
+const LATE_S = 120; // as the alarm card's "Arrived late" (detail.js)
 
 // Who has an incident in hand, when it is not the viewer: a colleague, or the family member
 // who said they are going.

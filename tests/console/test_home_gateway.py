@@ -64,16 +64,26 @@ async def test_a_gateway_alarm_says_how_many_other_homes_of_its_community_are_cu
                     (elder.id, "welfare_check", {"problem": "welfare_check",
                                                  "gateways_down": [mine.id]}),
                     (elder.id, "sos", {"event": "sos"})), start=1):
+                # the press came 40 min late, out of the gateway's spool when the line was back
                 alarm = new_alarm(AlarmTrigger(kind=kind, device_id=device, source_seq=seq,
-                                               occurred_ts=now, details=details),
+                                               occurred_ts=now - (2400 if kind == "sos" else 0),
+                                               details=details),
                                   refs[device], now=now)
                 await write(conn, Batch(alarms=[alarm]))
             cur = await conn.execute("SELECT DISTINCT incident_id FROM alarms")
             incidents = [r["incident_id"] for r in await cur.fetchall()]
         async with signed_in(p, "op1") as op:
-            seen = {a["kind"]: a for i in incidents
-                    for a in (await op.get(f"/api/v1/incidents/{i}")).json()["alarms"]}
+            read = [(await op.get(f"/api/v1/incidents/{i}")).json() for i in incidents]
+            queue = {i["kind"]: i for i in (await op.get("/api/v1/incidents")).json()["incidents"]}
+    seen = {a["kind"]: a for r in read for a in r["alarms"]}
+    whole = {r["incident"]["kind"]: r["incident"] for r in read}
     assert seen["maintenance"]["gateways_down_nearby"] == others
     assert seen["welfare_check"]["gateways_down_nearby"] == others
     assert seen["welfare_check"]["site_community"] == community[mine.site_id]
     assert seen["sos"]["gateways_down_nearby"] is None
+    # and the queue's row says a press came late: it joined the welfare check its elder's cut
+    # line opened; the gateway's own item has none
+    assert queue["welfare_check"]["alarm_count"] == 2
+    assert queue["welfare_check"]["late_s"] == pytest.approx(2400, abs=5)
+    assert whole["maintenance"]["late_s"] is None
+    assert whole["welfare_check"]["late_s"] == queue["welfare_check"]["late_s"]

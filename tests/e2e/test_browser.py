@@ -174,6 +174,7 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
             "zhDevices": ["btn-0002 SOS-Z1 · 经由 gw-0002", "gw-0002"],
             "area": {"many": "14: perhaps the provider's network, not this home", "none": False,
                      "unknown": False},
+            "lateRow": {"late": ["arrived 40 min late"], "prompt": [], "none": []},
             "late": {
                 "press": "Reached the centre 40 min after it happened: held on the way (a home"
                          " gateway's line down, a device out of reach, or the centre's own outage)."
@@ -278,6 +279,11 @@ async def _welfare_cards(page: Any) -> Any:
         const nearbyKey = "Other homes' gateways offline in 幸福里社区 now";
         const area = { many: nearby(14)[nearbyKey], none: nearbyKey in nearby(0),
                        unknown: nearbyKey in nearby(null) };
+        // the queue's row of an incident a late press joined (store/incidents.py late_s)
+        const { badges } = await import('/static/queue.js');
+        const badgeText = (incident) => badges(incident).filter(Boolean).map((b) => b.textContent);
+        const lateRow = { late: badgeText({ late_s: 2400.4 }), prompt: badgeText({ late_s: 30 }),
+                          none: badgeText({ late_s: null }) };
         // a press that reached the centre long after it was made (a cut line's spool) says so;
         // one a few seconds late, or a finding the platform judged itself, does not
         const sent = (kind, details, raised) => rows(cards.alarmCard({ kind, device_id: 'btn-1',
@@ -347,7 +353,7 @@ async def _welfare_cards(page: Any) -> Any:
             gateway: pick(gateway, ['Elders whose devices go through it',
                 'Of them, left with no way to call (an "All emergency devices silent" alarm each)']),
             zhGateway: zhGateway['经由该网关报警的老人'],
-            late, devices, zhDevices, area,
+            late, devices, zhDevices, area, lateRow,
         };
     }""")
 
