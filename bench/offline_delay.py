@@ -20,7 +20,13 @@ wills at once). A subscriber notes when each will arrives. The arrivals are then
 the platform's findings would come.
 
     PYTHONPATH=. .venv/bin/python bench/offline_delay.py [--devices 20] [--keepalive 60]
-        [--every 10] [--runs 3]
+        [--every 10] [--runs 3] [--cut freeze|link]
+
+``--cut link`` (root, iproute2) cuts a real link instead: the child runs in a network
+namespace of its own, joined to the broker's by a veth pair, and the line is cut by setting
+the child's end down. The broker's packets to it are then dropped by the kernel, silently, as
+a cut line beyond a home's router drops them (``tc netem`` would be closer still, but this
+machine's kernel has no netem).
 
 Needs mosquitto (apt-get install mosquitto). Each run takes about 1.5 x the keep-alive plus the
 two-minute delay, replayed without waiting.
@@ -99,7 +105,48 @@ class Run:
     """device -> when its last report arrived before the stop."""
 
 
-def _measure(url: str, devices: int, keepalive: int, every: float) -> Run:
+HOST_IP, NS_IP = "10.231.7.1", "10.231.7.2"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A network namespace for the devices, joined to the host by a veth pair."""
+
+    netns: str
+    host_dev: str
+    ns_dev: str
+
+    @classmethod
+    def make(cls) -> Link:
+        n = os.getpid() % 100000
+        link = cls(netns=f"ecoff{n}", host_dev=f"ecoh{n}", ns_dev=f"ecod{n}")
+        for cmd in (f"ip netns add {link.netns}",
+                    f"ip link add {link.host_dev} type veth peer name {link.ns_dev}",
+                    f"ip link set {link.ns_dev} netns {link.netns}",
+                    f"ip addr add {HOST_IP}/30 dev {link.host_dev}",
+                    f"ip link set {link.host_dev} up",
+                    f"ip netns exec {link.netns} ip addr add {NS_IP}/30 dev {link.ns_dev}",
+                    f"ip netns exec {link.netns} ip link set {link.ns_dev} up",
+                    f"ip netns exec {link.netns} ip link set lo up"):
+            subprocess.run(cmd.split(), check=True)
+        return link
+
+    def cut(self, up: bool = False) -> None:
+        """Set the devices' end down (the line cut), or up again."""
+        state = "up" if up else "down"
+        subprocess.run(f"ip netns exec {self.netns} ip link set {self.ns_dev} {state}".split(),
+                       check=True)
+
+    def remove(self) -> None:
+        subprocess.run(f"ip link del {self.host_dev}".split(), check=False,
+                       stderr=subprocess.DEVNULL)
+        subprocess.run(f"ip netns del {self.netns}".split(), check=False)
+
+
+def _measure(url: str, devices: int, keepalive: int, every: float,
+             link: Link | None = None, device_url: str | None = None) -> Run:
+    """One cut: the child frozen (``link`` None) or its link set down (the child connecting
+    from the link's namespace to ``device_url``)."""
     run = Run()
     lock = threading.Lock()
     address = BrokerAddress.parse(url)
@@ -118,8 +165,11 @@ def _measure(url: str, devices: int, keepalive: int, every: float) -> Run:
     listener.connect(address.host, address.port, 60)
     listener.subscribe("eldercare/v1/#", qos=1)
     listener.loop_start()
-    child = subprocess.Popen([sys.executable, __file__, "--child", url, str(devices),
-                              str(keepalive), str(every)], stdout=subprocess.PIPE, text=True)
+    command = [sys.executable, __file__, "--child", device_url or url, str(devices),
+               str(keepalive), str(every)]
+    if link is not None:
+        command = ["ip", "netns", "exec", link.netns, *command]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
         if child.stdout.readline().strip() != "ready":
@@ -128,7 +178,10 @@ def _measure(url: str, devices: int, keepalive: int, every: float) -> Run:
         time.sleep(random.uniform(2, 3) * min(every, keepalive))
         with lock:
             run.stopped = time.time()
-        os.kill(child.pid, signal.SIGSTOP)  # the line is cut: sockets open, nothing sent
+        if link is None:
+            os.kill(child.pid, signal.SIGSTOP)  # the line is cut: sockets open, nothing sent
+        else:
+            link.cut()  # the line is cut: nothing gets through either way
         deadline = run.stopped + 1.5 * max(keepalive, GATEWAY_KEEPALIVE) + 30
         while time.time() < deadline and len(run.wills) < devices + 1:
             time.sleep(0.2)
@@ -190,12 +243,21 @@ def main() -> None:
     parser.add_argument("--keepalive", type=int, default=60, help="theirs, in seconds")
     parser.add_argument("--every", type=float, default=10.0, help="seconds between reports")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cut", choices=("freeze", "link"), default="freeze",
+                        help="freeze the device process, or set its network link down")
     args = parser.parse_args()
     with temporary_folder("eldercare-offline-") as folder:
-        broker = start_mosquitto(folder / "mq", port=free_port())
+        device_port = free_port()
+        extra = f"listener {device_port} {HOST_IP}\n" if args.cut == "link" else ""
+        link = Link.make() if args.cut == "link" else None
+        broker = None
         try:
+            broker = start_mosquitto(folder / "mq", port=free_port(), extra=extra)
             for n in range(1, args.runs + 1):
-                run = _measure(broker.url, args.devices, args.keepalive, args.every)
+                if link is not None:
+                    link.cut(up=True)  # the last run's cut mended
+                run = _measure(broker.url, args.devices, args.keepalive, args.every, link,
+                               f"mqtt://{HOST_IP}:{device_port}" if link else None)
                 care = sorted(at - run.stopped for d, at in run.wills.items() if d != GATEWAY)
                 gateway = run.wills.get(GATEWAY)
                 print(f"run {n}: line cut; {len(care)} of {args.devices} care-home wills"
@@ -210,7 +272,10 @@ def main() -> None:
                     print(f"    {kind:32s} {len(times):3d}, the first {times[0] / 60:.2f} min"
                           f" after the cut")
         finally:
-            broker.stop()
+            if broker is not None:
+                broker.stop()
+            if link is not None:
+                link.remove()
 
 
 if __name__ == "__main__":
