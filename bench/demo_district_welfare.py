@@ -118,6 +118,11 @@ class Lines:
     """Home smoke detectors' own tampers whose family is asked to put them back."""
     smoke_back: int = 0
     """Items of a home smoke detector closed by its own word that it is back on its base."""
+    presses: int = 0
+    """Presses of the pendants behind a gateway."""
+    late: list[float] = field(default_factory=list)
+    """Of them, how late (s) each that reached the platform 30 s or more after it was made
+    came (held in the gateway's spool while its line was cut)."""
 
     def cut_at(self, gateway: str, at: float) -> tuple[str, float, float] | None:
         return next((c for c in self.cuts if c[0] == gateway and c[1] <= at <= c[2] + 600),
@@ -165,6 +170,11 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str, gateways: b
                         and e.device not in upkeep.asked):  # once per item and family
                     upkeep.asked.add(e.device)
                     lines.smoke_down_asked += 1
+            if isinstance(e.body, Event) and e.body.type == "sos" and e.device in refs \
+                    and refs[e.device].via:
+                lines.presses += 1
+                if (sent := sim.now - 1.0) - e.ts >= 30:  # step() has moved the clock on
+                    lines.late.append(sent - e.ts)
         for t in stage.process(envelopes, now=sim.now):
             ref = refs[t.device_id]
             key = (t.kind, str(t.details.get("problem") or t.details.get("finding") or ""),
@@ -282,7 +292,10 @@ def lines_report(lines: Lines) -> str:
             f" elders still able to call on a watch: {watched}, their family asked to see to the"
             f" gateway for {asked}; home smoke detectors' own tampers: families asked to put one"
             f" back {lines.smoke_down_asked} times, items closed by the detector's word that it"
-            f" is back {lines.smoke_back}")
+            f" is back {lines.smoke_back}; presses of pendants behind a gateway: {lines.presses},"
+            f" of them held by a cut line {len(lines.late)}"
+            + (f" ({min(lines.late) / 60:.1f}-{max(lines.late) / 60:.1f} min)" if lines.late
+               else ""))
 
 
 if __name__ == "__main__":
