@@ -26,9 +26,9 @@ SELECT i.id, i.kind, i.priority, i.status, i.route, i.site_id, s.name AS site_na
        i.dispatched_to, i.on_site_at, i.resolved_at, i.outcome, i.escalation_level,
        i.help_missing, i.next_timer_at, i.centre_from,
        (SELECT min(a.id) FROM alarms a WHERE a.incident_id = i.id) AS first_alarm_id,
-       -- the latest any of its alarms of a device's own event (a press, smoke) reached the
-       -- centre after it happened, in seconds (held in a cut line's spool, say: a press that
-       -- joins the welfare check its elder's cut line opened; console/static/detail.js)
+       -- how long, at most, its alarms of a device's own event (a press, smoke) took to reach
+       -- the centre, in seconds (held in a cut line's spool, say: a press that joins the
+       -- welfare check its elder's cut line opened; console/static/detail.js)
        (SELECT max(extract(epoch FROM a.raised_at - a.occurred_at)) FROM alarms a
          WHERE a.incident_id = i.id AND a.details ? 'event') AS late_s,
        COALESCE((SELECT rm.name FROM alarms a JOIN rooms rm ON rm.id = a.room_id
