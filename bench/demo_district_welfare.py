@@ -24,7 +24,11 @@ still open at the end, and how many would ask a family to charge a watch gone fl
 item: ``alerts.lifecycle.tell_family_of_device``; the district's homes all have contacts);
 and the wearers' trips from home (``Simulation.trips``: walks by day, nights at a son's or
 daughter's flat that is one of their safe places, night wanders) against the ``wandering``
-alarms, each put down to the trip it came in."""
+alarms, each put down to the trip it came in. The last line follows the home kits (every third
+home's gateway, with its pendant and smoke detector behind it; ``--no-gateways`` leaves them
+out): each cut of a gateway's line against the gateway's item, the welfare check of an elder
+it left with nothing, and the family asked to see to it; the home smoke detectors taken down;
+and the presses the cut lines held, and for how long."""
 
 from __future__ import annotations
 
