@@ -359,7 +359,7 @@ export function alarmCard(alarm, snippet) {
 // in a device out of reach, or by the centre's own outage. The operator must not read the time
 // it was raised as the time it happened. Findings the platform judges itself are left out:
 // their time is the judging's (a fall's is its impact, raised after the wearer's grace period).
-const LATE_S = 120;
+export const LATE_S = 120; // the queue's badge (queue.js) says it from the same point
 function lateBy(alarm) {
   if (!alarm?.details?.event) return null;
   const seconds = (parseTime(alarm.raised_at) - parseTime(alarm.occurred_at)) / 1000;

@@ -5,6 +5,7 @@
 import { h } from "./dom.js";
 import { t, label } from "./i18n.js";
 import { formatAge, formatTime, now, parseTime } from "./clock.js";
+import { LATE_S } from "./detail.js";
 
 // The thresholds the centre works to: amber after a minute, red after three minutes, which is
 // when the supervisor steps in (see DESIGN.md, the operator's story). The classes accumulate
@@ -62,7 +63,6 @@ export function badges(incident) {
       : null,
   ];
 }
-const LATE_S = 120; // as the alarm card's "Arrived late" (detail.js)
 
 // Who has an incident in hand, when it is not the viewer: a colleague, or the family member
 // who said they are going.
