@@ -517,10 +517,11 @@ async def test_a_smoke_detector_taken_down_at_home_asks_the_family_to_put_it_bac
 
 async def test_a_device_message_held_by_quiet_hours_is_taken_back_when_its_item_closes(
         pool: AsyncConnectionPool) -> None:
-    """23:00 in Shanghai: r1's smoke detector is taken off its base, and her daughter, whose
-    quiet hours run to 07:00, is to be asked in the morning to put it back. r1 puts it back at
-    01:00: the item closes itself, and the message waiting for 07:00 is taken back (it would say
-    something no longer true). A second detector, still down, keeps its message."""
+    """r1's smoke detector is taken off its base in her daughter's quiet hours, and she is to be
+    asked when they end to put it back. r1 puts it back two hours later: the item closes
+    itself, and the waiting message is taken back (it would say something no longer true). A
+    second detector, still down, keeps its message. (A message is queued at the wall clock's
+    time, not the detectors' clock, so the quiet hours are set around the real now.)"""
     await _seed(pool)
     async with pool.connection() as conn:
         await registry.seed(conn, {"devices": [
@@ -531,9 +532,12 @@ async def test_a_device_message_held_by_quiet_hours_is_taken_back_when_its_item_
             " VALUES ('r1', '赵丽', 'child', '13800000001', 'zh-CN', 1) RETURNING id")
         contact = await cur.fetchone()
         assert contact is not None
+        wall = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+        quiet_start, quiet_end = wall - dt.timedelta(hours=1), wall + dt.timedelta(hours=3)
         await conn.execute("INSERT INTO notification_prefs (contact_id, kinds, quiet_start,"
-                           " quiet_end) VALUES (%s, '{alarm,handled,device}', '22:00', '07:00')",
-                           (contact["id"],))
+                           " quiet_end, tz) VALUES (%s, '{alarm,handled,device}', %s, %s, 'UTC')",
+                           (contact["id"], quiet_start.time(), quiet_end.time()))
+    due = f"{quiet_end:%H:%M}"
     evening = NIGHT - 3 * 3600  # 23:00 in Shanghai
     clock = Clock(evening)
     home = _Home(*await _ingest(pool, clock), clock)
@@ -543,7 +547,7 @@ async def test_a_device_message_held_by_quiet_hours_is_taken_back_when_its_item_
         async with pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT a.device_id, n.status, to_char(n.next_attempt_at AT TIME ZONE"
-                " 'Asia/Shanghai', 'HH24:MI') AS due FROM notifications n"
+                " 'UTC', 'HH24:MI') AS due FROM notifications n"
                 " JOIN alarms a ON a.incident_id = n.incident_id WHERE n.kind = 'device'"
                 " ORDER BY a.device_id")
             return [(r["device_id"], r["status"], r["due"]) for r in await cur.fetchall()]
@@ -551,12 +555,12 @@ async def test_a_device_message_held_by_quiet_hours_is_taken_back_when_its_item_
     for device in ("smoke-1", "smoke-2"):
         await send(device, "checkin", Checkin(seq=next(seq), ts=_ms(clock.t), battery=60))
         await send(device, "event", Event(seq=next(seq), ts=_ms(clock.t), type=EventType.TAMPER))
-    assert await waiting() == [("smoke-1", "pending", "07:00"), ("smoke-2", "pending", "07:00")]
+    assert await waiting() == [("smoke-1", "pending", due), ("smoke-2", "pending", due)]
     await home.until(evening + 2 * 3600)  # 01:00
     await send("smoke-1", "event", Event(seq=next(seq), ts=_ms(clock.t),
                                          type=EventType.TAMPER_CLEARED))
     assert await _items(pool, "smoke-1") == [("resolved", "self_cleared", "tamper")]
-    assert await waiting() == [("smoke-2", "pending", "07:00")]
+    assert await waiting() == [("smoke-2", "pending", due)]
 
 
 async def _seed_gateway(pool: AsyncConnectionPool) -> None:
