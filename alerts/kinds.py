@@ -25,6 +25,10 @@ class AlarmKind:
     about_site: bool = False
     """About a whole site, not the elder or room of the device that raised it: one incident per
     site, routed by the site's routing, and no family is told (alerts/raising.py, routing.py)."""
+    about_area: bool = False
+    """About a community's homes together (their lines cut by the provider), not the home of
+    the device that raised it: one incident per community, routed to the centre, no resident,
+    and no family is told (alerts/raising.py, routing.py)."""
 
 
 _ALL: tuple[AlarmKind, ...] = (
@@ -44,6 +48,10 @@ _ALL: tuple[AlarmKind, ...] = (
     # many devices of one site silent together: its network or gateway (detection.device_health)
     AlarmKind(name="site_silent", priority=2, title_en="Site's devices silent",
               title_zh="场所设备集体失联", sms_en="Site silent", about_site=True),
+    # the gateways of several homes of one community down together: the provider's network
+    # (detection.device_health); each elder it leaves with nothing has their own welfare check
+    AlarmKind(name="area_outage", priority=3, title_en="Area network outage",
+              title_zh="片区网络中断", sms_en="Area outage", about_area=True),
     AlarmKind(name="maintenance", priority=4, title_en="Device maintenance", title_zh="设备维护",
               sms_en="Maintenance"),
 )

@@ -30,9 +30,11 @@ class AlarmTrigger:
 def incident_plan(*, kind: str, priority: int, device: DeviceRef, now: float) -> IncidentPlan:
     """Which incident the alarm belongs to, where it is routed and when to look at it again."""
     # a whole site's fault goes by the site's routing, not that of the elder whose device it is
-    resident_routing = None if KINDS[kind].about_site else device.resident_routing
+    about = KINDS[kind]
+    resident_routing = None if about.about_site or about.about_area else device.resident_routing
     route = route_for(priority=priority, site_kind=device.site_kind,
-                      site_routing=device.site_routing, resident_routing=resident_routing)
+                      site_routing=device.site_routing, resident_routing=resident_routing,
+                      about_area=about.about_area)
     opened = dt.datetime.fromtimestamp(now, dt.UTC)
     family_until = (None if route.family_accept_s is None
                     else opened + dt.timedelta(seconds=route.family_accept_s))
@@ -41,7 +43,8 @@ def incident_plan(*, kind: str, priority: int, device: DeviceRef, now: float) ->
     return IncidentPlan(
         correlation_key=correlation_key(kind=kind, device_id=device.id, site_id=device.site_id,
                                         site_kind=device.site_kind,
-                                        resident_id=device.resident_id, floor=device.floor),
+                                        resident_id=device.resident_id, floor=device.floor,
+                                        community=device.site_community),
         route=route.mode, floor=device.floor, family_until=family_until,
         next_timer_at=next_check(state))
 
@@ -52,7 +55,7 @@ def new_alarm(trigger: AlarmTrigger, device: DeviceRef, *, now: float | None = N
     if trigger.snippet is not None:
         hz, t0, samples = trigger.snippet
         snippet = (hz, dt.datetime.fromtimestamp(t0, dt.UTC), samples)
-    whole_site = kind.about_site  # not the device's elder or room
+    whole_site = kind.about_site or kind.about_area  # not the device's elder or room
     return NewAlarm(
         kind=kind.name,
         priority=kind.priority,

@@ -40,10 +40,12 @@ class Route:
 
 
 def correlation_key(*, kind: str, device_id: str, site_id: str, site_kind: str,
-                    resident_id: str | None, floor: int | None) -> str:
+                    resident_id: str | None, floor: int | None, community: str = "") -> str:
     if kind == "maintenance":
         return f"maintenance:{device_id}"  # upkeep never merges into an elder's emergency
-    if (about := KINDS.get(kind)) is not None and about.about_site:
+    if (about := KINDS.get(kind)) is not None and about.about_area:
+        return f"{kind}:{community or site_id}"  # the community's lines, one incident for all
+    if about is not None and about.about_site:
         return f"{kind}:{site_id}"  # the site's fault, never one elder's incident
     if kind == "smoke" and site_kind != "home" and floor is not None:
         return f"floor:{site_id}:{floor}"
@@ -55,9 +57,11 @@ def correlation_key(*, kind: str, device_id: str, site_id: str, site_kind: str,
 
 
 def route_for(*, priority: int, site_kind: str, site_routing: dict[str, Any] | None,
-              resident_routing: dict[str, Any] | None) -> Route:
+              resident_routing: dict[str, Any] | None, about_area: bool = False) -> Route:
     if priority >= 4:
         return Route(mode="maintenance")
+    if about_area:
+        return Route(mode="centre")  # many homes' lines: the centre tells the provider
     if site_kind == "care_home":
         return Route(mode="care_home")
     policy = resident_routing or site_routing or {}

@@ -41,6 +41,20 @@ sit behind which gateway). When the site is heard again, what is still true of t
 ``offline_delay`` later is reported then (its devices come back over a minute or so, and the
 first few back must not turn the rest into one finding each).
 
+The same holds one level up, for the gateways of many homes: a provider's works or a street
+cabinet's fault cut the lines of a whole community at once. When the gateways (class ``hub``)
+of at least ``area_min`` (3) homes of one community (``DeviceEvent.area``) are silent or
+offline, their silences begun within ``outage_window`` of each other, the community gets one
+``area_outage`` finding (subject ``area:<community>``, raised on the first of them;
+``area_heard_again`` when fewer are down) and while it lasts those gateways' own ``offline``
+and ``no_checkin`` are held back and released, if still true, ``offline_delay`` after it ends,
+as a site's are. No share of the community's gateways is asked for: three homes' lines cut
+within a quarter of an hour is not chance (the realistic district cuts one line of a home's
+in about nine months), and a cabinet may serve a few streets of a community, not all of it.
+Unlike a care home's outage it holds back no elder's ``welfare_check``: each elder at home it
+leaves with no way to call is alone, and is called one by one; their checks name the gateway,
+and the welfare stage adds the community's outage (:meth:`DeviceHealthDetector.area_down`).
+
 >>> d = DeviceHealthDetector()
 >>> _ = d.update([DeviceEvent(timestamp=0.0, device="b1", subject="r1", device_class="button")])
 >>> [f.kind for f in d.update([Clock(timestamp=40 * 3600.0)])]  # 1.5 x 25 h
@@ -111,6 +125,8 @@ class DeviceEvent(NamedTuple):
     gateway is offline or silent the device is cut off: it counts as silent for its elder's
     protection, its own silence is the gateway's (held), and the time does not count against
     its check-in."""
+    area: str = ""
+    """The community its site is in ("" none): for a gateway, the area outage check."""
     says: str = ""
     """The message is the device's own word on a problem of :data:`OWN_PROBLEMS`: ``fault`` or
     ``tamper`` (its maintenance item holds the event; it is not ``restored`` while one stands),
@@ -129,7 +145,7 @@ class HealthFinding:
     subject: str
     device: str | None  # None for an elder-level finding
     kind: str  # no_checkin, offline, low_battery, restored, welfare_check, protected_again,
-    # site_silent, site_heard_again
+    # site_silent, site_heard_again, area_outage, area_heard_again
     detail: str
     battery_pct: float | None = None
     """For a device's ``no_checkin`` or ``offline``: the battery it last reported (None: it
@@ -143,7 +159,8 @@ class HealthFinding:
     (so a "battery low" the device said of itself is over, too)."""
     gateways: tuple[str, ...] = ()
     """For a ``welfare_check``: the gateways whose being offline or silent cut the elder's
-    devices off (the operator calls about the home's line, not a device)."""
+    devices off (the operator calls about the home's line, not a device); for an
+    ``area_outage``: the gateways down in the community."""
     over: tuple[str, ...] = ()
     """For ``restored``: the problems of its own (:data:`OWN_PROBLEMS`) the device said were
     over since it was last restored: its item's alarms for them may close with it."""
@@ -182,6 +199,8 @@ class _Device:
     ended: list[str] = field(default_factory=list)
     """Problems of its own it said are over since it was last restored (snapshots from before
     the seventeenth session have neither: none)."""
+    area: str = ""
+    """Its site's community, for a gateway ("": none, or a snapshot from before 2026-12-08)."""
 
     def down(self) -> bool:
         """Silent or offline, as far as an elder's protection goes."""
@@ -199,6 +218,8 @@ class DeviceHealthDetector:
     outage_min: int = 5
     outage_share: float = 0.6
     outage_window: float = 15 * 60.0
+    area_min: int = 3
+    """Homes whose gateways must be down together for their community's ``area_outage``."""
     flat_pct: float = FLAT_PCT
     offline_delay: float = OFFLINE_DELAY_S
     """How long a last will must stand before ``offline`` (and an elder's ``welfare_check``) is
@@ -218,6 +239,14 @@ class DeviceHealthDetector:
     """Site heard again -> when what is still true of its held findings is reported."""
     _held: set[str] = field(default_factory=set)
     """Devices whose ``no_checkin`` or ``offline`` a site's outage holds back."""
+    _by_area: dict[str, set[str]] = field(default_factory=dict)
+    """community -> its gateways."""
+    _areas_down: dict[str, tuple[float, str]] = field(default_factory=dict)
+    """Community -> when the silence its ``area_outage`` stands for began, and the gateway the
+    finding was raised on (its alarm's device: ``area_heard_again`` names it too)."""
+    _areas_releasing: dict[str, tuple[float, str]] = field(default_factory=dict)
+    """Community heard again -> when what is still true of its gateways' held findings is
+    reported, and the gateway its finding was raised on."""
     _excused_until: float = -math.inf
     """The end of the last time the platform itself could not hear (:meth:`excuse`)."""
     _behind: dict[str, set[str]] = field(default_factory=dict)
@@ -235,11 +264,18 @@ class DeviceHealthDetector:
                 sites = {self._devices[f.device].site for f in overdue if f.device}
                 outages = self._outages(item.timestamp, sites | set(self._sites_down))
                 found.extend(outages)
+                gone = [self._devices[f.device] for f in overdue if f.device]
+                areas = {g.area for g in gone if g.device_class == "hub"}
+                found.extend(self._area_outages(item.timestamp, areas | set(self._areas_down)))
                 found.extend(self._mark(self._hold(overdue)))
                 back = [s for s, at in self._releasing.items() if item.timestamp >= at]
                 for site in back:
                     del self._releasing[site]
                     found.extend(self._mark(self._release(item.timestamp, site)))
+                for area in [a for a, (at, _) in self._areas_releasing.items()
+                             if item.timestamp >= at]:
+                    del self._areas_releasing[area]
+                    found.extend(self._mark(self._release(item.timestamp, "", area=area)))
                 # Only devices that just fell silent change an elder's protection; all elders
                 # are judged after a restore or a change of classes, and a site's when its
                 # held findings are released.
@@ -278,6 +314,11 @@ class DeviceHealthDetector:
             self._by_site.get(d.site, set()).discard(e.device)
         if e.site:
             self._by_site.setdefault(e.site, set()).add(e.device)
+        if d.area != e.area:
+            self._by_area.get(d.area, set()).discard(e.device)
+            d.area = e.area
+        if e.area and e.device_class == "hub":
+            self._by_area.setdefault(e.area, set()).add(e.device)
         if d.via != e.via:
             self._behind.get(d.via, set()).discard(e.device)
             d.via = e.via
@@ -391,6 +432,20 @@ class DeviceHealthDetector:
                              if (d := self._devices[i]).elder
                              and (c := table.get(d.device_class)) is not None and c.emergency}))
 
+    def stranded(self, gateways: Iterable[str]) -> tuple[str, ...]:
+        """The elders behind ``gateways`` whom those gateways being down leave with no
+        emergency device heard (each has, or will have, their own ``welfare_check``)."""
+        down = set(gateways)
+        table = {c.name: c for c in self.classes}
+        found = set()
+        for elder in {e for g in down for e in self.behind(g)}:
+            guards = [d for i in self._by_subject.get(elder, ())
+                      if (d := self._devices[i]).subject == elder and d.elder
+                      and (c := table.get(d.device_class)) is not None and c.emergency]
+            if guards and all(d.down() or d.via in down for d in guards):
+                found.add(elder)
+        return tuple(sorted(found))
+
     def _cut_off(self, d: _Device) -> bool:
         """Whether ``d`` is behind a gateway that is offline or silent, as reported."""
         gateway = self._devices.get(d.via) if d.via else None
@@ -497,6 +552,56 @@ class DeviceHealthDetector:
                     detail=f"{len(devices) - len(silent)} of {len(devices)} devices heard"))
         return found
 
+    def _area_outages(self, now: float, areas: set[str]) -> list[HealthFinding]:
+        """``area_outage`` for each of ``areas`` whose homes' gateways just went down together;
+        ``area_heard_again`` for one down that no longer is (its held findings are reported
+        ``offline_delay`` later, :meth:`_release`)."""
+        found = []
+        for area in sorted(a for a in areas if a):
+            silent = sorted((d.last_seen, i) for i in self._by_area.get(area, ())
+                            if (d := self._devices[i]).offline or d.overdue)
+            if area in self._areas_down:
+                # down, it stays so while the gateways of area_min homes are (one coming back
+                # first, or another line cut later, does not end it)
+                began, lead = self._areas_down[area]
+                if len({self._devices[i].site for _, i in silent}) >= self.area_min:
+                    continue
+                del self._areas_down[area]
+                self._areas_releasing[area] = (now + self.offline_delay, lead)
+                found.append(HealthFinding(
+                    timestamp=now, subject=f"area:{area}", device=lead, kind="area_heard_again",
+                    detail=f"{len(self._by_area.get(area, ())) - len(silent)} of"
+                           f" {len(self._by_area.get(area, ()))} gateways heard"))
+                continue
+            if not silent:
+                continue
+            latest = silent[-1][0]
+            cluster = [(t, i) for t, i in silent if t >= latest - self.outage_window]
+            homes = {self._devices[i].site for _, i in cluster}
+            if len(homes) < self.area_min:
+                continue
+            began, lead = cluster[0]
+            self._areas_down[area] = (began, lead)
+            self._areas_releasing.pop(area, None)  # down again before its release
+            found.append(HealthFinding(
+                timestamp=now, subject=f"area:{area}", device=lead, kind="area_outage",
+                detail=f"gateways of {len(homes)} homes silent or offline, together for"
+                       f" {(now - began) / 60:.0f} min",
+                gateways=tuple(sorted(i for _, i in cluster))))
+        return found
+
+    def area_down(self, gateway: str) -> str | None:
+        """The community whose ``area_outage`` stands for ``gateway`` being down now (None:
+        none)."""
+        d = self._devices.get(gateway)
+        return d.area if d is not None and d.area in self._areas_down else None
+
+    def _area_out(self, d: _Device) -> bool:
+        """Whether ``d`` is a gateway of a community down, or back but its held findings not
+        yet reported."""
+        return d.device_class == "hub" and bool(d.area) and (
+            d.area in self._areas_down or d.area in self._areas_releasing)
+
     def last_seen(self, device: str) -> float | None:
         """When ``device`` was last heard (None: never)."""
         d = self._devices.get(device)
@@ -518,22 +623,25 @@ class DeviceHealthDetector:
             device = f.device
             d = None if device is None else self._devices.get(device)
             if (device is not None and d is not None and f.kind in ("no_checkin", "offline")
-                    and (self._out(d.site) or self._cut_off(d))):
+                    and (self._out(d.site) or self._cut_off(d) or self._area_out(d))):
                 self._held.add(device)
             else:
                 kept.append(f)
         return kept
 
-    def _release(self, now: float, site: str) -> list[HealthFinding]:
-        """The held findings of a site heard again that are still true."""
+    def _release(self, now: float, site: str, *, area: str = "") -> list[HealthFinding]:
+        """The held findings of a site (or, with ``area``, a community's gateways) heard again
+        that are still true."""
         found = []
-        for i in sorted(self._held & self._by_site.get(site, set())):
+        members = self._by_area.get(area, set()) if area else self._by_site.get(site, set())
+        for i in sorted(self._held & members):
             d = self._devices[i]
-            if self._cut_off(d):
-                continue  # its gateway is still down: that holds it now
+            if self._cut_off(d) or self._out(d.site) or self._area_out(d):
+                continue  # its gateway, site or community is still down: that holds it now
             self._held.discard(i)
             if d.offline:
-                found.append(self._silent(now, d, i, "offline", "still offline after its site"
+                whose = "community" if area else "site"
+                found.append(self._silent(now, d, i, "offline", f"still offline after its {whose}"
                                           " was heard again"))
             elif d.overdue:
                 found.append(self._silent(now, d, i, "no_checkin", f"silent"
@@ -607,9 +715,12 @@ class DeviceHealthDetector:
         return {"classes": [asdict(c) for c in self.classes], "grace": self.grace,
                 "hysteresis": self.hysteresis, "unprotected": sorted(self._unprotected),
                 "outage": [self.outage_min, self.outage_share, self.outage_window],
+                "area_min": self.area_min,
                 "offline_delay": self.offline_delay, "flat_pct": self.flat_pct,
                 "sites_down": dict(self._sites_down), "held": sorted(self._held),
                 "releasing": dict(self._releasing),
+                "areas_down": {a: list(v) for a, v in self._areas_down.items()},
+                "areas_releasing": {a: list(v) for a, v in self._areas_releasing.items()},
                 "excused_until": None if math.isinf(self._excused_until) else self._excused_until}
 
     def snapshot_keys(self) -> list[str]:
@@ -629,6 +740,7 @@ class DeviceHealthDetector:
                        grace=snap["grace"], hysteresis=snap["hysteresis"],
                        outage_min=int(minimum), outage_share=float(share),
                        outage_window=float(window),
+                       area_min=int(snap.get("area_min", 3)),
                        # before 2026-12-07 an offline was reported at once: the delay
                        # applies from the restart on (an offline already reported stays so)
                        offline_delay=float(snap.get("offline_delay", OFFLINE_DELAY_S)),
@@ -638,6 +750,11 @@ class DeviceHealthDetector:
         detector._sites_down = {k: float(v) for k, v in snap.get("sites_down", {}).items()}
         detector._releasing = {k: float(v) for k, v in snap.get("releasing", {}).items()}
         detector._held = set(snap.get("held", ()))
+        # snapshots from before 2026-12-08 have no area outages: none down
+        detector._areas_down = {a: (float(t), str(g))
+                                for a, (t, g) in snap.get("areas_down", {}).items()}
+        detector._areas_releasing = {a: (float(t), str(g))
+                                     for a, (t, g) in snap.get("areas_releasing", {}).items()}
         excused = snap.get("excused_until")
         detector._excused_until = -math.inf if excused is None else float(excused)
         for device_id, d in detector._devices.items():
@@ -646,4 +763,6 @@ class DeviceHealthDetector:
                 detector._by_site.setdefault(d.site, set()).add(device_id)
             if d.via:
                 detector._behind.setdefault(d.via, set()).add(device_id)
+            if d.area and d.device_class == "hub":
+                detector._by_area.setdefault(d.area, set()).add(device_id)
         return detector

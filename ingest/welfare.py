@@ -100,6 +100,7 @@ FINDINGS: dict[str, _Rule] = {
     "low_battery": _Rule(alarm="maintenance"),
     "welfare_check": _Rule(alarm="welfare_check"),
     "site_silent": _Rule(alarm="site_silent"),
+    "area_outage": _Rule(alarm="area_outage"),
 }
 _VITALS = (("hr", "heart_rate"), ("spo2", "spo2"), ("skin_temp", "skin_temperature"))
 _OWN_WORD = frozenset(p + end for p in device_health.OWN_PROBLEMS for end in ("", "_cleared"))
@@ -365,7 +366,8 @@ class WelfareStage:
                     device_class=device_class, status=status,
                     battery_pct=None if battery is None else float(battery), site=ref.site_id,
                     elder=ref.resident_id is not None, says_low=says_low, says=says,
-                    via=ref.via or ""))
+                    via=ref.via or "",
+                    area=ref.site_community if ref.kind == "gateway" else ""))
         if now - self._last_tick >= TICK_EVERY_S:
             # Timers scan every resident and device: once a second is plenty for silences
             # measured in minutes and hours.
@@ -441,6 +443,14 @@ class WelfareStage:
                 self.marks.append(Mark(subject=h.subject, kind="site_silent",
                                        mark="site_heard_again_at", at=h.timestamp, site=site))
                 continue
+            if h.kind == "area_heard_again":
+                # its alarm is the gateway's it was raised on: marked by that gateway's home
+                lead = None if h.device is None else self._devices.get(h.device)
+                if lead is not None:
+                    self.marks.append(Mark(subject=h.subject, kind="area_outage",
+                                           mark="area_heard_again_at", at=h.timestamp,
+                                           site=lead.site_id))
+                continue
             if h.kind == "restored" and h.device is not None:
                 # as of the time silences were judged to: a device clock a little behind must
                 # not leave its item looking older than the finding that opened it
@@ -456,6 +466,13 @@ class WelfareStage:
                 said["flat_devices"] = list(h.flat)  # the operator asks for a charge, not a fix
             if h.gateways:
                 said["gateways_down"] = list(h.gateways)  # the home's line, not its devices
+                areas = sorted({a for g in h.gateways if (a := self.health.area_down(g))})
+                if areas:  # the provider's network: the operator tells it once
+                    said["area_outage"] = areas[0]
+            if h.kind == "area_outage":
+                said["area_outage"] = h.subject.removeprefix("area:")
+                said["behind"] = sorted({e for g in h.gateways for e in self.health.behind(g)})
+                said["cut_off"] = list(self.health.stranded(h.gateways))
             if h.device is not None and self.health.unprotected(h.subject):
                 # every emergency device of the elder's is silent: their welfare check says so
                 # (and tells the family); a device's own item need not

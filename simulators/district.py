@@ -258,7 +258,7 @@ class District:
         return {d.id: DeviceRef(id=d.id, site_id=d.site_id, kind=d.kind, resident_id=d.resident_id,
                                 room_id=d.room_id, site_kind=sites[d.site_id].kind,
                                 site_lat=sites[d.site_id].lat, site_lon=sites[d.site_id].lon,
-                                via=d.via)
+                                via=d.via, site_community=sites[d.site_id].community)
                 for d in self.devices if d.kind != "kiosk"}
 
     def rows(self) -> dict[str, list[dict[str, Any]]]:

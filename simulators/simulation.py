@@ -151,6 +151,8 @@ class Simulation:
         """(care home, down from, back at) of each network outage of a care home."""
         self.line_cuts: list[tuple[str, float, float]] = []
         """(home gateway, cut at, back at) of each cut of a home gateway's line."""
+        self.area_cuts: list[tuple[str, float, tuple[str, ...]]] = []
+        """(community, cut at, its gateways cut) of each cut of a whole community's lines."""
         self.smokes_down: list[tuple[str, float, float]] = []
         """(home smoke detector, taken down at, put back at)."""
         self.trips: list[Trip] = []
@@ -267,6 +269,7 @@ class Simulation:
             if crowded:
                 area = crowded[int(rng.integers(len(crowded)))]
                 self.counts["area_cuts"] += 1
+                self.area_cuts.append((area, self.now, tuple(g.device.id for g in areas[area])))
                 back = self.now + float(rng.uniform(*s.line_cut_s))
                 for g in areas[area]:  # back within a few minutes of each other
                     self._cut_line(g, back + float(rng.uniform(0, 300)))

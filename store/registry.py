@@ -37,6 +37,9 @@ class DeviceRef:
     """The safe radius around the resident's home (migration 0031); None: the default."""
     via: str | None = None
     """The gateway it reaches the platform through (migration 0034); None: by itself."""
+    site_community: str = ""
+    """The community its site is in (``sites.community``): a gateway's, for the area outage
+    (detection.device_health)."""
 
 
 CURRENT_PLACE = "(ends_at IS NULL OR ends_at > now())"
@@ -58,11 +61,12 @@ class SafePlace:
 
 _FIELDS = ("id", "site_id", "kind", "resident_id", "room_id", "site_kind", "floor", "site_routing",
            "resident_routing", "site_lat", "site_lon", "site_tz", "service_press", "service_type",
-           "resident_asleep_from", "resident_up_by", "resident_safe_radius_m", "via")
+           "resident_asleep_from", "resident_up_by", "resident_safe_radius_m", "via",
+           "site_community")
 _DEVICES = (
     "SELECT d.id, d.site_id, d.kind, d.resident_id, d.room_id, s.kind, r.floor, s.routing,"
     " p.routing, s.lat, s.lon, s.tz, d.service_press, d.service_type, p.asleep_from, p.up_by,"
-    " p.safe_radius_m, d.via"
+    " p.safe_radius_m, d.via, s.community"
     " FROM devices d JOIN sites s ON s.id = d.site_id"
     " LEFT JOIN rooms r ON r.id = d.room_id LEFT JOIN residents p ON p.id = d.resident_id"
     " WHERE d.retired_at IS NULL"

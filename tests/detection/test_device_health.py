@@ -522,3 +522,70 @@ def test_a_gateway_the_registry_names_counts_before_the_device_is_next_heard() -
     d.update([_via(700.0, "gw-1", status="offline", **gateway)])
     found = d.update([Clock(timestamp=700.0 + OFFLINE_DELAY_S)])
     assert [(f.kind, f.subject) for f in found] == [("offline", "device:gw-1")]
+
+
+def _kit(t: float, home: int, *, area: str = "C", status: str = "message",
+         watch: bool = False) -> list[DeviceEvent]:
+    """Home ``home``'s gateway (in community ``area``) and its elder's pendant behind it, or,
+    with ``status``, only the gateway's word; ``watch``: the elder also wears a 4G watch."""
+    gateway = DeviceEvent(timestamp=t, device=f"gw-{home}", subject=f"device:gw-{home}",
+                          device_class="hub", status=status, site=f"home-{home}", elder=False,
+                          area=area)
+    if status != "message":
+        return [gateway]
+    return [gateway, DeviceEvent(timestamp=t, device=f"btn-{home}", subject=f"r{home}",
+                                 device_class="button", site=f"home-{home}", via=f"gw-{home}"),
+            *([DeviceEvent(timestamp=t, device=f"w-{home}", subject=f"r{home}",
+                           device_class="wearable", site=f"home-{home}")] if watch else [])]
+
+
+def test_a_communitys_lines_cut_together_are_one_area_outage_not_one_item_per_gateway() -> None:
+    """Four homes of community C and one of D have a gateway with the elder's pendant behind
+    it; r3 also wears a watch of her own. The provider's works cut C's lines: the last wills
+    come 30-60 s apart. Two minutes after the first: one ``area_outage`` naming the gateways,
+    and none of C's gateways an ``offline`` of its own (the area stands for them), while
+    every elder it leaves with nothing still gets their own ``welfare_check`` (r3 calls with
+    her watch: none). D's gateway, cut at the same time, is its own ``offline``. The
+    state survives a restart. Three of C's lines back: ``area_heard_again`` once, and the
+    line still cut (gw-4) is reported as itself ``offline_delay`` later."""
+    d = DeviceHealthDetector()
+    d.update([e for home in (1, 2, 3, 4) for e in _kit(0.0, home, watch=home == 3)]
+             + _kit(0.0, 9, area="D"))
+    for home, at in ((1, 30.0), (2, 50.0), (3, 70.0), (4, 90.0), (9, 40.0)):
+        assert d.update(_kit(at, home, area="D" if home == 9 else "C", status="offline")) == []
+    found = _run(d, [[Clock(timestamp=30.0 + OFFLINE_DELAY_S)]])
+    assert [(f.kind, f.subject, f.device) for f in found] == [
+        ("area_outage", "area:C", "gw-1"), ("welfare_check", "r1", None)], found
+    assert found[0].gateways == ("gw-1", "gw-2", "gw-3", "gw-4")
+    assert found[0].detail.startswith("gateways of 4 homes")
+    assert d.area_down("gw-2") == "C" and d.area_down("gw-9") is None
+    assert d.stranded(found[0].gateways) == ("r1", "r2", "r4")  # r3 has her watch
+    d = DeviceHealthDetector.restore(json.loads(json.dumps(d.snapshot())))  # across a restart
+    later = _run(d, [[Clock(timestamp=t)] for t in range(160, 1200, 10)])
+    assert sorted((f.kind, f.subject) for f in later) == [
+        ("offline", "device:gw-9"), ("welfare_check", "r2"), ("welfare_check", "r4"),
+        ("welfare_check", "r9")], later
+    back = _run(d, [_kit(3000.0, home) for home in (1, 2, 3)] + [[Clock(timestamp=3001.0)]])
+    assert ("area_heard_again", "area:C", "gw-1") in [(f.kind, f.subject, f.device) for f in back]
+    assert "offline" not in {f.kind for f in back}  # gw-4's waits for the rest to come back
+    assert _run(d, [[Clock(timestamp=3001.0 + OFFLINE_DELAY_S - 1)]]) == []
+    still = _run(d, [[Clock(timestamp=3001.0 + OFFLINE_DELAY_S)]])
+    assert [(f.kind, f.device, f.detail) for f in still] == [
+        ("offline", "gw-4", "still offline after its community was heard again")], still
+
+
+def test_two_homes_lines_down_together_are_each_their_own() -> None:
+    """Two of a community's gateways down within minutes is not enough to call it the
+    provider's (``area_min`` is 3 homes): each is its own ``offline``. Nor are three lines cut
+    hours apart."""
+    d = DeviceHealthDetector()
+    d.update([e for home in (1, 2, 3) for e in _kit(0.0, home)])
+    d.update(_kit(10.0, 1, status="offline") + _kit(20.0, 2, status="offline"))
+    found = _run(d, [[Clock(timestamp=t)] for t in range(30, 400, 10)])
+    assert sorted((f.kind, f.device) for f in found if f.kind != "welfare_check") == [
+        ("offline", "gw-1"), ("offline", "gw-2")]
+    for t in range(1, 8):  # home 3's gateway reports on, and is cut hours later
+        d.update(_kit(t * 600.0, 3))
+    d.update(_kit(2 * H, 3, status="offline"))
+    late = _run(d, [[Clock(timestamp=2 * H + OFFLINE_DELAY_S)]])
+    assert [(f.kind, f.device) for f in late if f.kind != "welfare_check"] == [("offline", "gw-3")]

@@ -823,6 +823,67 @@ async def test_a_welfare_check_says_when_the_devices_were_heard_again_and_stays_
         assert [r["status"] for r in await cur.fetchall()] == ["new"]
 
 
+async def test_a_communitys_lines_cut_together_are_one_area_outage_for_the_centre(
+        pool: AsyncConnectionPool) -> None:
+    """Three homes of 幸福里社区 each have a gateway with the elder's button behind it (one of
+    them routed family first). At 02:00 the provider's works cut the three lines: one P3
+    ``area_outage`` for the centre (not the family's, whatever a home's routing), about no
+    elder, one incident for the community; no maintenance item per gateway; and each elder,
+    left with no way to call, their own welfare check saying it is part of the community's
+    outage. The lines back, the area's alarm says when and stays open."""
+    from psycopg.types.json import Jsonb
+
+    from detection.device_health import OFFLINE_DELAY_S
+    from ingest.contract import Status
+
+    homes = (1, 2, 3)
+    async with pool.connection() as conn:
+        await registry.seed(conn, {
+            "sites": [{"id": f"home-{k}", "kind": "home", "name": f"home {k}", "lat": 31.2,
+                       "lon": 121.4, "community": "幸福里社区",
+                       "routing": Jsonb({"mode": "family_first"} if k == 1 else {})}
+                      for k in homes],
+            "residents": [{"id": f"r{k}", "site_id": f"home-{k}", "name": f"resident {k}"}
+                          for k in homes],
+            "devices": [{"id": f"gw-{k}", "site_id": f"home-{k}", "kind": "gateway",
+                         "resident_id": None, "via": None} for k in homes]
+            + [{"id": f"btn-{k}", "site_id": f"home-{k}", "kind": "button",
+                "resident_id": f"r{k}", "via": f"gw-{k}"} for k in homes],
+        })
+    clock = Clock(NIGHT)
+    ingest, source = await _ingest(pool, clock)
+    await ingest.process([source.add(f"eldercare/v1/home-{k}/{d}-{k}/checkin",
+                                     encode(Checkin(seq=1, ts=_ms(NIGHT), battery=80)))
+                          for k in homes for d in ("gw", "btn")])
+    for k in homes:  # the broker times the three connections out 20 s apart
+        clock.t = NIGHT + 40 + 20 * k
+        await ingest.process([source.add(f"eldercare/v1/home-{k}/gw-{k}/status", encode(
+            Status(seq=2, ts=_ms(NIGHT), state="offline")))])
+    for minute in range(1, 6):
+        clock.t = NIGHT + 60 + OFFLINE_DELAY_S + 60 * minute
+        await ingest.process([])
+    alarms = await _alarms(pool)
+    assert sorted((a["kind"], a["priority"], a["route"]) for a in alarms) == [
+        ("area_outage", 3, "centre")] + [("welfare_check", 3, "centre")] * 2 + [
+        ("welfare_check", 3, "family_first")], alarms
+    [area] = [a for a in alarms if a["kind"] == "area_outage"]
+    assert area["device_id"] == "gw-1" and area["details"]["area_outage"] == "幸福里社区"
+    assert area["details"]["gateways_down"] == ["gw-1", "gw-2", "gw-3"]
+    assert area["details"]["behind"] == area["details"]["cut_off"] == ["r1", "r2", "r3"]
+    assert all(a["details"].get("area_outage") == "幸福里社区" for a in alarms)
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT resident_id, correlation_key FROM incidents"
+                                 " WHERE kind = 'area_outage'")
+        assert [tuple(r.values()) for r in await cur.fetchall()] == [
+            (None, "area_outage:幸福里社区")]
+    back = clock.t = NIGHT + 3600
+    await ingest.process([source.add(f"eldercare/v1/home-{k}/gw-{k}/status", encode(
+        Status(seq=3, ts=_ms(back), state="online"))) for k in homes])
+    [area] = [a for a in await _alarms(pool) if a["kind"] == "area_outage"]
+    assert area["details"]["area_heard_again_at"] == dt.datetime.fromtimestamp(
+        back, dt.UTC).isoformat()
+
+
 async def _seed_care_home(pool: AsyncConnectionPool) -> None:
     """Care home care-9: six rooms' elders, each with a wall button (mains, every 10 min)."""
     async with pool.connection() as conn:

@@ -5,6 +5,7 @@ devices' connection the simulation dropped (their last will says "offline")."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +16,7 @@ from ingest.codec import Decoder, Envelope
 from ingest.contract import Status
 from ingest.welfare import WelfareStage
 from simulators.district import District
-from simulators.scenario import DEMO
+from simulators.scenario import DEMO, Scenario
 from simulators.simulation import Simulation
 from store.registry import SafePlace
 
@@ -65,8 +66,6 @@ def test_a_care_home_whose_network_goes_down_is_one_site_alarm() -> None:
     home is seen down), nor when it is back (its devices return over half a minute: what is
     still down is judged two minutes later). Before, the last wills were each reported at
     once, and the home was never seen down at all: a P3 for every resident."""
-    import dataclasses
-
     district = District.generate(seed=12349, homes=4, care_homes=1)
     refs = district.device_refs()
     quiet = dataclasses.replace(DEMO, dropouts_per_hour=0.0, site_outages_per_hour=30.0,
@@ -88,8 +87,6 @@ def test_a_night_at_a_safe_place_is_no_wandering_and_a_night_wander_is_one() -> 
     night_wanders_per_hour) and the welfare stage, given the district's safe places as ingest
     reads them, raises a ``wandering`` for each night wander, while it is under way and naming
     home, and none for a walk by day or a night at a son's or daughter's flat."""
-    import dataclasses
-
     district = District.generate(seed=12349, homes=9, care_homes=0)
     assert district.places, "every third wearer at home has a safe place besides home"
     away = dataclasses.replace(DEMO, sos_per_hour=0.0, accidental_per_hour=0.0,
@@ -116,6 +113,28 @@ def test_a_night_at_a_safe_place_is_no_wandering_and_a_night_wander_is_one() -> 
         assert any(w == t.watch and t.start <= at <= t.end for w, at, _ in wanderings), t
 
 
+def _only(**rates: object) -> Scenario:
+    """The demo scenario with nothing happening but ``rates`` (the home kits' line cuts)."""
+    quiet = {name: 0.0 for name in (
+        "sos_per_hour", "accidental_per_hour", "falls_per_hour", "smoke_per_hour",
+        "smoke_tests_per_hour", "faults_per_hour", "dropouts_per_hour", "watch_off_per_hour",
+        "site_outages_per_hour", "smoke_down_per_hour", "line_cuts_per_hour",
+        "area_cuts_per_hour")}
+    return dataclasses.replace(DEMO, **{**quiet, **rates})  # type: ignore[arg-type]
+
+
+def _kits(homes: int, scenario: Scenario, *, seed: int, hours: float
+          ) -> tuple[District, Simulation, list[tuple[AlarmTrigger, float]]]:
+    """``homes`` homes, every third with a kit, run ``hours`` through the welfare stage: what
+    it raised, each with the simulated time it was raised at."""
+    district = District.generate(seed=12349, homes=homes, care_homes=0, home_gateways=True)
+    sim = Simulation(district, scenario, seed=seed, start=START)
+    found = []
+    for _, raised in _welfare(sim, district, seconds=hours * 3600):
+        found += [(t, sim.now) for t in raised]
+    return district, sim, found
+
+
 def test_a_home_gateway_whose_line_is_cut_leaves_its_elder_cut_off_within_minutes() -> None:
     """The district's home kits (District.generate(home_gateways=True)): a pendant and a smoke
     detector speak zigbee to a home gateway, the only one of them on the broker. A cut line
@@ -125,19 +144,9 @@ def test_a_home_gateway_whose_line_is_cut_leaves_its_elder_cut_off_within_minute
     not when the pendant misses its daily check-in; an elder with a watch of their own gets
     none, and their family is told of the gateway instead (the item says who is behind it).
     The devices behind say nothing of their own meanwhile (held as the gateway's)."""
-    import dataclasses
-
-    district = District.generate(seed=12349, homes=9, care_homes=0, home_gateways=True)
+    district, sim, found = _kits(9, _only(line_cuts_per_hour=4.0,
+                                          line_cut_s=(15 * 60.0, 20 * 60.0)), seed=7, hours=2)
     refs = district.device_refs()
-    cuts_only = dataclasses.replace(
-        DEMO, sos_per_hour=0.0, accidental_per_hour=0.0, falls_per_hour=0.0, smoke_per_hour=0.0,
-        smoke_tests_per_hour=0.0, faults_per_hour=0.0, dropouts_per_hour=0.0,
-        watch_off_per_hour=0.0, site_outages_per_hour=0.0, smoke_down_per_hour=0.0,
-        line_cuts_per_hour=4.0, line_cut_s=(15 * 60.0, 20 * 60.0))
-    found = []
-    sim = Simulation(district, cuts_only, seed=7, start=START)
-    for _, raised in _welfare(sim, district, seconds=2 * 3600):
-        found += [(t, sim.now) for t in raised]
     cuts = [c for c in sim.line_cuts if c[2] < sim.now - 600]  # over, and judged after
     assert len({g for g, _, _ in cuts}) >= 2, sim.line_cuts
     watched = {d.resident_id for d in district.devices if d.kind == "wearable"}
@@ -164,3 +173,37 @@ def test_a_home_gateway_whose_line_is_cut_leaves_its_elder_cut_off_within_minute
                     and t.kind != "welfare_check"], during
     assert kinds == {"watched", "cut off"}, cuts
     assert not [t for t, _ in found if t.details.get("problem") == "no_checkin"], found
+
+
+def test_a_communitys_lines_cut_together_are_one_area_outage() -> None:
+    """A provider's works cut every kit's line of a community at once
+    (Scenario.area_cuts_per_hour). Where three homes or more are cut, the welfare stage raises
+    one ``area_outage`` naming the community, its gateways and the elders behind them, instead
+    of a maintenance item per gateway; every elder it leaves with nothing still gets their
+    own welfare check, which says it is part of the community's outage. Two homes cut are
+    each their own item, as any cut line."""
+    district, sim, found = _kits(36, _only(area_cuts_per_hour=1.5,
+                                           line_cut_s=(20 * 60.0, 25 * 60.0)), seed=3, hours=3)
+    refs = district.device_refs()
+    cuts = [c for c in sim.area_cuts if c[1] < sim.now - 30 * 60]
+    watched = {d.resident_id for d in district.devices if d.kind == "wearable"}
+    sizes = set()
+    for community, start, gateways in cuts:
+        during = [t for t, at in found if start <= at <= start + 20 * 60]
+        own = [t for t in during if t.device_id in gateways and t.kind == "maintenance"]
+        outage = [t for t in during if t.kind == "area_outage"]
+        elders = sorted(refs[g.replace("gw-", "btn-")].resident_id or "" for g in gateways)
+        if len(gateways) < 3:
+            sizes.add("two")
+            assert outage == [] and len(own) == len(gateways), (community, during)
+            continue
+        sizes.add("three or more")
+        assert own == [], (community, own)
+        assert [t.details["area_outage"] for t in outage] == [community], during
+        assert outage[0].device_id in gateways and outage[0].occurred_ts - start < 4 * 60
+        assert outage[0].details["behind"] == elders
+        assert outage[0].details["cut_off"] == [e for e in elders if e not in watched]
+        welfare = {refs[t.device_id].resident_id: t for t in during if t.kind == "welfare_check"}
+        assert sorted(welfare) == [e for e in elders if e not in watched], during
+        assert {t.details.get("area_outage") for t in welfare.values()} <= {community}
+    assert sizes == {"two", "three or more"}, cuts
