@@ -28,7 +28,9 @@ SELECT a.id, a.kind, a.priority, a.status, a.device_id, d.kind AS device_kind, a
        CASE WHEN d.kind = 'gateway' OR a.details ? 'gateways_down' THEN
          (SELECT count(*) FROM devices g JOIN sites gs ON gs.id = g.site_id
            WHERE g.kind = 'gateway' AND g.online = false AND g.retired_at IS NULL
-             AND g.site_id <> a.site_id AND gs.community = s.community AND s.community <> '')
+             -- (an area's outage counts its own first home's too: it is about them all)
+             AND (g.site_id <> a.site_id OR a.kind = 'area_outage')
+             AND gs.community = s.community AND s.community <> '')
        END AS gateways_down_nearby
 FROM alarms a
 JOIN devices d ON d.id = a.device_id

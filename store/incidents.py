@@ -21,6 +21,7 @@ from store.errors import Conflict, NotFound
 
 _VIEW = """
 SELECT i.id, i.kind, i.priority, i.status, i.route, i.site_id, s.name AS site_name, s.kind AS site_kind,
+       s.community AS site_community,
        i.resident_id, p.name AS resident_name, i.floor, i.opened_at, i.last_alarm_at, i.alarm_count,
        i.family_until, i.claimed_by, i.claimed_at, i.first_claimed_at, i.dispatched_at,
        i.dispatched_to, i.on_site_at, i.resolved_at, i.outcome, i.escalation_level,

@@ -76,12 +76,22 @@ const KNOWN_DETAILS = [
     hide: (v, d) => !Array.isArray(v) || v.length === 0 || d.last_battery_pct !== undefined },
   // the home gateway their devices speak through is offline (device health): its line, not them
   { key: "gateways_down", label: "alarm.gatewaysDown", format: (v) => list(v),
-    hide: (v) => !Array.isArray(v) || v.length === 0 },
+    hide: (v, d, alarm) => !Array.isArray(v) || v.length === 0 || alarm?.kind === "area_outage" },
+  // an area's outage: the gateways down when it was raised (the card's "now" line follows it)
+  { key: "gateways_down", label: "alarm.areaGateways", format: (v) => list(v),
+    hide: (v, d, alarm) => !Array.isArray(v) || v.length === 0 || alarm?.kind !== "area_outage" },
+  // part of a community's outage (device health: several homes' gateways down together), or
+  // that outage's own alarm: the provider's network, told once
+  { key: "area_outage", label: "alarm.areaOutage", format: (v) => t("alarm.areaOutageOf", { community: v }),
+    hide: (v, d, alarm) => alarm?.kind === "area_outage" },
+  { key: "area_heard_again_at", label: "alarm.areaHeardAgain", format: formatTime },
   // a home gateway's own item (ingest/welfare.py): the elders whose devices go through it, and
   // those it leaves with no way at all to call (their welfare check stands for them)
   // (by name, with the id, from the alarm's `named`: store/alarms.py)
   { key: "behind", label: "alarm.behind", format: (v, d, alarm) => list(v.map((id) => named(alarm, id))),
-    hide: (v) => !Array.isArray(v) || v.length === 0 },
+    hide: (v, d, alarm) => !Array.isArray(v) || v.length === 0 || alarm?.kind === "area_outage" },
+  { key: "behind", label: "alarm.areaBehind", format: (v, d, alarm) => list(v.map((id) => named(alarm, id))),
+    hide: (v, d, alarm) => !Array.isArray(v) || v.length === 0 || alarm?.kind !== "area_outage" },
   { key: "cut_off", label: "alarm.cutOff", format: (v, d, alarm) => list(v.map((id) => named(alarm, id))),
     hide: (v) => !Array.isArray(v) || v.length === 0 },
   { key: "count", label: "alarm.count", format: String, hide: (v) => Number(v) <= 1 },
@@ -345,7 +355,10 @@ export function alarmCard(alarm, snippet) {
       late ? [h("dt", null, t("alarm.late")), h("dd", { class: "warn late" }, t("alarm.lateBy", { delay: late }))] : null,
       // other homes' gateways of the same community offline now (store/alarms.py): many at
       // once is the provider's network, and the operator phones knowing it
-      Number(alarm.gateways_down_nearby) > 0
+      alarm.kind === "area_outage"
+        ? field(t("alarm.areaNow", { community: alarm.details?.area_outage ?? alarm.site_community ?? "" }),
+          t("alarm.areaNowCount", { n: Number(alarm.gateways_down_nearby ?? 0) }))
+        : Number(alarm.gateways_down_nearby) > 0
         ? field(t("alarm.gatewaysNearby", { community: alarm.site_community ?? "" }),
           t("alarm.gatewaysNearbyCount", { n: Number(alarm.gateways_down_nearby) }))
         : null,

@@ -45,6 +45,8 @@ export function priorityClass(incident) {
 
 // Where to go, as staff say it: the home, its floor and, when the incident knows it, the room.
 export function place(incident) {
+  // a community's outage is about many homes: where is the community, not the first home
+  if (incident.kind === "area_outage" && incident.site_community) return incident.site_community;
   const floor = incident.floor !== null && incident.floor !== undefined ? t("location.floor", { floor: incident.floor }) : null;
   const room = incident.room_name ? t("row.room", { room: incident.room_name }) : null;
   return [incident.site_name, floor, room].filter(Boolean).join(" · ") || incident.site_id || t("none");
@@ -86,7 +88,8 @@ function rowContent(incident, me) {
         h("span", { class: "kind" }, label("kind", incident.kind), count),
         h("time", { class: "raised", datetime: incident.opened_at }, formatTime(incident.opened_at))),
       h("span", { class: "line" },
-        h("span", { class: "resident" }, incident.resident_name || t("row.noResident")),
+        h("span", { class: "resident" }, incident.resident_name
+          || t(incident.kind === "area_outage" ? "row.areaHomes" : "row.noResident")),
         h("span", { class: "age" }, right)),
       h("span", { class: "line" },
         h("span", { class: "where" }, place(incident)),

@@ -87,3 +87,40 @@ async def test_a_gateway_alarm_says_how_many_other_homes_of_its_community_are_cu
     assert queue["welfare_check"]["late_s"] == pytest.approx(2400, abs=5)
     assert whole["maintenance"]["late_s"] is None
     assert whole["welfare_check"]["late_s"] == queue["welfare_check"]["late_s"]
+
+
+async def test_a_communitys_outage_is_one_row_placed_at_the_community(db_url: str) -> None:
+    """An ``area_outage`` (several homes' gateways of one community down together) is one
+    incident for the centre, about no elder: its queue row carries the community (the row is
+    placed there, not at the home of the gateway it was raised on), and its alarm counts every
+    home's gateway of the community offline now, its own home's too."""
+    import time
+
+    from alerts.raising import AlarmTrigger, new_alarm
+    from store.batch import Batch, write
+    from store.registry import active_devices
+
+    district = District.generate(seed=3, homes=30, care_homes=0, home_gateways=True)
+    community = {s.id: s.community for s in district.sites}
+    gateways = [d for d in district.devices if d.kind == "gateway"]
+    lead = max(gateways, key=lambda g: sum(community[o.site_id] == community[g.site_id]
+                                           for o in gateways))
+    area = community[lead.site_id]
+    down = sorted(g.id for g in gateways if community[g.site_id] == area)
+    async with district_console(db_url, district) as p:
+        assert p.pool is not None
+        async with p.pool.connection() as conn:
+            await conn.execute("UPDATE devices SET online = false WHERE id = ANY(%s)", (down,))
+            refs = await active_devices(conn)
+            assert refs[lead.id].site_community == area
+            await write(conn, Batch(alarms=[new_alarm(AlarmTrigger(
+                kind="area_outage", device_id=lead.id, source_seq=1, occurred_ts=time.time(),
+                details={"area_outage": area, "gateways_down": down}), refs[lead.id])]))
+        async with signed_in(p, "op1") as op:
+            [row] = (await op.get("/api/v1/incidents")).json()["incidents"]
+            read = (await op.get(f"/api/v1/incidents/{row['id']}")).json()
+    assert (row["kind"], row["priority"], row["route"], row["resident_id"]) == (
+        "area_outage", 3, "centre", None)
+    assert row["site_community"] == area
+    [alarm] = read["alarms"]
+    assert alarm["gateways_down_nearby"] == len(down) >= 2

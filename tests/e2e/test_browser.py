@@ -175,6 +175,27 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
             "area": {"many": "14: perhaps the provider's network, not this home", "none": False,
                      "unknown": False},
             "lateRow": {"late": ["arrived 40 min late"], "prompt": [], "none": []},
+            # a community's outage: one alarm listing the gateways and the elders behind them,
+            # its row placed at the community; an elder's welfare check says it is part of it
+            "areaRow": {"place": "幸福里社区", "other": "home 1"},
+            "outage": {
+                "Homes' gateways offline in 幸福里社区 now": "5",
+                "Homes' gateways offline (when it was raised)": "gw-1, gw-2, gw-3",
+                "Elders whose devices go through them": "王秀英 (r-1), r-2",
+                "Of them, left with no way to call (an \"All emergency devices silent\" alarm"
+                " each)": "王秀英 (r-1)",
+                # the lines of a home's own item and of an elder's check are not its own
+                "Part of a network outage in": None,
+                "Cut off: their home gateway is offline (its line or power)": None,
+                "Elders whose devices go through it": None},
+            "outageBack": True,
+            "partOf": {
+                "Part of a network outage in": "幸福里社区: many homes' gateways offline together (the"
+                                               " provider's network; one \"Area network outage\""
+                                               " alarm for them all)",
+                "Cut off: their home gateway is offline (its line or power)": "gw-2"},
+            "zhOutage": {"幸福里社区当前离线的家庭网关": "5 个",
+                         "离线的家庭网关（报警时）": "gw-1、gw-2、gw-3"},
             "late": {
                 "press": "Reached the centre 40 min after it happened: held on the way (a home"
                          " gateway's line down, a device out of reach, or the centre's own outage)."
@@ -279,6 +300,20 @@ async def _welfare_cards(page: Any) -> Any:
         const nearbyKey = "Other homes' gateways offline in 幸福里社区 now";
         const area = { many: nearby(14)[nearbyKey], none: nearbyKey in nearby(0),
                        unknown: nearbyKey in nearby(null) };
+        // a community's outage (device health: several homes' gateways down together): its
+        // own alarm, and the welfare check of an elder it left with nothing
+        const outageAlarm = { kind: 'area_outage', device_id: 'gw-1', device_kind: 'gateway',
+            occurred_at: '2026-03-01T06:00:00Z', raised_at: '2026-03-01T06:00:01Z',
+            site_community: '幸福里社区', gateways_down_nearby: 5, named: { 'r-1': '王秀英' },
+            details: { problem: 'area_outage', area_outage: '幸福里社区',
+                       gateways_down: ['gw-1', 'gw-2', 'gw-3'], behind: ['r-1', 'r-2'],
+                       cut_off: ['r-1'], area_heard_again_at: '2026-03-01T07:00:00+00:00' } };
+        const outage = rows(cards.alarmCard(outageAlarm));
+        const partOf = rows(card({ problem: 'welfare_check', gateways_down: ['gw-2'],
+                                   area_outage: '幸福里社区' }, 'welfare_check'));
+        const { place } = await import('/static/queue.js');
+        const outageRow = { kind: 'area_outage', site_name: 'home 1', site_community: '幸福里社区' };
+        const areaRow = { place: place(outageRow), other: place({ ...outageRow, kind: 'sos' }) };
         // the queue's row of an incident a late press joined (store/incidents.py late_s)
         const { badges } = await import('/static/queue.js');
         const badgeText = (incident) => badges(incident).filter(Boolean).map((b) => b.textContent);
@@ -305,6 +340,7 @@ async def _welfare_cards(page: Any) -> Any:
         i18n.setLang('zh-CN');
         const zhDevices = deviceRows(cards.devicesCard(kitDevices)).map((r) => r[0]);
         const zhGateway = rows(cards.alarmCard(gatewayAlarm));
+        const zhOutage = rows(cards.alarmCard(outageAlarm));
         late.zh = sent('sos', { event: 'sos' }, '2026-03-01T06:40:10Z')['延迟送达'];
         const zhFlat = rows(card({ ...unheard, watch_battery_pct: 2, watch_flat: true }));
         const zh = rows(card(still));
@@ -353,7 +389,16 @@ async def _welfare_cards(page: Any) -> Any:
             gateway: pick(gateway, ['Elders whose devices go through it',
                 'Of them, left with no way to call (an "All emergency devices silent" alarm each)']),
             zhGateway: zhGateway['经由该网关报警的老人'],
-            late, devices, zhDevices, area, lateRow,
+            late, devices, zhDevices, area, lateRow, areaRow,
+            outage: pick(outage, ["Homes' gateways offline in 幸福里社区 now",
+                "Homes' gateways offline (when it was raised)", 'Elders whose devices go through them',
+                'Of them, left with no way to call (an "All emergency devices silent" alarm each)',
+                'Part of a network outage in', 'Cut off: their home gateway is offline (its line or power)',
+                'Elders whose devices go through it']),
+            outageBack: Object.keys(outage).some((k) => k.startsWith("The area's gateways heard again at")),
+            partOf: pick(partOf, ['Part of a network outage in',
+                                  'Cut off: their home gateway is offline (its line or power)']),
+            zhOutage: pick(zhOutage, ['幸福里社区当前离线的家庭网关', '离线的家庭网关（报警时）']),
         };
     }""")
 
