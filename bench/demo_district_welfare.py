@@ -105,8 +105,11 @@ class Lines:
     brought, and the smoke detectors taken down."""
 
     cuts: list[tuple[str, float, float]] = field(default_factory=list)
-    area_cuts: int = 0
-    """Of the cuts, the provider's works that cut a whole community's lines at once."""
+    area_cuts: list[tuple[str, float, tuple[str, ...]]] = field(default_factory=list)
+    """Of the cuts, the provider's works that cut a whole community's lines at once
+    (``Simulation.area_cuts``: community, at, gateways)."""
+    area_items: list[tuple[str, float, tuple[str, ...]]] = field(default_factory=list)
+    """(community, at, gateways down) of each ``area_outage`` alarm."""
     behind: dict[str, list[str]] = field(default_factory=dict)
     """gateway -> the elders whose devices go through it."""
     watched: set[str] = field(default_factory=set)
@@ -190,6 +193,9 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str, gateways: b
             if t.kind == "welfare_check" and ref.resident_id:
                 lines.welfare.append((ref.resident_id, t.occurred_ts,
                                       tuple(t.details.get("gateways_down", ()))))
+            if t.kind == "area_outage":
+                lines.area_items.append((t.details["area_outage"], t.occurred_ts,
+                                         tuple(t.details.get("gateways_down", ()))))
             if t.kind == "maintenance" and t.details.get("behind"):
                 behind, cut = tuple(t.details["behind"]), tuple(t.details.get("cut_off", ()))
                 lines.gateway_items.append((t.device_id, t.occurred_ts, behind, cut))
@@ -214,7 +220,7 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str, gateways: b
                                        + standing)
     wanderings.trips = sim.trips
     lines.cuts = sim.line_cuts
-    lines.area_cuts = sim.counts["area_cuts"]
+    lines.area_cuts = sim.area_cuts
     return found, first, offline, upkeep, wanderings, lines
 
 
@@ -270,14 +276,19 @@ def _minutes(values: list[float]) -> str:
 
 def lines_report(lines: Lines) -> str:
     """Each cut of a home gateway's line against what came of it."""
-    reported, cut_off, welfare, watched, asked = [], 0, [], 0, 0
+    reported, cut_off, welfare, watched, asked, in_area = [], 0, [], 0, 0, 0
     for gateway, start, end in lines.cuts:
         item = next((at for g, at, _, _ in lines.gateway_items if g == gateway
                      and start <= at <= end + 600), None)
-        if item is not None:
-            reported.append(item - start)
+        area = next((at for _, at, gs in lines.area_items if gateway in gs
+                     and start <= at <= end + 600), None)
+        if item is not None or area is not None:
+            reported.append(min(at for at in (item, area) if at is not None) - start)
         for elder in lines.behind.get(gateway, []):
             if elder in lines.watched:
+                if area is not None and item is None:
+                    in_area += 1  # the area's alarm stands for the gateway: nobody asked
+                    continue
                 watched += 1
                 asked += any(g == gateway and e == elder and start <= began <= end + 600
                              for g, began, e in lines.family_asked)
@@ -288,16 +299,27 @@ def lines_report(lines: Lines) -> str:
             if came is not None:
                 welfare.append(came - start)
     wrong = sum(1 for e, at, named in lines.welfare for g in named if lines.cut_at(g, at) is None)
-    return (f"home gateways' lines cut: {len(lines.cuts)} ({lines.area_cuts} times a whole"
-            " community's at once); the gateway reported offline or"
-            f" silent for {len(reported)} ({_minutes(reported)} after the cut); elders left"
+    big = [(a, at, gs) for a, at, gs in lines.area_cuts if len(gs) >= 3]
+    one = [next((i - at for c, i, _ in lines.area_items if c == a and at <= i <= at + 3600), None)
+           for a, at, _ in big]
+    found = [m for m in one if m is not None]
+    chance = sum(1 for c, i, _ in lines.area_items
+                 if not any(c == a and at <= i <= at + 3600 for a, at, _ in big))
+    return (f"home gateways' lines cut: {len(lines.cuts)} ({len(lines.area_cuts)} times a whole"
+            f" community's at once, {len(big)} of them three homes or more: an area outage for"
+            f" {len(found)} ({_minutes(found)} after the cut), {len(lines.area_items)} area"
+            f" outages in all, {chance} of them not a provider's cut of three homes but"
+            " separate cuts within a quarter of an hour); the gateway reported offline or"
+            " silent, or in its community's"
+            f" outage, for {len(reported)} ({_minutes(reported)} after the cut); elders left"
             f" with nothing: {cut_off}, a welfare check naming the gateway for {len(welfare)}"
             f" ({_minutes(welfare)}); {wrong} welfare checks named a gateway not cut;"
-            f" elders still able to call on a watch: {watched}, their family asked to see to the"
-            f" gateway for {asked}; home smoke detectors' own tampers: families asked to put one"
-            f" back {lines.smoke_down_asked} times, items closed by the detector's word that it"
-            f" is back {lines.smoke_back}; presses of pendants behind a gateway: {lines.presses},"
-            f" of them held by a cut line {len(lines.late)}"
+            f" elders still able to call on a watch: {watched + in_area}, {in_area} of them in"
+            f" an area outage (nobody asked to see to the gateway), the others' family asked to"
+            f" see to it for {asked} of {watched}; home smoke detectors' own tampers: families"
+            f" asked to put one back {lines.smoke_down_asked} times, items closed by the"
+            f" detector's word that it is back {lines.smoke_back}; presses of pendants behind a"
+            f" gateway: {lines.presses}, of them held by a cut line {len(lines.late)}"
             + (f" ({min(lines.late) / 60:.1f}-{max(lines.late) / 60:.1f} min)" if lines.late
                else ""))
 
