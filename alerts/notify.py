@@ -33,6 +33,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from alerts.channels import ADDRESS_FIELD, Channel, Outgoing
 from alerts.delivery_errors import DeliveryError
+from alerts.kinds import KINDS
 from alerts.messages import DEFAULT_TZ, DEVICE_MESSAGES, Facts, payload, render
 from store import notifications as outbox
 
@@ -152,7 +153,10 @@ async def enqueue(conn: AsyncConnection[Any], *, incident_id: int, site_id: str,
             subject=text.subject, body=text.body, short_text=text.short_text,
             status="pending" if chain else "given_up",
             last_error=None if chain else f"no address for any of {', '.join(prefs.channels)}"))
-    for hook in await outbox.active_webhooks(conn, site_id):
+    # a community's outage is raised on one home's gateway but is not that home's: its partners
+    # are not told of it as theirs (alerts/kinds.py about_area)
+    about_area = (about := KINDS.get(alarm_kind)) is not None and about.about_area
+    for hook in [] if about_area else await outbox.active_webhooks(conn, site_id):
         text = render(facts, lang=hook["lang"], tz=site_tz)
         rows.append(outbox.NewNotification(
             **common, webhook_id=hook["id"], lang=text.lang, channels=("webhook",),

@@ -264,6 +264,18 @@ async def test_a_site_alarm_without_a_resident_reaches_webhooks_under_the_sites_
 
 
 @pytest.mark.db
+async def test_a_communitys_outage_is_not_told_to_the_first_homes_partners(
+        pool: AsyncConnectionPool[Any]) -> None:
+    """An ``area_outage`` is raised on the first gateway down, whose home is s1; it is the
+    community's, not s1's, and s1's partner is not told of it as s1's."""
+    async with pool.connection() as conn:
+        await seed_family(conn, contacts=[], webhooks=[{"url": "http://partner.example/hook"}])
+        added = await enqueue(conn, incident_id=9, site_id="s1", resident_id=None, kind="alarm",
+                              priority=3, alarm_kind="area_outage", occurred_at=T0, now=T0)
+        assert added == 0 and await outbox.for_incident(conn, 9) == []
+
+
+@pytest.mark.db
 async def test_an_unknown_message_kind_is_refused(pool: AsyncConnectionPool[Any]) -> None:
     async with pool.connection() as conn:
         await seed_family(conn, contacts=[])
