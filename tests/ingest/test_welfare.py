@@ -884,6 +884,22 @@ async def test_a_communitys_lines_cut_together_are_one_area_outage_for_the_centr
         back, dt.UTC).isoformat()
 
 
+async def test_a_site_moved_to_another_community_is_heard_by_a_running_ingest(
+        pool: AsyncConnectionPool, db_url: str) -> None:
+    """The community a gateway's home is in decides which area outage it counts towards: a
+    change of it is announced to a running ingest (migration 0036), as its routing is."""
+    await _seed(pool)
+    ingest, _ = await _ingest(pool, Clock(NIGHT))
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as listener:
+        await listener.execute("LISTEN registry")
+        async with pool.connection() as conn:
+            await conn.execute("UPDATE sites SET community = '长青社区' WHERE id = %s", (SITE,))
+        told = [n.payload async for n in listener.notifies(timeout=0.5)]
+    assert "sites" in told, "a running ingest must re-read the site's community at once"
+    await ingest.refresh_registry()
+    assert {ref.site_community for ref in ingest._devices.values()} == {"长青社区"}
+
+
 async def _seed_care_home(pool: AsyncConnectionPool) -> None:
     """Care home care-9: six rooms' elders, each with a wall button (mains, every 10 min)."""
     async with pool.connection() as conn:
