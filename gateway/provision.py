@@ -172,6 +172,7 @@ def wire(url: str, configs: Iterable[Path]) -> list[Wired]:
     import psycopg  # only this path needs a database driver
 
     from gateway.config import ConfigError, GatewayConfig
+    from store import registry
 
     done = []
     for path in configs:
@@ -189,11 +190,9 @@ def wire(url: str, configs: Iterable[Path]) -> list[Wired]:
                 unknown = [d for d in listed if d not in known]
                 if unknown:
                     raise ProvisionError(f"{path}: not registered: {', '.join(unknown)}")
-                conn.execute("UPDATE devices SET via = %s WHERE id = ANY(%s)"
-                             " AND via IS DISTINCT FROM %s", (gateway, listed, gateway))
-                released = conn.execute(
-                    "UPDATE devices SET via = NULL WHERE via = %s AND NOT id = ANY(%s)",
-                    (gateway, listed)).rowcount
+                wiring = {"gateway": gateway, "listed": listed}
+                conn.execute(registry.WIRE, wiring)
+                released = conn.execute(registry.RELEASE, wiring).rowcount
         except psycopg.Error as err:
             raise ProvisionError(f"{path}: {getattr(err.diag, 'message_primary', None) or err}"
                                  ) from None

@@ -210,11 +210,22 @@ class Checkin(_Message, frozen=True, kw_only=True):
     fw: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
+DeviceId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+MAX_BRIDGED = 256
+"""Devices one gateway's ``online`` may list (a zigbee coordinator serves some tens)."""
+
+
 class Status(_Message, frozen=True, kw_only=True):
     """Connection state, published retained. The device sets ``offline`` as its MQTT last will at
     connect time (with the seq and ts of that connect), and publishes ``online`` after."""
 
     state: Literal["online", "offline"]
+    devices: Annotated[list[DeviceId], msgspec.Meta(max_length=MAX_BRIDGED)] | None = None
+    """A home gateway's ``online`` only: the devices of its site it speaks for, as its
+    configuration lists them. The platform records that they reach it through the gateway
+    (``devices.via``), and that any it had through the gateway and the list leaves out no
+    longer do: when the gateway's line is cut, an elder whose emergency devices all go through
+    it gets a welfare check within minutes. Absent: it says nothing of them."""
 
 
 class Rejected(_Message, frozen=True, kw_only=True):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import gc
 import logging
@@ -68,12 +69,15 @@ from store.batch import (
     DeviceRestored,
     DeviceSeen,
     FallOutcome,
+    GatewayWiring,
     PendingFall,
 )
 from store.registry import DeviceRef, SafePlace, active_device, active_devices, safe_places
 
 log = logging.getLogger(__name__)
 
+_BATCH_LISTS = tuple(f.name for f in dataclasses.fields(Batch) if f.name != "devices")
+"""The fields of a batch that a merge concatenates (``devices`` is merged device by device)."""
 LAST_SEEN_EVERY_S = 30.0
 """devices.last_seen is a console display ("seen 2 min ago"), refreshed at most this often from
 plain readings; check-ins, status and battery changes are always written."""
@@ -464,6 +468,25 @@ class Ingest:
 
     # -- preparing ---------------------------------------------------------------------------
 
+    @staticmethod
+    def _wiring(part: Batch, item: Incoming, env: Envelope, status: Status,
+                device: DeviceRef) -> None:
+        """A gateway's ``online`` lists the devices it speaks for: recorded with the batch
+        (store.batch.GatewayWiring). A list from a device that is not a gateway is said in a
+        dead letter and recorded nowhere (its status itself is taken)."""
+        if status.state != "online" or status.devices is None:
+            return
+        if device.kind != "gateway":
+            part.dead_letters.append(DeadLetter(
+                topic=item.topic, payload=item.payload, code="not_a_gateway",
+                reason=f"device {env.device!r} is registered as a {device.kind}, not a gateway:"
+                       " the devices its status lists are not recorded as going through it",
+                device_id=env.device))
+            return
+        part.wirings.append(GatewayWiring(gateway=env.device, site_id=device.site_id,
+                                          devices=tuple(status.devices), topic=item.topic,
+                                          payload=item.payload))
+
     async def _device(self, env: Envelope) -> DeviceRef | None:
         ref = self._devices.get(env.device)
         if ref is None and self._unknown_until.get(env.device, 0.0) < time.monotonic():
@@ -562,6 +585,8 @@ class Ingest:
                     item, env, device, part, now=self._clock()):
                 continue  # dead-lettered: a resident unknown or not served by this device
             self._add_reading(part, env)
+            if isinstance(env.body, Status) and env.body.devices is not None:
+                self._wiring(part, item, env, env.body, device)
             accepted.append(env)
             where[(env.device, env.seq)] = part
             last_of_device[env.device] = part
@@ -713,20 +738,10 @@ class Ingest:
     def _merge(parts: list[tuple[Incoming | None, Batch]]) -> Batch:
         merged = Batch()
         for _, part in parts:
-            merged.events += part.events
-            merged.telemetry += part.telemetry
-            merged.locations += part.locations
-            merged.checkins += part.checkins
-            merged.dead_letters += part.dead_letters
-            merged.alarms += part.alarms
-            merged.cancels += part.cancels
-            merged.marks += part.marks
-            merged.restored += part.restored
-            merged.falls_opened += part.falls_opened
-            merged.falls_closed += part.falls_closed
-            merged.acks += part.acks
-            merged.tickets += part.tickets
-            merged.health += part.health
+            # every list of the batch, in order (a list added to Batch is merged without a
+            # line here: one forgotten once, a gateway's wiring, was silently never written)
+            for name in _BATCH_LISTS:
+                getattr(merged, name).extend(getattr(part, name))
             for device, seen in part.devices.items():
                 before = merged.devices.get(device)
                 merged.devices[device] = seen if before is None else DeviceSeen(

@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from store import registry
 from store import tickets as store_tickets
 from store.health import INSERT_READINGS, HealthReading
 from store.tickets import NewTicket
@@ -206,6 +207,21 @@ class FallOutcome:
     evidence: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatewayWiring:
+    """A home gateway's ``online`` listing the devices it speaks for (the contract's
+    ``Status.devices``): they reach the platform through it (``devices.via``), and those the
+    registry had through it that the list leaves out no longer do. Only registered devices of
+    the gateway's own site are taken; any other listed is said in a dead letter (the message's
+    copy, its reason naming them) and the rest are wired all the same."""
+
+    gateway: str
+    site_id: str
+    devices: tuple[str, ...]
+    topic: str
+    payload: bytes
+
+
 @dataclass(slots=True)
 class Batch:
     events: list[tuple[str, int, dt.datetime, str, Jsonb | None]] = field(default_factory=list)
@@ -226,12 +242,14 @@ class Batch:
     """(command id, status) answers from devices and gateways."""
     tickets: list[NewTicket] = field(default_factory=list)
     """Service tickets opened by a button's service press: never alarms, never incidents."""
+    wirings: list[GatewayWiring] = field(default_factory=list)
+    """Gateways' lists of the devices they speak for, in the order they came."""
 
     def __len__(self) -> int:
         return (len(self.events) + len(self.telemetry) + len(self.locations) + len(self.checkins)
                 + len(self.dead_letters) + len(self.alarms) + len(self.cancels)
                 + len(self.marks) + len(self.restored)
-                + len(self.tickets) + len(self.health))
+                + len(self.tickets) + len(self.health) + len(self.wirings))
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +331,8 @@ async def write(conn: psycopg.AsyncConnection[Any], batch: Batch, *,
                     for dev, s in batch.devices.items()
                 ],
             )
+        for wiring in batch.wirings:
+            await _wire(cur, wiring)
         if batch.locations:
             # Alarms stored before their device's fix arrived: give them the fix now.
             stamps = [row[2] for row in batch.locations]
@@ -474,6 +494,39 @@ class OpenItem:
     """It holds the device's own "battery low"."""
     said: tuple[str, ...]
     """The faults and tampers the device said of itself in it."""
+
+
+async def _wire(cur: psycopg.AsyncCursor[Any], wiring: GatewayWiring) -> None:
+    """Record a gateway's list of its devices (:class:`GatewayWiring`). The registry's trigger
+    tells a running ingest (migration 0034), which re-reads who goes through which gateway."""
+    listed = sorted(set(wiring.devices) - {wiring.gateway})
+    await cur.execute("SELECT id, site_id, coalesce(via, '') FROM devices"
+                      " WHERE (id = ANY(%s) OR via = %s) AND retired_at IS NULL",
+                      (listed, wiring.gateway))
+    rows = [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in await cur.fetchall()]
+    site_of = {str(r[0]): str(r[1]) for r in rows}
+    via = {str(r[0]): str(r[2]) for r in rows}
+    ours = [d for d in listed if site_of.get(d) == wiring.site_id]
+    if any(via[d] != wiring.gateway for d in ours) or any(
+            v == wiring.gateway and d not in ours for d, v in via.items()):
+        # only a change is written: the registry's trigger then tells every ingest to re-read
+        # it all, and a gateway says "online" at every reconnect
+        await cur.execute(registry.WIRE, {"gateway": wiring.gateway, "listed": ours})
+        await cur.execute(registry.RELEASE, {"gateway": wiring.gateway, "listed": ours})
+    unknown = [d for d in listed if d not in site_of]
+    elsewhere = [d for d in listed if d in site_of and d not in ours]
+    if unknown or elsewhere:
+        said = "; ".join(part for part in (
+            f"not registered (or retired): {', '.join(unknown)}" if unknown else "",
+            f"registered at another site: {', '.join(elsewhere)}" if elsewhere else "") if part)
+        log.warning("gateway %s lists devices it cannot speak for: %s", wiring.gateway, said)
+        await cur.execute(
+            "INSERT INTO dead_letters (topic, payload, code, reason, device_id)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            (wiring.topic, wiring.payload, "not_its_devices",
+             f"gateway {wiring.gateway!r} lists devices it cannot speak for ({said}); the"
+             f" {len(ours)} others of its site are recorded as going through it",
+             wiring.gateway))
 
 
 async def open_items(conn: psycopg.AsyncConnection[Any]) -> list[OpenItem]:

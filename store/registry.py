@@ -59,6 +59,13 @@ class SafePlace:
     """A stay's end, seconds since the epoch (migration 0032); None: lasting."""
 
 
+WIRE = ("UPDATE devices SET via = %(gateway)s WHERE id = ANY(%(listed)s)"
+        " AND via IS DISTINCT FROM %(gateway)s")
+"""Record ``listed`` devices as reaching the platform through ``gateway`` (``devices.via``)."""
+RELEASE = "UPDATE devices SET via = NULL WHERE via = %(gateway)s AND NOT id = ANY(%(listed)s)"
+"""Devices through ``gateway`` that its list leaves out: by themselves again."""
+
+
 _FIELDS = ("id", "site_id", "kind", "resident_id", "room_id", "site_kind", "floor", "site_routing",
            "resident_routing", "site_lat", "site_lon", "site_tz", "service_press", "service_type",
            "resident_asleep_from", "resident_up_by", "resident_safe_radius_m", "via",

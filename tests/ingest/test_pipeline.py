@@ -335,3 +335,24 @@ async def test_gateway_rejection_lands_in_dead_letters_with_the_original_payload
     assert dead[0]["topic"] == "zigbee2mqtt/kitchen-smoke"
     assert bytes(dead[0]["payload"]) == original
     assert dead[0]["code"] == "gateway_rejected" and "not a boolean" in dead[0]["reason"]
+
+
+def test_a_merge_of_parts_keeps_every_list_of_every_part_in_order() -> None:
+    """Ingest writes a round's parts as one batch: whatever a part holds must reach the merged
+    one. A list added to Batch and missed by the merge was once silently never written (a
+    gateway's wiring, 2026-12-08)."""
+    import dataclasses
+
+    from store.batch import Batch
+
+    names = [f.name for f in dataclasses.fields(Batch) if f.name != "devices"]
+    assert "wirings" in names and "alarms" in names
+    parts: list[tuple[Incoming | None, Batch]] = []
+    for i in range(2):
+        part = Batch()
+        for name in names:
+            getattr(part, name).append((name, i))  # stand-ins: the merge must not look inside
+        parts.append((None, part))
+    merged = Ingest._merge(parts)
+    for name in names:
+        assert getattr(merged, name) == [(name, 0), (name, 1)], name
