@@ -7,8 +7,9 @@ Three threads meet here: the local broker's (native messages in), the uplink bro
 and commands in) and the main loop (pumping the spool upstream, the gateway's own check-ins).
 They share one lock around translation and the spool, so sequence numbers and device state stay
 consistent whichever thread produced a message. The gateway speaks for itself under its own device
-id: ``status`` (``offline`` as its MQTT last will, ``online`` after connecting, both retained) and
-a ``checkin`` every ``checkin_interval_s``.
+id: ``status`` (``offline`` as its MQTT last will, ``online`` after connecting, both retained;
+``online`` lists the devices of its site it speaks for) and a ``checkin`` every
+``checkin_interval_s``.
 """
 
 from __future__ import annotations
@@ -87,7 +88,12 @@ class Gateway:
         return Will(topic=message.topic, payload=message.payload)
 
     def online(self) -> None:
-        self.compose(self.translator.own, [_status("online", self._clock())])
+        """Said after each connect, retained: with the devices of its own site it speaks for,
+        so the platform knows whose devices its line cuts off (``devices.via``) without anyone
+        running ``eldercare devices wire``."""
+        site = self.config.gateway.site
+        bridged = sorted({b.device for b in self.config.devices if b.site == site})
+        self.compose(self.translator.own, [_status("online", self._clock(), devices=bridged)])
 
     def checkin(self) -> None:
         self.compose(self.translator.own, [Draft(kind=Kind.CHECKIN, body_type=Checkin,
@@ -135,8 +141,10 @@ class Gateway:
         self.wake.set()
 
 
-def _status(state: str, ts: int) -> Draft:
-    return Draft(kind=Kind.STATUS, body_type=Status, retain=True, fields={"ts": ts, "state": state})
+def _status(state: str, ts: int, *, devices: list[str] | None = None) -> Draft:
+    listed: dict[str, object] = {} if devices is None else {"devices": devices}
+    return Draft(kind=Kind.STATUS, body_type=Status, retain=True,
+                 fields={"ts": ts, "state": state, **listed})
 
 
 def run(gateway: Gateway, *, local: BrokerAddress, uplink: BrokerAddress, stop: threading.Event,

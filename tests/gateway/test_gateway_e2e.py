@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from gateway.config import GatewayConfig
 from tests.gateway.harness import GatewayProcess, Received, Recorder, native, publish
 from tests.servers import Mosquitto, start_mosquitto
 
@@ -67,8 +68,15 @@ def test_nothing_is_lost_across_uplink_outage_and_kill_9(
 
     gateway = start()
     try:
-        recorder.wait_for(lambda got: any(m.device == GATEWAY and m.kind == "status"
-                                          and m.body["state"] == "online" for m in got))
+        got = recorder.wait_for(lambda got: any(m.device == GATEWAY and m.kind == "status"
+                                                and m.body["state"] == "online" for m in got))
+        # its "online" lists the devices of its home it speaks for: the platform records them
+        # as going through it (devices.via) without anyone wiring them by hand
+        [online] = [m for m in got if m.device == GATEWAY and m.kind == "status"]
+        config = GatewayConfig.load(FIXTURES / "gateway.toml")
+        assert online.body["devices"] == sorted(
+            b.device for b in config.devices if b.site == config.gateway.site)
+        assert len(online.body["devices"]) >= 5
         uplink.stop()
 
         before, expected = [], []
