@@ -77,6 +77,9 @@ class SimDevice:
     table, no vital signs, no steps, the battery charging."""
     warned: bool = False
     """Whether the watch has told its wearer its battery is low since it was last charged."""
+    bridged: tuple[str, ...] = ()
+    """A home gateway's: the devices it speaks for, listed in its "online" (``Status.devices``)
+    as the gateway service does."""
     kit: bool = False
     """A home kit's gateway or smoke detector: its draws come from the kit's own stream, so a
     seed's other devices and incidents are as they were without the kits."""
@@ -123,8 +126,11 @@ def double_press(dev: SimDevice, t: float) -> Outgoing:
 
 
 def status(dev: SimDevice, t: float, state: str) -> Outgoing:
+    online = state == "online"
+    listed = list(dev.bridged) if online and dev.device.kind == "gateway" else None
     return dev.message(Kind.STATUS, Status(seq=dev.next_seq(), ts=_ms(t),
-                                           state="online" if state == "online" else "offline"),
+                                           state="online" if online else "offline",
+                                           devices=listed),
                        retain=True)
 
 

@@ -136,6 +136,9 @@ class Simulation:
         self._home_smoke = [d for d in self.devices if d.kit and d.device.kind == "smoke"]
         self._via = {d.id: d.via for d in district.devices if d.via}
         """device -> the gateway it reaches the platform through."""
+        for gateway in self._gateways:
+            gateway.bridged = tuple(sorted(d for d, g in self._via.items()
+                                           if g == gateway.device.id))
         self._cut: dict[str, list[Outgoing]] = {}
         """gateway whose line is cut -> what the devices behind it said meanwhile, in order."""
         self._service_buttons = [d for d in self._by_kind["button"]

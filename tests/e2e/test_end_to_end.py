@@ -91,3 +91,38 @@ async def test_button_press_reaches_console_within_2s_on_embedded_broker_and_dat
         finally:
             await broker.stop()
     assert latency < 2.0, f"press to screen took {latency:.3f} s"
+
+
+async def test_home_gateways_say_whose_devices_they_speak_for_on_mosquitto_and_postgresql(
+        mosquitto: Mosquitto, db_url: str) -> None:
+    """A district registered without anyone saying which devices go through which home
+    gateway: when the gateways connect, their retained "online" lists the devices they speak
+    for, and the registry has them (``devices.via``) within seconds, as the installer's
+    configuration has them."""
+    import dataclasses
+
+    district = District.generate(seed=5, homes=6, care_homes=0, home_gateways=True)
+    wired = {d.id: d.via for d in district.devices if d.via}
+    assert len(set(wired.values())) == 2, wired
+    unwired = dataclasses.replace(district, devices=[dataclasses.replace(d, via=None)
+                                                     for d in district.devices])
+    await prepare(db_url)
+    await seed_district(db_url, unwired, demo_password=PASSWORD)
+    sim = Simulation(district, DEMO, seed=1, start=time.time())
+    async with Platform(settings=Settings(), db_url=db_url, broker_url=mosquitto.url,
+                        port=free_port(), client_id=f"e2e-{time.time_ns()}"):
+        publisher = Publisher(mosquitto.url, client_id=f"e2e-device-{time.time_ns()}")
+        await asyncio.to_thread(publisher.connect)
+        try:
+            publisher.publish(sim.step())  # every device connects: the gateways say "online"
+            deadline = time.monotonic() + 10
+            with psycopg.connect(db_url, autocommit=True) as conn:
+                while True:
+                    via = dict(conn.execute(
+                        "SELECT id, via FROM devices WHERE via IS NOT NULL").fetchall())
+                    if via == wired or time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(0.1)
+        finally:
+            publisher.close()
+    assert via == wired
