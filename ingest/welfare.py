@@ -167,6 +167,9 @@ class WelfareStage:
         self._movers: dict[str, list[str]] = {}
         """resident -> their devices that show them moving (a watch): the residents the
         inactivity check judges, and whose alarm says when a silent watch was last heard."""
+        self._buttons: dict[str, list[str]] = {}
+        """resident -> their call buttons: where their own finding lands when they wear no
+        watch (not on the home's smoke detector, which happened to be heard last)."""
         self._last_tick = -1e18
         self._last_message: dict[str, tuple[str, int]] = {}
         """subject -> (device, seq) of its latest message: where a clock-driven finding lands."""
@@ -220,6 +223,10 @@ class WelfareStage:
             if ref.resident_id and ref.kind in inactivity.MOVEMENT_KINDS:
                 self._movers.setdefault(ref.resident_id, []).append(device_id)
         self._mover_of = {w: subject for subject, ws in self._movers.items() for w in ws}
+        self._buttons = {}
+        for device_id, ref in devices.items():
+            if ref.resident_id and ref.kind == "button":
+                self._buttons.setdefault(ref.resident_id, []).append(device_id)
         self._resident_device = {}
         for device_id, ref in sorted(devices.items(), key=lambda d: d[1].kind != "wearable"):
             if ref.resident_id:
@@ -628,12 +635,16 @@ class WelfareStage:
         watch last heard from, whose last fix rides on the alarm (store/batch.py) and says where
         they were when it last saw them, out on a walk or at home, even when it has gone silent
         since and a button's check-in came later (before 2026-12-07 the button took the finding,
-        and the operator had no position); else the device last heard from, while it is still
-        theirs (a watch retired or given to someone else since must not take the finding with
-        it); else one of their devices, a wearable first."""
-        watches = [(self.health.last_seen(w) or -math.inf, w) for w in self._movers.get(subject, ())]
-        if watches:
-            return max(watches)[1]
+        and the operator had no position); else their call button last heard from (before
+        2026-12-08 the device last heard from, and the welfare check of an elder cut off by their
+        home gateway's line came "from" the smoke detector behind it as often as not); else the
+        device last heard from, while it is still theirs (a watch retired or given to someone
+        else since must not take the finding with it); else one of their devices, a wearable
+        first."""
+        for own in (self._movers, self._buttons):
+            heard = [(self.health.last_seen(d) or -math.inf, d) for d in own.get(subject, ())]
+            if heard:
+                return max(heard)[1]
         last = self._last_message.get(subject, (None, 0))[0]
         ref = None if last is None else self._devices.get(last)
         return (last if ref is not None and self._subject(ref) == subject

@@ -166,9 +166,11 @@ def test_a_home_gateway_whose_line_is_cut_leaves_its_elder_cut_off_within_minute
             kinds.add("cut off")
             assert item[0].details["cut_off"] == [elder]
             assert [t.details["gateways_down"] for t in welfare] == [[gateway]], during
+            # raised on the elder's pendant, not on the smoke detector heard last
+            assert [refs[t.device_id].kind for t in welfare] == ["button"], welfare
             assert welfare[0].occurred_ts - start < 4 * 60, (start, welfare)
         # the pendant and smoke detector behind it: no item of their own (the welfare check
-        # lands on one of them, as on any elder's device)
+        # lands on the pendant, as on any elder's call button)
         assert not [t for t in during if refs[t.device_id].via == gateway
                     and t.kind != "welfare_check"], during
     assert kinds == {"watched", "cut off"}, cuts
