@@ -563,7 +563,7 @@ class DeviceHealthDetector:
             if area in self._areas_down:
                 # down, it stays so while the gateways of area_min homes are (one coming back
                 # first, or another line cut later, does not end it)
-                began, lead = self._areas_down[area]
+                lead = self._areas_down[area][1]
                 if len({self._devices[i].site for _, i in silent}) >= self.area_min:
                     continue
                 del self._areas_down[area]
