@@ -265,13 +265,15 @@ async def tell_family_of_alarm(conn: psycopg.AsyncConnection[Any], incident_id: 
     at her daughter's flat, not at home; one because a stay set for her ended while she is
     still there says so (``stay_ended``): extend the stay, nobody need go looking. A welfare
     check because the home's gateway is offline says so (``gateway_down``): the line, perhaps,
-    but nothing can call for help meanwhile."""
+    but nothing can call for help meanwhile; when it is part of its community's outage, that
+    (``area_down``): the provider's network, nothing at home to fix."""
     if alarm.incident is not None and alarm.incident.route == "maintenance":
         await tell_family_of_device(conn, incident_id, alarm)
         return
     plan = alarm.incident
     details = alarm.details
     note = ("watch_flat" if details.get("watch_flat") is True
+            else "area_down" if details.get("gateways_down") and details.get("area_outage")
             else "gateway_down" if details.get("gateways_down")
             else "device_flat" if details.get("flat_devices")
             else "stay_ended" if alarm.kind == "wandering" and details.get("stay_ended") else None)

@@ -70,14 +70,15 @@ class Facts:
     flat; "device_flat", a device that went silent had run its battery down; "stay_ended", a
     wandering because a stay set for them ended while they are still there; "gateway_down", a
     welfare check because their home's gateway is offline (their devices cannot reach the
-    centre: the line, perhaps, not them)."""
+    centre: the line, perhaps, not them); "area_down", the same when the gateways of many homes
+    of their community are down together (the provider's network: nothing at home to fix)."""
     place: str | None = None
     """For a wandering: the safe place left, when it is not the home (a daughter's flat the
     elder was staying at): the alarm's title names it, "离开安全区域（女儿家）", so the family
     looks there. In the SMS only where it fits whole. For 'stay': the place whose stay ends."""
 
 
-NOTES = ("watch_flat", "device_flat", "stay_ended", "gateway_down")
+NOTES = ("watch_flat", "device_flat", "stay_ended", "gateway_down", "area_down")
 DEVICE_MESSAGES = ("watch_flat", "smoke_down", "gateway_down")
 """The 'device' messages (each a template of its own, ``device_<name>``)."""
 
@@ -134,6 +135,9 @@ LANGUAGES: dict[str, Language] = {
             "gateway_down": ("老人家的报警网关离线了：老人的设备联系不上中心，可能是停电或断网，"
                              "未必是老人出事，但此时老人无法呼救，请尽快联系老人。\n",
                              "家中网关离线。"),
+            "area_down": ("老人所在社区多户的报警网关同时离线，是运营商网络故障，不是老人家里的问题，"
+                          "家中无需检修；但此时老人无法呼救，中心正在逐户联系，也请您尽快联系老人。\n",
+                          "片区断网。"),
         }),
     "en": Language(
         code="en", title=lambda k: k.title_en, sms_title=lambda k: k.sms_en or k.title_en,
@@ -158,6 +162,11 @@ LANGUAGES: dict[str, Language] = {
                              " reach the centre: perhaps a power cut or the internet, not them,"
                              " but they cannot call for help meanwhile: please get in touch with"
                              " them.\n", " Home gateway offline."),
+            "area_down": ("The alarm gateways of many homes in their community went offline"
+                          " together: the provider's network, not their home, and nothing there"
+                          " to fix; but they cannot call for help meanwhile. The centre is"
+                          " calling each home: please get in touch with them too.\n",
+                          " Area network down."),
         }),
 }
 

@@ -284,20 +284,21 @@ def test_a_home_gateway_offline_asks_the_family_to_check_its_power_in_one_sms(la
 
 
 @pytest.mark.parametrize("lang", list(LANGUAGES))
-def test_a_welfare_check_for_a_home_gateway_offline_says_so(lang: str) -> None:
+@pytest.mark.parametrize("note", ["gateway_down", "area_down"])
+def test_a_welfare_check_for_a_home_gateway_offline_says_so(lang: str, note: str) -> None:
     """A son told of his mother's welfare check should know her home's gateway is offline: the
     line, perhaps, not her, but nothing can call meanwhile. Said under the alarm's line in the
     email, in the SMS where it fits whole."""
     words = LANGUAGES[lang]
     plain = dataclasses.replace(FALL, alarm_kind="welfare_check")
-    sentence, sms = words.notes["gateway_down"]
+    sentence, sms = words.notes[note]
     assert sms.strip() and sms.strip() not in sentence  # the SMS says it shorter
     for name in ("王秀英", "Margaret", "欧阳" * 12):
         before = render(dataclasses.replace(plain, resident_name=name), lang=lang)
-        after = render(dataclasses.replace(plain, resident_name=name, note="gateway_down"),
-                       lang=lang)
+        after = render(dataclasses.replace(plain, resident_name=name, note=note), lang=lang)
         assert after.body.replace(sentence, "") == before.body and sentence in after.body
         used, allowed = sms_length(after.short_text)
         assert used <= allowed, after.short_text
-    assert render(dataclasses.replace(plain, note="gateway_down"), lang="zh-CN").short_text.endswith(
-        "家中网关离线。")
+    # one of many homes of the community cut off: the provider's, nothing at home to fix
+    assert render(dataclasses.replace(plain, note=note), lang="zh-CN").short_text.endswith(
+        {"gateway_down": "家中网关离线。", "area_down": "片区断网。"}[note])

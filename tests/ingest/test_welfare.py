@@ -849,6 +849,9 @@ async def test_a_communitys_lines_cut_together_are_one_area_outage_for_the_centr
                          "resident_id": None, "via": None} for k in homes]
             + [{"id": f"btn-{k}", "site_id": f"home-{k}", "kind": "button",
                 "resident_id": f"r{k}", "via": f"gw-{k}"} for k in homes],
+            "contacts": [{"resident_id": f"r{k}", "name": f"child {k}", "relation": "child",
+                          "phone": f"1380000000{k}", "lang": "zh-CN", "priority": 1}
+                         for k in homes],
         })
     clock = Clock(NIGHT)
     ingest, source = await _ingest(pool, clock)
@@ -876,6 +879,13 @@ async def test_a_communitys_lines_cut_together_are_one_area_outage_for_the_centr
                                  " WHERE kind = 'area_outage'")
         assert [tuple(r.values()) for r in await cur.fetchall()] == [
             (None, "area_outage:幸福里社区")]
+        # each family hears of their elder's check as part of the community's outage, and
+        # nobody is asked to see to a gateway the provider cut
+        cur = await conn.execute(
+            "SELECT c.name, n.kind, n.payload ->> 'note' AS note FROM notifications n"
+            " JOIN contacts c ON c.id = n.contact_id ORDER BY c.name")
+        assert [tuple(r.values()) for r in await cur.fetchall()] == [
+            (f"child {k}", "alarm", "area_down") for k in homes]
     back = clock.t = NIGHT + 3600
     await ingest.process([source.add(f"eldercare/v1/home-{k}/gw-{k}/status", encode(
         Status(seq=3, ts=_ms(back), state="online"))) for k in homes])
