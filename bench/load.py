@@ -153,6 +153,20 @@ class Usage:
                 for name in self.procs}
 
 
+async def _settled(paths: list[Path], after: float, *, wait_s: float = 10.0) -> dict[str, Any]:
+    """:func:`_stats` once every worker has written its counters after ``after`` (epoch s), or
+    as they are after ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            if all(float(json.loads(p.read_text()).get("at", 0)) > after for p in paths):
+                break
+        except (OSError, ValueError):
+            pass
+        await asyncio.sleep(0.2)
+    return _stats(paths)
+
+
 def _stats(paths: list[Path]) -> dict[str, Any]:
     """The workers' counters added up (a worker that has not written yet counts as nothing)."""
     total: dict[str, Any] = {}
@@ -271,6 +285,12 @@ async def _measure(args: argparse.Namespace, broker: str, db: str, port: int,
             press()
             await asyncio.sleep(0.5)
         injected.clear()
+        # What the workers had received before the load, read once their counters are newer
+        # than now (they write them once a second). Until 2026-12-08 this was read after the
+        # publishers had started, and when starting them took over their one second's lead the
+        # first messages of the load counted as "before": the drain then waited for a count it
+        # could never reach, to its deadline, and the rate came out at a third of the truth.
+        received0 = (await _settled(stats_files, time.time())).get("received", 0)
         half = len(plan) // 2
         start_at = time.time() + 1.0
         parts = [publishers.Slice(url=broker, devices=plan[:half], seconds=args.seconds,
@@ -280,7 +300,6 @@ async def _measure(args: argparse.Namespace, broker: str, db: str, port: int,
         procs, published = publishers.start(parts)
         usage = Usage(pids | {f"publisher-{i}": p.pid for i, p in enumerate(procs) if p.pid})
         backlog_max, rates = 0, []
-        received0 = _stats(stats_files).get("received", 0)
         t0 = time.monotonic()
         show = Console(stderr=True)
         with Live(console=show, refresh_per_second=2, transient=args.json) as live:
