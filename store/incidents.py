@@ -32,6 +32,11 @@ SELECT i.id, i.kind, i.priority, i.status, i.route, i.site_id, s.name AS site_na
        -- welfare check its elder's cut line opened; console/static/detail.js)
        (SELECT max(extract(epoch FROM a.raised_at - a.occurred_at)) FROM alarms a
          WHERE a.incident_id = i.id AND a.details ? 'event') AS late_s,
+       -- the community's outage its alarms are part of (an elder's welfare check when many
+       -- homes' gateways of the community are down together: ingest/welfare.py)
+       (SELECT a.details ->> 'area_outage' FROM alarms a
+         WHERE a.incident_id = i.id AND a.details ? 'area_outage' ORDER BY a.id LIMIT 1)
+         AS area_outage,
        COALESCE((SELECT rm.name FROM alarms a JOIN rooms rm ON rm.id = a.room_id
                  WHERE a.incident_id = i.id ORDER BY a.id LIMIT 1),
                 (SELECT rm.name FROM rooms rm WHERE rm.id = p.room_id)) AS room_name,

@@ -63,6 +63,11 @@ export function badges(incident) {
     Number(incident.late_s) >= LATE_S
       ? h("span", { class: "badge late" }, t("badge.late", { minutes: Math.round(Number(incident.late_s) / 60) }))
       : null,
+    // an elder's welfare check that is part of a community's outage (store/incidents.py
+    // area_outage): fifty such rows at 02:00 are one cause, and the operator sees it at once
+    incident.area_outage && incident.kind !== "area_outage"
+      ? h("span", { class: "badge area" }, t("badge.areaOutage", { community: incident.area_outage }))
+      : null,
   ];
 }
 

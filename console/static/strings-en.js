@@ -278,6 +278,7 @@ export const EN = {
   "badge.helpMissing": "Help did not arrive",
   "badge.escalated": "Supervisor alerted",
   "badge.late": "arrived {minutes} min late",
+  "badge.areaOutage": "network outage in {community}",
   "badge.familyFirst": "Family first",
   "help.keys": "Keys: j / k move · Enter open · c claim · n next waiting · Esc close",
   "detail.placeholder": "Select an incident on the left to see its details",

@@ -278,6 +278,7 @@ export const ZH = {
   "badge.helpMissing": "救援未到达",
   "badge.escalated": "已通知班长",
   "badge.late": "延迟 {minutes} 分钟送达",
+  "badge.areaOutage": "{community}片区断网",
   "badge.familyFirst": "家属优先",
   "help.keys": "快捷键：j / k 上下选择 · Enter 打开 · c 接手 · n 下一条等待 · Esc 关闭",
   "detail.placeholder": "在左侧选择一个事件查看详情",

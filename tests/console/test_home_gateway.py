@@ -62,7 +62,8 @@ async def test_a_gateway_alarm_says_how_many_other_homes_of_its_community_are_cu
             for seq, (device, kind, details) in enumerate((
                     (mine.id, "maintenance", {"problem": "offline", "behind": [elder.resident_id]}),
                     (elder.id, "welfare_check", {"problem": "welfare_check",
-                                                 "gateways_down": [mine.id]}),
+                                                 "gateways_down": [mine.id],
+                                                 "area_outage": community[mine.site_id]}),
                     (elder.id, "sos", {"event": "sos"})), start=1):
                 # the press came 40 min late, out of the gateway's spool when the line was back
                 alarm = new_alarm(AlarmTrigger(kind=kind, device_id=device, source_seq=seq,
@@ -87,6 +88,9 @@ async def test_a_gateway_alarm_says_how_many_other_homes_of_its_community_are_cu
     assert queue["welfare_check"]["late_s"] == pytest.approx(2400, abs=5)
     assert whole["maintenance"]["late_s"] is None
     assert whole["welfare_check"]["late_s"] == queue["welfare_check"]["late_s"]
+    # the queue's row of a check that is part of its community's outage says which (a badge)
+    assert queue["welfare_check"]["area_outage"] == community[mine.site_id]
+    assert whole["maintenance"]["area_outage"] is None
 
 
 async def test_a_communitys_outage_is_one_row_placed_at_the_community(db_url: str) -> None:
@@ -124,3 +128,4 @@ async def test_a_communitys_outage_is_one_row_placed_at_the_community(db_url: st
     assert row["site_community"] == area
     [alarm] = read["alarms"]
     assert alarm["gateways_down_nearby"] == len(down) >= 2
+    assert row["area_outage"] == area  # its alarms' community outage (an elder's check's badge)

@@ -178,6 +178,7 @@ async def test_operator_signs_in_sees_an_alarm_arrive_and_acknowledges_it(
             # a community's outage: one alarm listing the gateways and the elders behind them,
             # its row placed at the community; an elder's welfare check says it is part of it
             "areaRow": {"place": "幸福里社区", "other": "home 1"},
+            "areaBadge": {"check": ["network outage in 幸福里社区"], "own": []},
             "outage": {
                 "Homes' gateways offline in 幸福里社区 now": "5",
                 "Homes' gateways offline (when it was raised)": "gw-1, gw-2, gw-3",
@@ -319,6 +320,10 @@ async def _welfare_cards(page: Any) -> Any:
         const badgeText = (incident) => badges(incident).filter(Boolean).map((b) => b.textContent);
         const lateRow = { late: badgeText({ late_s: 2400.4 }), prompt: badgeText({ late_s: 30 }),
                           none: badgeText({ late_s: null }) };
+        // a welfare check that is part of a community's outage says so on its row; the
+        // outage's own row does not repeat it
+        const areaBadge = { check: badgeText({ kind: 'welfare_check', area_outage: '幸福里社区' }),
+                            own: badgeText({ kind: 'area_outage', area_outage: '幸福里社区' }) };
         // a press that reached the centre long after it was made (a cut line's spool) says so;
         // one a few seconds late, or a finding the platform judged itself, does not
         const sent = (kind, details, raised) => rows(cards.alarmCard({ kind, device_id: 'btn-1',
@@ -389,7 +394,7 @@ async def _welfare_cards(page: Any) -> Any:
             gateway: pick(gateway, ['Elders whose devices go through it',
                 'Of them, left with no way to call (an "All emergency devices silent" alarm each)']),
             zhGateway: zhGateway['经由该网关报警的老人'],
-            late, devices, zhDevices, area, lateRow, areaRow,
+            late, devices, zhDevices, area, lateRow, areaRow, areaBadge,
             outage: pick(outage, ["Homes' gateways offline in 幸福里社区 now",
                 "Homes' gateways offline (when it was raised)", 'Elders whose devices go through them',
                 'Of them, left with no way to call (an "All emergency devices silent" alarm each)',
