@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, NamedTuple
 
 HOUR = 3600.0
@@ -98,6 +98,38 @@ DEVICE_CLASSES = (
     DeviceClass(name="smoke_detector", checkin_s=25 * HOUR, low_battery_pct=20.0, emergency=True),
     DeviceClass(name="wearable", checkin_s=1 * HOUR, low_battery_pct=15.0, emergency=True),
 )
+
+
+_UNITS = {"s": 1.0, "min": 60.0, "h": HOUR}
+_MAX_CHECKIN_S = 7 * 24 * HOUR
+
+
+def with_checkins(text: str, classes: tuple[DeviceClass, ...] = DEVICE_CLASSES
+                  ) -> tuple[DeviceClass, ...]:
+    """``classes`` with the check-in intervals ``text`` sets, as ``ELDERCARE_CHECKIN`` gives
+    them: ``button=12h,hub=5min`` (a class name, ``=``, a number and ``s``, ``min`` or ``h``);
+    a class not named keeps its interval. A centre whose pendants report every 12 hours should
+    not wait 37.5 hours (1.5 x the default 25 h) to learn one has gone quiet.
+
+    >>> {c.name: c.checkin_s / 60 for c in with_checkins("button=12h, hub=5min")}  # minutes
+    {'hub': 5.0, 'wall_button': 10.0, 'button': 720.0, 'smoke_detector': 1500.0, 'wearable': 60.0}
+    """
+    known = {c.name: c for c in classes}
+    given: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = (x.strip() for x in part.partition("="))
+        if not sep or name not in known:
+            raise ValueError(f"{part!r}: expected one of {', '.join(known)}, '=' and an interval")
+        number, unit = value.rstrip("abcdefghijklmnopqrstuvwxyz"), value.lstrip("0123456789. ")
+        try:
+            seconds = float(number) * _UNITS[unit]
+        except (ValueError, KeyError):
+            raise ValueError(f"{part!r}: the interval is a number and s, min or h,"
+                             " e.g. 25h or 10min") from None
+        if not 60.0 <= seconds <= _MAX_CHECKIN_S:
+            raise ValueError(f"{part!r}: between 1 min and 7 days")
+        given[name] = seconds
+    return tuple(replace(c, checkin_s=given.get(c.name, c.checkin_s)) for c in classes)
 
 
 class DeviceEvent(NamedTuple):

@@ -252,7 +252,7 @@ class Platform:
             # process (lane "all") they share the detectors (one event loop: their calls never
             # interleave). Split into two processes, the alarm lane runs only the event rules
             # and the stream lane also reads the events, for its detectors only (see Ingest).
-            detection, welfare = DetectionStage(), WelfareStage()
+            detection, welfare = DetectionStage(), WelfareStage(classes=self.settings.checkin)
             part = self.partition
             sites = [] if part.whole else await self._sites()
             suffix = f"-{part.name}" if part.name else ""

@@ -13,6 +13,10 @@ Environment variables (all optional in development):
 ``ELDERCARE_ONCALL``       who is paged when the alarm path breaks: email addresses and phone
                            numbers, comma-separated (alerts/oncall.py; the console sends by the
                            configured email and SMS channels)
+``ELDERCARE_CHECKIN``      each device class's expected check-in interval, e.g.
+                           ``button=12h,smoke_detector=25h,wearable=1h,hub=10min,wall_button=10min``
+                           (detection/device_health.py; a class not named keeps its default; a
+                           device silent 1.5 intervals is "no check-in")
 ``ELDERCARE_PUBLIC_URL``   the console's address as the on-call engineers reach it,
                            ``https://console.centre.example``: their pages carry an "I'm on it"
                            link to it (alerts/oncall.py); in development the console's own
@@ -31,6 +35,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from alerts.oncall import parse_oncall
+from detection.device_health import DEVICE_CLASSES, DeviceClass, with_checkins
 from ingest.broker import BrokerAddress
 from ingest.ratelimit import Budget
 
@@ -49,6 +54,8 @@ class Settings:
     rate_limit: Budget = field(default_factory=Budget)
     oncall: tuple[str, ...] = ()
     public_url: str | None = None
+    checkin: tuple[DeviceClass, ...] = DEVICE_CLASSES
+    """Each device class's expected check-in interval (``ELDERCARE_CHECKIN``)."""
 
     @property
     def production(self) -> bool:
@@ -69,6 +76,10 @@ class Settings:
             oncall = parse_oncall(os.environ.get("ELDERCARE_ONCALL", ""))
         except ValueError as err:
             raise SettingsError(str(err)) from None
+        try:
+            checkin = with_checkins(os.environ.get("ELDERCARE_CHECKIN", ""))
+        except ValueError as err:
+            raise SettingsError(f"ELDERCARE_CHECKIN: {err}") from None
         settings = cls(
             env=env,
             broker_url=broker or os.environ.get("ELDERCARE_BROKER") or None,
@@ -78,6 +89,7 @@ class Settings:
             rate_limit=budget,
             oncall=oncall,
             public_url=os.environ.get("ELDERCARE_PUBLIC_URL") or None,
+            checkin=checkin,
         )
         settings.check()
         return settings

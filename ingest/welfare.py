@@ -152,11 +152,15 @@ class Mark:
 
 
 class WelfareStage:
-    def __init__(self) -> None:
+    def __init__(self, *, classes: tuple[device_health.DeviceClass, ...]
+                 = device_health.DEVICE_CLASSES) -> None:
+        """``classes``: each device class's check-in interval, as the deployment configures
+        them (``ELDERCARE_CHECKIN``); they hold across a restore, whatever the snapshot says."""
         self.vitals = vitals.VitalsDetector()
         self.inactivity = inactivity.InactivityDetector()
         self.geofence = geofence.GeofenceDetector()
-        self.health = device_health.DeviceHealthDetector()
+        self._classes = classes
+        self.health = device_health.DeviceHealthDetector(classes=classes)
         self.flap = flap.FlapControl()
         self._last_steps: dict[str, int] = {}
         self._last_movement: dict[str, float] = {}
@@ -706,6 +710,11 @@ class WelfareStage:
             self.geofence = geofence.GeofenceDetector.restore(snap["geofence"])
             self.geofence.zones = zones or self.geofence.zones
             self.health = device_health.DeviceHealthDetector.restore(snap["health"])
+            # the deployment's intervals, not the snapshot's: a centre that changed them (its
+            # pendants now report every 12 h) must not keep the old ones until the state is
+            # thrown away (before 2026-12-08 a snapshot's classes held for ever); every device
+            # is judged by them at the next tick
+            self.health.classes = self._classes
             self.flap = flap.FlapControl.restore(snap["flap"])
             self._last_steps = {k: int(v) for k, v in snap.get("steps", {}).items()}
             # snapshots from before 2026-12-07 have none: the next telemetry says it again

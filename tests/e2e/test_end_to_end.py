@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from detection.device_health import with_checkins
 from eldercare.platform import Platform, seed_district
 from eldercare.settings import Settings
 from eldercare.watcher import watching
@@ -109,8 +110,14 @@ async def test_home_gateways_say_whose_devices_they_speak_for_on_mosquitto_and_p
     await prepare(db_url)
     await seed_district(db_url, unwired, demo_password=PASSWORD)
     sim = Simulation(district, DEMO, seed=1, start=time.time())
-    async with Platform(settings=Settings(), db_url=db_url, broker_url=mosquitto.url,
-                        port=free_port(), client_id=f"e2e-{time.time_ns()}"):
+    # (and the deployment's check-in intervals reach the running detectors: ELDERCARE_CHECKIN)
+    checkin = with_checkins("button=12h")
+    async with Platform(settings=Settings(checkin=checkin), db_url=db_url,
+                        broker_url=mosquitto.url, port=free_port(),
+                        client_id=f"e2e-{time.time_ns()}") as platform:
+        judged = {ingest._welfare.health.classes for _, ingest in platform.lanes
+                  if ingest._welfare is not None}
+        assert judged == {checkin}
         publisher = Publisher(mosquitto.url, client_id=f"e2e-device-{time.time_ns()}")
         await asyncio.to_thread(publisher.connect)
         try:
