@@ -3,10 +3,12 @@ trail cannot be changed, seeding twice is harmless."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import itertools
 
 import msgspec
+import numpy as np
 import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
@@ -86,7 +88,10 @@ async def test_a_snapshot_larger_than_a_part_is_stored_in_parts_and_read_back_wh
     from store import detector_state
 
     monkeypatch.setattr(detector_state, "PART_BYTES", 1000)
-    snapshot = {"vitals": {f"r{i}|heart_rate": {"values": "QUJD" * 50, "n": i} for i in range(40)},
+    # a scorer's numbers are base64 of float64s: they compress little
+    numbers = np.random.default_rng(5).normal(70, 8, size=(40, 60))
+    snapshot = {"vitals": {f"r{i}|heart_rate": {"values": base64.b64encode(row.tobytes()).decode(),
+                                                "n": i} for i, row in enumerate(numbers)},
                 "steps": {"watch-1": 12}, "unicode": "王秀英", "none": None}
     async with pool.connection() as conn:
         await conn.execute("INSERT INTO detector_state (name, snapshot) VALUES ('w', %s)",
@@ -94,8 +99,12 @@ async def test_a_snapshot_larger_than_a_part_is_stored_in_parts_and_read_back_wh
         await conn.commit()
         assert await detector_state.load(conn, "w") == {"old": True}  # an older version's row
         await detector_state.save(conn, "w", snapshot)
-        cur = await conn.execute("SELECT count(*) AS n FROM detector_state_parts WHERE name = 'w'")
-        assert (await cur.fetchone() or {"n": 0})["n"] > 5
+        cur = await conn.execute("SELECT count(*) AS n, sum(length(body)) AS size,"
+                                 " min(get_byte(body, 0)) FILTER (WHERE part = 0) AS first"
+                                 " FROM detector_state_parts WHERE name = 'w'")
+        stored = await cur.fetchone() or {}
+        assert stored["n"] > 5 and stored["first"] == 0x78  # zlib, in parts
+        assert stored["size"] < 0.9 * len(msgspec.json.encode(snapshot))
         assert await detector_state.load(conn, "w") == snapshot
         cur = await conn.execute("SELECT count(*) AS n FROM detector_state WHERE name = 'w'")
         assert await cur.fetchone() == {"n": 0}  # superseded
@@ -112,6 +121,11 @@ async def test_a_snapshot_larger_than_a_part_is_stored_in_parts_and_read_back_wh
         sizes = [r["n"] for r in await cur.fetchall()]
         assert sizes[:-1] == [1000] * (len(sizes) - 1) and 0 < sizes[-1] <= 1000
         assert await detector_state.load(conn, "w") == snapshot
+        # parts of plain JSON, as stored before snapshots were compressed, read as they are
+        await conn.execute("UPDATE detector_state_parts SET body = %s WHERE name = 'w'"
+                           " AND part = 0", (msgspec.json.encode({"plain": True}),))
+        await conn.execute("DELETE FROM detector_state_parts WHERE name = 'w' AND part > 0")
+        assert await detector_state.load(conn, "w") == {"plain": True}
 
 
 def test_pieces_become_parts_of_the_part_size(monkeypatch: pytest.MonkeyPatch) -> None:
