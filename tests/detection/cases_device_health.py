@@ -45,12 +45,50 @@ def three_days(seed: int) -> list[list[DeviceEvent | Clock]]:
     return batches
 
 
+def a_community_cut(seed: int) -> list[list[DeviceEvent | Clock]]:
+    """A day of four homes of community C, each a gateway (every 5 min) with the elder's
+    pendant behind it: at 11:30 a provider's works cut three of the lines (last wills within a
+    minute), back at 13:00; the snapshot check's restart falls in the outage."""
+    rng = np.random.default_rng(seed)
+    homes = range(1, 5)
+    gw_next = {k: float(rng.uniform(0, 300)) for k in homes}
+    batches: list[list[DeviceEvent | Clock]] = []
+    for step in range(144):
+        t0 = 600.0 * step
+        batch: list[DeviceEvent | Clock] = []
+        for k in homes:
+            gateway = {"device": f"gw-{k}", "subject": f"device:gw-{k}", "device_class": "hub",
+                       "site": f"home-{k}", "elder": False, "area": "C"}
+            cut = k != 4 and 11.5 * H <= t0 < 13 * H
+            if step == 0:
+                batch.append(DeviceEvent(timestamp=0.0, device=f"btn-{k}", subject=f"r{k}",
+                                         device_class="button", site=f"home-{k}",
+                                         via=f"gw-{k}"))
+            if cut and t0 < 11.5 * H + 600:
+                batch.append(DeviceEvent(timestamp=t0 + 20.0 * k, status="offline", **gateway))
+            while not cut and gw_next[k] < t0 + 600.0:
+                batch.append(DeviceEvent(timestamp=gw_next[k], **gateway))
+                gw_next[k] += 300.0 * float(rng.uniform(0.95, 1.05))
+            if cut:
+                gw_next[k] = 13 * H + float(rng.uniform(0, 60))
+        batch.append(Clock(timestamp=t0 + 600.0))
+        batches.append(batch)
+    return batches
+
+
 CASES = [
     DetectorCase(
         name="device_health",
         make=DeviceHealthDetector,
         restore=DeviceHealthDetector.restore,
         stream=three_days,
+        warmup=60,
+    ),
+    DetectorCase(
+        name="device_health_community_outage",
+        make=DeviceHealthDetector,
+        restore=DeviceHealthDetector.restore,
+        stream=a_community_cut,
         warmup=60,
     ),
 ]
