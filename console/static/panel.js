@@ -3,14 +3,14 @@
 // and the cards. Cards are built once per opened incident; a change of status only redraws the
 // head, the work area's enabled buttons and the timeline, so charts do not flicker.
 import { api, optional } from "./api.js";
-import { h } from "./dom.js";
+import { fill, h } from "./dom.js";
 import { t, label } from "./i18n.js";
 import { formatTime } from "./clock.js";
 import * as cards from "./detail.js";
 import { vitalsCanvas } from "./vitals.js";
 import { mapCanvas } from "./map.js";
 import { stayHereForm } from "./views/stays.js";
-import { badges, isWaiting, priorityClass } from "./queue.js";
+import { badges, isWaiting, place, priorityClass } from "./queue.js";
 
 export const RESPONDERS = ["family", "community_responder", "care_staff", "ambulance_120", "fire_119", "police_110"];
 export const OUTCOMES = ["genuine", "false_alarm", "test", "accidental", "no_answer_escalated", "device_fault"];
@@ -127,7 +127,9 @@ export class IncidentPanel {
   renderHead(ready) {
     const inc = this.incident;
     const hadFocus = document.activeElement?.closest?.(".detail-head button") ? document.activeElement.id : null;
-    const title = [inc.resident_name, inc.site_name].filter(Boolean).join(" · ");
+    // a community's outage is the community's, not its first gateway's home (queue.js place)
+    const title = inc.kind === "area_outage" ? place(inc)
+      : [inc.resident_name, inc.site_name].filter(Boolean).join(" · ");
     const status = isWaiting(inc)
       ? h("span", { class: "status waiting" }, t("detail.status.new"))
       : h("span", { class: ["status", inc.status === "resolved" ? "resolved" : "acked"] },
@@ -212,7 +214,10 @@ export class IncidentPanel {
     this.parts.stayHere = h("div", { class: "stay-here-slot" }); // filled while a wandering is open
     this.stayHere = null;
     const haveResident = Boolean(this.incident.resident_id);
-    this.parts.body.replaceChildren(
+    // fill, not replaceChildren: the DOM's own writes a card left out (null) as the text
+    // "null", which every incident about no one elder showed three times (a care home's
+    // devices silent, a community's outage) until 2026-12-08
+    fill(this.parts.body,
       this.parts.resident,
       cards.contactsCard(a?.contacts),
       this.parts.timeline,

@@ -92,11 +92,12 @@ class Console:
 
 @contextlib.asynccontextmanager
 async def running(mosquitto: Mosquitto, db_url: str, *, homes: int = 3,
-                  care_homes: int = 1) -> AsyncIterator[Console]:
+                  care_homes: int = 1, home_gateways: bool = False) -> AsyncIterator[Console]:
     playwright = pytest.importorskip("playwright.async_api")
     assert Path(CHROMIUM).exists(), "chromium is required (apt-get install chromium)"
     SHOTS.mkdir(parents=True, exist_ok=True)
-    district = District.generate(seed=8, homes=homes, care_homes=care_homes)
+    district = District.generate(seed=8, homes=homes, care_homes=care_homes,
+                                 home_gateways=home_gateways)
     await prepare(db_url)
     await seed_district(db_url, district, demo_password=PASSWORD)
     async with Platform(settings=Settings(), db_url=db_url, broker_url=mosquitto.url,
@@ -1098,3 +1099,51 @@ async def test_admin_import_reports_the_bad_row_and_forms_show_server_errors(
         await page.click("#residents-unplace button[type=submit]")
         await page.locator("#residents-unplace-ok").wait_for(timeout=WAIT_MS)
         assert await places() == []
+
+
+async def test_an_operator_sees_a_communitys_outage_as_one_cause(
+        mosquitto: Mosquitto, db_url: str) -> None:
+    """The provider's works cut a community's lines at night: the operator's queue has one
+    "Area network outage" row placed at the community, not at the first gateway's home, and
+    each welfare check of an elder it left with nothing says on its row that it is part of
+    it; the outage's card lists the gateways and the elders behind them."""
+    async with running(mosquitto, db_url, homes=3, care_homes=0, home_gateways=True) as c:
+        gateway = next(d for d in c.district.devices if d.kind == "gateway")
+        button = next(d for d in c.district.devices if d.via == gateway.id and d.kind == "button")
+        community = next(s.community for s in c.district.sites if s.id == gateway.site_id)
+        assert c.platform.pool is not None
+        now = time.time()
+        async with c.platform.pool.connection() as conn:
+            alarms = []
+            for seq, (device, kind, details) in enumerate((
+                    (gateway.id, "area_outage", {
+                        "problem": "area_outage", "area_outage": community,
+                        "gateways_down": [gateway.id], "behind": [button.resident_id],
+                        "cut_off": [button.resident_id]}),
+                    (button.id, "welfare_check", {
+                        "problem": "welfare_check", "gateways_down": [gateway.id],
+                        "area_outage": community})), start=1):
+                ref = await active_device(conn, device)
+                assert ref is not None
+                alarms.append(new_alarm(AlarmTrigger(kind=kind, device_id=device, source_seq=seq,
+                                                     occurred_ts=now, details=details), ref,
+                                        now=now))
+            await write(conn, Batch(alarms=alarms))
+        page = await c.page("op1")
+        outage = page.locator("#queue .alarm.incident", has_text="Area network outage")
+        await outage.wait_for(timeout=WAIT_MS)
+        assert await outage.locator(".where").text_content() == community
+        assert await outage.locator(".resident").text_content() == "Several homes: see the alarm"
+        check = page.locator("#queue .alarm.incident", has_text="All emergency devices silent")
+        assert await check.locator(".badges").text_content() == f"network outage in {community}"
+        await outage.locator("button.row").click()
+        card = page.locator("#detail [data-card='section.alarm']")
+        await card.wait_for(timeout=WAIT_MS)
+        assert await page.text_content("#detail .subtitle") == community
+        text = await card.text_content() or ""
+        assert "Homes' gateways offline (when it was raised)" in text and gateway.id in text
+        resident = next(r for r in c.district.residents if r.id == button.resident_id)
+        assert f"{resident.name} ({resident.id})" in text
+        # (before 2026-12-08 the panel of an incident about no one elder also said "null"
+        # three times: shoot() checks for that)
+        await shoot(page, "operator-area-outage.png")
