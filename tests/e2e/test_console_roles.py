@@ -27,6 +27,7 @@ from eldercare.platform import Platform, seed_district
 from eldercare.settings import Settings
 from ingest.codec import encode
 from ingest.contract import Event, EventType
+from ingest.welfare import FINDINGS
 from simulators.devices import Outgoing
 from simulators.district import District
 from simulators.publisher import Publisher
@@ -160,7 +161,12 @@ async def test_operator_claims_dispatches_and_resolves_with_the_keyboard_and_for
                 .map((k) => group + '.' + k));
         }""", {"kind": sorted(KINDS),
                "device": list(typing.get_args(DeviceIn.model_fields["kind"].annotation)),
-               "outcome": list(OUTCOMES), "responder": list(RESPONDERS)})
+               "outcome": list(OUTCOMES), "responder": list(RESPONDERS),
+               # the problem a welfare finding's alarm names (ingest/welfare.py FINDINGS):
+               # "welfare_check" and "site_silent" were shown raw until 2026-12-08
+               "problem": sorted(k for k, rule in FINDINGS.items()
+                                 if rule.alarm in ("maintenance", "welfare_check",
+                                                   "site_silent", "area_outage"))})
         assert unnamed == []
 
         button_id = c.press("r-h0001")
@@ -1144,6 +1150,11 @@ async def test_an_operator_sees_a_communitys_outage_as_one_cause(
         assert "Homes' gateways offline (when it was raised)" in text and gateway.id in text
         resident = next(r for r in c.district.residents if r.id == button.resident_id)
         assert f"{resident.name} ({resident.id})" in text
+        # every value has room beside its label, however long the label (a label at its full
+        # width once left the values a sliver, one character a line)
+        widths = await card.evaluate("""(el) => [...el.querySelectorAll('dd')].map(
+            (dd) => dd.getBoundingClientRect().width / el.getBoundingClientRect().width)""")
+        assert widths and min(widths) > 0.4, widths
         # (before 2026-12-08 the panel of an incident about no one elder also said "null"
         # three times: shoot() checks for that)
         await shoot(page, "operator-area-outage.png")
