@@ -208,6 +208,8 @@ def run(*, hours: float, homes: int, care_homes: int, scenario: str, gateways: b
                         and t.details.get("problem") in ("offline", "no_checkin")):
                     upkeep.ask_family(t.device_id)
         for r in stage.restored:
+            if r.area:  # a community's outage over, not the gateway's own item
+                continue
             upkeep.restored(r.device, r.at)
             lines.smoke_back += "tamper" in r.over and refs[r.device].site_kind == "home"
         stage.restored.clear()

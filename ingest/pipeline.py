@@ -627,7 +627,7 @@ class Ingest:
                 for m in marks)
             last.restored.extend(DeviceRestored(device_id=r.device, at=_utc(r.at),
                                                 detail=r.detail, fresh_battery=r.fresh_battery,
-                                                over=r.over)
+                                                over=r.over, area=r.area)
                                  for r in restored if r.device in self._devices)
         for press in handoff.services:  # a ticket, in the transaction that acks the press
             where[(press.device_id, press.source_seq)].tickets.append(button_ticket(

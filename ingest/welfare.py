@@ -136,6 +136,9 @@ class Restored:
     """Its battery was read fresh: a "battery low" it said of itself is over too."""
     over: tuple[str, ...] = ()
     """The faults and tampers it said of itself and then said were over: those are over too."""
+    area: str = ""
+    """Not the device's item but its community's outage (``device`` the gateway it was
+    raised on): the community's gateways are heard again."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -457,10 +460,16 @@ class WelfareStage:
             if h.kind == "area_heard_again":
                 # its alarm is the gateway's it was raised on: marked by that gateway's home
                 lead = None if h.device is None else self._devices.get(h.device)
-                if lead is not None:
+                if lead is not None and h.device is not None:
                     self.marks.append(Mark(subject=h.subject, kind="area_outage",
                                            mark="area_heard_again_at", at=h.timestamp,
                                            site=lead.site_id))
+                    # and its item closes itself, if nobody has taken it: the lines are back
+                    # (the elders' own welfare checks stay open: someone still calls them)
+                    self.restored.append(Restored(device=h.device, at=h.timestamp,
+                                                  detail=f"the community's gateways heard again:"
+                                                         f" {h.detail}",
+                                                  area=h.subject.removeprefix("area:")))
                 continue
             if h.kind == "restored" and h.device is not None:
                 # as of the time silences were judged to: a device clock a little behind must

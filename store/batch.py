@@ -165,13 +165,18 @@ class DeviceRestored:
     again. An event a device sent of itself (a fault, a tamper) is never cleared so: being
     heard says nothing of it. Its own "battery low" is cleared by a fresh battery read
     (``fresh_battery``), and only so; its own fault or tamper by its saying that is over
-    (``over``: ``fault_cleared``, ``tamper_cleared``), and only so."""
+    (``over``: ``fault_cleared``, ``tamper_cleared``), and only so.
+
+    With ``area``: not the device's item but its community's outage (``area_outage``), raised
+    on this gateway: the community's gateways are heard again, and it closes itself so, or, if
+    somebody has it, its timeline says so."""
 
     device_id: str
     at: dt.datetime
     detail: str
     fresh_battery: bool = False
     over: tuple[str, ...] = ()
+    area: str = ""
 
 
 SELF_CLEARING = ("no_checkin", "offline", "low_battery")
@@ -458,8 +463,10 @@ async def _clear_maintenance(cur: psycopg.AsyncCursor[Any], restored: DeviceRest
                              ) -> tuple[int, list[int]] | None:
     """Resolve or annotate the device's open maintenance item (:class:`DeviceRestored`): the
     incident and its alarms that changed, or None if it had none to clear."""
-    await cur.execute(_CLEAR, {"key": f"maintenance:{restored.device_id}", "at": restored.at,
-                               "clearing": list(SELF_CLEARING),
+    key = (f"area_outage:{restored.area}" if restored.area
+           else f"maintenance:{restored.device_id}")
+    await cur.execute(_CLEAR, {"key": key, "at": restored.at,
+                               "clearing": ["area_outage"] if restored.area else list(SELF_CLEARING),
                                "fresh": restored.fresh_battery, "over": list(restored.over)})
     row = await cur.fetchone()
     if row is None:

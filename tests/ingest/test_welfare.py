@@ -830,7 +830,8 @@ async def test_a_communitys_lines_cut_together_are_one_area_outage_for_the_centr
     ``area_outage`` for the centre (not the family's, whatever a home's routing), about no
     elder, one incident for the community; no maintenance item per gateway; and each elder,
     left with no way to call, their own welfare check saying it is part of the community's
-    outage. The lines back, the area's alarm says when and stays open."""
+    outage. The lines back, the area's alarm says when, and its item, which nobody had taken,
+    closes itself; the elders' checks stay open."""
     from psycopg.types.json import Jsonb
 
     from detection.device_health import OFFLINE_DELAY_S
@@ -892,6 +893,12 @@ async def test_a_communitys_lines_cut_together_are_one_area_outage_for_the_centr
     [area] = [a for a in await _alarms(pool) if a["kind"] == "area_outage"]
     assert area["details"]["area_heard_again_at"] == dt.datetime.fromtimestamp(
         back, dt.UTC).isoformat()
+    # nobody had taken it: it closes itself, as a device's item does; the elders' checks stay
+    # open (someone still calls each of them)
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT kind, status, outcome FROM incidents ORDER BY kind, id")
+        assert [tuple(r.values()) for r in await cur.fetchall()] == [
+            ("area_outage", "resolved", "self_cleared")] + [("welfare_check", "new", None)] * 3
 
 
 async def test_a_site_moved_to_another_community_is_heard_by_a_running_ingest(
